@@ -1,0 +1,52 @@
+# Consfig — build, demo, test, bench.
+#
+#   make          build the runtime/controller and the Wasm modules
+#   make demo     deploy the example consfig to this machine, twice
+#   make test     install what the tests need, then run every test
+#   make bench    measure the cost of one form
+
+CARGO       ?= cargo
+WASM_TARGET := wasm32-wasip2
+WASM_OUT    := consfig-wasm/target/$(WASM_TARGET)/release
+BIN         := target/release/consfig
+# The standard modules, installed beside the binary for `consfig apply`.
+STD_MODULES := file cmd example
+DEMO_DIR    := /tmp/consfig-demo
+
+.PHONY: all build modules host wasm-target test-deps test demo bench clean
+
+all: build
+
+build: host modules
+	mkdir -p target/release/modules
+	for m in $(STD_MODULES); do cp $(WASM_OUT)/consfig_$$m.wasm target/release/modules/; done
+
+wasm-target:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+modules: wasm-target
+	cd consfig-wasm && $(CARGO) build --release --locked
+
+host:
+	$(CARGO) build --release --locked --workspace
+
+# Tools the end-to-end tests use, on a fresh Debian machine.
+test-deps: wasm-target
+
+test: test-deps build
+	$(CARGO) test --release --locked --workspace
+
+demo: build
+	rm -rf $(DEMO_DIR)
+	@echo "== first deploy: the example consfig, into $(DEMO_DIR)"
+	$(BIN) deploy --consfig consfig-wasm/example/Consfig.toml laptop; test $$? -eq 23
+	@echo "== second deploy: nothing left to change"
+	$(BIN) deploy --consfig consfig-wasm/example/Consfig.toml laptop
+	@echo "== what it made:"; ls -l $(DEMO_DIR)
+
+bench: build
+	$(CARGO) bench --locked -p consfig --bench fork_per_form
+
+clean:
+	$(CARGO) clean
+	cd consfig-wasm && $(CARGO) clean

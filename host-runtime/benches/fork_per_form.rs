@@ -1,0 +1,110 @@
+//! `make bench`: the cost of one form, fork-per-form from the pristine image,
+//! next to the baselines measured in the same run:
+//!   (a) a bare fork + _exit + waitpid of this process before it loads anything,
+//!   (b) a fresh wasmtime instance per form, no fork,
+//!   and, for scale, a call into one live instance (no isolation at all).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use consfig::cache::{Cache, sha256_hex};
+use consfig::engine::{self, Image, LoadedComponent, bindings::ModulePre};
+use consfig::form::Form;
+use consfig::host_api::{HostMode, HostState};
+use consfig::report::Status;
+use consfig::zygote::Zygote;
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, fork};
+use wasmtime::Store;
+
+const ROUNDS: usize = 400;
+
+fn per_iteration(rounds: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..rounds / 10 {
+        f(); // warm up
+    }
+    let start = Instant::now();
+    for _ in 0..rounds {
+        f();
+    }
+    start.elapsed() / rounds as u32
+}
+
+fn bare_fork() -> Duration {
+    per_iteration(ROUNDS, || {
+        // SAFETY: single-threaded bench process; the child only calls _exit.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe { libc::_exit(0) },
+            ForkResult::Parent { child } => {
+                waitpid(child, None).expect("waitpid");
+            }
+        }
+    })
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let wasm_path = root.join("consfig-wasm/target/wasm32-wasip2/release/consfig_testing.wasm");
+    let wasm = std::fs::read(&wasm_path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `make build` first", wasm_path.display()));
+
+    // (a) before wasmtime or any module is loaded: the smallest this process gets.
+    let fork_baseline = bare_fork();
+
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::at(cache_dir.path()).unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let _tokio = tokio.enter();
+    let engine = engine::new_engine().unwrap();
+    let linker = engine::new_linker(&engine).unwrap();
+    let sha256 = sha256_hex(&wasm);
+    let (component, _) = engine::load_component(&engine, &cache, "testing", &sha256, &wasm).unwrap();
+    let form = Form::parse(r#"["testing:echo", "bench"]"#).unwrap();
+
+    // (b) a fresh instance per form, no fork.
+    let pre = ModulePre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let fresh_instance = per_iteration(ROUNDS, || {
+        let mut store = Store::new(&engine, HostState::new(HostMode::Deploy));
+        let module = pre.instantiate(&mut store).unwrap();
+        let props = module.consfig_module_properties();
+        props.call_init(&mut store).unwrap().unwrap();
+        props.call_apply(&mut store, &form.name, &form.args_json()).unwrap().unwrap();
+    });
+
+    let components = [LoadedComponent {
+        origin: "testing".into(),
+        sha256,
+        component,
+    }];
+    let mut image = Image::new(&engine, &linker, &components, HostMode::Deploy).unwrap();
+
+    // The mechanism under test: runtime → control child → grandchild → back.
+    let mut zygote = Zygote::spawn(&mut image, &[]).unwrap();
+    let fork_per_form = per_iteration(ROUNDS, || {
+        let outcome = zygote.apply(&form, Duration::from_secs(60)).unwrap();
+        assert_eq!(outcome.status, Status::Unchanged, "{outcome:?}");
+    });
+    zygote.shutdown();
+
+    // For scale only: this contaminates `image`, which is why the runtime never does it.
+    let live_call = per_iteration(ROUNDS * 10, || {
+        let outcome = image.apply(&form);
+        assert_eq!(outcome.status, Status::Unchanged);
+    });
+
+    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+    let ratio = |d: Duration, base: Duration| format!("{:.2}×", d.as_secs_f64() / base.as_secs_f64());
+    println!();
+    println!("cost of one form ({ROUNDS} rounds each, this machine, same run)");
+    println!();
+    println!("| what | per form | vs bare fork (a) | vs fresh instance (b) |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (what, d) in [
+        ("(a) bare fork + _exit + waitpid", fork_baseline),
+        ("(b) fresh wasmtime instance per form, no fork", fresh_instance),
+        ("fork-per-form from the pristine image (runtime → control child → grandchild)", fork_per_form),
+        ("call into one live instance (no isolation)", live_call),
+    ] {
+        println!("| {what} | {} | {} | {} |", ms(d), ratio(d, fork_baseline), ratio(d, fresh_instance));
+    }
+}

@@ -1,0 +1,27 @@
+//! Atomic file replacement: write a temporary file beside the target, fsync it,
+//! and rename it over the target, so readers see the old or the new bytes and a
+//! crash never leaves a half-written file under the final name.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Replace `path` with `bytes`, mode `mode`, and, when given, owner `(uid, gid)`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".consfig-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    let file = tmp.as_file();
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::fchown(file, Some(uid), Some(gid))?;
+    }
+    // After chown, which clears set-id bits.
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    file.sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

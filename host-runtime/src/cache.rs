@@ -1,0 +1,178 @@
+//! The content-addressed cache on a target: `$XDG_CACHE_HOME/consfig`
+//! (default `~/.cache/consfig`).
+//!
+//! `modules/<sha256>.wasm` holds a module's bytes, `modules/<sha256>.<engine>.cwasm`
+//! its compiled code for one engine configuration. Every entry is written to a
+//! temporary file in the same directory and renamed into place, so a crash or a
+//! dropped connection never leaves a half-written entry under a final name.
+
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::atomic::write_atomic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("module received as {expected} hashes to {actual}: corrupted in transit, not cached")]
+    HashMismatch { expected: String, actual: String },
+    #[error("{0:?} is not a module hash (64 lowercase hex digits)")]
+    BadHash(String),
+    #[error("no cache directory: set XDG_CACHE_HOME or HOME")]
+    NoHome,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Lowercase hex SHA-256 of some bytes: the identity of a module.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn is_hash(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The cache named by the environment, created (mode 0700) if missing.
+    pub fn from_env() -> Result<Self, CacheError> {
+        let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(std::env::var_os("HOME").ok_or(CacheError::NoHome)?).join(".cache"),
+        };
+        Self::at(base.join("consfig"))
+    }
+
+    pub fn at(root: impl Into<PathBuf>) -> Result<Self, CacheError> {
+        let cache = Cache { root: root.into() };
+        let modules = cache.modules_dir();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&modules)
+            .map_err(io_err(&modules))?;
+        Ok(cache)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn modules_dir(&self) -> PathBuf {
+        self.root.join("modules")
+    }
+
+    pub fn module_path(&self, sha256: &str) -> PathBuf {
+        self.modules_dir().join(format!("{sha256}.wasm"))
+    }
+
+    pub fn compiled_path(&self, sha256: &str, engine: &str) -> PathBuf {
+        self.modules_dir().join(format!("{sha256}.{engine}.cwasm"))
+    }
+
+    /// Hashes of the modules held, whatever their compiled state.
+    pub fn cached_modules(&self) -> Result<Vec<String>, CacheError> {
+        let dir = self.modules_dir();
+        let mut hashes = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let name = entry.map_err(io_err(&dir))?.file_name();
+            if let Some(hash) = name.to_str().and_then(|n| n.strip_suffix(".wasm"))
+                && is_hash(hash)
+            {
+                hashes.push(hash.to_owned());
+            }
+        }
+        hashes.sort();
+        Ok(hashes)
+    }
+
+    /// Store received module bytes under their hash, refusing bytes that do not match it.
+    pub fn store_module(&self, sha256: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
+        if !is_hash(sha256) {
+            return Err(CacheError::BadHash(sha256.to_owned()));
+        }
+        let actual = sha256_hex(bytes);
+        if actual != sha256 {
+            return Err(CacheError::HashMismatch {
+                expected: sha256.to_owned(),
+                actual,
+            });
+        }
+        let path = self.module_path(sha256);
+        write_atomic(&path, bytes, 0o600, None).map_err(io_err(&path))?;
+        Ok(path)
+    }
+
+    /// Read a cached module back, verifying it still has the hash it is stored under.
+    pub fn read_module(&self, sha256: &str) -> Result<Vec<u8>, CacheError> {
+        if !is_hash(sha256) {
+            return Err(CacheError::BadHash(sha256.to_owned()));
+        }
+        let path = self.module_path(sha256);
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let actual = sha256_hex(&bytes);
+        if actual != sha256 {
+            // A damaged entry would fail every deploy: drop it so the next one re-sends it.
+            let _ = fs::remove_file(&path);
+            return Err(CacheError::HashMismatch {
+                expected: sha256.to_owned(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_verified_modules_and_refuses_corrupt_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().join("c")).unwrap();
+        let bytes = b"\0asm pretend module";
+        let hash = sha256_hex(bytes);
+        assert!(cache.cached_modules().unwrap().is_empty());
+
+        let bad = cache.store_module(&hash, b"\0asm other bytes").unwrap_err();
+        assert!(matches!(bad, CacheError::HashMismatch { .. }), "{bad}");
+        assert!(cache.cached_modules().unwrap().is_empty(), "nothing half-stored");
+
+        cache.store_module(&hash, bytes).unwrap();
+        assert_eq!(cache.cached_modules().unwrap(), vec![hash.clone()]);
+        assert_eq!(cache.read_module(&hash).unwrap(), bytes);
+
+        // Damage on disk is detected on read and the entry dropped.
+        fs::write(cache.module_path(&hash), b"flipped").unwrap();
+        assert!(cache.read_module(&hash).is_err());
+        assert!(cache.cached_modules().unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_names_that_are_not_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path()).unwrap();
+        assert!(matches!(
+            cache.store_module("../../etc/passwd", b""),
+            Err(CacheError::BadHash(_))
+        ));
+    }
+}

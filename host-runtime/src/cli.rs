@@ -1,0 +1,273 @@
+//! The `consfig` command line: a thin layer over the library.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::connection::Hop;
+use crate::consfig_file::{Consfig, expand_modules};
+use crate::deploy::{self, DeployOptions, Inspector, ModuleFile};
+use crate::form::Form;
+use crate::report::{Reporter, combined_exit_code};
+
+/// Exit code for bad input: nothing was deployed.
+const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "consfig",
+    version,
+    about = "Configuration management whose configuration code is WebAssembly",
+    long_about = "Configuration management whose configuration code is WebAssembly.\n\n\
+        Exit codes of deploy and apply: 0 nothing changed, 23 something changed, \
+        22 something failed, 2 bad input (nothing was deployed)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Print one JSON object per event instead of lines for people.
+    #[arg(long)]
+    json: bool,
+    /// Also show every form's output and which modules were sent and compiled.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Time limit per form, e.g. 30s, 5m [default: 5m, or form-timeout in Consfig.toml].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deploy hosts as Consfig.toml describes them.
+    Deploy {
+        /// The consfig to read.
+        #[arg(long, default_value = "Consfig.toml")]
+        consfig: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Hosts to deploy, as named under [hosts.NAME].
+        #[arg(required = true)]
+        hosts: Vec<String>,
+    },
+    /// Apply forms ad hoc, without a Consfig.toml.
+    #[command(after_help = "Example:\n  consfig apply local '[\"file:has-content\", \"/tmp/motd\", \"hello\\n\"]'")]
+    Apply {
+        /// Module files or globs [default: the standard modules installed beside consfig,
+        /// or $CONSFIG_MODULES].
+        #[arg(long = "modules", value_name = "PATH")]
+        modules: Vec<String>,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Where to apply: `local`.
+        connection: String,
+        /// Forms as JSON arrays, e.g. '["file:absent", "/tmp/x"]'.
+        #[arg(required = true)]
+        forms: Vec<String>,
+    },
+    /// List the properties of modules.
+    Describe {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, value_name = "MODULE.wasm")]
+        modules: Vec<PathBuf>,
+    },
+    /// Serve the runtime protocol on stdin/stdout (started by the controller).
+    Runtime,
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Deploy {
+            consfig,
+            report,
+            hosts,
+        } => deploy_command(&consfig, &report, &hosts),
+        Command::Apply {
+            modules,
+            report,
+            connection,
+            forms,
+        } => apply_command(&modules, &report, &connection, &forms),
+        Command::Describe { json, modules } => describe_command(&modules, json),
+        Command::Runtime => match crate::runtime::main() {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                eprintln!("consfig runtime: {e}");
+                return 1;
+            }
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("consfig: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn options(report: &ReportArgs, default_timeout: Option<Duration>) -> Result<DeployOptions> {
+    let exe = std::env::current_exe().context("finding the consfig executable")?;
+    let mut options = DeployOptions::new(exe);
+    if let Some(timeout) = report.timeout.or(default_timeout) {
+        options.form_timeout = timeout;
+    }
+    Ok(options)
+}
+
+/// Validate every form against the modules; all problems at once, each naming its culprit.
+fn validate_all<'a>(
+    inspector: &mut Inspector,
+    forms: impl IntoIterator<Item = (String, &'a Form)>,
+) -> Result<()> {
+    let problems: Vec<String> = forms
+        .into_iter()
+        .filter_map(|(place, form)| {
+            inspector
+                .validate(form)
+                .err()
+                .map(|e| format!("{place}: {}: {e}", form.to_value()))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!("nothing was deployed:\n  {}", problems.join("\n  "))
+    }
+}
+
+fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
+    let consfig = Consfig::load(path)?;
+    let mut hosts = Vec::new();
+    for name in names {
+        match consfig.hosts.get(name) {
+            Some(host) => hosts.push(host),
+            None => bail!(
+                "{}: no host {name:?}; hosts defined: {}",
+                path.display(),
+                consfig.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    let modules = deploy::read_modules(&consfig.module_files)?;
+    let mut inspector = Inspector::new(&modules)?;
+    validate_all(
+        &mut inspector,
+        hosts.iter().flat_map(|host| {
+            host.forms.iter().map(move |f| {
+                (format!("{}:{}: host {}", path.display(), f.line, host.name), &f.form)
+            })
+        }),
+    )?;
+    let options = options(report, consfig.form_timeout)?;
+    let mut reporter = Reporter::stdout(report.json, report.verbose);
+    let summaries: Vec<_> = hosts
+        .iter()
+        .map(|host| {
+            let forms: Vec<Form> = host.forms.iter().map(|f| f.form.clone()).collect();
+            let summary =
+                deploy::deploy_host(&host.name, &host.connection, &forms, &modules, &options, &mut reporter);
+            reporter.summary(&host.name, &summary);
+            summary
+        })
+        .collect();
+    Ok(combined_exit_code(&summaries))
+}
+
+/// Where `consfig apply` finds modules when none are named.
+fn standard_modules() -> Result<Vec<PathBuf>> {
+    if let Some(list) = std::env::var_os("CONSFIG_MODULES") {
+        let patterns: Vec<String> = std::env::split_paths(&list)
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        return expand_modules(Path::new("."), &patterns).map_err(|e| anyhow::anyhow!("$CONSFIG_MODULES: {e}"));
+    }
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().unwrap_or(Path::new(".")).join("modules");
+    expand_modules(&dir, &["*.wasm".to_owned()])
+        .map_err(|_| anyhow::anyhow!("no modules given and none installed in {}: pass --modules", dir.display()))
+}
+
+fn apply_command(patterns: &[String], report: &ReportArgs, connection: &str, texts: &[String]) -> Result<i32> {
+    let hop: Hop = connection.parse()?;
+    let forms = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Form::parse(text).with_context(|| format!("form {} ({text})", i + 1)))
+        .collect::<Result<Vec<_>>>()?;
+    let files = if patterns.is_empty() {
+        standard_modules()?
+    } else {
+        expand_modules(Path::new("."), patterns).map_err(anyhow::Error::msg)?
+    };
+    let modules: Vec<ModuleFile> = deploy::read_modules(&files)?;
+    let mut inspector = Inspector::new(&modules)?;
+    validate_all(
+        &mut inspector,
+        forms.iter().enumerate().map(|(i, f)| (format!("form {}", i + 1), f)),
+    )?;
+    let options = options(report, None)?;
+    let mut reporter = Reporter::stdout(report.json, report.verbose);
+    let summary = deploy::deploy_host(connection, &[hop], &forms, &modules, &options, &mut reporter);
+    reporter.summary(connection, &summary);
+    Ok(summary.exit_code())
+}
+
+fn describe_command(paths: &[PathBuf], json: bool) -> Result<i32> {
+    let modules = deploy::read_modules(paths)?;
+    let inspector = Inspector::new(&modules)?;
+    for (module, (sha256, info)) in modules.iter().zip(inspector.image().modules()) {
+        if json {
+            let properties: Vec<_> = info
+                .properties
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": p.name, "doc": p.doc,
+                        "params": p.params.iter().map(|a| serde_json::json!({
+                            "name": a.name, "type": a.type_, "optional": a.optional,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"path": module.path, "sha256": sha256, "module": info.name,
+                                   "doc": info.doc, "properties": properties})
+            );
+            continue;
+        }
+        println!("{} ({}, sha256 {})", info.name, module.path.display(), &sha256[..16]);
+        if !info.doc.is_empty() {
+            println!("  {}", info.doc.replace('\n', "\n  "));
+        }
+        for p in &info.properties {
+            let params: Vec<String> = p
+                .params
+                .iter()
+                .map(|a| {
+                    if a.optional {
+                        format!("[{}: {}]", a.name, a.type_)
+                    } else {
+                        format!("{}: {}", a.name, a.type_)
+                    }
+                })
+                .collect();
+            println!("\n  {} {}", p.name, params.join(" ").trim_end());
+            for line in p.doc.lines() {
+                println!("      {line}");
+            }
+        }
+        println!();
+    }
+    Ok(0)
+}

@@ -1,0 +1,227 @@
+//! `Consfig.toml`: which modules a consfig uses and which forms each host gets.
+//!
+//! ```toml
+//! modules = ["consfig-wasm/target/wasm32-wasip2/release/consfig_*.wasm"]
+//! form-timeout = "5m"            # optional, per form
+//!
+//! [hosts.laptop]
+//! connection = ["local"]
+//! properties = [
+//!   ["file:has-content", "/tmp/motd", "hello\n"],
+//! ]
+//! ```
+//!
+//! Unknown keys are errors, and every error names the file and, where it can, the line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::connection::Hop;
+use crate::form::Form;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}:{line}: host {host}: {message}")]
+    Host {
+        path: PathBuf,
+        line: usize,
+        host: String,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConsfig {
+    modules: Vec<String>,
+    form_timeout: Option<String>,
+    #[serde(default)]
+    hosts: BTreeMap<String, toml::Spanned<RawHost>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    connection: Vec<String>,
+    #[serde(default)]
+    properties: Vec<toml::Spanned<toml::Value>>,
+}
+
+/// One form of a host, with the line it was written on.
+#[derive(Debug, Clone)]
+pub struct HostForm {
+    pub form: Form,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub connection: Vec<Hop>,
+    pub forms: Vec<HostForm>,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Consfig {
+    pub path: PathBuf,
+    pub module_files: Vec<PathBuf>,
+    pub form_timeout: Option<Duration>,
+    pub hosts: BTreeMap<String, Host>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Consfig {
+    pub fn load(path: &Path) -> Result<Self, ConsfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConsfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConsfigError> {
+        let invalid = |message: String| ConsfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let raw: RawConsfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let module_files = expand_modules(base, &raw.modules).map_err(invalid)?;
+        let form_timeout = raw
+            .form_timeout
+            .map(|t| {
+                humantime::parse_duration(&t)
+                    .map_err(|e| invalid(format!("form-timeout = {t:?}: {e} (write e.g. \"30s\" or \"5m\")")))
+            })
+            .transpose()?;
+
+        let mut hosts = BTreeMap::new();
+        for (name, spanned) in raw.hosts {
+            let line = line_of(text, spanned.span().start);
+            let host_err = |line: usize, message: String| ConsfigError::Host {
+                path: path.to_owned(),
+                line,
+                host: name.clone(),
+                message,
+            };
+            let raw_host = spanned.into_inner();
+            let connection = raw_host
+                .connection
+                .iter()
+                .map(|hop| hop.parse::<Hop>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| host_err(line, e.to_string()))?;
+            if connection.is_empty() {
+                return Err(host_err(line, "connection is empty; write connection = [\"local\"]".into()));
+            }
+            let mut forms = Vec::new();
+            for property in raw_host.properties {
+                let line = line_of(text, property.span().start);
+                let value = serde_json::to_value(property.get_ref())
+                    .map_err(|e| host_err(line, format!("form cannot be read as JSON: {e}")))?;
+                let form = Form::from_value(value).map_err(|e| host_err(line, e.to_string()))?;
+                forms.push(HostForm { form, line });
+            }
+            hosts.insert(
+                name.clone(),
+                Host {
+                    name,
+                    connection,
+                    forms,
+                    line,
+                },
+            );
+        }
+        Ok(Consfig {
+            path: path.to_owned(),
+            module_files,
+            form_timeout,
+            hosts,
+        })
+    }
+}
+
+/// Expand module paths and globs, relative to `base`; each must name at least one file.
+pub fn expand_modules(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        let full = base.join(pattern);
+        let full_text = full.to_string_lossy();
+        let matches = glob::glob(&full_text).map_err(|e| format!("modules pattern {pattern:?}: {e}"))?;
+        let mut found: Vec<PathBuf> = matches.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        if found.is_empty() {
+            return Err(format!(
+                "modules entry {pattern:?} matches no file (looked for {full_text}); build the modules first (`make`)"
+            ));
+        }
+        found.sort();
+        for file in found {
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Consfig, ConsfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.wasm"), b"").unwrap();
+        Consfig::parse(&dir.path().join("Consfig.toml"), text)
+    }
+
+    #[test]
+    fn reads_hosts_and_forms_with_lines() {
+        let c = parse(
+            "modules = [\"*.wasm\"]\nform-timeout = \"2s\"\n[hosts.a]\nconnection = [\"local\"]\nproperties = [\n  [\"file:absent\", \"/x\"],\n]\n",
+        )
+        .unwrap();
+        assert_eq!(c.module_files.len(), 1);
+        assert_eq!(c.form_timeout, Some(Duration::from_secs(2)));
+        let a = &c.hosts["a"];
+        assert_eq!(a.forms[0].form.name, "file:absent");
+        assert_eq!(a.forms[0].line, 6);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let e = parse("modules = [\"*.wasm\"]\nmodles = 1\n").unwrap_err().to_string();
+        assert!(e.contains("modles") && e.contains("Consfig.toml"), "{e}");
+        let e = parse("modules = [\"*.wasm\"]\n[hosts.a]\nconnection = [\"local\"]\nproprties = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("proprties"), "{e}");
+    }
+
+    #[test]
+    fn malformed_forms_name_host_and_line() {
+        let e = parse("modules = [\"*.wasm\"]\n[hosts.web]\nconnection = [\"local\"]\nproperties = [\n  [1, 2],\n]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":5: host web:"), "{e}");
+    }
+
+    #[test]
+    fn modules_must_exist() {
+        let e = parse("modules = [\"nope/*.wasm\"]\n").unwrap_err().to_string();
+        assert!(e.contains("matches no file"), "{e}");
+    }
+}

@@ -1,0 +1,383 @@
+//! Loading modules into wasmtime: the engine, compiled-code caching, and the
+//! pristine image (every module instantiated once, in one store, initialised).
+//!
+//! The engine is configured so that nothing here starts a thread: no parallel
+//! compilation, no cache worker. The runtime forks after loading, and a fork
+//! of a multi-threaded process can inherit locks that no thread will release.
+
+use std::collections::HashMap;
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, StoreContextMut};
+
+use crate::cache::Cache;
+use crate::form::Form;
+use crate::host_api::{HostMode, HostState};
+use crate::report::{Outcome, Status};
+
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "module",
+    });
+}
+
+use bindings::Module as ModuleBindings;
+use bindings::consfig::module::types::{Change, ModuleInfo};
+
+/// How deep `apply` may nest inside properties before we call it runaway recursion.
+const MAX_APPLY_DEPTH: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{origin}: not a valid Wasm component: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("{origin}: {message}")]
+    Load { origin: String, message: String },
+    #[error("modules {first} and {second} both define module `{name}`")]
+    DuplicateModule {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("wasmtime engine: {0}")]
+    Engine(String),
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+}
+
+/// Render a wasmtime error with its whole chain of causes on one line.
+pub fn error_chain(e: &wasmtime::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// The engine every runtime uses; its configuration decides compiled-code compatibility.
+pub fn new_engine() -> Result<Engine, EngineError> {
+    let config = Config::new();
+    Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
+}
+
+/// A short, stable name for what compiled code this engine can load.
+pub fn engine_id(engine: &Engine) -> String {
+    struct Sha(Sha256);
+    impl Hasher for Sha {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            unreachable!("only the digest is used")
+        }
+    }
+    let mut sha = Sha(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut sha);
+    hex::encode(&sha.0.finalize()[..8])
+}
+
+/// Compiled code for a module: from the cache when present, else compiled now and cached.
+/// Returns whether it had to compile.
+pub fn load_component(
+    engine: &Engine,
+    cache: &Cache,
+    origin: &str,
+    sha256: &str,
+    wasm: &[u8],
+) -> Result<(Component, bool), EngineError> {
+    let compiled_path = cache.compiled_path(sha256, &engine_id(engine));
+    if compiled_path.exists() {
+        // SAFETY: the file is compiled code this runtime wrote, for this engine id,
+        // into a cache directory only its user can write.
+        match unsafe { Component::deserialize_file(engine, &compiled_path) } {
+            Ok(component) => return Ok((component, false)),
+            // A damaged entry is rebuilt rather than failing the deploy.
+            Err(_) => {
+                let _ = std::fs::remove_file(&compiled_path);
+            }
+        }
+    }
+    let compiled = engine
+        .precompile_component(wasm)
+        .map_err(|e| EngineError::Invalid {
+            origin: origin.to_owned(),
+            message: error_chain(&e),
+        })?;
+    crate::atomic::write_atomic(&compiled_path, &compiled, 0o600, None).map_err(|e| {
+        EngineError::Load {
+            origin: compiled_path.display().to_string(),
+            message: e.to_string(),
+        }
+    })?;
+    // SAFETY: produced just above by this engine.
+    let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| {
+        EngineError::Load {
+            origin: origin.to_owned(),
+            message: error_chain(&e),
+        }
+    })?;
+    Ok((component, true))
+}
+
+/// A module ready to instantiate: its compiled code and where it came from.
+#[derive(Clone)]
+pub struct LoadedComponent {
+    /// A file path on the controller, or a hash on the target: what errors name.
+    pub origin: String,
+    pub sha256: String,
+    pub component: Component,
+}
+
+/// The linker every module is instantiated with: WASI p2 and the `host` interface.
+pub fn new_linker(engine: &Engine) -> Result<Linker<HostState>, EngineError> {
+    let mut linker = Linker::new(engine);
+    let engine_err = |e: wasmtime::Error| EngineError::Engine(error_chain(&e));
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+    ModuleBindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(engine_err)?;
+    define_apply(&mut linker).map_err(engine_err)?;
+    Ok(linker)
+}
+
+/// `host.apply` needs the whole store to call into another instance, which the
+/// generated data-only trait cannot give; define it on the linker instead.
+fn define_apply(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut host = linker.instance("consfig:module/host@0.1.0")?;
+    host.func_wrap(
+        "apply",
+        |mut store: StoreContextMut<'_, HostState>, (form,): (String,)| {
+            Ok((apply_from_module(&mut store, &form),))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+fn apply_from_module(store: &mut StoreContextMut<'_, HostState>, form: &str) -> Result<Change, String> {
+    let form = Form::parse(form).map_err(|e| format!("apply: {e}"))?;
+    let modules = store
+        .data()
+        .modules
+        .clone()
+        .ok_or("apply: modules are not loaded yet")?;
+    let index = modules.property_owner(&form.name)?;
+    modules.call_apply(store, index, &form)
+}
+
+struct Instance {
+    origin: String,
+    sha256: String,
+    info: ModuleInfo,
+    bindings: ModuleBindings,
+}
+
+/// The instantiated modules of one store, and which module owns which property.
+pub struct ModuleSet {
+    instances: Vec<Instance>,
+    by_property: HashMap<String, usize>,
+}
+
+impl ModuleSet {
+    fn property_owner(&self, name: &str) -> Result<usize, String> {
+        self.by_property.get(name).copied().ok_or_else(|| {
+            let mut known: Vec<&str> = self.by_property.keys().map(String::as_str).collect();
+            known.sort();
+            let hint = closest(name, &known)
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            format!("unknown property {name}{hint}")
+        })
+    }
+
+    fn call_apply(
+        &self,
+        store: &mut impl wasmtime::AsContextMut<Data = HostState>,
+        index: usize,
+        form: &Form,
+    ) -> Result<Change, String> {
+        let mut ctx = store.as_context_mut();
+        let active = &ctx.data().active;
+        if active.contains(&index) {
+            return Err(format!(
+                "{}: module `{}` is already running; a module calls its own properties directly, not through apply",
+                form.name, self.instances[index].info.name
+            ));
+        }
+        if active.len() >= MAX_APPLY_DEPTH {
+            return Err(format!("{}: apply nested more than {MAX_APPLY_DEPTH} deep", form.name));
+        }
+        ctx.data_mut().active.push(index);
+        let result = self.instances[index]
+            .bindings
+            .consfig_module_properties()
+            .call_apply(&mut ctx, &form.name, &form.args_json());
+        ctx.data_mut().active.pop();
+        match result {
+            Ok(inner) => inner,
+            Err(trap) => Err(describe_trap(&trap)),
+        }
+    }
+}
+
+/// A one-line reason for a trap, e.g. "wasm trap: wasm `unreachable` instruction executed".
+fn describe_trap(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error_chain(e),
+    }
+}
+
+/// The closest known name by edit distance, if any is close enough to be a typo.
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(name, k), *k))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Every module instantiated once in one store and initialised: the pristine image.
+pub struct Image {
+    store: Store<HostState>,
+    modules: Arc<ModuleSet>,
+}
+
+impl Image {
+    pub fn new(
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        components: &[LoadedComponent],
+        mode: HostMode,
+    ) -> Result<Self, EngineError> {
+        let mut store = Store::new(engine, HostState::new(mode));
+        let mut instances = Vec::with_capacity(components.len());
+        let mut by_property = HashMap::new();
+        for loaded in components {
+            let load_err = |message: String| EngineError::Load {
+                origin: loaded.origin.clone(),
+                message,
+            };
+            let bindings = ModuleBindings::instantiate(&mut store, &loaded.component, linker)
+                .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
+            let props = bindings.consfig_module_properties();
+            props
+                .call_init(&mut store)
+                .map_err(|e| load_err(format!("init {}", describe_trap(&e))))?
+                .map_err(|e| load_err(format!("init failed: {e}")))?;
+            let info = props
+                .call_describe(&mut store)
+                .map_err(|e| load_err(format!("describe {}", describe_trap(&e))))?;
+            if let Some(other) = instances.iter().find(|i: &&Instance| i.info.name == info.name) {
+                return Err(EngineError::DuplicateModule {
+                    name: info.name,
+                    first: other.origin.clone(),
+                    second: loaded.origin.clone(),
+                });
+            }
+            let index = instances.len();
+            for property in &info.properties {
+                if property.name.split_once(':').map(|(m, _)| m) != Some(info.name.as_str()) {
+                    return Err(load_err(format!(
+                        "property {} is not named {}:…, after its module",
+                        property.name, info.name
+                    )));
+                }
+                by_property.insert(property.name.clone(), index);
+            }
+            instances.push(Instance {
+                origin: loaded.origin.clone(),
+                sha256: loaded.sha256.clone(),
+                info,
+                bindings,
+            });
+        }
+        let modules = Arc::new(ModuleSet {
+            instances,
+            by_property,
+        });
+        store.data_mut().modules = Some(Arc::clone(&modules));
+        // What modules printed while loading is not any form's output.
+        store.data_mut().take_output();
+        Ok(Image { store, modules })
+    }
+
+    /// Descriptions of the loaded modules, in load order, with their hashes.
+    pub fn modules(&self) -> impl Iterator<Item = (&str, &ModuleInfo)> {
+        self.modules
+            .instances
+            .iter()
+            .map(|i| (i.sha256.as_str(), &i.info))
+    }
+
+    /// Check that a form names a known property and that its arguments decode.
+    pub fn validate(&mut self, form: &Form) -> Result<(), String> {
+        let index = self.modules.property_owner(&form.name)?;
+        let result = self.modules.instances[index]
+            .bindings
+            .consfig_module_properties()
+            .call_validate(&mut self.store, &form.name, &form.args_json());
+        self.store.data_mut().take_output();
+        match result {
+            Ok(inner) => inner,
+            Err(trap) => Err(format!("validating: {}", describe_trap(&trap))),
+        }
+    }
+
+    /// Apply a form on this image. The runtime only calls this on a forked copy.
+    pub fn apply(&mut self, form: &Form) -> Outcome {
+        let result = self
+            .modules
+            .property_owner(&form.name)
+            .and_then(|index| self.modules.call_apply(&mut self.store, index, form));
+        let output = self.store.data_mut().take_output();
+        match result {
+            Ok(change) => Outcome {
+                status: match change {
+                    Change::Unchanged => Status::Unchanged,
+                    Change::Changed => Status::Changed,
+                },
+                reason: None,
+                output,
+            },
+            Err(reason) => {
+                let reason = match panic_message(&output) {
+                    Some(panic) if reason.starts_with("wasm trap") => format!("{reason} ({panic})"),
+                    _ => reason,
+                };
+                Outcome::failed(reason, output)
+            }
+        }
+    }
+}
+
+/// The message of a Rust panic, as the guest's standard library printed it.
+fn panic_message(output: &str) -> Option<String> {
+    let mut lines = output.lines().skip_while(|l| !l.contains("panicked at"));
+    let at = lines.next()?;
+    let at = &at[at.find("panicked at").unwrap()..];
+    let message = lines.next().unwrap_or("").trim();
+    Some(format!("{} {message}", at.trim_end_matches(':')).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_property_names() {
+        let known = ["file:has-content", "file:absent"];
+        assert_eq!(closest("file:has-contnt", &known), Some("file:has-content"));
+        assert_eq!(closest("cmd:single", &known), None);
+    }
+
+    #[test]
+    fn finds_panic_messages() {
+        let out = "thread '<unnamed>' panicked at src/lib.rs:4:5:\ndeliberate panic\nnote: run with RUST_BACKTRACE\n";
+        assert_eq!(
+            panic_message(out).unwrap(),
+            "panicked at src/lib.rs:4:5 deliberate panic"
+        );
+        assert_eq!(panic_message("all fine\n"), None);
+    }
+}

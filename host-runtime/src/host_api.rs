@@ -1,0 +1,256 @@
+//! The `host` imports a module sees: logging, commands, files, facts, and
+//! `apply` to call a property of any loaded module.
+//!
+//! Every effect a module has on the host passes through here. While modules are
+//! only being described or their forms validated (on the controller), every
+//! effectful import is refused, so validation can never touch the machine.
+
+use std::fs;
+use std::io::{Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::engine::ModuleSet;
+use crate::engine::bindings::consfig::module::host::{
+    self, Command, CommandOutput, FileKind, FileStat, Level,
+};
+use crate::engine::bindings::consfig::module::types::{self, Change};
+
+/// Cap on what a module may print to its stdout or stderr in one form.
+const OUTPUT_CAPACITY: usize = 4 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMode {
+    /// Forms run for real: imports act on the host.
+    Deploy,
+    /// Modules are described or forms validated: no import may act on the host.
+    Inspect,
+}
+
+/// The data of a store: WASI state, captured output, and the loaded modules.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    /// Captured output already handed out, per stream, so each form gets only its own.
+    taken: (usize, usize),
+    log: String,
+    mode: HostMode,
+    pub(crate) modules: Option<Arc<ModuleSet>>,
+    /// Indices of the modules on the call stack, innermost last.
+    pub(crate) active: Vec<usize>,
+}
+
+impl HostState {
+    pub fn new(mode: HostMode) -> Self {
+        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        // No stdin (the runtime's stdin is the protocol channel), no environment,
+        // no preopened directories: a module reaches the host through `host` only.
+        // Blocking on the current thread keeps the process single-threaded, as fork needs.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .arg("consfig-module")
+            .allow_blocking_current_thread(true)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            taken: (0, 0),
+            log: String::new(),
+            mode,
+            modules: None,
+            active: Vec::new(),
+        }
+    }
+
+    /// Everything the modules logged or printed since the last call.
+    pub fn take_output(&mut self) -> String {
+        let stdout = self.stdout.contents();
+        let stderr = self.stderr.contents();
+        let mut output = std::mem::take(&mut self.log);
+        for (bytes, taken) in [(&stdout, &mut self.taken.0), (&stderr, &mut self.taken.1)] {
+            let new = &bytes[(*taken).min(bytes.len())..];
+            output.push_str(&String::from_utf8_lossy(new));
+            if !new.is_empty() && !output.ends_with('\n') {
+                output.push('\n');
+            }
+            *taken = bytes.len();
+        }
+        output
+    }
+
+    fn effects_allowed(&self, call: &str) -> Result<(), String> {
+        match self.mode {
+            HostMode::Deploy => Ok(()),
+            HostMode::Inspect => Err(format!(
+                "host call `{call}` is not available while modules are described or forms validated"
+            )),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn absolute(path: &str) -> Result<&Path, String> {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(format!("{path:?}: paths given to the host must be absolute"))
+    }
+}
+
+fn io_context(what: &str, path: &str) -> impl FnOnce(std::io::Error) -> String {
+    move |e| format!("{what} {path}: {e}")
+}
+
+impl types::Host for HostState {}
+
+impl host::Host for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        let prefix = match level {
+            Level::Debug => "debug: ",
+            Level::Info => "",
+            Level::Warn => "warning: ",
+            Level::Error => "error: ",
+        };
+        self.log.push_str(prefix);
+        self.log.push_str(message.trim_end_matches('\n'));
+        self.log.push('\n');
+    }
+
+    fn run(&mut self, command: Command) -> Result<CommandOutput, String> {
+        self.effects_allowed("run")?;
+        let Some((program, args)) = command.argv.split_first() else {
+            return Err("run: empty argv".into());
+        };
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args).envs(command.env.iter().map(|(k, v)| (k, v)));
+        if let Some(cwd) = &command.cwd {
+            cmd.current_dir(absolute(cwd)?);
+        }
+        // Standard input comes from an unlinked temporary file, so feeding a large
+        // input needs no writer thread: this process may have to fork again.
+        cmd.stdin(match command.stdin {
+            None => Stdio::null(),
+            Some(bytes) => {
+                let mut file = tempfile::tempfile().map_err(|e| format!("run {program}: {e}"))?;
+                file.write_all(&bytes)
+                    .and_then(|()| file.rewind())
+                    .map_err(|e| format!("run {program}: {e}"))?;
+                Stdio::from(file)
+            }
+        });
+        let output = cmd.output().map_err(|e| format!("run {program}: {e}"))?;
+        Ok(CommandOutput {
+            exit_code: output.status.code(),
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+
+    fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        self.effects_allowed("read-file")?;
+        fs::read(absolute(&path)?).map_err(io_context("read", &path))
+    }
+
+    fn write_file(&mut self, path: String, contents: Vec<u8>, mode: Option<u32>) -> Result<(), String> {
+        self.effects_allowed("write-file")?;
+        let target = absolute(&path)?;
+        let existing = fs::metadata(target).ok();
+        let mode = mode.or(existing.as_ref().map(|m| m.mode() & 0o7777)).unwrap_or(0o644);
+        // Replacing a file keeps its owner, as editing it in place would.
+        let owner = existing.map(|m| (m.uid(), m.gid()));
+        crate::atomic::write_atomic(target, &contents, mode, owner).map_err(io_context("write", &path))
+    }
+
+    fn stat(&mut self, path: String) -> Result<Option<FileStat>, String> {
+        self.effects_allowed("stat")?;
+        match fs::symlink_metadata(absolute(&path)?) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_context("stat", &path)(e)),
+            Ok(m) => {
+                let ft = m.file_type();
+                let kind = if ft.is_symlink() {
+                    FileKind::Symlink
+                } else if ft.is_dir() {
+                    FileKind::Directory
+                } else if ft.is_file() {
+                    FileKind::File
+                } else {
+                    FileKind::Other
+                };
+                Ok(Some(FileStat {
+                    kind,
+                    mode: m.mode() & 0o7777,
+                    size: m.size(),
+                    uid: m.uid(),
+                    gid: m.gid(),
+                }))
+            }
+        }
+    }
+
+    fn remove(&mut self, path: String) -> Result<(), String> {
+        self.effects_allowed("remove")?;
+        let target = absolute(&path)?;
+        let meta = fs::symlink_metadata(target).map_err(io_context("remove", &path))?;
+        if meta.is_dir() {
+            fs::remove_dir(target)
+        } else {
+            fs::remove_file(target)
+        }
+        .map_err(io_context("remove", &path))
+    }
+
+    fn mkdir(&mut self, path: String, mode: Option<u32>) -> Result<(), String> {
+        self.effects_allowed("mkdir")?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode.unwrap_or(0o755))
+            .create(absolute(&path)?)
+            .map_err(io_context("mkdir", &path))
+    }
+
+    fn chmod(&mut self, path: String, mode: u32) -> Result<(), String> {
+        self.effects_allowed("chmod")?;
+        fs::set_permissions(absolute(&path)?, fs::Permissions::from_mode(mode))
+            .map_err(io_context("chmod", &path))
+    }
+
+    fn hostname(&mut self) -> String {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn architecture(&mut self) -> String {
+        nix::sys::utsname::uname()
+            .map(|u| u.machine().to_string_lossy().into_owned())
+            .unwrap_or_else(|_| std::env::consts::ARCH.to_owned())
+    }
+
+    fn apply(&mut self, _form: String) -> Result<Change, String> {
+        // Calling into another module needs the whole store, not just this data:
+        // the linker defines `apply` itself (see `engine::define_apply`), shadowing this.
+        Err("internal error: host apply reached the data-only binding".into())
+    }
+}

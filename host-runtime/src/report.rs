@@ -1,0 +1,219 @@
+//! Outcomes of forms and how the controller reports them: one line per form
+//! for people, or one JSON object per event with `--json`; a summary per host;
+//! and the exit code Consfigurator uses (0 no change, 23 changes, 22 failures).
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::form::Form;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Unchanged,
+    Changed,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unchanged => "unchanged",
+            Status::Changed => "changed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// What evaluating one form came to, with everything it printed or logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Log lines and the module's stdout/stderr, in order of arrival per stream.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
+}
+
+impl Outcome {
+    pub fn failed(reason: impl Into<String>, output: String) -> Self {
+        Outcome {
+            status: Status::Failed,
+            reason: Some(reason.into()),
+            output,
+        }
+    }
+}
+
+/// Exit codes, as Consfigurator's.
+pub const EXIT_UNCHANGED: i32 = 0;
+pub const EXIT_CHANGED: i32 = 23;
+pub const EXIT_FAILED: i32 = 22;
+
+/// Totals for one host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostSummary {
+    pub changed: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    /// Set when the host could not be deployed at all (connection, runtime, load).
+    pub error: Option<String>,
+    pub modules_sent: usize,
+    pub bytes_sent: u64,
+}
+
+impl HostSummary {
+    pub fn count(&mut self, status: Status) {
+        match status {
+            Status::Unchanged => self.unchanged += 1,
+            Status::Changed => self.changed += 1,
+            Status::Failed => self.failed += 1,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        if self.failed > 0 || self.error.is_some() {
+            EXIT_FAILED
+        } else if self.changed > 0 {
+            EXIT_CHANGED
+        } else {
+            EXIT_UNCHANGED
+        }
+    }
+}
+
+/// The exit code of a deploy of several hosts: the worst of them.
+pub fn combined_exit_code<'a>(summaries: impl IntoIterator<Item = &'a HostSummary>) -> i32 {
+    summaries
+        .into_iter()
+        .map(HostSummary::exit_code)
+        .fold(EXIT_UNCHANGED, |worst, code| match (worst, code) {
+            (EXIT_FAILED, _) | (_, EXIT_FAILED) => EXIT_FAILED,
+            (EXIT_CHANGED, _) | (_, EXIT_CHANGED) => EXIT_CHANGED,
+            _ => EXIT_UNCHANGED,
+        })
+}
+
+/// Where events go: a terminal-friendly text stream, or JSON lines.
+pub struct Reporter {
+    out: Box<dyn Write + Send>,
+    json: bool,
+    verbose: bool,
+}
+
+impl Reporter {
+    pub fn new(out: Box<dyn Write + Send>, json: bool, verbose: bool) -> Self {
+        Reporter { out, json, verbose }
+    }
+
+    pub fn stdout(json: bool, verbose: bool) -> Self {
+        Self::new(Box::new(std::io::stdout()), json, verbose)
+    }
+
+    fn emit(&mut self, event: serde_json::Value, line: impl FnOnce() -> String) {
+        // A closed stdout (e.g. `| head`) must not abort the deployment.
+        let _ = if self.json {
+            writeln!(self.out, "{event}")
+        } else {
+            writeln!(self.out, "{}", line())
+        };
+        let _ = self.out.flush();
+    }
+
+    pub fn modules_sent(&mut self, host: &str, sent: &[String], bytes: u64, compiled: &[String]) {
+        let verbose = self.verbose;
+        self.emit(
+            json!({"event": "modules", "host": host, "sent": sent, "bytes": bytes, "compiled": compiled}),
+            || {
+                let mut line = if sent.is_empty() {
+                    format!("{host} :: modules up to date, no module bytes sent")
+                } else {
+                    format!("{host} :: sent {} module(s), {} bytes", sent.len(), bytes)
+                };
+                if verbose {
+                    for hash in sent {
+                        line.push_str(&format!("\n{host} ::   sent {hash}"));
+                    }
+                    for hash in compiled {
+                        line.push_str(&format!("\n{host} ::   compiled {hash}"));
+                    }
+                }
+                line
+            },
+        );
+    }
+
+    pub fn form(&mut self, host: &str, index: usize, form: &Form, outcome: &Outcome) {
+        let verbose = self.verbose;
+        self.emit(
+            json!({
+                "event": "form", "host": host, "index": index, "form": form,
+                "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
+            }),
+            || {
+                let mut line = format!("{host} :: {form} ... {}", outcome.status.as_str());
+                if let Some(reason) = &outcome.reason {
+                    line.push_str(&format!(": {reason}"));
+                }
+                if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
+                    for out in outcome.output.trim_matches('\n').lines() {
+                        line.push_str(&format!("\n    | {out}"));
+                    }
+                }
+                line
+            },
+        );
+    }
+
+    pub fn host_error(&mut self, host: &str, error: &str) {
+        self.emit(json!({"event": "host-error", "host": host, "error": error}), || {
+            format!("{host} :: FAILED: {error}")
+        });
+    }
+
+    pub fn summary(&mut self, host: &str, s: &HostSummary) {
+        self.emit(
+            json!({"event": "summary", "host": host, "changed": s.changed, "unchanged": s.unchanged,
+                   "failed": s.failed, "error": s.error, "modules_sent": s.modules_sent,
+                   "bytes_sent": s.bytes_sent, "exit_code": s.exit_code()}),
+            || {
+                let state = if s.error.is_some() { ", not deployed" } else { "" };
+                format!(
+                    "{host}: {} changed, {} unchanged, {} failed{state}",
+                    s.changed, s.unchanged, s.failed
+                )
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_consfigurator() {
+        let mut s = HostSummary::default();
+        s.count(Status::Unchanged);
+        assert_eq!(s.exit_code(), 0);
+        s.count(Status::Changed);
+        assert_eq!(s.exit_code(), 23);
+        s.count(Status::Failed);
+        assert_eq!(s.exit_code(), 22);
+        let unreachable = HostSummary {
+            error: Some("down".into()),
+            ..Default::default()
+        };
+        assert_eq!(unreachable.exit_code(), 22);
+        let changed = HostSummary {
+            changed: 1,
+            ..Default::default()
+        };
+        assert_eq!(combined_exit_code([&HostSummary::default(), &changed]), 23);
+        assert_eq!(combined_exit_code([&changed, &unreachable]), 22);
+        assert_eq!(combined_exit_code([]), 0);
+    }
+}

@@ -1,0 +1,214 @@
+//! `consfig runtime`: the process on the target that the controller talks to
+//! over stdin/stdout.
+//!
+//! It says which modules it already caches, receives only the missing ones into
+//! the cache (verified by hash, renamed into place), loads every module into the
+//! pristine image (compiled code from the cache, compiling only when absent),
+//! forks the control child, and then has each form evaluated in a grandchild.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::time::Duration;
+
+use crate::cache::Cache;
+use crate::engine::{self, Image, LoadedComponent};
+use crate::form::Form;
+use crate::host_api::HostMode;
+use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
+use crate::report::Outcome;
+use crate::zygote::Zygote;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("protocol: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("{0}")]
+    Fatal(String),
+    #[error("setting up standard streams: {0}")]
+    Stdio(std::io::Error),
+}
+
+/// Run the runtime on this process's stdin/stdout.
+pub fn main() -> Result<(), RuntimeError> {
+    let (input, output) = take_stdio().map_err(RuntimeError::Stdio)?;
+    let close_in_zygote = [input.as_raw_fd(), output.as_raw_fd()];
+    serve(
+        BufReader::new(input),
+        BufWriter::new(output),
+        &close_in_zygote,
+    )
+}
+
+/// Move the protocol channel off fds 0 and 1, and point those at /dev/null and
+/// stderr, so nothing a module or a command does can read or corrupt it.
+fn take_stdio() -> std::io::Result<(File, File)> {
+    let input = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let output = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    let null = File::open("/dev/null")?;
+    // SAFETY: plain descriptor duplication onto the standard descriptors.
+    unsafe {
+        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(2, 1) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok((input, output))
+}
+
+/// The protocol loop, on any pair of streams.
+pub fn serve(
+    mut input: impl Read,
+    mut output: impl Write,
+    close_in_zygote: &[RawFd],
+) -> Result<(), RuntimeError> {
+    let cache = match Cache::from_env() {
+        Ok(cache) => cache,
+        Err(e) => return fatal(&mut output, format!("module cache: {e}")),
+    };
+    protocol::send(
+        &mut output,
+        &FromRuntime::Hello {
+            protocol: PROTOCOL_VERSION,
+            runtime_version: env!("CARGO_PKG_VERSION").to_owned(),
+            cached_modules: cache.cached_modules().unwrap_or_default(),
+        },
+    )?;
+
+    // WASI's synchronous calls run on whatever tokio runtime is entered, or else
+    // on a multi-threaded one they start: enter a current-thread one so no
+    // thread exists when we fork.
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| RuntimeError::Fatal(format!("tokio: {e}")))?;
+    let _tokio = tokio.enter();
+
+    let mut received_modules = Vec::new();
+    let mut received_bytes = 0u64;
+    let mut loaded: Option<Loaded> = None;
+    loop {
+        let message = match protocol::recv(&mut input) {
+            Ok(message) => message,
+            Err(ProtocolError::Closed) => break,
+            Err(e) => return Err(e.into()),
+        };
+        match message {
+            ToRuntime::Module { sha256, size } => {
+                let bytes = protocol::read_frame(&mut input)?;
+                if bytes.len() as u64 != size {
+                    return fatal(
+                        &mut output,
+                        format!("module {sha256}: expected {size} bytes, got {}", bytes.len()),
+                    );
+                }
+                if let Err(e) = cache.store_module(&sha256, &bytes) {
+                    return fatal(&mut output, e.to_string());
+                }
+                received_bytes += size;
+                received_modules.push(sha256);
+            }
+            ToRuntime::Load {
+                modules,
+                form_timeout_ms,
+            } => {
+                let (mut image, compiled) = match load(&cache, &modules) {
+                    Ok(done) => done,
+                    Err(message) => return fatal(&mut output, message),
+                };
+                let zygote = match Zygote::spawn(&mut image, close_in_zygote) {
+                    Ok(zygote) => zygote,
+                    Err(e) => return fatal(&mut output, e.to_string()),
+                };
+                loaded = Some(Loaded {
+                    image,
+                    zygote: Some(zygote),
+                    form_timeout: Duration::from_millis(form_timeout_ms),
+                });
+                protocol::send(
+                    &mut output,
+                    &FromRuntime::Ready {
+                        received_modules: std::mem::take(&mut received_modules),
+                        received_bytes,
+                        compiled_modules: compiled,
+                    },
+                )?;
+            }
+            ToRuntime::Apply { id, form } => {
+                let outcome = match &mut loaded {
+                    None => Outcome::failed("no modules loaded yet", String::new()),
+                    Some(loaded) => loaded.apply(&form, close_in_zygote)?,
+                };
+                protocol::send(&mut output, &FromRuntime::Outcome { id, outcome })?;
+            }
+            ToRuntime::Finish => break,
+        }
+    }
+    if let Some(zygote) = loaded.and_then(|l| l.zygote) {
+        zygote.shutdown();
+    }
+    Ok(())
+}
+
+/// The pristine image and the control child forked from it.
+struct Loaded {
+    image: Image,
+    /// None after the control child died; a new one is forked for the next form.
+    zygote: Option<Zygote>,
+    form_timeout: Duration,
+}
+
+impl Loaded {
+    fn apply(&mut self, form: &Form, close_in_zygote: &[RawFd]) -> Result<Outcome, RuntimeError> {
+        let zygote = match &mut self.zygote {
+            Some(zygote) => zygote,
+            // Our own image has never run a form, so it is still pristine.
+            None => self.zygote.insert(
+                Zygote::spawn(&mut self.image, close_in_zygote)
+                    .map_err(|e| RuntimeError::Fatal(e.to_string()))?,
+            ),
+        };
+        match zygote.apply(form, self.form_timeout) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                if let Some(dead) = self.zygote.take() {
+                    dead.kill();
+                }
+                Ok(Outcome::failed(
+                    format!("the control process failed ({e}); a new one takes the next form"),
+                    String::new(),
+                ))
+            }
+        }
+    }
+}
+
+fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {
+    let _ = protocol::send(output, &FromRuntime::Fatal { message: message.clone() });
+    Err(RuntimeError::Fatal(message))
+}
+
+/// Load the named cached modules into a pristine image; also say which had to be compiled.
+fn load(cache: &Cache, hashes: &[String]) -> Result<(Image, Vec<String>), String> {
+    let engine = engine::new_engine().map_err(|e| e.to_string())?;
+    let linker = engine::new_linker(&engine).map_err(|e| e.to_string())?;
+    let mut components = Vec::with_capacity(hashes.len());
+    let mut compiled = Vec::new();
+    for sha256 in hashes {
+        let bytes = cache
+            .read_module(sha256)
+            .map_err(|e| format!("module {sha256} is not in the cache: {e}"))?;
+        let origin = format!("module {sha256}");
+        let (component, fresh) = engine::load_component(&engine, cache, &origin, sha256, &bytes)
+            .map_err(|e| e.to_string())?;
+        if fresh {
+            compiled.push(sha256.clone());
+        }
+        components.push(LoadedComponent {
+            origin,
+            sha256: sha256.clone(),
+            component,
+        });
+    }
+    let image = Image::new(&engine, &linker, &components, HostMode::Deploy).map_err(|e| e.to_string())?;
+    Ok((image, compiled))
+}

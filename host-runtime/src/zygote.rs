@@ -1,0 +1,237 @@
+//! The control child ("zygote") and the per-form grandchildren.
+//!
+//! After every module is loaded the runtime holds the pristine image. It forks
+//! the control child once; the control child does nothing but wait for
+//! requests on a pipe and, for each, fork a grandchild that evaluates the form
+//! on its copy-on-write copy of the pristine image, writes the outcome back
+//! through a pipe, and exits. So nothing a form does leaks into the next one,
+//! and the runtime's own image is never run after loading.
+//!
+//! The control child watches each grandchild: a trap or panic is reported by
+//! the grandchild itself; a signal, an exit without an outcome, or overrunning
+//! the per-form timeout (the grandchild is then killed) becomes a failed outcome
+//! here. Nothing a form does can crash the deployment.
+//!
+//! Every fork checks first that the process has one thread: a fork of a
+//! multi-threaded process can inherit a lock held by a thread that no longer exists.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork, pipe2};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Image;
+use crate::form::Form;
+use crate::protocol::{self, ProtocolError};
+use crate::report::Outcome;
+
+/// What a grandchild may send back at most; more is a runaway module.
+const MAX_RESULT_BYTES: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZygoteError {
+    #[error(
+        "refusing to fork: this process has {0} threads, and a fork of a multi-threaded process is unsafe"
+    )]
+    Threads(usize),
+    #[error("cannot count this process's threads in /proc/self/task: {0}")]
+    ThreadCount(std::io::Error),
+    #[error("fork: {0}")]
+    Fork(nix::Error),
+    #[error("control process: {0}")]
+    Protocol(#[from] ProtocolError),
+}
+
+/// Threads of this process, as the kernel lists them.
+pub fn thread_count() -> Result<usize, ZygoteError> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|entries| entries.count())
+        .map_err(ZygoteError::ThreadCount)
+}
+
+fn ensure_single_threaded() -> Result<(), ZygoteError> {
+    match thread_count()? {
+        1 => Ok(()),
+        n => Err(ZygoteError::Threads(n)),
+    }
+}
+
+/// Exit a forked child without running destructors or atexit handlers that
+/// belong to the parent's copy of the process.
+fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and always sound to call.
+    unsafe { libc::_exit(code) }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Request {
+    Apply { form: Form, timeout_ms: u64 },
+}
+
+/// The runtime's handle on its control child.
+pub struct Zygote {
+    pid: Pid,
+    requests: File,
+    responses: File,
+}
+
+impl Zygote {
+    /// Fork the control child from the pristine `image`. `close_in_child` are
+    /// descriptors the child must not hold (the runtime's protocol channel, so
+    /// the controller sees it close when the runtime exits).
+    pub fn spawn(image: &mut Image, close_in_child: &[RawFd]) -> Result<Self, ZygoteError> {
+        ensure_single_threaded()?;
+        let (request_rx, request_tx) = pipe2(OFlag::O_CLOEXEC).map_err(ZygoteError::Fork)?;
+        let (response_rx, response_tx) = pipe2(OFlag::O_CLOEXEC).map_err(ZygoteError::Fork)?;
+        // SAFETY: the process is single-threaded (checked above), so the child
+        // inherits no lock held by another thread.
+        match unsafe { fork() }.map_err(ZygoteError::Fork)? {
+            ForkResult::Child => {
+                drop(request_tx);
+                drop(response_rx);
+                for &fd in close_in_child {
+                    // SAFETY: the parent's copies of these descriptors are never used here.
+                    unsafe { libc::close(fd) };
+                }
+                // If the runtime dies, so does its control child.
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                let code = serve(image, File::from(request_rx), File::from(response_tx));
+                exit_child(code)
+            }
+            ForkResult::Parent { child } => Ok(Zygote {
+                pid: child,
+                requests: File::from(request_tx),
+                responses: File::from(response_rx),
+            }),
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Evaluate a form in a fresh grandchild and wait for its outcome.
+    pub fn apply(&mut self, form: &Form, timeout: Duration) -> Result<Outcome, ZygoteError> {
+        let request = Request::Apply {
+            form: form.clone(),
+            timeout_ms: timeout.as_millis().try_into().unwrap_or(u64::MAX),
+        };
+        protocol::send(&mut self.requests, &request)?;
+        Ok(protocol::recv(&mut self.responses)?)
+    }
+
+    /// Close the request pipe, so the control child exits, and reap it.
+    pub fn shutdown(self) {
+        let Zygote { pid, requests, .. } = self;
+        drop(requests);
+        let _ = waitpid(pid, None);
+    }
+
+    /// Kill and reap a control child that stopped answering.
+    pub fn kill(self) {
+        let _ = kill(self.pid, Signal::SIGKILL);
+        let _ = waitpid(self.pid, None);
+    }
+}
+
+/// The control child's loop: one grandchild per request, until the pipe closes.
+fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
+    loop {
+        let request: Request = match protocol::recv(&mut requests) {
+            Ok(request) => request,
+            Err(ProtocolError::Closed) => return 0,
+            Err(_) => return 1,
+        };
+        let Request::Apply { form, timeout_ms } = request;
+        let outcome = evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms));
+        if protocol::send(&mut responses, &outcome).is_err() {
+            return 1;
+        }
+    }
+}
+
+fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> Outcome {
+    let fork_failed = |e: ZygoteError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
+    if let Err(e) = ensure_single_threaded() {
+        return fork_failed(e);
+    }
+    let (result_rx, result_tx) = match pipe2(OFlag::O_CLOEXEC) {
+        Ok(pipe) => pipe,
+        Err(e) => return fork_failed(ZygoteError::Fork(e)),
+    };
+    // SAFETY: single-threaded, checked above.
+    match unsafe { fork() } {
+        Err(e) => fork_failed(ZygoteError::Fork(e)),
+        Ok(ForkResult::Child) => {
+            drop(result_rx);
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            let outcome = image.apply(form);
+            let sent = protocol::send(&mut File::from(result_tx), &outcome);
+            exit_child(if sent.is_ok() { 0 } else { 1 })
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(result_tx);
+            collect(child, File::from(result_rx), timeout)
+        }
+    }
+}
+
+/// Read a grandchild's outcome within the deadline, then reap it.
+fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
+    let deadline = Instant::now() + timeout;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let cut_short = loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break Some(format!(
+                "timed out after {} (the per-form limit; raise it with --timeout or form-timeout)",
+                humantime::format_duration(timeout)
+            ));
+        }
+        let wait = PollTimeout::try_from(remaining.max(Duration::from_millis(1)))
+            .unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(result.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, wait) {
+            Ok(0) | Err(nix::Error::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => break Some(format!("waiting for the form: {e}")),
+        }
+        match result.read(&mut chunk) {
+            Ok(0) => break None,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Some(format!("reading the form's outcome: {e}")),
+        }
+        if bytes.len() > MAX_RESULT_BYTES {
+            break Some(format!("sent more than {MAX_RESULT_BYTES} bytes of outcome"));
+        }
+    };
+    if let Some(reason) = cut_short {
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
+        return Outcome::failed(reason, String::new());
+    }
+    let status = waitpid(child, None);
+    let outcome: Option<Outcome> = protocol::read_frame(&mut bytes.as_slice())
+        .ok()
+        .and_then(|frame| serde_json::from_slice(&frame).ok());
+    match (status, outcome) {
+        (Ok(WaitStatus::Exited(_, 0)), Some(outcome)) => outcome,
+        (Ok(WaitStatus::Signaled(_, signal, _)), _) => {
+            Outcome::failed(format!("the form's process was killed by {signal}"), String::new())
+        }
+        (Ok(WaitStatus::Exited(_, code)), _) => Outcome::failed(
+            format!("the form's process exited with status {code} before reporting an outcome"),
+            String::new(),
+        ),
+        (other, _) => Outcome::failed(format!("the form's process ended oddly: {other:?}"), String::new()),
+    }
+}
