@@ -156,7 +156,7 @@ impl Reporter {
             || {
                 let mut line = format!("{host} :: {form} ... {}", outcome.status.as_str());
                 if let Some(reason) = &outcome.reason {
-                    line.push_str(&format!(": {reason}"));
+                    line.push_str(&format!(": {}", reason.trim_end().replace('\n', "\n    ")));
                 }
                 if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
                     for out in outcome.output.trim_matches('\n').lines() {

@@ -1,0 +1,190 @@
+//! The text the macros derive from Rust syntax: kebab-case names, doc comments,
+//! and parameter types as their author wrote them.
+
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{Attribute, Expr, ExprLit, Lit, Meta, Type};
+
+/// `has_content` → `has-content`; a raw identifier loses its `r#`.
+pub fn kebab_case(ident: &str) -> String {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    ident.trim_matches('_').replace('_', "-").to_lowercase()
+}
+
+/// Whether `name` may be the local part of a property name or a module name:
+/// lowercase ASCII letters, digits and inner dashes, starting with a letter.
+pub fn is_valid_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The text of the `///` (and `#[doc = "..."]`) attributes, without the
+/// indentation they share, trimmed.
+pub fn doc_text(attrs: &[Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if let Meta::NameValue(nv) = &attr.meta
+            && nv.path.is_ident("doc")
+            && let Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) = &nv.value
+        {
+            // An empty `///` is an empty line, so split rather than `lines()`.
+            lines.extend(s.value().split('\n').map(str::to_owned));
+        }
+    }
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let text: Vec<&str> = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or("").trim_end())
+        .collect();
+    text.join("\n").trim().to_owned()
+}
+
+/// Whether the type is `Option<..>` (also spelled `std::option::Option<..>`).
+pub fn is_option(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Option" && !s.arguments.is_empty()),
+        Type::Group(g) => is_option(&g.elem),
+        Type::Paren(p) => is_option(&p.elem),
+        _ => false,
+    }
+}
+
+/// A type as its author would write it: `Option<Vec<String>>`, `[u8; 4]`,
+/// `HashMap<String, u32>` — not the token dump `Option < Vec < String > >`.
+pub fn type_text(ty: &Type) -> String {
+    let mut out = String::new();
+    write_tokens(ty.to_token_stream(), &mut out);
+    out
+}
+
+fn write_tokens(tokens: TokenStream, out: &mut String) {
+    // Whether the previous token was a word, so the next word needs a space.
+    let mut after_word = false;
+    for tt in tokens {
+        match tt {
+            TokenTree::Ident(_) | TokenTree::Literal(_) => {
+                if after_word {
+                    out.push(' ');
+                }
+                out.push_str(&tt.to_string());
+                after_word = true;
+            }
+            TokenTree::Punct(p) => {
+                match p.as_char() {
+                    ',' | ';' => out.push_str(&format!("{} ", p.as_char())),
+                    '=' | '+' => out.push_str(&format!(" {} ", p.as_char())),
+                    '-' if p.spacing() == Spacing::Joint => out.push_str(" -"),
+                    '>' if out.ends_with(" -") => out.push_str("> "),
+                    '\'' if after_word => out.push_str(" '"),
+                    c => out.push(c),
+                }
+                after_word = false;
+            }
+            TokenTree::Group(g) => {
+                let (open, close) = match g.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::None => ("", ""),
+                };
+                if after_word && g.delimiter() == Delimiter::None {
+                    out.push(' ');
+                }
+                out.push_str(open);
+                write_tokens(g.stream(), out);
+                // A trailing comma leaves a space before the closing delimiter.
+                let trimmed = out.trim_end().len();
+                out.truncate(trimmed);
+                out.push_str(close);
+                after_word = g.delimiter() == Delimiter::None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kebab_cases_function_names() {
+        assert_eq!(kebab_case("has_content"), "has-content");
+        assert_eq!(kebab_case("absent"), "absent");
+        assert_eq!(kebab_case("r#type"), "type");
+        assert_eq!(kebab_case("_private_thing_"), "private-thing");
+    }
+
+    #[test]
+    fn validates_names() {
+        assert!(is_valid_name("has-content"));
+        assert!(is_valid_name("x11-forwarding"));
+        for bad in ["", "Has", "a:b", "-a", "a-", "a--b", "1st", "a b", "a_b"] {
+            assert!(!is_valid_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn writes_types_as_written() {
+        let cases = [
+            "String",
+            "Option<u32>",
+            "Option<Vec<String>>",
+            "std::collections::HashMap<String, u32>",
+            "[u8; 4]",
+            "(String, u32)",
+            "serde_json::Value",
+            "&'static str",
+            "Box<dyn Fn(u8) -> u8 + Send>",
+        ];
+        for case in cases {
+            let ty: Type = syn::parse_str(case).unwrap();
+            assert_eq!(type_text(&ty), case);
+        }
+        let ty: Type = syn::parse_str("(u32,)").unwrap();
+        assert_eq!(type_text(&ty), "(u32,)");
+    }
+
+    #[test]
+    fn recognises_options() {
+        for (ty, optional) in [
+            ("Option<String>", true),
+            ("std::option::Option<u32>", true),
+            ("String", false),
+            ("Vec<Option<u32>>", false),
+        ] {
+            assert_eq!(is_option(&syn::parse_str(ty).unwrap()), optional, "{ty}");
+        }
+    }
+
+    #[test]
+    fn extracts_docs() {
+        let item: syn::ItemFn = syn::parse_quote! {
+            /// Ensure a file has exactly this content.
+            ///
+            /// Writes atomically:
+            ///     only when it differs.
+            fn f() {}
+        };
+        assert_eq!(
+            doc_text(&item.attrs),
+            "Ensure a file has exactly this content.\n\nWrites atomically:\n    only when it differs."
+        );
+        let item: syn::ItemFn = syn::parse_quote! { fn f() {} };
+        assert_eq!(doc_text(&item.attrs), "");
+    }
+}

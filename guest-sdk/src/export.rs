@@ -1,0 +1,341 @@
+//! The module as the host sees it: the table `module!` builds, and the
+//! `properties` export (init, describe, validate, apply) working on it.
+//!
+//! Dispatch lives here rather than in the macro's expansion so that it is
+//! ordinary, tested code; the expansion only forwards to it.
+
+use serde_json::Value;
+
+use crate::bindings::consfig::module::types as wit;
+use crate::property::{Param, Property};
+use crate::{Change, Error, Result, args};
+
+/// One property in a module's table.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub params: &'static [Param],
+    pub validate: fn(&[Value]) -> Result<()>,
+    pub call: fn(Vec<Value>) -> Result<Change>,
+}
+
+impl Entry {
+    pub const fn of<P: Property>() -> Entry {
+        Entry {
+            name: P::NAME,
+            doc: P::DOC,
+            params: P::PARAMS,
+            validate: P::validate,
+            call: P::call,
+        }
+    }
+}
+
+/// A module: what `module!` defines.
+#[derive(Debug)]
+pub struct Module {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub init: Option<fn() -> Result<()>>,
+    pub properties: &'static [Entry],
+}
+
+impl Module {
+    pub fn full_name(&self, property: &Entry) -> String {
+        format!("{}:{}", self.name, property.name)
+    }
+
+    /// The property with this full name, e.g. `file:has-content`.
+    pub fn property(&self, name: &str) -> Result<&Entry> {
+        let local = name
+            .strip_prefix(self.name)
+            .and_then(|rest| rest.strip_prefix(':'));
+        if let Some(entry) = local.and_then(|l| self.properties.iter().find(|p| p.name == l)) {
+            return Ok(entry);
+        }
+        let known: Vec<String> = self.properties.iter().map(|p| self.full_name(p)).collect();
+        let known = match known.is_empty() {
+            true => "it has none".to_owned(),
+            false => format!("it has {}", known.join(", ")),
+        };
+        Err(Error::new(format!(
+            "module {} has no property {name} ({known})",
+            self.name
+        )))
+    }
+
+    pub fn init(&self) -> Result<()> {
+        self.init.map_or(Ok(()), |init| init())
+    }
+
+    pub fn validate(&self, name: &str, args: &str) -> Result<()> {
+        let property = self.property(name)?;
+        (property.validate)(&args::parse(args)?)
+    }
+
+    pub fn apply(&self, name: &str, args: &str) -> Result<Change> {
+        let property = self.property(name)?;
+        (property.call)(args::parse(args)?)
+    }
+
+    pub fn describe(&self) -> wit::ModuleInfo {
+        wit::ModuleInfo {
+            name: self.name.to_owned(),
+            doc: self.doc.trim().to_owned(),
+            properties: self
+                .properties
+                .iter()
+                .map(|p| wit::PropertyInfo {
+                    name: self.full_name(p),
+                    doc: p.doc.to_owned(),
+                    params: p
+                        .params
+                        .iter()
+                        .map(|param| wit::ParamInfo {
+                            name: param.name.to_owned(),
+                            type_: param.ty.to_owned(),
+                            optional: param.optional,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    // The rest of the `properties` export, with errors as text.
+
+    pub fn export_init(&self) -> Result<(), String> {
+        self.init().map_err(|e| e.to_string())
+    }
+
+    pub fn export_validate(&self, name: &str, args: &str) -> Result<(), String> {
+        self.validate(name, args).map_err(|e| e.to_string())
+    }
+
+    pub fn export_apply(&self, name: &str, args: &str) -> Result<wit::Change, String> {
+        match self.apply(name, args) {
+            Ok(Change::Unchanged) => Ok(wit::Change::Unchanged),
+            Ok(Change::Changed) => Ok(wit::Change::Changed),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Whether two property names are equal, in a constant: `module!` refuses
+/// two properties of the same name at compile time.
+pub const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Where a property function's result is returned, so that a function with
+/// another return type is reported at its return type.
+pub fn returns(result: Result<Change>) -> Result<Change> {
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::property;
+
+    /// Ensure a file has exactly this content.
+    #[property]
+    fn has_content(path: String, content: String) -> Result<Change> {
+        Ok(Change::from(path.len() > content.len()))
+    }
+
+    /// Remove a path.
+    ///
+    /// Unchanged if it is absent.
+    #[property]
+    fn absent(_path: String) -> Result<Change> {
+        Ok(Change::Unchanged)
+    }
+
+    #[property(name = "single")]
+    fn run_single(argv: Vec<String>, creates: Option<String>) -> Result<Change> {
+        if argv.is_empty() {
+            crate::bail!("empty argv");
+        }
+        Ok(Change::from(creates.is_none()))
+    }
+
+    #[property]
+    fn nothing() -> Result<Change> {
+        Ok(Change::Unchanged)
+    }
+
+    /// Named like the expansion's locals, which must not shadow it.
+    #[property]
+    fn args(params: Vec<u32>) -> Result<Change> {
+        Ok(Change::from(!params.is_empty()))
+    }
+
+    fn setup() -> Result<()> {
+        Err("no setup today".into())
+    }
+
+    static FILE: Module = Module {
+        name: "file",
+        doc: "Files and directories.\n",
+        init: None,
+        properties: &[
+            Entry::of::<__consfig_property_has_content>(),
+            Entry::of::<__consfig_property_absent>(),
+            Entry::of::<__consfig_property_run_single>(),
+            Entry::of::<__consfig_property_nothing>(),
+            Entry::of::<__consfig_property_args>(),
+        ],
+    };
+
+    fn err<T: std::fmt::Debug>(r: Result<T>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn names_properties_in_kebab_case() {
+        assert_eq!(__consfig_property_has_content::NAME, "has-content");
+        assert_eq!(__consfig_property_run_single::NAME, "single");
+        let names: Vec<_> = FILE
+            .describe()
+            .properties
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "file:has-content",
+                "file:absent",
+                "file:single",
+                "file:nothing",
+                "file:args",
+            ]
+        );
+    }
+
+    #[test]
+    fn describes_docs_and_params() {
+        let info = FILE.describe();
+        assert_eq!(
+            (info.name.as_str(), info.doc.as_str()),
+            ("file", "Files and directories.")
+        );
+        let [content, absent, single, nothing, _] = &info.properties[..] else {
+            panic!()
+        };
+        assert_eq!(content.doc, "Ensure a file has exactly this content.");
+        assert_eq!(absent.doc, "Remove a path.\n\nUnchanged if it is absent.");
+        assert_eq!(nothing.doc, "");
+        let params = |p: &wit::PropertyInfo| {
+            p.params
+                .iter()
+                .map(|p| (p.name.clone(), p.type_.clone(), p.optional))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            params(content),
+            [
+                ("path".into(), "String".into(), false),
+                ("content".into(), "String".into(), false)
+            ]
+        );
+        assert_eq!(params(absent), [("path".into(), "String".into(), false)]);
+        assert_eq!(
+            params(single),
+            [
+                ("argv".into(), "Vec<String>".into(), false),
+                ("creates".into(), "Option<String>".into(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn applies_by_full_name() {
+        assert_eq!(
+            FILE.apply("file:has-content", r#"["/etc/motd","hi\n"]"#),
+            Ok(Change::Changed)
+        );
+        assert_eq!(
+            FILE.apply("file:has-content", r#"["/x","long"]"#),
+            Ok(Change::Unchanged)
+        );
+        assert_eq!(
+            FILE.apply("file:single", r#"[["true"]]"#),
+            Ok(Change::Changed)
+        );
+        assert_eq!(
+            FILE.apply("file:single", r#"[["true"], "/x"]"#),
+            Ok(Change::Unchanged)
+        );
+        assert_eq!(err(FILE.apply("file:single", "[[]]")), "empty argv");
+        assert_eq!(FILE.apply("file:nothing", "[]"), Ok(Change::Unchanged));
+        assert_eq!(FILE.apply("file:args", "[[1]]"), Ok(Change::Changed));
+    }
+
+    #[test]
+    fn validates_without_calling() {
+        FILE.validate("file:single", r#"[["false"]]"#).unwrap();
+        FILE.validate("file:single", "[[]]").unwrap();
+        assert_eq!(
+            err(FILE.validate("file:has-content", r#"["/x"]"#)),
+            "missing argument 2 (content)"
+        );
+        assert_eq!(
+            err(FILE.validate("file:has-content", r#"["/x", 42]"#)),
+            "argument 2 (content): invalid type: integer `42`, expected a string"
+        );
+        assert_eq!(
+            err(FILE.validate("file:absent", r#"["/x", "extra"]"#)),
+            "too many arguments: expected 1 (path), got 2"
+        );
+        assert_eq!(
+            err(FILE.validate("file:absent", r#"{"path": "/x"}"#)),
+            "the arguments must be a JSON array, not an object"
+        );
+    }
+
+    #[test]
+    fn unknown_properties_list_the_known_ones() {
+        let known = "(it has file:has-content, file:absent, file:single, file:nothing, file:args)";
+        assert_eq!(
+            err(FILE.apply("file:nope", "[]")),
+            format!("module file has no property file:nope {known}")
+        );
+        assert_eq!(
+            err(FILE.validate("cmd:single", "[]")),
+            format!("module file has no property cmd:single {known}")
+        );
+        assert!(FILE.property("file").is_err());
+        assert!(FILE.property("filex:absent").is_err());
+    }
+
+    #[test]
+    fn runs_init() {
+        FILE.init().unwrap();
+        let with_setup = Module {
+            init: Some(setup),
+            ..FILE
+        };
+        assert_eq!(with_setup.export_init(), Err("no setup today".to_owned()));
+    }
+
+    #[test]
+    fn compares_names_in_constants() {
+        const { assert!(same_name("has-content", "has-content")) };
+        assert!(!same_name("a", "ab"));
+        assert!(!same_name("ab", "ac"));
+    }
+}

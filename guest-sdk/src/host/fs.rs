@@ -1,0 +1,105 @@
+//! Files on the host. Paths are absolute; a path the host refuses or an I/O
+//! failure comes back as an `Error` whose message names the path.
+
+use std::fmt;
+
+use crate::bindings::consfig::module::host as wit;
+use crate::{Error, Mode, Result};
+
+/// What `stat` found at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: FileKind,
+    pub mode: Mode,
+    pub size: u64,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    File,
+    Directory,
+    Symlink,
+    Other,
+}
+
+impl fmt::Display for FileKind {
+    /// `file`, `directory`, `symlink` or `special file`, for messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::File => "file",
+            FileKind::Directory => "directory",
+            FileKind::Symlink => "symlink",
+            FileKind::Other => "special file",
+        })
+    }
+}
+
+impl Stat {
+    pub fn is_file(&self) -> bool {
+        self.kind == FileKind::File
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.kind == FileKind::Directory
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.kind == FileKind::Symlink
+    }
+}
+
+pub fn read(path: impl AsRef<str>) -> Result<Vec<u8>> {
+    wit::read_file(path.as_ref()).map_err(Error::new)
+}
+
+pub fn read_to_string(path: impl AsRef<str>) -> Result<String> {
+    let path = path.as_ref();
+    String::from_utf8(read(path)?).map_err(|_| Error::new(format!("{path} is not UTF-8 text")))
+}
+
+/// Replace the file's contents atomically. With no mode, an existing file
+/// keeps its mode and a new one gets `0644`.
+pub fn write(path: impl AsRef<str>, contents: impl AsRef<[u8]>, mode: Option<Mode>) -> Result<()> {
+    wit::write_file(path.as_ref(), contents.as_ref(), mode.map(Mode::bits)).map_err(Error::new)
+}
+
+/// What is at the path, without following a final symlink; `None` if nothing.
+pub fn stat(path: impl AsRef<str>) -> Result<Option<Stat>> {
+    let Some(stat) = wit::stat(path.as_ref()).map_err(Error::new)? else {
+        return Ok(None);
+    };
+    Ok(Some(Stat {
+        kind: match stat.kind {
+            wit::FileKind::File => FileKind::File,
+            wit::FileKind::Directory => FileKind::Directory,
+            wit::FileKind::Symlink => FileKind::Symlink,
+            wit::FileKind::Other => FileKind::Other,
+        },
+        // The host reports permission bits only.
+        mode: Mode::new(stat.mode & Mode::MAX)?,
+        size: stat.size,
+        uid: stat.uid,
+        gid: stat.gid,
+    }))
+}
+
+/// Whether anything (even a dangling symlink) is at the path.
+pub fn exists(path: impl AsRef<str>) -> Result<bool> {
+    Ok(stat(path)?.is_some())
+}
+
+/// Remove a file, a symlink or an empty directory.
+pub fn remove(path: impl AsRef<str>) -> Result<()> {
+    wit::remove(path.as_ref()).map_err(Error::new)
+}
+
+/// Create a directory and any missing parents; with no mode, `0755`.
+pub fn mkdir(path: impl AsRef<str>, mode: Option<Mode>) -> Result<()> {
+    wit::mkdir(path.as_ref(), mode.map(Mode::bits)).map_err(Error::new)
+}
+
+pub fn chmod(path: impl AsRef<str>, mode: Mode) -> Result<()> {
+    wit::chmod(path.as_ref(), mode.bits()).map_err(Error::new)
+}

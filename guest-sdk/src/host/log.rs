@@ -1,0 +1,45 @@
+//! Logging to the current form's captured output, which the deploy report
+//! shows with the form. (What a module prints to stdout or stderr is captured
+//! too; these add a level.)
+
+use crate::bindings::consfig::module::host::{self as wit, Level};
+
+pub fn debug(message: impl AsRef<str>) {
+    wit::log(Level::Debug, message.as_ref());
+}
+
+pub fn info(message: impl AsRef<str>) {
+    wit::log(Level::Info, message.as_ref());
+}
+
+pub fn warn(message: impl AsRef<str>) {
+    wit::log(Level::Warn, message.as_ref());
+}
+
+pub fn error(message: impl AsRef<str>) {
+    wit::log(Level::Error, message.as_ref());
+}
+
+/// Log at debug level, formatting like `format!`.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::host::log::debug(::std::format!($($arg)*)) };
+}
+
+/// Log at info level, formatting like `format!`.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::host::log::info(::std::format!($($arg)*)) };
+}
+
+/// Log a warning, formatting like `format!`.
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::host::log::warn(::std::format!($($arg)*)) };
+}
+
+/// Log an error, formatting like `format!`. (To fail, return an `Error`.)
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::host::log::error(::std::format!($($arg)*)) };
+}

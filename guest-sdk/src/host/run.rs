@@ -1,0 +1,201 @@
+//! Running commands on the host: a `Command` builder, and the `Output` of a
+//! command run to completion.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::bindings::consfig::module::host as wit;
+use crate::{Error, Result};
+
+/// A command to run on the host, built like `std::process::Command`:
+///
+/// ```no_run
+/// # use consfig_guest::host::Command;
+/// let output = Command::new("sh")
+///     .args(["-c", "cat > /tmp/greeting"])
+///     .stdin("hello\n")
+///     .env("LC_ALL", "C")
+///     .cwd("/tmp")
+///     .run()?;
+/// # Ok::<(), consfig_guest::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    argv: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+    cwd: Option<String>,
+}
+
+impl Command {
+    /// The program is looked up in the host's `PATH` when it has no `/`.
+    pub fn new(program: impl Into<String>) -> Self {
+        Command {
+            argv: vec![program.into()],
+            stdin: None,
+            env: Vec::new(),
+            cwd: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.argv.push(arg.into());
+        self
+    }
+
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Bytes fed to the command's standard input (otherwise `/dev/null`).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// An environment variable, on top of the runtime's environment.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The working directory, an absolute path.
+    pub fn cwd(mut self, dir: impl Into<String>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// The program and its arguments.
+    pub fn argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// Run the command to completion; see [`run`].
+    pub fn run(self) -> Result<Output> {
+        run(self)
+    }
+}
+
+impl fmt::Display for Command {
+    /// The command line as a shell would read it, for messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<Cow<str>> = self.argv.iter().map(|a| shell_quote(a)).collect();
+        f.write_str(&words.join(" "))
+    }
+}
+
+fn shell_quote(word: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The exit code, or `None` when the command was killed by a signal.
+    pub exit_code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// Whether the command exited with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// `exit code 1`, or `killed by a signal`.
+    pub fn status(&self) -> String {
+        match self.exit_code {
+            Some(code) => format!("exit code {code}"),
+            None => "killed by a signal".to_owned(),
+        }
+    }
+
+    /// Standard output as text (invalid UTF-8 replaced).
+    pub fn stdout_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.stdout)
+    }
+
+    /// Standard error as text (invalid UTF-8 replaced).
+    pub fn stderr_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.stderr)
+    }
+}
+
+/// Run a command on the host to completion. This fails only when the command
+/// could not be started: check [`Output::success`] for how it ended.
+pub fn run(command: Command) -> Result<Output> {
+    let output = wit::run(&wit::Command {
+        argv: command.argv,
+        stdin: command.stdin,
+        env: command.env,
+        cwd: command.cwd,
+    })
+    .map_err(Error::new)?;
+    Ok(Output {
+        exit_code: output.exit_code,
+        stdout: output.stdout,
+        stderr: output.stderr,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_commands() {
+        let cmd = Command::new("touch")
+            .arg("/x")
+            .args(["-c"])
+            .env("A", "b")
+            .cwd("/tmp")
+            .stdin("in");
+        assert_eq!(cmd.argv(), ["touch", "/x", "-c"]);
+        assert_eq!(cmd.env, [("A".to_owned(), "b".to_owned())]);
+        assert_eq!(cmd.cwd.as_deref(), Some("/tmp"));
+        assert_eq!(cmd.stdin.as_deref(), Some(&b"in"[..]));
+    }
+
+    #[test]
+    fn displays_as_a_shell_command_line() {
+        let cmd = Command::new("sh").args(["-c", "echo it's > /x", ""]);
+        assert_eq!(cmd.to_string(), r"sh -c 'echo it'\''s > /x' ''");
+        assert_eq!(
+            Command::new("/bin/true").arg("a=b,c").to_string(),
+            "/bin/true a=b,c"
+        );
+    }
+
+    #[test]
+    fn describes_output() {
+        let out = Output {
+            exit_code: Some(0),
+            stdout: b"ok\n".to_vec(),
+            stderr: vec![0xff],
+        };
+        assert!(out.success());
+        assert_eq!(out.stdout_str(), "ok\n");
+        assert_eq!(out.stderr_str(), "\u{fffd}");
+        let killed = Output {
+            exit_code: None,
+            ..out.clone()
+        };
+        assert!(!killed.success());
+        assert_eq!(killed.status(), "killed by a signal");
+        assert_eq!(
+            Output {
+                exit_code: Some(2),
+                ..out
+            }
+            .status(),
+            "exit code 2"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! The rules that keep fork safe, checked through the library the binary uses:
+//! no fork while another thread exists, and the runtime's own pristine image
+//! is never run, so a new control child forked from it starts clean.
+
+use std::time::Duration;
+
+use consfig::cache::{Cache, sha256_hex};
+use consfig::engine::{self, Image, LoadedComponent};
+use consfig::form::Form;
+use consfig::host_api::HostMode;
+use consfig::zygote::{Zygote, ZygoteError, thread_count};
+use consfig_tests::module;
+
+fn testing_image(cache: &Cache) -> Image {
+    let wasm = std::fs::read(module("testing")).unwrap();
+    let engine = engine::new_engine().unwrap();
+    let linker = engine::new_linker(&engine).unwrap();
+    let sha256 = sha256_hex(&wasm);
+    let (component, _) = engine::load_component(&engine, cache, "testing", &sha256, &wasm).unwrap();
+    let components = [LoadedComponent {
+        origin: "testing".into(),
+        sha256,
+        component,
+    }];
+    Image::new(&engine, &linker, &components, HostMode::Deploy).unwrap()
+}
+
+fn counter(outcome_output: &str) -> u32 {
+    let line = outcome_output.lines().find(|l| l.starts_with("counter=")).expect(outcome_output);
+    line["counter=".len()..].parse().unwrap()
+}
+
+/// Runs without libtest (`harness = false`): libtest runs tests on worker
+/// threads, and these checks must know every thread of the process.
+fn main() {
+    assert_eq!(thread_count().unwrap(), 1, "starts single-threaded");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::at(dir.path()).unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let _tokio = tokio.enter();
+    let mut image = testing_image(&cache);
+    let form = Form::parse(r#"["testing:counter"]"#).unwrap();
+
+    // The harness's own thread makes this process multi-threaded: forking must be refused.
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let extra = std::thread::spawn(move || stopped.recv());
+    assert!(thread_count().unwrap() >= 2);
+    match Zygote::spawn(&mut image, &[]) {
+        Err(ZygoteError::Threads(n)) => assert!(n >= 2),
+        Err(e) => panic!("wrong refusal: {e}"),
+        Ok(z) => {
+            z.kill();
+            panic!("forked a multi-threaded process")
+        }
+    }
+    drop(stop);
+    extra.join().unwrap().unwrap_err();
+
+    assert_eq!(thread_count().unwrap(), 1, "the extra thread is gone");
+
+    let mut zygote = Zygote::spawn(&mut image, &[]).unwrap();
+    for _ in 0..3 {
+        let outcome = zygote.apply(&form, Duration::from_secs(30)).unwrap();
+        assert_eq!(counter(&outcome.output), 1, "each form starts from the pristine image");
+    }
+    // Kill the control child: a new one forked from the runtime's image starts clean,
+    // because the runtime's own copy never ran a form.
+    let pid = zygote.pid();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(zygote.apply(&form, Duration::from_secs(30)).is_err(), "a dead control child is noticed");
+    zygote.kill();
+    let mut fresh = Zygote::spawn(&mut image, &[]).unwrap();
+    let outcome = fresh.apply(&form, Duration::from_secs(30)).unwrap();
+    assert_eq!(counter(&outcome.output), 1);
+    fresh.shutdown();
+
+    // And in this process, the image itself still holds the value it was loaded with.
+    assert_eq!(counter(&image.apply(&form).output), 1);
+    println!("fork_safety: 1 passed, 0 failed");
+}
