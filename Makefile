@@ -10,7 +10,7 @@ WASM_TARGET := wasm32-wasip2
 WASM_OUT    := consfig-wasm/target/$(WASM_TARGET)/release
 BIN         := target/release/consfig
 # The standard modules, installed beside the binary for `consfig apply`.
-STD_MODULES := file cmd example
+STD_MODULES := file cmd chroot user example
 DEMO_DIR    := /tmp/consfig-demo
 
 .PHONY: all build modules host wasm-target test-deps test demo bench clean
@@ -30,8 +30,11 @@ modules: wasm-target
 host:
 	$(CARGO) build --release --locked --workspace
 
-# Tools the end-to-end tests use, on a fresh Debian machine.
+# Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
+# to populate test chroots, useradd & co. to make test users.
 test-deps: wasm-target
+	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
+	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
 
 test: test-deps build
 	$(CARGO) test --release --locked --workspace

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use consfig::cache::{Cache, sha256_hex};
-use consfig::engine::{self, Image, LoadedComponent};
+use consfig::engine::{self, Image, LoadedComponent, Recipe};
 use consfig::form::Form;
 use consfig::host_api::HostMode;
 use consfig::zygote::{Zygote, ZygoteError, thread_count};
@@ -14,15 +14,14 @@ use consfig_tests::module;
 fn testing_image(cache: &Cache) -> Image {
     let wasm = std::fs::read(module("testing")).unwrap();
     let engine = engine::new_engine().unwrap();
-    let linker = engine::new_linker(&engine).unwrap();
     let sha256 = sha256_hex(&wasm);
     let (component, _) = engine::load_component(&engine, cache, "testing", &sha256, &wasm).unwrap();
-    let components = [LoadedComponent {
+    let components = vec![LoadedComponent {
         origin: "testing".into(),
         sha256,
         component,
     }];
-    Image::new(&engine, &linker, &components, HostMode::Deploy).unwrap()
+    Image::new(&Recipe::new(&engine, components).unwrap(), HostMode::Deploy).unwrap()
 }
 
 fn counter(outcome_output: &str) -> u32 {
@@ -45,7 +44,7 @@ fn main() {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let extra = std::thread::spawn(move || stopped.recv());
     assert!(thread_count().unwrap() >= 2);
-    match Zygote::spawn(&mut image, &[]) {
+    match Zygote::spawn(&mut image, &[], &[]) {
         Err(ZygoteError::Threads(n)) => assert!(n >= 2),
         Err(e) => panic!("wrong refusal: {e}"),
         Ok(z) => {
@@ -58,7 +57,7 @@ fn main() {
 
     assert_eq!(thread_count().unwrap(), 1, "the extra thread is gone");
 
-    let mut zygote = Zygote::spawn(&mut image, &[]).unwrap();
+    let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
     for _ in 0..3 {
         let outcome = zygote.apply(&form, Duration::from_secs(30)).unwrap();
         assert_eq!(counter(&outcome.output), 1, "each form starts from the pristine image");
@@ -69,7 +68,7 @@ fn main() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     assert!(zygote.apply(&form, Duration::from_secs(30)).is_err(), "a dead control child is noticed");
     zygote.kill();
-    let mut fresh = Zygote::spawn(&mut image, &[]).unwrap();
+    let mut fresh = Zygote::spawn(&mut image, &[], &[]).unwrap();
     let outcome = fresh.apply(&form, Duration::from_secs(30)).unwrap();
     assert_eq!(counter(&outcome.output), 1);
     fresh.shutdown();

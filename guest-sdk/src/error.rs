@@ -74,11 +74,13 @@ impl From<std::string::FromUtf8Error> for Error {
 }
 
 /// Add context to the error of a result: `fs::read(p).context(format!("reading {p}"))?`.
-pub trait Context<T> {
+///
+/// (Named `ResultExt` so that [`Context`](crate::Context) is a subdeployment's context.)
+pub trait ResultExt<T> {
     fn context(self, context: impl fmt::Display) -> Result<T>;
 }
 
-impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
     fn context(self, context: impl fmt::Display) -> Result<T> {
         self.map_err(|e| e.into().context(context))
     }

@@ -1,11 +1,15 @@
 //! Forms — `["file:has-content", "/etc/motd", "hi\n"]` — built in Rust, and
 //! `apply` to have the host apply one with whichever module defines it. This
 //! is how a property composes others, including other modules' properties.
+//!
+//! A form is also an argument like any other: a property taking `Vec<Form>`
+//! is given a JSON array of forms, each checked when the form is validated.
 
 use std::fmt;
+use std::str::FromStr;
 
-use serde::Serialize;
-use serde::ser::{SerializeSeq, Serializer};
+use serde::de::{Deserialize, Deserializer};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
 
 use crate::bindings::consfig::module::{host as wit, types};
@@ -65,6 +69,65 @@ impl Form {
     pub fn apply(&self) -> Result<Change> {
         apply(self)
     }
+
+    /// A form from its JSON: an array whose first element is the property's
+    /// full name, `module:property`, followed by the arguments.
+    ///
+    /// ```
+    /// # use consfig_guest::Form;
+    /// # use consfig_guest::serde_json::json;
+    /// let form = Form::from_value(json!(["file:absent", "/tmp/x"]))?;
+    /// assert_eq!((form.name(), form.args()), ("file:absent", &[json!("/tmp/x")][..]));
+    /// assert!(Form::from_value(json!("file:absent")).is_err());
+    /// # Ok::<(), consfig_guest::Error>(())
+    /// ```
+    pub fn from_value(value: Value) -> Result<Form> {
+        let Value::Array(mut items) = value else {
+            return Err(not_a_form(&value));
+        };
+        let name = match items.first() {
+            Some(Value::String(name)) => name.clone(),
+            _ => return Err(not_a_form(&Value::Array(items))),
+        };
+        if !valid_name(&name) {
+            return Err(Error::new(format!(
+                "{name:?} is not a property name: expected module:property, \
+                 such as \"file:has-content\""
+            )));
+        }
+        items.remove(0);
+        Ok(Form { name, args: items })
+    }
+
+    /// The form as JSON: `["file:absent", "/tmp/x"]`.
+    pub fn to_value(&self) -> Value {
+        let mut items = Vec::with_capacity(1 + self.args.len());
+        items.push(Value::String(self.name.clone()));
+        items.extend(self.args.iter().cloned());
+        Value::Array(items)
+    }
+}
+
+/// Lowercase ASCII letters, digits, `-` and `_` on both sides of one `:`, as
+/// the host requires.
+fn valid_name(name: &str) -> bool {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    matches!(name.split_once(':'), Some((module, property)) if word(module) && word(property))
+}
+
+fn not_a_form(value: &Value) -> Error {
+    let mut shown = value.to_string();
+    if shown.chars().count() > 60 {
+        shown = shown.chars().take(60).chain(['…']).collect();
+    }
+    Error::new(format!(
+        "a form is a JSON array of a property name and its arguments, \
+         such as [\"file:absent\", \"/tmp/x\"], not {shown}"
+    ))
 }
 
 impl Serialize for Form {
@@ -75,6 +138,24 @@ impl Serialize for Form {
             seq.serialize_element(arg)?;
         }
         seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Form {
+    /// From the form's JSON; see [`Form::from_value`].
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Form, D::Error> {
+        Form::from_value(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FromStr for Form {
+    type Err = Error;
+
+    /// From the form's JSON text, such as `["file:absent", "/tmp/x"]`.
+    fn from_str(text: &str) -> Result<Form> {
+        let value = serde_json::from_str(text)
+            .map_err(|e| Error::new(format!("a form must be JSON: {e}")))?;
+        Form::from_value(value)
     }
 }
 
@@ -127,6 +208,83 @@ mod tests {
             serde_json::to_value(&mode).unwrap(),
             json!(["file:has-mode", "/x", "0600"])
         );
+    }
+
+    #[test]
+    fn reads_forms_from_json() {
+        let form = Form::from_value(json!(["cmd:single", ["true"], null])).unwrap();
+        assert_eq!(
+            form,
+            Form::new("cmd:single")
+                .value(json!(["true"]))
+                .value(Value::Null)
+        );
+        assert_eq!(form.to_value(), json!(["cmd:single", ["true"], null]));
+        assert_eq!(Form::from_value(form.to_value()).unwrap(), form);
+        let bare: Form = r#"["testing:counter"]"#.parse().unwrap();
+        assert_eq!((bare.name(), bare.args()), ("testing:counter", &[][..]));
+        assert!(
+            "[1,"
+                .parse::<Form>()
+                .unwrap_err()
+                .message()
+                .starts_with("a form must be JSON: ")
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_form() {
+        let err = |v: Value| Form::from_value(v).unwrap_err().to_string();
+        let expected = |shown: &str| {
+            format!(
+                "a form is a JSON array of a property name and its arguments, \
+                 such as [\"file:absent\", \"/tmp/x\"], not {shown}"
+            )
+        };
+        assert_eq!(err(json!("file:absent")), expected(r#""file:absent""#));
+        assert_eq!(err(json!([])), expected("[]"));
+        assert_eq!(err(json!([1, "x"])), expected(r#"[1,"x"]"#));
+        assert_eq!(err(json!({"a": 1})), expected(r#"{"a":1}"#));
+        assert_eq!(
+            err(json!([1, "x".repeat(80)])),
+            expected(&format!("[1,\"{}…", "x".repeat(56)))
+        );
+        for name in [
+            "absent",
+            "file:",
+            ":absent",
+            "File:absent",
+            "file:has content",
+            "a:b:c",
+        ] {
+            assert_eq!(
+                err(json!([name, "/x"])),
+                format!(
+                    "{name:?} is not a property name: expected module:property, \
+                     such as \"file:has-content\""
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn deserializes_as_an_argument() {
+        // Properties decode owned values and check borrowed ones: both work.
+        let forms: Vec<Form> =
+            serde_json::from_value(json!([["file:absent", "/x"], ["testing:counter"]])).unwrap();
+        assert_eq!(
+            forms,
+            [
+                Form::new("file:absent").value(json!("/x")),
+                Form::new("testing:counter")
+            ]
+        );
+        let value = json!([["file:absent", "/x"], "file:absent"]);
+        let err = Vec::<Form>::deserialize(&value).unwrap_err().to_string();
+        assert!(err.starts_with("a form is a JSON array"), "{err}");
+        assert!(err.ends_with(r#"not "file:absent""#), "{err}");
+        let text: Vec<Form> = serde_json::from_str(r#"[["file:absent", "/x"]]"#).unwrap();
+        assert_eq!(text.len(), 1);
     }
 
     #[test]

@@ -22,6 +22,15 @@ fn string(s: impl Into<String>) -> Value {
     Value::String(s.into())
 }
 
+fn optional(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, string)
+}
+
+/// Forms as one argument: a JSON array of forms.
+fn form_list(forms: impl IntoIterator<Item = Form>) -> Value {
+    Value::Array(forms.into_iter().map(|f| f.to_value()).collect())
+}
+
 /// The `file` module: files and directories.
 pub mod file {
     use super::{form, string};
@@ -65,6 +74,48 @@ pub mod cmd {
     }
 }
 
+/// The `chroot` module: deploying inside a directory tree.
+pub mod chroot {
+    use super::{form, form_list, string};
+    use crate::Form;
+
+    /// `chroot:deploys`: the forms hold inside the tree at `path`, applied as
+    /// if it were the root.
+    pub fn deploys(path: impl Into<String>, forms: impl IntoIterator<Item = Form>) -> Form {
+        form("chroot:deploys", [string(path), form_list(forms)])
+    }
+}
+
+/// The `user` module: accounts, and deploying as another user.
+pub mod user {
+    use super::{form, form_list, optional, string};
+    use crate::Form;
+
+    /// `user:as`: the forms hold when applied as the user with this name.
+    pub fn as_user(user: impl Into<String>, forms: impl IntoIterator<Item = Form>) -> Form {
+        form("user:as", [string(user), form_list(forms)])
+    }
+
+    /// `user:exists`: the account exists (made with a home directory and the
+    /// system's default shell if not).
+    pub fn exists(name: impl Into<String>) -> Form {
+        form("user:exists", [string(name)])
+    }
+
+    /// `user:exists` with the home directory and login shell a new account gets.
+    pub fn exists_with(name: impl Into<String>, home: Option<&str>, shell: Option<&str>) -> Form {
+        form(
+            "user:exists",
+            [string(name), optional(home), optional(shell)],
+        )
+    }
+
+    /// `user:group-exists`: the group exists.
+    pub fn group_exists(name: impl Into<String>) -> Form {
+        form("user:group-exists", [string(name)])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +145,41 @@ mod tests {
             text(cmd::single(["true"], None)),
             r#"["cmd:single",["true"],null]"#
         );
+    }
+
+    #[test]
+    fn builds_forms_of_forms() {
+        let text = |f: Form| f.to_string();
+        assert_eq!(
+            text(chroot::deploys(
+                "/srv/c",
+                [file::absent("/x"), cmd::single(["true"], None)]
+            )),
+            r#"["chroot:deploys","/srv/c",[["file:absent","/x"],["cmd:single",["true"],null]]]"#
+        );
+        assert_eq!(
+            text(chroot::deploys("/srv/c", [])),
+            r#"["chroot:deploys","/srv/c",[]]"#
+        );
+        assert_eq!(
+            text(user::as_user(
+                "ada",
+                [file::directory_exists("/home/ada/bin")]
+            )),
+            r#"["user:as","ada",[["file:directory-exists","/home/ada/bin"]]]"#
+        );
+        assert_eq!(text(user::exists("ada")), r#"["user:exists","ada"]"#);
+        assert_eq!(
+            text(user::exists_with("ada", None, Some("/bin/zsh"))),
+            r#"["user:exists","ada",null,"/bin/zsh"]"#
+        );
+        assert_eq!(
+            text(user::group_exists("web")),
+            r#"["user:group-exists","web"]"#
+        );
+        // Nested forms read back as forms.
+        let outer = chroot::deploys("/c", [user::as_user("ada", [file::absent("/x")])]);
+        let inner: Vec<Form> = serde_json::from_value(outer.args()[1].clone()).unwrap();
+        assert_eq!(inner, [user::as_user("ada", [file::absent("/x")])]);
     }
 }

@@ -4,7 +4,8 @@
 //! While forms are only being validated, the host refuses every call with an
 //! effect, which is why validation decodes arguments and nothing more.
 //!
-//! Calling another module's property (the `apply` import) is [`crate::apply`].
+//! Calling another module's property (the `apply` import) is [`crate::apply`],
+//! and applying forms in other contexts (`subdeploy`) is [`crate::subdeploy`].
 
 pub mod fs;
 pub mod log;
@@ -22,4 +23,38 @@ pub fn hostname() -> String {
 /// The machine's architecture as `uname -m` reports it, e.g. `x86_64`.
 pub fn architecture() -> String {
     wit::architecture()
+}
+
+/// Who the calling process runs as: see [`identity`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    /// The user's name, when the password database has one for the uid.
+    pub user: Option<String>,
+    /// The value of `HOME`, if set.
+    pub home: Option<String>,
+}
+
+impl Identity {
+    pub fn is_root(&self) -> bool {
+        self.uid == 0
+    }
+}
+
+/// Who the process applying the current form runs as (the `whoami` import):
+/// in a subdeployment under `setuid:USER`, that user.
+pub fn identity() -> Identity {
+    let wit::Identity {
+        uid,
+        gid,
+        user,
+        home,
+    } = wit::whoami();
+    Identity {
+        uid,
+        gid,
+        user,
+        home,
+    }
 }

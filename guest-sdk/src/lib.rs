@@ -10,8 +10,9 @@
 //! position, with serde; it returns whether it [`Change`]d the host, or an
 //! [`Error`] saying why it could not. [`module!`] names the module and lists
 //! its properties. A module reaches the host only through [`host`] — files,
-//! commands, logging, facts — and through [`apply`], which applies a [`Form`]
-//! with a property of any other loaded module.
+//! commands, logging, facts — through [`apply`], which applies a [`Form`]
+//! with a property of any other loaded module, and through [`subdeploy`],
+//! which applies forms in other [`Context`]s: inside a chroot, as another user.
 //!
 //! # Example
 //!
@@ -76,6 +77,16 @@
 //!     Ok(Change::Changed)
 //! }
 //!
+//! /// Greet someone from inside the tree at `root`, as the user `greeter`.
+//! ///
+//! /// The greeting lands in `{root}/tmp/greetings/{name}`: a subdeployment
+//! /// applies the forms in a child process that has entered the contexts.
+//! #[property]
+//! fn greet_in_chroot(root: String, name: String) -> Result<Change> {
+//!     let contexts = [Context::chroot(&root), Context::setuid("greeter")];
+//!     subdeploy(&contexts, &[Form::new("greetings:greet").arg(&name)?])
+//! }
+//!
 //! fn setup() -> Result<()> {
 //!     debug!("greetings module loaded");
 //!     Ok(())
@@ -85,20 +96,22 @@
 //!     name: "greetings",
 //!     doc: "Greetings, written to files.",
 //!     init: setup,
-//!     properties: [has_content, greeting, has_mode, uname_recorded],
+//!     properties: [has_content, greeting, has_mode, uname_recorded, greet_in_chroot],
 //! }
 //! # fn main() {}
 //! ```
 //!
 //! Its properties are `greetings:has-content`, `greetings:greet`,
-//! `greetings:has-mode` and `greetings:uname-recorded`, used in a consfig as
+//! `greetings:has-mode`, `greetings:uname-recorded` and
+//! `greetings:greet-in-chroot`, used in a consfig as
 //! `["greetings:greet", "ada"]` or `["greetings:greet", "ada", "fr"]`.
 //!
 //! # Arguments
 //!
 //! Argument *n* of a form is decoded into parameter *n* with serde, so any
 //! `T: DeserializeOwned` will do: strings, numbers, `Vec`s, maps, your own
-//! `#[derive(Deserialize)]` types, `serde_json::Value`, [`Mode`]. An argument
+//! `#[derive(Deserialize)]` types, `serde_json::Value`, [`Mode`], [`Form`]
+//! (so `Vec<Form>` takes a list of forms), [`Context`]. An argument
 //! left out decodes from `null`, so trailing `Option` parameters are optional.
 //! The host validates every form before it deploys anything, by decoding its
 //! arguments (with no other effect), so errors such as
@@ -109,7 +122,8 @@
 //! # What a module may do
 //!
 //! Only what the host lets it: [`host::fs`], [`host::run`], [`host::log`],
-//! [`host::hostname`], [`host::architecture`] and [`apply`]. Printing to
+//! [`host::identity`], [`host::hostname`], [`host::architecture`], [`apply`]
+//! and [`subdeploy`]. Printing to
 //! stdout or stderr works too, and is captured with the form's output. Each
 //! form runs on a fresh copy of the module as it was after `init`, so state
 //! kept in statics does not carry over from one form to the next.
@@ -128,22 +142,24 @@ pub mod forms;
 pub mod host;
 mod mode;
 mod property;
+mod subdeploy;
 
 pub use change::Change;
 pub use consfig_guest_macros::{module, property};
-pub use error::{Context, Error, Result};
+pub use error::{Error, Result, ResultExt};
 pub use form::{Form, apply};
 pub use mode::Mode;
 pub use property::{Param, Property};
 pub use serde;
 pub use serde_json;
+pub use subdeploy::{Context, subdeploy};
 
 /// What a module usually needs: `use consfig_guest::prelude::*;`.
 pub mod prelude {
     pub use crate::host::{self, Command, Output, fs, log, run};
     pub use crate::{
-        Change, Context, Error, Form, Mode, Result, apply, bail, debug, ensure, error, forms, info,
-        property, warn,
+        Change, Context, Error, Form, Mode, Result, ResultExt, apply, bail, debug, ensure, error,
+        forms, info, property, subdeploy, warn,
     };
 }
 

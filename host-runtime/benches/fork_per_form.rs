@@ -2,13 +2,15 @@
 //! next to the baselines measured in the same run:
 //!   (a) a bare fork + _exit + waitpid of this process before it loads anything,
 //!   (b) a fresh wasmtime instance per form, no fork,
-//!   and, for scale, a call into one live instance (no isolation at all).
+//!   and, for scale, a call into one live instance (no isolation at all);
+//! then the cost of forms in contexts (chroot, setuid) as ratios to a plain form.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use consfig::cache::{Cache, sha256_hex};
-use consfig::engine::{self, Image, LoadedComponent, bindings::ModulePre};
+use consfig::engine::{self, Image, LoadedComponent, Recipe, bindings::ModulePre};
+use consfig::context::Context;
 use consfig::form::Form;
 use consfig::host_api::{HostMode, HostState};
 use consfig::report::Status;
@@ -56,13 +58,22 @@ fn main() {
     let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let _tokio = tokio.enter();
     let engine = engine::new_engine().unwrap();
-    let linker = engine::new_linker(&engine).unwrap();
     let sha256 = sha256_hex(&wasm);
     let (component, _) = engine::load_component(&engine, &cache, "testing", &sha256, &wasm).unwrap();
     let form = Form::parse(r#"["testing:echo", "bench"]"#).unwrap();
 
+    let recipe = Recipe::new(
+        &engine,
+        vec![LoadedComponent {
+            origin: "testing".into(),
+            sha256,
+            component: component.clone(),
+        }],
+    )
+    .unwrap();
+
     // (b) a fresh instance per form, no fork.
-    let pre = ModulePre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let pre = ModulePre::new(recipe.linker().instantiate_pre(&component).unwrap()).unwrap();
     let fresh_instance = per_iteration(ROUNDS, || {
         let mut store = Store::new(&engine, HostState::new(HostMode::Deploy));
         let module = pre.instantiate(&mut store).unwrap();
@@ -71,20 +82,57 @@ fn main() {
         props.call_apply(&mut store, &form.name, &form.args_json()).unwrap().unwrap();
     });
 
-    let components = [LoadedComponent {
-        origin: "testing".into(),
-        sha256,
-        component,
-    }];
-    let mut image = Image::new(&engine, &linker, &components, HostMode::Deploy).unwrap();
+    let mut image = Image::new(&recipe, HostMode::Deploy).unwrap();
 
     // The mechanism under test: runtime → control child → grandchild → back.
-    let mut zygote = Zygote::spawn(&mut image, &[]).unwrap();
+    let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
     let fork_per_form = per_iteration(ROUNDS, || {
         let outcome = zygote.apply(&form, Duration::from_secs(60)).unwrap();
         assert_eq!(outcome.status, Status::Unchanged, "{outcome:?}");
     });
     zygote.shutdown();
+
+    // Contexts. A control child already in a chroot (a `chroot:` hop) costs per
+    // form what a plain one does; a subdeployment pays for a fresh control child
+    // (instantiated from compiled code) and entering its contexts.
+    let chroot_dir = tempfile::tempdir().unwrap();
+    for dir in ["proc", "sys", "dev", "etc"] {
+        std::fs::create_dir(chroot_dir.path().join(dir)).unwrap();
+    }
+    std::fs::write(chroot_dir.path().join("etc/passwd"), "nobody:x:65534:65534::/:/bin/false\n").unwrap();
+    std::fs::write(chroot_dir.path().join("etc/group"), "nogroup:x:65534:\n").unwrap();
+    let chroot: Context = format!("chroot:{}", chroot_dir.path().display()).parse().unwrap();
+    let setuid: Context = "setuid:nobody".parse().unwrap();
+    let mut in_chroot = Zygote::spawn(&mut image, std::slice::from_ref(&chroot), &[]).unwrap();
+    let form_in_chroot_hop = per_iteration(ROUNDS, || {
+        let outcome = in_chroot.apply(&form, Duration::from_secs(60)).unwrap();
+        assert_eq!(outcome.status, Status::Unchanged, "{outcome:?}");
+    });
+    in_chroot.shutdown();
+    let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
+    let mut subdeploy = |contexts: &[&Context]| {
+        let contexts: Vec<String> = contexts.iter().map(|c| c.to_string()).collect();
+        let form = Form::new("testing:subdeploy-counter", vec![serde_json::json!(contexts), serde_json::json!(1)]);
+        per_iteration(ROUNDS / 4, || {
+            let outcome = zygote.apply(&form, Duration::from_secs(60)).unwrap();
+            assert_eq!(outcome.nested.len(), 1, "{outcome:?}");
+        })
+    };
+    let subdeploy_plain = subdeploy(&[]);
+    let subdeploy_chroot = subdeploy(&[&chroot]);
+    let subdeploy_setuid = subdeploy(&[&setuid]);
+    let subdeploy_both = subdeploy(&[&chroot, &setuid]);
+    drop(subdeploy);
+    zygote.shutdown();
+
+    // The choice for nested subdeployments. Eager: every grandchild forks a
+    // control child of its own before its form, so every form pays one more
+    // fork of a loaded process. Lazy (what the runtime does): only a form that
+    // subdeploys pays, for a fresh image instantiated from compiled code.
+    let eager_cost = bare_fork();
+    let lazy_cost = per_iteration(ROUNDS, || {
+        Image::new(&recipe, HostMode::Deploy).unwrap();
+    });
 
     // For scale only: this contaminates `image`, which is why the runtime never does it.
     let live_call = per_iteration(ROUNDS * 10, || {
@@ -107,4 +155,34 @@ fn main() {
     ] {
         println!("| {what} | {} | {} | {} |", ms(d), ratio(d, fork_baseline), ratio(d, fresh_instance));
     }
+    println!();
+    println!("forms in contexts (same run)");
+    println!();
+    println!("| what | per form | vs plain form |");
+    println!("| --- | ---: | ---: |");
+    for (what, d) in [
+        ("plain form (fork-per-form, above)", fork_per_form),
+        ("form whose control child is in a chroot (a chroot: hop)", form_in_chroot_hop),
+        ("form running a 1-form subdeployment, no context", subdeploy_plain),
+        ("form running a 1-form subdeployment in a chroot", subdeploy_chroot),
+        ("form running a 1-form subdeployment as setuid:nobody", subdeploy_setuid),
+        ("form running a 1-form subdeployment, chroot then setuid", subdeploy_both),
+    ] {
+        println!("| {what} | {} | {} |", ms(d), ratio(d, fork_per_form));
+    }
+    println!();
+    println!("nested control children: eager fork per form, or fresh image per subdeployment");
+    println!();
+    println!("| what | cost | vs plain form |");
+    println!("| --- | ---: | ---: |");
+    println!(
+        "| eager: one more fork + exit + wait of the loaded process, on every form | {} | {} |",
+        ms(eager_cost),
+        ratio(eager_cost, fork_per_form)
+    );
+    println!(
+        "| lazy: a fresh pristine image from compiled code, per subdeployment only | {} | {} |",
+        ms(lazy_cost),
+        ratio(lazy_cost, fork_per_form)
+    );
 }

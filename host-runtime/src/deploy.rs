@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::cache::{Cache, sha256_hex};
 use crate::connection::{self, Hop, RuntimeChannel};
-use crate::engine::{self, Image, LoadedComponent};
+use crate::context::Context;
+use crate::engine::{self, Image, LoadedComponent, Recipe};
 use crate::form::Form;
 use crate::host_api::HostMode;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ToRuntime};
@@ -64,7 +65,6 @@ impl Inspector {
     pub fn new(modules: &[ModuleFile]) -> Result<Self, DeployError> {
         let cache = Cache::from_env()?;
         let engine = engine::new_engine()?;
-        let linker = engine::new_linker(&engine)?;
         let mut components = Vec::with_capacity(modules.len());
         for module in modules {
             let origin = module.path.display().to_string();
@@ -76,7 +76,7 @@ impl Inspector {
                 component,
             });
         }
-        let image = Image::new(&engine, &linker, &components, HostMode::Inspect)?;
+        let image = Image::new(&Recipe::new(&engine, components)?, HostMode::Inspect)?;
         Ok(Inspector { image })
     }
 
@@ -116,8 +116,8 @@ pub fn deploy_host(
     reporter: &mut Reporter,
 ) -> HostSummary {
     let mut summary = HostSummary::default();
-    let mut channel = match connection::open(hops, &options.runtime_exe) {
-        Ok(channel) => channel,
+    let (mut channel, contexts) = match connection::open(hops, &options.runtime_exe) {
+        Ok(opened) => opened,
         Err(e) => {
             let error = e.to_string();
             reporter.host_error(host, &error);
@@ -125,7 +125,8 @@ pub fn deploy_host(
             return summary;
         }
     };
-    let result = run_session(host, &mut channel, forms, modules, options, reporter, &mut summary);
+    let session = Session { host, forms, modules, options, contexts };
+    let result = session.run(&mut channel, reporter, &mut summary);
     // Close our end first, so the runtime sees the end of input whatever happened.
     drop(std::mem::replace(&mut channel.writer, Box::new(std::io::sink())));
     let diagnostics = channel.process.finish();
@@ -142,15 +143,23 @@ pub fn deploy_host(
     summary
 }
 
-fn run_session(
-    host: &str,
+/// One host's conversation with its runtime.
+struct Session<'a> {
+    host: &'a str,
+    forms: &'a [Form],
+    modules: &'a [ModuleFile],
+    options: &'a DeployOptions,
+    contexts: Vec<Context>,
+}
+
+impl Session<'_> {
+fn run(
+    self,
     channel: &mut RuntimeChannel,
-    forms: &[Form],
-    modules: &[ModuleFile],
-    options: &DeployOptions,
     reporter: &mut Reporter,
     summary: &mut HostSummary,
 ) -> Result<(), String> {
+    let Session { host, forms, modules, options, contexts } = self;
     let (reader, writer) = (&mut channel.reader, &mut channel.writer);
     let lost = |e: protocol::ProtocolError| format!("lost the runtime: {e}");
     let cached = match protocol::recv(reader).map_err(lost)? {
@@ -192,6 +201,7 @@ fn run_session(
         &ToRuntime::Load {
             modules: modules.iter().map(|m| m.sha256.clone()).collect(),
             form_timeout_ms: options.form_timeout.as_millis().try_into().unwrap_or(u64::MAX),
+            contexts,
         },
     )
     .map_err(lost)?;
@@ -220,7 +230,9 @@ fn run_session(
         protocol::send(writer, &ToRuntime::Apply { id, form: form.clone() }).map_err(lost)?;
         match protocol::recv(reader).map_err(lost)? {
             FromRuntime::Outcome { id: got, outcome } if got == id => {
-                summary.count(outcome.status);
+                for status in outcome.statuses() {
+                    summary.count(status);
+                }
                 reporter.form(host, index, form, &outcome);
             }
             FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
@@ -229,4 +241,5 @@ fn run_session(
     }
     protocol::send(writer, &ToRuntime::Finish).map_err(lost)?;
     Ok(())
+}
 }

@@ -128,8 +128,35 @@ pub struct LoadedComponent {
     pub component: Component,
 }
 
+/// What a pristine image is made of. Instantiating it again, in any process,
+/// gives a new pristine image: how a subdeployment gets a clean image even when
+/// the process asking for it has run a form.
+pub struct Recipe {
+    engine: Engine,
+    linker: Linker<HostState>,
+    components: Vec<LoadedComponent>,
+}
+
+impl Recipe {
+    pub fn new(engine: &Engine, components: Vec<LoadedComponent>) -> Result<Arc<Self>, EngineError> {
+        Ok(Arc::new(Recipe {
+            engine: engine.clone(),
+            linker: new_linker(engine)?,
+            components,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+}
+
 /// The linker every module is instantiated with: WASI p2 and the `host` interface.
-pub fn new_linker(engine: &Engine) -> Result<Linker<HostState>, EngineError> {
+fn new_linker(engine: &Engine) -> Result<Linker<HostState>, EngineError> {
     let mut linker = Linker::new(engine);
     let engine_err = |e: wasmtime::Error| EngineError::Engine(error_chain(&e));
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
@@ -175,9 +202,14 @@ struct Instance {
 pub struct ModuleSet {
     instances: Vec<Instance>,
     by_property: HashMap<String, usize>,
+    recipe: Arc<Recipe>,
 }
 
 impl ModuleSet {
+    pub fn recipe(&self) -> &Arc<Recipe> {
+        &self.recipe
+    }
+
     fn property_owner(&self, name: &str) -> Result<usize, String> {
         self.by_property.get(name).copied().ok_or_else(|| {
             let mut known: Vec<&str> = self.by_property.keys().map(String::as_str).collect();
@@ -244,21 +276,16 @@ pub struct Image {
 }
 
 impl Image {
-    pub fn new(
-        engine: &Engine,
-        linker: &Linker<HostState>,
-        components: &[LoadedComponent],
-        mode: HostMode,
-    ) -> Result<Self, EngineError> {
-        let mut store = Store::new(engine, HostState::new(mode));
-        let mut instances = Vec::with_capacity(components.len());
+    pub fn new(recipe: &Arc<Recipe>, mode: HostMode) -> Result<Self, EngineError> {
+        let mut store = Store::new(&recipe.engine, HostState::new(mode));
+        let mut instances = Vec::with_capacity(recipe.components.len());
         let mut by_property = HashMap::new();
-        for loaded in components {
+        for loaded in &recipe.components {
             let load_err = |message: String| EngineError::Load {
                 origin: loaded.origin.clone(),
                 message,
             };
-            let bindings = ModuleBindings::instantiate(&mut store, &loaded.component, linker)
+            let bindings = ModuleBindings::instantiate(&mut store, &loaded.component, &recipe.linker)
                 .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
             let props = bindings.consfig_module_properties();
             props
@@ -295,6 +322,7 @@ impl Image {
         let modules = Arc::new(ModuleSet {
             instances,
             by_property,
+            recipe: Arc::clone(recipe),
         });
         store.data_mut().modules = Some(Arc::clone(&modules));
         // What modules printed while loading is not any form's output.
@@ -331,7 +359,7 @@ impl Image {
             .property_owner(&form.name)
             .and_then(|index| self.modules.call_apply(&mut self.store, index, form));
         let output = self.store.data_mut().take_output();
-        match result {
+        let mut outcome = match result {
             Ok(change) => Outcome {
                 status: match change {
                     Change::Unchanged => Status::Unchanged,
@@ -339,6 +367,7 @@ impl Image {
                 },
                 reason: None,
                 output,
+                nested: Vec::new(),
             },
             Err(reason) => {
                 let reason = match panic_message(&output) {
@@ -347,7 +376,14 @@ impl Image {
                 };
                 Outcome::failed(reason, output)
             }
-        }
+        };
+        outcome.nested = std::mem::take(&mut self.store.data_mut().nested);
+        outcome
+    }
+
+    /// The time limit for each form of a subdeployment started by this image's forms.
+    pub fn set_form_timeout(&mut self, timeout: std::time::Duration) {
+        self.store.data_mut().form_timeout = timeout;
     }
 }
 

@@ -16,10 +16,16 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use std::time::Duration;
+
+use crate::context::{Context, describe_chain};
 use crate::engine::ModuleSet;
 use crate::engine::bindings::consfig::module::host::{
-    self, Command, CommandOutput, FileKind, FileStat, Level,
+    self, Command, CommandOutput, FileKind, FileStat, Identity, Level,
 };
+use crate::form::Form;
+use crate::report::{Nested, Status};
+use crate::zygote::Zygote;
 use crate::engine::bindings::consfig::module::types::{self, Change};
 
 /// Cap on what a module may print to its stdout or stderr in one form.
@@ -46,6 +52,10 @@ pub struct HostState {
     pub(crate) modules: Option<Arc<ModuleSet>>,
     /// Indices of the modules on the call stack, innermost last.
     pub(crate) active: Vec<usize>,
+    /// Outcomes of subdeployments the current form started.
+    pub(crate) nested: Vec<Nested>,
+    /// Time limit for each form of a subdeployment.
+    pub(crate) form_timeout: Duration,
 }
 
 impl HostState {
@@ -71,6 +81,8 @@ impl HostState {
             mode,
             modules: None,
             active: Vec::new(),
+            nested: Vec::new(),
+            form_timeout: crate::deploy::DEFAULT_FORM_TIMEOUT,
         }
     }
 
@@ -177,8 +189,10 @@ impl host::Host for HostState {
         let target = absolute(&path)?;
         let existing = fs::metadata(target).ok();
         let mode = mode.or(existing.as_ref().map(|m| m.mode() & 0o7777)).unwrap_or(0o644);
-        // Replacing a file keeps its owner, as editing it in place would.
-        let owner = existing.map(|m| (m.uid(), m.gid()));
+        // Replacing a file keeps its owner, as editing it in place would; a new
+        // file is simply ours.
+        let ours = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+        let owner = existing.map(|m| (m.uid(), m.gid())).filter(|owner| *owner != ours);
         crate::atomic::write_atomic(target, &contents, mode, owner).map_err(io_context("write", &path))
     }
 
@@ -234,6 +248,58 @@ impl host::Host for HostState {
         self.effects_allowed("chmod")?;
         fs::set_permissions(absolute(&path)?, fs::Permissions::from_mode(mode))
             .map_err(io_context("chmod", &path))
+    }
+
+    fn whoami(&mut self) -> Identity {
+        let uid = nix::unistd::getuid();
+        Identity {
+            uid: uid.as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+            user: nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name),
+            home: std::env::var("HOME").ok(),
+        }
+    }
+
+    fn subdeploy(&mut self, contexts: Vec<String>, forms: Vec<String>) -> Result<Change, String> {
+        self.effects_allowed("subdeploy")?;
+        let contexts = contexts
+            .iter()
+            .map(|c| c.parse::<Context>().map_err(|e| format!("subdeploy: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let forms = forms
+            .iter()
+            .map(|f| Form::parse(f).map_err(|e| format!("subdeploy: form {f}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let recipe = match &self.modules {
+            Some(modules) => Arc::clone(modules.recipe()),
+            None => return Err("subdeploy: modules are not loaded yet".into()),
+        };
+        if forms.is_empty() {
+            // Nothing to apply: nothing to enter either.
+            return Ok(Change::Unchanged);
+        }
+        let chain = if contexts.is_empty() { "subdeployment".to_owned() } else { describe_chain(&contexts) };
+        let mut zygote = Zygote::spawn_fresh(&recipe, &contexts)
+            .map_err(|e| format!("subdeploy: cannot enter {chain}: {e}"))?;
+        let (mut changed, mut failed) = (false, 0);
+        for form in &forms {
+            let outcome = zygote
+                .apply(form, self.form_timeout)
+                .unwrap_or_else(|e| crate::report::Outcome::failed(e.to_string(), String::new()));
+            changed |= outcome.status == Status::Changed;
+            failed += usize::from(outcome.status == Status::Failed);
+            self.nested.push(Nested {
+                context: chain.clone(),
+                form: form.clone(),
+                outcome,
+            });
+        }
+        zygote.shutdown();
+        match (failed, changed) {
+            (0, false) => Ok(Change::Unchanged),
+            (0, true) => Ok(Change::Changed),
+            (n, _) => Err(format!("{n} of {} forms failed in {chain}", forms.len())),
+        }
     }
 
     fn hostname(&mut self) -> String {

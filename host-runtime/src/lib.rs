@@ -12,6 +12,7 @@ pub mod cache;
 pub mod cli;
 pub mod connection;
 pub mod consfig_file;
+pub mod context;
 pub mod deploy;
 pub mod engine;
 pub mod form;

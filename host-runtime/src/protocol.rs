@@ -9,6 +9,7 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use crate::context::Context;
 use crate::form::Form;
 use crate::report::Outcome;
 
@@ -106,6 +107,10 @@ pub enum ToRuntime {
     Load {
         modules: Vec<String>,
         form_timeout_ms: u64,
+        /// Contexts the control child enters before any form: the context hops
+        /// of the connection, e.g. `chroot:/srv/c1`.
+        #[serde(default)]
+        contexts: Vec<Context>,
     },
     Apply {
         id: u64,

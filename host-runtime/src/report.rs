@@ -36,6 +36,18 @@ pub struct Outcome {
     /// Log lines and the module's stdout/stderr, in order of arrival per stream.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output: String,
+    /// Forms of subdeployments this form started, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<Nested>,
+}
+
+/// A form a subdeployment evaluated, in the contexts it ran in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nested {
+    /// The chain of contexts, e.g. `chroot:/srv/c1 → setuid:www`.
+    pub context: String,
+    pub form: Form,
+    pub outcome: Outcome,
 }
 
 impl Outcome {
@@ -44,7 +56,17 @@ impl Outcome {
             status: Status::Failed,
             reason: Some(reason.into()),
             output,
+            nested: Vec::new(),
         }
+    }
+
+    /// This outcome and those of every subdeployment under it.
+    pub fn statuses(&self) -> Vec<Status> {
+        let mut all = vec![self.status];
+        for nested in &self.nested {
+            all.extend(nested.outcome.statuses());
+        }
+        all
     }
 }
 
@@ -95,6 +117,31 @@ pub fn combined_exit_code<'a>(summaries: impl IntoIterator<Item = &'a HostSummar
             (EXIT_CHANGED, _) | (_, EXIT_CHANGED) => EXIT_CHANGED,
             _ => EXIT_UNCHANGED,
         })
+}
+
+/// One form's line, its reason and (when failed or verbose) its output.
+fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, verbose: bool) {
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("{head} ... {}", outcome.status.as_str()));
+    if let Some(reason) = &outcome.reason {
+        out.push_str(&format!(": {}", reason.trim_end().replace('\n', &format!("\n{indent}    "))));
+    }
+    if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
+        for line in outcome.output.trim_matches('\n').lines() {
+            out.push_str(&format!("\n{indent}    | {line}"));
+        }
+    }
+}
+
+fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, verbose: bool) {
+    let indent = "  ".repeat(depth);
+    let head = format!("{host} :: {indent}[{}] {}", nested.context, nested.form);
+    render_line(out, &head, &nested.outcome, &indent, verbose);
+    for inner in &nested.outcome.nested {
+        render_nested(out, host, inner, depth + 1, verbose);
+    }
 }
 
 /// Where events go: a terminal-friendly text stream, or JSON lines.
@@ -148,21 +195,21 @@ impl Reporter {
 
     pub fn form(&mut self, host: &str, index: usize, form: &Form, outcome: &Outcome) {
         let verbose = self.verbose;
+        let nested_lines = |lines: &mut String| {
+            for nested in &outcome.nested {
+                render_nested(lines, host, nested, 1, verbose);
+            }
+        };
         self.emit(
             json!({
                 "event": "form", "host": host, "index": index, "form": form,
                 "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
+                "nested": outcome.nested,
             }),
             || {
-                let mut line = format!("{host} :: {form} ... {}", outcome.status.as_str());
-                if let Some(reason) = &outcome.reason {
-                    line.push_str(&format!(": {}", reason.trim_end().replace('\n', "\n    ")));
-                }
-                if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
-                    for out in outcome.output.trim_matches('\n').lines() {
-                        line.push_str(&format!("\n    | {out}"));
-                    }
-                }
+                let mut line = String::new();
+                render_line(&mut line, &format!("{host} :: {form}"), outcome, "", verbose);
+                nested_lines(&mut line);
                 line
             },
         );

@@ -12,7 +12,8 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::Duration;
 
 use crate::cache::Cache;
-use crate::engine::{self, Image, LoadedComponent};
+use crate::engine::{self, Image, LoadedComponent, Recipe};
+use crate::context::Context;
 use crate::form::Form;
 use crate::host_api::HostMode;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
@@ -110,17 +111,19 @@ pub fn serve(
             ToRuntime::Load {
                 modules,
                 form_timeout_ms,
+                contexts,
             } => {
                 let (mut image, compiled) = match load(&cache, &modules) {
                     Ok(done) => done,
                     Err(message) => return fatal(&mut output, message),
                 };
-                let zygote = match Zygote::spawn(&mut image, close_in_zygote) {
+                let zygote = match Zygote::spawn(&mut image, &contexts, close_in_zygote) {
                     Ok(zygote) => zygote,
                     Err(e) => return fatal(&mut output, e.to_string()),
                 };
                 loaded = Some(Loaded {
                     image,
+                    contexts,
                     zygote: Some(zygote),
                     form_timeout: Duration::from_millis(form_timeout_ms),
                 });
@@ -152,6 +155,7 @@ pub fn serve(
 /// The pristine image and the control child forked from it.
 struct Loaded {
     image: Image,
+    contexts: Vec<Context>,
     /// None after the control child died; a new one is forked for the next form.
     zygote: Option<Zygote>,
     form_timeout: Duration,
@@ -163,7 +167,7 @@ impl Loaded {
             Some(zygote) => zygote,
             // Our own image has never run a form, so it is still pristine.
             None => self.zygote.insert(
-                Zygote::spawn(&mut self.image, close_in_zygote)
+                Zygote::spawn(&mut self.image, &self.contexts, close_in_zygote)
                     .map_err(|e| RuntimeError::Fatal(e.to_string()))?,
             ),
         };
@@ -190,7 +194,6 @@ fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {
 /// Load the named cached modules into a pristine image; also say which had to be compiled.
 fn load(cache: &Cache, hashes: &[String]) -> Result<(Image, Vec<String>), String> {
     let engine = engine::new_engine().map_err(|e| e.to_string())?;
-    let linker = engine::new_linker(&engine).map_err(|e| e.to_string())?;
     let mut components = Vec::with_capacity(hashes.len());
     let mut compiled = Vec::new();
     for sha256 in hashes {
@@ -209,6 +212,7 @@ fn load(cache: &Cache, hashes: &[String]) -> Result<(Image, Vec<String>), String
             component,
         });
     }
-    let image = Image::new(&engine, &linker, &components, HostMode::Deploy).map_err(|e| e.to_string())?;
+    let recipe = Recipe::new(&engine, components).map_err(|e| e.to_string())?;
+    let image = Image::new(&recipe, HostMode::Deploy).map_err(|e| e.to_string())?;
     Ok((image, compiled))
 }

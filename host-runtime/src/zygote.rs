@@ -12,22 +12,35 @@
 //! the per-form timeout (the grandchild is then killed) becomes a failed outcome
 //! here. Nothing a form does can crash the deployment.
 //!
+//! A subdeployment asks for a control child of its own (see [`Zygote::spawn_fresh`]):
+//! forked from the asking process, it instantiates the modules afresh from the
+//! compiled code already in memory — the asker's image has run a form and is
+//! no longer pristine — then enters the subdeployment's contexts. The asker
+//! never enters them itself.
+//!
 //! Every fork checks first that the process has one thread: a fork of a
 //! multi-threaded process can inherit a lock held by a thread that no longer exists.
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use nix::dir::Dir;
 use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Image;
+use std::sync::Arc;
+
+use crate::context::{Context, describe_chain};
+use crate::engine::{Image, Recipe};
+use crate::host_api::HostMode;
 use crate::form::Form;
 use crate::protocol::{self, ProtocolError};
 use crate::report::Outcome;
@@ -47,13 +60,31 @@ pub enum ZygoteError {
     Fork(nix::Error),
     #[error("control process: {0}")]
     Protocol(#[from] ProtocolError),
+    /// The control child could not get ready, e.g. could not enter a context.
+    #[error("{0}")]
+    Start(String),
 }
+
+/// /proc, opened once, before any chroot: every forked descendant inherits it,
+/// so the thread check works even in a chroot with no /proc of its own.
+static PROC: OnceLock<Result<OwnedFd, nix::Error>> = OnceLock::new();
 
 /// Threads of this process, as the kernel lists them.
 pub fn thread_count() -> Result<usize, ZygoteError> {
-    std::fs::read_dir("/proc/self/task")
-        .map(|entries| entries.count())
-        .map_err(ZygoteError::ThreadCount)
+    let proc = PROC.get_or_init(|| {
+        nix::fcntl::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+    });
+    let proc = proc.as_ref().map_err(|e| ZygoteError::ThreadCount(std::io::Error::from(*e)))?;
+    // `self` is resolved when looked up, so it names the calling process.
+    let mut task = Dir::openat(
+        proc,
+        "self/task",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ZygoteError::ThreadCount(e.into()))?;
+    let entries = task.iter().filter_map(Result::ok);
+    Ok(entries.filter(|e| !matches!(e.file_name().to_bytes(), b"." | b"..")).count())
 }
 
 fn ensure_single_threaded() -> Result<(), ZygoteError> {
@@ -75,6 +106,21 @@ enum Request {
     Apply { form: Form, timeout_ms: u64 },
 }
 
+/// The control child's first message: whether it could get ready.
+#[derive(Debug, Serialize, Deserialize)]
+enum Started {
+    Ready,
+    Failed(String),
+}
+
+/// Where a control child gets its image.
+enum Source<'a> {
+    /// The runtime's pristine image, shared copy-on-write.
+    Pristine(&'a mut Image),
+    /// A new instantiation from compiled code, for a subdeployment.
+    Fresh(&'a Arc<Recipe>),
+}
+
 /// The runtime's handle on its control child.
 pub struct Zygote {
     pid: Pid,
@@ -83,10 +129,29 @@ pub struct Zygote {
 }
 
 impl Zygote {
-    /// Fork the control child from the pristine `image`. `close_in_child` are
-    /// descriptors the child must not hold (the runtime's protocol channel, so
-    /// the controller sees it close when the runtime exits).
-    pub fn spawn(image: &mut Image, close_in_child: &[RawFd]) -> Result<Self, ZygoteError> {
+    /// Fork the control child from the pristine `image`; it enters `contexts`
+    /// (the context hops of the connection). `close_in_child` are descriptors
+    /// the child must not hold (the runtime's protocol channel, so the
+    /// controller sees it close when the runtime exits).
+    pub fn spawn(
+        image: &mut Image,
+        contexts: &[Context],
+        close_in_child: &[RawFd],
+    ) -> Result<Self, ZygoteError> {
+        Self::fork_control(Source::Pristine(image), contexts, close_in_child)
+    }
+
+    /// Fork a control child for a subdeployment: a fresh image from `recipe`,
+    /// in `contexts`.
+    pub fn spawn_fresh(recipe: &Arc<Recipe>, contexts: &[Context]) -> Result<Self, ZygoteError> {
+        Self::fork_control(Source::Fresh(recipe), contexts, &[])
+    }
+
+    fn fork_control(
+        source: Source<'_>,
+        contexts: &[Context],
+        close_in_child: &[RawFd],
+    ) -> Result<Self, ZygoteError> {
         ensure_single_threaded()?;
         let (request_rx, request_tx) = pipe2(OFlag::O_CLOEXEC).map_err(ZygoteError::Fork)?;
         let (response_rx, response_tx) = pipe2(OFlag::O_CLOEXEC).map_err(ZygoteError::Fork)?;
@@ -102,14 +167,59 @@ impl Zygote {
                 }
                 // If the runtime dies, so does its control child.
                 let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-                let code = serve(image, File::from(request_rx), File::from(response_tx));
+                let mut responses = File::from(response_tx);
+                let mut fresh;
+                let image = match source {
+                    Source::Pristine(image) => Ok(image),
+                    Source::Fresh(recipe) => match Image::new(recipe, HostMode::Deploy) {
+                        Ok(image) => {
+                            fresh = image;
+                            Ok(&mut fresh)
+                        }
+                        Err(e) => Err(format!("loading the modules afresh: {e}")),
+                    },
+                };
+                let ready = image.and_then(|image| {
+                    for context in contexts {
+                        context.enter().map_err(|e| e.to_string())?;
+                    }
+                    Ok(image)
+                });
+                let code = match ready {
+                    Ok(image) => {
+                        if protocol::send(&mut responses, &Started::Ready).is_err() {
+                            exit_child(1);
+                        }
+                        serve(image, File::from(request_rx), responses)
+                    }
+                    Err(reason) => {
+                        let _ = protocol::send(&mut responses, &Started::Failed(reason));
+                        1
+                    }
+                };
                 exit_child(code)
             }
-            ForkResult::Parent { child } => Ok(Zygote {
-                pid: child,
-                requests: File::from(request_tx),
-                responses: File::from(response_rx),
-            }),
+            ForkResult::Parent { child } => {
+                let mut zygote = Zygote {
+                    pid: child,
+                    requests: File::from(request_tx),
+                    responses: File::from(response_rx),
+                };
+                match protocol::recv(&mut zygote.responses) {
+                    Ok(Started::Ready) => Ok(zygote),
+                    Ok(Started::Failed(reason)) => {
+                        zygote.kill();
+                        Err(ZygoteError::Start(reason))
+                    }
+                    Err(e) => {
+                        zygote.kill();
+                        Err(ZygoteError::Start(format!(
+                            "the control process for {} ended before it was ready: {e}",
+                            if contexts.is_empty() { "the forms".to_owned() } else { describe_chain(contexts) }
+                        )))
+                    }
+                }
+            }
         }
     }
 
@@ -172,6 +282,7 @@ fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> 
         Ok(ForkResult::Child) => {
             drop(result_rx);
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            image.set_form_timeout(timeout);
             let outcome = image.apply(form);
             let sent = protocol::send(&mut File::from(result_tx), &outcome);
             exit_child(if sent.is_ok() { 0 } else { 1 })

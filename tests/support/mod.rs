@@ -159,3 +159,75 @@ pub fn snapshot(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     out.sort();
     out
 }
+
+/// A minimal chroot made by the test: busybox-static as /bin/sh and friends,
+/// mount points for /proc, /sys and /dev, and a passwd with root (and any
+/// users added with [`Chroot::add_user`]).
+pub struct Chroot {
+    pub root: PathBuf,
+}
+
+impl Chroot {
+    pub fn build(root: PathBuf) -> Self {
+        let busybox = Path::new("/bin/busybox");
+        assert!(busybox.exists(), "/bin/busybox is missing: `make test-deps` installs busybox-static");
+        for dir in ["bin", "etc", "proc", "sys", "dev", "tmp"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        // Like any /tmp: writable by every user, sticky.
+        std::fs::set_permissions(root.join("tmp"), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+        std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+        for applet in ["sh", "id", "ls", "cat", "touch"] {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+        }
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+        Chroot { root }
+    }
+
+    pub fn add_user(&self, name: &str, uid: u32) {
+        let append = |file: &str, line: String| {
+            let path = self.root.join(file);
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            text.push_str(&line);
+            std::fs::write(path, text).unwrap();
+        };
+        append("etc/passwd", format!("{name}:x:{uid}:{uid}::/tmp:/bin/sh\n"));
+        append("etc/group", format!("{name}:x:{uid}:\n"));
+    }
+
+    /// A path inside the chroot as seen from outside.
+    pub fn outside(&self, inside: &str) -> PathBuf {
+        self.root.join(inside.trim_start_matches('/'))
+    }
+}
+
+/// A user account on this machine, made by the test and removed when dropped.
+/// Hold [`ACCOUNTS`] while one exists: creating and removing accounts from
+/// several test threads at once trips over the account database's lock.
+pub struct TestUser {
+    pub name: String,
+}
+
+/// Serialises changes to this machine's account database across test threads.
+pub static ACCOUNTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl TestUser {
+    pub fn uid(&self) -> u32 {
+        let out = Command::new("id").args(["-u", &self.name]).output().unwrap();
+        assert!(out.status.success(), "no user {}", self.name);
+        String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    }
+
+    /// Take responsibility for removing an account the test created some other way.
+    pub fn adopt(name: &str) -> Self {
+        TestUser { name: name.to_owned() }
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").args(["--remove", &self.name]).output();
+        let _ = Command::new("groupdel").arg(&self.name).output();
+    }
+}

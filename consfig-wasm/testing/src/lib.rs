@@ -71,9 +71,35 @@ fn print(text: String) -> Result<Change> {
     Ok(Change::Unchanged)
 }
 
+/// Write `uid=U gid=G user=NAME` (`user=?` when the uid has no name) and a
+/// newline to the file at `path`: who the process applying the form runs as.
+#[property]
+fn observe(path: String) -> Result<Change> {
+    let me = host::identity();
+    let user = me.user.as_deref().unwrap_or("?");
+    fs::write(
+        &path,
+        format!("uid={} gid={} user={user}\n", me.uid, me.gid),
+        None,
+    )?;
+    Ok(Change::Changed)
+}
+
+/// Count this call, as `testing:counter` does (so this image is no longer
+/// pristine), then apply `n` forms `["testing:counter"]` in a subdeployment
+/// in the contexts, given as text and passed on unchecked. Each of those
+/// must log `counter=1`; the result is the subdeployment's.
+#[property]
+fn subdeploy_counter(contexts: Vec<String>, n: u32) -> Result<Change> {
+    COUNTER.fetch_add(1, Ordering::Relaxed);
+    let contexts: Vec<Context> = contexts.into_iter().map(Context::raw).collect();
+    let forms = vec![Form::new("testing:counter"); n as usize];
+    subdeploy(&contexts, &forms)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
     init: init,
-    properties: [counter, trap, panic, abort, spin, echo, print],
+    properties: [counter, trap, panic, abort, spin, echo, print, observe, subdeploy_counter],
 }
