@@ -11,12 +11,19 @@ fn refuse(sb: &Sandbox, modules: &[PathBuf], bad: &str) -> Run {
     let target = sb.path().join("target");
     std::fs::create_dir_all(&target).unwrap();
     let created = target.join("would-be-created");
-    let good = format!("[\"file:has-content\", {}, \"x\"]", q(created.display().to_string()));
+    let good = format!(
+        "[\"file:has-content\", {}, \"x\"]",
+        q(created.display().to_string())
+    );
     sb.write_consfig(modules, &[good, bad.to_owned()], "");
     let before = snapshot(&target);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 2, "bad input is refused: {run:?}");
-    assert!(run.stdout.is_empty(), "nothing was deployed, nothing reported: {}", run.stdout);
+    assert!(
+        run.stdout.is_empty(),
+        "nothing was deployed, nothing reported: {}",
+        run.stdout
+    );
     assert_eq!(snapshot(&target), before, "the target is untouched");
     run
 }
@@ -29,26 +36,63 @@ fn file_module() -> Vec<PathBuf> {
 fn a_malformed_form_names_file_line_and_host() {
     let sb = Sandbox::new();
     let run = refuse(&sb, &file_module(), "[42, \"not a name\"]");
-    assert!(run.stderr.contains("Consfig.toml:7: host box:"), "{}", run.stderr);
-    assert!(run.stderr.contains("first element is a property name"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Consfig.toml:7: host box:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("first element is a property name"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn an_unknown_property_is_named_with_a_suggestion() {
     let sb = Sandbox::new();
-    let run = refuse(&sb, &file_module(), "[\"file:has-contnt\", \"/tmp/x\", \"y\"]");
-    assert!(run.stderr.contains("Consfig.toml:7: host box"), "{}", run.stderr);
-    assert!(run.stderr.contains("unknown property file:has-contnt (did you mean file:has-content?)"), "{}", run.stderr);
+    let run = refuse(
+        &sb,
+        &file_module(),
+        "[\"file:has-contnt\", \"/tmp/x\", \"y\"]",
+    );
+    assert!(
+        run.stderr.contains("Consfig.toml:7: host box"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("unknown property file:has-contnt (did you mean file:has-content?)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn wrong_argument_types_name_the_argument() {
     let sb = Sandbox::new();
-    let run = refuse(&sb, &file_module(), "[\"file:has-content\", \"/tmp/x\", 42]");
-    assert!(run.stderr.contains("argument 2 (content)"), "{}", run.stderr);
+    let run = refuse(
+        &sb,
+        &file_module(),
+        "[\"file:has-content\", \"/tmp/x\", 42]",
+    );
+    assert!(
+        run.stderr.contains("argument 2 (content)"),
+        "{}",
+        run.stderr
+    );
     let run = refuse(&sb, &file_module(), "[\"file:has-content\", \"/tmp/x\"]");
-    assert!(run.stderr.contains("missing argument 2 (content)"), "{}", run.stderr);
-    let run = refuse(&sb, &file_module(), "[\"file:absent\", \"/tmp/x\", \"extra\"]");
+    assert!(
+        run.stderr.contains("missing argument 2 (content)"),
+        "{}",
+        run.stderr
+    );
+    let run = refuse(
+        &sb,
+        &file_module(),
+        "[\"file:absent\", \"/tmp/x\", \"extra\"]",
+    );
     assert!(run.stderr.contains("file:absent"), "{}", run.stderr);
 }
 
@@ -59,22 +103,50 @@ fn corrupt_and_truncated_modules_name_the_file() {
 
     let truncated = sb.path().join("truncated.wasm");
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
-    let run = refuse(&sb, &[truncated.clone()], "[\"file:absent\", \"/tmp/x\"]");
-    assert!(run.stderr.contains(&truncated.display().to_string()), "{}", run.stderr);
-    assert!(run.stderr.contains("not a valid Wasm component"), "{}", run.stderr);
+    let run = refuse(
+        &sb,
+        std::slice::from_ref(&truncated),
+        "[\"file:absent\", \"/tmp/x\"]",
+    );
+    assert!(
+        run.stderr.contains(&truncated.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("not a valid Wasm component"),
+        "{}",
+        run.stderr
+    );
 
     let corrupt = sb.path().join("corrupt.wasm");
     let mut bytes = good.clone();
     let middle = bytes.len() / 2;
     bytes[middle..middle + 64].fill(0xff);
     std::fs::write(&corrupt, &bytes).unwrap();
-    let run = refuse(&sb, &[corrupt.clone()], "[\"file:absent\", \"/tmp/x\"]");
-    assert!(run.stderr.contains(&corrupt.display().to_string()), "{}", run.stderr);
+    let run = refuse(
+        &sb,
+        std::slice::from_ref(&corrupt),
+        "[\"file:absent\", \"/tmp/x\"]",
+    );
+    assert!(
+        run.stderr.contains(&corrupt.display().to_string()),
+        "{}",
+        run.stderr
+    );
 
     let not_wasm = sb.path().join("notes.wasm");
     std::fs::write(&not_wasm, "just text").unwrap();
-    let run = refuse(&sb, &[not_wasm.clone()], "[\"file:absent\", \"/tmp/x\"]");
-    assert!(run.stderr.contains(&not_wasm.display().to_string()), "{}", run.stderr);
+    let run = refuse(
+        &sb,
+        std::slice::from_ref(&not_wasm),
+        "[\"file:absent\", \"/tmp/x\"]",
+    );
+    assert!(
+        run.stderr.contains(&not_wasm.display().to_string()),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -90,7 +162,11 @@ fn unknown_keys_and_hosts_are_named() {
     sb.write_consfig(&file_module(), &[], "");
     let run = sb.consfig(&["deploy", "web9"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("no host \"web9\"") && run.stderr.contains("box"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no host \"web9\"") && run.stderr.contains("box"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -100,7 +176,17 @@ fn bad_forms_on_the_command_line_are_refused() {
     let run = sb.consfig(&["apply", "--modules", &modules, "local", "[\"file:absent\""]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("form 1"), "{}", run.stderr);
-    let run = sb.consfig(&["apply", "--modules", &modules, "nowhere", "[\"file:absent\", \"/x\"]"]);
+    let run = sb.consfig(&[
+        "apply",
+        "--modules",
+        &modules,
+        "nowhere",
+        "[\"file:absent\", \"/x\"]",
+    ]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unknown connection hop \"nowhere\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown connection hop \"nowhere\""),
+        "{}",
+        run.stderr
+    );
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use consfig::cache::{Cache, sha256_hex};
-use consfig::engine::{self, Image, LoadedComponent, Recipe};
+use consfig::engine::{self, Image, Recipe};
 use consfig::form::Form;
 use consfig::host_api::HostMode;
 use consfig::zygote::{Zygote, ZygoteError, thread_count};
@@ -15,17 +15,16 @@ fn testing_image(cache: &Cache) -> Image {
     let wasm = std::fs::read(module("testing")).unwrap();
     let engine = engine::new_engine().unwrap();
     let sha256 = sha256_hex(&wasm);
-    let (component, _) = engine::load_component(&engine, cache, "testing", &sha256, &wasm).unwrap();
-    let components = vec![LoadedComponent {
-        origin: "testing".into(),
-        sha256,
-        component,
-    }];
-    Image::new(&Recipe::new(&engine, components).unwrap(), HostMode::Deploy).unwrap()
+    let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
+    let (recipe, _) = Recipe::compile(&engine, cache, modules).unwrap();
+    Image::new(&recipe, HostMode::Deploy).unwrap()
 }
 
 fn counter(outcome_output: &str) -> u32 {
-    let line = outcome_output.lines().find(|l| l.starts_with("counter=")).expect(outcome_output);
+    let line = outcome_output
+        .lines()
+        .find(|l| l.starts_with("counter="))
+        .expect(outcome_output);
     line["counter=".len()..].parse().unwrap()
 }
 
@@ -35,7 +34,10 @@ fn main() {
     assert_eq!(thread_count().unwrap(), 1, "starts single-threaded");
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::at(dir.path()).unwrap();
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let _tokio = tokio.enter();
     let mut image = testing_image(&cache);
     let form = Form::parse(r#"["testing:counter"]"#).unwrap();
@@ -60,13 +62,20 @@ fn main() {
     let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
     for _ in 0..3 {
         let outcome = zygote.apply(&form, Duration::from_secs(30)).unwrap();
-        assert_eq!(counter(&outcome.output), 1, "each form starts from the pristine image");
+        assert_eq!(
+            counter(&outcome.output),
+            1,
+            "each form starts from the pristine image"
+        );
     }
     // Kill the control child: a new one forked from the runtime's image starts clean,
     // because the runtime's own copy never ran a form.
     let pid = zygote.pid();
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    assert!(zygote.apply(&form, Duration::from_secs(30)).is_err(), "a dead control child is noticed");
+    assert!(
+        zygote.apply(&form, Duration::from_secs(30)).is_err(),
+        "a dead control child is noticed"
+    );
     zygote.kill();
     let mut fresh = Zygote::spawn(&mut image, &[], &[]).unwrap();
     let outcome = fresh.apply(&form, Duration::from_secs(30)).unwrap();

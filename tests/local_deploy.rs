@@ -16,8 +16,14 @@ fn deploy_applies_forms_and_a_second_deploy_changes_nothing() {
     let motd = sb.path().join("motd");
     let made = sb.path().join("made-by-cmd");
     let forms = vec![
-        format!("[\"file:has-content\", {}, \"hello\\n\"]", q(motd.display().to_string())),
-        format!("[\"file:has-mode\", {}, \"0600\"]", q(motd.display().to_string())),
+        format!(
+            "[\"file:has-content\", {}, \"hello\\n\"]",
+            q(motd.display().to_string())
+        ),
+        format!(
+            "[\"file:has-mode\", {}, \"0600\"]",
+            q(motd.display().to_string())
+        ),
         format!("[\"example:website\", {}]", q(root.display().to_string())),
         format!(
             "[\"cmd:single\", [\"touch\", {m}], {m}]",
@@ -30,9 +36,18 @@ fn deploy_applies_forms_and_a_second_deploy_changes_nothing() {
     assert_eq!(first.code, 23, "changes and no failure: {first:?}");
     assert_eq!(first.statuses(), ["changed"; 4]);
     assert_eq!(std::fs::read_to_string(&motd).unwrap(), "hello\n");
-    assert_eq!(std::fs::metadata(&motd).unwrap().permissions().mode() & 0o7777, 0o600);
-    assert!(root.join("index.html").is_file(), "example composed file: through apply");
-    assert!(root.join("built.txt").is_file(), "example composed cmd: through apply");
+    assert_eq!(
+        std::fs::metadata(&motd).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert!(
+        root.join("index.html").is_file(),
+        "example composed file: through apply"
+    );
+    assert!(
+        root.join("built.txt").is_file(),
+        "example composed cmd: through apply"
+    );
     assert!(made.exists());
 
     let second = sb.deploy(&[]);
@@ -46,15 +61,28 @@ fn deploy_applies_forms_and_a_second_deploy_changes_nothing() {
 #[test]
 fn a_second_deploy_sends_no_module_bytes() {
     let sb = Sandbox::new();
-    let forms = vec![format!("[\"file:absent\", {}]", q(sb.path().join("nothing").display().to_string()))];
+    let forms = vec![format!(
+        "[\"file:absent\", {}]",
+        q(sb.path().join("nothing").display().to_string())
+    )];
     let modules = std_modules();
     sb.write_consfig(&modules, &forms, "");
 
     let first = sb.deploy(&[]).event("modules");
     assert_eq!(first["sent"].as_array().unwrap().len(), modules.len());
-    let total: u64 = modules.iter().map(|m| std::fs::metadata(m).unwrap().len()).sum();
-    assert_eq!(first["bytes"], total, "the runtime reports every byte it received");
-    assert_eq!(first["compiled"].as_array().unwrap().len(), 0, "controller compiled them into the shared cache already");
+    let total: u64 = modules
+        .iter()
+        .map(|m| std::fs::metadata(m).unwrap().len())
+        .sum();
+    assert_eq!(
+        first["bytes"], total,
+        "the runtime reports every byte it received"
+    );
+    assert_eq!(
+        first["compiled"].as_array().unwrap().len(),
+        0,
+        "controller compiled them into the shared cache already"
+    );
 
     let second = sb.deploy(&[]);
     let modules_event = second.event("modules");
@@ -74,8 +102,14 @@ fn every_form_runs_in_a_fresh_copy_of_the_pristine_image() {
     assert_eq!(forms.len(), 10);
     for form in &forms {
         let output = form["output"].as_str().unwrap();
-        assert!(output.contains("counter=1\n"), "each form starts from the pristine counter: {output}");
-        assert!(output.contains("inits=1\n"), "init ran once, before the image was taken: {output}");
+        assert!(
+            output.contains("counter=1\n"),
+            "each form starts from the pristine counter: {output}"
+        );
+        assert!(
+            output.contains("inits=1\n"),
+            "init ran once, before the image was taken: {output}"
+        );
     }
 }
 
@@ -86,36 +120,66 @@ fn traps_panics_aborts_and_endless_loops_fail_only_their_form() {
     let mut forms = Vec::new();
     for (n, bad) in ["trap", "panic", "abort", "spin"].iter().enumerate() {
         forms.push(format!("[\"testing:{bad}\"]"));
-        forms.push(format!("[\"file:has-content\", {}, \"ok\"]", q(marker(n).display().to_string())));
+        forms.push(format!(
+            "[\"file:has-content\", {}, \"ok\"]",
+            q(marker(n).display().to_string())
+        ));
     }
-    sb.write_consfig(&[module("testing"), module("file")], &forms, "form-timeout = \"2s\"");
+    sb.write_consfig(
+        &[module("testing"), module("file")],
+        &forms,
+        "form-timeout = \"2s\"",
+    );
 
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 22, "a failure makes the deploy fail: {run:?}");
     let forms = run.forms();
     assert_eq!(
         run.statuses(),
-        ["failed", "changed", "failed", "changed", "failed", "changed", "failed", "changed"]
+        [
+            "failed", "changed", "failed", "changed", "failed", "changed", "failed", "changed"
+        ]
     );
     let reason = |i: usize| forms[i]["reason"].as_str().unwrap().to_owned();
     assert!(reason(0).contains("unreachable"), "trap: {}", reason(0));
-    assert!(reason(2).contains("deliberate panic"), "panic names its message: {}", reason(2));
+    assert!(
+        reason(2).contains("deliberate panic"),
+        "panic names its message: {}",
+        reason(2)
+    );
     assert!(reason(4).starts_with("wasm trap"), "abort: {}", reason(4));
-    assert!(reason(6).contains("timed out after 2s"), "spin: {}", reason(6));
+    assert!(
+        reason(6).contains("timed out after 2s"),
+        "spin: {}",
+        reason(6)
+    );
     for n in 0..4 {
         assert!(marker(n).exists(), "the form after failure {n} ran");
     }
     let summary = run.event("summary");
-    assert_eq!((summary["failed"].as_u64(), summary["changed"].as_u64()), (Some(4), Some(4)));
+    assert_eq!(
+        (summary["failed"].as_u64(), summary["changed"].as_u64()),
+        (Some(4), Some(4))
+    );
 }
 
 #[test]
 fn the_timeout_flag_overrides_the_consfig() {
     let sb = Sandbox::new();
-    sb.write_consfig(&[module("testing")], &["[\"testing:spin\"]".to_owned()], "form-timeout = \"10m\"");
+    sb.write_consfig(
+        &[module("testing")],
+        &["[\"testing:spin\"]".to_owned()],
+        "form-timeout = \"10m\"",
+    );
     let run = sb.deploy(&["--timeout", "1s"]);
     assert_eq!(run.code, 22);
-    assert!(run.forms()[0]["reason"].as_str().unwrap().contains("timed out after 1s"), "{run:?}");
+    assert!(
+        run.forms()[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1s"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -130,9 +194,15 @@ fn module_output_is_captured_per_form() {
     assert_eq!(run.code, 0, "{run:?}");
     let forms = run.forms();
     let first = forms[0]["output"].as_str().unwrap();
-    assert!(first.contains("first"), "stdout and stderr are captured: {first}");
+    assert!(
+        first.contains("first"),
+        "stdout and stderr are captured: {first}"
+    );
     let second = forms[1]["output"].as_str().unwrap();
-    assert!(!second.contains("first"), "output does not leak into the next form: {second}");
+    assert!(
+        !second.contains("first"),
+        "output does not leak into the next form: {second}"
+    );
     assert!(second.contains(r#"{"a":[1,2]}"#), "{second}");
 }
 
@@ -140,12 +210,27 @@ fn module_output_is_captured_per_form() {
 fn apply_runs_forms_ad_hoc_with_text_output() {
     let sb = Sandbox::new();
     let target = sb.path().join("adhoc");
-    let form = format!("[\"file:has-content\", {}, \"x\"]", q(target.display().to_string()));
+    let form = format!(
+        "[\"file:has-content\", {}, \"x\"]",
+        q(target.display().to_string())
+    );
     let modules = module("file").display().to_string();
     let run = sb.consfig(&["apply", "--modules", &modules, "local", &form]);
     assert_eq!(run.code, 23, "{run:?}");
-    assert!(run.stdout.contains(&format!("local :: file:has-content {} x ... changed", target.display())), "{}", run.stdout);
-    assert!(run.stdout.contains("local: 1 changed, 0 unchanged, 0 failed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "local :: file:has-content {} x ... changed",
+            target.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("local: 1 changed, 0 unchanged, 0 failed"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
 
     let again = sb.consfig(&["apply", "--modules", &modules, "local", &form]);
@@ -157,7 +242,10 @@ fn apply_runs_forms_ad_hoc_with_text_output() {
 fn apply_finds_the_standard_modules_installed_beside_the_binary() {
     let sb = Sandbox::new();
     let target = sb.path().join("std");
-    let form = format!("[\"file:directory-exists\", {}]", q(target.display().to_string()));
+    let form = format!(
+        "[\"file:directory-exists\", {}]",
+        q(target.display().to_string())
+    );
     let run = sb.consfig(&["apply", "local", &form]);
     assert_eq!(run.code, 23, "{run:?}");
     assert!(target.is_dir());
@@ -168,8 +256,17 @@ fn describe_lists_properties_with_their_parameters() {
     let sb = Sandbox::new();
     let run = sb.consfig(&["describe", &module("file").display().to_string()]);
     assert_eq!(run.code, 0, "{run:?}");
-    for property in ["file:has-content", "file:directory-exists", "file:absent", "file:has-mode"] {
-        assert!(run.stdout.contains(property), "{property} in {}", run.stdout);
+    for property in [
+        "file:has-content",
+        "file:directory-exists",
+        "file:absent",
+        "file:has-mode",
+    ] {
+        assert!(
+            run.stdout.contains(property),
+            "{property} in {}",
+            run.stdout
+        );
     }
     assert!(run.stdout.contains("path: String"), "{}", run.stdout);
 
@@ -178,5 +275,8 @@ fn describe_lists_properties_with_their_parameters() {
     assert_eq!(described["module"], "cmd");
     let single = &described["properties"][0];
     assert_eq!(single["name"], "cmd:single");
-    assert_eq!(single["params"][1]["optional"], true, "creates is optional: {single}");
+    assert_eq!(
+        single["params"][1]["optional"], true,
+        "creates is optional: {single}"
+    );
 }

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use consfig_tests::{ACCOUNTS, Chroot, Sandbox, TestUser, module, q};
 
 fn modules() -> Vec<PathBuf> {
-    ["file", "cmd", "chroot", "user", "testing"].iter().map(|m| module(m)).collect()
+    ["file", "cmd", "chroot", "user", "testing"]
+        .iter()
+        .map(|m| module(m))
+        .collect()
 }
 
 fn path(p: &std::path::Path) -> String {
@@ -33,8 +36,14 @@ fn forms_in_a_chroot_write_inside_it_and_the_parent_stays_outside() {
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 23, "{run:?}");
 
-    assert_eq!(std::fs::read_to_string(chroot.outside("/inside.txt")).unwrap(), "in");
-    assert!(!std::path::Path::new("/inside.txt").exists(), "nothing escaped the chroot");
+    assert_eq!(
+        std::fs::read_to_string(chroot.outside("/inside.txt")).unwrap(),
+        "in"
+    );
+    assert!(
+        !std::path::Path::new("/inside.txt").exists(),
+        "nothing escaped the chroot"
+    );
     assert_eq!(
         std::fs::read_to_string(chroot.outside("/ran")).unwrap(),
         "0\n",
@@ -45,7 +54,10 @@ fn forms_in_a_chroot_write_inside_it_and_the_parent_stays_outside() {
     assert!(!chroot.outside(&after.display().to_string()).exists());
     // The mounts lived in a private namespace that is gone.
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(&chroot.root.display().to_string()), "no mount left behind");
+    assert!(
+        !mounts.contains(&chroot.root.display().to_string()),
+        "no mount left behind"
+    );
 
     // Reported nested under the form that asked, counted in the summary.
     let forms = run.forms();
@@ -56,7 +68,11 @@ fn forms_in_a_chroot_write_inside_it_and_the_parent_stays_outside() {
         assert_eq!(n["context"], context.as_str());
         assert_eq!(n["outcome"]["status"], "changed");
     }
-    assert_eq!(run.event("summary")["changed"], 4, "two forms and two nested forms");
+    assert_eq!(
+        run.event("summary")["changed"],
+        4,
+        "two forms and two nested forms"
+    );
 
     let again = sb.deploy(&[]);
     assert_eq!(again.code, 0, "{again:?}");
@@ -69,13 +85,21 @@ fn context_hops_in_the_connection_put_every_form_in_the_chroot() {
     let chroot = Chroot::build(sb.path().join("c1"));
     let text = format!(
         "modules = [{}]\n[hosts.jail]\nconnection = [\"local\", \"chroot:{}\"]\nproperties = [\n  [\"testing:observe\", \"/seen\"],\n]\n",
-        modules().iter().map(|m| path(m)).collect::<Vec<_>>().join(", "),
+        modules()
+            .iter()
+            .map(|m| path(m))
+            .collect::<Vec<_>>()
+            .join(", "),
         chroot.root.display()
     );
     std::fs::write(sb.path().join("Consfig.toml"), text).unwrap();
     let run = sb.consfig(&["deploy", "--json", "jail"]);
     assert_eq!(run.code, 23, "{run:?}");
-    assert!(std::fs::read_to_string(chroot.outside("/seen")).unwrap().starts_with("uid=0 "));
+    assert!(
+        std::fs::read_to_string(chroot.outside("/seen"))
+            .unwrap()
+            .starts_with("uid=0 ")
+    );
 }
 
 #[test]
@@ -85,7 +109,11 @@ fn forms_as_another_user_own_their_files_and_cannot_write_roots() {
     let shared = sb.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    std::fs::set_permissions(sb.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        sb.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
 
     let user = TestUser::adopt("consfigt1");
     let owned = shared.join("owned");
@@ -111,7 +139,11 @@ fn forms_as_another_user_own_their_files_and_cannot_write_roots() {
     assert_eq!(run.code, 22, "one nested form fails: {run:?}");
     let uid = user.uid();
 
-    assert_eq!(std::fs::metadata(&owned).unwrap().uid(), uid, "written as the user");
+    assert_eq!(
+        std::fs::metadata(&owned).unwrap().uid(),
+        uid,
+        "written as the user"
+    );
     let seen = std::fs::read_to_string(&observed).unwrap();
     assert!(seen.starts_with(&format!("uid={uid} gid=")), "{seen}");
     assert!(seen.contains("user=consfigt1"), "{seen}");
@@ -120,14 +152,27 @@ fn forms_as_another_user_own_their_files_and_cannot_write_roots() {
     let nested = forms[1]["nested"].as_array().unwrap();
     assert_eq!(nested[1]["outcome"]["status"], "failed");
     assert!(
-        nested[1]["outcome"]["reason"].as_str().unwrap().contains("Permission denied"),
+        nested[1]["outcome"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied"),
         "{}",
         nested[1]
     );
-    assert_eq!(nested[2]["outcome"]["status"], "changed", "later nested forms still run");
-    assert_eq!(forms[1]["status"], "failed", "the asking form fails with its subdeployment");
+    assert_eq!(
+        nested[2]["outcome"]["status"], "changed",
+        "later nested forms still run"
+    );
+    assert_eq!(
+        forms[1]["status"], "failed",
+        "the asking form fails with its subdeployment"
+    );
     assert_eq!(forms[2]["status"], "changed");
-    assert_eq!(std::fs::metadata(&after).unwrap().uid(), 0, "the next form runs as root again");
+    assert_eq!(
+        std::fs::metadata(&after).unwrap().uid(),
+        0,
+        "the next form runs as root again"
+    );
 }
 
 #[test]
@@ -148,10 +193,21 @@ fn contexts_nest_a_user_inside_a_chroot_and_a_chroot_inside_a_chroot() {
     assert_eq!(run.code, 23, "{run:?}");
 
     let as_inner = outer.outside("/tmp/as-inner");
-    assert!(std::fs::read_to_string(&as_inner).unwrap().starts_with("uid=4242 gid=4242 user=inner"));
+    assert!(
+        std::fs::read_to_string(&as_inner)
+            .unwrap()
+            .starts_with("uid=4242 gid=4242 user=inner")
+    );
     assert_eq!(std::fs::metadata(&as_inner).unwrap().uid(), 4242);
-    assert!(std::fs::read_to_string(inner.outside("/deepest")).unwrap().starts_with("uid=0 "));
-    assert!(!outer.outside("/deepest").exists(), "the innermost / is the inner chroot");
+    assert!(
+        std::fs::read_to_string(inner.outside("/deepest"))
+            .unwrap()
+            .starts_with("uid=0 ")
+    );
+    assert!(
+        !outer.outside("/deepest").exists(),
+        "the innermost / is the inner chroot"
+    );
 
     // Two levels of nesting in the report.
     let forms = run.forms();
@@ -167,7 +223,10 @@ fn every_subdeployment_sees_the_pristine_image() {
     let chroot = Chroot::build(sb.path().join("c1"));
     let forms = vec![
         r#"["testing:subdeploy-counter", [], 3]"#.to_owned(),
-        format!(r#"["testing:subdeploy-counter", ["chroot:{}"], 2]"#, chroot.root.display()),
+        format!(
+            r#"["testing:subdeploy-counter", ["chroot:{}"], 2]"#,
+            chroot.root.display()
+        ),
     ];
     sb.write_consfig(&modules(), &forms, "");
     let run = sb.deploy(&[]);
@@ -177,7 +236,10 @@ fn every_subdeployment_sees_the_pristine_image() {
         assert!(!nested.is_empty());
         for n in nested {
             let output = n["outcome"]["output"].as_str().unwrap();
-            assert!(output.contains("counter=1\n"), "the asker's counter never leaks in: {output}");
+            assert!(
+                output.contains("counter=1\n"),
+                "the asker's counter never leaks in: {output}"
+            );
         }
     }
 }
@@ -197,10 +259,18 @@ fn contexts_that_cannot_be_entered_fail_their_form_with_the_reason() {
     assert_eq!(run.code, 22, "{run:?}");
     let forms = run.forms();
     let reason = |i: usize| forms[i]["reason"].as_str().unwrap_or_default().to_owned();
-    assert!(reason(0).contains("chroot:/no/such/dir") && reason(0).contains("No such file"), "{}", reason(0));
+    assert!(
+        reason(0).contains("chroot:/no/such/dir") && reason(0).contains("No such file"),
+        "{}",
+        reason(0)
+    );
     assert!(reason(1).contains("no such user"), "{}", reason(1));
     let inner = &forms[2]["nested"][0]["outcome"]["reason"];
-    assert!(inner.as_str().unwrap().contains("needs root"), "{}", forms[2]);
+    assert!(
+        inner.as_str().unwrap().contains("needs root"),
+        "{}",
+        forms[2]
+    );
     assert_eq!(forms[3]["status"], "changed");
     assert!(marker.exists());
 }

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use consfig::cache::{Cache, sha256_hex};
-use consfig::engine::{self, Image, LoadedComponent, Recipe, bindings::ModulePre};
 use consfig::context::Context;
+use consfig::engine::{self, Image, Recipe, bindings::ModulePre};
 use consfig::form::Form;
 use consfig::host_api::{HostMode, HostState};
 use consfig::report::Status;
@@ -55,22 +55,17 @@ fn main() {
 
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Cache::at(cache_dir.path()).unwrap();
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let _tokio = tokio.enter();
     let engine = engine::new_engine().unwrap();
     let sha256 = sha256_hex(&wasm);
-    let (component, _) = engine::load_component(&engine, &cache, "testing", &sha256, &wasm).unwrap();
+    let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
+    let (recipe, _) = Recipe::compile(&engine, &cache, modules).unwrap();
+    let component = recipe.components()[0].component.clone();
     let form = Form::parse(r#"["testing:echo", "bench"]"#).unwrap();
-
-    let recipe = Recipe::new(
-        &engine,
-        vec![LoadedComponent {
-            origin: "testing".into(),
-            sha256,
-            component: component.clone(),
-        }],
-    )
-    .unwrap();
 
     // (b) a fresh instance per form, no fork.
     let pre = ModulePre::new(recipe.linker().instantiate_pre(&component).unwrap()).unwrap();
@@ -79,7 +74,10 @@ fn main() {
         let module = pre.instantiate(&mut store).unwrap();
         let props = module.consfig_module_properties();
         props.call_init(&mut store).unwrap().unwrap();
-        props.call_apply(&mut store, &form.name, &form.args_json()).unwrap().unwrap();
+        props
+            .call_apply(&mut store, &form.name, &form.args_json())
+            .unwrap()
+            .unwrap();
     });
 
     let mut image = Image::new(&recipe, HostMode::Deploy).unwrap();
@@ -99,9 +97,15 @@ fn main() {
     for dir in ["proc", "sys", "dev", "etc"] {
         std::fs::create_dir(chroot_dir.path().join(dir)).unwrap();
     }
-    std::fs::write(chroot_dir.path().join("etc/passwd"), "nobody:x:65534:65534::/:/bin/false\n").unwrap();
+    std::fs::write(
+        chroot_dir.path().join("etc/passwd"),
+        "nobody:x:65534:65534::/:/bin/false\n",
+    )
+    .unwrap();
     std::fs::write(chroot_dir.path().join("etc/group"), "nogroup:x:65534:\n").unwrap();
-    let chroot: Context = format!("chroot:{}", chroot_dir.path().display()).parse().unwrap();
+    let chroot: Context = format!("chroot:{}", chroot_dir.path().display())
+        .parse()
+        .unwrap();
     let setuid: Context = "setuid:nobody".parse().unwrap();
     let mut in_chroot = Zygote::spawn(&mut image, std::slice::from_ref(&chroot), &[]).unwrap();
     let form_in_chroot_hop = per_iteration(ROUNDS, || {
@@ -112,7 +116,10 @@ fn main() {
     let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
     let mut subdeploy = |contexts: &[&Context]| {
         let contexts: Vec<String> = contexts.iter().map(|c| c.to_string()).collect();
-        let form = Form::new("testing:subdeploy-counter", vec![serde_json::json!(contexts), serde_json::json!(1)]);
+        let form = Form::new(
+            "testing:subdeploy-counter",
+            vec![serde_json::json!(contexts), serde_json::json!(1)],
+        );
         per_iteration(ROUNDS / 4, || {
             let outcome = zygote.apply(&form, Duration::from_secs(60)).unwrap();
             assert_eq!(outcome.nested.len(), 1, "{outcome:?}");
@@ -122,7 +129,6 @@ fn main() {
     let subdeploy_chroot = subdeploy(&[&chroot]);
     let subdeploy_setuid = subdeploy(&[&setuid]);
     let subdeploy_both = subdeploy(&[&chroot, &setuid]);
-    drop(subdeploy);
     zygote.shutdown();
 
     // The choice for nested subdeployments. Eager: every grandchild forks a
@@ -141,7 +147,8 @@ fn main() {
     });
 
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
-    let ratio = |d: Duration, base: Duration| format!("{:.2}×", d.as_secs_f64() / base.as_secs_f64());
+    let ratio =
+        |d: Duration, base: Duration| format!("{:.2}×", d.as_secs_f64() / base.as_secs_f64());
     println!();
     println!("cost of one form ({ROUNDS} rounds each, this machine, same run)");
     println!();
@@ -149,11 +156,22 @@ fn main() {
     println!("| --- | ---: | ---: | ---: |");
     for (what, d) in [
         ("(a) bare fork + _exit + waitpid", fork_baseline),
-        ("(b) fresh wasmtime instance per form, no fork", fresh_instance),
-        ("fork-per-form from the pristine image (runtime → control child → grandchild)", fork_per_form),
+        (
+            "(b) fresh wasmtime instance per form, no fork",
+            fresh_instance,
+        ),
+        (
+            "fork-per-form from the pristine image (runtime → control child → grandchild)",
+            fork_per_form,
+        ),
         ("call into one live instance (no isolation)", live_call),
     ] {
-        println!("| {what} | {} | {} | {} |", ms(d), ratio(d, fork_baseline), ratio(d, fresh_instance));
+        println!(
+            "| {what} | {} | {} | {} |",
+            ms(d),
+            ratio(d, fork_baseline),
+            ratio(d, fresh_instance)
+        );
     }
     println!();
     println!("forms in contexts (same run)");
@@ -162,11 +180,26 @@ fn main() {
     println!("| --- | ---: | ---: |");
     for (what, d) in [
         ("plain form (fork-per-form, above)", fork_per_form),
-        ("form whose control child is in a chroot (a chroot: hop)", form_in_chroot_hop),
-        ("form running a 1-form subdeployment, no context", subdeploy_plain),
-        ("form running a 1-form subdeployment in a chroot", subdeploy_chroot),
-        ("form running a 1-form subdeployment as setuid:nobody", subdeploy_setuid),
-        ("form running a 1-form subdeployment, chroot then setuid", subdeploy_both),
+        (
+            "form whose control child is in a chroot (a chroot: hop)",
+            form_in_chroot_hop,
+        ),
+        (
+            "form running a 1-form subdeployment, no context",
+            subdeploy_plain,
+        ),
+        (
+            "form running a 1-form subdeployment in a chroot",
+            subdeploy_chroot,
+        ),
+        (
+            "form running a 1-form subdeployment as setuid:nobody",
+            subdeploy_setuid,
+        ),
+        (
+            "form running a 1-form subdeployment, chroot then setuid",
+            subdeploy_both,
+        ),
     ] {
         println!("| {what} | {} | {} |", ms(d), ratio(d, fork_per_form));
     }

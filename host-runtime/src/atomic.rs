@@ -8,12 +8,19 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Replace `path` with `bytes`, mode `mode`, and, when given, owner `(uid, gid)`.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".consfig-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".consfig-")
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     let file = tmp.as_file();
     if let Some((uid, gid)) = owner {

@@ -42,7 +42,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn is_hash(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[derive(Debug, Clone)]
@@ -55,7 +57,9 @@ impl Cache {
     pub fn from_env() -> Result<Self, CacheError> {
         let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
             Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from(std::env::var_os("HOME").ok_or(CacheError::NoHome)?).join(".cache"),
+            None => {
+                PathBuf::from(std::env::var_os("HOME").ok_or(CacheError::NoHome)?).join(".cache")
+            }
         };
         Self::at(base.join("consfig"))
     }
@@ -154,7 +158,10 @@ mod tests {
 
         let bad = cache.store_module(&hash, b"\0asm other bytes").unwrap_err();
         assert!(matches!(bad, CacheError::HashMismatch { .. }), "{bad}");
-        assert!(cache.cached_modules().unwrap().is_empty(), "nothing half-stored");
+        assert!(
+            cache.cached_modules().unwrap().is_empty(),
+            "nothing half-stored"
+        );
 
         cache.store_module(&hash, bytes).unwrap();
         assert_eq!(cache.cached_modules().unwrap(), vec![hash.clone()]);

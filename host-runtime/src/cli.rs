@@ -56,7 +56,9 @@ enum Command {
         hosts: Vec<String>,
     },
     /// Apply forms ad hoc, without a Consfig.toml.
-    #[command(after_help = "Example:\n  consfig apply local '[\"file:has-content\", \"/tmp/motd\", \"hello\\n\"]'")]
+    #[command(
+        after_help = "Example:\n  consfig apply local '[\"file:has-content\", \"/tmp/motd\", \"hello\\n\"]'"
+    )]
     Apply {
         /// Module files or globs [default: the standard modules installed beside consfig,
         /// or $CONSFIG_MODULES].
@@ -164,7 +166,10 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
         &mut inspector,
         hosts.iter().flat_map(|host| {
             host.forms.iter().map(move |f| {
-                (format!("{}:{}: host {}", path.display(), f.line, host.name), &f.form)
+                (
+                    format!("{}:{}: host {}", path.display(), f.line, host.name),
+                    &f.form,
+                )
             })
         }),
     )?;
@@ -174,8 +179,14 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
         .iter()
         .map(|host| {
             let forms: Vec<Form> = host.forms.iter().map(|f| f.form.clone()).collect();
-            let summary =
-                deploy::deploy_host(&host.name, &host.connection, &forms, &modules, &options, &mut reporter);
+            let summary = deploy::deploy_host(
+                &host.name,
+                &host.connection,
+                &forms,
+                &modules,
+                &options,
+                &mut reporter,
+            );
             reporter.summary(&host.name, &summary);
             summary
         })
@@ -189,15 +200,25 @@ fn standard_modules() -> Result<Vec<PathBuf>> {
         let patterns: Vec<String> = std::env::split_paths(&list)
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        return expand_modules(Path::new("."), &patterns).map_err(|e| anyhow::anyhow!("$CONSFIG_MODULES: {e}"));
+        return expand_modules(Path::new("."), &patterns)
+            .map_err(|e| anyhow::anyhow!("$CONSFIG_MODULES: {e}"));
     }
     let exe = std::env::current_exe()?;
     let dir = exe.parent().unwrap_or(Path::new(".")).join("modules");
-    expand_modules(&dir, &["*.wasm".to_owned()])
-        .map_err(|_| anyhow::anyhow!("no modules given and none installed in {}: pass --modules", dir.display()))
+    expand_modules(&dir, &["*.wasm".to_owned()]).map_err(|_| {
+        anyhow::anyhow!(
+            "no modules given and none installed in {}: pass --modules",
+            dir.display()
+        )
+    })
 }
 
-fn apply_command(patterns: &[String], report: &ReportArgs, connection: &str, texts: &[String]) -> Result<i32> {
+fn apply_command(
+    patterns: &[String],
+    report: &ReportArgs,
+    connection: &str,
+    texts: &[String],
+) -> Result<i32> {
     let hop: Hop = connection.parse()?;
     let forms = texts
         .iter()
@@ -213,11 +234,21 @@ fn apply_command(patterns: &[String], report: &ReportArgs, connection: &str, tex
     let mut inspector = Inspector::new(&modules)?;
     validate_all(
         &mut inspector,
-        forms.iter().enumerate().map(|(i, f)| (format!("form {}", i + 1), f)),
+        forms
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (format!("form {}", i + 1), f)),
     )?;
     let options = options(report, None)?;
     let mut reporter = Reporter::stdout(report.json, report.verbose);
-    let summary = deploy::deploy_host(connection, &[hop], &forms, &modules, &options, &mut reporter);
+    let summary = deploy::deploy_host(
+        connection,
+        &[hop],
+        &forms,
+        &modules,
+        &options,
+        &mut reporter,
+    );
     reporter.summary(connection, &summary);
     Ok(summary.exit_code())
 }
@@ -246,7 +277,12 @@ fn describe_command(paths: &[PathBuf], json: bool) -> Result<i32> {
             );
             continue;
         }
-        println!("{} ({}, sha256 {})", info.name, module.path.display(), &sha256[..16]);
+        println!(
+            "{} ({}, sha256 {})",
+            info.name,
+            module.path.display(),
+            &sha256[..16]
+        );
         if !info.doc.is_empty() {
             println!("  {}", info.doc.replace('\n', "\n  "));
         }

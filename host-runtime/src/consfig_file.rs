@@ -104,8 +104,11 @@ impl Consfig {
         let form_timeout = raw
             .form_timeout
             .map(|t| {
-                humantime::parse_duration(&t)
-                    .map_err(|e| invalid(format!("form-timeout = {t:?}: {e} (write e.g. \"30s\" or \"5m\")")))
+                humantime::parse_duration(&t).map_err(|e| {
+                    invalid(format!(
+                        "form-timeout = {t:?}: {e} (write e.g. \"30s\" or \"5m\")"
+                    ))
+                })
             })
             .transpose()?;
 
@@ -126,7 +129,10 @@ impl Consfig {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| host_err(line, e.to_string()))?;
             if connection.is_empty() {
-                return Err(host_err(line, "connection is empty; write connection = [\"local\"]".into()));
+                return Err(host_err(
+                    line,
+                    "connection is empty; write connection = [\"local\"]".into(),
+                ));
             }
             let mut forms = Vec::new();
             for property in raw_host.properties {
@@ -161,8 +167,12 @@ pub fn expand_modules(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, 
     for pattern in patterns {
         let full = base.join(pattern);
         let full_text = full.to_string_lossy();
-        let matches = glob::glob(&full_text).map_err(|e| format!("modules pattern {pattern:?}: {e}"))?;
-        let mut found: Vec<PathBuf> = matches.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        let matches =
+            glob::glob(&full_text).map_err(|e| format!("modules pattern {pattern:?}: {e}"))?;
+        let mut found: Vec<PathBuf> = matches
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
         if found.is_empty() {
             return Err(format!(
                 "modules entry {pattern:?} matches no file (looked for {full_text}); build the modules first (`make`)"
@@ -203,11 +213,14 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_naming_the_key() {
-        let e = parse("modules = [\"*.wasm\"]\nmodles = 1\n").unwrap_err().to_string();
-        assert!(e.contains("modles") && e.contains("Consfig.toml"), "{e}");
-        let e = parse("modules = [\"*.wasm\"]\n[hosts.a]\nconnection = [\"local\"]\nproprties = []\n")
+        let e = parse("modules = [\"*.wasm\"]\nmodles = 1\n")
             .unwrap_err()
             .to_string();
+        assert!(e.contains("modles") && e.contains("Consfig.toml"), "{e}");
+        let e =
+            parse("modules = [\"*.wasm\"]\n[hosts.a]\nconnection = [\"local\"]\nproprties = []\n")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("proprties"), "{e}");
     }
 
@@ -221,7 +234,9 @@ mod tests {
 
     #[test]
     fn modules_must_exist() {
-        let e = parse("modules = [\"nope/*.wasm\"]\n").unwrap_err().to_string();
+        let e = parse("modules = [\"nope/*.wasm\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("matches no file"), "{e}");
     }
 }

@@ -29,9 +29,7 @@ pub enum Context {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContextError {
-    #[error(
-        "unknown context {0:?}: write chroot:PATH, chroot-bare:PATH, setuid:USER or as:USER"
-    )]
+    #[error("unknown context {0:?}: write chroot:PATH, chroot-bare:PATH, setuid:USER or as:USER")]
     Unknown(String),
     #[error("{context}: {message}")]
     Enter { context: String, message: String },
@@ -58,7 +56,9 @@ impl FromStr for Context {
                     mounts: kind == "chroot",
                 })
             }
-            "setuid" | "as" => Ok(Context::Setuid { user: arg.to_owned() }),
+            "setuid" | "as" => Ok(Context::Setuid {
+                user: arg.to_owned(),
+            }),
             _ => Err(unknown()),
         }
     }
@@ -68,7 +68,10 @@ impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Context::Chroot { path, mounts: true } => write!(f, "chroot:{}", path.display()),
-            Context::Chroot { path, mounts: false } => write!(f, "chroot-bare:{}", path.display()),
+            Context::Chroot {
+                path,
+                mounts: false,
+            } => write!(f, "chroot-bare:{}", path.display()),
             Context::Setuid { user } => write!(f, "setuid:{user}"),
         }
     }
@@ -82,13 +85,19 @@ impl Serialize for Context {
 
 impl<'de> Deserialize<'de> for Context {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
 /// A chain of contexts for reports: `chroot:/srv/c1 → setuid:www`.
 pub fn describe_chain(contexts: &[Context]) -> String {
-    contexts.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ")
+    contexts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 impl Context {
@@ -110,7 +119,10 @@ fn need_root(what: &str) -> Result<(), String> {
     if geteuid().is_root() {
         Ok(())
     } else {
-        Err(format!("{what} needs root, and this process runs as uid {}", geteuid()))
+        Err(format!(
+            "{what} needs root, and this process runs as uid {}",
+            geteuid()
+        ))
     }
 }
 
@@ -137,9 +149,21 @@ fn enter_chroot(path: &Path, mounts: bool) -> Result<(), String> {
             // Only where the tree has a mount point: a chroot is not modified.
             if target.is_dir() {
                 let source = Path::new("/").join(dir);
-                mount(Some(&source), &target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                    .and_then(|()| mount(None::<&str>, &target, None::<&str>, private, None::<&str>))
-                    .map_err(|e| format!("bind-mounting {} on {}: {e}", source.display(), target.display()))?;
+                mount(
+                    Some(&source),
+                    &target,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .and_then(|()| mount(None::<&str>, &target, None::<&str>, private, None::<&str>))
+                .map_err(|e| {
+                    format!(
+                        "bind-mounting {} on {}: {e}",
+                        source.display(),
+                        target.display()
+                    )
+                })?;
             }
         }
     }
@@ -194,8 +218,17 @@ mod tests {
             "as:www".parse::<Context>().unwrap(),
             Context::Setuid { user: "www".into() }
         );
-        assert!(matches!("chroot:relative".parse::<Context>(), Err(ContextError::Enter { .. })));
-        assert!(matches!("jail:/x".parse::<Context>(), Err(ContextError::Unknown(_))));
-        assert!(matches!("setuid:".parse::<Context>(), Err(ContextError::Unknown(_))));
+        assert!(matches!(
+            "chroot:relative".parse::<Context>(),
+            Err(ContextError::Enter { .. })
+        ));
+        assert!(matches!(
+            "jail:/x".parse::<Context>(),
+            Err(ContextError::Unknown(_))
+        ));
+        assert!(matches!(
+            "setuid:".parse::<Context>(),
+            Err(ContextError::Unknown(_))
+        ));
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::cache::{Cache, sha256_hex};
 use crate::connection::{self, Hop, RuntimeChannel};
 use crate::context::Context;
-use crate::engine::{self, Image, LoadedComponent, Recipe};
+use crate::engine::{self, Image, Recipe};
 use crate::form::Form;
 use crate::host_api::HostMode;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ToRuntime};
@@ -65,18 +65,18 @@ impl Inspector {
     pub fn new(modules: &[ModuleFile]) -> Result<Self, DeployError> {
         let cache = Cache::from_env()?;
         let engine = engine::new_engine()?;
-        let mut components = Vec::with_capacity(modules.len());
-        for module in modules {
-            let origin = module.path.display().to_string();
-            let (component, _) =
-                engine::load_component(&engine, &cache, &origin, &module.sha256, &module.bytes)?;
-            components.push(LoadedComponent {
-                origin,
-                sha256: module.sha256.clone(),
-                component,
-            });
-        }
-        let image = Image::new(&Recipe::new(&engine, components)?, HostMode::Inspect)?;
+        let (recipe, _) = Recipe::compile(
+            &engine,
+            &cache,
+            modules.iter().map(|m| {
+                (
+                    m.path.display().to_string(),
+                    m.sha256.as_str(),
+                    m.bytes.as_slice(),
+                )
+            }),
+        )?;
+        let image = Image::new(&recipe, HostMode::Inspect)?;
         Ok(Inspector { image })
     }
 
@@ -125,10 +125,19 @@ pub fn deploy_host(
             return summary;
         }
     };
-    let session = Session { host, forms, modules, options, contexts };
+    let session = Session {
+        host,
+        forms,
+        modules,
+        options,
+        contexts,
+    };
     let result = session.run(&mut channel, reporter, &mut summary);
     // Close our end first, so the runtime sees the end of input whatever happened.
-    drop(std::mem::replace(&mut channel.writer, Box::new(std::io::sink())));
+    drop(std::mem::replace(
+        &mut channel.writer,
+        Box::new(std::io::sink()),
+    ));
     let diagnostics = channel.process.finish();
     if let Err(error) = result {
         let diagnostics = diagnostics.trim();
@@ -153,93 +162,110 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-fn run(
-    self,
-    channel: &mut RuntimeChannel,
-    reporter: &mut Reporter,
-    summary: &mut HostSummary,
-) -> Result<(), String> {
-    let Session { host, forms, modules, options, contexts } = self;
-    let (reader, writer) = (&mut channel.reader, &mut channel.writer);
-    let lost = |e: protocol::ProtocolError| format!("lost the runtime: {e}");
-    let cached = match protocol::recv(reader).map_err(lost)? {
-        FromRuntime::Hello {
-            protocol: PROTOCOL_VERSION,
-            cached_modules,
-            ..
-        } => cached_modules,
-        FromRuntime::Hello {
-            protocol,
-            runtime_version,
-            ..
-        } => {
-            return Err(format!(
-                "runtime {runtime_version} speaks protocol {protocol}, this controller {PROTOCOL_VERSION}"
-            ));
-        }
-        FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
-        other => return Err(format!("runtime did not greet: {other:?}")),
-    };
+    fn run(
+        self,
+        channel: &mut RuntimeChannel,
+        reporter: &mut Reporter,
+        summary: &mut HostSummary,
+    ) -> Result<(), String> {
+        let Session {
+            host,
+            forms,
+            modules,
+            options,
+            contexts,
+        } = self;
+        let (reader, writer) = (&mut channel.reader, &mut channel.writer);
+        let lost = |e: protocol::ProtocolError| format!("lost the runtime: {e}");
+        let cached = match protocol::recv(reader).map_err(lost)? {
+            FromRuntime::Hello {
+                protocol: PROTOCOL_VERSION,
+                cached_modules,
+                ..
+            } => cached_modules,
+            FromRuntime::Hello {
+                protocol,
+                runtime_version,
+                ..
+            } => {
+                return Err(format!(
+                    "runtime {runtime_version} speaks protocol {protocol}, this controller {PROTOCOL_VERSION}"
+                ));
+            }
+            FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
+            other => return Err(format!("runtime did not greet: {other:?}")),
+        };
 
-    let mut sent = Vec::new();
-    for module in modules.iter().filter(|m| !cached.contains(&m.sha256)) {
+        let mut sent = Vec::new();
+        for module in modules.iter().filter(|m| !cached.contains(&m.sha256)) {
+            protocol::send(
+                writer,
+                &ToRuntime::Module {
+                    sha256: module.sha256.clone(),
+                    size: module.bytes.len() as u64,
+                },
+            )
+            .map_err(lost)?;
+            protocol::write_frame(writer, &module.bytes).map_err(lost)?;
+            sent.push(module.sha256.clone());
+            summary.bytes_sent += module.bytes.len() as u64;
+        }
+        summary.modules_sent = sent.len();
         protocol::send(
             writer,
-            &ToRuntime::Module {
-                sha256: module.sha256.clone(),
-                size: module.bytes.len() as u64,
+            &ToRuntime::Load {
+                modules: modules.iter().map(|m| m.sha256.clone()).collect(),
+                form_timeout_ms: options
+                    .form_timeout
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX),
+                contexts,
             },
         )
         .map_err(lost)?;
-        protocol::write_frame(writer, &module.bytes).map_err(lost)?;
-        sent.push(module.sha256.clone());
-        summary.bytes_sent += module.bytes.len() as u64;
-    }
-    summary.modules_sent = sent.len();
-    protocol::send(
-        writer,
-        &ToRuntime::Load {
-            modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-            form_timeout_ms: options.form_timeout.as_millis().try_into().unwrap_or(u64::MAX),
-            contexts,
-        },
-    )
-    .map_err(lost)?;
-    match protocol::recv(reader).map_err(lost)? {
-        FromRuntime::Ready {
-            received_modules,
-            received_bytes,
-            compiled_modules,
-        } => {
-            if received_bytes != summary.bytes_sent || received_modules != sent {
-                return Err(format!(
-                    "runtime received {received_bytes} bytes in {} modules, but {} in {} were sent",
-                    received_modules.len(),
-                    summary.bytes_sent,
-                    sent.len()
-                ));
-            }
-            reporter.modules_sent(host, &sent, received_bytes, &compiled_modules);
-        }
-        FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
-        other => return Err(format!("unexpected message from the runtime: {other:?}")),
-    }
-
-    for (index, form) in forms.iter().enumerate() {
-        let id = index as u64;
-        protocol::send(writer, &ToRuntime::Apply { id, form: form.clone() }).map_err(lost)?;
         match protocol::recv(reader).map_err(lost)? {
-            FromRuntime::Outcome { id: got, outcome } if got == id => {
-                for status in outcome.statuses() {
-                    summary.count(status);
+            FromRuntime::Ready {
+                received_modules,
+                received_bytes,
+                compiled_modules,
+            } => {
+                if received_bytes != summary.bytes_sent || received_modules != sent {
+                    return Err(format!(
+                        "runtime received {received_bytes} bytes in {} modules, but {} in {} were sent",
+                        received_modules.len(),
+                        summary.bytes_sent,
+                        sent.len()
+                    ));
                 }
-                reporter.form(host, index, form, &outcome);
+                reporter.modules_sent(host, &sent, received_bytes, &compiled_modules);
             }
             FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
             other => return Err(format!("unexpected message from the runtime: {other:?}")),
         }
+
+        for (index, form) in forms.iter().enumerate() {
+            let id = index as u64;
+            protocol::send(
+                writer,
+                &ToRuntime::Apply {
+                    id,
+                    form: form.clone(),
+                },
+            )
+            .map_err(lost)?;
+            match protocol::recv(reader).map_err(lost)? {
+                FromRuntime::Outcome { id: got, outcome } if got == id => {
+                    for status in outcome.statuses() {
+                        summary.count(status);
+                    }
+                    reporter.form(host, index, form, &outcome);
+                }
+                FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
+                other => return Err(format!("unexpected message from the runtime: {other:?}")),
+            }
+        }
+        protocol::send(writer, &ToRuntime::Finish).map_err(lost)?;
+        Ok(())
     }
-    protocol::send(writer, &ToRuntime::Finish).map_err(lost)?;
-    Ok(())
-}
 }

@@ -51,7 +51,10 @@ pub enum EngineError {
 
 /// Render a wasmtime error with its whole chain of causes on one line.
 pub fn error_chain(e: &wasmtime::Error) -> String {
-    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// The engine every runtime uses; its configuration decides compiled-code compatibility.
@@ -110,12 +113,11 @@ pub fn load_component(
         }
     })?;
     // SAFETY: produced just above by this engine.
-    let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| {
-        EngineError::Load {
+    let component =
+        unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| EngineError::Load {
             origin: origin.to_owned(),
             message: error_chain(&e),
-        }
-    })?;
+        })?;
     Ok((component, true))
 }
 
@@ -138,12 +140,38 @@ pub struct Recipe {
 }
 
 impl Recipe {
-    pub fn new(engine: &Engine, components: Vec<LoadedComponent>) -> Result<Arc<Self>, EngineError> {
+    pub fn new(
+        engine: &Engine,
+        components: Vec<LoadedComponent>,
+    ) -> Result<Arc<Self>, EngineError> {
         Ok(Arc::new(Recipe {
             engine: engine.clone(),
             linker: new_linker(engine)?,
             components,
         }))
+    }
+
+    /// Compile (or load from the cache) each module, named by where it came
+    /// from, into a recipe; also say which had to be compiled now.
+    pub fn compile<'a>(
+        engine: &Engine,
+        cache: &Cache,
+        modules: impl IntoIterator<Item = (String, &'a str, &'a [u8])>,
+    ) -> Result<(Arc<Self>, Vec<String>), EngineError> {
+        let mut components = Vec::new();
+        let mut compiled = Vec::new();
+        for (origin, sha256, wasm) in modules {
+            let (component, fresh) = load_component(engine, cache, &origin, sha256, wasm)?;
+            if fresh {
+                compiled.push(sha256.to_owned());
+            }
+            components.push(LoadedComponent {
+                origin,
+                sha256: sha256.to_owned(),
+                component,
+            });
+        }
+        Ok((Self::new(engine, components)?, compiled))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -153,6 +181,10 @@ impl Recipe {
     pub fn linker(&self) -> &Linker<HostState> {
         &self.linker
     }
+
+    pub fn components(&self) -> &[LoadedComponent] {
+        &self.components
+    }
 }
 
 /// The linker every module is instantiated with: WASI p2 and the `host` interface.
@@ -160,7 +192,8 @@ fn new_linker(engine: &Engine) -> Result<Linker<HostState>, EngineError> {
     let mut linker = Linker::new(engine);
     let engine_err = |e: wasmtime::Error| EngineError::Engine(error_chain(&e));
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
-    ModuleBindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(engine_err)?;
+    ModuleBindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+        .map_err(engine_err)?;
     define_apply(&mut linker).map_err(engine_err)?;
     Ok(linker)
 }
@@ -180,7 +213,10 @@ fn define_apply(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-fn apply_from_module(store: &mut StoreContextMut<'_, HostState>, form: &str) -> Result<Change, String> {
+fn apply_from_module(
+    store: &mut StoreContextMut<'_, HostState>,
+    form: &str,
+) -> Result<Change, String> {
     let form = Form::parse(form).map_err(|e| format!("apply: {e}"))?;
     let modules = store
         .data()
@@ -236,7 +272,10 @@ impl ModuleSet {
             ));
         }
         if active.len() >= MAX_APPLY_DEPTH {
-            return Err(format!("{}: apply nested more than {MAX_APPLY_DEPTH} deep", form.name));
+            return Err(format!(
+                "{}: apply nested more than {MAX_APPLY_DEPTH} deep",
+                form.name
+            ));
         }
         ctx.data_mut().active.push(index);
         let result = self.instances[index]
@@ -285,8 +324,9 @@ impl Image {
                 origin: loaded.origin.clone(),
                 message,
             };
-            let bindings = ModuleBindings::instantiate(&mut store, &loaded.component, &recipe.linker)
-                .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
+            let bindings =
+                ModuleBindings::instantiate(&mut store, &loaded.component, &recipe.linker)
+                    .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
             let props = bindings.consfig_module_properties();
             props
                 .call_init(&mut store)
@@ -295,7 +335,10 @@ impl Image {
             let info = props
                 .call_describe(&mut store)
                 .map_err(|e| load_err(format!("describe {}", describe_trap(&e))))?;
-            if let Some(other) = instances.iter().find(|i: &&Instance| i.info.name == info.name) {
+            if let Some(other) = instances
+                .iter()
+                .find(|i: &&Instance| i.info.name == info.name)
+            {
                 return Err(EngineError::DuplicateModule {
                     name: info.name,
                     first: other.origin.clone(),
@@ -393,7 +436,11 @@ fn panic_message(output: &str) -> Option<String> {
     let at = lines.next()?;
     let at = &at[at.find("panicked at").unwrap()..];
     let message = lines.next().unwrap_or("").trim();
-    Some(format!("{} {message}", at.trim_end_matches(':')).trim().to_owned())
+    Some(
+        format!("{} {message}", at.trim_end_matches(':'))
+            .trim()
+            .to_owned(),
+    )
 }
 
 #[cfg(test)]

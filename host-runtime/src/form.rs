@@ -47,7 +47,12 @@ impl Form {
         };
         let name = match items.first() {
             Some(Value::String(name)) => name.clone(),
-            _ => return Err(FormError::NotAnArray(truncate(&Value::Array(items).to_string(), 80))),
+            _ => {
+                return Err(FormError::NotAnArray(truncate(
+                    &Value::Array(items).to_string(),
+                    80,
+                )));
+            }
         };
         if !valid_name(&name) {
             return Err(FormError::BadName(name));
@@ -102,7 +107,9 @@ impl fmt::Display for Form {
             let shown = match arg {
                 Value::String(s)
                     if !s.is_empty()
-                        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"') =>
+                        && !s
+                            .chars()
+                            .any(|c| c.is_whitespace() || c.is_control() || c == '"') =>
                 {
                     s.clone()
                 }
@@ -144,12 +151,27 @@ mod tests {
 
     #[test]
     fn rejects_malformed_forms() {
-        assert!(matches!(Form::parse("[1, 2]"), Err(FormError::NotAnArray(_))));
+        assert!(matches!(
+            Form::parse("[1, 2]"),
+            Err(FormError::NotAnArray(_))
+        ));
         assert!(matches!(Form::parse("[]"), Err(FormError::NotAnArray(_))));
-        assert!(matches!(Form::parse(r#"{"a": 1}"#), Err(FormError::NotAnArray(_))));
-        assert!(matches!(Form::parse(r#"["nocolon"]"#), Err(FormError::BadName(_))));
-        assert!(matches!(Form::parse(r#"["File:X"]"#), Err(FormError::BadName(_))));
-        assert!(matches!(Form::parse(r#"["file:x""#), Err(FormError::BadJson(_))));
+        assert!(matches!(
+            Form::parse(r#"{"a": 1}"#),
+            Err(FormError::NotAnArray(_))
+        ));
+        assert!(matches!(
+            Form::parse(r#"["nocolon"]"#),
+            Err(FormError::BadName(_))
+        ));
+        assert!(matches!(
+            Form::parse(r#"["File:X"]"#),
+            Err(FormError::BadName(_))
+        ));
+        assert!(matches!(
+            Form::parse(r#"["file:x""#),
+            Err(FormError::BadJson(_))
+        ));
     }
 
     #[test]

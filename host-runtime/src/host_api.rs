@@ -23,10 +23,10 @@ use crate::engine::ModuleSet;
 use crate::engine::bindings::consfig::module::host::{
     self, Command, CommandOutput, FileKind, FileStat, Identity, Level,
 };
+use crate::engine::bindings::consfig::module::types::{self, Change};
 use crate::form::Form;
 use crate::report::{Nested, Status};
 use crate::zygote::Zygote;
-use crate::engine::bindings::consfig::module::types::{self, Change};
 
 /// Cap on what a module may print to its stdout or stderr in one form.
 const OUTPUT_CAPACITY: usize = 4 << 20;
@@ -126,7 +126,9 @@ fn absolute(path: &str) -> Result<&Path, String> {
     if p.is_absolute() {
         Ok(p)
     } else {
-        Err(format!("{path:?}: paths given to the host must be absolute"))
+        Err(format!(
+            "{path:?}: paths given to the host must be absolute"
+        ))
     }
 }
 
@@ -184,16 +186,29 @@ impl host::Host for HostState {
         fs::read(absolute(&path)?).map_err(io_context("read", &path))
     }
 
-    fn write_file(&mut self, path: String, contents: Vec<u8>, mode: Option<u32>) -> Result<(), String> {
+    fn write_file(
+        &mut self,
+        path: String,
+        contents: Vec<u8>,
+        mode: Option<u32>,
+    ) -> Result<(), String> {
         self.effects_allowed("write-file")?;
         let target = absolute(&path)?;
         let existing = fs::metadata(target).ok();
-        let mode = mode.or(existing.as_ref().map(|m| m.mode() & 0o7777)).unwrap_or(0o644);
+        let mode = mode
+            .or(existing.as_ref().map(|m| m.mode() & 0o7777))
+            .unwrap_or(0o644);
         // Replacing a file keeps its owner, as editing it in place would; a new
         // file is simply ours.
-        let ours = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
-        let owner = existing.map(|m| (m.uid(), m.gid())).filter(|owner| *owner != ours);
-        crate::atomic::write_atomic(target, &contents, mode, owner).map_err(io_context("write", &path))
+        let ours = (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        );
+        let owner = existing
+            .map(|m| (m.uid(), m.gid()))
+            .filter(|owner| *owner != ours);
+        crate::atomic::write_atomic(target, &contents, mode, owner)
+            .map_err(io_context("write", &path))
     }
 
     fn stat(&mut self, path: String) -> Result<Option<FileStat>, String> {
@@ -255,7 +270,10 @@ impl host::Host for HostState {
         Identity {
             uid: uid.as_raw(),
             gid: nix::unistd::getgid().as_raw(),
-            user: nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name),
+            user: nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map(|u| u.name),
             home: std::env::var("HOME").ok(),
         }
     }
@@ -278,7 +296,11 @@ impl host::Host for HostState {
             // Nothing to apply: nothing to enter either.
             return Ok(Change::Unchanged);
         }
-        let chain = if contexts.is_empty() { "subdeployment".to_owned() } else { describe_chain(&contexts) };
+        let chain = if contexts.is_empty() {
+            "subdeployment".to_owned()
+        } else {
+            describe_chain(&contexts)
+        };
         let mut zygote = Zygote::spawn_fresh(&recipe, &contexts)
             .map_err(|e| format!("subdeploy: cannot enter {chain}: {e}"))?;
         let (mut changed, mut failed) = (false, 0);

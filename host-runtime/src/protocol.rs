@@ -102,7 +102,10 @@ pub enum FromRuntime {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ToRuntime {
     /// Followed by one raw frame holding the module's bytes.
-    Module { sha256: String, size: u64 },
+    Module {
+        sha256: String,
+        size: u64,
+    },
     /// Load these modules (all present by now) and fork the control child.
     Load {
         modules: Vec<String>,

@@ -126,7 +126,10 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, ve
     }
     out.push_str(&format!("{head} ... {}", outcome.status.as_str()));
     if let Some(reason) = &outcome.reason {
-        out.push_str(&format!(": {}", reason.trim_end().replace('\n', &format!("\n{indent}    "))));
+        out.push_str(&format!(
+            ": {}",
+            reason.trim_end().replace('\n', &format!("\n{indent}    "))
+        ));
     }
     if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
         for line in outcome.output.trim_matches('\n').lines() {
@@ -208,7 +211,13 @@ impl Reporter {
             }),
             || {
                 let mut line = String::new();
-                render_line(&mut line, &format!("{host} :: {form}"), outcome, "", verbose);
+                render_line(
+                    &mut line,
+                    &format!("{host} :: {form}"),
+                    outcome,
+                    "",
+                    verbose,
+                );
                 nested_lines(&mut line);
                 line
             },
@@ -216,9 +225,10 @@ impl Reporter {
     }
 
     pub fn host_error(&mut self, host: &str, error: &str) {
-        self.emit(json!({"event": "host-error", "host": host, "error": error}), || {
-            format!("{host} :: FAILED: {error}")
-        });
+        self.emit(
+            json!({"event": "host-error", "host": host, "error": error}),
+            || format!("{host} :: FAILED: {error}"),
+        );
     }
 
     pub fn summary(&mut self, host: &str, s: &HostSummary) {
@@ -227,7 +237,11 @@ impl Reporter {
                    "failed": s.failed, "error": s.error, "modules_sent": s.modules_sent,
                    "bytes_sent": s.bytes_sent, "exit_code": s.exit_code()}),
             || {
-                let state = if s.error.is_some() { ", not deployed" } else { "" };
+                let state = if s.error.is_some() {
+                    ", not deployed"
+                } else {
+                    ""
+                };
                 format!(
                     "{host}: {} changed, {} unchanged, {} failed{state}",
                     s.changed, s.unchanged, s.failed

@@ -12,8 +12,8 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::Duration;
 
 use crate::cache::Cache;
-use crate::engine::{self, Image, LoadedComponent, Recipe};
 use crate::context::Context;
+use crate::engine::{self, Image, Recipe};
 use crate::form::Form;
 use crate::host_api::HostMode;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
@@ -99,7 +99,10 @@ pub fn serve(
                 if bytes.len() as u64 != size {
                     return fatal(
                         &mut output,
-                        format!("module {sha256}: expected {size} bytes, got {}", bytes.len()),
+                        format!(
+                            "module {sha256}: expected {size} bytes, got {}",
+                            bytes.len()
+                        ),
                     );
                 }
                 if let Err(e) = cache.store_module(&sha256, &bytes) {
@@ -187,32 +190,35 @@ impl Loaded {
 }
 
 fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {
-    let _ = protocol::send(output, &FromRuntime::Fatal { message: message.clone() });
+    let _ = protocol::send(
+        output,
+        &FromRuntime::Fatal {
+            message: message.clone(),
+        },
+    );
     Err(RuntimeError::Fatal(message))
 }
 
 /// Load the named cached modules into a pristine image; also say which had to be compiled.
 fn load(cache: &Cache, hashes: &[String]) -> Result<(Image, Vec<String>), String> {
     let engine = engine::new_engine().map_err(|e| e.to_string())?;
-    let mut components = Vec::with_capacity(hashes.len());
-    let mut compiled = Vec::new();
-    for sha256 in hashes {
-        let bytes = cache
-            .read_module(sha256)
-            .map_err(|e| format!("module {sha256} is not in the cache: {e}"))?;
-        let origin = format!("module {sha256}");
-        let (component, fresh) = engine::load_component(&engine, cache, &origin, sha256, &bytes)
-            .map_err(|e| e.to_string())?;
-        if fresh {
-            compiled.push(sha256.clone());
-        }
-        components.push(LoadedComponent {
-            origin,
-            sha256: sha256.clone(),
-            component,
-        });
-    }
-    let recipe = Recipe::new(&engine, components).map_err(|e| e.to_string())?;
+    let modules = hashes
+        .iter()
+        .map(|sha256| {
+            let bytes = cache
+                .read_module(sha256)
+                .map_err(|e| format!("module {sha256} is not in the cache: {e}"))?;
+            Ok((format!("module {sha256}"), sha256.as_str(), bytes))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let (recipe, compiled) = Recipe::compile(
+        &engine,
+        cache,
+        modules
+            .iter()
+            .map(|(origin, sha256, bytes)| (origin.clone(), *sha256, bytes.as_slice())),
+    )
+    .map_err(|e| e.to_string())?;
     let image = Image::new(&recipe, HostMode::Deploy).map_err(|e| e.to_string())?;
     Ok((image, compiled))
 }

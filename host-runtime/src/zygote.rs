@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use nix::dir::Dir;
 use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
+use nix::sys::stat::Mode;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
 use serde::{Deserialize, Serialize};
@@ -40,8 +40,8 @@ use std::sync::Arc;
 
 use crate::context::{Context, describe_chain};
 use crate::engine::{Image, Recipe};
-use crate::host_api::HostMode;
 use crate::form::Form;
+use crate::host_api::HostMode;
 use crate::protocol::{self, ProtocolError};
 use crate::report::Outcome;
 
@@ -72,9 +72,15 @@ static PROC: OnceLock<Result<OwnedFd, nix::Error>> = OnceLock::new();
 /// Threads of this process, as the kernel lists them.
 pub fn thread_count() -> Result<usize, ZygoteError> {
     let proc = PROC.get_or_init(|| {
-        nix::fcntl::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        nix::fcntl::open(
+            "/proc",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
     });
-    let proc = proc.as_ref().map_err(|e| ZygoteError::ThreadCount(std::io::Error::from(*e)))?;
+    let proc = proc
+        .as_ref()
+        .map_err(|e| ZygoteError::ThreadCount(std::io::Error::from(*e)))?;
     // `self` is resolved when looked up, so it names the calling process.
     let mut task = Dir::openat(
         proc,
@@ -84,7 +90,9 @@ pub fn thread_count() -> Result<usize, ZygoteError> {
     )
     .map_err(|e| ZygoteError::ThreadCount(e.into()))?;
     let entries = task.iter().filter_map(Result::ok);
-    Ok(entries.filter(|e| !matches!(e.file_name().to_bytes(), b"." | b"..")).count())
+    Ok(entries
+        .filter(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
+        .count())
 }
 
 fn ensure_single_threaded() -> Result<(), ZygoteError> {
@@ -215,7 +223,11 @@ impl Zygote {
                         zygote.kill();
                         Err(ZygoteError::Start(format!(
                             "the control process for {} ended before it was ready: {e}",
-                            if contexts.is_empty() { "the forms".to_owned() } else { describe_chain(contexts) }
+                            if contexts.is_empty() {
+                                "the forms".to_owned()
+                            } else {
+                                describe_chain(contexts)
+                            }
                         )))
                     }
                 }
@@ -268,7 +280,8 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
 }
 
 fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> Outcome {
-    let fork_failed = |e: ZygoteError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
+    let fork_failed =
+        |e: ZygoteError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
     if let Err(e) = ensure_single_threaded() {
         return fork_failed(e);
     }
@@ -322,7 +335,9 @@ fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
             Err(e) => break Some(format!("reading the form's outcome: {e}")),
         }
         if bytes.len() > MAX_RESULT_BYTES {
-            break Some(format!("sent more than {MAX_RESULT_BYTES} bytes of outcome"));
+            break Some(format!(
+                "sent more than {MAX_RESULT_BYTES} bytes of outcome"
+            ));
         }
     };
     if let Some(reason) = cut_short {
@@ -336,13 +351,17 @@ fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
         .and_then(|frame| serde_json::from_slice(&frame).ok());
     match (status, outcome) {
         (Ok(WaitStatus::Exited(_, 0)), Some(outcome)) => outcome,
-        (Ok(WaitStatus::Signaled(_, signal, _)), _) => {
-            Outcome::failed(format!("the form's process was killed by {signal}"), String::new())
-        }
+        (Ok(WaitStatus::Signaled(_, signal, _)), _) => Outcome::failed(
+            format!("the form's process was killed by {signal}"),
+            String::new(),
+        ),
         (Ok(WaitStatus::Exited(_, code)), _) => Outcome::failed(
             format!("the form's process exited with status {code} before reporting an outcome"),
             String::new(),
         ),
-        (other, _) => Outcome::failed(format!("the form's process ended oddly: {other:?}"), String::new()),
+        (other, _) => Outcome::failed(
+            format!("the form's process ended oddly: {other:?}"),
+            String::new(),
+        ),
     }
 }

@@ -11,7 +11,10 @@ use std::process::Command;
 use serde_json::Value;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn built(path: PathBuf) -> PathBuf {
@@ -54,18 +57,33 @@ impl Run {
 
     /// The `form` events, in order.
     pub fn forms(&self) -> Vec<Value> {
-        self.events().into_iter().filter(|e| e["event"] == "form").collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == "form")
+            .collect()
     }
 
     /// The single event of a kind.
     pub fn event(&self, kind: &str) -> Value {
-        let mut found: Vec<_> = self.events().into_iter().filter(|e| e["event"] == kind).collect();
-        assert_eq!(found.len(), 1, "expected one {kind} event in {}", self.stdout);
+        let mut found: Vec<_> = self
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == kind)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {kind} event in {}",
+            self.stdout
+        );
         found.remove(0)
     }
 
     pub fn statuses(&self) -> Vec<String> {
-        self.forms().iter().map(|f| f["status"].as_str().unwrap().to_owned()).collect()
+        self.forms()
+            .iter()
+            .map(|f| f["status"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
 
@@ -114,11 +132,18 @@ impl Sandbox {
     /// Write a Consfig.toml using these modules and one local host `box` with these forms
     /// (TOML array elements, e.g. `["file:absent", "/x"]`), plus any extra top-level TOML.
     pub fn write_consfig(&self, modules: &[PathBuf], forms: &[String], extra: &str) -> PathBuf {
-        let modules: Vec<String> = modules.iter().map(|m| format!("{:?}", m.display().to_string())).collect();
+        let modules: Vec<String> = modules
+            .iter()
+            .map(|m| format!("{:?}", m.display().to_string()))
+            .collect();
         let text = format!(
             "modules = [{}]\n{extra}\n[hosts.box]\nconnection = [\"local\"]\nproperties = [\n{}\n]\n",
             modules.join(", "),
-            forms.iter().map(|f| format!("  {f},")).collect::<Vec<_>>().join("\n"),
+            forms
+                .iter()
+                .map(|f| format!("  {f},"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         );
         let path = self.path().join("Consfig.toml");
         std::fs::write(&path, text).unwrap();
@@ -144,7 +169,9 @@ pub fn snapshot(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
@@ -170,12 +197,19 @@ pub struct Chroot {
 impl Chroot {
     pub fn build(root: PathBuf) -> Self {
         let busybox = Path::new("/bin/busybox");
-        assert!(busybox.exists(), "/bin/busybox is missing: `make test-deps` installs busybox-static");
+        assert!(
+            busybox.exists(),
+            "/bin/busybox is missing: `make test-deps` installs busybox-static"
+        );
         for dir in ["bin", "etc", "proc", "sys", "dev", "tmp"] {
             std::fs::create_dir_all(root.join(dir)).unwrap();
         }
         // Like any /tmp: writable by every user, sticky.
-        std::fs::set_permissions(root.join("tmp"), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+        std::fs::set_permissions(
+            root.join("tmp"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+        )
+        .unwrap();
         std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
         for applet in ["sh", "id", "ls", "cat", "touch"] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
@@ -192,7 +226,10 @@ impl Chroot {
             text.push_str(&line);
             std::fs::write(path, text).unwrap();
         };
-        append("etc/passwd", format!("{name}:x:{uid}:{uid}::/tmp:/bin/sh\n"));
+        append(
+            "etc/passwd",
+            format!("{name}:x:{uid}:{uid}::/tmp:/bin/sh\n"),
+        );
         append("etc/group", format!("{name}:x:{uid}:\n"));
     }
 
@@ -214,20 +251,31 @@ pub static ACCOUNTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl TestUser {
     pub fn uid(&self) -> u32 {
-        let out = Command::new("id").args(["-u", &self.name]).output().unwrap();
+        let out = Command::new("id")
+            .args(["-u", &self.name])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "no user {}", self.name);
-        String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     /// Take responsibility for removing an account the test created some other way.
     pub fn adopt(name: &str) -> Self {
-        TestUser { name: name.to_owned() }
+        TestUser {
+            name: name.to_owned(),
+        }
     }
 }
 
 impl Drop for TestUser {
     fn drop(&mut self) {
-        let _ = Command::new("userdel").args(["--remove", &self.name]).output();
+        let _ = Command::new("userdel")
+            .args(["--remove", &self.name])
+            .output();
         let _ = Command::new("groupdel").arg(&self.name).output();
     }
 }

@@ -22,17 +22,16 @@ pub enum Hop {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
-    #[error("unknown connection hop {0:?}; known hops: local, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER")]
+    #[error(
+        "unknown connection hop {0:?}; known hops: local, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER"
+    )]
     UnknownHop(String),
     #[error("connection {0}: {1}")]
     BadChain(String, &'static str),
     #[error(transparent)]
     Context(#[from] crate::context::ContextError),
     #[error("starting the runtime {exe}: {source}")]
-    Spawn {
-        exe: String,
-        source: std::io::Error,
-    },
+    Spawn { exe: String, source: std::io::Error },
 }
 
 impl FromStr for Hop {
@@ -77,15 +76,26 @@ pub fn open(
     hops: &[Hop],
     runtime_exe: &std::path::Path,
 ) -> Result<(RuntimeChannel, Vec<Context>), ConnectionError> {
-    let chain = || hops.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ");
+    let chain = || {
+        hops.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
     let (Some(Hop::Local), rest) = (hops.first(), hops.get(1..).unwrap_or_default()) else {
-        return Err(ConnectionError::BadChain(chain(), "the first hop must be local"));
+        return Err(ConnectionError::BadChain(
+            chain(),
+            "the first hop must be local",
+        ));
     };
     let contexts = rest
         .iter()
         .map(|hop| match hop {
             Hop::Context(context) => Ok(context.clone()),
-            Hop::Local => Err(ConnectionError::BadChain(chain(), "local may only come first")),
+            Hop::Local => Err(ConnectionError::BadChain(
+                chain(),
+                "local may only come first",
+            )),
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((local::start_runtime(runtime_exe)?, contexts))
