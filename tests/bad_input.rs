@@ -163,7 +163,7 @@ fn unknown_keys_and_hosts_are_named() {
     let run = sb.consfig(&["deploy", "web9"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("no host \"web9\"") && run.stderr.contains("box"),
+        run.stderr.contains("no host or group \"web9\"") && run.stderr.contains("box"),
         "{}",
         run.stderr
     );

@@ -74,9 +74,10 @@ fn a_second_deploy_sends_no_module_bytes() {
         .iter()
         .map(|m| std::fs::metadata(m).unwrap().len())
         .sum();
-    assert_eq!(
-        first["bytes"], total,
-        "the runtime reports every byte it received"
+    let bytes = first["bytes"].as_u64().unwrap();
+    assert!(
+        bytes > total / 10 && bytes < total,
+        "compressed on the wire: {bytes} of {total}"
     );
     assert_eq!(
         first["compiled"].as_array().unwrap().len(),

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::connection::Hop;
 use crate::consfig_file::{Consfig, expand_modules};
-use crate::deploy::{self, DeployOptions, Inspector, ModuleFile};
+use crate::deploy::{self, DeployOptions, HostPlan, Inspector, ModuleFile};
 use crate::form::Form;
 use crate::report::{Reporter, combined_exit_code};
 
@@ -40,6 +40,12 @@ struct ReportArgs {
     /// Time limit per form, e.g. 30s, 5m [default: 5m, or form-timeout in Consfig.toml].
     #[arg(long, value_parser = humantime::parse_duration)]
     timeout: Option<Duration>,
+    /// Add unknown SSH host keys to ~/.ssh/known_hosts (a changed key is always refused).
+    #[arg(long)]
+    accept_new_host_keys: bool,
+    /// Hosts to deploy at once.
+    #[arg(short, long, default_value_t = deploy::DEFAULT_JOBS)]
+    jobs: usize,
 }
 
 #[derive(Subcommand)]
@@ -51,7 +57,7 @@ enum Command {
         consfig: PathBuf,
         #[command(flatten)]
         report: ReportArgs,
-        /// Hosts to deploy, as named under [hosts.NAME].
+        /// Hosts or groups to deploy, as named under [hosts.NAME] or in [groups].
         #[arg(required = true)]
         hosts: Vec<String>,
     },
@@ -66,7 +72,8 @@ enum Command {
         modules: Vec<String>,
         #[command(flatten)]
         report: ReportArgs,
-        /// Where to apply: `local`.
+        /// Where to apply: hops separated by commas, e.g. `local`,
+        /// `ssh://root@web1`, `ssh://deploy@web1,sudo`, `local,chroot:/srv/c1`.
         connection: String,
         /// Forms as JSON arrays, e.g. '["file:absent", "/tmp/x"]'.
         #[arg(required = true)]
@@ -119,10 +126,12 @@ pub fn main() -> i32 {
 
 fn options(report: &ReportArgs, default_timeout: Option<Duration>) -> Result<DeployOptions> {
     let exe = std::env::current_exe().context("finding the consfig executable")?;
-    let mut options = DeployOptions::new(exe);
+    let mut options = DeployOptions::new(&exe).with_context(|| format!("reading {}", exe.display()))?;
     if let Some(timeout) = report.timeout.or(default_timeout) {
         options.form_timeout = timeout;
     }
+    options.accept_new_host_keys = report.accept_new_host_keys;
+    options.jobs = report.jobs.max(1);
     Ok(options)
 }
 
@@ -149,49 +158,40 @@ fn validate_all<'a>(
 
 fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
     let consfig = Consfig::load(path)?;
-    let mut hosts = Vec::new();
-    for name in names {
-        match consfig.hosts.get(name) {
-            Some(host) => hosts.push(host),
-            None => bail!(
-                "{}: no host {name:?}; hosts defined: {}",
-                path.display(),
-                consfig.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        }
-    }
+    let hosts = consfig.select(names)?;
     let modules = deploy::read_modules(&consfig.module_files)?;
     let mut inspector = Inspector::new(&modules)?;
     validate_all(
         &mut inspector,
         hosts.iter().flat_map(|host| {
             host.forms.iter().map(move |f| {
-                (
-                    format!("{}:{}: host {}", path.display(), f.line, host.name),
-                    &f.form,
-                )
+                (format!("{}:{}: host {}", path.display(), f.line, host.name), &f.form)
             })
         }),
     )?;
     let options = options(report, consfig.form_timeout)?;
-    let mut reporter = Reporter::stdout(report.json, report.verbose);
-    let summaries: Vec<_> = hosts
+    let plans: Vec<HostPlan> = hosts
         .iter()
-        .map(|host| {
-            let forms: Vec<Form> = host.forms.iter().map(|f| f.form.clone()).collect();
-            let summary = deploy::deploy_host(
-                &host.name,
-                &host.connection,
-                &forms,
-                &modules,
-                &options,
-                &mut reporter,
-            );
-            reporter.summary(&host.name, &summary);
-            summary
+        .map(|host| HostPlan {
+            name: host.name.clone(),
+            hops: host.connection.clone(),
+            forms: host.forms.iter().map(|f| f.form.clone()).collect(),
+            identity_files: host.identity_file.iter().cloned().collect(),
         })
         .collect();
-    Ok(combined_exit_code(&summaries))
+    Ok(run_plans(&plans, &modules, &options, report))
+}
+
+/// Deploy the plans, report, and give the exit code.
+fn run_plans(plans: &[HostPlan], modules: &[ModuleFile], options: &DeployOptions, report: &ReportArgs) -> i32 {
+    let forms = plans.iter().map(|p| p.forms.len()).sum();
+    let reporter = Reporter::stdout(report.json, report.verbose, forms);
+    let summaries = deploy::deploy_hosts(plans, modules, options, &reporter);
+    if plans.len() > 1 {
+        let named: Vec<_> = plans.iter().map(|p| p.name.clone()).zip(summaries.iter().cloned()).collect();
+        reporter.recap(&named);
+    }
+    combined_exit_code(&summaries)
 }
 
 /// Where `consfig apply` finds modules when none are named.
@@ -219,7 +219,10 @@ fn apply_command(
     connection: &str,
     texts: &[String],
 ) -> Result<i32> {
-    let hop: Hop = connection.parse()?;
+    let hops = connection
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<Hop>, _>>()?;
     let forms = texts
         .iter()
         .enumerate()
@@ -240,17 +243,13 @@ fn apply_command(
             .map(|(i, f)| (format!("form {}", i + 1), f)),
     )?;
     let options = options(report, None)?;
-    let mut reporter = Reporter::stdout(report.json, report.verbose);
-    let summary = deploy::deploy_host(
-        connection,
-        &[hop],
-        &forms,
-        &modules,
-        &options,
-        &mut reporter,
-    );
-    reporter.summary(connection, &summary);
-    Ok(summary.exit_code())
+    let plan = HostPlan {
+        name: connection.to_owned(),
+        hops,
+        forms,
+        identity_files: Vec::new(),
+    };
+    Ok(run_plans(&[plan], &modules, &options, report))
 }
 
 fn describe_command(paths: &[PathBuf], json: bool) -> Result<i32> {

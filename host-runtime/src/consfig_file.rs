@@ -9,6 +9,14 @@
 //! properties = [
 //!   ["file:has-content", "/tmp/motd", "hello\n"],
 //! ]
+//!
+//! [hosts.web1]
+//! connection = ["ssh://deploy@web1.example.org", "sudo"]
+//! identity-file = "keys/deploy"   # optional; else ssh-agent, ~/.ssh/config, ~/.ssh/id_*
+//! properties = []
+//!
+//! [groups]
+//! web = ["web1", "web2"]         # `consfig deploy web` deploys both
 //! ```
 //!
 //! Unknown keys are errors, and every error names the file and, where it can, the line.
@@ -47,12 +55,15 @@ struct RawConsfig {
     form_timeout: Option<String>,
     #[serde(default)]
     hosts: BTreeMap<String, toml::Spanned<RawHost>>,
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHost {
     connection: Vec<String>,
+    identity_file: Option<PathBuf>,
     #[serde(default)]
     properties: Vec<toml::Spanned<toml::Value>>,
 }
@@ -69,6 +80,7 @@ pub struct Host {
     pub name: String,
     pub connection: Vec<Hop>,
     pub forms: Vec<HostForm>,
+    pub identity_file: Option<PathBuf>,
     pub line: usize,
 }
 
@@ -78,6 +90,8 @@ pub struct Consfig {
     pub module_files: Vec<PathBuf>,
     pub form_timeout: Option<Duration>,
     pub hosts: BTreeMap<String, Host>,
+    /// Named lists of hosts.
+    pub groups: BTreeMap<String, Vec<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -148,16 +162,57 @@ impl Consfig {
                     name,
                     connection,
                     forms,
+                    identity_file: raw_host.identity_file.map(|f| base.join(f)),
                     line,
                 },
             );
+        }
+        for (group, members) in &raw.groups {
+            if hosts.contains_key(group) {
+                return Err(invalid(format!("group {group:?} has the name of a host")));
+            }
+            if let Some(unknown) = members.iter().find(|m| !hosts.contains_key(*m)) {
+                return Err(invalid(format!("group {group:?} lists {unknown:?}, which is not a host")));
+            }
         }
         Ok(Consfig {
             path: path.to_owned(),
             module_files,
             form_timeout,
             hosts,
+            groups: raw.groups,
         })
+    }
+
+    /// The hosts named, each a host or a group, in order and without repeats.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Host>, ConsfigError> {
+        let mut selected: Vec<&Host> = Vec::new();
+        for name in names {
+            let members = match (self.hosts.get(name), self.groups.get(name)) {
+                (Some(host), _) => vec![host],
+                (None, Some(group)) => group.iter().map(|m| &self.hosts[m]).collect(),
+                (None, None) => {
+                    return Err(ConsfigError::Invalid {
+                        path: self.path.clone(),
+                        message: format!(
+                            "no host or group {name:?}; hosts: {}; groups: {}",
+                            self.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
+                            if self.groups.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                self.groups.keys().cloned().collect::<Vec<_>>().join(", ")
+                            }
+                        ),
+                    });
+                }
+            };
+            for host in members {
+                if !selected.iter().any(|h| h.name == host.name) {
+                    selected.push(host);
+                }
+            }
+        }
+        Ok(selected)
     }
 }
 
@@ -230,6 +285,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains(":5: host web:"), "{e}");
+    }
+
+    #[test]
+    fn groups_select_their_hosts_once() {
+        let c = parse(
+            "modules = [\"*.wasm\"]\n[hosts.a]\nconnection = [\"local\"]\n[hosts.b]\nconnection = [\"local\"]\n[groups]\nall = [\"a\", \"b\"]\n",
+        )
+        .unwrap();
+        let names = |sel: Vec<&Host>| sel.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(c.select(&["b".into(), "all".into()]).unwrap()), ["b", "a"]);
+        let e = c.select(&["web9".into()]).unwrap_err().to_string();
+        assert!(e.contains("no host or group \"web9\"") && e.contains("groups: all"), "{e}");
+        let e = parse("modules = [\"*.wasm\"]\n[groups]\nx = [\"nope\"]\n").unwrap_err().to_string();
+        assert!(e.contains("lists \"nope\""), "{e}");
     }
 
     #[test]

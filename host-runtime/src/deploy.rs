@@ -2,10 +2,18 @@
 //! against them before anything connects, then for each host open its
 //! connection, ship the modules the runtime lacks, stream the forms, and report.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
 use crate::cache::{Cache, sha256_hex};
+use crate::connection::bootstrap::RuntimeBinary;
+use crate::connection::ssh::SshOptions;
 use crate::connection::{self, Hop, RuntimeChannel};
 use crate::context::Context;
 use crate::engine::{self, Image, Recipe};
@@ -31,11 +39,23 @@ pub enum DeployError {
 }
 
 /// A module file as the controller read it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ModuleFile {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
     pub sha256: String,
+    /// Gzip of the bytes, as shipped; made once, when first needed.
+    compressed: OnceLock<Vec<u8>>,
+}
+
+impl ModuleFile {
+    pub fn compressed(&self) -> &[u8] {
+        self.compressed.get_or_init(|| {
+            let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+            gz.write_all(&self.bytes).expect("writing to memory");
+            gz.finish().expect("writing to memory")
+        })
+    }
 }
 
 pub fn read_modules(paths: &[PathBuf]) -> Result<Vec<ModuleFile>, DeployError> {
@@ -50,6 +70,7 @@ pub fn read_modules(paths: &[PathBuf]) -> Result<Vec<ModuleFile>, DeployError> {
                 sha256: sha256_hex(&bytes),
                 path: path.clone(),
                 bytes,
+                compressed: OnceLock::new(),
             })
         })
         .collect()
@@ -89,55 +110,104 @@ impl Inspector {
     }
 }
 
-#[derive(Debug, Clone)]
 pub struct DeployOptions {
-    /// The `consfig` executable to start as the runtime.
-    pub runtime_exe: PathBuf,
+    /// This controller's binary, started locally or shipped to targets as the runtime.
+    pub runtime: RuntimeBinary,
     pub form_timeout: Duration,
+    pub accept_new_host_keys: bool,
+    /// Hosts deployed at once.
+    pub jobs: usize,
 }
 
+/// Hosts deployed at once unless told otherwise: each host mostly waits on its
+/// network and its target, so more than the controller's cores.
+pub const DEFAULT_JOBS: usize = 16;
+
 impl DeployOptions {
-    pub fn new(runtime_exe: impl AsRef<Path>) -> Self {
-        DeployOptions {
-            runtime_exe: runtime_exe.as_ref().to_owned(),
+    pub fn new(runtime_exe: impl AsRef<Path>) -> std::io::Result<Self> {
+        Ok(DeployOptions {
+            runtime: RuntimeBinary::load(runtime_exe.as_ref())?,
             form_timeout: DEFAULT_FORM_TIMEOUT,
-        }
+            accept_new_host_keys: false,
+            jobs: DEFAULT_JOBS,
+        })
     }
 }
 
-/// Deploy `forms` to one host. Failures of single forms are counted; failures
-/// that stop the host (connection, runtime) are in the summary's `error`.
-pub fn deploy_host(
-    host: &str,
-    hops: &[Hop],
-    forms: &[Form],
+/// One host to deploy: how to reach it and what to apply.
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub name: String,
+    pub hops: Vec<Hop>,
+    pub forms: Vec<Form>,
+    /// SSH identity files named for this host in Consfig.toml.
+    pub identity_files: Vec<PathBuf>,
+}
+
+/// Deploy several hosts, `options.jobs` at a time. One host's failure or
+/// unreachability never stops the others. Summaries come back in plan order.
+pub fn deploy_hosts(
+    plans: &[HostPlan],
     modules: &[ModuleFile],
     options: &DeployOptions,
-    reporter: &mut Reporter,
-) -> HostSummary {
+    reporter: &Reporter,
+) -> Vec<HostSummary> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<HostSummary>>> = Mutex::new(vec![None; plans.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, plans.len().max(1)) {
+            scope.spawn(|| {
+                while let Some(plan) = plans.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let summary = deploy_host(plan, modules, options, reporter);
+                    reporter.summary(&plan.name, &summary);
+                    let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    reporter.hosts_progress(format!("({finished}/{} hosts done)", plans.len()));
+                    let index = plans.iter().position(|p| std::ptr::eq(p, plan)).expect("plan of ours");
+                    results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(summary);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|s| s.expect("every host deployed"))
+        .collect()
+}
+
+/// Deploy one host. Failures of single forms are counted; failures that stop
+/// the host (connection, runtime) are in the summary's `error`.
+pub fn deploy_host(plan: &HostPlan, modules: &[ModuleFile], options: &DeployOptions, reporter: &Reporter) -> HostSummary {
+    let host = plan.name.as_str();
     let mut summary = HostSummary::default();
-    let (mut channel, contexts) = match connection::open(hops, &options.runtime_exe) {
+    let ssh = SshOptions {
+        accept_new_host_keys: options.accept_new_host_keys,
+        identity_files: plan.identity_files.clone(),
+    };
+    let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtime, &ssh) {
         Ok(opened) => opened,
         Err(e) => {
             let error = e.to_string();
-            reporter.host_error(host, &error);
+            reporter.host_error(host, &error, true);
             summary.error = Some(error);
+            summary.unreachable = true;
             return summary;
         }
     };
+    summary.runtime_bytes_sent = channel.runtime_bytes_sent;
+    summary.bytes_sent = channel.runtime_bytes_sent;
     let session = Session {
         host,
-        forms,
+        forms: &plan.forms,
         modules,
         options,
         contexts,
     };
     let result = session.run(&mut channel, reporter, &mut summary);
     // Close our end first, so the runtime sees the end of input whatever happened.
-    drop(std::mem::replace(
-        &mut channel.writer,
-        Box::new(std::io::sink()),
-    ));
+    drop(std::mem::replace(&mut channel.writer, Box::new(std::io::sink())));
     let diagnostics = channel.process.finish();
     if let Err(error) = result {
         let diagnostics = diagnostics.trim();
@@ -146,7 +216,7 @@ pub fn deploy_host(
         } else {
             format!("{error}\nruntime said: {diagnostics}")
         };
-        reporter.host_error(host, &error);
+        reporter.host_error(host, &error, false);
         summary.error = Some(error);
     }
     summary
@@ -162,12 +232,7 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn run(
-        self,
-        channel: &mut RuntimeChannel,
-        reporter: &mut Reporter,
-        summary: &mut HostSummary,
-    ) -> Result<(), String> {
+    fn run(self, channel: &mut RuntimeChannel, reporter: &Reporter, summary: &mut HostSummary) -> Result<(), String> {
         let Session {
             host,
             forms,
@@ -197,29 +262,29 @@ impl Session<'_> {
         };
 
         let mut sent = Vec::new();
+        let mut module_bytes = 0;
         for module in modules.iter().filter(|m| !cached.contains(&m.sha256)) {
+            let compressed = module.compressed();
             protocol::send(
                 writer,
                 &ToRuntime::Module {
                     sha256: module.sha256.clone(),
                     size: module.bytes.len() as u64,
+                    compressed_size: compressed.len() as u64,
                 },
             )
             .map_err(lost)?;
-            protocol::write_frame(writer, &module.bytes).map_err(lost)?;
+            protocol::write_frame(writer, compressed).map_err(lost)?;
             sent.push(module.sha256.clone());
-            summary.bytes_sent += module.bytes.len() as u64;
+            module_bytes += compressed.len() as u64;
         }
         summary.modules_sent = sent.len();
+        summary.bytes_sent += module_bytes;
         protocol::send(
             writer,
             &ToRuntime::Load {
                 modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                form_timeout_ms: options
-                    .form_timeout
-                    .as_millis()
-                    .try_into()
-                    .unwrap_or(u64::MAX),
+                form_timeout_ms: options.form_timeout.as_millis().try_into().unwrap_or(u64::MAX),
                 contexts,
             },
         )
@@ -230,15 +295,14 @@ impl Session<'_> {
                 received_bytes,
                 compiled_modules,
             } => {
-                if received_bytes != summary.bytes_sent || received_modules != sent {
+                if received_bytes != module_bytes || received_modules != sent {
                     return Err(format!(
-                        "runtime received {received_bytes} bytes in {} modules, but {} in {} were sent",
+                        "runtime received {received_bytes} bytes in {} modules, but {module_bytes} in {} were sent",
                         received_modules.len(),
-                        summary.bytes_sent,
                         sent.len()
                     ));
                 }
-                reporter.modules_sent(host, &sent, received_bytes, &compiled_modules);
+                reporter.modules_sent(host, &sent, received_bytes, summary.runtime_bytes_sent, &compiled_modules);
             }
             FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
             other => return Err(format!("unexpected message from the runtime: {other:?}")),
@@ -246,14 +310,7 @@ impl Session<'_> {
 
         for (index, form) in forms.iter().enumerate() {
             let id = index as u64;
-            protocol::send(
-                writer,
-                &ToRuntime::Apply {
-                    id,
-                    form: form.clone(),
-                },
-            )
-            .map_err(lost)?;
+            protocol::send(writer, &ToRuntime::Apply { id, form: form.clone() }).map_err(lost)?;
             match protocol::recv(reader).map_err(lost)? {
                 FromRuntime::Outcome { id: got, outcome } if got == id => {
                     for status in outcome.statuses() {

@@ -101,10 +101,11 @@ pub enum FromRuntime {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ToRuntime {
-    /// Followed by one raw frame holding the module's bytes.
+    /// Followed by one raw frame holding the module's bytes, gzip-compressed.
     Module {
         sha256: String,
         size: u64,
+        compressed_size: u64,
     },
     /// Load these modules (all present by now) and fork the control child.
     Load {

@@ -2,7 +2,10 @@
 //! for people, or one JSON object per event with `--json`; a summary per host;
 //! and the exit code Consfigurator uses (0 no change, 23 changes, 22 failures).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -83,8 +86,12 @@ pub struct HostSummary {
     pub failed: usize,
     /// Set when the host could not be deployed at all (connection, runtime, load).
     pub error: Option<String>,
+    /// The error was in reaching the host: connecting, its key, logging in.
+    pub unreachable: bool,
     pub modules_sent: usize,
+    /// Module and runtime bytes sent, as they crossed the wire (compressed).
     pub bytes_sent: u64,
+    pub runtime_bytes_sent: u64,
 }
 
 impl HostSummary {
@@ -93,6 +100,16 @@ impl HostSummary {
             Status::Unchanged => self.unchanged += 1,
             Status::Changed => self.changed += 1,
             Status::Failed => self.failed += 1,
+        }
+    }
+
+    /// One word for the recap.
+    pub fn state(&self) -> &'static str {
+        match (self.unreachable, &self.error, self.failed, self.changed) {
+            (true, _, _, _) => "unreachable",
+            (_, Some(_), _, _) | (_, _, 1.., _) => "failed",
+            (_, _, _, 1..) => "changed",
+            _ => "unchanged",
         }
     }
 
@@ -147,42 +164,104 @@ fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, ve
     }
 }
 
-/// Where events go: a terminal-friendly text stream, or JSON lines.
+/// Where events go: a terminal-friendly text stream, or JSON lines. Shared by
+/// the threads deploying hosts in parallel; on a terminal, a progress bar
+/// stays under the lines.
 pub struct Reporter {
-    out: Box<dyn Write + Send>,
+    out: Mutex<Box<dyn Write + Send>>,
     json: bool,
     verbose: bool,
+    progress: Option<ProgressBar>,
 }
 
 impl Reporter {
     pub fn new(out: Box<dyn Write + Send>, json: bool, verbose: bool) -> Self {
-        Reporter { out, json, verbose }
+        Reporter {
+            out: Mutex::new(out),
+            json,
+            verbose,
+            progress: None,
+        }
     }
 
-    pub fn stdout(json: bool, verbose: bool) -> Self {
-        Self::new(Box::new(std::io::stdout()), json, verbose)
+    /// Report on stdout, with a progress bar over `forms` forms when it is a terminal.
+    pub fn stdout(json: bool, verbose: bool, forms: usize) -> Self {
+        let mut reporter = Self::new(Box::new(std::io::stdout()), json, verbose);
+        if !json && std::io::stdout().is_terminal() {
+            let bar = ProgressBar::new(forms as u64).with_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} forms {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            reporter.progress = Some(bar);
+        }
+        reporter
     }
 
-    fn emit(&mut self, event: serde_json::Value, line: impl FnOnce() -> String) {
+    fn emit(&self, event: serde_json::Value, line: impl FnOnce() -> String) {
+        if let (Some(bar), false) = (&self.progress, self.json) {
+            bar.println(line());
+            return;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         // A closed stdout (e.g. `| head`) must not abort the deployment.
         let _ = if self.json {
-            writeln!(self.out, "{event}")
+            writeln!(out, "{event}")
         } else {
-            writeln!(self.out, "{}", line())
+            writeln!(out, "{}", line())
         };
-        let _ = self.out.flush();
+        let _ = out.flush();
     }
 
-    pub fn modules_sent(&mut self, host: &str, sent: &[String], bytes: u64, compiled: &[String]) {
+    /// Progress only: a host started or finished.
+    pub fn hosts_progress(&self, message: String) {
+        if let Some(bar) = &self.progress {
+            bar.set_message(message);
+        }
+    }
+
+    /// The recap of every host, at the end of a deploy of several.
+    pub fn recap(&self, hosts: &[(String, HostSummary)]) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        let width = hosts.iter().map(|(h, _)| h.len()).max().unwrap_or(0);
+        let rows: Vec<_> = hosts
+            .iter()
+            .map(|(host, s)| json!({"host": host, "state": s.state(), "changed": s.changed,
+                                    "unchanged": s.unchanged, "failed": s.failed, "error": s.error,
+                                    "bytes_sent": s.bytes_sent}))
+            .collect();
+        self.emit(json!({"event": "recap", "hosts": rows}), || {
+            let mut text = String::from("recap:");
+            for (host, s) in hosts {
+                text.push_str(&format!(
+                    "\n  {host:width$}  {:11}  {} changed, {} unchanged, {} failed, {} bytes sent",
+                    s.state(),
+                    s.changed,
+                    s.unchanged,
+                    s.failed,
+                    s.bytes_sent
+                ));
+            }
+            text
+        });
+    }
+
+    pub fn modules_sent(&self, host: &str, sent: &[String], bytes: u64, runtime_bytes: u64, compiled: &[String]) {
         let verbose = self.verbose;
         self.emit(
-            json!({"event": "modules", "host": host, "sent": sent, "bytes": bytes, "compiled": compiled}),
+            json!({"event": "modules", "host": host, "sent": sent, "bytes": bytes,
+                   "runtime_bytes": runtime_bytes, "compiled": compiled}),
             || {
                 let mut line = if sent.is_empty() {
                     format!("{host} :: modules up to date, no module bytes sent")
                 } else {
                     format!("{host} :: sent {} module(s), {} bytes", sent.len(), bytes)
                 };
+                if runtime_bytes > 0 {
+                    line.push_str(&format!(", and the runtime, {runtime_bytes} bytes"));
+                }
                 if verbose {
                     for hash in sent {
                         line.push_str(&format!("\n{host} ::   sent {hash}"));
@@ -196,7 +275,10 @@ impl Reporter {
         );
     }
 
-    pub fn form(&mut self, host: &str, index: usize, form: &Form, outcome: &Outcome) {
+    pub fn form(&self, host: &str, index: usize, form: &Form, outcome: &Outcome) {
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
         let verbose = self.verbose;
         let nested_lines = |lines: &mut String| {
             for nested in &outcome.nested {
@@ -224,18 +306,20 @@ impl Reporter {
         );
     }
 
-    pub fn host_error(&mut self, host: &str, error: &str) {
+    pub fn host_error(&self, host: &str, error: &str, unreachable: bool) {
+        let what = if unreachable { "UNREACHABLE" } else { "FAILED" };
         self.emit(
-            json!({"event": "host-error", "host": host, "error": error}),
-            || format!("{host} :: FAILED: {error}"),
+            json!({"event": "host-error", "host": host, "error": error, "unreachable": unreachable}),
+            || format!("{host} :: {what}: {error}"),
         );
     }
 
-    pub fn summary(&mut self, host: &str, s: &HostSummary) {
+    pub fn summary(&self, host: &str, s: &HostSummary) {
         self.emit(
             json!({"event": "summary", "host": host, "changed": s.changed, "unchanged": s.unchanged,
-                   "failed": s.failed, "error": s.error, "modules_sent": s.modules_sent,
-                   "bytes_sent": s.bytes_sent, "exit_code": s.exit_code()}),
+                   "failed": s.failed, "error": s.error, "unreachable": s.unreachable,
+                   "modules_sent": s.modules_sent, "bytes_sent": s.bytes_sent,
+                   "runtime_bytes_sent": s.runtime_bytes_sent, "exit_code": s.exit_code()}),
             || {
                 let state = if s.error.is_some() {
                     ", not deployed"

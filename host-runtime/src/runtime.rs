@@ -94,21 +94,20 @@ pub fn serve(
             Err(e) => return Err(e.into()),
         };
         match message {
-            ToRuntime::Module { sha256, size } => {
-                let bytes = protocol::read_frame(&mut input)?;
-                if bytes.len() as u64 != size {
-                    return fatal(
-                        &mut output,
-                        format!(
-                            "module {sha256}: expected {size} bytes, got {}",
-                            bytes.len()
-                        ),
-                    );
-                }
+            ToRuntime::Module {
+                sha256,
+                size,
+                compressed_size,
+            } => {
+                let compressed = protocol::read_frame(&mut input)?;
+                let bytes = match decompress(&compressed, compressed_size, size) {
+                    Ok(bytes) => bytes,
+                    Err(e) => return fatal(&mut output, format!("module {sha256}: {e}")),
+                };
                 if let Err(e) = cache.store_module(&sha256, &bytes) {
                     return fatal(&mut output, e.to_string());
                 }
-                received_bytes += size;
+                received_bytes += compressed_size;
                 received_modules.push(sha256);
             }
             ToRuntime::Load {
@@ -187,6 +186,23 @@ impl Loaded {
             }
         }
     }
+}
+
+/// Gunzip a received module, refusing anything but exactly `size` bytes.
+fn decompress(compressed: &[u8], compressed_size: u64, size: u64) -> Result<Vec<u8>, String> {
+    if compressed.len() as u64 != compressed_size {
+        return Err(format!("expected {compressed_size} bytes on the wire, got {}", compressed.len()));
+    }
+    let mut bytes = Vec::with_capacity(size.min(protocol::MAX_FRAME as u64) as usize);
+    // One byte past the announced size tells a lying size from a right one.
+    flate2::read::GzDecoder::new(compressed)
+        .take(size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("corrupt compressed data: {e}"))?;
+    if bytes.len() as u64 != size {
+        return Err(format!("expected {size} bytes, got {}", bytes.len()));
+    }
+    Ok(bytes)
 }
 
 fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {

@@ -60,5 +60,6 @@ pub fn start_runtime(exe: &Path) -> Result<RuntimeChannel, ConnectionError> {
             child,
             stderr: Some(stderr),
         }),
+        runtime_bytes_sent: 0,
     })
 }
