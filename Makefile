@@ -31,10 +31,13 @@ host:
 	$(CARGO) build --release --locked --workspace
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
-# to populate test chroots, useradd & co. to make test users.
+# to populate test chroots, useradd & co. to make test users, OpenSSH's server
+# and client and sudo for the SSH tests.
 test-deps: wasm-target
 	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
 	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
+	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
 
 test: test-deps build
 	$(CARGO) test --release --locked --workspace
@@ -47,8 +50,9 @@ demo: build
 	$(BIN) deploy --consfig consfig-wasm/example/Consfig.toml laptop
 	@echo "== what it made:"; ls -l $(DEMO_DIR)
 
-bench: build
+bench: test-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
+	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 
 clean:
 	$(CARGO) clean

@@ -126,7 +126,8 @@ pub fn main() -> i32 {
 
 fn options(report: &ReportArgs, default_timeout: Option<Duration>) -> Result<DeployOptions> {
     let exe = std::env::current_exe().context("finding the consfig executable")?;
-    let mut options = DeployOptions::new(&exe).with_context(|| format!("reading {}", exe.display()))?;
+    let mut options =
+        DeployOptions::new(&exe).with_context(|| format!("reading {}", exe.display()))?;
     if let Some(timeout) = report.timeout.or(default_timeout) {
         options.form_timeout = timeout;
     }
@@ -165,7 +166,10 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
         &mut inspector,
         hosts.iter().flat_map(|host| {
             host.forms.iter().map(move |f| {
-                (format!("{}:{}: host {}", path.display(), f.line, host.name), &f.form)
+                (
+                    format!("{}:{}: host {}", path.display(), f.line, host.name),
+                    &f.form,
+                )
             })
         }),
     )?;
@@ -183,12 +187,21 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
 }
 
 /// Deploy the plans, report, and give the exit code.
-fn run_plans(plans: &[HostPlan], modules: &[ModuleFile], options: &DeployOptions, report: &ReportArgs) -> i32 {
+fn run_plans(
+    plans: &[HostPlan],
+    modules: &[ModuleFile],
+    options: &DeployOptions,
+    report: &ReportArgs,
+) -> i32 {
     let forms = plans.iter().map(|p| p.forms.len()).sum();
     let reporter = Reporter::stdout(report.json, report.verbose, forms);
     let summaries = deploy::deploy_hosts(plans, modules, options, &reporter);
     if plans.len() > 1 {
-        let named: Vec<_> = plans.iter().map(|p| p.name.clone()).zip(summaries.iter().cloned()).collect();
+        let named: Vec<_> = plans
+            .iter()
+            .map(|p| p.name.clone())
+            .zip(summaries.iter().cloned())
+            .collect();
         reporter.recap(&named);
     }
     combined_exit_code(&summaries)

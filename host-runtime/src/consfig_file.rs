@@ -172,7 +172,9 @@ impl Consfig {
                 return Err(invalid(format!("group {group:?} has the name of a host")));
             }
             if let Some(unknown) = members.iter().find(|m| !hosts.contains_key(*m)) {
-                return Err(invalid(format!("group {group:?} lists {unknown:?}, which is not a host")));
+                return Err(invalid(format!(
+                    "group {group:?} lists {unknown:?}, which is not a host"
+                )));
             }
         }
         Ok(Consfig {
@@ -294,10 +296,18 @@ mod tests {
         )
         .unwrap();
         let names = |sel: Vec<&Host>| sel.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
-        assert_eq!(names(c.select(&["b".into(), "all".into()]).unwrap()), ["b", "a"]);
+        assert_eq!(
+            names(c.select(&["b".into(), "all".into()]).unwrap()),
+            ["b", "a"]
+        );
         let e = c.select(&["web9".into()]).unwrap_err().to_string();
-        assert!(e.contains("no host or group \"web9\"") && e.contains("groups: all"), "{e}");
-        let e = parse("modules = [\"*.wasm\"]\n[groups]\nx = [\"nope\"]\n").unwrap_err().to_string();
+        assert!(
+            e.contains("no host or group \"web9\"") && e.contains("groups: all"),
+            "{e}"
+        );
+        let e = parse("modules = [\"*.wasm\"]\n[groups]\nx = [\"nope\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lists \"nope\""), "{e}");
     }
 

@@ -163,7 +163,10 @@ pub fn deploy_hosts(
                     reporter.summary(&plan.name, &summary);
                     let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                     reporter.hosts_progress(format!("({finished}/{} hosts done)", plans.len()));
-                    let index = plans.iter().position(|p| std::ptr::eq(p, plan)).expect("plan of ours");
+                    let index = plans
+                        .iter()
+                        .position(|p| std::ptr::eq(p, plan))
+                        .expect("plan of ours");
                     results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(summary);
                 }
             });
@@ -179,7 +182,12 @@ pub fn deploy_hosts(
 
 /// Deploy one host. Failures of single forms are counted; failures that stop
 /// the host (connection, runtime) are in the summary's `error`.
-pub fn deploy_host(plan: &HostPlan, modules: &[ModuleFile], options: &DeployOptions, reporter: &Reporter) -> HostSummary {
+pub fn deploy_host(
+    plan: &HostPlan,
+    modules: &[ModuleFile],
+    options: &DeployOptions,
+    reporter: &Reporter,
+) -> HostSummary {
     let host = plan.name.as_str();
     let mut summary = HostSummary::default();
     let ssh = SshOptions {
@@ -207,7 +215,10 @@ pub fn deploy_host(plan: &HostPlan, modules: &[ModuleFile], options: &DeployOpti
     };
     let result = session.run(&mut channel, reporter, &mut summary);
     // Close our end first, so the runtime sees the end of input whatever happened.
-    drop(std::mem::replace(&mut channel.writer, Box::new(std::io::sink())));
+    drop(std::mem::replace(
+        &mut channel.writer,
+        Box::new(std::io::sink()),
+    ));
     let diagnostics = channel.process.finish();
     if let Err(error) = result {
         let diagnostics = diagnostics.trim();
@@ -232,7 +243,12 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn run(self, channel: &mut RuntimeChannel, reporter: &Reporter, summary: &mut HostSummary) -> Result<(), String> {
+    fn run(
+        self,
+        channel: &mut RuntimeChannel,
+        reporter: &Reporter,
+        summary: &mut HostSummary,
+    ) -> Result<(), String> {
         let Session {
             host,
             forms,
@@ -284,7 +300,11 @@ impl Session<'_> {
             writer,
             &ToRuntime::Load {
                 modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                form_timeout_ms: options.form_timeout.as_millis().try_into().unwrap_or(u64::MAX),
+                form_timeout_ms: options
+                    .form_timeout
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX),
                 contexts,
             },
         )
@@ -302,7 +322,13 @@ impl Session<'_> {
                         sent.len()
                     ));
                 }
-                reporter.modules_sent(host, &sent, received_bytes, summary.runtime_bytes_sent, &compiled_modules);
+                reporter.modules_sent(
+                    host,
+                    &sent,
+                    received_bytes,
+                    summary.runtime_bytes_sent,
+                    &compiled_modules,
+                );
             }
             FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
             other => return Err(format!("unexpected message from the runtime: {other:?}")),
@@ -310,7 +336,14 @@ impl Session<'_> {
 
         for (index, form) in forms.iter().enumerate() {
             let id = index as u64;
-            protocol::send(writer, &ToRuntime::Apply { id, form: form.clone() }).map_err(lost)?;
+            protocol::send(
+                writer,
+                &ToRuntime::Apply {
+                    id,
+                    form: form.clone(),
+                },
+            )
+            .map_err(lost)?;
             match protocol::recv(reader).map_err(lost)? {
                 FromRuntime::Outcome { id: got, outcome } if got == id => {
                     for status in outcome.statuses() {

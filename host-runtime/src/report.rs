@@ -189,8 +189,10 @@ impl Reporter {
         let mut reporter = Self::new(Box::new(std::io::stdout()), json, verbose);
         if !json && std::io::stdout().is_terminal() {
             let bar = ProgressBar::new(forms as u64).with_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} forms {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed}] {bar:30} {pos}/{len} forms {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             reporter.progress = Some(bar);
@@ -228,9 +230,11 @@ impl Reporter {
         let width = hosts.iter().map(|(h, _)| h.len()).max().unwrap_or(0);
         let rows: Vec<_> = hosts
             .iter()
-            .map(|(host, s)| json!({"host": host, "state": s.state(), "changed": s.changed,
+            .map(|(host, s)| {
+                json!({"host": host, "state": s.state(), "changed": s.changed,
                                     "unchanged": s.unchanged, "failed": s.failed, "error": s.error,
-                                    "bytes_sent": s.bytes_sent}))
+                                    "bytes_sent": s.bytes_sent})
+            })
             .collect();
         self.emit(json!({"event": "recap", "hosts": rows}), || {
             let mut text = String::from("recap:");
@@ -248,7 +252,14 @@ impl Reporter {
         });
     }
 
-    pub fn modules_sent(&self, host: &str, sent: &[String], bytes: u64, runtime_bytes: u64, compiled: &[String]) {
+    pub fn modules_sent(
+        &self,
+        host: &str,
+        sent: &[String],
+        bytes: u64,
+        runtime_bytes: u64,
+        compiled: &[String],
+    ) {
         let verbose = self.verbose;
         self.emit(
             json!({"event": "modules", "host": host, "sent": sent, "bytes": bytes,

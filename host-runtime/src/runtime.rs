@@ -191,7 +191,10 @@ impl Loaded {
 /// Gunzip a received module, refusing anything but exactly `size` bytes.
 fn decompress(compressed: &[u8], compressed_size: u64, size: u64) -> Result<Vec<u8>, String> {
     if compressed.len() as u64 != compressed_size {
-        return Err(format!("expected {compressed_size} bytes on the wire, got {}", compressed.len()));
+        return Err(format!(
+            "expected {compressed_size} bytes on the wire, got {}",
+            compressed.len()
+        ));
     }
     let mut bytes = Vec::with_capacity(size.min(protocol::MAX_FRAME as u64) as usize);
     // One byte past the announced size tells a lying size from a right one.

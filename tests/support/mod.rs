@@ -5,6 +5,8 @@
 //! `make test` builds everything first; run alone, a test fails (it never
 //! skips) and says to build.
 
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -113,12 +115,19 @@ impl Sandbox {
         self.dir.path().join("cache")
     }
 
+    /// HOME for runs of consfig: where ~/.ssh/config and known_hosts live.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// Run `consfig ARGS` with this sandbox's cache, in this sandbox.
     pub fn consfig(&self, args: &[&str]) -> Run {
         let out = Command::new(consfig_bin())
             .args(args)
             .current_dir(self.path())
             .env("XDG_CACHE_HOME", self.cache())
+            .env("HOME", self.home())
+            .env_remove("SSH_AUTH_SOCK")
             .env_remove("CONSFIG_MODULES")
             .output()
             .unwrap();

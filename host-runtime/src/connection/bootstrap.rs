@@ -41,12 +41,15 @@ impl RuntimeBinary {
     pub fn compressed(&self) -> Result<&[u8], String> {
         self.compressed
             .get_or_init(|| {
-                let bytes = std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+                let bytes = std::fs::read(&self.path)
+                    .map_err(|e| format!("{}: {e}", self.path.display()))?;
                 if sha256_hex(&bytes) != self.sha256 {
                     return Err(format!("{} changed while deploying", self.path.display()));
                 }
                 let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-                gz.write_all(&bytes).and_then(|()| gz.finish()).map_err(|e| e.to_string())
+                gz.write_all(&bytes)
+                    .and_then(|()| gz.finish())
+                    .map_err(|e| e.to_string())
             })
             .as_ref()
             .map(Vec::as_slice)
@@ -94,7 +97,9 @@ pub fn finish(
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
-            Ok(0) => return Err("the target closed the connection while starting the runtime".into()),
+            Ok(0) => {
+                return Err("the target closed the connection while starting the runtime".into());
+            }
             Ok(_) => {}
             Err(e) => return Err(format!("starting the runtime: {e}")),
         }
@@ -108,7 +113,11 @@ pub fn finish(
                     .map_err(|e| format!("uploading the runtime: {e}"))?;
                 sent += bytes.len() as u64;
             }
-            other => return Err(format!("unexpected output while starting the runtime: {other:?}")),
+            other => {
+                return Err(format!(
+                    "unexpected output while starting the runtime: {other:?}"
+                ));
+            }
         }
     }
 }
@@ -130,31 +139,34 @@ mod tests {
         let fake = dir.path().join("fake-consfig");
         std::fs::write(&fake, "#!/bin/sh\necho \"runtime started with $1\"\n").unwrap();
         let runtime = RuntimeBinary::load(&fake).unwrap();
-        let run = |input: &mut dyn FnMut(&mut std::process::ChildStdin, &mut dyn BufRead) -> u64| {
-            let mut child = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(script(&runtime.sha256))
-                .env("XDG_CACHE_HOME", dir.path().join("cache"))
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-            let sent = input(&mut stdin, &mut stdout);
-            drop(stdin);
-            let mut rest = String::new();
-            std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-            assert!(child.wait().unwrap().success());
-            (sent, rest)
-        };
+        let run =
+            |input: &mut dyn FnMut(&mut std::process::ChildStdin, &mut dyn BufRead) -> u64| {
+                let mut child = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(script(&runtime.sha256))
+                    .env("XDG_CACHE_HOME", dir.path().join("cache"))
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut stdin = child.stdin.take().unwrap();
+                let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+                let sent = input(&mut stdin, &mut stdout);
+                drop(stdin);
+                let mut rest = String::new();
+                std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+                assert!(child.wait().unwrap().success());
+                (sent, rest)
+            };
         let mut go = |stdin: &mut std::process::ChildStdin, stdout: &mut dyn BufRead| {
             finish(&mut &mut *stdout, stdin, &runtime).unwrap()
         };
         let (sent, rest) = run(&mut go);
         assert_eq!(sent, runtime.compressed().unwrap().len() as u64);
         assert_eq!(rest, "runtime started with runtime\n");
-        let installed = dir.path().join(format!("cache/consfig/runtime/{}/consfig", runtime.sha256));
+        let installed = dir
+            .path()
+            .join(format!("cache/consfig/runtime/{}/consfig", runtime.sha256));
         assert!(installed.exists());
         let (sent, _) = run(&mut go);
         assert_eq!(sent, 0, "present: no bytes");

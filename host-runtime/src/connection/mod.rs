@@ -53,7 +53,11 @@ pub enum ConnectionError {
         known_hosts: std::path::PathBuf,
     },
     #[error("{user}@{host}: authentication failed; tried {tried}")]
-    AuthFailed { user: String, host: String, tried: String },
+    AuthFailed {
+        user: String,
+        host: String,
+        tried: String,
+    },
     #[error("ssh: {0}")]
     Ssh(String),
     #[error("starting the runtime on the target: {0}")]
@@ -71,7 +75,9 @@ impl FromStr for Hop {
             "local" => Ok(Hop::Local),
             "sudo" => Ok(Hop::Sudo(None)),
             _ if s.starts_with("sudo:") && s.len() > 5 => Ok(Hop::Sudo(Some(s[5..].to_owned()))),
-            _ if s.starts_with("ssh://") => s.parse().map(Hop::Ssh).map_err(ConnectionError::BadHop),
+            _ if s.starts_with("ssh://") => {
+                s.parse().map(Hop::Ssh).map_err(ConnectionError::BadHop)
+            }
             other => match other.parse::<Context>() {
                 Ok(context) => Ok(Hop::Context(context)),
                 Err(ContextError::Unknown(_)) => Err(ConnectionError::UnknownHop(other.to_owned())),
@@ -116,13 +122,19 @@ pub fn open(
     runtime: &bootstrap::RuntimeBinary,
     ssh: &ssh::SshOptions,
 ) -> Result<(RuntimeChannel, Vec<Context>), ConnectionError> {
-    let chain = || hops.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ");
+    let chain = || {
+        hops.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
     let bad = |why: &str| ConnectionError::BadHop(format!("connection {}: {why}", chain()));
     let (channel, rest) = match hops {
         [Hop::Local, rest @ ..] => (local::start_runtime(&runtime.path)?, rest),
-        [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => {
-            (ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime)?, rest)
-        }
+        [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
+            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime)?,
+            rest,
+        ),
         [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtime)?, rest),
         _ => return Err(bad("the first hop must be local or ssh://")),
     };

@@ -29,7 +29,9 @@ pub struct SshTarget {
 impl std::str::FromStr for SshTarget {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let rest = s.strip_prefix("ssh://").ok_or_else(|| format!("{s:?} does not start with ssh://"))?;
+        let rest = s
+            .strip_prefix("ssh://")
+            .ok_or_else(|| format!("{s:?} does not start with ssh://"))?;
         let (user, hostport) = match rest.rsplit_once('@') {
             Some((user, hostport)) if !user.is_empty() => (Some(user.to_owned()), hostport),
             Some(_) => return Err(format!("{s:?}: empty user name")),
@@ -37,7 +39,9 @@ impl std::str::FromStr for SshTarget {
         };
         // [v6::addr]:port, host:port, or host.
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(|| format!("{s:?}: unclosed ["))?;
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| format!("{s:?}: unclosed ["))?;
             (host, after.strip_prefix(':'))
         } else {
             match hostport.split_once(':') {
@@ -49,7 +53,10 @@ impl std::str::FromStr for SshTarget {
             return Err(format!("{s:?}: no host"));
         }
         let port = port
-            .map(|p| p.parse::<u16>().map_err(|_| format!("{s:?}: bad port {p:?}")))
+            .map(|p| {
+                p.parse::<u16>()
+                    .map_err(|_| format!("{s:?}: bad port {p:?}"))
+            })
             .transpose()?;
         Ok(SshTarget {
             user,
@@ -93,7 +100,9 @@ struct Resolved {
 }
 
 fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 fn resolve(home: &Path, target: &SshTarget, options: &SshOptions) -> Result<Resolved, String> {
@@ -102,7 +111,10 @@ fn resolve(home: &Path, target: &SshTarget, options: &SshOptions) -> Result<Reso
     let params = match std::fs::File::open(&config_path) {
         Ok(file) => ssh2_config::SshConfig::default()
             .home_dir(home)
-            .parse(&mut std::io::BufReader::new(file), ssh2_config::ParseRule::ALLOW_UNKNOWN_FIELDS)
+            .parse(
+                &mut std::io::BufReader::new(file),
+                ssh2_config::ParseRule::ALLOW_UNKNOWN_FIELDS,
+            )
             .map_err(|e| format!("{}: {e}", config_path.display()))?
             .query(&target.host),
         Err(_) => ssh2_config::SshConfig::default().query(&target.host),
@@ -110,7 +122,12 @@ fn resolve(home: &Path, target: &SshTarget, options: &SshOptions) -> Result<Reso
     let mut identity_files = options.identity_files.clone();
     identity_files.extend(params.identity_file.unwrap_or_default());
     if identity_files.is_empty() {
-        identity_files.extend(DEFAULT_KEYS.iter().map(|k| ssh_dir.join(k)).filter(|p| p.exists()));
+        identity_files.extend(
+            DEFAULT_KEYS
+                .iter()
+                .map(|k| ssh_dir.join(k))
+                .filter(|p| p.exists()),
+        );
     }
     let user = target
         .user
@@ -129,19 +146,34 @@ fn resolve(home: &Path, target: &SshTarget, options: &SshOptions) -> Result<Reso
 
 /// How known_hosts names a host: `host` on port 22, else `[host]:port`.
 fn known_hosts_name(host: &str, port: u16) -> String {
-    if port == 22 { host.to_owned() } else { format!("[{host}]:{port}") }
+    if port == 22 {
+        host.to_owned()
+    } else {
+        format!("[{host}]:{port}")
+    }
 }
 
-fn verify_host_key(session: &Session, r: &Resolved, options: &SshOptions) -> Result<(), ConnectionError> {
+fn verify_host_key(
+    session: &Session,
+    r: &Resolved,
+    options: &SshOptions,
+) -> Result<(), ConnectionError> {
     let name = known_hosts_name(&r.host_name, r.port);
     let (key, key_type) = session
         .host_key()
         .ok_or_else(|| ConnectionError::Ssh(format!("{name}: the server sent no host key")))?;
     let fingerprint = session
         .host_key_hash(HashType::Sha256)
-        .map(|h| format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(h)))
+        .map(|h| {
+            format!(
+                "SHA256:{}",
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(h)
+            )
+        })
         .unwrap_or_default();
-    let mut known = session.known_hosts().map_err(|e| ConnectionError::Ssh(e.to_string()))?;
+    let mut known = session
+        .known_hosts()
+        .map_err(|e| ConnectionError::Ssh(e.to_string()))?;
     if r.known_hosts.exists() {
         known
             .read_file(&r.known_hosts, KnownHostFileKind::OpenSSH)
@@ -154,23 +186,25 @@ fn verify_host_key(session: &Session, r: &Resolved, options: &SshOptions) -> Res
             fingerprint,
             known_hosts: r.known_hosts.clone(),
         }),
-        CheckResult::NotFound if options.accept_new_host_keys => {
-            known
-                .add(&name, key, "added by consfig", key_type.into())
-                .and_then(|()| {
-                    if let Some(dir) = r.known_hosts.parent() {
-                        let _ = std::fs::create_dir_all(dir);
-                    }
-                    known.write_file(&r.known_hosts, KnownHostFileKind::OpenSSH)
-                })
-                .map_err(|e| ConnectionError::Ssh(format!("adding {name} to {}: {e}", r.known_hosts.display())))
-        }
+        CheckResult::NotFound if options.accept_new_host_keys => known
+            .add(&name, key, "added by consfig", key_type.into())
+            .and_then(|()| {
+                if let Some(dir) = r.known_hosts.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                known.write_file(&r.known_hosts, KnownHostFileKind::OpenSSH)
+            })
+            .map_err(|e| {
+                ConnectionError::Ssh(format!("adding {name} to {}: {e}", r.known_hosts.display()))
+            }),
         CheckResult::NotFound => Err(ConnectionError::HostKeyUnknown {
             host: name,
             fingerprint,
             known_hosts: r.known_hosts.clone(),
         }),
-        CheckResult::Failure => Err(ConnectionError::Ssh(format!("{name}: checking the host key failed"))),
+        CheckResult::Failure => Err(ConnectionError::Ssh(format!(
+            "{name}: checking the host key failed"
+        ))),
     }
 }
 
@@ -183,7 +217,11 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), ConnectionError> 
         tried.push("ssh-agent".to_owned());
     }
     for key in &r.identity_files {
-        if session.userauth_pubkey_file(&r.user, None, key, None).is_ok() && session.authenticated() {
+        if session
+            .userauth_pubkey_file(&r.user, None, key, None)
+            .is_ok()
+            && session.authenticated()
+        {
             return Ok(());
         }
         tried.push(key.display().to_string());
@@ -191,7 +229,11 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), ConnectionError> 
     Err(ConnectionError::AuthFailed {
         user: r.user.clone(),
         host: known_hosts_name(&r.host_name, r.port),
-        tried: if tried.is_empty() { "nothing (no agent, no key files)".into() } else { tried.join(", ") },
+        tried: if tried.is_empty() {
+            "nothing (no agent, no key files)".into()
+        } else {
+            tried.join(", ")
+        },
     })
 }
 
@@ -207,13 +249,16 @@ fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, Connecti
         .map_err(|e| unreachable(e.to_string()))?
         .next()
         .ok_or_else(|| unreachable("no address".into()))?;
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| unreachable(e.to_string()))?;
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(|e| unreachable(e.to_string()))?;
     let _ = tcp.set_nodelay(true);
     let mut session = Session::new().map_err(|e| ConnectionError::Ssh(e.to_string()))?;
     session.set_tcp_stream(tcp);
     // Bounded while connecting; unbounded after, as forms may take long.
     session.set_timeout(15_000);
-    session.handshake().map_err(|e| unreachable(format!("SSH handshake: {e}")))?;
+    session
+        .handshake()
+        .map_err(|e| unreachable(format!("SSH handshake: {e}")))?;
     verify_host_key(&session, &r, options)?;
     authenticate(&session, &r)?;
     session.set_timeout(0);
@@ -273,7 +318,11 @@ pub fn start_runtime(
             };
             let said = process.finish();
             let said = said.trim();
-            return Err(ConnectionError::Bootstrap(if said.is_empty() { e } else { format!("{e}: {said}") }));
+            return Err(ConnectionError::Bootstrap(if said.is_empty() {
+                e
+            } else {
+                format!("{e}: {said}")
+            }));
         }
     };
     Ok(RuntimeChannel {
@@ -294,7 +343,10 @@ mod tests {
     #[test]
     fn parses_targets() {
         let t: SshTarget = "ssh://root@web1:2222".parse().unwrap();
-        assert_eq!((t.user.as_deref(), t.host.as_str(), t.port), (Some("root"), "web1", Some(2222)));
+        assert_eq!(
+            (t.user.as_deref(), t.host.as_str(), t.port),
+            (Some("root"), "web1", Some(2222))
+        );
         let t: SshTarget = "ssh://web1".parse().unwrap();
         assert_eq!((t.user, t.port), (None, None));
         let t: SshTarget = "ssh://deploy@[::1]:22".parse().unwrap();
@@ -325,12 +377,20 @@ mod tests {
         let options = SshOptions::default();
 
         let web1 = resolve(home.path(), &"ssh://web1".parse().unwrap(), &options).unwrap();
-        assert_eq!((web1.host_name.as_str(), web1.port, web1.user.as_str()), ("127.0.0.7", 2201, "deploy"));
+        assert_eq!(
+            (web1.host_name.as_str(), web1.port, web1.user.as_str()),
+            ("127.0.0.7", 2201, "deploy")
+        );
         assert_eq!(web1.identity_files, vec![ssh.join("web1_key")]);
         assert_eq!(web1.known_hosts, ssh.join("known_hosts"));
 
         // What the hop says wins over the config.
-        let explicit = resolve(home.path(), &"ssh://root@web1:22".parse().unwrap(), &options).unwrap();
+        let explicit = resolve(
+            home.path(),
+            &"ssh://root@web1:22".parse().unwrap(),
+            &options,
+        )
+        .unwrap();
         assert_eq!((explicit.port, explicit.user.as_str()), (22, "root"));
 
         // Unlisted hosts get port 22 and the default keys that exist.

@@ -1,0 +1,444 @@
+//! Deploys over SSH to real OpenSSH servers the tests start on 127.0.0.1,
+//! with keys they generate: cold and warm deploys, shipping only what changed,
+//! a connection dropped mid-upload, host-key checks, sudo, and many hosts.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+
+use consfig_tests::sshd::Sshd;
+use consfig_tests::{ACCOUNTS, Run, Sandbox, TestUser, module, q};
+
+/// A sandbox whose HOME has an ~/.ssh/config naming each server `webN`,
+/// and a known_hosts that trusts them.
+struct SshSandbox {
+    sb: Sandbox,
+}
+
+impl SshSandbox {
+    fn new(servers: &[&Sshd]) -> Self {
+        let sb = Sandbox::new();
+        let ssh = sb.home().join(".ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        let mut config = String::new();
+        let mut known = String::new();
+        for (i, server) in servers.iter().enumerate() {
+            config.push_str(&format!(
+                "Host web{}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
+                i + 1,
+                server.port(),
+                server.client_key().display()
+            ));
+            known.push_str(&server.known_hosts_line());
+            known.push('\n');
+        }
+        std::fs::write(ssh.join("config"), config).unwrap();
+        std::fs::write(ssh.join("known_hosts"), known).unwrap();
+        SshSandbox { sb }
+    }
+
+    /// A Consfig.toml with one host per (name, connection) and the same forms for each.
+    fn write(&self, modules: &[PathBuf], hosts: &[(&str, &[&str])], forms: &[String]) {
+        let mut text = format!(
+            "modules = [{}]\n",
+            modules
+                .iter()
+                .map(|m| q(m.display().to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (name, connection) in hosts {
+            text.push_str(&format!(
+                "[hosts.{name}]\nconnection = [{}]\nproperties = [\n{}\n]\n",
+                connection.iter().map(q).collect::<Vec<_>>().join(", "),
+                forms
+                    .iter()
+                    .map(|f| format!("  {f},"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+        std::fs::write(self.sb.path().join("Consfig.toml"), text).unwrap();
+    }
+
+    fn deploy(&self, args: &[&str]) -> Run {
+        let mut all = vec!["deploy", "--json"];
+        all.extend_from_slice(args);
+        self.sb.consfig(&all)
+    }
+}
+
+fn file_form(path: &Path, content: &str) -> String {
+    format!(
+        "[\"file:has-content\", {}, {}]",
+        q(path.display().to_string()),
+        q(content)
+    )
+}
+
+fn modules_event(run: &Run, host: &str) -> serde_json::Value {
+    run.events()
+        .into_iter()
+        .find(|e| e["event"] == "modules" && e["host"] == host)
+        .unwrap_or_else(|| panic!("no modules event for {host}: {run:?}"))
+}
+
+#[test]
+fn a_cold_deploy_ships_runtime_and_modules_and_a_warm_one_ships_nothing() {
+    let server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    let target = s.sb.path().join("over-ssh");
+    s.write(
+        &[module("file"), module("cmd")],
+        &[("web1", &["ssh://web1"])],
+        &[file_form(&target, "hi")],
+    );
+
+    let cold = s.deploy(&["-v", "web1"]);
+    assert_eq!(cold.code, 23, "{cold:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hi");
+    let shipped = modules_event(&cold, "web1");
+    assert!(
+        shipped["runtime_bytes"].as_u64().unwrap() > 1_000_000,
+        "the runtime was uploaded: {shipped}"
+    );
+    assert_eq!(shipped["sent"].as_array().unwrap().len(), 2);
+
+    let warm = s.deploy(&["web1"]);
+    assert_eq!(warm.code, 0, "{warm:?}");
+    let shipped = modules_event(&warm, "web1");
+    assert_eq!(shipped["runtime_bytes"], 0, "{shipped}");
+    assert_eq!(shipped["bytes"], 0, "{shipped}");
+    assert_eq!(warm.event("summary")["bytes_sent"], 0);
+}
+
+/// The same component with a custom section appended: valid, with a new hash.
+fn edited(original: &Path, into: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(original).unwrap();
+    let name = b"consfig-test-edit";
+    let payload = b"edited";
+    bytes.push(0); // custom section
+    bytes.push((1 + name.len() + payload.len()) as u8);
+    bytes.push(name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(payload);
+    std::fs::write(into, bytes).unwrap();
+    into.to_owned()
+}
+
+#[test]
+fn editing_one_module_sends_that_module_only() {
+    let server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    let target = s.sb.path().join("edit-target");
+    let cmd = s.sb.path().join("cmd.wasm");
+    std::fs::copy(module("cmd"), &cmd).unwrap();
+    let modules = [module("file"), cmd.clone()];
+    s.write(
+        &modules,
+        &[("web1", &["ssh://web1"])],
+        &[file_form(&target, "x")],
+    );
+    assert_eq!(s.deploy(&["web1"]).code, 23);
+
+    edited(&module("cmd"), &cmd);
+    let run = s.deploy(&["-v", "web1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let shipped = modules_event(&run, "web1");
+    let sent = shipped["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "only the edited module: {shipped}");
+    let size = std::fs::metadata(&cmd).unwrap().len();
+    let bytes = shipped["bytes"].as_u64().unwrap();
+    assert!(
+        bytes < size && bytes > size / 5,
+        "about its compressed size: {bytes} of {size}"
+    );
+    assert_eq!(shipped["runtime_bytes"], 0);
+}
+
+/// Forwards one TCP connection to `to`, cutting it once `budget` bytes went from
+/// client to server.
+fn cutting_proxy(to: u16, budget: usize) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (client, _) = listener.accept().unwrap();
+        let server = TcpStream::connect(("127.0.0.1", to)).unwrap();
+        let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let (mut s_read, mut c_write) = (server.try_clone().unwrap(), client.try_clone().unwrap());
+        let back = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut s_read, &mut c_write);
+        });
+        let mut left = budget;
+        let mut buf = [0u8; 4096];
+        while left > 0 {
+            match c_read.read(&mut buf[..left.min(4096)]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if s_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    left -= n;
+                }
+            }
+        }
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = server.shutdown(Shutdown::Both);
+        let _ = back.join();
+    });
+    (port, handle)
+}
+
+#[test]
+fn a_connection_dropped_during_a_module_upload_leaves_nothing_corrupt() {
+    let server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    let target = s.sb.path().join("after-drop");
+    // First put the runtime on the target, with no modules.
+    s.write(
+        &[module("file")],
+        &[("web1", &["ssh://web1"])],
+        &[file_form(&target, "1")],
+    );
+    assert_eq!(s.deploy(&["web1"]).code, 23);
+
+    // Then deploy a big module set through a proxy that cuts the connection
+    // partway through the module upload.
+    let modules = [
+        module("file"),
+        module("cmd"),
+        module("user"),
+        module("chroot"),
+        module("testing"),
+    ];
+    let (proxy, proxy_thread) = cutting_proxy(server.port(), 100_000);
+    let known = s.sb.home().join(".ssh/known_hosts");
+    let mut lines = std::fs::read_to_string(&known).unwrap();
+    lines.push_str(&format!(
+        "[127.0.0.1]:{proxy} {}\n",
+        server.host_public_key()
+    ));
+    std::fs::write(&known, lines).unwrap();
+    let config = s.sb.home().join(".ssh/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "Host cut\n  HostName 127.0.0.1\n  Port {proxy}\n  User root\n  IdentityFile {}\n",
+        server.client_key().display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    s.write(
+        &modules,
+        &[("web1", &["ssh://cut"])],
+        &[file_form(&target, "2")],
+    );
+    let run = s.deploy(&["web1"]);
+    proxy_thread.join().unwrap();
+    assert_eq!(run.code, 22, "the cut deploy fails: {run:?}");
+    let error = run.event("host-error");
+    assert_eq!(
+        error["unreachable"], false,
+        "cut after connecting, not before: {error}"
+    );
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("lost the runtime"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "1",
+        "no form ran"
+    );
+
+    // Nothing half-written in the target's cache: every module there has its hash.
+    let cache = server.target_cache().join("consfig/modules");
+    let cached = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "wasm")
+        })
+        .count();
+    assert!(
+        cached < modules.len(),
+        "the cut came during the module upload ({cached} cached)"
+    );
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "leftover temporary file {name}");
+        if let Some(hash) = name.strip_suffix(".wasm") {
+            let out = std::process::Command::new("sha256sum")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                String::from_utf8_lossy(&out.stdout).starts_with(hash),
+                "{name} is corrupt"
+            );
+        }
+    }
+
+    // And the next deploy, over an intact connection, succeeds.
+    s.write(
+        &modules,
+        &[("web1", &["ssh://web1"])],
+        &[file_form(&target, "2")],
+    );
+    let again = s.deploy(&["web1"]);
+    assert_eq!(again.code, 23, "{again:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "2");
+}
+
+#[test]
+fn unknown_host_keys_are_refused_unless_accepted_and_changed_ones_always() {
+    let mut server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    let known = s.sb.home().join(".ssh/known_hosts");
+    std::fs::write(&known, "").unwrap();
+    let target = s.sb.path().join("hostkeys");
+    s.write(
+        &[module("file")],
+        &[("web1", &["ssh://web1"])],
+        &[file_form(&target, "k")],
+    );
+
+    let refused = s.deploy(&["web1"]);
+    assert_eq!(refused.code, 22, "{refused:?}");
+    let error = refused.event("host-error");
+    assert_eq!(error["unreachable"], true);
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.contains("unknown host key SHA256:") && message.contains("--accept-new-host-keys"),
+        "{message}"
+    );
+    assert!(!target.exists());
+
+    let accepted = s.deploy(&["--accept-new-host-keys", "web1"]);
+    assert_eq!(accepted.code, 23, "{accepted:?}");
+    let recorded = std::fs::read_to_string(&known).unwrap();
+    assert!(
+        recorded.contains(&format!("[127.0.0.1]:{}", server.port())),
+        "{recorded}"
+    );
+
+    server.rotate_host_key();
+    let changed = s.deploy(&["--accept-new-host-keys", "web1"]);
+    assert_eq!(changed.code, 22, "{changed:?}");
+    let message = changed.event("host-error")["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("HOST KEY CHANGED"), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(&known).unwrap(),
+        recorded,
+        "known_hosts untouched"
+    );
+}
+
+#[test]
+fn a_login_user_reaches_root_through_sudo() {
+    let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    let status = std::process::Command::new("useradd")
+        .args(["--create-home", "consfigdeploy"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let user = TestUser::adopt("consfigdeploy");
+    server.authorize("consfigdeploy");
+    let sudoers = Path::new("/etc/sudoers.d/consfig-test");
+    std::fs::write(sudoers, "consfigdeploy ALL=(ALL) NOPASSWD: ALL\n").unwrap();
+    std::fs::set_permissions(sudoers, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
+    struct Remove<'a>(&'a Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _sudoers = Remove(sudoers);
+
+    let seen = s.sb.path().join("seen");
+    std::fs::set_permissions(
+        s.sb.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let observe = format!("[\"testing:observe\", {}]", q(seen.display().to_string()));
+    s.write(
+        &[module("testing")],
+        &[
+            ("plain", &["ssh://consfigdeploy@web1"]),
+            ("root", &["ssh://consfigdeploy@web1", "sudo"]),
+        ],
+        &[observe],
+    );
+    let plain = s.deploy(&["plain"]);
+    assert_eq!(plain.code, 23, "{plain:?}");
+    let uid = user.uid();
+    assert!(
+        std::fs::read_to_string(&seen)
+            .unwrap()
+            .starts_with(&format!("uid={uid} "))
+    );
+
+    let root = s.deploy(&["root"]);
+    assert_eq!(root.code, 23, "{root:?}");
+    assert!(
+        std::fs::read_to_string(&seen)
+            .unwrap()
+            .starts_with("uid=0 ")
+    );
+}
+
+#[test]
+fn many_hosts_deploy_in_parallel_and_a_down_one_is_unreachable() {
+    let servers: Vec<Sshd> = (0..5).map(|_| Sshd::start()).collect();
+    let s = SshSandbox::new(&servers.iter().collect::<Vec<_>>());
+    // A port nothing listens on.
+    let down = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down_hop = format!("ssh://root@127.0.0.1:{down}");
+    let names: Vec<String> = (1..=5).map(|i| format!("web{i}")).collect();
+    let hops: Vec<String> = names.iter().map(|n| format!("ssh://{n}")).collect();
+    let mut hosts: Vec<(&str, &[&str])> = Vec::new();
+    let hop_slices: Vec<[&str; 1]> = hops.iter().map(|h| [h.as_str()]).collect();
+    for (name, hop) in names.iter().zip(&hop_slices) {
+        hosts.push((name.as_str(), hop));
+    }
+    let down_slice = [down_hop.as_str()];
+    hosts.push(("down", &down_slice));
+    s.write(
+        &[module("testing")],
+        &hosts,
+        &["[\"testing:counter\"]".to_owned()],
+    );
+    let mut text = std::fs::read_to_string(s.sb.path().join("Consfig.toml")).unwrap();
+    text.push_str("[groups]\nall = [\"web1\", \"web2\", \"web3\", \"down\", \"web4\", \"web5\"]\n");
+    std::fs::write(s.sb.path().join("Consfig.toml"), text).unwrap();
+
+    let run = s.deploy(&["-j", "3", "all"]);
+    assert_eq!(run.code, 22, "one host down means failure: {run:?}");
+    let recap = run.event("recap");
+    let rows = recap["hosts"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    for row in rows {
+        let expected = if row["host"] == "down" {
+            "unreachable"
+        } else {
+            "changed"
+        };
+        assert_eq!(row["state"], expected, "{row}");
+    }
+    assert_eq!(run.forms().len(), 5, "every reachable host ran its form");
+}
