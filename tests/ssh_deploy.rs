@@ -442,3 +442,86 @@ fn many_hosts_deploy_in_parallel_and_a_down_one_is_unreachable() {
     }
     assert_eq!(run.forms().len(), 5, "every reachable host ran its form");
 }
+
+#[test]
+fn sudo_gets_the_login_users_password_when_it_needs_one() {
+    let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    let status = std::process::Command::new("useradd")
+        .args(["--create-home", "consfigpw"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _user = TestUser::adopt("consfigpw");
+    server.authorize("consfigpw");
+    let mut chpasswd = std::process::Command::new("chpasswd")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    chpasswd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"consfigpw:s3cret pass\n")
+        .unwrap();
+    assert!(chpasswd.wait().unwrap().success());
+    let sudoers = Path::new("/etc/sudoers.d/consfig-test-pw");
+    std::fs::write(sudoers, "consfigpw ALL=(ALL) ALL\n").unwrap();
+    std::fs::set_permissions(sudoers, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
+    struct Remove<'a>(&'a Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _sudoers = Remove(sudoers);
+
+    let seen = s.sb.path().join("seen-pw");
+    let observe = format!("[\"testing:observe\", {}]", q(seen.display().to_string()));
+    let right = s.sb.path().join("right-pw");
+    std::fs::write(&right, "s3cret pass\n").unwrap();
+    let wrong = s.sb.path().join("wrong-pw");
+    std::fs::write(&wrong, "guess\n").unwrap();
+    let hosts = format!(
+        "modules = [{}]\n\
+         [hosts.right]\nconnection = [\"ssh://consfigpw@web1\", \"sudo\"]\nsudo-password-file = {}\nproperties = [{observe}]\n\
+         [hosts.wrong]\nconnection = [\"ssh://consfigpw@web1\", \"sudo\"]\nsudo-password-file = {}\nproperties = [{observe}]\n\
+         [hosts.none]\nconnection = [\"ssh://consfigpw@web1\", \"sudo\"]\nproperties = [{observe}]\n",
+        q(module("testing").display().to_string()),
+        q(right.display().to_string()),
+        q(wrong.display().to_string()),
+    );
+    std::fs::write(s.sb.path().join("Consfig.toml"), hosts).unwrap();
+
+    let run = s.deploy(&["right"]);
+    assert_eq!(run.code, 23, "{run:?}");
+    assert!(
+        std::fs::read_to_string(&seen)
+            .unwrap()
+            .starts_with("uid=0 ")
+    );
+    assert!(
+        !run.stdout.contains("s3cret"),
+        "the password is never reported"
+    );
+
+    let run = s.deploy(&["wrong"]);
+    assert_eq!(run.code, 22, "{run:?}");
+    let error = run.event("host-error")["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(error.contains("sudo refused"), "{error}");
+
+    let run = s.deploy(&["none"]);
+    assert_eq!(run.code, 22, "{run:?}");
+    let error = run.event("host-error")["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        error.contains("needs a password") && error.contains("sudo-password-file"),
+        "{error}"
+    );
+}

@@ -181,6 +181,7 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
             hops: host.connection.clone(),
             forms: host.forms.iter().map(|f| f.form.clone()).collect(),
             identity_files: host.identity_file.iter().cloned().collect(),
+            sudo_password_file: host.sudo_password_file.clone(),
         })
         .collect();
     Ok(run_plans(&plans, &modules, &options, report))
@@ -261,6 +262,7 @@ fn apply_command(
         hops,
         forms,
         identity_files: Vec::new(),
+        sudo_password_file: None,
     };
     Ok(run_plans(&[plan], &modules, &options, report))
 }

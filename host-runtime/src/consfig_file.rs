@@ -13,6 +13,7 @@
 //! [hosts.web1]
 //! connection = ["ssh://deploy@web1.example.org", "sudo"]
 //! identity-file = "keys/deploy"   # optional; else ssh-agent, ~/.ssh/config, ~/.ssh/id_*
+//! sudo-password-file = "/etc/consfig/web1-sudo"   # optional; kept outside the consfig
 //! properties = []
 //!
 //! [groups]
@@ -64,6 +65,7 @@ struct RawConsfig {
 struct RawHost {
     connection: Vec<String>,
     identity_file: Option<PathBuf>,
+    sudo_password_file: Option<PathBuf>,
     #[serde(default)]
     properties: Vec<toml::Spanned<toml::Value>>,
 }
@@ -81,6 +83,7 @@ pub struct Host {
     pub connection: Vec<Hop>,
     pub forms: Vec<HostForm>,
     pub identity_file: Option<PathBuf>,
+    pub sudo_password_file: Option<PathBuf>,
     pub line: usize,
 }
 
@@ -163,6 +166,7 @@ impl Consfig {
                     connection,
                     forms,
                     identity_file: raw_host.identity_file.map(|f| base.join(f)),
+                    sudo_password_file: raw_host.sudo_password_file.map(|f| base.join(f)),
                     line,
                 },
             );

@@ -12,7 +12,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::cache::{Cache, sha256_hex};
-use crate::connection::bootstrap::RuntimeBinary;
+use crate::connection::bootstrap::{RuntimeBinary, Secret};
 use crate::connection::ssh::SshOptions;
 use crate::connection::{self, Hop, RuntimeChannel};
 use crate::context::Context;
@@ -142,6 +142,8 @@ pub struct HostPlan {
     pub forms: Vec<Form>,
     /// SSH identity files named for this host in Consfig.toml.
     pub identity_files: Vec<PathBuf>,
+    /// A file holding the login user's password, for a `sudo` hop that needs one.
+    pub sudo_password_file: Option<PathBuf>,
 }
 
 /// Deploy several hosts, `options.jobs` at a time. One host's failure or
@@ -190,9 +192,22 @@ pub fn deploy_host(
 ) -> HostSummary {
     let host = plan.name.as_str();
     let mut summary = HostSummary::default();
+    let sudo_password = match &plan.sudo_password_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(Secret(text.lines().next().unwrap_or_default().to_owned())),
+            Err(e) => {
+                let error = format!("sudo-password-file {}: {e}", path.display());
+                reporter.host_error(host, &error, false);
+                summary.error = Some(error);
+                return summary;
+            }
+        },
+    };
     let ssh = SshOptions {
         accept_new_host_keys: options.accept_new_host_keys,
         identity_files: plan.identity_files.clone(),
+        sudo_password,
     };
     let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtime, &ssh) {
         Ok(opened) => opened,

@@ -19,6 +19,18 @@ use crate::cache::sha256_hex;
 pub const READY: &str = "consfig-bootstrap: ready";
 /// The script needs the runtime's bytes.
 pub const NEED: &str = "consfig-bootstrap: need";
+/// sudo on the target needs the login user's password.
+pub const PASSWORD: &str = "consfig-bootstrap: password";
+
+/// A password that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
 
 /// The `consfig` binary the controller runs, which is the runtime it ships.
 pub struct RuntimeBinary {
@@ -86,12 +98,35 @@ exec "$d/consfig" runtime
     )
 }
 
-/// After the script started: answer its need for the binary, if any, and wait
-/// until it starts the runtime. Returns the binary bytes sent.
+/// The command that runs `script` as `user` through sudo. Without a password
+/// for the login user, `sudo -n`. Otherwise, if sudo needs one, the command asks
+/// for it, checks it once (a wrong one fails at once rather than re-prompting),
+/// then gives it to `sudo -S` ahead of the script's input. `-k` makes both ignore
+/// and not update sudo's cached credentials, so the second always reads exactly
+/// the password line and never lets it through to the script. The password travels
+/// only on standard input and in shell variables, never in a command line.
+pub fn via_sudo(user: &str, script: &str) -> String {
+    let (u, s) = (sh_quote(user), sh_quote(script));
+    format!(
+        r#"if sudo -n -u {u} true 2>/dev/null; then exec sudo -n -H -u {u} -- sh -c {s}; fi
+echo "{PASSWORD}"
+IFS= read -r pw
+if ! printf '%s\n' "$pw" | sudo -S -k -p '' -u {u} true 2>/dev/null; then
+  echo "consfig-bootstrap: sudo refused to run as "{u}" for $(id -un) with the password given" >&2
+  exit 5
+fi
+{{ printf '%s\n' "$pw"; exec cat; }} | sudo -S -k -p '' -H -u {u} -- sh -c {s}
+"#
+    )
+}
+
+/// After the script started: answer its need for the binary or a sudo password,
+/// if any, and wait until it starts the runtime. Returns the binary bytes sent.
 pub fn finish(
     reader: &mut impl BufRead,
     writer: &mut impl Write,
     runtime: &RuntimeBinary,
+    sudo_password: Option<&Secret>,
 ) -> Result<u64, String> {
     let mut sent = 0;
     loop {
@@ -105,6 +140,14 @@ pub fn finish(
         }
         match line.trim_end() {
             READY => return Ok(sent),
+            PASSWORD => {
+                let password = sudo_password.ok_or(
+                    "sudo on the target needs a password: give this host a sudo-password-file in Consfig.toml, or allow the login user sudo without one",
+                )?;
+                writeln!(writer, "{}", password.0)
+                    .and_then(|()| writer.flush())
+                    .map_err(|e| format!("answering sudo: {e}"))?;
+            }
             NEED => {
                 let bytes = runtime.compressed()?;
                 writeln!(writer, "{}", bytes.len())
@@ -159,7 +202,7 @@ mod tests {
                 (sent, rest)
             };
         let mut go = |stdin: &mut std::process::ChildStdin, stdout: &mut dyn BufRead| {
-            finish(&mut &mut *stdout, stdin, &runtime).unwrap()
+            finish(&mut &mut *stdout, stdin, &runtime, None).unwrap()
         };
         let (sent, rest) = run(&mut go);
         assert_eq!(sent, runtime.compressed().unwrap().len() as u64);

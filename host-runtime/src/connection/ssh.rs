@@ -13,10 +13,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
-use super::bootstrap::{self, RuntimeBinary, sh_quote};
+use super::bootstrap::{self, RuntimeBinary, Secret, sh_quote};
 use super::{ConnectionError, RuntimeChannel, RuntimeProcess};
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
+
+/// Longest wait for any one step of starting the runtime (including a stalled
+/// upload), so a target that stops answering never hangs the controller.
+const BOOTSTRAP_STEP_TIMEOUT_MS: u32 = 120_000;
 
 /// Where an `ssh://` hop points, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +91,8 @@ pub struct SshOptions {
     pub accept_new_host_keys: bool,
     /// Identity files from Consfig.toml, tried before ~/.ssh/config's and the defaults.
     pub identity_files: Vec<PathBuf>,
+    /// The login user's password, for a `sudo` hop that needs one.
+    pub sudo_password: Option<Secret>,
 }
 
 /// A target fully resolved with ~/.ssh/config and defaults.
@@ -295,22 +301,31 @@ pub fn start_runtime(
     runtime: &RuntimeBinary,
 ) -> Result<RuntimeChannel, ConnectionError> {
     let session = connect(target, options)?;
+    session.set_timeout(BOOTSTRAP_STEP_TIMEOUT_MS);
     let lost = |e: ssh2::Error| ConnectionError::Ssh(format!("{target}: {e}"));
     let mut channel = session.channel_session().map_err(lost)?;
     let script = bootstrap::script(&runtime.sha256);
     let command = match sudo {
         None => format!("sh -c {}", sh_quote(&script)),
         Some(user) => format!(
-            "sudo -n -H -u {} -- sh -c {}",
-            sh_quote(user.unwrap_or("root")),
-            sh_quote(&script)
+            "sh -c {}",
+            sh_quote(&bootstrap::via_sudo(user.unwrap_or("root"), &script))
         ),
     };
     channel.exec(&command).map_err(lost)?;
     let mut reader = BufReader::new(channel.stream(0));
     let mut writer = BufWriter::new(channel.stream(0));
-    let runtime_bytes_sent = match bootstrap::finish(&mut reader, &mut writer, runtime) {
-        Ok(sent) => sent,
+    let runtime_bytes_sent = match bootstrap::finish(
+        &mut reader,
+        &mut writer,
+        runtime,
+        options.sudo_password.as_ref(),
+    ) {
+        Ok(sent) => {
+            // Forms may run long: no limit once the runtime is up.
+            session.set_timeout(0);
+            sent
+        }
         Err(e) => {
             let mut process = SshRuntime {
                 channel,
