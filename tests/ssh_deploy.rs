@@ -525,3 +525,81 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
         "{error}"
     );
 }
+
+#[test]
+fn logs_in_with_ssh_agent_or_a_key_named_in_the_consfig() {
+    let server = Sshd::start();
+    let s = SshSandbox::new(&[&server]);
+    // No IdentityFile in ~/.ssh/config and no default keys: the key must come from elsewhere.
+    std::fs::write(
+        s.sb.home().join(".ssh/config"),
+        format!(
+            "Host web1\n  HostName 127.0.0.1\n  Port {}\n  User root\n",
+            server.port()
+        ),
+    )
+    .unwrap();
+    let target = s.sb.path().join("auth");
+    let form = file_form(&target, "a");
+    let text = |extra: &str| {
+        format!(
+            "modules = [{}]\n[hosts.web1]\nconnection = [\"ssh://web1\"]\n{extra}properties = [{form}]\n",
+            q(module("file").display().to_string())
+        )
+    };
+    let consfig = s.sb.path().join("Consfig.toml");
+
+    std::fs::write(&consfig, text("")).unwrap();
+    let refused = s.deploy(&["web1"]);
+    assert_eq!(refused.code, 22, "{refused:?}");
+    let error = refused.event("host-error")["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(error.contains("authentication failed"), "{error}");
+
+    let key = format!(
+        "identity-file = {}\n",
+        q(server.client_key().display().to_string())
+    );
+    std::fs::write(&consfig, text(&key)).unwrap();
+    let with_key = s.deploy(&["web1"]);
+    assert_eq!(with_key.code, 23, "{with_key:?}");
+
+    // An agent holding the key, started and stopped by this test.
+    std::fs::write(&consfig, text("")).unwrap();
+    std::fs::remove_file(&target).unwrap();
+    let sock = s.sb.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    while !sock.exists() {
+        if let Ok(Some(status)) = agent.try_wait() {
+            panic!("ssh-agent exited: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let agent = Stop(agent);
+    let added = std::process::Command::new("ssh-add")
+        .arg("-q")
+        .arg(server.client_key())
+        .env("SSH_AUTH_SOCK", &sock)
+        .status()
+        .unwrap();
+    assert!(added.success());
+    let with_agent =
+        s.sb.consfig_with_env(&["deploy", "--json", "web1"], &[("SSH_AUTH_SOCK", &sock)]);
+    assert_eq!(with_agent.code, 23, "{with_agent:?}");
+    drop(agent);
+}

@@ -122,12 +122,18 @@ impl Sandbox {
 
     /// Run `consfig ARGS` with this sandbox's cache, in this sandbox.
     pub fn consfig(&self, args: &[&str]) -> Run {
+        self.consfig_with_env(args, &[])
+    }
+
+    /// The same, with extra environment variables.
+    pub fn consfig_with_env(&self, args: &[&str], env: &[(&str, &Path)]) -> Run {
         let out = Command::new(consfig_bin())
             .args(args)
             .current_dir(self.path())
             .env("XDG_CACHE_HOME", self.cache())
             .env("HOME", self.home())
             .env_remove("SSH_AUTH_SOCK")
+            .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
             .env_remove("CONSFIG_MODULES")
             .output()
             .unwrap();
