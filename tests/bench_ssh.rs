@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use consfig_tests::sshd::Sshd;
+use consfig_tests::sshd::{Sshd, trust};
 use consfig_tests::{consfig_bin, module};
 
 const FORMS: usize = 200;
@@ -25,20 +25,9 @@ impl Bench {
     }
 
     fn trust(&self, servers: &[Sshd]) {
-        let ssh = self.home().join(".ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        let mut config = String::new();
-        let mut known = String::new();
-        for (i, s) in servers.iter().enumerate() {
-            config.push_str(&format!(
-                "Host h{i}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
-                s.port(),
-                s.client_key().display()
-            ));
-            known.push_str(&format!("{}\n", s.known_hosts_line()));
-        }
-        std::fs::write(ssh.join("config"), config).unwrap();
-        std::fs::write(ssh.join("known_hosts"), known).unwrap();
+        trust(&self.home(), &servers.iter().collect::<Vec<_>>(), |i| {
+            format!("h{i}")
+        });
     }
 
     fn consfig(&self, modules: &[PathBuf], hosts: usize, forms: usize) {

@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 
-use consfig_tests::sshd::Sshd;
-use consfig_tests::{ACCOUNTS, Run, Sandbox, TestUser, module, q};
+use consfig_tests::sshd::{Sshd, trust};
+use consfig_tests::{ACCOUNTS, Run, Sandbox, Sudoers, TestUser, module, q};
 
 /// A sandbox whose HOME has an ~/.ssh/config naming each server `webN`,
 /// and a known_hosts that trusts them.
@@ -18,22 +18,7 @@ struct SshSandbox {
 impl SshSandbox {
     fn new(servers: &[&Sshd]) -> Self {
         let sb = Sandbox::new();
-        let ssh = sb.home().join(".ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        let mut config = String::new();
-        let mut known = String::new();
-        for (i, server) in servers.iter().enumerate() {
-            config.push_str(&format!(
-                "Host web{}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
-                i + 1,
-                server.port(),
-                server.client_key().display()
-            ));
-            known.push_str(&server.known_hosts_line());
-            known.push('\n');
-        }
-        std::fs::write(ssh.join("config"), config).unwrap();
-        std::fs::write(ssh.join("known_hosts"), known).unwrap();
+        trust(&sb.home(), servers, |i| format!("web{}", i + 1));
         SshSandbox { sb }
     }
 
@@ -347,23 +332,9 @@ fn a_login_user_reaches_root_through_sudo() {
     let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
     let server = Sshd::start();
     let s = SshSandbox::new(&[&server]);
-    let status = std::process::Command::new("useradd")
-        .args(["--create-home", "consfigdeploy"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let user = TestUser::adopt("consfigdeploy");
+    let user = TestUser::create("consfigdeploy");
     server.authorize("consfigdeploy");
-    let sudoers = Path::new("/etc/sudoers.d/consfig-test");
-    std::fs::write(sudoers, "consfigdeploy ALL=(ALL) NOPASSWD: ALL\n").unwrap();
-    std::fs::set_permissions(sudoers, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
-    struct Remove<'a>(&'a Path);
-    impl Drop for Remove<'_> {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(self.0);
-        }
-    }
-    let _sudoers = Remove(sudoers);
+    let _sudoers = Sudoers::install("consfig-test", "consfigdeploy ALL=(ALL) NOPASSWD: ALL");
 
     let seen = s.sb.path().join("seen");
     std::fs::set_permissions(
@@ -448,12 +419,7 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
     let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
     let server = Sshd::start();
     let s = SshSandbox::new(&[&server]);
-    let status = std::process::Command::new("useradd")
-        .args(["--create-home", "consfigpw"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let _user = TestUser::adopt("consfigpw");
+    let _user = TestUser::create("consfigpw");
     server.authorize("consfigpw");
     let mut chpasswd = std::process::Command::new("chpasswd")
         .stdin(std::process::Stdio::piped())
@@ -466,16 +432,7 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
         .write_all(b"consfigpw:s3cret pass\n")
         .unwrap();
     assert!(chpasswd.wait().unwrap().success());
-    let sudoers = Path::new("/etc/sudoers.d/consfig-test-pw");
-    std::fs::write(sudoers, "consfigpw ALL=(ALL) ALL\n").unwrap();
-    std::fs::set_permissions(sudoers, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
-    struct Remove<'a>(&'a Path);
-    impl Drop for Remove<'_> {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(self.0);
-        }
-    }
-    let _sudoers = Remove(sudoers);
+    let _sudoers = Sudoers::install("consfig-test-pw", "consfigpw ALL=(ALL) ALL");
 
     let seen = s.sb.path().join("seen-pw");
     let observe = format!("[\"testing:observe\", {}]", q(seen.display().to_string()));

@@ -284,6 +284,37 @@ impl TestUser {
             name: name.to_owned(),
         }
     }
+
+    /// Create an account with a home directory (hold [`ACCOUNTS`]).
+    pub fn create(name: &str) -> Self {
+        let status = Command::new("useradd")
+            .args(["--create-home", name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "useradd {name}");
+        Self::adopt(name)
+    }
+}
+
+/// A file in /etc/sudoers.d, removed when dropped.
+pub struct Sudoers {
+    path: PathBuf,
+}
+
+impl Sudoers {
+    pub fn install(name: &str, rule: &str) -> Self {
+        let path = Path::new("/etc/sudoers.d").join(name);
+        std::fs::write(&path, format!("{rule}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o440))
+            .unwrap();
+        Sudoers { path }
+    }
+}
+
+impl Drop for Sudoers {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 impl Drop for TestUser {

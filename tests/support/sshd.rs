@@ -369,3 +369,24 @@ fn ready(child: &mut Child, pid_file: &Path, port: u16) -> bool {
     }
     false
 }
+
+/// Write `home`/.ssh/config naming each server (`name(i)`, user root, the
+/// server's client key) and a known_hosts that trusts them all.
+pub fn trust(home: &Path, servers: &[&Sshd], name: impl Fn(usize) -> String) {
+    let ssh = home.join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    let mut config = String::new();
+    let mut known = String::new();
+    for (i, server) in servers.iter().enumerate() {
+        config.push_str(&format!(
+            "Host {}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
+            name(i),
+            server.port(),
+            server.client_key().display()
+        ));
+        known.push_str(&server.known_hosts_line());
+        known.push('\n');
+    }
+    std::fs::write(ssh.join("config"), config).unwrap();
+    std::fs::write(ssh.join("known_hosts"), known).unwrap();
+}
