@@ -160,15 +160,13 @@ pub fn deploy_hosts(
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.clamp(1, plans.len().max(1)) {
             scope.spawn(|| {
-                while let Some(plan) = plans.get(next.fetch_add(1, Ordering::SeqCst)) {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(plan) = plans.get(index) else { break };
                     let summary = deploy_host(plan, modules, options, reporter);
                     reporter.summary(&plan.name, &summary);
                     let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                     reporter.hosts_progress(format!("({finished}/{} hosts done)", plans.len()));
-                    let index = plans
-                        .iter()
-                        .position(|p| std::ptr::eq(p, plan))
-                        .expect("plan of ours");
                     results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(summary);
                 }
             });
