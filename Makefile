@@ -1,25 +1,25 @@
 # Consfig — build, demo, test, bench.
 #
-#   make          build the runtime/controller and the Wasm modules
+#   make          build the runtime/controller, the bundle stub and the Wasm modules
 #   make demo     deploy the example consfig to this machine, twice
 #   make test     install what the tests need, then run every test
-#   make bench    measure the cost of one form
+#   make bench    measure forms, SSH deploys and bundles
 
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
 WASM_OUT    := consfig-wasm/target/$(WASM_TARGET)/release
 BIN         := target/release/consfig
 # The standard modules, installed beside the binary for `consfig apply`.
-STD_MODULES := file cmd chroot user example
+STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 
-.PHONY: all build modules host wasm-target test-deps test demo bench clean
+.PHONY: all build modules host stub wasm-target test-deps test demo bench clean
 
 all: build
 
-build: host modules
+build: host stub modules
 	mkdir -p target/release/modules
-	for m in $(STD_MODULES); do cp $(WASM_OUT)/consfig_$$m.wasm target/release/modules/; done
+	for m in $(STD_MODULES); do cp $(WASM_OUT)/consfig_$$(echo $$m | tr - _).wasm target/release/modules/; done
 
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -29,6 +29,11 @@ modules: wasm-target
 
 host:
 	$(CARGO) build --release --locked --workspace
+
+# The runtime half of bundles: no compiler, built for size, beside consfig.
+stub:
+	$(CARGO) build --locked --profile stub -p consfig --no-default-features --features stub --bin consfig-stub
+	install -m 0755 target/stub/consfig-stub target/release/consfig-stub
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
@@ -53,6 +58,7 @@ demo: build
 bench: test-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
+	$(CARGO) bench --locked -p consfig-tests --bench bundle
 
 clean:
 	$(CARGO) clean

@@ -34,11 +34,6 @@ fn main() {
     assert_eq!(thread_count().unwrap(), 1, "starts single-threaded");
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::at(dir.path()).unwrap();
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let _tokio = tokio.enter();
     let mut image = testing_image(&cache);
     let form = Form::parse(r#"["testing:counter"]"#).unwrap();
 

@@ -116,6 +116,20 @@ pub mod user {
     }
 }
 
+/// The `image` module: bundles of the pristine image.
+pub mod image {
+    use super::{form, string};
+    use crate::Form;
+    use serde_json::Value;
+
+    /// `image:dumped`: the executable at `path` is a bundle that applies
+    /// `start` when run, with these grants for its modules.
+    pub fn dumped(path: impl Into<String>, start: Form, grants: &[&str]) -> Form {
+        let grants = Value::Array(grants.iter().map(|g| string(*g)).collect());
+        form("image:dumped", [string(path), start.to_value(), grants])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

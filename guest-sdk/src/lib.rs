@@ -140,6 +140,7 @@ mod export;
 mod form;
 pub mod forms;
 pub mod host;
+pub mod image;
 mod mode;
 mod property;
 mod subdeploy;
@@ -159,7 +160,7 @@ pub mod prelude {
     pub use crate::host::{self, Command, Output, fs, log, run};
     pub use crate::{
         Change, Context, Error, Form, Mode, Result, ResultExt, apply, bail, debug, ensure, error,
-        forms, info, property, subdeploy, warn,
+        forms, image, info, property, subdeploy, warn,
     };
 }
 

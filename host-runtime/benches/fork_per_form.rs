@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use consfig::cache::{Cache, sha256_hex};
 use consfig::context::Context;
 use consfig::engine::{self, Image, Recipe, bindings::ModulePre};
+use consfig::executor;
 use consfig::form::Form;
 use consfig::host_api::{HostMode, HostState};
 use consfig::report::Status;
@@ -55,11 +56,6 @@ fn main() {
 
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Cache::at(cache_dir.path()).unwrap();
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let _tokio = tokio.enter();
     let engine = engine::new_engine().unwrap();
     let sha256 = sha256_hex(&wasm);
     let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
@@ -70,14 +66,17 @@ fn main() {
     // (b) a fresh instance per form, no fork.
     let pre = ModulePre::new(recipe.linker().instantiate_pre(&component).unwrap()).unwrap();
     let fresh_instance = per_iteration(ROUNDS, || {
-        let mut store = Store::new(&engine, HostState::new(HostMode::Deploy));
-        let module = pre.instantiate(&mut store).unwrap();
-        let props = module.consfig_module_properties();
-        props.call_init(&mut store).unwrap().unwrap();
-        props
-            .call_apply(&mut store, &form.name, &form.args_json())
-            .unwrap()
-            .unwrap();
+        executor::block_on(async {
+            let mut store = Store::new(&engine, HostState::new(HostMode::Deploy));
+            let module = pre.instantiate_async(&mut store).await.unwrap();
+            let props = module.consfig_module_properties();
+            props.call_init(&mut store).await.unwrap().unwrap();
+            props
+                .call_apply(&mut store, &form.name, &form.args_json())
+                .await
+                .unwrap()
+                .unwrap();
+        });
     });
 
     let mut image = Image::new(&recipe, HostMode::Deploy).unwrap();

@@ -87,6 +87,39 @@ enum Command {
         #[arg(required = true, value_name = "MODULE.wasm")]
         modules: Vec<PathBuf>,
     },
+    /// Write a bundle: one executable that applies a form when started, for
+    /// running a service. Or, with --info, show what a bundle holds.
+    #[command(
+        after_help = "Example:\n  consfig bundle --module cool-web-service --grant net:127.0.0.1:8080 \\\n              --form '[\"cool-web-service:start-server\", 8080]' -o cool-web-service\n\n        The bundle exits with the form's status: 0 when it succeeded, 1 when it failed, \
+        the status a module passed to exit, or 125 when the bundle itself is damaged."
+    )]
+    Bundle {
+        /// Modules to put in: files, globs, or names of the standard modules
+        /// installed beside consfig (e.g. cool-web-service).
+        #[arg(
+            long = "module",
+            value_name = "MODULE",
+            required_unless_present = "info"
+        )]
+        modules: Vec<String>,
+        /// What the bundled modules may reach: net (any address) or
+        /// net:HOST:PORT (HOST an IP or *, PORT a number or *). None by default.
+        #[arg(long = "grant", value_name = "GRANT")]
+        grants: Vec<String>,
+        /// The form to apply when the bundle starts, as a JSON array.
+        #[arg(long, required_unless_present = "info")]
+        form: Option<String>,
+        /// Where to write the bundle (replaced atomically, mode 0755).
+        #[arg(short, long, value_name = "PATH", required_unless_present = "info")]
+        output: Option<PathBuf>,
+        /// The runtime stub to build on [default: consfig-stub beside consfig,
+        /// or $CONSFIG_STUB].
+        #[arg(long, value_name = "PATH")]
+        stub: Option<PathBuf>,
+        /// Verify a bundle and show what it holds, instead of writing one.
+        #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["modules", "grants", "form", "output", "stub"])]
+        info: Option<PathBuf>,
+    },
     /// Serve the runtime protocol on stdin/stdout (started by the controller).
     Runtime,
 }
@@ -107,6 +140,23 @@ pub fn main() -> i32 {
             forms,
         } => apply_command(&modules, &report, &connection, &forms),
         Command::Describe { json, modules } => describe_command(&modules, json),
+        Command::Bundle {
+            info: Some(path), ..
+        } => bundle_info_command(&path),
+        Command::Bundle {
+            modules,
+            grants,
+            form,
+            output,
+            stub,
+            info: None,
+        } => bundle_command(
+            &modules,
+            &grants,
+            form.as_deref().unwrap_or_default(),
+            output.as_deref().unwrap_or(Path::new("")),
+            stub.as_deref(),
+        ),
         Command::Runtime => match crate::runtime::main() {
             Ok(()) => Ok(0),
             Err(e) => {
@@ -265,6 +315,67 @@ fn apply_command(
         sudo_password_file: None,
     };
     Ok(run_plans(&[plan], &modules, &options, report))
+}
+
+/// Module files for `--module` arguments: paths and globs as given; a bare
+/// name is a standard module installed beside consfig.
+fn bundle_modules(args: &[String]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for arg in args {
+        let is_name = !arg.contains('/') && !arg.ends_with(".wasm") && !arg.contains('*');
+        if is_name {
+            let file = format!("consfig_{}.wasm", arg.replace('-', "_"));
+            let installed = standard_modules()?.into_iter().find(|p| p.ends_with(&file));
+            paths.push(installed.with_context(|| {
+                format!("no standard module named {arg} is installed beside consfig; give the .wasm file's path")
+            })?);
+        } else {
+            paths.extend(
+                expand_modules(Path::new("."), std::slice::from_ref(arg))
+                    .map_err(anyhow::Error::msg)?,
+            );
+        }
+    }
+    Ok(paths)
+}
+
+fn bundle_command(
+    module_args: &[String],
+    grant_args: &[String],
+    form: &str,
+    output: &Path,
+    stub: Option<&Path>,
+) -> Result<i32> {
+    let form = Form::parse(form).with_context(|| format!("--form {form}"))?;
+    let grants = crate::policy::parse_grants(grant_args)?;
+    let stub_path = match stub {
+        Some(path) => path.to_owned(),
+        None => crate::bundle::stub_path(&std::env::current_exe()?),
+    };
+    let stub = std::fs::read(&stub_path)
+        .map_err(|_| crate::bundle::BundleError::NoStub(stub_path.display().to_string()))?;
+    let modules = deploy::read_modules(&bundle_modules(module_args)?)?;
+    let mut inspector = Inspector::new(&modules)?;
+    validate_all(&mut inspector, [("--form".to_owned(), &form)])?;
+    let bytes = crate::bundle::from_modules(inspector.image().module_set(), &stub, &form, &grants)
+        .map_err(anyhow::Error::msg)?;
+    let status = crate::bundle::write_if_changed(output, &bytes)
+        .with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "{}: {} bytes ({} of runtime stub, {} modules), {}",
+        output.display(),
+        bytes.len(),
+        stub.len(),
+        modules.len(),
+        status.as_str()
+    );
+    Ok(0)
+}
+
+fn bundle_info_command(path: &Path) -> Result<i32> {
+    let bundle = crate::bundle::Bundle::open(path)?;
+    print!("{}", bundle.describe());
+    Ok(0)
 }
 
 fn describe_command(paths: &[PathBuf], json: bool) -> Result<i32> {

@@ -22,8 +22,7 @@ use crate::host_api::HostMode;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ToRuntime};
 use crate::report::{HostSummary, Reporter};
 
-/// Default per-form time limit, as the documentation promises.
-pub const DEFAULT_FORM_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+pub use crate::host_api::DEFAULT_FORM_TIMEOUT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -113,6 +112,9 @@ impl Inspector {
 pub struct DeployOptions {
     /// This controller's binary, started locally or shipped to targets as the runtime.
     pub runtime: RuntimeBinary,
+    /// The bundle stub, shipped to targets whose forms write bundles; none when
+    /// it is not installed (those forms then fail saying so).
+    pub stub: Option<RuntimeBinary>,
     pub form_timeout: Duration,
     pub accept_new_host_keys: bool,
     /// Hosts deployed at once.
@@ -127,6 +129,7 @@ impl DeployOptions {
     pub fn new(runtime_exe: impl AsRef<Path>) -> std::io::Result<Self> {
         Ok(DeployOptions {
             runtime: RuntimeBinary::load(runtime_exe.as_ref())?,
+            stub: RuntimeBinary::load(&crate::bundle::stub_path(runtime_exe.as_ref())).ok(),
             form_timeout: DEFAULT_FORM_TIMEOUT,
             accept_new_host_keys: false,
             jobs: DEFAULT_JOBS,
@@ -144,6 +147,21 @@ pub struct HostPlan {
     pub identity_files: Vec<PathBuf>,
     /// A file holding the login user's password, for a `sudo` hop that needs one.
     pub sudo_password_file: Option<PathBuf>,
+}
+
+impl HostPlan {
+    /// Whether any form, at any depth of forms given to forms, writes a bundle.
+    pub fn writes_bundles(&self) -> bool {
+        fn mentions(value: &serde_json::Value) -> bool {
+            match value {
+                serde_json::Value::String(s) => s == "image:dumped",
+                serde_json::Value::Array(items) => items.iter().any(mentions),
+                serde_json::Value::Object(map) => map.values().any(mentions),
+                _ => false,
+            }
+        }
+        self.forms.iter().any(|f| mentions(&f.to_value()))
+    }
 }
 
 /// Deploy several hosts, `options.jobs` at a time. One host's failure or
@@ -207,7 +225,8 @@ pub fn deploy_host(
         identity_files: plan.identity_files.clone(),
         sudo_password,
     };
-    let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtime, &ssh) {
+    let stub = options.stub.as_ref().filter(|_| plan.writes_bundles());
+    let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtime, stub, &ssh) {
         Ok(opened) => opened,
         Err(e) => {
             let error = e.to_string();

@@ -6,13 +6,12 @@
 //! of a multi-threaded process can inherit locks that no thread will release.
 
 use std::collections::HashMap;
-use std::hash::Hasher;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, StoreContextMut};
 
+#[cfg(feature = "controller")]
 use crate::cache::Cache;
 use crate::form::Form;
 use crate::host_api::{HostMode, HostState};
@@ -22,6 +21,8 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "module",
+        // Calls into modules are futures, so WASI can wait on sockets and timers.
+        exports: { default: async },
     });
 }
 
@@ -64,9 +65,11 @@ pub fn new_engine() -> Result<Engine, EngineError> {
 }
 
 /// A short, stable name for what compiled code this engine can load.
+#[cfg(feature = "controller")]
 pub fn engine_id(engine: &Engine) -> String {
+    use sha2::{Digest, Sha256};
     struct Sha(Sha256);
-    impl Hasher for Sha {
+    impl std::hash::Hasher for Sha {
         fn write(&mut self, bytes: &[u8]) {
             self.0.update(bytes);
         }
@@ -81,6 +84,7 @@ pub fn engine_id(engine: &Engine) -> String {
 
 /// Compiled code for a module: from the cache when present, else compiled now and cached.
 /// Returns whether it had to compile.
+#[cfg(feature = "controller")]
 pub fn load_component(
     engine: &Engine,
     cache: &Cache,
@@ -153,6 +157,7 @@ impl Recipe {
 
     /// Compile (or load from the cache) each module, named by where it came
     /// from, into a recipe; also say which had to be compiled now.
+    #[cfg(feature = "controller")]
     pub fn compile<'a>(
         engine: &Engine,
         cache: &Cache,
@@ -191,29 +196,39 @@ impl Recipe {
 fn new_linker(engine: &Engine) -> Result<Linker<HostState>, EngineError> {
     let mut linker = Linker::new(engine);
     let engine_err = |e: wasmtime::Error| EngineError::Engine(error_chain(&e));
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
     ModuleBindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
         .map_err(engine_err)?;
-    define_apply(&mut linker).map_err(engine_err)?;
+    define_store_imports(&mut linker).map_err(engine_err)?;
     Ok(linker)
 }
 
-/// `host.apply` needs the whole store to call into another instance, which the
-/// generated data-only trait cannot give; define it on the linker instead.
-fn define_apply(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+/// `host.apply` and `host.dump-image` need the whole store to call into other
+/// instances, which the generated data-only trait cannot give; define them on
+/// the linker instead.
+fn define_store_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut host = linker.instance("consfig:module/host@0.1.0")?;
-    host.func_wrap(
+    host.func_wrap_async(
         "apply",
         |mut store: StoreContextMut<'_, HostState>, (form,): (String,)| {
-            Ok((apply_from_module(&mut store, &form),))
+            Box::new(async move { Ok((apply_from_module(&mut store, &form).await,)) })
+        },
+    )?;
+    host.func_wrap_async(
+        "dump-image",
+        |mut store: StoreContextMut<'_, HostState>,
+         (path, form, grants): (String, String, Vec<String>)| {
+            Box::new(
+                async move { Ok((dump_from_module(&mut store, &path, &form, &grants).await,)) },
+            )
         },
     )?;
     linker.allow_shadowing(false);
     Ok(())
 }
 
-fn apply_from_module(
+async fn apply_from_module(
     store: &mut StoreContextMut<'_, HostState>,
     form: &str,
 ) -> Result<Change, String> {
@@ -224,7 +239,41 @@ fn apply_from_module(
         .clone()
         .ok_or("apply: modules are not loaded yet")?;
     let index = modules.property_owner(&form.name)?;
-    modules.call_apply(store, index, &form)
+    modules.call_apply(store, index, &form).await
+}
+
+async fn dump_from_module(
+    store: &mut StoreContextMut<'_, HostState>,
+    path: &str,
+    form: &str,
+    grants: &[String],
+) -> Result<Change, String> {
+    store.data().effects_allowed("dump-image")?;
+    let target = std::path::Path::new(path);
+    if !target.is_absolute() {
+        return Err(format!(
+            "dump-image: {path:?}: the bundle's path must be absolute"
+        ));
+    }
+    let form = Form::parse(form).map_err(|e| format!("dump-image: {e}"))?;
+    let grants = crate::policy::parse_grants(grants).map_err(|e| format!("dump-image: {e}"))?;
+    let modules = store
+        .data()
+        .modules
+        .clone()
+        .ok_or("dump-image: modules are not loaded yet")?;
+    // A bundle whose form could never run is refused now, not when it starts.
+    let index = modules.property_owner(&form.name)?;
+    if !store.data().active.contains(&index) {
+        modules
+            .call_validate(store, index, &form)
+            .await
+            .map_err(|e| format!("{}: {e}", form.name))?;
+    }
+    match crate::bundle::dump(&modules, target, &form, &grants)? {
+        Status::Changed => Ok(Change::Changed),
+        _ => Ok(Change::Unchanged),
+    }
 }
 
 struct Instance {
@@ -246,6 +295,14 @@ impl ModuleSet {
         &self.recipe
     }
 
+    /// Each module's name, Wasm hash and compiled code, in load order.
+    pub fn compiled(&self) -> impl Iterator<Item = (&str, &str, &Component)> {
+        self.instances
+            .iter()
+            .zip(self.recipe.components())
+            .map(|(i, c)| (i.info.name.as_str(), i.sha256.as_str(), &c.component))
+    }
+
     fn property_owner(&self, name: &str) -> Result<usize, String> {
         self.by_property.get(name).copied().ok_or_else(|| {
             let mut known: Vec<&str> = self.by_property.keys().map(String::as_str).collect();
@@ -257,7 +314,25 @@ impl ModuleSet {
         })
     }
 
-    fn call_apply(
+    async fn call_validate(
+        &self,
+        store: &mut impl wasmtime::AsContextMut<Data = HostState>,
+        index: usize,
+        form: &Form,
+    ) -> Result<(), String> {
+        let args = form.args_json();
+        let result = self.instances[index]
+            .bindings
+            .consfig_module_properties()
+            .call_validate(store.as_context_mut(), &form.name, &args)
+            .await;
+        match result {
+            Ok(inner) => inner,
+            Err(trap) => Err(format!("validating: {}", describe_trap(&trap))),
+        }
+    }
+
+    async fn call_apply(
         &self,
         store: &mut impl wasmtime::AsContextMut<Data = HostState>,
         index: usize,
@@ -281,11 +356,21 @@ impl ModuleSet {
         let result = self.instances[index]
             .bindings
             .consfig_module_properties()
-            .call_apply(&mut ctx, &form.name, &form.args_json());
+            .call_apply(&mut ctx, &form.name, &form.args_json())
+            .await;
         ctx.data_mut().active.pop();
         match result {
             Ok(inner) => inner,
-            Err(trap) => Err(describe_trap(&trap)),
+            Err(trap) => {
+                if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    ctx.data_mut().exit_requested = Some(exit.0);
+                    return Err(format!(
+                        "{}: the module exited with status {}",
+                        form.name, exit.0
+                    ));
+                }
+                Err(describe_trap(&trap))
+            }
         }
     }
 }
@@ -316,7 +401,16 @@ pub struct Image {
 
 impl Image {
     pub fn new(recipe: &Arc<Recipe>, mode: HostMode) -> Result<Self, EngineError> {
-        let mut store = Store::new(&recipe.engine, HostState::new(mode));
+        Self::with_state(recipe, HostState::new(mode))
+    }
+
+    /// An image whose store starts from `state` (a bundle's grants and stdio).
+    pub fn with_state(recipe: &Arc<Recipe>, state: HostState) -> Result<Self, EngineError> {
+        crate::executor::block_on(Self::load(recipe, state))
+    }
+
+    async fn load(recipe: &Arc<Recipe>, state: HostState) -> Result<Self, EngineError> {
+        let mut store = Store::new(&recipe.engine, state);
         let mut instances = Vec::with_capacity(recipe.components.len());
         let mut by_property = HashMap::new();
         for loaded in &recipe.components {
@@ -325,15 +419,18 @@ impl Image {
                 message,
             };
             let bindings =
-                ModuleBindings::instantiate(&mut store, &loaded.component, &recipe.linker)
+                ModuleBindings::instantiate_async(&mut store, &loaded.component, &recipe.linker)
+                    .await
                     .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
             let props = bindings.consfig_module_properties();
             props
                 .call_init(&mut store)
+                .await
                 .map_err(|e| load_err(format!("init {}", describe_trap(&e))))?
                 .map_err(|e| load_err(format!("init failed: {e}")))?;
             let info = props
                 .call_describe(&mut store)
+                .await
                 .map_err(|e| load_err(format!("describe {}", describe_trap(&e))))?;
             if let Some(other) = instances
                 .iter()
@@ -381,26 +478,29 @@ impl Image {
             .map(|i| (i.sha256.as_str(), &i.info))
     }
 
+    /// The loaded modules.
+    pub fn module_set(&self) -> &Arc<ModuleSet> {
+        &self.modules
+    }
+
     /// Check that a form names a known property and that its arguments decode.
     pub fn validate(&mut self, form: &Form) -> Result<(), String> {
-        let index = self.modules.property_owner(&form.name)?;
-        let result = self.modules.instances[index]
-            .bindings
-            .consfig_module_properties()
-            .call_validate(&mut self.store, &form.name, &form.args_json());
+        let modules = Arc::clone(&self.modules);
+        let index = modules.property_owner(&form.name)?;
+        let result = crate::executor::block_on(modules.call_validate(&mut self.store, index, form));
         self.store.data_mut().take_output();
-        match result {
-            Ok(inner) => inner,
-            Err(trap) => Err(format!("validating: {}", describe_trap(&trap))),
-        }
+        result
     }
 
     /// Apply a form on this image. The runtime only calls this on a forked copy.
     pub fn apply(&mut self, form: &Form) -> Outcome {
-        let result = self
-            .modules
-            .property_owner(&form.name)
-            .and_then(|index| self.modules.call_apply(&mut self.store, index, form));
+        let modules = Arc::clone(&self.modules);
+        let result = match modules.property_owner(&form.name) {
+            Ok(index) => {
+                crate::executor::block_on(modules.call_apply(&mut self.store, index, form))
+            }
+            Err(e) => Err(e),
+        };
         let output = self.store.data_mut().take_output();
         let mut outcome = match result {
             Ok(change) => Outcome {
@@ -422,6 +522,11 @@ impl Image {
         };
         outcome.nested = std::mem::take(&mut self.store.data_mut().nested);
         outcome
+    }
+
+    /// The status a module asked to exit with (WASI `exit`), if one did.
+    pub fn exit_requested(&self) -> Option<i32> {
+        self.store.data().exit_requested
     }
 
     /// The time limit for each form of a subdeployment started by this image's forms.

@@ -25,8 +25,12 @@ use crate::engine::bindings::consfig::module::host::{
 };
 use crate::engine::bindings::consfig::module::types::{self, Change};
 use crate::form::Form;
+use crate::policy::Grants;
 use crate::report::{Nested, Status};
 use crate::zygote::Zygote;
+
+/// How long a form may run before its process is killed, unless configured.
+pub const DEFAULT_FORM_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Cap on what a module may print to its stdout or stderr in one form.
 const OUTPUT_CAPACITY: usize = 4 << 20;
@@ -56,21 +60,43 @@ pub struct HostState {
     pub(crate) nested: Vec<Nested>,
     /// Time limit for each form of a subdeployment.
     pub(crate) form_timeout: Duration,
+    /// What the modules may reach beyond these imports.
+    grants: Grants,
+    /// Output goes straight to this process's stdout and stderr (a bundle
+    /// running a service) instead of being captured per form.
+    service: bool,
+    /// The status a module passed to WASI `exit`, which ends its form.
+    pub(crate) exit_requested: Option<i32>,
 }
 
 impl HostState {
     pub fn new(mode: HostMode) -> Self {
+        Self::build(mode, Grants::default(), false)
+    }
+
+    /// For a bundle's service: output to this process's stdout and stderr,
+    /// and the bundle's grants.
+    pub fn for_service(grants: Grants) -> Self {
+        Self::build(HostMode::Deploy, grants.echoing(), true)
+    }
+
+    fn build(mode: HostMode, grants: Grants, service: bool) -> Self {
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         // No stdin (the runtime's stdin is the protocol channel), no environment,
-        // no preopened directories: a module reaches the host through `host` only.
-        // Blocking on the current thread keeps the process single-threaded, as fork needs.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .arg("consfig-module")
-            .allow_blocking_current_thread(true)
-            .build();
+        // no preopened directories: a module reaches the host through `host`,
+        // and sockets only as granted. Blocking on the current thread keeps
+        // the process single-threaded, as fork needs.
+        let mut wasi = WasiCtx::builder();
+        if service {
+            wasi.inherit_stdout().inherit_stderr();
+        } else {
+            wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        }
+        wasi.arg("consfig-module")
+            .allow_blocking_current_thread(true);
+        grants.apply_to(&mut wasi);
+        let wasi = wasi.build();
         HostState {
             wasi,
             table: ResourceTable::new(),
@@ -82,7 +108,10 @@ impl HostState {
             modules: None,
             active: Vec::new(),
             nested: Vec::new(),
-            form_timeout: crate::deploy::DEFAULT_FORM_TIMEOUT,
+            form_timeout: DEFAULT_FORM_TIMEOUT,
+            grants,
+            service,
+            exit_requested: None,
         }
     }
 
@@ -91,6 +120,10 @@ impl HostState {
         let stdout = self.stdout.contents();
         let stderr = self.stderr.contents();
         let mut output = std::mem::take(&mut self.log);
+        for denial in self.grants.take_denials() {
+            output.push_str(&denial);
+            output.push('\n');
+        }
         for (bytes, taken) in [(&stdout, &mut self.taken.0), (&stderr, &mut self.taken.1)] {
             let new = &bytes[(*taken).min(bytes.len())..];
             output.push_str(&String::from_utf8_lossy(new));
@@ -102,7 +135,7 @@ impl HostState {
         output
     }
 
-    fn effects_allowed(&self, call: &str) -> Result<(), String> {
+    pub(crate) fn effects_allowed(&self, call: &str) -> Result<(), String> {
         match self.mode {
             HostMode::Deploy => Ok(()),
             HostMode::Inspect => Err(format!(
@@ -146,9 +179,12 @@ impl host::Host for HostState {
             Level::Warn => "warning: ",
             Level::Error => "error: ",
         };
-        self.log.push_str(prefix);
-        self.log.push_str(message.trim_end_matches('\n'));
-        self.log.push('\n');
+        let line = format!("{prefix}{}\n", message.trim_end_matches('\n'));
+        if self.service {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        } else {
+            self.log.push_str(&line);
+        }
     }
 
     fn run(&mut self, command: Command) -> Result<CommandOutput, String> {
@@ -338,7 +374,18 @@ impl host::Host for HostState {
 
     fn apply(&mut self, _form: String) -> Result<Change, String> {
         // Calling into another module needs the whole store, not just this data:
-        // the linker defines `apply` itself (see `engine::define_apply`), shadowing this.
+        // the linker defines `apply` itself (see `engine::define_store_imports`),
+        // shadowing this.
         Err("internal error: host apply reached the data-only binding".into())
+    }
+
+    fn dump_image(
+        &mut self,
+        _path: String,
+        _form: String,
+        _grants: Vec<String>,
+    ) -> Result<Change, String> {
+        // Shadowed like `apply`: validating the form needs the store.
+        Err("internal error: host dump-image reached the data-only binding".into())
     }
 }

@@ -33,6 +33,8 @@ pub enum RuntimeError {
 /// Run the runtime on this process's stdin/stdout.
 pub fn main() -> Result<(), RuntimeError> {
     let (input, output) = take_stdio().map_err(RuntimeError::Stdio)?;
+    // Before any form can enter a chroot, where the path would not resolve.
+    crate::bundle::remember_stub();
     let close_in_zygote = [input.as_raw_fd(), output.as_raw_fd()];
     serve(
         BufReader::new(input),
@@ -74,15 +76,6 @@ pub fn serve(
             cached_modules: cache.cached_modules().unwrap_or_default(),
         },
     )?;
-
-    // WASI's synchronous calls run on whatever tokio runtime is entered, or else
-    // on a multi-threaded one they start: enter a current-thread one so no
-    // thread exists when we fork.
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| RuntimeError::Fatal(format!("tokio: {e}")))?;
-    let _tokio = tokio.enter();
 
     let mut received_modules = Vec::new();
     let mut received_bytes = 0u64;

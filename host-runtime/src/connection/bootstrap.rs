@@ -4,7 +4,9 @@
 //! `$XDG_CACHE_HOME` when set). A small POSIX-sh script on the target starts it
 //! if present; otherwise it says so, receives the gzip-compressed binary on its
 //! standard input, checks the hash, and renames it into place before starting
-//! it. A target that has the binary is sent no binary bytes.
+//! it. A target that has the binary is sent no binary bytes. When the forms
+//! write bundles (`image:dumped`), the bundle stub comes the same way, to
+//! `~/.cache/consfig/stub/<sha256>`, and the runtime is told where it is.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +21,8 @@ use crate::cache::sha256_hex;
 pub const READY: &str = "consfig-bootstrap: ready";
 /// The script needs the runtime's bytes.
 pub const NEED: &str = "consfig-bootstrap: need";
+/// The script needs the bundle stub's bytes.
+pub const NEED_STUB: &str = "consfig-bootstrap: need stub";
 /// sudo on the target needs the login user's password.
 pub const PASSWORD: &str = "consfig-bootstrap: password";
 
@@ -32,7 +36,8 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The `consfig` binary the controller runs, which is the runtime it ships.
+/// A binary the controller ships, content-addressed: the `consfig` it runs,
+/// which is the runtime, or the bundle stub beside it.
 pub struct RuntimeBinary {
     pub path: PathBuf,
     pub sha256: String,
@@ -74,26 +79,40 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The script that starts (and if need be first receives) the runtime.
-pub fn script(sha256: &str) -> String {
+/// The script that starts (and if need be first receives) the runtime, and
+/// the stub with the given hash, if any.
+pub fn script(sha256: &str, stub_sha256: Option<&str>) -> String {
+    let (stub, start) = match stub_sha256 {
+        Some(stub) => (
+            format!(
+                "s=\"$c/stub/{stub}\"\n[ -x \"$s\" ] || receive \"{NEED_STUB}\" \"$s\" {stub}\n"
+            ),
+            "CONSFIG_STUB=\"$s\" ",
+        ),
+        None => (String::new(), ""),
+    };
     format!(
         r#"set -eu
-d="${{XDG_CACHE_HOME:-$HOME/.cache}}/consfig/runtime/{sha256}"
-if [ ! -x "$d/consfig" ]; then
-  mkdir -p "$d"
-  t="$d/.incoming.$$"
+# receive MARKER FILE SHA256: ask for FILE, take its gzip, verify, put it in place.
+receive() {{
+  mkdir -p "${{2%/*}}"
+  t="$2.incoming.$$"
   trap 'rm -f "$t"' EXIT
-  echo "{NEED}"
+  echo "$1"
   read -r size
   head -c "$size" | gzip -dc > "$t"
-  set -- $(sha256sum "$t")
-  if [ "$1" != "{sha256}" ]; then echo "consfig-bootstrap: received runtime hashes to $1, not {sha256}" >&2; exit 3; fi
+  h=$(sha256sum "$t")
+  h=${{h%% *}}
+  if [ "$h" != "$3" ]; then echo "consfig-bootstrap: received ${{2##*/}} hashes to $h, not $3" >&2; exit 3; fi
   chmod 0755 "$t"
-  mv -f "$t" "$d/consfig"
+  mv -f "$t" "$2"
   trap - EXIT
-fi
-echo "{READY}"
-exec "$d/consfig" runtime
+}}
+c="${{XDG_CACHE_HOME:-$HOME/.cache}}/consfig"
+d="$c/runtime/{sha256}"
+[ -x "$d/consfig" ] || receive "{NEED}" "$d/consfig" {sha256}
+{stub}echo "{READY}"
+{start}exec "$d/consfig" runtime
 "#
     )
 }
@@ -126,6 +145,7 @@ pub fn finish(
     reader: &mut impl BufRead,
     writer: &mut impl Write,
     runtime: &RuntimeBinary,
+    stub: Option<&RuntimeBinary>,
     sudo_password: Option<&Secret>,
 ) -> Result<u64, String> {
     let mut sent = 0;
@@ -148,12 +168,19 @@ pub fn finish(
                     .and_then(|()| writer.flush())
                     .map_err(|e| format!("answering sudo: {e}"))?;
             }
-            NEED => {
-                let bytes = runtime.compressed()?;
+            need @ (NEED | NEED_STUB) => {
+                let (binary, what) = match (need, stub) {
+                    (NEED, _) => (runtime, "the runtime"),
+                    (_, Some(stub)) => (stub, "the bundle stub"),
+                    (_, None) => {
+                        return Err("the target asked for a stub it was not offered".into());
+                    }
+                };
+                let bytes = binary.compressed()?;
                 writeln!(writer, "{}", bytes.len())
                     .and_then(|()| writer.write_all(bytes))
                     .and_then(|()| writer.flush())
-                    .map_err(|e| format!("uploading the runtime: {e}"))?;
+                    .map_err(|e| format!("uploading {what}: {e}"))?;
                 sent += bytes.len() as u64;
             }
             other => {
@@ -182,11 +209,14 @@ mod tests {
         let fake = dir.path().join("fake-consfig");
         std::fs::write(&fake, "#!/bin/sh\necho \"runtime started with $1\"\n").unwrap();
         let runtime = RuntimeBinary::load(&fake).unwrap();
+        let stub_file = dir.path().join("fake-stub");
+        std::fs::write(&stub_file, "stub bytes").unwrap();
+        let stub = RuntimeBinary::load(&stub_file).unwrap();
         let run =
             |input: &mut dyn FnMut(&mut std::process::ChildStdin, &mut dyn BufRead) -> u64| {
                 let mut child = std::process::Command::new("sh")
                     .arg("-c")
-                    .arg(script(&runtime.sha256))
+                    .arg(script(&runtime.sha256, Some(&stub.sha256)))
                     .env("XDG_CACHE_HOME", dir.path().join("cache"))
                     .stdin(std::process::Stdio::piped())
                     .stdout(std::process::Stdio::piped())
@@ -202,11 +232,18 @@ mod tests {
                 (sent, rest)
             };
         let mut go = |stdin: &mut std::process::ChildStdin, stdout: &mut dyn BufRead| {
-            finish(&mut &mut *stdout, stdin, &runtime, None).unwrap()
+            finish(&mut &mut *stdout, stdin, &runtime, Some(&stub), None).unwrap()
         };
         let (sent, rest) = run(&mut go);
-        assert_eq!(sent, runtime.compressed().unwrap().len() as u64);
+        assert_eq!(
+            sent,
+            (runtime.compressed().unwrap().len() + stub.compressed().unwrap().len()) as u64
+        );
         assert_eq!(rest, "runtime started with runtime\n");
+        let stub_installed = dir
+            .path()
+            .join(format!("cache/consfig/stub/{}", stub.sha256));
+        assert_eq!(std::fs::read(stub_installed).unwrap(), b"stub bytes");
         let installed = dir
             .path()
             .join(format!("cache/consfig/runtime/{}/consfig", runtime.sha256));

@@ -116,10 +116,13 @@ pub trait RuntimeProcess: Send {
 
 /// Open a connection chain: start a runtime at the end of its transport hops
 /// (`local`, or `ssh://…` optionally followed by `sudo`), and return the
-/// contexts its control child is to enter (the hops after those).
+/// contexts its control child is to enter (the hops after those). `stub`, when
+/// given, is shipped too, for forms that write bundles; a local runtime finds
+/// the one beside it.
 pub fn open(
     hops: &[Hop],
     runtime: &bootstrap::RuntimeBinary,
+    stub: Option<&bootstrap::RuntimeBinary>,
     ssh: &ssh::SshOptions,
 ) -> Result<(RuntimeChannel, Vec<Context>), ConnectionError> {
     let chain = || {
@@ -132,10 +135,12 @@ pub fn open(
     let (channel, rest) = match hops {
         [Hop::Local, rest @ ..] => (local::start_runtime(&runtime.path)?, rest),
         [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
-            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime)?,
+            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime, stub)?,
             rest,
         ),
-        [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtime)?, rest),
+        [Hop::Ssh(target), rest @ ..] => {
+            (ssh::start_runtime(target, None, ssh, runtime, stub)?, rest)
+        }
         _ => return Err(bad("the first hop must be local or ssh://")),
     };
     let contexts = rest

@@ -299,12 +299,13 @@ pub fn start_runtime(
     sudo: Option<Option<&str>>,
     options: &SshOptions,
     runtime: &RuntimeBinary,
+    stub: Option<&RuntimeBinary>,
 ) -> Result<RuntimeChannel, ConnectionError> {
     let session = connect(target, options)?;
     session.set_timeout(BOOTSTRAP_STEP_TIMEOUT_MS);
     let lost = |e: ssh2::Error| ConnectionError::Ssh(format!("{target}: {e}"));
     let mut channel = session.channel_session().map_err(lost)?;
-    let script = bootstrap::script(&runtime.sha256);
+    let script = bootstrap::script(&runtime.sha256, stub.map(|s| s.sha256.as_str()));
     let command = match sudo {
         None => format!("sh -c {}", sh_quote(&script)),
         Some(user) => format!(
@@ -319,6 +320,7 @@ pub fn start_runtime(
         &mut reader,
         &mut writer,
         runtime,
+        stub,
         options.sudo_password.as_ref(),
     ) {
         Ok(sent) => {

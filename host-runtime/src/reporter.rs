@@ -1,0 +1,222 @@
+//! How the controller reports outcomes: one line per form for people, or one
+//! JSON object per event with `--json`; a summary per host; on a terminal, a
+//! progress bar under the lines.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::form::Form;
+use crate::report::{HostSummary, Nested, Outcome, Status};
+
+/// One form's line, its reason and (when failed or verbose) its output.
+fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, verbose: bool) {
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("{head} ... {}", outcome.status.as_str()));
+    if let Some(reason) = &outcome.reason {
+        out.push_str(&format!(
+            ": {}",
+            reason.trim_end().replace('\n', &format!("\n{indent}    "))
+        ));
+    }
+    if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
+        for line in outcome.output.trim_matches('\n').lines() {
+            out.push_str(&format!("\n{indent}    | {line}"));
+        }
+    }
+}
+
+fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, verbose: bool) {
+    let indent = "  ".repeat(depth);
+    let head = format!("{host} :: {indent}[{}] {}", nested.context, nested.form);
+    render_line(out, &head, &nested.outcome, &indent, verbose);
+    for inner in &nested.outcome.nested {
+        render_nested(out, host, inner, depth + 1, verbose);
+    }
+}
+
+/// Where events go: a terminal-friendly text stream, or JSON lines. Shared by
+/// the threads deploying hosts in parallel; on a terminal, a progress bar
+/// stays under the lines.
+pub struct Reporter {
+    out: Mutex<Box<dyn Write + Send>>,
+    json: bool,
+    verbose: bool,
+    progress: Option<ProgressBar>,
+}
+
+impl Reporter {
+    pub fn new(out: Box<dyn Write + Send>, json: bool, verbose: bool) -> Self {
+        Reporter {
+            out: Mutex::new(out),
+            json,
+            verbose,
+            progress: None,
+        }
+    }
+
+    /// Report on stdout, with a progress bar over `forms` forms when it is a terminal.
+    pub fn stdout(json: bool, verbose: bool, forms: usize) -> Self {
+        let mut reporter = Self::new(Box::new(std::io::stdout()), json, verbose);
+        if !json && std::io::stdout().is_terminal() {
+            let bar = ProgressBar::new(forms as u64).with_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed}] {bar:30} {pos}/{len} forms {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            reporter.progress = Some(bar);
+        }
+        reporter
+    }
+
+    fn emit(&self, event: serde_json::Value, line: impl FnOnce() -> String) {
+        if let (Some(bar), false) = (&self.progress, self.json) {
+            bar.println(line());
+            return;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        // A closed stdout (e.g. `| head`) must not abort the deployment.
+        let _ = if self.json {
+            writeln!(out, "{event}")
+        } else {
+            writeln!(out, "{}", line())
+        };
+        let _ = out.flush();
+    }
+
+    /// Progress only: a host started or finished.
+    pub fn hosts_progress(&self, message: String) {
+        if let Some(bar) = &self.progress {
+            bar.set_message(message);
+        }
+    }
+
+    /// The recap of every host, at the end of a deploy of several.
+    pub fn recap(&self, hosts: &[(String, HostSummary)]) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        let width = hosts.iter().map(|(h, _)| h.len()).max().unwrap_or(0);
+        let rows: Vec<_> = hosts
+            .iter()
+            .map(|(host, s)| {
+                json!({"host": host, "state": s.state(), "changed": s.changed,
+                                    "unchanged": s.unchanged, "failed": s.failed, "error": s.error,
+                                    "bytes_sent": s.bytes_sent})
+            })
+            .collect();
+        self.emit(json!({"event": "recap", "hosts": rows}), || {
+            let mut text = String::from("recap:");
+            for (host, s) in hosts {
+                text.push_str(&format!(
+                    "\n  {host:width$}  {:11}  {} changed, {} unchanged, {} failed, {} bytes sent",
+                    s.state(),
+                    s.changed,
+                    s.unchanged,
+                    s.failed,
+                    s.bytes_sent
+                ));
+            }
+            text
+        });
+    }
+
+    pub fn modules_sent(
+        &self,
+        host: &str,
+        sent: &[String],
+        bytes: u64,
+        runtime_bytes: u64,
+        compiled: &[String],
+    ) {
+        let verbose = self.verbose;
+        self.emit(
+            json!({"event": "modules", "host": host, "sent": sent, "bytes": bytes,
+                   "runtime_bytes": runtime_bytes, "compiled": compiled}),
+            || {
+                let mut line = if sent.is_empty() {
+                    format!("{host} :: modules up to date, no module bytes sent")
+                } else {
+                    format!("{host} :: sent {} module(s), {} bytes", sent.len(), bytes)
+                };
+                if runtime_bytes > 0 {
+                    line.push_str(&format!(", and the runtime, {runtime_bytes} bytes"));
+                }
+                if verbose {
+                    for hash in sent {
+                        line.push_str(&format!("\n{host} ::   sent {hash}"));
+                    }
+                    for hash in compiled {
+                        line.push_str(&format!("\n{host} ::   compiled {hash}"));
+                    }
+                }
+                line
+            },
+        );
+    }
+
+    pub fn form(&self, host: &str, index: usize, form: &Form, outcome: &Outcome) {
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+        let verbose = self.verbose;
+        let nested_lines = |lines: &mut String| {
+            for nested in &outcome.nested {
+                render_nested(lines, host, nested, 1, verbose);
+            }
+        };
+        self.emit(
+            json!({
+                "event": "form", "host": host, "index": index, "form": form,
+                "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
+                "nested": outcome.nested,
+            }),
+            || {
+                let mut line = String::new();
+                render_line(
+                    &mut line,
+                    &format!("{host} :: {form}"),
+                    outcome,
+                    "",
+                    verbose,
+                );
+                nested_lines(&mut line);
+                line
+            },
+        );
+    }
+
+    pub fn host_error(&self, host: &str, error: &str, unreachable: bool) {
+        let what = if unreachable { "UNREACHABLE" } else { "FAILED" };
+        self.emit(
+            json!({"event": "host-error", "host": host, "error": error, "unreachable": unreachable}),
+            || format!("{host} :: {what}: {error}"),
+        );
+    }
+
+    pub fn summary(&self, host: &str, s: &HostSummary) {
+        self.emit(
+            json!({"event": "summary", "host": host, "changed": s.changed, "unchanged": s.unchanged,
+                   "failed": s.failed, "error": s.error, "unreachable": s.unreachable,
+                   "modules_sent": s.modules_sent, "bytes_sent": s.bytes_sent,
+                   "runtime_bytes_sent": s.runtime_bytes_sent, "exit_code": s.exit_code()}),
+            || {
+                let state = if s.error.is_some() {
+                    ", not deployed"
+                } else {
+                    ""
+                };
+                format!(
+                    "{host}: {} changed, {} unchanged, {} failed{state}",
+                    s.changed, s.unchanged, s.failed
+                )
+            },
+        );
+    }
+}

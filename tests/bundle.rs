@@ -1,0 +1,343 @@
+//! Bundles end to end: `consfig bundle` makes a standalone executable of the
+//! example web service, which serves real HTTP (fetched with curl) on a
+//! loopback port until SIGTERM; `image:dumped` writes one during a deploy,
+//! locally and over SSH; damaged bundles are refused.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use consfig_tests::sshd::{Sshd, trust};
+use consfig_tests::{Sandbox, module, q};
+
+/// What the example service says in this build; the module-edit test changes it.
+const RELEASE_1: &[u8] = b"cool-web-service release 1";
+const RELEASE_2: &[u8] = b"cool-web-service release 2";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server_form(port: u16) -> String {
+    format!("[\"cool-web-service:start-server\", {port}]")
+}
+
+/// A started bundle, killed if a test fails before stopping it.
+struct Service {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Service {
+    fn start(bundle: &Path, port: u16) -> Service {
+        let child = Command::new(bundle)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut service = Service {
+            child: Some(child),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = service.child.as_mut().unwrap().try_wait().unwrap() {
+                let out = service.child.take().unwrap().wait_with_output().unwrap();
+                panic!(
+                    "{} exited ({status}) before serving: {}",
+                    bundle.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never listened",
+                bundle.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        service
+    }
+
+    /// GET a path with curl; the body.
+    fn fetch(&self, path: &str) -> String {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail", "--max-time", "10"])
+            .arg(format!("http://127.0.0.1:{}{path}", self.port))
+            .output()
+            .expect("curl is installed by `make test-deps`");
+        assert!(
+            out.status.success(),
+            "curl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// SIGTERM, and the exit it causes: the process ends by that signal and
+    /// the port is closed.
+    fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(nix::sys::signal::Signal::SIGTERM as i32),
+            "{status}"
+        );
+        assert!(
+            TcpStream::connect(("127.0.0.1", self.port)).is_err(),
+            "nothing listens after the service stopped"
+        );
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `consfig bundle` of the example service, granted its port unless `grant` is false.
+fn make_bundle(sb: &Sandbox, port: u16, grant: bool, out: &Path) {
+    let form = start_server_form(port);
+    let grant_arg = format!("net:127.0.0.1:{port}");
+    let mut args = vec!["bundle", "--module", "cool-web-service", "--form", &form];
+    if grant {
+        args.extend(["--grant", &grant_arg]);
+    }
+    let out_arg = out.display().to_string();
+    args.extend(["-o", &out_arg]);
+    let run = sb.consfig(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn a_bundle_serves_http_until_sigterm() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let bundle = sb.path().join("cool-web-service");
+    make_bundle(&sb, port, true, &bundle);
+    assert_eq!(
+        std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+
+    let info = sb.consfig(&["bundle", "--info", &bundle.display().to_string()]);
+    assert_eq!(info.code, 0, "{info:?}");
+    assert!(info.stdout.contains("checksum verified"), "{}", info.stdout);
+    assert!(
+        info.stdout.contains(&format!("net:127.0.0.1:{port}")),
+        "{}",
+        info.stdout
+    );
+    assert!(
+        info.stdout.contains("cool-web-service:start-server"),
+        "{}",
+        info.stdout
+    );
+
+    let service = Service::start(&bundle, port);
+    let page = service.fetch("/hello?x=<y>");
+    assert!(
+        page.contains("Hello from cool-web-service release 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("/hello?x=&lt;y&gt;"),
+        "the path, escaped: {page}"
+    );
+    service.stop();
+}
+
+#[test]
+fn without_a_network_grant_binding_fails_naming_the_grant() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let bundle = sb.path().join("ungranted");
+    make_bundle(&sb, port, false, &bundle);
+    let out = Command::new(&bundle).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the form failed: {stderr}");
+    let grant = format!("net:127.0.0.1:{port}");
+    assert!(
+        stderr.contains("denied") && stderr.contains(&grant),
+        "says what was denied and which grant would allow it: {stderr}"
+    );
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+}
+
+#[test]
+fn truncated_or_altered_bundles_are_refused() {
+    let sb = Sandbox::new();
+    let good = sb.path().join("good");
+    make_bundle(&sb, free_port(), true, &good);
+    let bytes = std::fs::read(&good).unwrap();
+    let len = bytes.len();
+    let stub_len = u64::from_le_bytes(bytes[len - 64..len - 56].try_into().unwrap()) as usize;
+
+    let mut damaged: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("cut-1", bytes[..len - 1].to_vec(), "truncated"),
+        (
+            "cut-in-payload",
+            bytes[..stub_len + (len - stub_len) / 2].to_vec(),
+            "truncated",
+        ),
+    ];
+    let mut flip = |name, at: usize| {
+        let mut copy = bytes.clone();
+        copy[at] ^= 0x20;
+        damaged.push((name, copy, "damaged"));
+    };
+    flip("flipped-payload", stub_len + (len - stub_len) / 2);
+    flip("flipped-manifest", stub_len + 10);
+    flip("flipped-checksum", len - 40);
+
+    for (name, contents, says) in damaged {
+        let path = sb.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = Command::new(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+
+        let info = sb.consfig(&["bundle", "--info", &path.display().to_string()]);
+        assert_eq!(info.code, 2, "{name}: {info:?}");
+        assert!(info.stderr.contains(says), "{name}: {info:?}");
+    }
+
+    // Cut inside the stub, the file is no longer a whole executable, so the
+    // stub never gets to check it; it must not run, and --info refuses it.
+    let path = sb.path().join("cut-in-stub");
+    std::fs::write(&path, &bytes[..stub_len / 2]).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ran = Command::new(&path).output();
+    assert!(!ran.is_ok_and(|out| out.status.success()));
+    let info = sb.consfig(&["bundle", "--info", &path.display().to_string()]);
+    assert_eq!(info.code, 2, "{info:?}");
+    assert!(info.stderr.contains("truncated"), "{info:?}");
+}
+
+/// A copy of the example service whose page says release 2: a module edit
+/// that changes behaviour, made without a compiler by rewriting the one
+/// string constant that names the release.
+fn edited_service(into: &Path) {
+    let mut bytes = std::fs::read(module("cool_web_service")).unwrap();
+    let at: Vec<usize> = bytes
+        .windows(RELEASE_1.len())
+        .enumerate()
+        .filter(|(_, w)| *w == RELEASE_1)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "the release string occurs once in the module");
+    bytes[at[0]..at[0] + RELEASE_2.len()].copy_from_slice(RELEASE_2);
+    std::fs::write(into, bytes).unwrap();
+}
+
+fn dumped_form(path: &Path, port: u16) -> String {
+    format!(
+        "[\"image:dumped\", {}, {}, [\"net:127.0.0.1:{port}\"]]",
+        q(path.display().to_string()),
+        start_server_form(port)
+    )
+}
+
+#[test]
+fn image_dumped_changes_only_when_the_bundle_would_and_follows_module_edits() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let service_module = sb.path().join("cool-web-service.wasm");
+    std::fs::copy(module("cool_web_service"), &service_module).unwrap();
+    let bin_dir = sb.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let bundle = bin_dir.join("cool-web-service");
+    sb.write_consfig(
+        &[module("image"), service_module.clone()],
+        &[dumped_form(&bundle, port)],
+        "",
+    );
+
+    let first = sb.deploy(&[]);
+    assert_eq!(first.statuses(), ["changed"], "{first:?}");
+    assert_eq!(
+        std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    let written = std::fs::metadata(&bundle).unwrap().modified().unwrap();
+    let again = sb.deploy(&[]);
+    assert_eq!(again.statuses(), ["unchanged"], "{again:?}");
+    assert_eq!(
+        std::fs::metadata(&bundle).unwrap().modified().unwrap(),
+        written,
+        "an unchanged bundle is not rewritten"
+    );
+    let service = Service::start(&bundle, port);
+    assert!(service.fetch("/").contains("release 1"));
+    service.stop();
+
+    edited_service(&service_module);
+    let edited = sb.deploy(&[]);
+    assert_eq!(edited.statuses(), ["changed"], "{edited:?}");
+    let service = Service::start(&bundle, port);
+    let page = service.fetch("/");
+    assert!(page.contains("release 2"), "the new module serves: {page}");
+    service.stop();
+
+    let names: Vec<String> = std::fs::read_dir(&bin_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["cool-web-service"], "no temporary files left");
+}
+
+#[test]
+fn image_dumped_over_ssh_ships_the_stub_once() {
+    let server = Sshd::start();
+    let sb = Sandbox::new();
+    trust(&sb.home(), &[&server], |_| "web1".to_owned());
+    let port = free_port();
+    let bundle = sb.path().join("over-ssh-service");
+    let text = format!(
+        "modules = [{}, {}]\n[hosts.web1]\nconnection = [\"ssh://web1\"]\nproperties = [\n  {},\n]\n",
+        q(module("image").display().to_string()),
+        q(module("cool_web_service").display().to_string()),
+        dumped_form(&bundle, port)
+    );
+    std::fs::write(sb.path().join("Consfig.toml"), text).unwrap();
+
+    let cold = sb.consfig(&["deploy", "--json", "web1"]);
+    assert_eq!(cold.statuses(), ["changed"], "{cold:?}");
+    let stub =
+        std::fs::read(consfig_tests::repo_root().join("target/release/consfig-stub")).unwrap();
+    let stub_sha = consfig::cache::sha256_hex(&stub);
+    let shipped = server
+        .target_cache()
+        .join(format!("consfig/stub/{stub_sha}"));
+    assert_eq!(
+        std::fs::read(&shipped).unwrap(),
+        stub,
+        "the stub is in the target's cache"
+    );
+    let service = Service::start(&bundle, port);
+    assert!(service.fetch("/").contains("release 1"));
+    service.stop();
+
+    let warm = sb.consfig(&["deploy", "--json", "web1"]);
+    assert_eq!(warm.statuses(), ["unchanged"], "{warm:?}");
+    assert_eq!(warm.event("summary")["runtime_bytes_sent"], 0, "{warm:?}");
+}
