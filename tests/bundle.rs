@@ -233,6 +233,63 @@ fn truncated_or_altered_bundles_are_refused() {
     assert!(info.stderr.contains("truncated"), "{info:?}");
 }
 
+#[test]
+fn bad_bundle_requests_are_refused_before_writing() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("never");
+    let out_arg = out.display().to_string();
+    for (args, says) in [
+        (
+            vec!["--form", r#"["cool-web-service:start-server", "x"]"#],
+            "argument 1 (port)",
+        ),
+        (
+            vec!["--form", r#"["cool-web-service:start-servr", 1]"#],
+            "did you mean cool-web-service:start-server",
+        ),
+        (vec!["--form", "[1, 2"], "--form"),
+        (
+            vec![
+                "--form",
+                r#"["cool-web-service:start-server", 1]"#,
+                "--grant",
+                "net:localhost:80",
+            ],
+            "IP address",
+        ),
+    ] {
+        let mut all = vec!["bundle", "--module", "cool-web-service", "-o", &out_arg];
+        all.extend(args);
+        let run = sb.consfig(&all);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        if run.stderr.contains("unknown property") || run.stderr.contains("argument") {
+            assert!(
+                run.stderr.contains("no bundle was written"),
+                "{}",
+                run.stderr
+            );
+        }
+        assert!(!out.exists(), "nothing written");
+    }
+    let missing = sb.consfig(&[
+        "bundle",
+        "--module",
+        "no-such-module",
+        "--form",
+        r#"["x:y"]"#,
+        "-o",
+        &out_arg,
+    ]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("no standard module named no-such-module"),
+        "{missing:?}"
+    );
+}
+
 /// A copy of the example service whose page says release 2: a module edit
 /// that changes behaviour, made without a compiler by rewriting the one
 /// string constant that names the release.

@@ -233,14 +233,6 @@ impl Bundle {
         })
     }
 
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
     /// The stub executable this bundle starts with.
     pub fn stub(&self) -> &[u8] {
         &self.bytes[..self.stub_len]

@@ -186,8 +186,10 @@ fn options(report: &ReportArgs, default_timeout: Option<Duration>) -> Result<Dep
     Ok(options)
 }
 
-/// Validate every form against the modules; all problems at once, each naming its culprit.
+/// Validate every form against the modules; all problems at once, each naming
+/// its culprit, after `refusal` (what did not happen because of them).
 fn validate_all<'a>(
+    refusal: &str,
     inspector: &mut Inspector,
     forms: impl IntoIterator<Item = (String, &'a Form)>,
 ) -> Result<()> {
@@ -203,7 +205,7 @@ fn validate_all<'a>(
     if problems.is_empty() {
         Ok(())
     } else {
-        bail!("nothing was deployed:\n  {}", problems.join("\n  "))
+        bail!("{refusal}:\n  {}", problems.join("\n  "))
     }
 }
 
@@ -213,6 +215,7 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
     let modules = deploy::read_modules(&consfig.module_files)?;
     let mut inspector = Inspector::new(&modules)?;
     validate_all(
+        "nothing was deployed",
         &mut inspector,
         hosts.iter().flat_map(|host| {
             host.forms.iter().map(move |f| {
@@ -300,6 +303,7 @@ fn apply_command(
     let modules: Vec<ModuleFile> = deploy::read_modules(&files)?;
     let mut inspector = Inspector::new(&modules)?;
     validate_all(
+        "nothing was deployed",
         &mut inspector,
         forms
             .iter()
@@ -356,7 +360,11 @@ fn bundle_command(
         .map_err(|_| crate::bundle::BundleError::NoStub(stub_path.display().to_string()))?;
     let modules = deploy::read_modules(&bundle_modules(module_args)?)?;
     let mut inspector = Inspector::new(&modules)?;
-    validate_all(&mut inspector, [("--form".to_owned(), &form)])?;
+    validate_all(
+        "no bundle was written",
+        &mut inspector,
+        [("--form".to_owned(), &form)],
+    )?;
     let bytes = crate::bundle::from_modules(inspector.image().module_set(), &stub, &form, &grants)
         .map_err(anyhow::Error::msg)?;
     let status = crate::bundle::write_if_changed(output, &bytes)
