@@ -150,7 +150,7 @@ fn traps_panics_aborts_and_endless_loops_fail_only_their_form() {
     );
     assert!(reason(4).starts_with("wasm trap"), "abort: {}", reason(4));
     assert!(
-        reason(6).contains("timed out after 2s"),
+        reason(6).contains("time limit of 2s exceeded"),
         "spin: {}",
         reason(6)
     );
@@ -178,7 +178,7 @@ fn the_timeout_flag_overrides_the_consfig() {
         run.forms()[0]["reason"]
             .as_str()
             .unwrap()
-            .contains("timed out after 1s"),
+            .contains("time limit of 1s exceeded"),
         "{run:?}"
     );
 }

@@ -10,6 +10,7 @@ use crate::connection::Hop;
 use crate::consfig_file::{Consfig, expand_modules};
 use crate::deploy::{self, DeployOptions, HostPlan, Inspector, ModuleFile};
 use crate::form::Form;
+use crate::policy::Policy;
 use crate::report::{Reporter, combined_exit_code};
 
 /// Exit code for bad input: nothing was deployed.
@@ -37,7 +38,8 @@ struct ReportArgs {
     /// Also show every form's output and which modules were sent and compiled.
     #[arg(short, long)]
     verbose: bool,
-    /// Time limit per form, e.g. 30s, 5m [default: 5m, or form-timeout in Consfig.toml].
+    /// Time limit per form, e.g. 30s, 5m [default: 5m, or the time in [limits] of
+    /// Consfig.toml]; a module's own limits still apply to its forms.
     #[arg(long, value_parser = humantime::parse_duration)]
     timeout: Option<Duration>,
     /// Add unknown SSH host keys to ~/.ssh/known_hosts (a changed key is always refused).
@@ -174,16 +176,36 @@ pub fn main() -> i32 {
     }
 }
 
-fn options(report: &ReportArgs, default_timeout: Option<Duration>) -> Result<DeployOptions> {
+fn options(report: &ReportArgs, policy: Policy) -> Result<DeployOptions> {
     let exe = std::env::current_exe().context("finding the consfig executable")?;
     let mut options =
         DeployOptions::new(&exe).with_context(|| format!("reading {}", exe.display()))?;
-    if let Some(timeout) = report.timeout.or(default_timeout) {
-        options.form_timeout = timeout;
+    options.policy = policy;
+    if let Some(timeout) = report.timeout {
+        options.policy.limits.forms.time = Some(timeout);
     }
     options.accept_new_host_keys = report.accept_new_host_keys;
     options.jobs = report.jobs.max(1);
     Ok(options)
+}
+
+/// Every `[module.NAME]` of the consfig must name a loaded module.
+fn check_module_names(consfig: &Consfig, inspector: &Inspector) -> Result<()> {
+    let loaded: Vec<&str> = inspector
+        .image()
+        .modules()
+        .map(|(_, info)| info.name.as_str())
+        .collect();
+    for name in consfig.policy.limits.modules.keys() {
+        if !loaded.contains(&name.as_str()) {
+            bail!(
+                "{}: [module.{name}]: no module named {name} is loaded (loaded: {})",
+                consfig.path.display(),
+                loaded.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Validate every form against the modules; all problems at once, each naming
@@ -226,7 +248,8 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
             })
         }),
     )?;
-    let options = options(report, consfig.form_timeout)?;
+    check_module_names(&consfig, &inspector)?;
+    let options = options(report, consfig.policy.clone())?;
     let plans: Vec<HostPlan> = hosts
         .iter()
         .map(|host| HostPlan {
@@ -310,7 +333,7 @@ fn apply_command(
             .enumerate()
             .map(|(i, f)| (format!("form {}", i + 1), f)),
     )?;
-    let options = options(report, None)?;
+    let options = options(report, Policy::default())?;
     let plan = HostPlan {
         name: connection.to_owned(),
         hops,

@@ -30,6 +30,7 @@ use serde::Deserialize;
 
 use crate::connection::Hop;
 use crate::form::Form;
+use crate::policy::{Limits, Policy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsfigError {
@@ -54,10 +55,61 @@ pub enum ConsfigError {
 struct RawConsfig {
     modules: Vec<String>,
     form_timeout: Option<String>,
+    limits: Option<RawLimits>,
+    /// Settings per module, by module name.
+    #[serde(default)]
+    module: BTreeMap<String, RawModule>,
     #[serde(default)]
     hosts: BTreeMap<String, toml::Spanned<RawHost>>,
     #[serde(default)]
     groups: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    time: Option<String>,
+    memory: Option<String>,
+    output: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    limits: Option<RawLimits>,
+}
+
+impl RawLimits {
+    /// `where` names the table in errors, e.g. `[limits]`.
+    fn parse(&self, place: &str) -> Result<Limits, String> {
+        let size = |key: &str, text: &Option<String>| {
+            text.as_ref()
+                .map(|t| {
+                    t.parse::<bytesize::ByteSize>()
+                        .map(|b| b.as_u64())
+                        .ok()
+                        .filter(|&b| b > 0)
+                        .ok_or_else(|| {
+                            format!("{place} {key} = {t:?}: not a size (write e.g. \"64MiB\" or \"1MB\")")
+                        })
+                })
+                .transpose()
+        };
+        Ok(Limits {
+            time: self
+                .time
+                .as_ref()
+                .map(|t| parse_duration(&format!("{place} time"), t))
+                .transpose()?,
+            memory: size("memory", &self.memory)?,
+            output: size("output", &self.output)?,
+        })
+    }
+}
+
+fn parse_duration(what: &str, text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{what} = {text:?}: {e} (write e.g. \"30s\" or \"5m\")"))
 }
 
 #[derive(Deserialize)]
@@ -91,7 +143,8 @@ pub struct Host {
 pub struct Consfig {
     pub path: PathBuf,
     pub module_files: Vec<PathBuf>,
-    pub form_timeout: Option<Duration>,
+    /// Limits for every form and per module, as written.
+    pub policy: Policy,
     pub hosts: BTreeMap<String, Host>,
     /// Named lists of hosts.
     pub groups: BTreeMap<String, Vec<String>>,
@@ -118,16 +171,26 @@ impl Consfig {
         let raw: RawConsfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let module_files = expand_modules(base, &raw.modules).map_err(invalid)?;
-        let form_timeout = raw
-            .form_timeout
-            .map(|t| {
-                humantime::parse_duration(&t).map_err(|e| {
-                    invalid(format!(
-                        "form-timeout = {t:?}: {e} (write e.g. \"30s\" or \"5m\")"
-                    ))
-                })
-            })
-            .transpose()?;
+        let mut policy = Policy::default();
+        if let Some(limits) = &raw.limits {
+            policy.limits.forms = limits.parse("[limits]").map_err(invalid)?;
+        }
+        if let Some(t) = &raw.form_timeout {
+            if policy.limits.forms.time.is_some() {
+                return Err(invalid(
+                    "form-timeout and [limits] time both set the time limit: keep one".into(),
+                ));
+            }
+            policy.limits.forms.time = Some(parse_duration("form-timeout", t).map_err(invalid)?);
+        }
+        for (name, module) in &raw.module {
+            if let Some(limits) = &module.limits {
+                let limits = limits
+                    .parse(&format!("[module.{name}] limits"))
+                    .map_err(invalid)?;
+                policy.limits.modules.insert(name.clone(), limits);
+            }
+        }
 
         let mut hosts = BTreeMap::new();
         for (name, spanned) in raw.hosts {
@@ -184,7 +247,7 @@ impl Consfig {
         Ok(Consfig {
             path: path.to_owned(),
             module_files,
-            form_timeout,
+            policy,
             hosts,
             groups: raw.groups,
         })
@@ -266,10 +329,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.module_files.len(), 1);
-        assert_eq!(c.form_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(c.policy.limits.forms.time, Some(Duration::from_secs(2)));
         let a = &c.hosts["a"];
         assert_eq!(a.forms[0].form.name, "file:absent");
         assert_eq!(a.forms[0].line, 6);
+    }
+
+    #[test]
+    fn reads_limits_for_every_form_and_per_module() {
+        let c = parse(
+            "modules = [\"*.wasm\"]\n[limits]\ntime = \"1m\"\nmemory = \"64MiB\"\n[module.file]\nlimits = { output = \"1KiB\", time = \"3s\" }\n",
+        )
+        .unwrap();
+        let file = c.policy.limits.for_module("file");
+        assert_eq!(file.time, Duration::from_secs(3));
+        assert_eq!(file.memory, 64 << 20);
+        assert_eq!(file.output, 1024);
+        assert_eq!(
+            c.policy.limits.for_module("cmd").time,
+            Duration::from_secs(60)
+        );
+
+        for (bad, says) in [
+            ("[limits]\nmemory = \"lots\"", "[limits] memory = \"lots\""),
+            ("[limits]\ntime = \"soon\"", "[limits] time"),
+            (
+                "[module.file]\nlimits = { output = \"0\" }",
+                "[module.file] limits output",
+            ),
+            ("[limits]\nspeed = \"1\"", "speed"),
+            ("form-timeout = \"1s\"\n[limits]\ntime = \"2s\"", "keep one"),
+        ] {
+            let e = parse(&format!("modules = [\"*.wasm\"]\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

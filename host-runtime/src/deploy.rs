@@ -2,11 +2,11 @@
 //! against them before anything connects, then for each host open its
 //! connection, ship the modules the runtime lacks, stream the forms, and report.
 
+use crate::policy::Policy;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -115,7 +115,8 @@ pub struct DeployOptions {
     /// The bundle stub, shipped to targets whose forms write bundles; none when
     /// it is not installed (those forms then fail saying so).
     pub stub: Option<RuntimeBinary>,
-    pub form_timeout: Duration,
+    /// Limits for every form, and per module.
+    pub policy: Policy,
     pub accept_new_host_keys: bool,
     /// Hosts deployed at once.
     pub jobs: usize,
@@ -130,7 +131,7 @@ impl DeployOptions {
         Ok(DeployOptions {
             runtime: RuntimeBinary::load(runtime_exe.as_ref())?,
             stub: RuntimeBinary::load(&crate::bundle::stub_path(runtime_exe.as_ref())).ok(),
-            form_timeout: DEFAULT_FORM_TIMEOUT,
+            policy: Policy::default(),
             accept_new_host_keys: false,
             jobs: DEFAULT_JOBS,
         })
@@ -332,11 +333,7 @@ impl Session<'_> {
             writer,
             &ToRuntime::Load {
                 modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                form_timeout_ms: options
-                    .form_timeout
-                    .as_millis()
-                    .try_into()
-                    .unwrap_or(u64::MAX),
+                policy: options.policy.clone(),
                 contexts,
             },
         )

@@ -50,10 +50,12 @@ pub enum EngineError {
     Cache(#[from] crate::cache::CacheError),
 }
 
-/// Render a wasmtime error with its whole chain of causes on one line.
+/// Render a wasmtime error with its whole chain of causes on one line,
+/// leaving out wasm backtraces (addresses, not reasons).
 pub fn error_chain(e: &wasmtime::Error) -> String {
     e.chain()
         .map(|c| c.to_string())
+        .filter(|c| !c.starts_with("error while executing at wasm backtrace"))
         .collect::<Vec<_>>()
         .join(": ")
 }
@@ -295,6 +297,10 @@ impl ModuleSet {
         &self.recipe
     }
 
+    pub(crate) fn module_name(&self, index: usize) -> &str {
+        &self.instances[index].info.name
+    }
+
     /// Each module's name, Wasm hash and compiled code, in load order.
     pub fn compiled(&self) -> impl Iterator<Item = (&str, &str, &Component)> {
         self.instances
@@ -411,6 +417,7 @@ impl Image {
 
     async fn load(recipe: &Arc<Recipe>, state: HostState) -> Result<Self, EngineError> {
         let mut store = Store::new(&recipe.engine, state);
+        store.limiter(|state| state as &mut dyn wasmtime::ResourceLimiter);
         let mut instances = Vec::with_capacity(recipe.components.len());
         let mut by_property = HashMap::new();
         for loaded in &recipe.components {
@@ -501,7 +508,32 @@ impl Image {
             }
             Err(e) => Err(e),
         };
-        let output = self.store.data_mut().take_output();
+        let mut output = self.store.data_mut().take_output();
+        let output_limit = self
+            .store
+            .data()
+            .policy
+            .limits
+            .for_module(form.module())
+            .output;
+        let cut = std::mem::take(&mut self.store.data_mut().output_cut);
+        let result = match result {
+            Err(reason) if reason.contains("beyond capacity of MemoryOutputPipe") => {
+                Err(output_limit_reason(output_limit))
+            }
+            _ if cut || output.len() as u64 > output_limit => {
+                Err(output_limit_reason(output_limit))
+            }
+            other => other,
+        };
+        if output.len() as u64 > output_limit {
+            let mut end = output_limit as usize;
+            while !output.is_char_boundary(end) {
+                end -= 1;
+            }
+            output.truncate(end);
+            output.push_str("\n[output cut at the limit]\n");
+        }
         let mut outcome = match result {
             Ok(change) => Outcome {
                 status: match change {
@@ -529,10 +561,17 @@ impl Image {
         self.store.data().exit_requested
     }
 
-    /// The time limit for each form of a subdeployment started by this image's forms.
-    pub fn set_form_timeout(&mut self, timeout: std::time::Duration) {
-        self.store.data_mut().form_timeout = timeout;
+    /// The policy this image's forms, and their subdeployments, run under.
+    pub fn policy(&self) -> &crate::policy::Policy {
+        &self.store.data().policy
     }
+}
+
+fn output_limit_reason(limit: u64) -> String {
+    format!(
+        "output limit of {} exceeded: the form printed or logged more",
+        crate::policy::show_bytes(limit)
+    )
 }
 
 /// The message of a Rust panic, as the guest's standard library printed it.

@@ -25,15 +25,12 @@ use crate::engine::bindings::consfig::module::host::{
 };
 use crate::engine::bindings::consfig::module::types::{self, Change};
 use crate::form::Form;
-use crate::policy::Grants;
+use crate::policy::{Grants, Policy, show_bytes};
 use crate::report::{Nested, Status};
 use crate::zygote::Zygote;
 
 /// How long a form may run before its process is killed, unless configured.
-pub const DEFAULT_FORM_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Cap on what a module may print to its stdout or stderr in one form.
-const OUTPUT_CAPACITY: usize = 4 << 20;
+pub const DEFAULT_FORM_TIMEOUT: Duration = crate::policy::DEFAULT_LIMIT.time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostMode {
@@ -58,8 +55,10 @@ pub struct HostState {
     pub(crate) active: Vec<usize>,
     /// Outcomes of subdeployments the current form started.
     pub(crate) nested: Vec<Nested>,
-    /// Time limit for each form of a subdeployment.
-    pub(crate) form_timeout: Duration,
+    /// Limits (and, for subdeployments, everything else a deploy decided).
+    pub(crate) policy: Policy,
+    /// A form's log went past the largest output limit and was cut.
+    pub(crate) output_cut: bool,
     /// What the modules may reach beyond these imports.
     grants: Grants,
     /// Output goes straight to this process's stdout and stderr (a bundle
@@ -71,18 +70,26 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(mode: HostMode) -> Self {
-        Self::build(mode, Grants::default(), false)
+        Self::build(mode, Policy::default(), Grants::default(), false)
+    }
+
+    /// For a deploy's forms, under its policy.
+    pub fn with_policy(mode: HostMode, policy: Policy) -> Self {
+        Self::build(mode, policy, Grants::default(), false)
     }
 
     /// For a bundle's service: output to this process's stdout and stderr,
     /// and the bundle's grants.
     pub fn for_service(grants: Grants) -> Self {
-        Self::build(HostMode::Deploy, grants.echoing(), true)
+        Self::build(HostMode::Deploy, Policy::default(), grants.echoing(), true)
     }
 
-    fn build(mode: HostMode, grants: Grants, service: bool) -> Self {
-        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+    fn build(mode: HostMode, policy: Policy, grants: Grants, service: bool) -> Self {
+        // Each stream holds the largest output any form may have; a form's own
+        // limit is checked when it ends.
+        let capacity = usize::try_from(policy.limits.max_output()).unwrap_or(usize::MAX);
+        let stdout = MemoryOutputPipe::new(capacity);
+        let stderr = MemoryOutputPipe::new(capacity);
         // No stdin (the runtime's stdin is the protocol channel), no environment,
         // no preopened directories: a module reaches the host through `host`,
         // and sockets only as granted. Blocking on the current thread keeps
@@ -108,7 +115,8 @@ impl HostState {
             modules: None,
             active: Vec::new(),
             nested: Vec::new(),
-            form_timeout: DEFAULT_FORM_TIMEOUT,
+            policy,
+            output_cut: false,
             grants,
             service,
             exit_requested: None,
@@ -142,6 +150,51 @@ impl HostState {
                 "host call `{call}` is not available while modules are described or forms validated"
             )),
         }
+    }
+}
+
+impl HostState {
+    /// The module running now (innermost on the call stack), if any.
+    pub(crate) fn running_module(&self) -> Option<&str> {
+        let index = *self.active.last()?;
+        Some(self.modules.as_ref()?.module_name(index))
+    }
+}
+
+/// The memory limit: a module's linear memory may grow only so far. Growth
+/// past it traps the form with a message that names the limit.
+impl wasmtime::ResourceLimiter for HostState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let module = self.running_module().unwrap_or("");
+        let limit = self.policy.limits.for_module(module).memory;
+        if desired as u64 > limit {
+            let who = if module.is_empty() {
+                "a module".to_owned()
+            } else {
+                format!("module {module}")
+            };
+            wasmtime::bail!(
+                "memory limit of {} exceeded: {who} asked for {}",
+                show_bytes(limit),
+                show_bytes(desired as u64)
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; a million is far beyond any module.
+        Ok(desired <= 1_000_000)
     }
 }
 
@@ -182,8 +235,10 @@ impl host::Host for HostState {
         let line = format!("{prefix}{}\n", message.trim_end_matches('\n'));
         if self.service {
             let _ = std::io::stderr().write_all(line.as_bytes());
-        } else {
+        } else if (self.log.len() + line.len()) as u64 <= self.policy.limits.max_output() {
             self.log.push_str(&line);
+        } else {
+            self.output_cut = true;
         }
     }
 
@@ -337,12 +392,12 @@ impl host::Host for HostState {
         } else {
             describe_chain(&contexts)
         };
-        let mut zygote = Zygote::spawn_fresh(&recipe, &contexts)
+        let mut zygote = Zygote::spawn_fresh(&recipe, &self.policy, &contexts)
             .map_err(|e| format!("subdeploy: cannot enter {chain}: {e}"))?;
         let (mut changed, mut failed) = (false, 0);
         for form in &forms {
             let outcome = zygote
-                .apply(form, self.form_timeout)
+                .apply(form, self.policy.limits.for_module(form.module()).time)
                 .unwrap_or_else(|e| crate::report::Outcome::failed(e.to_string(), String::new()));
             changed |= outcome.status == Status::Changed;
             failed += usize::from(outcome.status == Status::Failed);

@@ -1,3 +1,8 @@
+//! What a deploy allows its modules: limits on every form, and grants.
+//!
+//! Limits: wall time, memory (the growth of a module's linear memory) and
+//! output (what a form prints or logs), set for every form and per module.
+//!
 //! Grants: what a module may reach beyond the `host` imports. Nothing unless
 //! granted. Written as text on the command line and in bundles:
 //!
@@ -5,13 +10,97 @@
 //! - `net:HOST:PORT` — bind, listen on or connect to that address; `HOST` is an
 //!   IP address (IPv6 in brackets) or `*`, `PORT` a number or `*`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wasmtime_wasi::sockets::SocketAddrUse;
+
+/// Limits for forms; a field left out comes from the level above (a module's
+/// limits, then those of every form, then the defaults).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub time: Option<Duration>,
+    /// Bytes a module's linear memory may grow to.
+    pub memory: Option<u64>,
+    /// Bytes a form may print and log, all streams together.
+    pub output: Option<u64>,
+}
+
+/// Limits with every field decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub time: Duration,
+    pub memory: u64,
+    pub output: u64,
+}
+
+/// What a form gets when nothing says otherwise.
+pub const DEFAULT_LIMIT: Limit = Limit {
+    time: Duration::from_secs(300),
+    memory: 1 << 30,
+    output: 4 << 20,
+};
+
+/// The limits of a deploy: for every form, and per module (by module name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitSet {
+    pub forms: Limits,
+    pub modules: BTreeMap<String, Limits>,
+}
+
+impl LimitSet {
+    /// The limits for forms of `module`.
+    pub fn for_module(&self, module: &str) -> Limit {
+        let own = self.modules.get(module).copied().unwrap_or_default();
+        Limit {
+            time: own.time.or(self.forms.time).unwrap_or(DEFAULT_LIMIT.time),
+            memory: own
+                .memory
+                .or(self.forms.memory)
+                .unwrap_or(DEFAULT_LIMIT.memory),
+            output: own
+                .output
+                .or(self.forms.output)
+                .unwrap_or(DEFAULT_LIMIT.output),
+        }
+    }
+
+    /// The limits outside any module (while modules load).
+    pub fn for_forms(&self) -> Limit {
+        self.for_module("")
+    }
+
+    /// The largest output limit of any module: what output buffers must hold.
+    pub fn max_output(&self) -> u64 {
+        self.modules
+            .keys()
+            .map(|m| self.for_module(m).output)
+            .chain([self.for_forms().output])
+            .max()
+            .unwrap_or(DEFAULT_LIMIT.output)
+    }
+}
+
+/// Bytes for people: `64 MiB`, `512 KiB`, `100 bytes`.
+pub fn show_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// What a deploy sets for every store it makes, subdeployments included.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub limits: LimitSet,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad grant {text:?}: {reason}")]
@@ -281,6 +370,29 @@ mod tests {
         assert!(any_port.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
         assert!(any_port.allows_socket(addr("[::1]:443"), SocketAddrUse::TcpConnect));
         assert!(!any_port.allows_socket(addr("[::1]:80"), SocketAddrUse::TcpConnect));
+    }
+
+    #[test]
+    fn limits_fall_back_per_field() {
+        let mut limits = LimitSet::default();
+        assert_eq!(limits.for_module("file"), DEFAULT_LIMIT);
+        limits.forms.memory = Some(64 << 20);
+        limits.modules.insert(
+            "file".into(),
+            Limits {
+                time: Some(Duration::from_secs(3)),
+                output: Some(10 << 20),
+                ..Limits::default()
+            },
+        );
+        let file = limits.for_module("file");
+        assert_eq!(file.time, Duration::from_secs(3));
+        assert_eq!(file.memory, 64 << 20);
+        assert_eq!(file.output, 10 << 20);
+        assert_eq!(limits.for_module("cmd").time, DEFAULT_LIMIT.time);
+        assert_eq!(limits.max_output(), 10 << 20);
+        assert_eq!(show_bytes(64 << 20), "64 MiB");
+        assert_eq!(show_bytes(1000), "1000 bytes");
     }
 
     #[test]

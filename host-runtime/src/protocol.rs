@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::context::Context;
 use crate::form::Form;
+use crate::policy::Policy;
 use crate::report::Outcome;
 
 /// Bumped on every incompatible change; the controller refuses a runtime that differs.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Frames larger than this are refused: no module, form or outcome is near it,
 /// and a corrupt length must not make us allocate gigabytes.
@@ -110,7 +111,8 @@ pub enum ToRuntime {
     /// Load these modules (all present by now) and fork the control child.
     Load {
         modules: Vec<String>,
-        form_timeout_ms: u64,
+        /// Limits (and the rest of the deploy's policy) for every form.
+        policy: Policy,
         /// Contexts the control child enters before any form: the context hops
         /// of the connection, e.g. `chroot:/srv/c1`.
         #[serde(default)]

@@ -9,13 +9,13 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::context::Context;
 use crate::engine::{self, Image, Recipe};
 use crate::form::Form;
-use crate::host_api::HostMode;
+use crate::host_api::{HostMode, HostState};
+use crate::policy::Policy;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
 use crate::report::Outcome;
 use crate::zygote::Zygote;
@@ -105,10 +105,10 @@ pub fn serve(
             }
             ToRuntime::Load {
                 modules,
-                form_timeout_ms,
+                policy,
                 contexts,
             } => {
-                let (mut image, compiled) = match load(&cache, &modules) {
+                let (mut image, compiled) = match load(&cache, &modules, policy) {
                     Ok(done) => done,
                     Err(message) => return fatal(&mut output, message),
                 };
@@ -120,7 +120,6 @@ pub fn serve(
                     image,
                     contexts,
                     zygote: Some(zygote),
-                    form_timeout: Duration::from_millis(form_timeout_ms),
                 });
                 protocol::send(
                     &mut output,
@@ -153,7 +152,6 @@ struct Loaded {
     contexts: Vec<Context>,
     /// None after the control child died; a new one is forked for the next form.
     zygote: Option<Zygote>,
-    form_timeout: Duration,
 }
 
 impl Loaded {
@@ -166,7 +164,8 @@ impl Loaded {
                     .map_err(|e| RuntimeError::Fatal(e.to_string()))?,
             ),
         };
-        match zygote.apply(form, self.form_timeout) {
+        let time = self.image.policy().limits.for_module(form.module()).time;
+        match zygote.apply(form, time) {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 if let Some(dead) = self.zygote.take() {
@@ -211,8 +210,9 @@ fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {
     Err(RuntimeError::Fatal(message))
 }
 
-/// Load the named cached modules into a pristine image; also say which had to be compiled.
-fn load(cache: &Cache, hashes: &[String]) -> Result<(Image, Vec<String>), String> {
+/// Load the named cached modules into a pristine image under `policy`; also
+/// say which had to be compiled.
+fn load(cache: &Cache, hashes: &[String], policy: Policy) -> Result<(Image, Vec<String>), String> {
     let engine = engine::new_engine().map_err(|e| e.to_string())?;
     let modules = hashes
         .iter()
@@ -231,6 +231,7 @@ fn load(cache: &Cache, hashes: &[String]) -> Result<(Image, Vec<String>), String
             .map(|(origin, sha256, bytes)| (origin.clone(), *sha256, bytes.as_slice())),
     )
     .map_err(|e| e.to_string())?;
-    let image = Image::new(&recipe, HostMode::Deploy).map_err(|e| e.to_string())?;
+    let image = Image::with_state(&recipe, HostState::with_policy(HostMode::Deploy, policy))
+        .map_err(|e| e.to_string())?;
     Ok((image, compiled))
 }

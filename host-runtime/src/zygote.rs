@@ -41,7 +41,8 @@ use std::sync::Arc;
 use crate::context::{Context, describe_chain};
 use crate::engine::{Image, Recipe};
 use crate::form::Form;
-use crate::host_api::HostMode;
+use crate::host_api::{HostMode, HostState};
+use crate::policy::Policy;
 use crate::protocol::{self, ProtocolError};
 use crate::report::Outcome;
 
@@ -125,8 +126,9 @@ enum Started {
 enum Source<'a> {
     /// The runtime's pristine image, shared copy-on-write.
     Pristine(&'a mut Image),
-    /// A new instantiation from compiled code, for a subdeployment.
-    Fresh(&'a Arc<Recipe>),
+    /// A new instantiation from compiled code, for a subdeployment, under
+    /// the policy of the deploy that asked for it.
+    Fresh(&'a Arc<Recipe>, &'a Policy),
 }
 
 /// The runtime's handle on its control child.
@@ -150,9 +152,13 @@ impl Zygote {
     }
 
     /// Fork a control child for a subdeployment: a fresh image from `recipe`,
-    /// in `contexts`.
-    pub fn spawn_fresh(recipe: &Arc<Recipe>, contexts: &[Context]) -> Result<Self, ZygoteError> {
-        Self::fork_control(Source::Fresh(recipe), contexts, &[])
+    /// under `policy`, in `contexts`.
+    pub fn spawn_fresh(
+        recipe: &Arc<Recipe>,
+        policy: &Policy,
+        contexts: &[Context],
+    ) -> Result<Self, ZygoteError> {
+        Self::fork_control(Source::Fresh(recipe, policy), contexts, &[])
     }
 
     fn fork_control(
@@ -179,7 +185,10 @@ impl Zygote {
                 let mut fresh;
                 let image = match source {
                     Source::Pristine(image) => Ok(image),
-                    Source::Fresh(recipe) => match Image::new(recipe, HostMode::Deploy) {
+                    Source::Fresh(recipe, policy) => match Image::with_state(
+                        recipe,
+                        HostState::with_policy(HostMode::Deploy, policy.clone()),
+                    ) {
                         Ok(image) => {
                             fresh = image;
                             Ok(&mut fresh)
@@ -295,7 +304,6 @@ fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> 
         Ok(ForkResult::Child) => {
             drop(result_rx);
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            image.set_form_timeout(timeout);
             let outcome = image.apply(form);
             let sent = protocol::send(&mut File::from(result_tx), &outcome);
             exit_child(if sent.is_ok() { 0 } else { 1 })
@@ -316,7 +324,7 @@ fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             break Some(format!(
-                "timed out after {} (the per-form limit; raise it with --timeout or form-timeout)",
+                "time limit of {} exceeded: the form was stopped (raise it with --timeout, or time in [limits] or a module's limits)",
                 humantime::format_duration(timeout)
             ));
         }

@@ -56,6 +56,30 @@ fn spin() -> Result<Change> {
     }
 }
 
+/// Allocate `mib` MiB, one MiB at a time, touching every page: a memory
+/// bomb when `mib` is over the memory limit.
+#[property]
+fn eat_memory(mib: u32) -> Result<Change> {
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    for i in 0..mib {
+        held.push(vec![i as u8; 1 << 20]);
+    }
+    log::info(format!("held {} MiB", std::hint::black_box(&held).len()));
+    Ok(Change::Unchanged)
+}
+
+/// Print `bytes` bytes of text to stdout, in lines: a flood of output.
+#[property]
+fn flood(bytes: u64) -> Result<Change> {
+    let line = "flood flood flood flood flood flood flood flood flood flood flood\n";
+    let mut printed = 0;
+    while printed < bytes {
+        print!("{line}");
+        printed += line.len() as u64;
+    }
+    Ok(Change::Unchanged)
+}
+
 /// Log the argument as JSON.
 #[property]
 fn echo(value: Value) -> Result<Change> {
@@ -101,5 +125,17 @@ consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
     init: init,
-    properties: [counter, trap, panic, abort, spin, echo, print, observe, subdeploy_counter],
+    properties: [
+        counter,
+        trap,
+        panic,
+        abort,
+        spin,
+        eat_memory,
+        flood,
+        echo,
+        print,
+        observe,
+        subdeploy_counter
+    ],
 }

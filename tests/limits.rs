@@ -1,0 +1,132 @@
+//! Limits on every form, set for all forms and per module in Consfig.toml:
+//! modules written to misbehave — a memory bomb, an endless loop, a flood of
+//! output — each hit their limit, fail that form with a message naming the
+//! limit, and the forms after them run.
+
+use consfig_tests::{Sandbox, module};
+
+#[test]
+fn a_memory_bomb_an_endless_loop_and_a_flood_each_hit_their_limit() {
+    let sb = Sandbox::new();
+    sb.write_consfig(
+        &[module("testing")],
+        &[
+            r#"["testing:eat-memory", 512]"#.to_owned(),
+            r#"["testing:echo", "after the bomb"]"#.to_owned(),
+            r#"["testing:spin"]"#.to_owned(),
+            r#"["testing:echo", "after the loop"]"#.to_owned(),
+            r#"["testing:flood", 8000000]"#.to_owned(),
+            r#"["testing:echo", "after the flood"]"#.to_owned(),
+            // Within the limits: 16 MiB of a 64 MiB memory.
+            r#"["testing:eat-memory", 16]"#.to_owned(),
+        ],
+        "[limits]\nmemory = \"64MiB\"\noutput = \"1MiB\"\n\n[module.testing]\nlimits = { time = \"2s\" }\n",
+    );
+    let run = sb.deploy(&[]);
+    assert_eq!(run.code, 22, "{run:?}");
+    let forms = run.forms();
+    let statuses: Vec<&str> = forms
+        .iter()
+        .map(|f| f["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "failed",
+            "unchanged",
+            "failed",
+            "unchanged",
+            "failed",
+            "unchanged",
+            "unchanged"
+        ],
+        "{run:?}"
+    );
+    let reason = |i: usize| forms[i]["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        reason(0).contains("memory limit of 64 MiB exceeded"),
+        "bomb: {}",
+        reason(0)
+    );
+    assert!(
+        reason(0).contains("testing"),
+        "names the module: {}",
+        reason(0)
+    );
+    assert!(
+        reason(2).contains("time limit of 2s exceeded"),
+        "loop: {}",
+        reason(2)
+    );
+    assert!(
+        reason(4).contains("output limit of 1 MiB exceeded"),
+        "flood: {}",
+        reason(4)
+    );
+    let output = forms[4]["output"].as_str().unwrap();
+    assert!(
+        output.len() <= (1 << 20) + 100,
+        "the report keeps no more than the limit: {} bytes",
+        output.len()
+    );
+    for (i, said) in [
+        (1, "after the bomb"),
+        (3, "after the loop"),
+        (5, "after the flood"),
+    ] {
+        assert!(
+            forms[i]["output"].as_str().unwrap().contains(said),
+            "{:?}",
+            forms[i]
+        );
+    }
+}
+
+#[test]
+fn a_modules_own_limits_override_those_of_every_form() {
+    let sb = Sandbox::new();
+    sb.write_consfig(
+        &[module("testing")],
+        &[
+            r#"["testing:eat-memory", 100]"#.to_owned(),
+            r#"["testing:flood", 3000]"#.to_owned(),
+        ],
+        "[limits]\nmemory = \"32MiB\"\n\n[module.testing]\nlimits = { memory = \"256MiB\", output = \"2KiB\" }\n",
+    );
+    let run = sb.deploy(&[]);
+    let forms = run.forms();
+    assert_eq!(
+        forms[0]["status"], "unchanged",
+        "256 MiB for this module: {run:?}"
+    );
+    assert_eq!(forms[1]["status"], "failed", "{run:?}");
+    assert!(
+        forms[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("output limit of 2 KiB exceeded"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn limits_for_an_unknown_module_are_refused_before_deploying() {
+    let sb = Sandbox::new();
+    let marker = sb.path().join("marker");
+    sb.write_consfig(
+        &[module("file")],
+        &[format!(
+            "[\"file:has-content\", {:?}, \"x\"]",
+            marker.display().to_string()
+        )],
+        "[module.fiel]\nlimits = { time = \"1s\" }\n",
+    );
+    let run = sb.deploy(&[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("[module.fiel]") && run.stderr.contains("file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!marker.exists());
+}
