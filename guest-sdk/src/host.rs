@@ -15,6 +15,22 @@ pub use run::{Command, Output, run};
 
 use crate::bindings::consfig::module::host as wit;
 
+/// This host's data named `key` (`[hosts.NAME] data` in the consfig), such
+/// as a password: only this host gets it, it is never written to the host's
+/// disk unless a module writes it, and the runtime blanks it out of every
+/// output and reason it reports.
+pub fn data(key: &str) -> crate::Result<Vec<u8>> {
+    wit::data(key).map_err(crate::Error::new)
+}
+
+/// [`data`] as UTF-8 text, without the trailing newline files usually end with.
+pub fn data_text(key: &str) -> crate::Result<String> {
+    let bytes = data(key)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| crate::Error::new(format!("data {key} is not UTF-8 text")))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
 /// The host's name.
 pub fn hostname() -> String {
     wit::hostname()

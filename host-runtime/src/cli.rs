@@ -258,6 +258,7 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
             forms: host.forms.iter().map(|f| f.form.clone()).collect(),
             identity_files: host.identity_file.iter().cloned().collect(),
             sudo_password_file: host.sudo_password_file.clone(),
+            data_files: host.data_files.clone(),
         })
         .collect();
     Ok(run_plans(&plans, &modules, &options, report))
@@ -340,6 +341,7 @@ fn apply_command(
         forms,
         identity_files: Vec::new(),
         sudo_password_file: None,
+        data_files: Default::default(),
     };
     Ok(run_plans(&[plan], &modules, &options, report))
 }

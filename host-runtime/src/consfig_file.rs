@@ -118,6 +118,9 @@ struct RawHost {
     connection: Vec<String>,
     identity_file: Option<PathBuf>,
     sudo_password_file: Option<PathBuf>,
+    /// Data for this host's modules (`data` import): key → file, read at deploy time.
+    #[serde(default)]
+    data: BTreeMap<String, PathBuf>,
     #[serde(default)]
     properties: Vec<toml::Spanned<toml::Value>>,
 }
@@ -136,6 +139,8 @@ pub struct Host {
     pub forms: Vec<HostForm>,
     pub identity_file: Option<PathBuf>,
     pub sudo_password_file: Option<PathBuf>,
+    /// Data files by key, absolute or relative to the Consfig.toml.
+    pub data_files: BTreeMap<String, PathBuf>,
     pub line: usize,
 }
 
@@ -230,6 +235,11 @@ impl Consfig {
                     forms,
                     identity_file: raw_host.identity_file.map(|f| base.join(f)),
                     sudo_password_file: raw_host.sudo_password_file.map(|f| base.join(f)),
+                    data_files: raw_host
+                        .data
+                        .into_iter()
+                        .map(|(key, file)| (key, base.join(file)))
+                        .collect(),
                     line,
                 },
             );

@@ -2,7 +2,7 @@
 //! against them before anything connects, then for each host open its
 //! connection, ship the modules the runtime lacks, stream the forms, and report.
 
-use crate::policy::Policy;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::engine::{self, Image, Recipe};
 use crate::form::Form;
 use crate::host_api::HostMode;
+use crate::policy::Policy;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ToRuntime};
 use crate::report::{HostSummary, Reporter};
 
@@ -148,6 +149,9 @@ pub struct HostPlan {
     pub identity_files: Vec<PathBuf>,
     /// A file holding the login user's password, for a `sudo` hop that needs one.
     pub sudo_password_file: Option<PathBuf>,
+    /// Files of this host's data, by key: read when the host is deployed and
+    /// sent to its runtime only.
+    pub data_files: BTreeMap<String, PathBuf>,
 }
 
 impl HostPlan {
@@ -221,6 +225,18 @@ pub fn deploy_host(
             }
         },
     };
+    let mut policy = options.policy.clone();
+    for (key, path) in &plan.data_files {
+        match std::fs::read(path) {
+            Ok(value) => policy.data.insert(key.clone(), value),
+            Err(e) => {
+                let error = format!("data {key}: {}: {e}", path.display());
+                reporter.host_error(host, &error, false);
+                summary.error = Some(error);
+                return summary;
+            }
+        }
+    }
     let ssh = SshOptions {
         accept_new_host_keys: options.accept_new_host_keys,
         identity_files: plan.identity_files.clone(),
@@ -243,7 +259,7 @@ pub fn deploy_host(
         host,
         forms: &plan.forms,
         modules,
-        options,
+        policy,
         contexts,
     };
     let result = session.run(&mut channel, reporter, &mut summary);
@@ -271,7 +287,8 @@ struct Session<'a> {
     host: &'a str,
     forms: &'a [Form],
     modules: &'a [ModuleFile],
-    options: &'a DeployOptions,
+    /// The deploy's policy with this host's data.
+    policy: Policy,
     contexts: Vec<Context>,
 }
 
@@ -286,7 +303,7 @@ impl Session<'_> {
             host,
             forms,
             modules,
-            options,
+            policy,
             contexts,
         } = self;
         let (reader, writer) = (&mut channel.reader, &mut channel.writer);
@@ -333,7 +350,7 @@ impl Session<'_> {
             writer,
             &ToRuntime::Load {
                 modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                policy: options.policy.clone(),
+                policy,
                 contexts,
             },
         )

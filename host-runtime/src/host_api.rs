@@ -434,6 +434,21 @@ impl host::Host for HostState {
         Err("internal error: host apply reached the data-only binding".into())
     }
 
+    fn data(&mut self, key: String) -> Result<Vec<u8>, String> {
+        self.effects_allowed("data")?;
+        self.policy.data.get(&key).map(<[u8]>::to_vec).ok_or_else(|| {
+            let known: Vec<&str> = self.policy.data.keys().collect();
+            format!(
+                "data: this host has no data named {key:?} (give it under data in its [hosts.NAME] of Consfig.toml; it has {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+    }
+
     fn dump_image(
         &mut self,
         _path: String,

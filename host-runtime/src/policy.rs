@@ -100,6 +100,60 @@ pub fn show_bytes(n: u64) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub limits: LimitSet,
+    /// This host's data (secrets), by key.
+    #[serde(default)]
+    pub data: HostData,
+}
+
+/// A host's data: values that never show in debug output, and that
+/// [`HostData::redact`] blanks out of text.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HostData(BTreeMap<String, Vec<u8>>);
+
+impl fmt::Debug for HostData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// Values shorter than this are not blanked out of text: it would blank
+/// ordinary words, and so short a value is no secret.
+pub const REDACT_MIN_LEN: usize = 4;
+
+impl HostData {
+    pub fn insert(&mut self, key: String, value: Vec<u8>) {
+        self.0.insert(key, value);
+    }
+
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.0.get(key).map(Vec::as_slice)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `text` with every value (as given, and without trailing whitespace)
+    /// replaced by `[data KEY]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (key, value) in &self.0 {
+            let Ok(value) = std::str::from_utf8(value) else {
+                continue;
+            };
+            for variant in [value, value.trim_end()] {
+                if variant.len() >= REDACT_MIN_LEN && text.contains(variant) {
+                    text = text.replace(variant, &format!("[data {key}]"));
+                }
+            }
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -393,6 +447,27 @@ mod tests {
         assert_eq!(limits.max_output(), 10 << 20);
         assert_eq!(show_bytes(64 << 20), "64 MiB");
         assert_eq!(show_bytes(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn host_data_is_redacted_and_never_debug_printed() {
+        let mut data = HostData::default();
+        data.insert("db".into(), b"hunter22\n".to_vec());
+        data.insert("pin".into(), b"42".to_vec());
+        assert_eq!(
+            data.redact("password hunter22, pin 42"),
+            "password [data db], pin 42"
+        );
+        assert_eq!(data.redact("line hunter22\n"), "line [data db]");
+        let debug = format!(
+            "{:?}",
+            Policy {
+                data: data.clone(),
+                ..Policy::default()
+            }
+        );
+        assert!(!debug.contains("hunter22"), "{debug}");
+        assert!(debug.contains("db"), "{debug}");
     }
 
     #[test]

@@ -59,6 +59,35 @@ impl Outcome {
         }
     }
 
+    /// Rewrite every text of this outcome with `f`: reason, output, and the
+    /// forms and outcomes of its subdeployments (to blank out secrets).
+    pub fn rewrite_text(&mut self, f: &dyn Fn(&str) -> String) {
+        fn rewrite_value(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
+            match value {
+                serde_json::Value::String(s) => *s = f(s),
+                serde_json::Value::Array(items) => {
+                    items.iter_mut().for_each(|v| rewrite_value(v, f))
+                }
+                serde_json::Value::Object(map) => {
+                    map.values_mut().for_each(|v| rewrite_value(v, f))
+                }
+                _ => {}
+            }
+        }
+        if let Some(reason) = &mut self.reason {
+            *reason = f(reason);
+        }
+        self.output = f(&self.output);
+        for nested in &mut self.nested {
+            nested
+                .form
+                .args
+                .iter_mut()
+                .for_each(|v| rewrite_value(v, f));
+            nested.outcome.rewrite_text(f);
+        }
+    }
+
     /// This outcome and those of every subdeployment under it.
     pub fn statuses(&self) -> Vec<Status> {
         let mut all = vec![self.status];

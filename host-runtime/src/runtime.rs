@@ -131,10 +131,17 @@ pub fn serve(
                 )?;
             }
             ToRuntime::Apply { id, form } => {
-                let outcome = match &mut loaded {
+                let mut outcome = match &mut loaded {
                     None => Outcome::failed("no modules loaded yet", String::new()),
                     Some(loaded) => loaded.apply(&form, close_in_zygote)?,
                 };
+                // The host's data stays on the host: blanked out of all we report.
+                if let Some(loaded) = &loaded {
+                    let data = &loaded.image.policy().data;
+                    if !data.is_empty() {
+                        outcome.rewrite_text(&|text| data.redact(text));
+                    }
+                }
                 protocol::send(&mut output, &FromRuntime::Outcome { id, outcome })?;
             }
             ToRuntime::Finish => break,

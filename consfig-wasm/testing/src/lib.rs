@@ -80,6 +80,20 @@ fn flood(bytes: u64) -> Result<Change> {
     Ok(Change::Unchanged)
 }
 
+/// Leak this host's data `key` every way a module can: stdout, stderr, the
+/// log, a form of a subdeployment, and the error it fails with. It also
+/// writes the data to the file at `path`, which is what data is for.
+#[property]
+fn leak_data(key: String, path: String) -> Result<Change> {
+    let secret = host::data_text(&key)?;
+    println!("stdout: {secret}");
+    eprintln!("stderr: {secret}");
+    log::info(format!("log: {secret}"));
+    fs::write(&path, secret.as_bytes(), None)?;
+    let _ = subdeploy(&[], &[Form::new("testing:echo").arg(&secret)?]);
+    bail!("error: {secret}")
+}
+
 /// Log the argument as JSON.
 #[property]
 fn echo(value: Value) -> Result<Change> {
@@ -133,6 +147,7 @@ consfig_guest::module! {
         spin,
         eat_memory,
         flood,
+        leak_data,
         echo,
         print,
         observe,
