@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use consfig_tests::sshd::{Sshd, trust};
-use consfig_tests::{Sandbox, module, q};
+use consfig_tests::{Sandbox, TESTING_GRANTS, module, q};
 
 const SECRET: &str = "correct-horse-battery-staple";
 
@@ -56,7 +56,7 @@ fn a_secret_reaches_its_module_but_never_the_output_the_report_or_the_cache() {
         )
     };
     let text = format!(
-        "modules = [{}]\n\
+        "modules = [{}]\n{TESTING_GRANTS}\
          [hosts.box]\nconnection = [\"local\"]\ndata = {{ db = {} }}\nproperties = [{}]\n\
          [hosts.web1]\nconnection = [\"ssh://web1\"]\ndata = {{ db = {} }}\nproperties = [{}]\n\
          [hosts.other]\nconnection = [\"local\"]\nproperties = [{}]\n",

@@ -7,7 +7,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 
 use consfig_tests::sshd::{Sshd, trust};
-use consfig_tests::{ACCOUNTS, Run, Sandbox, Sudoers, TestUser, module, q};
+use consfig_tests::{ACCOUNTS, Run, Sandbox, Sudoers, TESTING_GRANTS, TestUser, module, q};
 
 /// A sandbox whose HOME has an ~/.ssh/config naming each server `webN`,
 /// and a known_hosts that trusts them.
@@ -124,6 +124,12 @@ fn editing_one_module_sends_that_module_only() {
         &[("web1", &["ssh://web1"])],
         &[file_form(&target, "x")],
     );
+    // Once edited, cmd is no longer the standard module: it gets only what
+    // the consfig grants.
+    let consfig = s.sb.path().join("Consfig.toml");
+    let mut text = std::fs::read_to_string(&consfig).unwrap();
+    text.push_str("[module.cmd]\ngrants = [\"command:*\", \"env:*\", \"read:/\"]\n");
+    std::fs::write(&consfig, text).unwrap();
     assert_eq!(s.deploy(&["web1"]).code, 23);
 
     edited(&module("cmd"), &cmd);
@@ -351,6 +357,10 @@ fn a_login_user_reaches_root_through_sudo() {
         ],
         &[observe],
     );
+    let consfig = s.sb.path().join("Consfig.toml");
+    let mut text = std::fs::read_to_string(&consfig).unwrap();
+    text.push_str(TESTING_GRANTS);
+    std::fs::write(&consfig, text).unwrap();
     let plain = s.deploy(&["plain"]);
     assert_eq!(plain.code, 23, "{plain:?}");
     let uid = user.uid();
@@ -441,7 +451,7 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
     let wrong = s.sb.path().join("wrong-pw");
     std::fs::write(&wrong, "guess\n").unwrap();
     let hosts = format!(
-        "modules = [{}]\n\
+        "modules = [{}]\n{TESTING_GRANTS}\
          [hosts.right]\nconnection = [\"ssh://consfigpw@web1\", \"sudo\"]\nsudo-password-file = {}\nproperties = [{observe}]\n\
          [hosts.wrong]\nconnection = [\"ssh://consfigpw@web1\", \"sudo\"]\nsudo-password-file = {}\nproperties = [{observe}]\n\
          [hosts.none]\nconnection = [\"ssh://consfigpw@web1\", \"sudo\"]\nproperties = [{observe}]\n",

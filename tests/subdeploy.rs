@@ -4,7 +4,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use consfig_tests::{ACCOUNTS, Chroot, Sandbox, TestUser, module, q};
+use consfig_tests::{ACCOUNTS, Chroot, Sandbox, TESTING_GRANTS, TestUser, module, q};
 
 fn modules() -> Vec<PathBuf> {
     ["file", "cmd", "chroot", "user", "testing"]
@@ -32,7 +32,7 @@ fn forms_in_a_chroot_write_inside_it_and_the_parent_stays_outside() {
         ),
         format!(r#"["file:has-content", {}, "out"]"#, path(&after)),
     ];
-    sb.write_consfig(&modules(), &forms, "");
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 23, "{run:?}");
 
@@ -84,7 +84,7 @@ fn context_hops_in_the_connection_put_every_form_in_the_chroot() {
     let sb = Sandbox::new();
     let chroot = Chroot::build(sb.path().join("c1"));
     let text = format!(
-        "modules = [{}]\n[hosts.jail]\nconnection = [\"local\", \"chroot:{}\"]\nproperties = [\n  [\"testing:observe\", \"/seen\"],\n]\n",
+        "modules = [{}]\n{TESTING_GRANTS}[hosts.jail]\nconnection = [\"local\", \"chroot:{}\"]\nproperties = [\n  [\"testing:observe\", \"/seen\"],\n]\n",
         modules()
             .iter()
             .map(|m| path(m))
@@ -134,7 +134,7 @@ fn forms_as_another_user_own_their_files_and_cannot_write_roots() {
         ),
         format!(r#"["file:has-content", {}, "root again"]"#, path(&after)),
     ];
-    sb.write_consfig(&modules(), &forms, "");
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 22, "one nested form fails: {run:?}");
     let uid = user.uid();
@@ -188,7 +188,7 @@ fn contexts_nest_a_user_inside_a_chroot_and_a_chroot_inside_a_chroot() {
         ]]"#,
         path(&outer.root)
     )];
-    sb.write_consfig(&modules(), &forms, "");
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 23, "{run:?}");
 
@@ -228,7 +228,7 @@ fn every_subdeployment_sees_the_pristine_image() {
             chroot.root.display()
         ),
     ];
-    sb.write_consfig(&modules(), &forms, "");
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 23, "{run:?}");
     for form in run.forms() {
@@ -254,7 +254,7 @@ fn contexts_that_cannot_be_entered_fail_their_form_with_the_reason() {
         r#"["user:as", "nobody", [["chroot:deploys", "/", [["testing:counter"]]]]]"#.to_owned(),
         format!(r#"["file:has-content", {}, "x"]"#, path(&marker)),
     ];
-    sb.write_consfig(&modules(), &forms, "");
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 22, "{run:?}");
     let forms = run.forms();
@@ -284,7 +284,7 @@ fn a_bare_chroot_needs_no_proc_of_its_own() {
         r#"["testing:subdeploy-counter", ["chroot-bare:{}"], 2]"#,
         bare.display()
     )];
-    sb.write_consfig(&modules(), &forms, "");
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 23, "{run:?}");
     let nested = run.forms()[0]["nested"].as_array().unwrap().clone();

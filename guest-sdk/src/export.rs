@@ -39,6 +39,8 @@ pub struct Module {
     pub doc: &'static str,
     pub init: Option<fn() -> Result<()>>,
     pub properties: &'static [Entry],
+    /// Grants the module needs, as text (see `module!`).
+    pub needs: &'static [&'static str],
 }
 
 impl Module {
@@ -83,6 +85,7 @@ impl Module {
         wit::ModuleInfo {
             name: self.name.to_owned(),
             doc: self.doc.trim().to_owned(),
+            needs: self.needs.iter().map(|n| (*n).to_owned()).collect(),
             properties: self
                 .properties
                 .iter()
@@ -198,6 +201,7 @@ mod tests {
             Entry::of::<__consfig_property_nothing>(),
             Entry::of::<__consfig_property_args>(),
         ],
+        needs: &[],
     };
 
     fn err<T: std::fmt::Debug>(r: Result<T>) -> String {

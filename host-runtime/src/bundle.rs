@@ -27,8 +27,8 @@ use wasmtime::component::Component;
 
 use crate::engine::{self, EngineError, Image, LoadedComponent, ModuleSet, Recipe};
 use crate::form::Form;
+use crate::grants::Grant;
 use crate::host_api::HostState;
-use crate::policy::{Grant, Grants};
 use crate::report::Status;
 
 const MAGIC: &[u8; 16] = b"consfig-bundle\0\x01";
@@ -389,16 +389,10 @@ pub fn from_modules(
     Ok(assemble(stub, form, grants, &bundled))
 }
 
-/// Write the bundle for `form` from the modules of a pristine image, at
-/// `path`, unless the same bytes are already there.
-pub fn dump(
-    modules: &ModuleSet,
-    path: &Path,
-    form: &Form,
-    grants: &[Grant],
-) -> Result<Status, String> {
-    let bytes = from_modules(modules, &stub_bytes()?, form, grants)?;
-    write_if_changed(path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))
+/// The bundle for `form` of the modules of a pristine image, on the stub
+/// this runtime found.
+pub fn dump(modules: &ModuleSet, form: &Form, grants: &[Grant]) -> Result<Vec<u8>, String> {
+    from_modules(modules, &stub_bytes()?, form, grants)
 }
 
 /// Replace `path` with `bytes`, mode 0755, atomically, unless it already holds
@@ -458,8 +452,8 @@ pub fn run_self() -> i32 {
         Ok(recipe) => recipe,
         Err(e) => return fail(e.to_string()),
     };
-    let grants = Grants::new(bundle.manifest.grants.clone());
-    let mut image = match Image::with_state(&recipe, HostState::for_service(grants)) {
+    let state = HostState::for_service(bundle.manifest.grants.clone());
+    let mut image = match Image::with_state(&recipe, state) {
         Ok(image) => image,
         Err(e) => return fail(e.to_string()),
     };
@@ -503,7 +497,7 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let form = Form::parse(r#"["web:start-server", 8080]"#).unwrap();
-        let grants = crate::policy::parse_grants(&["net:127.0.0.1:8080"]).unwrap();
+        let grants = crate::grants::parse_grants(&["net:127.0.0.1:8080"]).unwrap();
         let modules = [
             BundleModule {
                 name: "web".into(),

@@ -1,5 +1,6 @@
 //! The `consfig` command line: a thin layer over the library.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use crate::connection::Hop;
 use crate::consfig_file::{Consfig, expand_modules};
 use crate::deploy::{self, DeployOptions, HostPlan, Inspector, ModuleFile};
 use crate::form::Form;
+use crate::grants::{LoadedModule, ModuleGrants, ModuleSettings};
 use crate::policy::Policy;
 use crate::report::{Reporter, combined_exit_code};
 
@@ -74,6 +76,13 @@ enum Command {
         modules: Vec<String>,
         #[command(flatten)]
         report: ReportArgs,
+        /// Grant a module more, or other, than it declares: MODULE=GRANT, e.g.
+        /// `example=write:/srv/www`, written as grants are in Consfig.toml.
+        #[arg(long = "grant", value_name = "MODULE=GRANT")]
+        grants: Vec<String>,
+        /// Let a module do anything, unchecked.
+        #[arg(long = "trusted", value_name = "MODULE")]
+        trusted: Vec<String>,
         /// Where to apply: hops separated by commas, e.g. `local`,
         /// `ssh://root@web1`, `ssh://deploy@web1,sudo`, `local,chroot:/srv/c1`.
         connection: String,
@@ -137,10 +146,13 @@ pub fn main() -> i32 {
         } => deploy_command(&consfig, &report, &hosts),
         Command::Apply {
             modules,
+            grants,
+            trusted,
             report,
             connection,
             forms,
-        } => apply_command(&modules, &report, &connection, &forms),
+        } => apply_settings(&grants, &trusted)
+            .and_then(|settings| apply_command(&modules, &settings, &report, &connection, &forms)),
         Command::Describe { json, modules } => describe_command(&modules, json),
         Command::Bundle {
             info: Some(path), ..
@@ -189,23 +201,43 @@ fn options(report: &ReportArgs, policy: Policy) -> Result<DeployOptions> {
     Ok(options)
 }
 
-/// Every `[module.NAME]` of the consfig must name a loaded module.
-fn check_module_names(consfig: &Consfig, inspector: &Inspector) -> Result<()> {
-    let loaded: Vec<&str> = inspector
+/// The SHA-256 of each standard module: those installed beside consfig.
+fn standard_hashes() -> Vec<String> {
+    let Ok(exe) = std::env::current_exe() else {
+        return Vec::new();
+    };
+    let dir = exe.parent().unwrap_or(Path::new(".")).join("modules");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .map(|bytes| crate::cache::sha256_hex(&bytes))
+        .collect()
+}
+
+/// Each loaded module's grants; refused, with every problem, when a module
+/// needs grants it was not given. Says which modules run trusted.
+fn decide_grants(
+    inspector: &Inspector,
+    settings: &BTreeMap<String, ModuleSettings>,
+) -> Result<BTreeMap<String, ModuleGrants>> {
+    let standard = standard_hashes();
+    let loaded: Vec<LoadedModule<'_>> = inspector
         .image()
         .modules()
-        .map(|(_, info)| info.name.as_str())
+        .map(|(sha256, info)| LoadedModule {
+            name: &info.name,
+            needs: &info.needs,
+            standard: standard.iter().any(|s| s == sha256),
+        })
         .collect();
-    for name in consfig.policy.limits.modules.keys() {
-        if !loaded.contains(&name.as_str()) {
-            bail!(
-                "{}: [module.{name}]: no module named {name} is loaded (loaded: {})",
-                consfig.path.display(),
-                loaded.join(", ")
-            );
-        }
-    }
-    Ok(())
+    let decided = crate::grants::decide(&loaded, settings).map_err(|problems| {
+        anyhow::anyhow!("nothing was deployed:\n  {}", problems.join("\n  "))
+    })?;
+    Ok(decided)
 }
 
 /// Validate every form against the modules; all problems at once, each naming
@@ -248,8 +280,9 @@ fn deploy_command(path: &Path, report: &ReportArgs, names: &[String]) -> Result<
             })
         }),
     )?;
-    check_module_names(&consfig, &inspector)?;
-    let options = options(report, consfig.policy.clone())?;
+    let mut options = options(report, consfig.policy.clone())?;
+    options.policy.grants = decide_grants(&inspector, &consfig.module_settings)
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
     let plans: Vec<HostPlan> = hosts
         .iter()
         .map(|host| HostPlan {
@@ -273,6 +306,13 @@ fn run_plans(
 ) -> i32 {
     let forms = plans.iter().map(|p| p.forms.len()).sum();
     let reporter = Reporter::stdout(report.json, report.verbose, forms);
+    for (name, grants) in &options.policy.grants {
+        if grants.trusted {
+            reporter.notice(&format!(
+                "module {name} is trusted: its calls are not checked against grants"
+            ));
+        }
+    }
     let summaries = deploy::deploy_hosts(plans, modules, options, &reporter);
     if plans.len() > 1 {
         let named: Vec<_> = plans
@@ -304,8 +344,33 @@ fn standard_modules() -> Result<Vec<PathBuf>> {
     })
 }
 
+/// `--grant MODULE=GRANT` and `--trusted MODULE` as module settings.
+fn apply_settings(
+    grants: &[String],
+    trusted: &[String],
+) -> Result<BTreeMap<String, ModuleSettings>> {
+    let mut settings: BTreeMap<String, ModuleSettings> = BTreeMap::new();
+    for text in grants {
+        let (module, grant) = text.split_once('=').with_context(|| {
+            format!("--grant {text}: write MODULE=GRANT, e.g. example=write:/srv/www")
+        })?;
+        let grant = grant.parse().with_context(|| format!("--grant {text}"))?;
+        settings
+            .entry(module.to_owned())
+            .or_default()
+            .grants
+            .get_or_insert_with(Vec::new)
+            .push(grant);
+    }
+    for module in trusted {
+        settings.entry(module.clone()).or_default().trusted = true;
+    }
+    Ok(settings)
+}
+
 fn apply_command(
     patterns: &[String],
+    settings: &BTreeMap<String, ModuleSettings>,
     report: &ReportArgs,
     connection: &str,
     texts: &[String],
@@ -334,7 +399,8 @@ fn apply_command(
             .enumerate()
             .map(|(i, f)| (format!("form {}", i + 1), f)),
     )?;
-    let options = options(report, Policy::default())?;
+    let mut options = options(report, Policy::default())?;
+    options.policy.grants = decide_grants(&inspector, settings)?;
     let plan = HostPlan {
         name: connection.to_owned(),
         hops,
@@ -376,7 +442,7 @@ fn bundle_command(
     stub: Option<&Path>,
 ) -> Result<i32> {
     let form = Form::parse(form).with_context(|| format!("--form {form}"))?;
-    let grants = crate::policy::parse_grants(grant_args)?;
+    let grants = crate::grants::parse_grants(grant_args)?;
     let stub_path = match stub {
         Some(path) => path.to_owned(),
         None => crate::bundle::stub_path(&std::env::current_exe()?),

@@ -30,6 +30,7 @@ use serde::Deserialize;
 
 use crate::connection::Hop;
 use crate::form::Form;
+use crate::grants::{ModuleSettings, parse_grants};
 use crate::policy::{Limits, Policy};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +78,9 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawModule {
     limits: Option<RawLimits>,
+    grants: Option<Vec<String>>,
+    #[serde(default)]
+    trusted: bool,
 }
 
 impl RawLimits {
@@ -150,6 +154,8 @@ pub struct Consfig {
     pub module_files: Vec<PathBuf>,
     /// Limits for every form and per module, as written.
     pub policy: Policy,
+    /// Grants per module, as written under `[module.NAME]`.
+    pub module_settings: BTreeMap<String, ModuleSettings>,
     pub hosts: BTreeMap<String, Host>,
     /// Named lists of hosts.
     pub groups: BTreeMap<String, Vec<String>>,
@@ -188,7 +194,22 @@ impl Consfig {
             }
             policy.limits.forms.time = Some(parse_duration("form-timeout", t).map_err(invalid)?);
         }
+        let mut module_settings = BTreeMap::new();
         for (name, module) in &raw.module {
+            let grants = module
+                .grants
+                .as_ref()
+                .map(|texts| {
+                    parse_grants(texts).map_err(|e| invalid(format!("[module.{name}] grants: {e}")))
+                })
+                .transpose()?;
+            module_settings.insert(
+                name.clone(),
+                ModuleSettings {
+                    grants,
+                    trusted: module.trusted,
+                },
+            );
             if let Some(limits) = &module.limits {
                 let limits = limits
                     .parse(&format!("[module.{name}] limits"))
@@ -258,6 +279,7 @@ impl Consfig {
             path: path.to_owned(),
             module_files,
             policy,
+            module_settings,
             hosts,
             groups: raw.groups,
         })

@@ -258,7 +258,8 @@ async fn dump_from_module(
         ));
     }
     let form = Form::parse(form).map_err(|e| format!("dump-image: {e}"))?;
-    let grants = crate::policy::parse_grants(grants).map_err(|e| format!("dump-image: {e}"))?;
+    let grants = crate::grants::parse_grants(grants).map_err(|e| format!("dump-image: {e}"))?;
+    let place = store.data().place("dump-image", path, true)?;
     let modules = store
         .data()
         .modules
@@ -272,10 +273,21 @@ async fn dump_from_module(
             .await
             .map_err(|e| format!("{}: {e}", form.name))?;
     }
-    match crate::bundle::dump(&modules, target, &form, &grants)? {
-        Status::Changed => Ok(Change::Changed),
-        _ => Ok(Change::Unchanged),
+    let bytes = crate::bundle::dump(&modules, &form, &grants)?;
+    // Unchanged only when the same bytes are there already, executable.
+    let same = place
+        .status()
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.is_file && s.mode == 0o755 && s.size == bytes.len() as u64)
+        && place.read().is_ok_and(|there| there == bytes);
+    if same {
+        return Ok(Change::Unchanged);
     }
+    place
+        .write_atomic(&bytes, 0o755, None)
+        .map_err(|e| format!("dump-image {path}: {e}"))?;
+    Ok(Change::Changed)
 }
 
 struct Instance {
@@ -358,13 +370,13 @@ impl ModuleSet {
                 form.name
             ));
         }
-        ctx.data_mut().active.push(index);
+        ctx.data_mut().enter_module(index);
         let result = self.instances[index]
             .bindings
             .consfig_module_properties()
             .call_apply(&mut ctx, &form.name, &form.args_json())
             .await;
-        ctx.data_mut().active.pop();
+        ctx.data_mut().leave_module();
         match result {
             Ok(inner) => inner,
             Err(trap) => {

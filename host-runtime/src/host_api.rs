@@ -1,14 +1,15 @@
 //! The `host` imports a module sees: logging, commands, files, facts, and
 //! `apply` to call a property of any loaded module.
 //!
-//! Every effect a module has on the host passes through here. While modules are
-//! only being described or their forms validated (on the controller), every
-//! effectful import is refused, so validation can never touch the machine.
+//! Every effect a module has on the host passes through here, checked against
+//! the grants of the modules on the call stack (see [`crate::grants`]): files
+//! beneath granted directories (with cap-std), commands by program and
+//! arguments, subdeployments. While modules are only being described or their
+//! forms validated (on the controller), every effectful import is refused, so
+//! validation can never touch the machine.
 
-use std::fs;
 use std::io::{Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use std::time::Duration;
 
+use crate::confined_fs::Place;
 use crate::context::{Context, describe_chain};
 use crate::engine::ModuleSet;
 use crate::engine::bindings::consfig::module::host::{
@@ -25,7 +27,8 @@ use crate::engine::bindings::consfig::module::host::{
 };
 use crate::engine::bindings::consfig::module::types::{self, Change};
 use crate::form::Form;
-use crate::policy::{Grants, Policy, show_bytes};
+use crate::grants::{Confinement, Denied, Grant, ModuleGrants, NetworkGate};
+use crate::policy::{Policy, show_bytes};
 use crate::report::{Nested, Status};
 use crate::zygote::Zygote;
 
@@ -59,8 +62,8 @@ pub struct HostState {
     pub(crate) policy: Policy,
     /// A form's log went past the largest output limit and was cut.
     pub(crate) output_cut: bool,
-    /// What the modules may reach beyond these imports.
-    grants: Grants,
+    /// The check WASI sockets make, kept to the modules running.
+    net: NetworkGate,
     /// Output goes straight to this process's stdout and stderr (a bundle
     /// running a service) instead of being captured per form.
     service: bool,
@@ -70,21 +73,28 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(mode: HostMode) -> Self {
-        Self::build(mode, Policy::default(), Grants::default(), false)
+        Self::build(mode, Policy::default(), false)
     }
 
     /// For a deploy's forms, under its policy.
     pub fn with_policy(mode: HostMode, policy: Policy) -> Self {
-        Self::build(mode, policy, Grants::default(), false)
+        Self::build(mode, policy, false)
     }
 
     /// For a bundle's service: output to this process's stdout and stderr,
-    /// and the bundle's grants.
-    pub fn for_service(grants: Grants) -> Self {
-        Self::build(HostMode::Deploy, Policy::default(), grants.echoing(), true)
+    /// and the bundle's grants for every module in it.
+    pub fn for_service(grants: Vec<Grant>) -> Self {
+        let policy = Policy {
+            every_module: Some(ModuleGrants {
+                grants,
+                ..ModuleGrants::default()
+            }),
+            ..Policy::default()
+        };
+        Self::build(HostMode::Deploy, policy, true)
     }
 
-    fn build(mode: HostMode, policy: Policy, grants: Grants, service: bool) -> Self {
+    fn build(mode: HostMode, policy: Policy, service: bool) -> Self {
         // Each stream holds the largest output any form may have; a form's own
         // limit is checked when it ends.
         let capacity = usize::try_from(policy.limits.max_output()).unwrap_or(usize::MAX);
@@ -102,7 +112,12 @@ impl HostState {
         }
         wasi.arg("consfig-module")
             .allow_blocking_current_thread(true);
-        grants.apply_to(&mut wasi);
+        let net = if service {
+            NetworkGate::default().echoing()
+        } else {
+            NetworkGate::default()
+        };
+        net.apply_to(&mut wasi, policy.any_network());
         let wasi = wasi.build();
         HostState {
             wasi,
@@ -117,7 +132,7 @@ impl HostState {
             nested: Vec::new(),
             policy,
             output_cut: false,
-            grants,
+            net,
             service,
             exit_requested: None,
         }
@@ -128,7 +143,7 @@ impl HostState {
         let stdout = self.stdout.contents();
         let stderr = self.stderr.contents();
         let mut output = std::mem::take(&mut self.log);
-        for denial in self.grants.take_denials() {
+        for denial in self.net.take_denials() {
             output.push_str(&denial);
             output.push('\n');
         }
@@ -159,6 +174,114 @@ impl HostState {
         let index = *self.active.last()?;
         Some(self.modules.as_ref()?.module_name(index))
     }
+
+    /// Module `index` starts running (a form, or an `apply` from another).
+    pub(crate) fn enter_module(&mut self, index: usize) {
+        self.active.push(index);
+        self.net.set(self.confinement());
+    }
+
+    pub(crate) fn leave_module(&mut self) {
+        self.active.pop();
+        self.net.set(self.confinement());
+    }
+
+    /// The modules whose grants bound a call now: the running module, every
+    /// untrusted non-standard module it was called through, and those a
+    /// subdeployment was asked for through.
+    pub(crate) fn confinement(&self) -> Confinement {
+        let Some(modules) = &self.modules else {
+            return Confinement::default();
+        };
+        let mut confining = Vec::new();
+        if let Some((&innermost, outer)) = self.active.split_last() {
+            let name = modules.module_name(innermost);
+            confining.push((name.to_owned(), self.policy.grants_of(name)));
+            for &index in outer.iter().rev() {
+                let name = modules.module_name(index);
+                let grants = self.policy.grants_of(name);
+                if !grants.trusted && !grants.standard {
+                    confining.push((name.to_owned(), grants));
+                }
+            }
+        } else {
+            // Nothing runs outside a module's call: no module, no effects.
+            confining.push(("(none)".to_owned(), ModuleGrants::default()));
+        }
+        confining.extend(self.policy.ceiling.iter().cloned());
+        Confinement { modules: confining }
+    }
+
+    /// Where a file call on `path` may act, or why it may not.
+    pub(crate) fn place(&self, call: &str, path: &str, write: bool) -> Result<Place, String> {
+        let checked = checked_path(call, path)?;
+        let root = self
+            .confinement()
+            .file_access(&checked, write)
+            .map_err(|denied| denial(call, path, &denied))?;
+        Place::new(&checked, root).map_err(|e| format!("{call} {path}: {e}"))
+    }
+}
+
+/// An absolute path without `.` or `..` components.
+fn checked_path(call: &str, path: &str) -> Result<PathBuf, String> {
+    let p = Path::new(path);
+    if !p.is_absolute() {
+        return Err(format!(
+            "{call} {path:?}: paths given to the host must be absolute"
+        ));
+    }
+    if p.components().any(|c| {
+        matches!(
+            c,
+            std::path::Component::ParentDir | std::path::Component::CurDir
+        )
+    }) {
+        return Err(format!(
+            "{call} {path:?}: paths given to the host may not contain . or .. components"
+        ));
+    }
+    Ok(p.components().collect())
+}
+
+/// The message of a refused call: module, call, and the grant it lacks.
+fn denial(call: &str, what: &str, denied: &Denied) -> String {
+    format!(
+        "denied: module {} may not {call} {what}: it has no grant {}",
+        denied.module, denied.needed
+    )
+}
+
+/// The error of a file call, saying when it was stopped at its granted directory.
+fn file_error(call: &str, path: &str, place: &Place) -> impl FnOnce(std::io::Error) -> String {
+    let root = place.root().map(Path::to_owned);
+    let call = call.to_owned();
+    let path = path.to_owned();
+    move |e| match root {
+        Some(root) if e.to_string().contains("outside of the filesystem") => format!(
+            "denied: {call} {path}: the path leads out of the granted directory {} (through a symlink)",
+            root.display()
+        ),
+        _ => format!("{call} {path}: {e}"),
+    }
+}
+
+/// Variables commands get when their module has no `env:` grant for more.
+const BASE_ENV: [&str; 5] = ["PATH", "HOME", "USER", "LOGNAME", "LANG"];
+
+/// Where a program named without a `/` is looked for.
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// The memory limit: a module's linear memory may grow only so far. Growth
@@ -207,21 +330,6 @@ impl WasiView for HostState {
     }
 }
 
-fn absolute(path: &str) -> Result<&Path, String> {
-    let p = Path::new(path);
-    if p.is_absolute() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "{path:?}: paths given to the host must be absolute"
-        ))
-    }
-}
-
-fn io_context(what: &str, path: &str) -> impl FnOnce(std::io::Error) -> String {
-    move |e| format!("{what} {path}: {e}")
-}
-
 impl types::Host for HostState {}
 
 impl host::Host for HostState {
@@ -247,10 +355,31 @@ impl host::Host for HostState {
         let Some((program, args)) = command.argv.split_first() else {
             return Err("run: empty argv".into());
         };
-        let mut cmd = std::process::Command::new(program);
-        cmd.args(args).envs(command.env.iter().map(|(k, v)| (k, v)));
+        let resolved = resolve_program(program)
+            .ok_or_else(|| format!("run {program}: no such program in PATH"))?;
+        let confinement = self.confinement();
+        confinement
+            .command(&resolved, args)
+            .map_err(|denied| denial("run", &command.argv.join(" "), &denied))?;
+        let mut cmd = std::process::Command::new(&resolved);
+        cmd.args(args);
+        // Only the variables granted (and a few every program expects) pass.
+        cmd.env_clear();
+        for (name, value) in std::env::vars_os() {
+            let name_text = name.to_string_lossy();
+            if BASE_ENV.contains(&name_text.as_ref()) || confinement.env(&name_text) {
+                cmd.env(name, value);
+            }
+        }
+        cmd.envs(command.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &command.cwd {
-            cmd.current_dir(absolute(cwd)?);
+            let place = self.place("run in", cwd, false)?;
+            match place {
+                Place::Anywhere(path) => cmd.current_dir(path),
+                // A command is a process of its own: it can only be started in
+                // the directory, not kept beneath it.
+                Place::Beneath { root, rel, .. } => cmd.current_dir(root.join(rel)),
+            };
         }
         // Standard input comes from an unlinked temporary file, so feeding a large
         // input needs no writer thread: this process may have to fork again.
@@ -274,7 +403,8 @@ impl host::Host for HostState {
 
     fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
         self.effects_allowed("read-file")?;
-        fs::read(absolute(&path)?).map_err(io_context("read", &path))
+        let place = self.place("read-file", &path, false)?;
+        place.read().map_err(file_error("read-file", &path, &place))
     }
 
     fn write_file(
@@ -284,11 +414,12 @@ impl host::Host for HostState {
         mode: Option<u32>,
     ) -> Result<(), String> {
         self.effects_allowed("write-file")?;
-        let target = absolute(&path)?;
-        let existing = fs::metadata(target).ok();
-        let mode = mode
-            .or(existing.as_ref().map(|m| m.mode() & 0o7777))
-            .unwrap_or(0o644);
+        let place = self.place("write-file", &path, true)?;
+        let existing = place
+            .status()
+            .map_err(file_error("write-file", &path, &place))?
+            .filter(|s| !s.is_symlink);
+        let mode = mode.or(existing.as_ref().map(|s| s.mode)).unwrap_or(0o644);
         // Replacing a file keeps its owner, as editing it in place would; a new
         // file is simply ours.
         let ours = (
@@ -296,64 +427,54 @@ impl host::Host for HostState {
             nix::unistd::getegid().as_raw(),
         );
         let owner = existing
-            .map(|m| (m.uid(), m.gid()))
+            .map(|s| (s.uid, s.gid))
             .filter(|owner| *owner != ours);
-        crate::atomic::write_atomic(target, &contents, mode, owner)
-            .map_err(io_context("write", &path))
+        place
+            .write_atomic(&contents, mode, owner)
+            .map_err(file_error("write-file", &path, &place))
     }
 
     fn stat(&mut self, path: String) -> Result<Option<FileStat>, String> {
         self.effects_allowed("stat")?;
-        match fs::symlink_metadata(absolute(&path)?) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_context("stat", &path)(e)),
-            Ok(m) => {
-                let ft = m.file_type();
-                let kind = if ft.is_symlink() {
-                    FileKind::Symlink
-                } else if ft.is_dir() {
-                    FileKind::Directory
-                } else if ft.is_file() {
-                    FileKind::File
-                } else {
-                    FileKind::Other
-                };
-                Ok(Some(FileStat {
-                    kind,
-                    mode: m.mode() & 0o7777,
-                    size: m.size(),
-                    uid: m.uid(),
-                    gid: m.gid(),
-                }))
-            }
-        }
+        let place = self.place("stat", &path, false)?;
+        let status = place.status().map_err(file_error("stat", &path, &place))?;
+        Ok(status.map(|s| FileStat {
+            kind: if s.is_symlink {
+                FileKind::Symlink
+            } else if s.is_dir {
+                FileKind::Directory
+            } else if s.is_file {
+                FileKind::File
+            } else {
+                FileKind::Other
+            },
+            mode: s.mode,
+            size: s.size,
+            uid: s.uid,
+            gid: s.gid,
+        }))
     }
 
     fn remove(&mut self, path: String) -> Result<(), String> {
         self.effects_allowed("remove")?;
-        let target = absolute(&path)?;
-        let meta = fs::symlink_metadata(target).map_err(io_context("remove", &path))?;
-        if meta.is_dir() {
-            fs::remove_dir(target)
-        } else {
-            fs::remove_file(target)
-        }
-        .map_err(io_context("remove", &path))
+        let place = self.place("remove", &path, true)?;
+        place.remove().map_err(file_error("remove", &path, &place))
     }
 
     fn mkdir(&mut self, path: String, mode: Option<u32>) -> Result<(), String> {
         self.effects_allowed("mkdir")?;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(mode.unwrap_or(0o755))
-            .create(absolute(&path)?)
-            .map_err(io_context("mkdir", &path))
+        let place = self.place("mkdir", &path, true)?;
+        place
+            .mkdir_all(mode.unwrap_or(0o755))
+            .map_err(file_error("mkdir", &path, &place))
     }
 
     fn chmod(&mut self, path: String, mode: u32) -> Result<(), String> {
         self.effects_allowed("chmod")?;
-        fs::set_permissions(absolute(&path)?, fs::Permissions::from_mode(mode))
-            .map_err(io_context("chmod", &path))
+        let place = self.place("chmod", &path, true)?;
+        place
+            .chmod(mode)
+            .map_err(file_error("chmod", &path, &place))
     }
 
     fn whoami(&mut self) -> Identity {
@@ -383,6 +504,18 @@ impl host::Host for HostState {
             Some(modules) => Arc::clone(modules.recipe()),
             None => return Err("subdeploy: modules are not loaded yet".into()),
         };
+        let confinement = self.confinement();
+        confinement.subdeploy().map_err(|denied| {
+            denial("subdeploy", "", &denied).replace("subdeploy :", "subdeploy:")
+        })?;
+        // The subdeployment's calls stay within what this one may do: its
+        // untrusted, non-standard modules bound them too.
+        let mut policy = self.policy.clone();
+        policy.ceiling = confinement
+            .modules
+            .into_iter()
+            .filter(|(_, grants)| !grants.trusted && !grants.standard)
+            .collect();
         if forms.is_empty() {
             // Nothing to apply: nothing to enter either.
             return Ok(Change::Unchanged);
@@ -392,7 +525,7 @@ impl host::Host for HostState {
         } else {
             describe_chain(&contexts)
         };
-        let mut zygote = Zygote::spawn_fresh(&recipe, &self.policy, &contexts)
+        let mut zygote = Zygote::spawn_fresh(&recipe, &policy, &contexts)
             .map_err(|e| format!("subdeploy: cannot enter {chain}: {e}"))?;
         let (mut changed, mut failed) = (false, 0);
         for form in &forms {

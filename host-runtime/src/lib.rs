@@ -17,6 +17,7 @@ pub mod bundle;
 pub mod cache;
 #[cfg(feature = "controller")]
 pub mod cli;
+pub mod confined_fs;
 #[cfg(feature = "controller")]
 pub mod connection;
 #[cfg(feature = "controller")]
@@ -27,6 +28,7 @@ pub mod deploy;
 pub mod engine;
 pub mod executor;
 pub mod form;
+pub mod grants;
 pub mod host_api;
 pub mod policy;
 pub mod protocol;

@@ -192,6 +192,13 @@ impl Reporter {
         );
     }
 
+    /// Something the whole deploy should know, e.g. that a module runs trusted.
+    pub fn notice(&self, message: &str) {
+        self.emit(json!({"event": "notice", "message": message}), || {
+            format!("note: {message}")
+        });
+    }
+
     pub fn host_error(&self, host: &str, error: &str, unreachable: bool) {
         let what = if unreachable { "UNREACHABLE" } else { "FAILED" };
         self.emit(

@@ -174,6 +174,11 @@ impl Sandbox {
     }
 }
 
+/// Consfig.toml settings that let the `testing` module (not a standard
+/// module, so granted nothing by default) write files and subdeploy, for
+/// tests about something else than grants.
+pub const TESTING_GRANTS: &str = "[module.testing]\ngrants = [\"write:/\", \"subdeploy\"]\n";
+
 /// A JSON string literal, for building forms in tests.
 pub fn q(s: impl AsRef<str>) -> String {
     serde_json::to_string(s.as_ref()).unwrap()

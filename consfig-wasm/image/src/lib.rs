@@ -23,6 +23,7 @@ fn dumped(path: String, form: Form, grants: Option<Vec<String>>) -> Result<Chang
 
 consfig_guest::module! {
     name: "image",
+    needs: ["write:/"],
     doc: "Bundles: the pristine image as a standalone executable that applies one form.",
     properties: [dumped],
 }

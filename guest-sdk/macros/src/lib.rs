@@ -34,6 +34,7 @@ pub fn property(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     name: "file",                      // the prefix of every property name
 ///     doc: "Files and directories.",     // optional
 ///     init: setup,                       // optional: fn() -> Result<()>, run once at load
+///     needs: ["write:/"],                // optional: the grants it needs to work
 ///     properties: [has_content, absent], // functions marked #[property], by path
 /// }
 /// ```

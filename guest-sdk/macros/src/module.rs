@@ -15,6 +15,7 @@ struct ModuleInput {
     doc: Option<Expr>,
     init: Option<Path>,
     properties: Vec<Path>,
+    needs: Vec<LitStr>,
 }
 
 impl Parse for ModuleInput {
@@ -23,6 +24,7 @@ impl Parse for ModuleInput {
         let mut doc = None;
         let mut init = None;
         let mut properties = None;
+        let mut needs = None;
         while !input.is_empty() {
             let key: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
@@ -41,10 +43,17 @@ impl Parse for ModuleInput {
                     let paths = Punctuated::<Path, Token![,]>::parse_terminated(&list)?;
                     properties = Some(paths.into_iter().collect());
                 }
+                "needs" if needs.is_some() => return Err(duplicate()),
+                "needs" => {
+                    let list;
+                    bracketed!(list in input);
+                    let grants = Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?;
+                    needs = Some(grants.into_iter().collect());
+                }
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
-                        "expected `name`, `doc`, `init` or `properties`",
+                        "expected `name`, `doc`, `init`, `needs` or `properties`",
                     ));
                 }
             }
@@ -58,6 +67,7 @@ impl Parse for ModuleInput {
             doc,
             init,
             properties: properties.ok_or_else(|| missing("properties: [...]"))?,
+            needs: needs.unwrap_or_default(),
         })
     }
 }
@@ -68,6 +78,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         doc,
         init,
         properties,
+        needs,
     } = syn::parse2(input)?;
     if !is_valid_name(&name.value()) {
         return Err(syn::Error::new(
@@ -121,6 +132,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 doc: #doc,
                 init: #init,
                 properties: &[#(Entry::of::<#markers>()),*],
+                needs: &[#(#needs),*],
             };
 
             const _: () = {
