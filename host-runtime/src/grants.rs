@@ -340,13 +340,13 @@ impl ModuleGrants {
     }
 
     /// Whether a socket may use `addr` this way. A connect first binds to the
-    /// wildcard address implicitly, and a listener accepts whoever connects:
-    /// the grant is checked on the address bound, listened on, connected or
-    /// sent to.
+    /// wildcard address and port 0 implicitly, which reaches nothing by
+    /// itself; a listener accepts whoever connects: the grant is checked on
+    /// the address bound, listened on, connected or sent to.
     pub fn allows_socket(&self, addr: SocketAddr, used: SocketAddrUse) -> bool {
         let implicit_bind = addr.ip().is_unspecified() && addr.port() == 0;
         match used {
-            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind if implicit_bind => self.has_network(),
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind if implicit_bind => true,
             SocketAddrUse::TcpAccept | SocketAddrUse::UdpReceive => self.has_network(),
             _ => self.allows_address(addr),
         }
@@ -732,7 +732,9 @@ mod tests {
         assert!(!m.allows_socket(addr("0.0.0.0:8080"), SocketAddrUse::TcpBind));
         assert!(!m.allows_socket(addr("127.0.0.1:22"), SocketAddrUse::TcpConnect));
         let none = ModuleGrants::default();
-        assert!(!none.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
+        assert!(none.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
+        assert!(!none.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpListen));
+        assert!(!none.allows_socket(addr("127.0.0.1:80"), SocketAddrUse::TcpConnect));
         assert!(!none.allows_socket(addr("10.1.2.3:5555"), SocketAddrUse::TcpAccept));
         let any_port = grants(&["net:*:443"]);
         assert!(any_port.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));

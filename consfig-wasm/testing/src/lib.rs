@@ -94,6 +94,47 @@ fn leak_data(key: String, path: String) -> Result<Change> {
     bail!("error: {secret}")
 }
 
+/// Write `content` to the file at `path` (through the host): how the
+/// sandbox tests try paths they were not granted.
+#[property]
+fn write(path: String, content: String) -> Result<Change> {
+    fs::write(&path, content.as_bytes(), None)?;
+    Ok(Change::Changed)
+}
+
+/// Read the file at `path` and log its size.
+#[property]
+fn read(path: String) -> Result<Change> {
+    let bytes = fs::read(&path)?;
+    log::info(format!("read {} bytes", bytes.len()));
+    Ok(Change::Unchanged)
+}
+
+/// Run a command; fails unless it exits 0.
+#[property]
+fn run(argv: Vec<String>) -> Result<Change> {
+    let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
+    let output = host::run(Command::new(program).args(args))?;
+    ensure!(output.success(), "{program} failed");
+    Ok(Change::Changed)
+}
+
+/// Open a TCP connection to `address` (`IP:PORT`) with std::net.
+#[property]
+fn connect(address: String) -> Result<Change> {
+    let addr: std::net::SocketAddr = address
+        .parse()
+        .map_err(|_| Error::new(format!("{address} is not IP:PORT")))?;
+    std::net::TcpStream::connect(addr).map_err(|e| Error::new(format!("connect {addr}: {e}")))?;
+    Ok(Change::Changed)
+}
+
+/// Apply a form of another module through the host.
+#[property]
+fn apply_form(form: Form) -> Result<Change> {
+    apply(&form)
+}
+
 /// Log the argument as JSON.
 #[property]
 fn echo(value: Value) -> Result<Change> {
@@ -148,6 +189,11 @@ consfig_guest::module! {
         eat_memory,
         flood,
         leak_data,
+        write,
+        read,
+        run,
+        connect,
+        apply_form,
         echo,
         print,
         observe,

@@ -1,0 +1,228 @@
+//! Grants, against a module written to misbehave (`testing`, which is not a
+//! standard module and so gets only what the consfig grants): `..`, a
+//! symlink out of its directory, an absolute path outside it, a command and a
+//! socket it was not granted, and calling a standard module to do what it may
+//! not. Each attempt fails its form with a reason naming the module, the call
+//! and the missing grant, and nothing outside the grant changes.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use consfig_tests::{Run, Sandbox, module, q, snapshot};
+
+fn reason(run: &Run, i: usize) -> String {
+    run.forms()[i]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn path(p: &Path) -> String {
+    q(p.display().to_string())
+}
+
+#[test]
+fn a_module_cannot_reach_past_its_grants() {
+    let sb = Sandbox::new();
+    let granted = sb.path().join("granted");
+    let outside = sb.path().join("outside");
+    std::fs::create_dir_all(&granted).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "keep out\n").unwrap();
+    std::os::unix::fs::symlink("../outside", granted.join("link")).unwrap();
+    std::os::unix::fs::symlink(&outside, granted.join("abs-link")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    let write = |p: PathBuf| format!("[\"testing:write\", {}, \"x\"]", path(&p));
+    let forms = vec![
+        write(granted.join("ok.txt")),
+        // `..` out of the granted directory.
+        format!(
+            "[\"testing:write\", {}, \"x\"]",
+            q(format!("{}/../outside/dotdot.txt", granted.display()))
+        ),
+        // Symlinks inside the grant that point out of it.
+        write(granted.join("link/through-link.txt")),
+        write(granted.join("abs-link/through-abs-link.txt")),
+        format!(
+            "[\"testing:read\", {}]",
+            path(&granted.join("link/secret.txt"))
+        ),
+        // An absolute path outside.
+        write(outside.join("absolute.txt")),
+        // A command it was not granted.
+        format!(
+            "[\"testing:run\", [\"/bin/rm\", \"-f\", {}]]",
+            path(&outside.join("secret.txt"))
+        ),
+        // A socket it was not granted.
+        format!("[\"testing:connect\", \"127.0.0.1:{port}\"]"),
+        // A standard module asked to do what the caller may not.
+        format!(
+            "[\"testing:apply-form\", [\"file:has-content\", {}, \"x\"]]",
+            path(&outside.join("via-file.txt"))
+        ),
+        // What it was granted still works after all that.
+        write(granted.join("after.txt")),
+        "[\"testing:run\", [\"/bin/true\"]]".to_owned(),
+    ];
+    let extra = format!(
+        "[module.testing]\ngrants = [{}, \"command:/bin/true\"]\n",
+        q(format!("write:{}", granted.display()))
+    );
+    sb.write_consfig(&[module("testing"), module("file")], &forms, &extra);
+    let before = snapshot(&outside);
+    let run = sb.deploy(&[]);
+
+    let statuses = run.statuses();
+    assert_eq!(
+        statuses,
+        [
+            "changed", "failed", "failed", "failed", "failed", "failed", "failed", "failed",
+            "failed", "changed", "changed"
+        ],
+        "{run:?}"
+    );
+    assert!(
+        reason(&run, 1).contains(". or .."),
+        "dot-dot: {}",
+        reason(&run, 1)
+    );
+    for i in [2, 3, 4] {
+        assert!(
+            reason(&run, i).contains("leads out of the granted directory"),
+            "symlink {i}: {}",
+            reason(&run, i)
+        );
+    }
+    assert!(
+        reason(&run, 5).contains("denied: module testing may not write-file")
+            && reason(&run, 5).contains(&format!(
+                "no grant write:{}",
+                outside.join("absolute.txt").display()
+            )),
+        "absolute: {}",
+        reason(&run, 5)
+    );
+    assert!(
+        reason(&run, 6).contains("denied: module testing may not run")
+            && reason(&run, 6).contains("no grant command:/bin/rm -f"),
+        "command: {}",
+        reason(&run, 6)
+    );
+    let socket = run.forms()[7].clone();
+    let said = format!("{} {}", socket["reason"], socket["output"]);
+    assert!(
+        said.contains("denied: module testing may not connect to 127.0.0.1")
+            && said.contains(&format!("net:127.0.0.1:{port}")),
+        "socket: {said}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "no connection reached the listener"
+    );
+    assert!(
+        reason(&run, 8).contains("denied: module testing may not")
+            && reason(&run, 8).contains("via-file.txt"),
+        "through file: {}",
+        reason(&run, 8)
+    );
+
+    assert_eq!(
+        snapshot(&outside),
+        before,
+        "nothing outside the grant changed"
+    );
+    assert!(granted.join("ok.txt").exists() && granted.join("after.txt").exists());
+}
+
+#[test]
+fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
+    let sb = Sandbox::new();
+    let target = sb.path().join("target.txt");
+    // A copy of the standard `file` module with one more byte is no longer
+    // it: it gets only what the consfig grants, and it needs write:/.
+    let copy = sb.path().join("file-copy.wasm");
+    let mut bytes = std::fs::read(module("file")).unwrap();
+    bytes.extend_from_slice(&[0, 5, 4, b'e', b'd', b'i', b't']);
+    std::fs::write(&copy, bytes).unwrap();
+    let form = format!("[\"file:has-content\", {}, \"x\"]", path(&target));
+
+    sb.write_consfig(std::slice::from_ref(&copy), std::slice::from_ref(&form), "");
+    let refused = sb.deploy(&[]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("module file needs grants it was not given: \"write:/\"")
+            && refused.stderr.contains("[module.file]"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!target.exists(), "nothing ran");
+
+    sb.write_consfig(
+        std::slice::from_ref(&copy),
+        std::slice::from_ref(&form),
+        "[module.file]\ngrants = [\"write:/\"]\n",
+    );
+    let granted = sb.deploy(&[]);
+    assert_eq!(granted.statuses(), ["changed"], "{granted:?}");
+
+    sb.write_consfig(
+        std::slice::from_ref(&copy),
+        std::slice::from_ref(&form),
+        "[module.file]\ntrusted = true\n",
+    );
+    let trusted = sb.deploy(&[]);
+    assert_eq!(trusted.code, 0, "{trusted:?}");
+    assert!(
+        trusted.events().iter().any(|e| e["event"] == "notice"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("module file is trusted")),
+        "the report says the module is trusted: {}",
+        trusted.stdout
+    );
+}
+
+#[test]
+fn a_consfig_can_narrow_a_standard_module() {
+    let sb = Sandbox::new();
+    let allowed = sb.path().join("allowed");
+    std::fs::create_dir(&allowed).unwrap();
+    let elsewhere = sb.path().join("elsewhere.txt");
+    sb.write_consfig(
+        &[module("file")],
+        &[
+            format!(
+                "[\"file:has-content\", {}, \"x\"]",
+                path(&allowed.join("a"))
+            ),
+            format!("[\"file:has-content\", {}, \"x\"]", path(&elsewhere)),
+        ],
+        &format!(
+            "[module.file]\ngrants = [{}]\n",
+            q(format!("write:{}", allowed.display()))
+        ),
+    );
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["changed", "failed"], "{run:?}");
+    assert!(
+        reason(&run, 1).contains("denied: module file may not"),
+        "{run:?}"
+    );
+    assert!(!elsewhere.exists());
+
+    // Ad hoc, a standard module gets what it declares: still a one-liner.
+    let adhoc = sb.path().join("adhoc.txt");
+    let run = sb.consfig(&[
+        "apply",
+        "local",
+        &format!("[\"file:has-content\", {}, \"x\"]", path(&adhoc)),
+    ]);
+    assert_eq!(run.code, 23, "{run:?}");
+}
