@@ -50,6 +50,13 @@ struct ReportArgs {
     /// Hosts to deploy at once.
     #[arg(short, long, default_value_t = deploy::DEFAULT_JOBS)]
     jobs: usize,
+    /// Change nothing: writes go to an overlay (later forms see it), commands
+    /// that are not read-only are skipped; each form says whether it would change.
+    #[arg(long)]
+    check: bool,
+    /// With --check, show a unified diff of each file a form would change.
+    #[arg(long, requires = "check")]
+    diff: bool,
 }
 
 #[derive(Subcommand)]
@@ -197,6 +204,7 @@ fn options(report: &ReportArgs, policy: Policy) -> Result<DeployOptions> {
         options.policy.limits.forms.time = Some(timeout);
     }
     options.accept_new_host_keys = report.accept_new_host_keys;
+    options.policy.check = report.check;
     options.jobs = report.jobs.max(1);
     Ok(options)
 }
@@ -305,7 +313,10 @@ fn run_plans(
     report: &ReportArgs,
 ) -> i32 {
     let forms = plans.iter().map(|p| p.forms.len()).sum();
-    let reporter = Reporter::stdout(report.json, report.verbose, forms);
+    let mut reporter = Reporter::stdout(report.json, report.verbose, forms);
+    if report.check {
+        reporter = reporter.checking(report.diff);
+    }
     for (name, grants) in &options.policy.grants {
         if grants.trusted {
             reporter.notice(&format!(

@@ -260,6 +260,7 @@ async fn dump_from_module(
     let form = Form::parse(form).map_err(|e| format!("dump-image: {e}"))?;
     let grants = crate::grants::parse_grants(grants).map_err(|e| format!("dump-image: {e}"))?;
     let place = store.data().place("dump-image", path, true)?;
+    let check = store.data().check_mode();
     let modules = store
         .data()
         .modules
@@ -274,6 +275,16 @@ async fn dump_from_module(
             .map_err(|e| format!("{}: {e}", form.name))?;
     }
     let bytes = crate::bundle::dump(&modules, &form, &grants)?;
+    if check {
+        let changes = store
+            .data_mut()
+            .record_write("dump-image", path, bytes, Some(0o755))?;
+        return Ok(if changes {
+            Change::Changed
+        } else {
+            Change::Unchanged
+        });
+    }
     // Unchanged only when the same bytes are there already, executable.
     let same = place
         .status()
@@ -555,6 +566,8 @@ impl Image {
                 reason: None,
                 output,
                 nested: Vec::new(),
+                changes: Vec::new(),
+                skipped: Vec::new(),
             },
             Err(reason) => {
                 let reason = match panic_message(&output) {
@@ -565,7 +578,13 @@ impl Image {
             }
         };
         outcome.nested = std::mem::take(&mut self.store.data_mut().nested);
+        (outcome.changes, outcome.skipped) = self.store.data_mut().take_check();
         outcome
+    }
+
+    /// Check mode: what earlier forms would have changed, for this image's next form.
+    pub fn set_overlay(&mut self, overlay: crate::overlay::Overlay) {
+        self.store.data_mut().overlay = overlay;
     }
 
     /// The status a module asked to exit with (WASI `exit`), if one did.

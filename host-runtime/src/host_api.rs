@@ -19,7 +19,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use std::time::Duration;
 
-use crate::confined_fs::Place;
+use crate::confined_fs::{Place, Status as DiskStatus};
 use crate::context::{Context, describe_chain};
 use crate::engine::ModuleSet;
 use crate::engine::bindings::consfig::module::host::{
@@ -28,6 +28,7 @@ use crate::engine::bindings::consfig::module::host::{
 use crate::engine::bindings::consfig::module::types::{self, Change};
 use crate::form::Form;
 use crate::grants::{Confinement, Denied, Grant, ModuleGrants, NetworkGate};
+use crate::overlay::{Entry, FileChange, Overlay, Recorder};
 use crate::policy::{Policy, show_bytes};
 use crate::report::{Nested, Status};
 use crate::zygote::Zygote;
@@ -69,6 +70,12 @@ pub struct HostState {
     service: bool,
     /// The status a module passed to WASI `exit`, which ends its form.
     pub(crate) exit_requested: Option<i32>,
+    /// Check mode: what earlier forms would have changed.
+    pub(crate) overlay: Overlay,
+    /// Check mode: what this form would change.
+    recorder: Recorder,
+    /// Check mode: the commands this form did not run.
+    skipped: Vec<String>,
 }
 
 impl HostState {
@@ -135,6 +142,9 @@ impl HostState {
             net,
             service,
             exit_requested: None,
+            overlay: Overlay::default(),
+            recorder: Recorder::default(),
+            skipped: Vec::new(),
         }
     }
 
@@ -220,6 +230,102 @@ impl HostState {
             .file_access(&checked, write)
             .map_err(|denied| denial(call, path, &denied))?;
         Place::new(&checked, root).map_err(|e| format!("{call} {path}: {e}"))
+    }
+}
+
+impl HostState {
+    pub(crate) fn check_mode(&self) -> bool {
+        self.policy.check
+    }
+
+    /// Check mode: what this form would change, and the commands it skipped.
+    pub(crate) fn take_check(&mut self) -> (Vec<FileChange>, Vec<String>) {
+        (self.recorder.take(), std::mem::take(&mut self.skipped))
+    }
+
+    /// What `path` holds as check mode sees it: this form's changes, then
+    /// earlier forms', then the disk.
+    fn entry_now(&self, place: &Place, path: &Path) -> std::io::Result<Entry> {
+        if let Some(entry) = self.recorder.current(path).or(self.overlay.get(path)) {
+            return Ok(entry.clone());
+        }
+        Ok(match place.status()? {
+            None => Entry::Absent,
+            Some(s) if s.is_dir => Entry::Dir { mode: s.mode },
+            Some(s) if s.is_file => match place.read() {
+                Ok(content) => Entry::File {
+                    content,
+                    mode: s.mode,
+                },
+                Err(_) => Entry::Other,
+            },
+            Some(_) => Entry::Other,
+        })
+    }
+
+    /// Check mode's answer to `stat`, when it knows better than the disk.
+    fn overlay_status(&self, place: &Place, path: &Path) -> std::io::Result<Option<DiskStatus>> {
+        let ours = (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        );
+        let on_disk = place.status()?;
+        let (uid, gid) = on_disk.as_ref().map_or(ours, |s| (s.uid, s.gid));
+        let status = |is_dir, is_file, mode, size| DiskStatus {
+            is_dir,
+            is_file,
+            is_symlink: false,
+            mode,
+            size,
+            uid,
+            gid,
+        };
+        Ok(match self.entry_now(place, path)? {
+            Entry::Absent => None,
+            Entry::Dir { mode } => Some(status(true, false, mode, 0)),
+            Entry::File { content, mode } => Some(status(false, true, mode, content.len() as u64)),
+            Entry::Other => on_disk,
+        })
+    }
+
+    /// Check mode's write: recorded, not done; whether it changes anything.
+    /// Refused where a real write would be: under a parent that is not (or
+    /// would not be) a directory.
+    pub(crate) fn record_write(
+        &mut self,
+        call: &str,
+        path: &str,
+        content: Vec<u8>,
+        mode: Option<u32>,
+    ) -> Result<bool, String> {
+        let place = self.place(call, path, true)?;
+        let checked = checked_path(call, path)?;
+        if let Some(parent) = checked.parent() {
+            let parent_place = self.place(call, &parent.display().to_string(), false)?;
+            let parent_entry = self.entry_now(&parent_place, parent).map_err(file_error(
+                call,
+                path,
+                &parent_place,
+            ))?;
+            if matches!(parent_entry, Entry::Absent | Entry::File { .. }) {
+                return Err(format!(
+                    "{call} {path}: No such file or directory (os error 2)"
+                ));
+            }
+        }
+        let before = self
+            .entry_now(&place, &checked)
+            .map_err(file_error(call, path, &place))?;
+        let mode = mode
+            .or(match &before {
+                Entry::File { mode, .. } => Some(*mode),
+                _ => None,
+            })
+            .unwrap_or(0o644);
+        let after = Entry::File { content, mode };
+        let changes = before != after;
+        self.recorder.record(&checked, before, after);
+        Ok(changes)
     }
 }
 
@@ -361,6 +467,14 @@ impl host::Host for HostState {
         confinement
             .command(&resolved, args)
             .map_err(|denied| denial("run", &command.argv.join(" "), &denied))?;
+        if self.check_mode() && !command.read_only {
+            self.skipped.push(command.argv.join(" "));
+            return Ok(CommandOutput {
+                exit_code: Some(0),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            });
+        }
         let mut cmd = std::process::Command::new(&resolved);
         cmd.args(args);
         // Only the variables granted (and a few every program expects) pass.
@@ -404,6 +518,25 @@ impl host::Host for HostState {
     fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
         self.effects_allowed("read-file")?;
         let place = self.place("read-file", &path, false)?;
+        if self.check_mode() {
+            let checked = checked_path("read-file", &path)?;
+            match self.entry_now(&place, &checked).map_err(file_error(
+                "read-file",
+                &path,
+                &place,
+            ))? {
+                Entry::File { content, .. } => return Ok(content),
+                Entry::Absent => {
+                    return Err(format!(
+                        "read-file {path}: No such file or directory (os error 2)"
+                    ));
+                }
+                Entry::Dir { .. } => {
+                    return Err(format!("read-file {path}: Is a directory (os error 21)"));
+                }
+                Entry::Other => {}
+            }
+        }
         place.read().map_err(file_error("read-file", &path, &place))
     }
 
@@ -414,6 +547,11 @@ impl host::Host for HostState {
         mode: Option<u32>,
     ) -> Result<(), String> {
         self.effects_allowed("write-file")?;
+        if self.check_mode() {
+            return self
+                .record_write("write-file", &path, contents, mode)
+                .map(|_| ());
+        }
         let place = self.place("write-file", &path, true)?;
         let existing = place
             .status()
@@ -437,7 +575,13 @@ impl host::Host for HostState {
     fn stat(&mut self, path: String) -> Result<Option<FileStat>, String> {
         self.effects_allowed("stat")?;
         let place = self.place("stat", &path, false)?;
-        let status = place.status().map_err(file_error("stat", &path, &place))?;
+        let status = if self.check_mode() {
+            let checked = checked_path("stat", &path)?;
+            self.overlay_status(&place, &checked)
+        } else {
+            place.status()
+        }
+        .map_err(file_error("stat", &path, &place))?;
         Ok(status.map(|s| FileStat {
             kind: if s.is_symlink {
                 FileKind::Symlink
@@ -458,12 +602,52 @@ impl host::Host for HostState {
     fn remove(&mut self, path: String) -> Result<(), String> {
         self.effects_allowed("remove")?;
         let place = self.place("remove", &path, true)?;
+        if self.check_mode() {
+            let checked = checked_path("remove", &path)?;
+            let before = self
+                .entry_now(&place, &checked)
+                .map_err(file_error("remove", &path, &place))?;
+            if before == Entry::Absent {
+                return Err(format!(
+                    "remove {path}: No such file or directory (os error 2)"
+                ));
+            }
+            self.recorder.record(&checked, before, Entry::Absent);
+            return Ok(());
+        }
         place.remove().map_err(file_error("remove", &path, &place))
     }
 
     fn mkdir(&mut self, path: String, mode: Option<u32>) -> Result<(), String> {
         self.effects_allowed("mkdir")?;
         let place = self.place("mkdir", &path, true)?;
+        if self.check_mode() {
+            let checked = checked_path("mkdir", &path)?;
+            let mut missing = Vec::new();
+            for dir in checked.ancestors() {
+                let dir_place = self.place("mkdir", &dir.display().to_string(), false)?;
+                match self
+                    .entry_now(&dir_place, dir)
+                    .map_err(file_error("mkdir", &path, &dir_place))?
+                {
+                    Entry::Absent => missing.push(dir.to_owned()),
+                    Entry::File { .. } => {
+                        return Err(format!("mkdir {path}: File exists (os error 17)"));
+                    }
+                    _ => break,
+                }
+            }
+            for dir in missing.into_iter().rev() {
+                self.recorder.record(
+                    &dir,
+                    Entry::Absent,
+                    Entry::Dir {
+                        mode: mode.unwrap_or(0o755),
+                    },
+                );
+            }
+            return Ok(());
+        }
         place
             .mkdir_all(mode.unwrap_or(0o755))
             .map_err(file_error("mkdir", &path, &place))
@@ -472,6 +656,27 @@ impl host::Host for HostState {
     fn chmod(&mut self, path: String, mode: u32) -> Result<(), String> {
         self.effects_allowed("chmod")?;
         let place = self.place("chmod", &path, true)?;
+        if self.check_mode() {
+            let checked = checked_path("chmod", &path)?;
+            let before = self
+                .entry_now(&place, &checked)
+                .map_err(file_error("chmod", &path, &place))?;
+            let after = match &before {
+                Entry::File { content, .. } => Entry::File {
+                    content: content.clone(),
+                    mode,
+                },
+                Entry::Dir { .. } => Entry::Dir { mode },
+                Entry::Absent => {
+                    return Err(format!(
+                        "chmod {path}: No such file or directory (os error 2)"
+                    ));
+                }
+                Entry::Other => return Ok(()),
+            };
+            self.recorder.record(&checked, before, after);
+            return Ok(());
+        }
         place
             .chmod(mode)
             .map_err(file_error("chmod", &path, &place))
@@ -525,13 +730,34 @@ impl host::Host for HostState {
         } else {
             describe_chain(&contexts)
         };
+        // In check mode a subdeployment in no context sees the same files:
+        // what was and would be written so far, and it adds to that.
+        let same_files = contexts.is_empty();
+        let mut overlay = if same_files {
+            let mut overlay = self.overlay.clone();
+            overlay.apply(&self.recorder.snapshot());
+            overlay
+        } else {
+            Overlay::default()
+        };
         let mut zygote = Zygote::spawn_fresh(&recipe, &policy, &contexts)
             .map_err(|e| format!("subdeploy: cannot enter {chain}: {e}"))?;
         let (mut changed, mut failed) = (false, 0);
         for form in &forms {
             let outcome = zygote
-                .apply(form, self.policy.limits.for_module(form.module()).time)
+                .apply_checked(
+                    form,
+                    self.policy.limits.for_module(form.module()).time,
+                    &overlay,
+                )
                 .unwrap_or_else(|e| crate::report::Outcome::failed(e.to_string(), String::new()));
+            overlay.apply(&outcome.changes);
+            if same_files {
+                for change in &outcome.changes {
+                    self.recorder
+                        .record(&change.path, change.before.clone(), change.after.clone());
+                }
+            }
             changed |= outcome.status == Status::Changed;
             failed += usize::from(outcome.status == Status::Failed);
             self.nested.push(Nested {

@@ -30,6 +30,7 @@ pub mod executor;
 pub mod form;
 pub mod grants;
 pub mod host_api;
+pub mod overlay;
 pub mod policy;
 pub mod protocol;
 pub mod report;

@@ -102,6 +102,9 @@ pub struct Policy {
     #[serde(default)]
     pub ceiling: Vec<(String, ModuleGrants)>,
     pub limits: LimitSet,
+    /// Check mode: writes go to an overlay, commands that change things are skipped.
+    #[serde(default)]
+    pub check: bool,
     /// This host's data (secrets), by key.
     #[serde(default)]
     pub data: HostData,

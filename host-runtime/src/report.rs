@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::form::Form;
+use crate::overlay::{Entry, FileChange};
 
 #[cfg(feature = "controller")]
 pub use crate::reporter::Reporter;
@@ -38,6 +39,12 @@ pub struct Outcome {
     /// Forms of subdeployments this form started, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nested: Vec<Nested>,
+    /// In check mode: the files the form would change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FileChange>,
+    /// In check mode: the commands it did not run, so could not know about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// A form a subdeployment evaluated, in the contexts it ran in.
@@ -56,6 +63,8 @@ impl Outcome {
             reason: Some(reason.into()),
             output,
             nested: Vec::new(),
+            changes: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 
@@ -78,6 +87,18 @@ impl Outcome {
             *reason = f(reason);
         }
         self.output = f(&self.output);
+        for skipped in &mut self.skipped {
+            *skipped = f(skipped);
+        }
+        for change in &mut self.changes {
+            for entry in [&mut change.before, &mut change.after] {
+                if let Entry::File { content, .. } = entry
+                    && let Ok(text) = std::str::from_utf8(content)
+                {
+                    *content = f(text).into_bytes();
+                }
+            }
+        }
         for nested in &mut self.nested {
             nested
                 .form

@@ -11,31 +11,64 @@ use serde_json::json;
 use crate::form::Form;
 use crate::report::{HostSummary, Nested, Outcome, Status};
 
+/// How much of an outcome the text shows.
+#[derive(Clone, Copy)]
+struct Detail {
+    verbose: bool,
+    /// Check mode: "would change", and what could not be known.
+    check: bool,
+    /// Check mode: a unified diff per file.
+    diff: bool,
+}
+
+impl Detail {
+    fn status(&self, status: Status) -> &'static str {
+        match status {
+            Status::Changed if self.check => "would change",
+            other => other.as_str(),
+        }
+    }
+}
+
 /// One form's line, its reason and (when failed or verbose) its output.
-fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, verbose: bool) {
+fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, detail: Detail) {
     if !out.is_empty() {
         out.push('\n');
     }
-    out.push_str(&format!("{head} ... {}", outcome.status.as_str()));
+    out.push_str(&format!("{head} ... {}", detail.status(outcome.status)));
     if let Some(reason) = &outcome.reason {
         out.push_str(&format!(
             ": {}",
             reason.trim_end().replace('\n', &format!("\n{indent}    "))
         ));
     }
-    if (verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
+    if !outcome.skipped.is_empty() {
+        let skipped: Vec<String> = outcome.skipped.iter().map(|c| format!("`{c}`")).collect();
+        out.push_str(&format!(
+            " (could not know: did not run {})",
+            skipped.join(", ")
+        ));
+    }
+    if (detail.verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
         for line in outcome.output.trim_matches('\n').lines() {
             out.push_str(&format!("\n{indent}    | {line}"));
         }
     }
+    if detail.diff {
+        for change in &outcome.changes {
+            for line in crate::overlay::render_diff(change).lines() {
+                out.push_str(&format!("\n{indent}    {line}"));
+            }
+        }
+    }
 }
 
-fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, verbose: bool) {
+fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, detail: Detail) {
     let indent = "  ".repeat(depth);
     let head = format!("{host} :: {indent}[{}] {}", nested.context, nested.form);
-    render_line(out, &head, &nested.outcome, &indent, verbose);
+    render_line(out, &head, &nested.outcome, &indent, detail);
     for inner in &nested.outcome.nested {
-        render_nested(out, host, inner, depth + 1, verbose);
+        render_nested(out, host, inner, depth + 1, detail);
     }
 }
 
@@ -46,6 +79,8 @@ pub struct Reporter {
     out: Mutex<Box<dyn Write + Send>>,
     json: bool,
     verbose: bool,
+    check: bool,
+    diff: bool,
     progress: Option<ProgressBar>,
 }
 
@@ -55,8 +90,18 @@ impl Reporter {
             out: Mutex::new(out),
             json,
             verbose,
+            check: false,
+            diff: false,
             progress: None,
         }
+    }
+
+    /// Report a check (`--check`): "would change", skipped commands, and
+    /// with `diff`, a unified diff per file.
+    pub fn checking(mut self, diff: bool) -> Self {
+        self.check = true;
+        self.diff = diff;
+        self
     }
 
     /// Report on stdout, with a progress bar over `forms` forms when it is a terminal.
@@ -165,31 +210,45 @@ impl Reporter {
         if let Some(bar) = &self.progress {
             bar.inc(1);
         }
-        let verbose = self.verbose;
+        let detail = Detail {
+            verbose: self.verbose,
+            check: self.check,
+            diff: self.diff,
+        };
         let nested_lines = |lines: &mut String| {
             for nested in &outcome.nested {
-                render_nested(lines, host, nested, 1, verbose);
+                render_nested(lines, host, nested, 1, detail);
             }
         };
-        self.emit(
-            json!({
-                "event": "form", "host": host, "index": index, "form": form,
-                "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
-                "nested": outcome.nested,
-            }),
-            || {
-                let mut line = String::new();
-                render_line(
-                    &mut line,
-                    &format!("{host} :: {form}"),
-                    outcome,
-                    "",
-                    verbose,
-                );
-                nested_lines(&mut line);
-                line
-            },
-        );
+        let mut event = json!({
+            "event": "form", "host": host, "index": index, "form": form,
+            "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
+            "nested": outcome.nested,
+        });
+        if self.check {
+            event["status"] = json!(detail.status(outcome.status).replace(' ', "-"));
+            event["changes"] = json!(
+                outcome
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        let mut change =
+                            json!({"path": c.path, "before": c.before, "after": c.after});
+                        if self.diff {
+                            change["diff"] = json!(crate::overlay::render_diff(c));
+                        }
+                        change
+                    })
+                    .collect::<Vec<_>>()
+            );
+            event["skipped"] = json!(outcome.skipped);
+        }
+        self.emit(event, || {
+            let mut line = String::new();
+            render_line(&mut line, &format!("{host} :: {form}"), outcome, "", detail);
+            nested_lines(&mut line);
+            line
+        });
     }
 
     /// Something the whole deploy should know, e.g. that a module runs trusted.
@@ -219,8 +278,13 @@ impl Reporter {
                 } else {
                     ""
                 };
+                let changed = if self.check {
+                    "would change"
+                } else {
+                    "changed"
+                };
                 format!(
-                    "{host}: {} changed, {} unchanged, {} failed{state}",
+                    "{host}: {} {changed}, {} unchanged, {} failed{state}",
                     s.changed, s.unchanged, s.failed
                 )
             },

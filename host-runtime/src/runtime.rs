@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::engine::{self, Image, Recipe};
 use crate::form::Form;
 use crate::host_api::{HostMode, HostState};
+use crate::overlay::Overlay;
 use crate::policy::Policy;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
 use crate::report::Outcome;
@@ -120,6 +121,7 @@ pub fn serve(
                     image,
                     contexts,
                     zygote: Some(zygote),
+                    overlay: Overlay::default(),
                 });
                 protocol::send(
                     &mut output,
@@ -159,6 +161,8 @@ struct Loaded {
     contexts: Vec<Context>,
     /// None after the control child died; a new one is forked for the next form.
     zygote: Option<Zygote>,
+    /// Check mode: what the forms so far would have changed.
+    overlay: Overlay,
 }
 
 impl Loaded {
@@ -172,8 +176,11 @@ impl Loaded {
             ),
         };
         let time = self.image.policy().limits.for_module(form.module()).time;
-        match zygote.apply(form, time) {
-            Ok(outcome) => Ok(outcome),
+        match zygote.apply_checked(form, time, &self.overlay) {
+            Ok(outcome) => {
+                self.overlay.apply(&outcome.changes);
+                Ok(outcome)
+            }
             Err(e) => {
                 if let Some(dead) = self.zygote.take() {
                     dead.kill();

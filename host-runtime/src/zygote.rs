@@ -42,6 +42,7 @@ use crate::context::{Context, describe_chain};
 use crate::engine::{Image, Recipe};
 use crate::form::Form;
 use crate::host_api::{HostMode, HostState};
+use crate::overlay::Overlay;
 use crate::policy::Policy;
 use crate::protocol::{self, ProtocolError};
 use crate::report::Outcome;
@@ -112,7 +113,12 @@ fn exit_child(code: i32) -> ! {
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Request {
-    Apply { form: Form, timeout_ms: u64 },
+    Apply {
+        form: Form,
+        timeout_ms: u64,
+        /// Check mode: what earlier forms would have changed.
+        overlay: Overlay,
+    },
 }
 
 /// The control child's first message: whether it could get ready.
@@ -250,9 +256,20 @@ impl Zygote {
 
     /// Evaluate a form in a fresh grandchild and wait for its outcome.
     pub fn apply(&mut self, form: &Form, timeout: Duration) -> Result<Outcome, ZygoteError> {
+        self.apply_checked(form, timeout, &Overlay::default())
+    }
+
+    /// Apply a form seeing, in check mode, what earlier forms would have changed.
+    pub fn apply_checked(
+        &mut self,
+        form: &Form,
+        timeout: Duration,
+        overlay: &Overlay,
+    ) -> Result<Outcome, ZygoteError> {
         let request = Request::Apply {
             form: form.clone(),
             timeout_ms: timeout.as_millis().try_into().unwrap_or(u64::MAX),
+            overlay: overlay.clone(),
         };
         protocol::send(&mut self.requests, &request)?;
         Ok(protocol::recv(&mut self.responses)?)
@@ -280,15 +297,25 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
             Err(ProtocolError::Closed) => return 0,
             Err(_) => return 1,
         };
-        let Request::Apply { form, timeout_ms } = request;
-        let outcome = evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms));
+        let Request::Apply {
+            form,
+            timeout_ms,
+            overlay,
+        } = request;
+        let outcome =
+            evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms), overlay);
         if protocol::send(&mut responses, &outcome).is_err() {
             return 1;
         }
     }
 }
 
-fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> Outcome {
+fn evaluate_in_grandchild(
+    image: &mut Image,
+    form: &Form,
+    timeout: Duration,
+    overlay: Overlay,
+) -> Outcome {
     let fork_failed =
         |e: ZygoteError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
     if let Err(e) = ensure_single_threaded() {
@@ -304,6 +331,7 @@ fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> 
         Ok(ForkResult::Child) => {
             drop(result_rx);
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            image.set_overlay(overlay);
             let outcome = image.apply(form);
             let sent = protocol::send(&mut File::from(result_tx), &outcome);
             exit_child(if sent.is_ok() { 0 } else { 1 })

@@ -94,7 +94,7 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 /// Whether `getent DATABASE KEY` finds the entry: exit code 0 is found, 2
 /// is not; anything else is an error.
 fn found(database: &str, key: &str) -> Result<bool> {
-    let command = Command::new("getent").args([database, key]);
+    let command = Command::new("getent").args([database, key]).read_only();
     let shown = command.to_string();
     let output = run(command)?;
     match output.exit_code {

@@ -25,6 +25,7 @@ pub struct Command {
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
     cwd: Option<String>,
+    read_only: bool,
 }
 
 impl Command {
@@ -35,6 +36,7 @@ impl Command {
             stdin: None,
             env: Vec::new(),
             cwd: None,
+            read_only: false,
         }
     }
 
@@ -63,6 +65,14 @@ impl Command {
     /// The working directory, an absolute path.
     pub fn cwd(mut self, dir: impl Into<String>) -> Self {
         self.cwd = Some(dir.into());
+        self
+    }
+
+    /// The command only looks and changes nothing, so check mode
+    /// (`consfig deploy --check`) runs it; every other command is skipped
+    /// there, answered as if it exited 0 with no output.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
     }
 
@@ -136,6 +146,7 @@ pub fn run(command: Command) -> Result<Output> {
         stdin: command.stdin,
         env: command.env,
         cwd: command.cwd,
+        read_only: command.read_only,
     })
     .map_err(Error::new)?;
     Ok(Output {

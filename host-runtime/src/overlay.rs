@@ -1,0 +1,214 @@
+//! Check mode (`--check`): writes land in an overlay instead of on the disk,
+//! later reads (in the same form and in the forms after it) see the overlay,
+//! and each form reports the files it would change, with what they held
+//! before, for `--diff`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What a path holds (or would hold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Entry {
+    File {
+        #[serde(with = "bytes_as_text")]
+        content: Vec<u8>,
+        mode: u32,
+    },
+    Dir {
+        mode: u32,
+    },
+    Absent,
+    /// Something check mode does not model (a symlink, a device): as on disk.
+    Other,
+}
+
+/// One path a form would change: what it held before, what it would hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: PathBuf,
+    pub before: Entry,
+    pub after: Entry,
+}
+
+/// The paths check mode changed so far, as they would be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overlay {
+    entries: BTreeMap<PathBuf, Entry>,
+}
+
+impl Overlay {
+    pub fn get(&self, path: &Path) -> Option<&Entry> {
+        self.entries.get(path)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Take in what forms would have changed.
+    pub fn apply(&mut self, changes: &[FileChange]) {
+        for change in changes {
+            self.entries
+                .insert(change.path.clone(), change.after.clone());
+        }
+    }
+}
+
+/// The changes a form makes in check mode, kept per path: the first
+/// `before`, the last `after`; a path changed back to how it was drops out.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    changes: BTreeMap<PathBuf, FileChange>,
+}
+
+impl Recorder {
+    pub fn record(&mut self, path: &Path, before: Entry, after: Entry) {
+        let entry = self
+            .changes
+            .entry(path.to_owned())
+            .or_insert_with(|| FileChange {
+                path: path.to_owned(),
+                before,
+                after: Entry::Other,
+            });
+        entry.after = after;
+    }
+
+    /// The form's changes so far, in path order, leaving none behind.
+    pub fn take(&mut self) -> Vec<FileChange> {
+        std::mem::take(&mut self.changes)
+            .into_values()
+            .filter(|c| c.before != c.after)
+            .collect()
+    }
+
+    /// The form's changes so far, leaving them in place.
+    pub fn snapshot(&self) -> Vec<FileChange> {
+        self.changes.values().cloned().collect()
+    }
+
+    /// The state check mode gives `path` now, if this form changed it.
+    pub fn current(&self, path: &Path) -> Option<&Entry> {
+        self.changes.get(path).map(|c| &c.after)
+    }
+}
+
+/// A unified diff of one change, for people.
+pub fn render_diff(change: &FileChange) -> String {
+    let path = change.path.display();
+    let text = |entry: &Entry| match entry {
+        Entry::File { content, .. } => std::str::from_utf8(content).ok().map(str::to_owned),
+        _ => Some(String::new()),
+    };
+    let describe = |entry: &Entry| match entry {
+        Entry::File { mode, .. } => format!("file, mode {mode:o}"),
+        Entry::Dir { mode } => format!("directory, mode {mode:o}"),
+        Entry::Absent => "absent".to_owned(),
+        Entry::Other => "not a file".to_owned(),
+    };
+    let mut out = format!(
+        "--- {path} ({})\n+++ {path} ({})\n",
+        describe(&change.before),
+        describe(&change.after)
+    );
+    match (text(&change.before), text(&change.after)) {
+        (Some(old), Some(new)) => {
+            let diff = similar::TextDiff::from_lines(&old, &new);
+            for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+                out.push_str(&hunk.to_string());
+            }
+        }
+        _ => out.push_str("binary contents differ\n"),
+    }
+    out
+}
+
+/// File contents travel as text when they are UTF-8 (readable in `--json`),
+/// else as base64 under `base64:`.
+mod bytes_as_text {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) if !text.starts_with("base64:") => s.serialize_str(text),
+            _ => s.serialize_str(&format!(
+                "base64:{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            )),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.strip_prefix("base64:") {
+            Some(encoded) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(serde::de::Error::custom),
+            None => Ok(text.into_bytes()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> Entry {
+        Entry::File {
+            content: text.as_bytes().to_vec(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn keeps_first_before_and_last_after() {
+        let mut recorder = Recorder::default();
+        let p = Path::new("/etc/motd");
+        recorder.record(p, file("old\n"), file("mid\n"));
+        recorder.record(p, file("mid\n"), file("new\n"));
+        recorder.record(Path::new("/tmp/x"), Entry::Absent, file("x"));
+        recorder.record(Path::new("/tmp/x"), file("x"), Entry::Absent);
+        let changes = recorder.take();
+        assert_eq!(
+            changes.len(),
+            1,
+            "a path put back is no change: {changes:?}"
+        );
+        assert_eq!(changes[0].before, file("old\n"));
+        assert_eq!(changes[0].after, file("new\n"));
+    }
+
+    #[test]
+    fn renders_unified_diffs() {
+        let change = FileChange {
+            path: "/etc/motd".into(),
+            before: file("a\nb\n"),
+            after: file("a\nc\n"),
+        };
+        let diff = render_diff(&change);
+        assert!(diff.contains("--- /etc/motd (file, mode 644)"), "{diff}");
+        assert!(diff.contains("-b\n+c\n"), "{diff}");
+    }
+
+    #[test]
+    fn contents_round_trip_as_text_or_base64() {
+        for entry in [
+            file("plain"),
+            Entry::File {
+                content: vec![0, 159, 146, 150],
+                mode: 0o600,
+            },
+        ] {
+            let json = serde_json::to_string(&entry).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Entry>(&json).unwrap(),
+                entry,
+                "{json}"
+            );
+        }
+    }
+}

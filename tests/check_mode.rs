@@ -1,0 +1,184 @@
+//! Check mode (`consfig deploy --check`): nothing on the target changes, later
+//! forms see what earlier ones would have written, and the files it says
+//! would change are exactly those the real deploy then changes.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use consfig_tests::{Run, Sandbox, module, q};
+
+/// Every path under `root` with its kind, mode and contents.
+fn listing(root: &Path) -> Vec<(PathBuf, String, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o7777;
+        if meta.is_dir() {
+            out.push((path.clone(), "dir".into(), mode, Vec::new()));
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        } else {
+            out.push((
+                path.clone(),
+                "file".into(),
+                mode,
+                std::fs::read(&path).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The paths whose entry differs between two listings.
+fn differing(
+    before: &[(PathBuf, String, u32, Vec<u8>)],
+    after: &[(PathBuf, String, u32, Vec<u8>)],
+) -> BTreeSet<PathBuf> {
+    let set = |l: &[(PathBuf, String, u32, Vec<u8>)]| l.iter().cloned().collect::<BTreeSet<_>>();
+    set(before)
+        .symmetric_difference(&set(after))
+        .map(|(p, ..)| p.clone())
+        .collect()
+}
+
+/// The paths a check run says would change, nested forms included.
+fn predicted(run: &Run) -> BTreeSet<PathBuf> {
+    run.forms()
+        .iter()
+        .flat_map(|f| f["changes"].as_array().cloned().unwrap_or_default())
+        .map(|c| PathBuf::from(c["path"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn check_changes_nothing_and_predicts_exactly_what_the_deploy_changes() {
+    let sb = Sandbox::new();
+    let root = sb.path().join("target");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/motd"), "old motd\n").unwrap();
+    std::fs::write(root.join("etc/same"), "same\n").unwrap();
+    std::fs::write(root.join("etc/junk"), "junk\n").unwrap();
+    std::fs::set_permissions(
+        root.join("etc/same"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let p = |rel: &str| q(root.join(rel).display().to_string());
+    let forms = vec![
+        format!("[\"file:directory-exists\", {}]", p("srv/www/static")),
+        format!(
+            "[\"file:has-content\", {}, \"<h1>hi</h1>\\n\"]",
+            p("srv/www/index.html")
+        ),
+        format!("[\"file:has-content\", {}, \"new motd\\n\"]", p("etc/motd")),
+        format!("[\"file:has-content\", {}, \"same\\n\"]", p("etc/same")),
+        format!("[\"file:has-mode\", {}, \"0600\"]", p("etc/motd")),
+        format!("[\"file:absent\", {}]", p("etc/junk")),
+        // Sees what the second form would have written: unchanged.
+        format!(
+            "[\"file:has-content\", {}, \"<h1>hi</h1>\\n\"]",
+            p("srv/www/index.html")
+        ),
+    ];
+    sb.write_consfig(&[module("file")], &forms, "");
+
+    let before = listing(&root);
+    let check = sb.deploy(&["--check", "--diff"]);
+    assert_eq!(check.code, 23, "something would change: {check:?}");
+    assert_eq!(listing(&root), before, "check mode changed the target");
+    let check_statuses = check.statuses();
+    assert_eq!(
+        check_statuses,
+        [
+            "would-change",
+            "would-change",
+            "would-change",
+            "unchanged",
+            "would-change",
+            "would-change",
+            "unchanged"
+        ],
+        "{check:?}"
+    );
+    let motd = &check.forms()[2]["changes"][0];
+    assert!(
+        motd["diff"]
+            .as_str()
+            .unwrap()
+            .contains("-old motd\n+new motd\n"),
+        "a unified diff: {motd}"
+    );
+
+    let deploy = sb.deploy(&[]);
+    let real: Vec<String> = deploy
+        .statuses()
+        .iter()
+        .map(|s| {
+            if s == "changed" {
+                "would-change".to_owned()
+            } else {
+                s.clone()
+            }
+        })
+        .collect();
+    assert_eq!(
+        real, check_statuses,
+        "the check predicted every form: {deploy:?}"
+    );
+    let changed = differing(&before, &listing(&root));
+    assert_eq!(
+        predicted(&check),
+        changed,
+        "the check predicted exactly the files changed"
+    );
+}
+
+#[test]
+fn check_skips_commands_that_change_things_and_says_so() {
+    let sb = Sandbox::new();
+    let marker = sb.path().join("ran");
+    let forms = vec![
+        format!(
+            "[\"cmd:single\", [\"sh\", \"-c\", {}], {}]",
+            q(format!("touch {}", marker.display())),
+            q(marker.display().to_string())
+        ),
+        // Looks the account up with a read-only command, which check mode runs.
+        "[\"user:exists\", \"root\"]".to_owned(),
+    ];
+    sb.write_consfig(&[module("cmd"), module("user")], &forms, "");
+    let run = sb.deploy(&["--check"]);
+    assert_eq!(run.statuses(), ["would-change", "unchanged"], "{run:?}");
+    let skipped = &run.forms()[0]["skipped"];
+    assert!(
+        skipped[0].as_str().unwrap().starts_with("sh -c touch"),
+        "says which command it did not run: {skipped}"
+    );
+    assert!(!marker.exists(), "the command did not run");
+
+    let text = sb.consfig(&["deploy", "--check", "box"]);
+    assert!(
+        text.stdout
+            .contains("would change (could not know: did not run `sh -c touch"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("box: 1 would change, 1 unchanged"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn diff_needs_check() {
+    let sb = Sandbox::new();
+    sb.write_consfig(&[module("file")], &[], "");
+    let run = sb.consfig(&["deploy", "--diff", "box"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--check"), "{}", run.stderr);
+}
