@@ -13,7 +13,9 @@ use consfig::context::Context;
 use consfig::engine::{self, Image, Recipe, bindings::ModulePre};
 use consfig::executor;
 use consfig::form::Form;
+use consfig::grants::{ModuleGrants, parse_grants};
 use consfig::host_api::{HostMode, HostState};
+use consfig::policy::Policy;
 use consfig::report::Status;
 use consfig::zygote::Zygote;
 use nix::sys::wait::waitpid;
@@ -79,7 +81,23 @@ fn main() {
         });
     });
 
-    let mut image = Image::new(&recipe, HostMode::Deploy).unwrap();
+    // `testing` is not a standard module: it gets what this deploy grants.
+    let deploy_policy = Policy {
+        grants: [(
+            "testing".to_owned(),
+            ModuleGrants {
+                grants: parse_grants(&["subdeploy"]).unwrap(),
+                ..ModuleGrants::default()
+            },
+        )]
+        .into(),
+        ..Policy::default()
+    };
+    let mut image = Image::with_state(
+        &recipe,
+        HostState::with_policy(HostMode::Deploy, deploy_policy),
+    )
+    .unwrap();
 
     // The mechanism under test: runtime → control child → grandchild → back.
     let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
@@ -138,6 +156,66 @@ fn main() {
     let lazy_cost = per_iteration(ROUNDS, || {
         Image::new(&recipe, HostMode::Deploy).unwrap();
     });
+
+    // Grants and check mode, on a form that writes a file (testing:write):
+    // trusted (nothing checked), granted write:/ (checked, no confinement),
+    // granted its directory (checked and confined with cap-std), and check mode
+    // (same grant, the write answered by the overlay). Per form through fork,
+    // and as calls into one live image, where the difference is not diluted.
+    let files = tempfile::tempdir().unwrap();
+    let write_form = Form::new(
+        "testing:write",
+        vec![
+            serde_json::json!(files.path().join("f").display().to_string()),
+            serde_json::json!("x"),
+        ],
+    );
+    let policy_with = |grants: ModuleGrants, check: bool| Policy {
+        grants: [("testing".to_owned(), grants)].into(),
+        check,
+        ..Policy::default()
+    };
+    let dir_grant = ModuleGrants {
+        grants: parse_grants(&[format!("write:{}", files.path().display())]).unwrap(),
+        ..ModuleGrants::default()
+    };
+    let root_grant = ModuleGrants {
+        grants: parse_grants(&["write:/"]).unwrap(),
+        ..ModuleGrants::default()
+    };
+    let sandboxed = |policy: Policy| {
+        let mut image =
+            Image::with_state(&recipe, HostState::with_policy(HostMode::Deploy, policy)).unwrap();
+        let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
+        let forked = per_iteration(ROUNDS, || {
+            let outcome = zygote.apply(&write_form, Duration::from_secs(60)).unwrap();
+            assert_ne!(outcome.status, Status::Failed, "{outcome:?}");
+        });
+        zygote.shutdown();
+        let live = per_iteration(ROUNDS * 4, || {
+            let outcome = image.apply(&write_form);
+            assert_ne!(outcome.status, Status::Failed, "{outcome:?}");
+        });
+        (forked, live)
+    };
+    let sandbox_rows = [
+        (
+            "trusted: no grant checked",
+            sandboxed(policy_with(ModuleGrants::trusted(), false)),
+        ),
+        (
+            "granted write:/ (checked, not confined)",
+            sandboxed(policy_with(root_grant, false)),
+        ),
+        (
+            "granted write:DIR (checked, confined with cap-std)",
+            sandboxed(policy_with(dir_grant.clone(), false)),
+        ),
+        (
+            "check mode, granted write:DIR (write answered by the overlay)",
+            sandboxed(policy_with(dir_grant, true)),
+        ),
+    ];
 
     // For scale only: this contaminates `image`, which is why the runtime never does it.
     let live_call = per_iteration(ROUNDS * 10, || {
@@ -201,6 +279,21 @@ fn main() {
         ),
     ] {
         println!("| {what} | {} | {} |", ms(d), ratio(d, fork_per_form));
+    }
+    println!();
+    println!("grants and check mode: a form writing one file (same run)");
+    println!();
+    println!("| what | per form (forked) | vs trusted | per call (live image) | vs trusted |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let (base_forked, base_live) = sandbox_rows[0].1;
+    for (what, (forked, live)) in &sandbox_rows {
+        println!(
+            "| {what} | {} | {} | {} | {} |",
+            ms(*forked),
+            ratio(*forked, base_forked),
+            ms(*live),
+            ratio(*live, base_live)
+        );
     }
     println!();
     println!("nested control children: eager fork per form, or fresh image per subdeployment");
