@@ -226,3 +226,35 @@ fn a_consfig_can_narrow_a_standard_module() {
     ]);
     assert_eq!(run.code, 23, "{run:?}");
 }
+
+#[test]
+fn commands_get_only_the_environment_they_are_granted() {
+    let sb = Sandbox::new();
+    let form = r#"["testing:run", ["/bin/sh", "-c", "test \"$CONSFIG_TEST_VAR\" = visible"]]"#;
+    let modules = module("testing").display().to_string();
+    let env = [("CONSFIG_TEST_VAR", Path::new("visible"))];
+    let run_with = |grants: &[&str]| {
+        let mut args = vec!["apply", "--json", "--modules", &modules];
+        for grant in grants {
+            args.extend(["--grant", grant]);
+        }
+        args.extend(["local", form]);
+        sb.consfig_with_env(&args, &env)
+    };
+    let without = run_with(&["testing=command:/bin/sh -c *"]);
+    assert_eq!(
+        without.statuses(),
+        ["failed"],
+        "the variable did not pass: {without:?}"
+    );
+    let with = run_with(&[
+        "testing=command:/bin/sh -c *",
+        "testing=env:CONSFIG_TEST_VAR",
+    ]);
+    assert_eq!(with.statuses(), ["changed"], "{with:?}");
+    let no_command = run_with(&["testing=env:CONSFIG_TEST_VAR"]);
+    assert!(
+        reason(&no_command, 0).contains("no grant command:/bin/sh -c"),
+        "{no_command:?}"
+    );
+}

@@ -97,7 +97,7 @@ enum Command {
         #[arg(required = true)]
         forms: Vec<String>,
     },
-    /// List the properties of modules.
+    /// List the properties of modules, and the grants they need.
     Describe {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -508,7 +508,7 @@ fn describe_command(paths: &[PathBuf], json: bool) -> Result<i32> {
             println!(
                 "{}",
                 serde_json::json!({"path": module.path, "sha256": sha256, "module": info.name,
-                                   "doc": info.doc, "properties": properties})
+                                   "doc": info.doc, "needs": info.needs, "properties": properties})
             );
             continue;
         }
@@ -520,6 +520,9 @@ fn describe_command(paths: &[PathBuf], json: bool) -> Result<i32> {
         );
         if !info.doc.is_empty() {
             println!("  {}", info.doc.replace('\n', "\n  "));
+        }
+        if !info.needs.is_empty() {
+            println!("  needs: {}", info.needs.join(", "));
         }
         for p in &info.properties {
             let params: Vec<String> = p
