@@ -3,22 +3,14 @@
 //! against busybox's httpd (a native server) started the same way.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use consfig_tests::{Sandbox, consfig_bin, repo_root};
+use consfig_tests::{Sandbox, consfig_bin, free_port, repo_root};
 
 const STARTS: usize = 15;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One GET; the response's status line, or None while nothing listens.
 fn get(port: u16) -> Option<String> {
@@ -65,19 +57,6 @@ fn gzip_len(path: &Path) -> u64 {
 
 fn main() {
     let sb = Sandbox::new();
-    let bundle = sb.path().join("cool-web-service");
-    let made = sb.consfig(&[
-        "bundle",
-        "--module",
-        "cool-web-service",
-        "--grant",
-        "net:127.0.0.1:*",
-        "--form",
-        r#"["cool-web-service:start-server", 1]"#,
-        "-o",
-        &bundle.display().to_string(),
-    ]);
-    assert_eq!(made.code, 0, "{made:?}");
     let runtime = consfig_bin();
     let stub = repo_root().join("target/release/consfig-stub");
 
@@ -100,6 +79,7 @@ fn main() {
         assert_eq!(run.code, 0, "{run:?}");
         path
     };
+    let bundle = bundle_for(free_port());
     let bundles: Vec<(u16, std::path::PathBuf)> = (0..STARTS)
         .map(|_| {
             let port = free_port();

@@ -3,7 +3,7 @@
 //! loopback port until SIGTERM; `image:dumped` writes one during a deploy,
 //! locally and over SSH; damaged bundles are refused.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -11,19 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use consfig_tests::sshd::{Sshd, trust};
-use consfig_tests::{Sandbox, module, q};
+use consfig_tests::{Sandbox, free_port, module, q};
 
 /// What the example service says in this build; the module-edit test changes it.
 const RELEASE_1: &[u8] = b"cool-web-service release 1";
 const RELEASE_2: &[u8] = b"cool-web-service release 2";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start_server_form(port: u16) -> String {
     format!("[\"cool-web-service:start-server\", {port}]")

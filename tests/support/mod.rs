@@ -179,6 +179,15 @@ impl Sandbox {
 /// tests about something else than grants.
 pub const TESTING_GRANTS: &str = "[module.testing]\ngrants = [\"write:/\", \"subdeploy\"]\n";
 
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A JSON string literal, for building forms in tests.
 pub fn q(s: impl AsRef<str>) -> String {
     serde_json::to_string(s.as_ref()).unwrap()
