@@ -112,8 +112,7 @@ fn a_module_cannot_reach_past_its_grants() {
         "command: {}",
         reason(&run, 6)
     );
-    let socket = run.forms()[7].clone();
-    let said = format!("{} {}", socket["reason"], socket["output"]);
+    let said = reason(&run, 7);
     assert!(
         said.contains("denied: module testing may not connect to 127.0.0.1")
             && said.contains(&format!("net:127.0.0.1:{port}")),

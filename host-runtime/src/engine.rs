@@ -574,6 +574,10 @@ impl Image {
                     Some(panic) if reason.starts_with("wasm trap") => format!("{reason} ({panic})"),
                     _ => reason,
                 };
+                let reason = match self.store.data().socket_denials.first() {
+                    Some(denial) => format!("{reason} ({denial})"),
+                    None => reason,
+                };
                 Outcome::failed(reason, output)
             }
         };

@@ -70,6 +70,9 @@ pub struct HostState {
     service: bool,
     /// The status a module passed to WASI `exit`, which ends its form.
     pub(crate) exit_requested: Option<i32>,
+    /// Sockets the grants refused since output was last taken: a module
+    /// sees only "permission denied", the form's reason says why.
+    pub(crate) socket_denials: Vec<String>,
     /// Check mode: what earlier forms would have changed.
     pub(crate) overlay: Overlay,
     /// Check mode: what this form would change.
@@ -142,6 +145,7 @@ impl HostState {
             net,
             service,
             exit_requested: None,
+            socket_denials: Vec::new(),
             overlay: Overlay::default(),
             recorder: Recorder::default(),
             skipped: Vec::new(),
@@ -153,8 +157,9 @@ impl HostState {
         let stdout = self.stdout.contents();
         let stderr = self.stderr.contents();
         let mut output = std::mem::take(&mut self.log);
-        for denial in self.net.take_denials() {
-            output.push_str(&denial);
+        self.socket_denials = self.net.take_denials();
+        for denial in &self.socket_denials {
+            output.push_str(denial);
             output.push('\n');
         }
         for (bytes, taken) in [(&stdout, &mut self.taken.0), (&stderr, &mut self.taken.1)] {
