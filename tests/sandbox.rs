@@ -67,6 +67,8 @@ fn a_module_cannot_reach_past_its_grants() {
         // What it was granted still works after all that.
         write(granted.join("after.txt")),
         "[\"testing:run\", [\"/bin/true\"]]".to_owned(),
+        // Subdeploying forms, to run them where its grants would not reach.
+        "[\"testing:subdeploy-counter\", [], 1]".to_owned(),
     ];
     let extra = format!(
         "[module.testing]\ngrants = [{}, \"command:/bin/true\"]\n",
@@ -81,7 +83,7 @@ fn a_module_cannot_reach_past_its_grants() {
         statuses,
         [
             "changed", "failed", "failed", "failed", "failed", "failed", "failed", "failed",
-            "failed", "changed", "changed"
+            "failed", "changed", "changed", "failed"
         ],
         "{run:?}"
     );

@@ -358,8 +358,10 @@ fn checked_path(call: &str, path: &str) -> Result<PathBuf, String> {
 /// The message of a refused call: module, call, and the grant it lacks.
 fn denial(call: &str, what: &str, denied: &Denied) -> String {
     format!(
-        "denied: module {} may not {call} {what}: it has no grant {}",
-        denied.module, denied.needed
+        "denied: module {} may not {}: it has no grant {}",
+        denied.module,
+        format!("{call} {what}").trim_end(),
+        denied.needed
     )
 }
 
@@ -715,9 +717,9 @@ impl host::Host for HostState {
             None => return Err("subdeploy: modules are not loaded yet".into()),
         };
         let confinement = self.confinement();
-        confinement.subdeploy().map_err(|denied| {
-            denial("subdeploy", "", &denied).replace("subdeploy :", "subdeploy:")
-        })?;
+        confinement
+            .subdeploy()
+            .map_err(|denied| denial("subdeploy", "", &denied))?;
         // The subdeployment's calls stay within what this one may do: its
         // untrusted, non-standard modules bound them too.
         let mut policy = self.policy.clone();
