@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use crate::confined_fs::Place;
 use crate::engine::{self, EngineError, Image, LoadedComponent, ModuleSet, Recipe};
 use crate::form::Form;
 use crate::grants::Grant;
@@ -395,18 +396,20 @@ pub fn dump(modules: &ModuleSet, form: &Form, grants: &[Grant]) -> Result<Vec<u8
     from_modules(modules, &stub_bytes()?, form, grants)
 }
 
-/// Replace `path` with `bytes`, mode 0755, atomically, unless it already holds
-/// exactly them (and is executable).
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<Status> {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.len() == bytes.len() as u64
-        && meta.permissions().mode() & 0o7777 == 0o755
-        && std::fs::read(path)? == bytes
-    {
+/// Replace the file at `place` with `bytes`, mode 0755, atomically, unless it
+/// already holds exactly them (and is executable).
+pub fn write_if_changed(place: &Place, bytes: &[u8]) -> std::io::Result<Status> {
+    // What cannot be read is rewritten; the write says what is wrong.
+    let same = place
+        .status()
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.is_file && s.mode == 0o755 && s.size == bytes.len() as u64)
+        && place.read().is_ok_and(|there| there == bytes);
+    if same {
         return Ok(Status::Unchanged);
     }
-    crate::atomic::write_atomic(path, bytes, 0o755, None)?;
+    place.write_atomic(bytes, 0o755, None)?;
     Ok(Status::Changed)
 }
 

@@ -469,7 +469,8 @@ fn bundle_command(
     )?;
     let bytes = crate::bundle::from_modules(inspector.image().module_set(), &stub, &form, &grants)
         .map_err(anyhow::Error::msg)?;
-    let status = crate::bundle::write_if_changed(output, &bytes)
+    let place = crate::confined_fs::Place::new(output, None)?;
+    let status = crate::bundle::write_if_changed(&place, &bytes)
         .with_context(|| format!("writing {}", output.display()))?;
     println!(
         "{}: {} bytes ({} of runtime stub, {} modules), {}",

@@ -53,6 +53,15 @@ impl Place {
         Ok(Place::Beneath { dir, root, rel })
     }
 
+    /// The absolute path this place is.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Place::Anywhere(path) => path.clone(),
+            Place::Beneath { root, rel, .. } if rel == Path::new(".") => root.clone(),
+            Place::Beneath { root, rel, .. } => root.join(rel),
+        }
+    }
+
     /// The granted directory, for messages, when confined.
     pub fn root(&self) -> Option<&Path> {
         match self {

@@ -23,8 +23,6 @@ use crate::policy::Policy;
 use crate::protocol::{self, FromRuntime, PROTOCOL_VERSION, ToRuntime};
 use crate::report::{HostSummary, Reporter};
 
-pub use crate::host_api::DEFAULT_FORM_TIMEOUT;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error("module {path}: {source}")]

@@ -251,12 +251,6 @@ async fn dump_from_module(
     grants: &[String],
 ) -> Result<Change, String> {
     store.data().effects_allowed("dump-image")?;
-    let target = std::path::Path::new(path);
-    if !target.is_absolute() {
-        return Err(format!(
-            "dump-image: {path:?}: the bundle's path must be absolute"
-        ));
-    }
     let form = Form::parse(form).map_err(|e| format!("dump-image: {e}"))?;
     let grants = crate::grants::parse_grants(grants).map_err(|e| format!("dump-image: {e}"))?;
     let place = store.data().place("dump-image", path, true)?;
@@ -285,20 +279,12 @@ async fn dump_from_module(
             Change::Unchanged
         });
     }
-    // Unchanged only when the same bytes are there already, executable.
-    let same = place
-        .status()
-        .ok()
-        .flatten()
-        .is_some_and(|s| s.is_file && s.mode == 0o755 && s.size == bytes.len() as u64)
-        && place.read().is_ok_and(|there| there == bytes);
-    if same {
-        return Ok(Change::Unchanged);
+    match crate::bundle::write_if_changed(&place, &bytes)
+        .map_err(|e| format!("dump-image {path}: {e}"))?
+    {
+        Status::Changed => Ok(Change::Changed),
+        _ => Ok(Change::Unchanged),
     }
-    place
-        .write_atomic(&bytes, 0o755, None)
-        .map_err(|e| format!("dump-image {path}: {e}"))?;
-    Ok(Change::Changed)
 }
 
 struct Instance {

@@ -89,7 +89,7 @@ impl fmt::Display for AddressPattern {
 }
 
 /// An absolute path without `.` or `..`, as grants and checked calls use.
-fn clean_path(text: &str) -> Result<PathBuf, &'static str> {
+pub(crate) fn clean_path(text: &str) -> Result<PathBuf, &'static str> {
     let path = Path::new(text);
     if !path.is_absolute() {
         return Err("the path must be absolute");

@@ -17,8 +17,6 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use std::time::Duration;
-
 use crate::confined_fs::{Place, Status as DiskStatus};
 use crate::context::{Context, describe_chain};
 use crate::engine::ModuleSet;
@@ -32,9 +30,6 @@ use crate::overlay::{Entry, FileChange, Overlay, Recorder};
 use crate::policy::{Policy, show_bytes};
 use crate::report::{Nested, Status};
 use crate::zygote::Zygote;
-
-/// How long a form may run before its process is killed, unless configured.
-pub const DEFAULT_FORM_TIMEOUT: Duration = crate::policy::DEFAULT_LIMIT.time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostMode {
@@ -304,7 +299,7 @@ impl HostState {
         mode: Option<u32>,
     ) -> Result<bool, String> {
         let place = self.place(call, path, true)?;
-        let checked = checked_path(call, path)?;
+        let checked = place.path();
         if let Some(parent) = checked.parent() {
             let parent_place = self.place(call, &parent.display().to_string(), false)?;
             let parent_entry = self.entry_now(&parent_place, parent).map_err(file_error(
@@ -336,23 +331,7 @@ impl HostState {
 
 /// An absolute path without `.` or `..` components.
 fn checked_path(call: &str, path: &str) -> Result<PathBuf, String> {
-    let p = Path::new(path);
-    if !p.is_absolute() {
-        return Err(format!(
-            "{call} {path:?}: paths given to the host must be absolute"
-        ));
-    }
-    if p.components().any(|c| {
-        matches!(
-            c,
-            std::path::Component::ParentDir | std::path::Component::CurDir
-        )
-    }) {
-        return Err(format!(
-            "{call} {path:?}: paths given to the host may not contain . or .. components"
-        ));
-    }
-    Ok(p.components().collect())
+    crate::grants::clean_path(path).map_err(|reason| format!("{call} {path:?}: {reason}"))
 }
 
 /// The message of a refused call: module, call, and the grant it lacks.
@@ -495,12 +474,9 @@ impl host::Host for HostState {
         cmd.envs(command.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &command.cwd {
             let place = self.place("run in", cwd, false)?;
-            match place {
-                Place::Anywhere(path) => cmd.current_dir(path),
-                // A command is a process of its own: it can only be started in
-                // the directory, not kept beneath it.
-                Place::Beneath { root, rel, .. } => cmd.current_dir(root.join(rel)),
-            };
+            // A command is a process of its own: it can only be started in
+            // the directory, not kept beneath it.
+            cmd.current_dir(place.path());
         }
         // Standard input comes from an unlinked temporary file, so feeding a large
         // input needs no writer thread: this process may have to fork again.
@@ -526,7 +502,7 @@ impl host::Host for HostState {
         self.effects_allowed("read-file")?;
         let place = self.place("read-file", &path, false)?;
         if self.check_mode() {
-            let checked = checked_path("read-file", &path)?;
+            let checked = place.path();
             match self.entry_now(&place, &checked).map_err(file_error(
                 "read-file",
                 &path,
@@ -583,7 +559,7 @@ impl host::Host for HostState {
         self.effects_allowed("stat")?;
         let place = self.place("stat", &path, false)?;
         let status = if self.check_mode() {
-            let checked = checked_path("stat", &path)?;
+            let checked = place.path();
             self.overlay_status(&place, &checked)
         } else {
             place.status()
@@ -610,7 +586,7 @@ impl host::Host for HostState {
         self.effects_allowed("remove")?;
         let place = self.place("remove", &path, true)?;
         if self.check_mode() {
-            let checked = checked_path("remove", &path)?;
+            let checked = place.path();
             let before = self
                 .entry_now(&place, &checked)
                 .map_err(file_error("remove", &path, &place))?;
@@ -629,7 +605,7 @@ impl host::Host for HostState {
         self.effects_allowed("mkdir")?;
         let place = self.place("mkdir", &path, true)?;
         if self.check_mode() {
-            let checked = checked_path("mkdir", &path)?;
+            let checked = place.path();
             let mut missing = Vec::new();
             for dir in checked.ancestors() {
                 let dir_place = self.place("mkdir", &dir.display().to_string(), false)?;
@@ -664,7 +640,7 @@ impl host::Host for HostState {
         self.effects_allowed("chmod")?;
         let place = self.place("chmod", &path, true)?;
         if self.check_mode() {
-            let checked = checked_path("chmod", &path)?;
+            let checked = place.path();
             let before = self
                 .entry_now(&place, &checked)
                 .map_err(file_error("chmod", &path, &place))?;
