@@ -37,10 +37,11 @@ stub:
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
-# and client and sudo for the SSH tests.
+# and client and sudo for the SSH tests, curl to fetch pages from bundles.
 test-deps: wasm-target
 	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
 	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
+	@command -v curl >/dev/null || { apt-get update -q && apt-get install -y -q curl; }
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use consfig_tests::{Run, Sandbox, module, q};
+use consfig_tests::{Chroot, Run, Sandbox, module, q};
 
 /// Every path under `root` with its kind, mode and contents.
 fn listing(root: &Path) -> Vec<(PathBuf, String, u32, Vec<u8>)> {
@@ -114,25 +114,103 @@ fn check_changes_nothing_and_predicts_exactly_what_the_deploy_changes() {
     );
 
     let deploy = sb.deploy(&[]);
-    let real: Vec<String> = deploy
-        .statuses()
-        .iter()
-        .map(|s| {
-            if s == "changed" {
-                "would-change".to_owned()
-            } else {
-                s.clone()
-            }
-        })
-        .collect();
     assert_eq!(
-        real, check_statuses,
+        statuses_with_nested(&deploy),
+        check_statuses,
         "the check predicted every form: {deploy:?}"
     );
     let changed = differing(&before, &listing(&root));
     assert_eq!(
         predicted(&check),
         changed,
+        "the check predicted exactly the files changed"
+    );
+}
+
+/// The statuses of a run's forms and of the forms nested in them, in order,
+/// with `changed` read as `would-change`.
+fn statuses_with_nested(run: &Run) -> Vec<String> {
+    fn walk(status: &serde_json::Value, nested: &serde_json::Value, out: &mut Vec<String>) {
+        let status = status.as_str().unwrap();
+        out.push(
+            if status == "changed" {
+                "would-change"
+            } else {
+                status
+            }
+            .to_owned(),
+        );
+        for n in nested.as_array().into_iter().flatten() {
+            walk(&n["outcome"]["status"], &n["outcome"]["nested"], out);
+        }
+    }
+    let mut out = Vec::new();
+    for form in run.forms() {
+        walk(&form["status"], &form["nested"], &mut out);
+    }
+    out
+}
+
+#[test]
+fn a_check_sees_through_chroots_both_ways() {
+    let sb = Sandbox::new();
+    let chroot = Chroot::build(sb.path().join("c1"));
+    let root = chroot.root.display().to_string();
+    let forms = vec![
+        // Outside, into the chroot's tree.
+        format!(
+            "[\"file:has-content\", {}, \"hello\\n\"]",
+            q(format!("{root}/etc/motd"))
+        ),
+        format!(
+            r#"["chroot:deploys", {}, [
+                ["file:has-content", "/etc/motd", "hello\n"],
+                ["file:has-content", "/etc/issue", "inside\n"]
+            ]]"#,
+            q(&root)
+        ),
+        // Sees what the chroot's form would have written.
+        format!(
+            "[\"file:has-content\", {}, \"inside\\n\"]",
+            q(format!("{root}/etc/issue"))
+        ),
+    ];
+    sb.write_consfig(&[module("file"), module("chroot")], &forms, "");
+
+    let before = listing(&chroot.root);
+    let check = sb.deploy(&["--check", "--diff"]);
+    assert_eq!(
+        listing(&chroot.root),
+        before,
+        "check mode changed the chroot"
+    );
+    let predicted_statuses = statuses_with_nested(&check);
+    assert_eq!(
+        predicted_statuses,
+        [
+            "would-change",
+            "would-change",
+            "unchanged",
+            "would-change",
+            "unchanged"
+        ],
+        "the chroot saw the motd written outside, the outside saw its issue: {check:?}"
+    );
+    assert_eq!(
+        predicted(&check),
+        BTreeSet::from([chroot.outside("/etc/motd"), chroot.outside("/etc/issue")]),
+        "the chroot's changes are reported in the host's paths: {check:?}"
+    );
+
+    let deploy = sb.deploy(&[]);
+    assert_eq!(
+        statuses_with_nested(&deploy),
+        predicted_statuses,
+        "the check predicted every form: {deploy:?}"
+    );
+    assert_eq!(
+        differing(&before, &listing(&chroot.root)),
+        predicted(&check),
         "the check predicted exactly the files changed"
     );
 }

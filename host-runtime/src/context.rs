@@ -100,6 +100,17 @@ pub fn describe_chain(contexts: &[Context]) -> String {
         .join(" → ")
 }
 
+/// Where `/` of a process inside `contexts` lies among the files of the
+/// process outside them: each chroot moves it down, users leave it.
+pub fn files_root(contexts: &[Context]) -> PathBuf {
+    contexts
+        .iter()
+        .fold(PathBuf::from("/"), |root, context| match context {
+            Context::Chroot { path, .. } => root.join(path.strip_prefix("/").unwrap_or(path)),
+            Context::Setuid { .. } => root,
+        })
+}
+
 impl Context {
     /// Enter this context in the calling process, for good. Only a child forked
     /// for the purpose may call this, and only while it is single-threaded.
@@ -230,5 +241,21 @@ mod tests {
             "setuid:".parse::<Context>(),
             Err(ContextError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn chroots_move_the_files_root_and_users_do_not() {
+        let chain =
+            |texts: &[&str]| -> Vec<Context> { texts.iter().map(|t| t.parse().unwrap()).collect() };
+        assert_eq!(files_root(&[]), Path::new("/"));
+        assert_eq!(files_root(&chain(&["setuid:www"])), Path::new("/"));
+        assert_eq!(
+            files_root(&chain(&[
+                "chroot:/srv/c1",
+                "setuid:www",
+                "chroot-bare:/var/c2"
+            ])),
+            Path::new("/srv/c1/var/c2")
+        );
     }
 }

@@ -18,7 +18,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::confined_fs::{Place, Status as DiskStatus};
-use crate::context::{Context, describe_chain};
+use crate::context::{Context, describe_chain, files_root};
 use crate::engine::ModuleSet;
 use crate::engine::bindings::consfig::module::host::{
     self, Command, CommandOutput, FileKind, FileStat, Identity, Level,
@@ -713,16 +713,12 @@ impl host::Host for HostState {
         } else {
             describe_chain(&contexts)
         };
-        // In check mode a subdeployment in no context sees the same files:
-        // what was and would be written so far, and it adds to that.
-        let same_files = contexts.is_empty();
-        let mut overlay = if same_files {
-            let mut overlay = self.overlay.clone();
-            overlay.apply(&self.recorder.snapshot());
-            overlay
-        } else {
-            Overlay::default()
-        };
+        // In check mode a subdeployment sees what was and would be written so
+        // far, beneath its chroot if it has one, and adds to that.
+        let root = files_root(&contexts);
+        let mut overlay = self.overlay.clone();
+        overlay.apply(&self.recorder.snapshot());
+        let mut overlay = overlay.seen_from(&root);
         let mut zygote = Zygote::spawn_fresh(&recipe, &policy, &contexts)
             .map_err(|e| format!("subdeploy: cannot enter {chain}: {e}"))?;
         let (mut changed, mut failed) = (false, 0);
@@ -735,11 +731,10 @@ impl host::Host for HostState {
                 )
                 .unwrap_or_else(|e| crate::report::Outcome::failed(e.to_string(), String::new()));
             overlay.apply(&outcome.changes);
-            if same_files {
-                for change in &outcome.changes {
-                    self.recorder
-                        .record(&change.path, change.before.clone(), change.after.clone());
-                }
+            for change in &outcome.changes {
+                let change = change.seen_outside(&root);
+                self.recorder
+                    .record(&change.path, change.before, change.after);
             }
             changed |= outcome.status == Status::Changed;
             failed += usize::from(outcome.status == Status::Failed);

@@ -33,6 +33,22 @@ pub struct FileChange {
     pub after: Entry,
 }
 
+impl FileChange {
+    /// This change, made by a process chrooted at `root`, in the paths of
+    /// the process outside.
+    pub fn seen_outside(&self, root: &Path) -> FileChange {
+        let inside = self.path.strip_prefix("/").unwrap_or(&self.path);
+        FileChange {
+            path: if inside.as_os_str().is_empty() {
+                root.to_owned()
+            } else {
+                root.join(inside)
+            },
+            ..self.clone()
+        }
+    }
+}
+
 /// The paths check mode changed so far, as they would be.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overlay {
@@ -46,6 +62,19 @@ impl Overlay {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// What a process chrooted at `root` sees of this overlay, in its paths.
+    pub fn seen_from(&self, root: &Path) -> Overlay {
+        let entries = self
+            .entries
+            .iter()
+            .filter_map(|(path, entry)| {
+                let inside = path.strip_prefix(root).ok()?;
+                Some((Path::new("/").join(inside), entry.clone()))
+            })
+            .collect();
+        Overlay { entries }
     }
 
     /// Take in what forms would have changed.
@@ -180,6 +209,30 @@ mod tests {
         );
         assert_eq!(changes[0].before, file("old\n"));
         assert_eq!(changes[0].after, file("new\n"));
+    }
+
+    #[test]
+    fn a_chroot_sees_the_overlay_beneath_it_and_its_changes_map_back() {
+        let mut overlay = Overlay::default();
+        let change = |path: &str, text: &str| FileChange {
+            path: path.into(),
+            before: Entry::Absent,
+            after: file(text),
+        };
+        overlay.apply(&[change("/srv/c1/etc/motd", "in"), change("/etc/motd", "out")]);
+        let inside = overlay.seen_from(Path::new("/srv/c1"));
+        assert_eq!(inside.get(Path::new("/etc/motd")), Some(&file("in")));
+        assert_eq!(inside.entries.len(), 1, "nothing from outside the chroot");
+
+        let root = Path::new("/srv/c1");
+        assert_eq!(
+            change("/etc/issue", "x").seen_outside(root).path,
+            Path::new("/srv/c1/etc/issue")
+        );
+        assert_eq!(
+            change("/", "x").seen_outside(root).path.as_os_str(),
+            "/srv/c1"
+        );
     }
 
     #[test]

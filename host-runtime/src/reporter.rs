@@ -66,6 +66,12 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
 fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, detail: Detail) {
     let indent = "  ".repeat(depth);
     let head = format!("{host} :: {indent}[{}] {}", nested.context, nested.form);
+    // Their changes are already in the diff of the form that asked for them,
+    // in the paths of the host.
+    let detail = Detail {
+        diff: false,
+        ..detail
+    };
     render_line(out, &head, &nested.outcome, &indent, detail);
     for inner in &nested.outcome.nested {
         render_nested(out, host, inner, depth + 1, detail);
