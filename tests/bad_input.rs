@@ -97,6 +97,42 @@ fn wrong_argument_types_name_the_argument() {
 }
 
 #[test]
+fn mistakes_in_nested_forms_stop_the_deploy_before_it_starts() {
+    let sb = Sandbox::new();
+    let modules = [module("file"), module("chroot"), module("user")];
+    // A chroot in a user in a chroot: the innermost form reaches `chroot`'s
+    // validation again while `chroot` is still validating the outer one.
+    let nested = |inner: &str| {
+        format!(
+            r#"["chroot:deploys", "/srv/c1", [
+                ["user:as", "www", [["chroot:deploys", "/c2", [{inner}]]]]
+            ]]"#
+        )
+    };
+    let run = refuse(&sb, &modules, &nested(r#"["file:has-contnet", "/x", "y"]"#));
+    assert!(
+        run.stderr.contains("Consfig.toml:7: host box")
+            && run
+                .stderr
+                .contains("unknown property file:has-contnet (did you mean file:has-content?)"),
+        "{}",
+        run.stderr
+    );
+    let run = refuse(&sb, &modules, &nested(r#"["file:has-content", "/x"]"#));
+    assert!(
+        run.stderr.contains("missing argument 2 (content)"),
+        "{}",
+        run.stderr
+    );
+    let run = refuse(&sb, &modules, &nested(r#"["user:as", "www"]"#));
+    assert!(
+        run.stderr.contains("user:as") && run.stderr.contains("missing argument 2 (forms)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn corrupt_and_truncated_modules_name_the_file() {
     let sb = Sandbox::new();
     let good = std::fs::read(module("file")).unwrap();

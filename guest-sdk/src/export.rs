@@ -71,9 +71,12 @@ impl Module {
         self.init.map_or(Ok(()), |init| init())
     }
 
-    pub fn validate(&self, name: &str, args: &str) -> Result<()> {
+    /// Decode a form's arguments without effect; forms among them are
+    /// validated too (see [`crate::form::validating`]).
+    pub fn validate(&'static self, name: &str, args: &str) -> Result<()> {
         let property = self.property(name)?;
-        (property.validate)(&args::parse(args)?)
+        let args = args::parse(args)?;
+        crate::form::validating(self, || (property.validate)(&args))
     }
 
     pub fn apply(&self, name: &str, args: &str) -> Result<Change> {
@@ -112,7 +115,7 @@ impl Module {
         self.init().map_err(|e| e.to_string())
     }
 
-    pub fn export_validate(&self, name: &str, args: &str) -> Result<(), String> {
+    pub fn export_validate(&'static self, name: &str, args: &str) -> Result<(), String> {
         self.validate(name, args).map_err(|e| e.to_string())
     }
 
@@ -309,6 +312,39 @@ mod tests {
             err(FILE.validate("file:absent", r#"{"path": "/x"}"#)),
             "the arguments must be a JSON array, not an object"
         );
+    }
+
+    /// Apply each of these forms.
+    #[property]
+    fn each(forms: Vec<crate::Form>) -> Result<Change> {
+        Ok(Change::from(!forms.is_empty()))
+    }
+
+    static NEST: Module = Module {
+        name: "nest",
+        doc: "",
+        init: None,
+        properties: &[Entry::of::<__consfig_property_each>()],
+        needs: &[],
+    };
+
+    #[test]
+    fn validates_forms_among_the_arguments() {
+        NEST.validate("nest:each", r#"[[["nest:each", [["nest:each", []]]]]]"#)
+            .unwrap();
+        let deep = r#"[[["nest:each", [["nest:each", [], "extra"]]]]]"#;
+        assert_eq!(
+            err(NEST.validate("nest:each", deep)),
+            "argument 1 (forms): nest:each: argument 1 (forms): nest:each: \
+             too many arguments: expected 1 (forms), got 2"
+        );
+        assert_eq!(
+            err(NEST.validate("nest:each", r#"[[["nest:nope"]]]"#)),
+            "argument 1 (forms): nest:nope: module nest has no property nest:nope (it has nest:each)"
+        );
+        // Applying decodes forms without validating them: each is validated
+        // when it runs.
+        assert_eq!(NEST.apply("nest:each", deep), Ok(Change::Changed));
     }
 
     #[test]

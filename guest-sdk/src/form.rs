@@ -3,8 +3,10 @@
 //! is how a property composes others, including other modules' properties.
 //!
 //! A form is also an argument like any other: a property taking `Vec<Form>`
-//! is given a JSON array of forms, each checked when the form is validated.
+//! is given a JSON array of forms, each validated (property and arguments)
+//! when the form that holds them is.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 
@@ -13,7 +15,37 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
 
 use crate::bindings::consfig::module::{host as wit, types};
+use crate::export::Module;
 use crate::{Change, Error, Result};
+
+thread_local! {
+    /// The module whose form is being validated, while it is.
+    static VALIDATING: Cell<Option<&'static Module>> = const { Cell::new(None) };
+}
+
+/// Run `check` (decoding a form's arguments) so that every [`Form`] it
+/// decodes is validated too: with `module` itself when the form is one of its
+/// own properties, else by the host, with the module that defines it.
+pub(crate) fn validating<T>(module: &'static Module, check: impl FnOnce() -> T) -> T {
+    let outer = VALIDATING.replace(Some(module));
+    let result = check();
+    VALIDATING.set(outer);
+    result
+}
+
+/// Validate a form decoded as an argument, if a validation is under way.
+fn validate_nested(form: &Form) -> Result<()> {
+    let Some(module) = VALIDATING.get() else {
+        return Ok(());
+    };
+    let args = serde_json::to_string(&form.args).map_err(|e| Error::new(e.to_string()))?;
+    let own = form.name.split_once(':').map(|(m, _)| m) == Some(module.name);
+    let result = match own {
+        true => module.validate(&form.name, &args),
+        false => wit::validate_form(&form.to_string()).map_err(Error::new),
+    };
+    result.map_err(|e| e.context(&form.name))
+}
 
 /// A property name and its arguments.
 ///
@@ -142,9 +174,13 @@ impl Serialize for Form {
 }
 
 impl<'de> Deserialize<'de> for Form {
-    /// From the form's JSON; see [`Form::from_value`].
+    /// From the form's JSON; see [`Form::from_value`]. While the form that
+    /// holds it is validated, it is validated too.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Form, D::Error> {
-        Form::from_value(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+        let form = Form::from_value(Value::deserialize(deserializer)?)
+            .map_err(serde::de::Error::custom)?;
+        validate_nested(&form).map_err(serde::de::Error::custom)?;
+        Ok(form)
     }
 }
 

@@ -117,7 +117,9 @@
 //! arguments (with no other effect), so errors such as
 //! `missing argument 2 (content)` or
 //! ``argument 2 (content): invalid type: integer `42`, expected a string``
-//! stop a deploy before it starts.
+//! stop a deploy before it starts. A [`Form`] among the arguments is
+//! validated the same way, with whichever module defines its property, so
+//! a mistake deep in a subdeployment stops the deploy too.
 //!
 //! # What a module may do
 //!

@@ -205,9 +205,9 @@ fn new_linker(engine: &Engine) -> Result<Linker<HostState>, EngineError> {
     Ok(linker)
 }
 
-/// `host.apply` and `host.dump-image` need the whole store to call into other
-/// instances, which the generated data-only trait cannot give; define them on
-/// the linker instead.
+/// `host.apply`, `host.validate-form` and `host.dump-image` need the whole
+/// store to call into other instances, which the generated data-only trait
+/// cannot give; define them on the linker instead.
 fn define_store_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut host = linker.instance("consfig:module/host@0.1.0")?;
@@ -215,6 +215,12 @@ fn define_store_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> 
         "apply",
         |mut store: StoreContextMut<'_, HostState>, (form,): (String,)| {
             Box::new(async move { Ok((apply_from_module(&mut store, &form).await,)) })
+        },
+    )?;
+    host.func_wrap_async(
+        "validate-form",
+        |mut store: StoreContextMut<'_, HostState>, (form,): (String,)| {
+            Box::new(async move { Ok((validate_from_module(&mut store, &form).await,)) })
         },
     )?;
     host.func_wrap_async(
@@ -244,6 +250,26 @@ async fn apply_from_module(
     modules.call_apply(store, index, &form).await
 }
 
+async fn validate_from_module(
+    store: &mut StoreContextMut<'_, HostState>,
+    form: &str,
+) -> Result<(), String> {
+    let form = Form::parse(form).map_err(|e| format!("validate-form: {e}"))?;
+    let modules = store
+        .data()
+        .modules
+        .clone()
+        .ok_or("validate-form: modules are not loaded yet")?;
+    let index = modules.property_owner(&form.name)?;
+    if store.data().active.contains(&index) {
+        // Its instance is on the stack and cannot be re-entered: it is
+        // validated when the stack has unwound (`validate_nested`).
+        store.data_mut().deferred_validations.push(form);
+        return Ok(());
+    }
+    modules.call_validate(store, index, &form).await
+}
+
 async fn dump_from_module(
     store: &mut StoreContextMut<'_, HostState>,
     path: &str,
@@ -264,7 +290,7 @@ async fn dump_from_module(
     let index = modules.property_owner(&form.name)?;
     if !store.data().active.contains(&index) {
         modules
-            .call_validate(store, index, &form)
+            .validate_nested(store, index, &form)
             .await
             .map_err(|e| format!("{}: {e}", form.name))?;
     }
@@ -336,15 +362,51 @@ impl ModuleSet {
         form: &Form,
     ) -> Result<(), String> {
         let args = form.args_json();
+        let mut ctx = store.as_context_mut();
+        ctx.data_mut().enter_module(index);
         let result = self.instances[index]
             .bindings
             .consfig_module_properties()
-            .call_validate(store.as_context_mut(), &form.name, &args)
+            .call_validate(&mut ctx, &form.name, &args)
             .await;
+        ctx.data_mut().leave_module();
         match result {
             Ok(inner) => inner,
             Err(trap) => Err(format!("validating: {}", describe_trap(&trap))),
         }
+    }
+
+    /// Validate a form, then the forms nested in it that had to wait for
+    /// their module to leave the stack. Those still on it (a form validated
+    /// while its module applies) are left to be checked when they run.
+    async fn validate_nested(
+        &self,
+        store: &mut impl wasmtime::AsContextMut<Data = HostState>,
+        index: usize,
+        form: &Form,
+    ) -> Result<(), String> {
+        let mut ctx = store.as_context_mut();
+        let waiting_before = ctx.data().deferred_validations.len();
+        let mut result = self.call_validate(&mut ctx, index, form).await;
+        while ctx.data().deferred_validations.len() > waiting_before {
+            let nested = ctx
+                .data_mut()
+                .deferred_validations
+                .pop()
+                .expect("one is waiting");
+            if result.is_err() {
+                continue;
+            }
+            let index = self.property_owner(&nested.name)?;
+            if ctx.data().active.contains(&index) {
+                continue;
+            }
+            result = self
+                .call_validate(&mut ctx, index, &nested)
+                .await
+                .map_err(|e| format!("nested form {nested}: {e}"));
+        }
+        result
     }
 
     async fn call_apply(
@@ -499,11 +561,13 @@ impl Image {
         &self.modules
     }
 
-    /// Check that a form names a known property and that its arguments decode.
+    /// Check that a form names a known property and that its arguments
+    /// decode, forms among them included.
     pub fn validate(&mut self, form: &Form) -> Result<(), String> {
         let modules = Arc::clone(&self.modules);
         let index = modules.property_owner(&form.name)?;
-        let result = crate::executor::block_on(modules.call_validate(&mut self.store, index, form));
+        let result =
+            crate::executor::block_on(modules.validate_nested(&mut self.store, index, form));
         self.store.data_mut().take_output();
         result
     }

@@ -52,6 +52,9 @@ pub struct HostState {
     pub(crate) modules: Option<Arc<ModuleSet>>,
     /// Indices of the modules on the call stack, innermost last.
     pub(crate) active: Vec<usize>,
+    /// Forms given to `validate-form` whose module was on the stack, to be
+    /// validated once it unwinds (an instance cannot be re-entered).
+    pub(crate) deferred_validations: Vec<Form>,
     /// Outcomes of subdeployments the current form started.
     pub(crate) nested: Vec<Nested>,
     /// Limits (and, for subdeployments, everything else a deploy decided).
@@ -134,6 +137,7 @@ impl HostState {
             mode,
             modules: None,
             active: Vec::new(),
+            deferred_validations: Vec::new(),
             nested: Vec::new(),
             policy,
             output_cut: false,
@@ -769,6 +773,11 @@ impl host::Host for HostState {
         // the linker defines `apply` itself (see `engine::define_store_imports`),
         // shadowing this.
         Err("internal error: host apply reached the data-only binding".into())
+    }
+
+    fn validate_form(&mut self, _form: String) -> Result<(), String> {
+        // Shadowed like `apply`: validating calls into other instances.
+        Err("internal error: host validate-form reached the data-only binding".into())
     }
 
     fn data(&mut self, key: String) -> Result<Vec<u8>, String> {
