@@ -140,6 +140,40 @@ fn a_module_cannot_reach_past_its_grants() {
 }
 
 #[test]
+fn an_absolute_symlink_that_stays_inside_the_grant_is_followed() {
+    let sb = Sandbox::new();
+    let app = sb.path().join("app");
+    std::fs::create_dir_all(app.join("releases/1")).unwrap();
+    std::os::unix::fs::symlink(app.join("releases/1"), app.join("current")).unwrap();
+    let forms = vec![
+        format!(
+            "[\"testing:write\", {}, \"v1\"]",
+            path(&app.join("current/config"))
+        ),
+        format!("[\"testing:read\", {}]", path(&app.join("current/config"))),
+    ];
+    let extra = format!(
+        "[module.testing]\ngrants = [{}]\n",
+        q(format!("write:{}", app.display()))
+    );
+    sb.write_consfig(&[module("testing")], &forms, &extra);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["changed", "unchanged"], "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(app.join("releases/1/config")).unwrap(),
+        "v1",
+        "written where the link leads"
+    );
+    assert!(
+        std::fs::symlink_metadata(app.join("current"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link itself is left alone"
+    );
+}
+
+#[test]
 fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
     let sb = Sandbox::new();
     let target = sb.path().join("target.txt");

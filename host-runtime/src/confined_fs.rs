@@ -3,11 +3,14 @@
 //! A call the grants allow acts either anywhere (its modules are trusted or
 //! granted `/`) or beneath the deepest directory granted for it, opened with
 //! cap-std: `..` and symlinks cannot lead out of it, whatever the path says.
+//! Symlinks whose absolute targets stay beneath it are followed (cap-std
+//! alone refuses every absolute symlink).
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::{
     Dir, DirBuilder, DirBuilderExt, MetadataExt, OpenOptions, OpenOptionsExt, Permissions,
@@ -29,12 +32,75 @@ pub struct Status {
 pub enum Place {
     /// The absolute path, with no confinement.
     Anywhere(PathBuf),
-    /// `rel` beneath the granted directory `root`, opened as `dir`.
+    /// `rel` beneath the granted directory `root`, opened as `dir`: the
+    /// path as given, with the symlinks before its last component resolved.
     Beneath {
         dir: Dir,
         root: PathBuf,
         rel: PathBuf,
+        given: PathBuf,
     },
+}
+
+/// Symlinks followed in one path before giving up, as Linux's limit.
+const MAX_LINKS: usize = 40;
+
+/// `rel` beneath `dir` (the granted directory `root`) with its symlinks
+/// resolved, the last component's too with `follow_last`. cap-std refuses
+/// every absolute symlink, even `/srv/app/current` → `/srv/app/releases/3`
+/// inside a grant of `/srv/app`; resolved here, such a link leads where it
+/// says. A path whose links lead out of `root`, or loop, is returned as it
+/// was, for cap-std to refuse. What comes back holds no symlink (but the last
+/// component without `follow_last`), so cap-std still checks every step of
+/// it: a link swapped in meanwhile cannot lead out either.
+fn resolve_beneath(dir: &Dir, root: &Path, rel: &Path, follow_last: bool) -> PathBuf {
+    let push_reversed = |todo: &mut Vec<OsString>, path: &Path| {
+        for component in path.components().rev() {
+            match component {
+                Component::Normal(name) => todo.push(name.to_owned()),
+                Component::ParentDir => todo.push("..".into()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+    };
+    let mut todo = Vec::new();
+    push_reversed(&mut todo, rel);
+    let mut done = PathBuf::new();
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            if !done.pop() {
+                return rel.to_owned();
+            }
+            continue;
+        }
+        let candidate = done.join(&name);
+        if todo.is_empty() && !follow_last {
+            return candidate;
+        }
+        let Ok(target) = dir.read_link_contents(&candidate) else {
+            done = candidate;
+            continue;
+        };
+        links += 1;
+        if links > MAX_LINKS {
+            return rel.to_owned();
+        }
+        if target.is_absolute() {
+            let Ok(inside) = target.strip_prefix(root) else {
+                return rel.to_owned();
+            };
+            done = PathBuf::new();
+            push_reversed(&mut todo, inside);
+        } else {
+            push_reversed(&mut todo, &target);
+        }
+    }
+    if done.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        done
+    }
 }
 
 impl Place {
@@ -44,21 +110,27 @@ impl Place {
             return Ok(Place::Anywhere(path.to_owned()));
         };
         let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())?;
-        let rel = path.strip_prefix(&root).unwrap_or(Path::new("")).to_owned();
-        let rel = if rel.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            rel
-        };
-        Ok(Place::Beneath { dir, root, rel })
+        let given = path.strip_prefix(&root).unwrap_or(Path::new("")).to_owned();
+        let rel = resolve_beneath(&dir, &root, &given, false);
+        Ok(Place::Beneath {
+            dir,
+            root,
+            rel,
+            given,
+        })
+    }
+
+    /// The path to act on beneath `dir`, following a final symlink.
+    fn followed(dir: &Dir, root: &Path, rel: &Path) -> PathBuf {
+        resolve_beneath(dir, root, rel, true)
     }
 
     /// The absolute path this place is.
     pub fn path(&self) -> PathBuf {
         match self {
             Place::Anywhere(path) => path.clone(),
-            Place::Beneath { root, rel, .. } if rel == Path::new(".") => root.clone(),
-            Place::Beneath { root, rel, .. } => root.join(rel),
+            Place::Beneath { root, given, .. } if given.as_os_str().is_empty() => root.clone(),
+            Place::Beneath { root, given, .. } => root.join(given),
         }
     }
 
@@ -73,7 +145,7 @@ impl Place {
     pub fn read(&self) -> io::Result<Vec<u8>> {
         match self {
             Place::Anywhere(path) => fs::read(path),
-            Place::Beneath { dir, rel, .. } => dir.read(rel),
+            Place::Beneath { dir, root, rel, .. } => dir.read(Self::followed(dir, root, rel)),
         }
     }
 
@@ -122,11 +194,11 @@ impl Place {
                 .recursive(true)
                 .mode(mode)
                 .create(path),
-            Place::Beneath { dir, rel, .. } => {
+            Place::Beneath { dir, root, rel, .. } => {
                 let mut builder = DirBuilder::new();
                 builder.recursive(true);
                 DirBuilderExt::mode(&mut builder, mode);
-                dir.create_dir_with(rel, &builder)
+                dir.create_dir_with(Self::followed(dir, root, rel), &builder)
             }
         }
     }
@@ -134,8 +206,8 @@ impl Place {
     pub fn chmod(&self, mode: u32) -> io::Result<()> {
         match self {
             Place::Anywhere(path) => fs::set_permissions(path, fs::Permissions::from_mode(mode)),
-            Place::Beneath { dir, rel, .. } => {
-                dir.set_permissions(rel, Permissions::from_mode(mode))
+            Place::Beneath { dir, root, rel, .. } => {
+                dir.set_permissions(Self::followed(dir, root, rel), Permissions::from_mode(mode))
             }
         }
     }
@@ -178,5 +250,66 @@ impl Place {
             let _ = dir.remove_file(&temp);
         }
         written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A granted directory with a release, links to it, and links out of it.
+    fn grant() -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        fs::create_dir_all(root.join("releases/1")).unwrap();
+        let link =
+            |target: &Path, at: &str| std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+        link(&root.join("releases/1"), "current");
+        link(Path::new("releases"), "all");
+        link(&root.join("releases/1"), "releases/latest");
+        link(Path::new("/etc"), "out");
+        link(&root.join("../"), "up");
+        link(&root.join("loop"), "loop");
+        (tmp, root)
+    }
+
+    fn place(root: &Path, rel: &str) -> Place {
+        Place::new(&root.join(rel), Some(root.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn absolute_links_inside_the_grant_are_followed() {
+        let (_tmp, root) = grant();
+        place(&root, "current/config")
+            .write_atomic(b"v1", 0o644, None)
+            .unwrap();
+        assert_eq!(fs::read(root.join("releases/1/config")).unwrap(), b"v1");
+        assert_eq!(place(&root, "current/config").read().unwrap(), b"v1");
+        // A relative link, then an absolute one beneath it.
+        assert_eq!(place(&root, "all/latest/config").read().unwrap(), b"v1");
+        place(&root, "current/static").mkdir_all(0o755).unwrap();
+        assert!(root.join("releases/1/static").is_dir());
+        // The path as given, for messages and check mode.
+        assert_eq!(
+            place(&root, "current/config").path(),
+            root.join("current/config")
+        );
+        // The last component is not followed where a call acts on the link.
+        let status = place(&root, "current").status().unwrap().unwrap();
+        assert!(status.is_symlink);
+    }
+
+    #[test]
+    fn links_out_of_the_grant_or_in_a_loop_are_refused() {
+        let (_tmp, root) = grant();
+        for rel in ["out/passwd", "up/app/current/x", "loop/x"] {
+            let error = place(&root, rel).read().unwrap_err();
+            assert_ne!(error.kind(), io::ErrorKind::NotFound, "{rel}: {error}");
+            assert!(
+                place(&root, rel).write_atomic(b"x", 0o644, None).is_err(),
+                "{rel}"
+            );
+        }
+        assert!(!Path::new("/etc/x").exists());
     }
 }
