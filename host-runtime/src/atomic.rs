@@ -7,6 +7,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// How the temporary files start, so that leftovers can be recognised.
+pub const TEMP_PREFIX: &str = ".consfig-";
+
 /// Replace `path` with `bytes`, mode `mode`, and, when given, owner `(uid, gid)`.
 pub fn write_atomic(
     path: &Path,
@@ -19,7 +22,7 @@ pub fn write_atomic(
         _ => Path::new("."),
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".consfig-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     let file = tmp.as_file();

@@ -47,6 +47,9 @@ fn is_hash(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Age past which a temporary file in the cache is a leftover.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
@@ -89,6 +92,28 @@ impl Cache {
 
     pub fn compiled_path(&self, sha256: &str, engine: &str) -> PathBuf {
         self.modules_dir().join(format!("{sha256}.{engine}.cwasm"))
+    }
+
+    /// Remove temporary files a runtime killed mid-write left behind: a write
+    /// takes milliseconds, so one untouched for `ABANDONED_AFTER` is nobody's.
+    /// Best effort: what cannot be removed is left for next time.
+    pub fn sweep_abandoned(&self) {
+        let Ok(entries) = fs::read_dir(self.modules_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let abandoned = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with(crate::atomic::TEMP_PREFIX))
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > ABANDONED_AFTER));
+            if abandoned {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Hashes of the modules held, whatever their compiled state.
@@ -171,6 +196,31 @@ mod tests {
         fs::write(cache.module_path(&hash), b"flipped").unwrap();
         assert!(cache.read_module(&hash).is_err());
         assert!(cache.cached_modules().unwrap().is_empty());
+    }
+
+    #[test]
+    fn sweeps_only_old_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path()).unwrap();
+        let modules = cache.modules_dir();
+        let old = std::time::SystemTime::now() - 2 * ABANDONED_AFTER;
+        for name in [".consfig-left", ".consfig-writing", "abc.wasm"] {
+            fs::write(modules.join(name), b"x").unwrap();
+        }
+        for name in [".consfig-left", "abc.wasm"] {
+            let file = fs::File::options()
+                .write(true)
+                .open(modules.join(name))
+                .unwrap();
+            file.set_modified(old).unwrap();
+        }
+        cache.sweep_abandoned();
+        let mut left: Vec<String> = fs::read_dir(&modules)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".consfig-writing", "abc.wasm"]);
     }
 
     #[test]

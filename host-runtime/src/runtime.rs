@@ -69,6 +69,7 @@ pub fn serve(
         Ok(cache) => cache,
         Err(e) => return fatal(&mut output, format!("module cache: {e}")),
     };
+    cache.sweep_abandoned();
     protocol::send(
         &mut output,
         &FromRuntime::Hello {
