@@ -236,17 +236,27 @@ fn define_store_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> 
     Ok(())
 }
 
+/// A form a module passed to the host's `call`, the loaded modules, and
+/// which of them defines its property.
+fn owned_form(
+    state: &HostState,
+    call: &str,
+    form: &str,
+) -> Result<(Form, Arc<ModuleSet>, usize), String> {
+    let form = Form::parse(form).map_err(|e| format!("{call}: {e}"))?;
+    let modules = state
+        .modules
+        .clone()
+        .ok_or_else(|| format!("{call}: modules are not loaded yet"))?;
+    let index = modules.property_owner(&form.name)?;
+    Ok((form, modules, index))
+}
+
 async fn apply_from_module(
     store: &mut StoreContextMut<'_, HostState>,
     form: &str,
 ) -> Result<Change, String> {
-    let form = Form::parse(form).map_err(|e| format!("apply: {e}"))?;
-    let modules = store
-        .data()
-        .modules
-        .clone()
-        .ok_or("apply: modules are not loaded yet")?;
-    let index = modules.property_owner(&form.name)?;
+    let (form, modules, index) = owned_form(store.data(), "apply", form)?;
     modules.call_apply(store, index, &form).await
 }
 
@@ -254,13 +264,7 @@ async fn validate_from_module(
     store: &mut StoreContextMut<'_, HostState>,
     form: &str,
 ) -> Result<(), String> {
-    let form = Form::parse(form).map_err(|e| format!("validate-form: {e}"))?;
-    let modules = store
-        .data()
-        .modules
-        .clone()
-        .ok_or("validate-form: modules are not loaded yet")?;
-    let index = modules.property_owner(&form.name)?;
+    let (form, modules, index) = owned_form(store.data(), "validate-form", form)?;
     if store.data().active.contains(&index) {
         // Its instance is on the stack and cannot be re-entered: it is
         // validated when the stack has unwound (`validate_nested`).
@@ -277,17 +281,11 @@ async fn dump_from_module(
     grants: &[String],
 ) -> Result<Change, String> {
     store.data().effects_allowed("dump-image")?;
-    let form = Form::parse(form).map_err(|e| format!("dump-image: {e}"))?;
+    let (form, modules, index) = owned_form(store.data(), "dump-image", form)?;
     let grants = crate::grants::parse_grants(grants).map_err(|e| format!("dump-image: {e}"))?;
     let place = store.data().place("dump-image", path, true)?;
     let check = store.data().check_mode();
-    let modules = store
-        .data()
-        .modules
-        .clone()
-        .ok_or("dump-image: modules are not loaded yet")?;
     // A bundle whose form could never run is refused now, not when it starts.
-    let index = modules.property_owner(&form.name)?;
     if !store.data().active.contains(&index) {
         modules
             .validate_nested(store, index, &form)
