@@ -13,7 +13,7 @@ BIN         := target/release/consfig
 STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 
-.PHONY: all build modules host stub wasm-target test-deps test demo bench clean
+.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench clean
 
 all: build
 
@@ -21,13 +21,19 @@ build: host stub modules
 	mkdir -p target/release/modules
 	for m in $(STD_MODULES); do cp $(WASM_OUT)/consfig_$$(echo $$m | tr - _).wasm target/release/modules/; done
 
+# C libraries a fresh Debian machine lacks: the ssh2 crate links OpenSSL,
+# found with pkg-config.
+build-deps:
+	@command -v pkg-config >/dev/null && pkg-config --exists openssl || \
+		{ apt-get update -q && apt-get install -y -q pkg-config libssl-dev; }
+
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 modules: wasm-target
 	cd consfig-wasm && $(CARGO) build --release --locked
 
-host:
+host: build-deps
 	$(CARGO) build --release --locked --workspace
 
 # The runtime half of bundles: no compiler, built for size, beside consfig.
