@@ -72,6 +72,39 @@ pub enum BundleError {
     Engine(#[from] EngineError),
 }
 
+/// The fixed-size end of a bundle: where its parts lie, and their checksum.
+struct Trailer {
+    stub_len: u64,
+    payload_len: u64,
+    /// SHA-256 of everything before the trailer.
+    checksum: [u8; 32],
+}
+
+impl Trailer {
+    fn encode(&self) -> [u8; TRAILER_LEN] {
+        let mut bytes = [0u8; TRAILER_LEN];
+        bytes[..8].copy_from_slice(&self.stub_len.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.payload_len.to_le_bytes());
+        bytes[16..48].copy_from_slice(&self.checksum);
+        bytes[48..].copy_from_slice(MAGIC);
+        bytes
+    }
+
+    /// The trailer ending `bytes`, if they end with one.
+    fn decode(bytes: &[u8]) -> Option<Trailer> {
+        let trailer = bytes.get(bytes.len().checked_sub(TRAILER_LEN)?..)?;
+        if &trailer[TRAILER_LEN - MAGIC.len()..] != MAGIC {
+            return None;
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap());
+        Some(Trailer {
+            stub_len: u64_at(0),
+            payload_len: u64_at(8),
+            checksum: trailer[16..48].try_into().unwrap(),
+        })
+    }
+}
+
 /// What a bundle holds, besides the stub and the compiled code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,12 +163,12 @@ pub fn assemble(stub: &[u8], form: &Form, grants: &[Grant], modules: &[BundleMod
     for module in modules {
         bytes.extend_from_slice(&module.compiled);
     }
-    let payload_len = (bytes.len() - stub.len()) as u64;
-    let checksum = Sha256::digest(&bytes);
-    bytes.extend_from_slice(&(stub.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&payload_len.to_le_bytes());
-    bytes.extend_from_slice(&checksum);
-    bytes.extend_from_slice(MAGIC);
+    let trailer = Trailer {
+        stub_len: stub.len() as u64,
+        payload_len: (bytes.len() - stub.len()) as u64,
+        checksum: Sha256::digest(&bytes).into(),
+    };
+    bytes.extend_from_slice(&trailer.encode());
     bytes
 }
 
@@ -163,12 +196,11 @@ impl Bundle {
     /// Verify the bytes of a bundle and read its manifest.
     pub fn parse(bytes: Vec<u8>, origin: &str) -> Result<Bundle, BundleError> {
         let len = bytes.len();
-        if len < TRAILER_LEN || &bytes[len - MAGIC.len()..] != MAGIC {
-            return Err(BundleError::NoTrailer(origin.to_owned()));
-        }
-        let trailer = &bytes[len - TRAILER_LEN..];
-        let u64_at = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap());
-        let (stub_len, payload_len) = (u64_at(0), u64_at(8));
+        let Trailer {
+            stub_len,
+            payload_len,
+            checksum,
+        } = Trailer::decode(&bytes).ok_or_else(|| BundleError::NoTrailer(origin.to_owned()))?;
         let expected = stub_len
             .checked_add(payload_len)
             .and_then(|n| n.checked_add(TRAILER_LEN as u64));
@@ -180,7 +212,7 @@ impl Bundle {
             });
         }
         let body = &bytes[..len - TRAILER_LEN];
-        if Sha256::digest(body).as_slice() != &trailer[16..48] {
+        if Sha256::digest(body).as_slice() != checksum {
             return Err(BundleError::Checksum(origin.to_owned()));
         }
         let bad = |reason: String| BundleError::Manifest {
@@ -319,16 +351,15 @@ fn locate_stub() -> Result<StubSource, String> {
     if let Ok(file) = File::open("/proc/self/exe") {
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len >= TRAILER_LEN as u64 {
-            let mut trailer = [0u8; TRAILER_LEN];
+            let mut tail = [0u8; TRAILER_LEN];
             if file
-                .read_exact_at(&mut trailer, len - TRAILER_LEN as u64)
+                .read_exact_at(&mut tail, len - TRAILER_LEN as u64)
                 .is_ok()
-                && &trailer[TRAILER_LEN - MAGIC.len()..] == MAGIC
+                && let Some(trailer) = Trailer::decode(&tail)
             {
-                let stub_len = u64::from_le_bytes(trailer[..8].try_into().unwrap());
                 return Ok(StubSource {
                     file,
-                    len: stub_len,
+                    len: trailer.stub_len,
                 });
             }
         }
