@@ -447,6 +447,19 @@ pub struct Denied {
     pub needed: Grant,
 }
 
+impl Denied {
+    /// The message of the refusal of `action` (e.g. `run /bin/rm -f x`),
+    /// the same for every kind of call: module, action, the grant it lacks.
+    pub fn message(&self, action: &str) -> String {
+        format!(
+            "denied: module {} may not {}: it has no grant {}",
+            self.module,
+            action.trim_end(),
+            self.needed
+        )
+    }
+}
+
 impl Confinement {
     fn first_denial(
         &self,
@@ -554,10 +567,7 @@ impl NetworkGate {
                     SocketAddrUse::UdpSend => "send a datagram to",
                     SocketAddrUse::UdpReceive => "receive a datagram from",
                 };
-                let message = format!(
-                    "denied: module {} may not {what} {addr}: it has no grant {}",
-                    denied.module, denied.needed
-                );
+                let message = denied.message(&format!("{what} {addr}"));
                 if self.echo {
                     eprintln!("{message}");
                 } else {
