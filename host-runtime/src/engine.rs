@@ -268,7 +268,7 @@ async fn validate_from_module(
     if store.data().active.contains(&index) {
         // Its instance is on the stack and cannot be re-entered: it is
         // validated when the stack has unwound (`validate_nested`).
-        store.data_mut().deferred_validations.push(form);
+        store.data_mut().deferred_validations.push((index, form));
         return Ok(());
     }
     modules.call_validate(store, index, &form).await
@@ -294,9 +294,10 @@ async fn dump_from_module(
     }
     let bytes = crate::bundle::dump(&modules, &form, &grants)?;
     if check {
-        let changes = store
-            .data_mut()
-            .record_write("dump-image", path, bytes, Some(0o755))?;
+        let changes =
+            store
+                .data_mut()
+                .record_write("dump-image", path, &place, bytes, Some(0o755))?;
         return Ok(if changes {
             Change::Changed
         } else {
@@ -387,16 +388,12 @@ impl ModuleSet {
         let waiting_before = ctx.data().deferred_validations.len();
         let mut result = self.call_validate(&mut ctx, index, form).await;
         while ctx.data().deferred_validations.len() > waiting_before {
-            let nested = ctx
+            let (index, nested) = ctx
                 .data_mut()
                 .deferred_validations
                 .pop()
                 .expect("one is waiting");
-            if result.is_err() {
-                continue;
-            }
-            let index = self.property_owner(&nested.name)?;
-            if ctx.data().active.contains(&index) {
+            if result.is_err() || ctx.data().active.contains(&index) {
                 continue;
             }
             result = self

@@ -52,9 +52,9 @@ pub struct HostState {
     pub(crate) modules: Option<Arc<ModuleSet>>,
     /// Indices of the modules on the call stack, innermost last.
     pub(crate) active: Vec<usize>,
-    /// Forms given to `validate-form` whose module was on the stack, to be
-    /// validated once it unwinds (an instance cannot be re-entered).
-    pub(crate) deferred_validations: Vec<Form>,
+    /// Forms given to `validate-form` whose module (by index) was on the
+    /// stack, to be validated once it unwinds (an instance cannot be re-entered).
+    pub(crate) deferred_validations: Vec<(usize, Form)>,
     /// Outcomes of subdeployments the current form started.
     pub(crate) nested: Vec<Nested>,
     /// Limits (and, for subdeployments, everything else a deploy decided).
@@ -247,10 +247,11 @@ impl HostState {
         (self.recorder.take(), std::mem::take(&mut self.skipped))
     }
 
-    /// What `path` holds as check mode sees it: this form's changes, then
+    /// What `place` holds as check mode sees it: this form's changes, then
     /// earlier forms', then the disk.
-    fn entry_now(&self, place: &Place, path: &Path) -> std::io::Result<Entry> {
-        if let Some(entry) = self.recorder.current(path).or(self.overlay.get(path)) {
+    fn entry_now(&self, place: &Place) -> std::io::Result<Entry> {
+        let path = place.path();
+        if let Some(entry) = self.recorder.current(&path).or(self.overlay.get(&path)) {
             return Ok(entry.clone());
         }
         Ok(match place.status()? {
@@ -268,13 +269,9 @@ impl HostState {
     }
 
     /// Check mode's answer to `stat`, when it knows better than the disk.
-    fn overlay_status(&self, place: &Place, path: &Path) -> std::io::Result<Option<DiskStatus>> {
-        let ours = (
-            nix::unistd::geteuid().as_raw(),
-            nix::unistd::getegid().as_raw(),
-        );
+    fn overlay_status(&self, place: &Place) -> std::io::Result<Option<DiskStatus>> {
         let on_disk = place.status()?;
-        let (uid, gid) = on_disk.as_ref().map_or(ours, |s| (s.uid, s.gid));
+        let (uid, gid) = on_disk.as_ref().map_or_else(our_ids, |s| (s.uid, s.gid));
         let status = |is_dir, is_file, mode, size| DiskStatus {
             is_dir,
             is_file,
@@ -284,7 +281,7 @@ impl HostState {
             uid,
             gid,
         };
-        Ok(match self.entry_now(place, path)? {
+        Ok(match self.entry_now(place)? {
             Entry::Absent => None,
             Entry::Dir { mode } => Some(status(true, false, mode, 0)),
             Entry::File { content, mode } => Some(status(false, true, mode, content.len() as u64)),
@@ -292,25 +289,23 @@ impl HostState {
         })
     }
 
-    /// Check mode's write: recorded, not done; whether it changes anything.
-    /// Refused where a real write would be: under a parent that is not (or
-    /// would not be) a directory.
+    /// Check mode's write of `path` (at `place`): recorded, not done; whether
+    /// it changes anything. Refused where a real write would be: under a
+    /// parent that is not (or would not be) a directory.
     pub(crate) fn record_write(
         &mut self,
         call: &str,
         path: &str,
+        place: &Place,
         content: Vec<u8>,
         mode: Option<u32>,
     ) -> Result<bool, String> {
-        let place = self.place(call, path, true)?;
         let checked = place.path();
         if let Some(parent) = checked.parent() {
             let parent_place = self.place(call, &parent.display().to_string(), false)?;
-            let parent_entry = self.entry_now(&parent_place, parent).map_err(file_error(
-                call,
-                path,
-                &parent_place,
-            ))?;
+            let parent_entry =
+                self.entry_now(&parent_place)
+                    .map_err(file_error(call, path, &parent_place))?;
             if matches!(parent_entry, Entry::Absent | Entry::File { .. }) {
                 return Err(format!(
                     "{call} {path}: No such file or directory (os error 2)"
@@ -318,8 +313,8 @@ impl HostState {
             }
         }
         let before = self
-            .entry_now(&place, &checked)
-            .map_err(file_error(call, path, &place))?;
+            .entry_now(place)
+            .map_err(file_error(call, path, place))?;
         let mode = mode
             .or(match &before {
                 Entry::File { mode, .. } => Some(*mode),
@@ -333,6 +328,14 @@ impl HostState {
     }
 }
 
+/// The effective user and group of this process: the owner of what it creates.
+fn our_ids() -> (u32, u32) {
+    (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    )
+}
+
 /// An absolute path without `.` or `..` components.
 fn checked_path(call: &str, path: &str) -> Result<PathBuf, String> {
     crate::grants::clean_path(path).map_err(|reason| format!("{call} {path:?}: {reason}"))
@@ -340,12 +343,7 @@ fn checked_path(call: &str, path: &str) -> Result<PathBuf, String> {
 
 /// The message of a refused call: module, call, and the grant it lacks.
 fn denial(call: &str, what: &str, denied: &Denied) -> String {
-    format!(
-        "denied: module {} may not {}: it has no grant {}",
-        denied.module,
-        format!("{call} {what}").trim_end(),
-        denied.needed
-    )
+    denied.message(&format!("{call} {what}"))
 }
 
 /// The error of a file call, saying when it was stopped at its granted directory.
@@ -506,12 +504,10 @@ impl host::Host for HostState {
         self.effects_allowed("read-file")?;
         let place = self.place("read-file", &path, false)?;
         if self.check_mode() {
-            let checked = place.path();
-            match self.entry_now(&place, &checked).map_err(file_error(
-                "read-file",
-                &path,
-                &place,
-            ))? {
+            match self
+                .entry_now(&place)
+                .map_err(file_error("read-file", &path, &place))?
+            {
                 Entry::File { content, .. } => return Ok(content),
                 Entry::Absent => {
                     return Err(format!(
@@ -534,12 +530,12 @@ impl host::Host for HostState {
         mode: Option<u32>,
     ) -> Result<(), String> {
         self.effects_allowed("write-file")?;
+        let place = self.place("write-file", &path, true)?;
         if self.check_mode() {
             return self
-                .record_write("write-file", &path, contents, mode)
+                .record_write("write-file", &path, &place, contents, mode)
                 .map(|_| ());
         }
-        let place = self.place("write-file", &path, true)?;
         let existing = place
             .status()
             .map_err(file_error("write-file", &path, &place))?
@@ -547,10 +543,7 @@ impl host::Host for HostState {
         let mode = mode.or(existing.as_ref().map(|s| s.mode)).unwrap_or(0o644);
         // Replacing a file keeps its owner, as editing it in place would; a new
         // file is simply ours.
-        let ours = (
-            nix::unistd::geteuid().as_raw(),
-            nix::unistd::getegid().as_raw(),
-        );
+        let ours = our_ids();
         let owner = existing
             .map(|s| (s.uid, s.gid))
             .filter(|owner| *owner != ours);
@@ -563,8 +556,7 @@ impl host::Host for HostState {
         self.effects_allowed("stat")?;
         let place = self.place("stat", &path, false)?;
         let status = if self.check_mode() {
-            let checked = place.path();
-            self.overlay_status(&place, &checked)
+            self.overlay_status(&place)
         } else {
             place.status()
         }
@@ -590,16 +582,15 @@ impl host::Host for HostState {
         self.effects_allowed("remove")?;
         let place = self.place("remove", &path, true)?;
         if self.check_mode() {
-            let checked = place.path();
             let before = self
-                .entry_now(&place, &checked)
+                .entry_now(&place)
                 .map_err(file_error("remove", &path, &place))?;
             if before == Entry::Absent {
                 return Err(format!(
                     "remove {path}: No such file or directory (os error 2)"
                 ));
             }
-            self.recorder.record(&checked, before, Entry::Absent);
+            self.recorder.record(&place.path(), before, Entry::Absent);
             return Ok(());
         }
         place.remove().map_err(file_error("remove", &path, &place))
@@ -614,7 +605,7 @@ impl host::Host for HostState {
             for dir in checked.ancestors() {
                 let dir_place = self.place("mkdir", &dir.display().to_string(), false)?;
                 match self
-                    .entry_now(&dir_place, dir)
+                    .entry_now(&dir_place)
                     .map_err(file_error("mkdir", &path, &dir_place))?
                 {
                     Entry::Absent => missing.push(dir.to_owned()),
@@ -644,9 +635,8 @@ impl host::Host for HostState {
         self.effects_allowed("chmod")?;
         let place = self.place("chmod", &path, true)?;
         if self.check_mode() {
-            let checked = place.path();
             let before = self
-                .entry_now(&place, &checked)
+                .entry_now(&place)
                 .map_err(file_error("chmod", &path, &place))?;
             let after = match &before {
                 Entry::File { content, .. } => Entry::File {
@@ -661,7 +651,7 @@ impl host::Host for HostState {
                 }
                 Entry::Other => return Ok(()),
             };
-            self.recorder.record(&checked, before, after);
+            self.recorder.record(&place.path(), before, after);
             return Ok(());
         }
         place
