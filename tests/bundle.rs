@@ -373,7 +373,7 @@ fn image_dumped_over_ssh_ships_the_stub_once() {
     assert_eq!(cold.statuses(), ["changed"], "{cold:?}");
     let stub =
         std::fs::read(consfig_tests::repo_root().join("target/release/consfig-stub")).unwrap();
-    let stub_sha = consfig::cache::sha256_hex(&stub);
+    let stub_sha = consfig::engine::cache::sha256_hex(&stub);
     let shipped = server
         .target_cache()
         .join(format!("consfig/stub/{stub_sha}"));

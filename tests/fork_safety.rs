@@ -4,20 +4,28 @@
 
 use std::time::Duration;
 
-use consfig::cache::{Cache, sha256_hex};
-use consfig::engine::{self, Image, Recipe};
-use consfig::form::Form;
-use consfig::host_api::HostMode;
-use consfig::zygote::{Zygote, ZygoteError, thread_count};
+use std::sync::Arc;
+
+use consfig::engine::cache::{Cache, sha256_hex};
+use consfig::engine::image::Image;
+use consfig::engine::recipe::Recipe;
+use consfig::host::state::{HostMode, HostState};
+use consfig::runtime::fork::{ForkError, thread_count};
+use consfig::runtime::launcher::RuntimeLauncher;
+use consfig::runtime::stub::StubSource;
+use consfig::runtime::zygote::{Zygote, ZygoteError};
+use consfig::sandbox::policy::Policy;
+use consfig_contract::Form;
 use consfig_tests::module;
 
 fn testing_image(cache: &Cache) -> Image {
     let wasm = std::fs::read(module("testing")).unwrap();
-    let engine = engine::new_engine().unwrap();
+    let engine = consfig::engine::new_engine().unwrap();
     let sha256 = sha256_hex(&wasm);
     let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
-    let (recipe, _) = Recipe::compile(&engine, cache, modules).unwrap();
-    Image::new(&recipe, HostMode::Deploy).unwrap()
+    let launcher = RuntimeLauncher::new(StubSource::None("no stub in this test".into()));
+    let (recipe, _) = Recipe::compile(&engine, cache, modules, Arc::new(launcher)).unwrap();
+    Image::new(&recipe, HostState::new(HostMode::Deploy, Policy::default())).unwrap()
 }
 
 fn counter(outcome_output: &str) -> u32 {
@@ -42,7 +50,7 @@ fn main() {
     let extra = std::thread::spawn(move || stopped.recv());
     assert!(thread_count().unwrap() >= 2);
     match Zygote::spawn(&mut image, &[], &[]) {
-        Err(ZygoteError::Threads(n)) => assert!(n >= 2),
+        Err(ZygoteError::Fork(ForkError::Threads(n))) => assert!(n >= 2),
         Err(e) => panic!("wrong refusal: {e}"),
         Ok(z) => {
             z.kill();

@@ -112,19 +112,60 @@ impl Module {
     // The rest of the `properties` export, with errors as text.
 
     pub fn export_init(&self) -> Result<(), String> {
+        report_panics();
         self.init().map_err(|e| e.to_string())
     }
 
+    pub fn export_describe(&self) -> wit::ModuleInfo {
+        report_panics();
+        self.describe()
+    }
+
     pub fn export_validate(&'static self, name: &str, args: &str) -> Result<(), String> {
+        report_panics();
         self.validate(name, args).map_err(|e| e.to_string())
     }
 
     pub fn export_apply(&self, name: &str, args: &str) -> Result<wit::Change, String> {
+        report_panics();
         match self.apply(name, args) {
             Ok(Change::Unchanged) => Ok(wit::Change::Unchanged),
             Ok(Change::Changed) => Ok(wit::Change::Changed),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// Tell the host why the module panics, before it aborts, so the form's
+/// reason says so; the standard hook still prints the message with the
+/// form's output. Installed once, in the module (never in native tests,
+/// which have no host to tell).
+fn report_panics() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let standard = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                crate::bindings::consfig::module::host::panicked(&panic_message(info));
+                standard(info);
+            }));
+        });
+    }
+}
+
+/// `panicked at src/lib.rs:4:5: deliberate panic`.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    match info.location() {
+        Some(at) => format!("panicked at {}:{}:{}: {message}", at.file(), at.line(), at.column()),
+        None => format!("panicked: {message}"),
     }
 }
 

@@ -14,7 +14,7 @@ use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use crate::bindings::consfig::module::{host as wit, types};
+use crate::bindings::consfig::module::{forms as wit, types};
 use crate::export::Module;
 use crate::{Change, Error, Result};
 
@@ -114,21 +114,10 @@ impl Form {
     /// # Ok::<(), consfig_guest::Error>(())
     /// ```
     pub fn from_value(value: Value) -> Result<Form> {
-        let Value::Array(mut items) = value else {
-            return Err(not_a_form(&value));
-        };
-        let name = match items.first() {
-            Some(Value::String(name)) => name.clone(),
-            _ => return Err(not_a_form(&Value::Array(items))),
-        };
-        if !valid_name(&name) {
-            return Err(Error::new(format!(
-                "{name:?} is not a property name: expected module:property, \
-                 such as \"file:has-content\""
-            )));
-        }
-        items.remove(0);
-        Ok(Form { name, args: items })
+        let (name, args) = consfig_contract::Form::from_value(value)
+            .map_err(|e| Error::new(e.to_string()))?
+            .into_parts();
+        Ok(Form { name, args })
     }
 
     /// The form as JSON: `["file:absent", "/tmp/x"]`.
@@ -138,28 +127,6 @@ impl Form {
         items.extend(self.args.iter().cloned());
         Value::Array(items)
     }
-}
-
-/// Lowercase ASCII letters, digits, `-` and `_` on both sides of one `:`, as
-/// the host requires.
-fn valid_name(name: &str) -> bool {
-    let word = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-    };
-    matches!(name.split_once(':'), Some((module, property)) if word(module) && word(property))
-}
-
-fn not_a_form(value: &Value) -> Error {
-    let mut shown = value.to_string();
-    if shown.chars().count() > 60 {
-        shown = shown.chars().take(60).chain(['…']).collect();
-    }
-    Error::new(format!(
-        "a form is a JSON array of a property name and its arguments, \
-         such as [\"file:absent\", \"/tmp/x\"], not {shown}"
-    ))
 }
 
 impl Serialize for Form {
@@ -189,9 +156,10 @@ impl FromStr for Form {
 
     /// From the form's JSON text, such as `["file:absent", "/tmp/x"]`.
     fn from_str(text: &str) -> Result<Form> {
-        let value = serde_json::from_str(text)
-            .map_err(|e| Error::new(format!("a form must be JSON: {e}")))?;
-        Form::from_value(value)
+        let (name, args) = consfig_contract::Form::parse(text)
+            .map_err(|e| Error::new(e.to_string()))?
+            .into_parts();
+        Ok(Form { name, args })
     }
 }
 
@@ -273,8 +241,8 @@ mod tests {
         let err = |v: Value| Form::from_value(v).unwrap_err().to_string();
         let expected = |shown: &str| {
             format!(
-                "a form is a JSON array of a property name and its arguments, \
-                 such as [\"file:absent\", \"/tmp/x\"], not {shown}"
+                "a form is a JSON array whose first element is a property name, \
+                 like [\"file:has-content\", \"/etc/motd\", \"hi\\n\"]; got {shown}"
             )
         };
         assert_eq!(err(json!("file:absent")), expected(r#""file:absent""#));
@@ -318,7 +286,7 @@ mod tests {
         let value = json!([["file:absent", "/x"], "file:absent"]);
         let err = Vec::<Form>::deserialize(&value).unwrap_err().to_string();
         assert!(err.starts_with("a form is a JSON array"), "{err}");
-        assert!(err.ends_with(r#"not "file:absent""#), "{err}");
+        assert!(err.ends_with(r#"got "file:absent""#), "{err}");
         let text: Vec<Form> = serde_json::from_str(r#"[["file:absent", "/x"]]"#).unwrap();
         assert_eq!(text.len(), 1);
     }

@@ -1,7 +1,7 @@
 //! Dumping the pristine image as a bundle: a standalone executable that
 //! evaluates one form when it starts, for running a service.
 
-use crate::bindings::consfig::module::{host as wit, types};
+use crate::bindings::consfig::module::{forms as wit, types};
 use crate::{Change, Error, Form, Result};
 
 /// Write a bundle at the absolute `path`: a runtime without compiler, the

@@ -136,7 +136,6 @@ extern crate self as consfig_guest;
 mod args;
 #[doc(hidden)]
 pub mod bindings;
-mod change;
 mod error;
 mod export;
 mod form;
@@ -147,7 +146,7 @@ mod mode;
 mod property;
 mod subdeploy;
 
-pub use change::Change;
+pub use consfig_contract::Change;
 pub use consfig_guest_macros::{module, property};
 pub use error::{Error, Result, ResultExt};
 pub use form::{Form, apply};

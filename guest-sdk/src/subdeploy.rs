@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
-use crate::bindings::consfig::module::{host as wit, types};
+use crate::bindings::consfig::module::{forms as wit, types};
 use crate::{Change, Error, Form, Result};
 
 /// Where a subdeployment runs: an OS context the host enters before applying
@@ -62,24 +62,9 @@ impl FromStr for Context {
     /// `chroot:PATH`, `chroot-bare:PATH` (absolute paths), `setuid:USER` or
     /// `as:USER`, checked as the host checks them.
     fn from_str(text: &str) -> Result<Context> {
-        let unknown = || {
-            Error::new(format!(
-                "unknown context {text:?}: write chroot:PATH, chroot-bare:PATH, setuid:USER or as:USER"
-            ))
-        };
-        let (kind, arg) = text.split_once(':').ok_or_else(unknown)?;
-        if arg.is_empty() {
-            return Err(unknown());
-        }
-        match kind {
-            "chroot" | "chroot-bare" if !arg.starts_with('/') => Err(Error::new(format!(
-                "{text}: the chroot's path must be absolute"
-            ))),
-            "chroot" => Ok(Context::chroot(arg)),
-            "chroot-bare" => Ok(Context::chroot_bare(arg)),
-            "setuid" | "as" => Ok(Context::setuid(arg)),
-            _ => Err(unknown()),
-        }
+        let context: consfig_contract::Context =
+            text.parse().map_err(|e: consfig_contract::ContextError| Error::new(e.to_string()))?;
+        Ok(Context(context.to_string()))
     }
 }
 

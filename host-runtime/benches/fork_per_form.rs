@@ -3,21 +3,29 @@
 //!   (a) a bare fork + _exit + waitpid of this process before it loads anything,
 //!   (b) a fresh wasmtime instance per form, no fork,
 //!   and, for scale, a call into one live instance (no isolation at all);
-//! then the cost of forms in contexts (chroot, setuid) as ratios to a plain form.
+//! then the cost of forms in contexts (chroot, setuid) as ratios to a plain
+//! form, of grants and check mode, and of a check-mode form after earlier
+//! forms wrote 10 MB (the overlay stays in the control child).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use consfig::cache::{Cache, sha256_hex};
-use consfig::context::Context;
-use consfig::engine::{self, Image, Recipe, bindings::ModulePre};
-use consfig::executor;
-use consfig::form::Form;
-use consfig::grants::{ModuleGrants, parse_grants};
-use consfig::host_api::{HostMode, HostState};
-use consfig::policy::Policy;
-use consfig::report::Status;
-use consfig::zygote::Zygote;
+use std::sync::Arc;
+
+use consfig::engine::cache::{Cache, sha256_hex};
+use consfig::engine::executor;
+use consfig::engine::image::Image;
+use consfig::engine::recipe::Recipe;
+use consfig::engine::store::StoreData;
+use consfig::host::bindings::ModulePre;
+use consfig::host::state::{HostMode, HostState};
+use consfig::runtime::launcher::RuntimeLauncher;
+use consfig::runtime::stub::StubSource;
+use consfig::runtime::zygote::Zygote;
+use consfig::sandbox::grants::ModuleGrants;
+use consfig::sandbox::policy::Policy;
+use consfig::wire::outcome::Status;
+use consfig_contract::{Context, Form, parse_grants};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, fork};
 use wasmtime::Store;
@@ -58,10 +66,11 @@ fn main() {
 
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Cache::at(cache_dir.path()).unwrap();
-    let engine = engine::new_engine().unwrap();
+    let engine = consfig::engine::new_engine().unwrap();
     let sha256 = sha256_hex(&wasm);
     let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
-    let (recipe, _) = Recipe::compile(&engine, &cache, modules).unwrap();
+    let launcher = RuntimeLauncher::new(StubSource::None("benches write no bundles".into()));
+    let (recipe, _) = Recipe::compile(&engine, &cache, modules, Arc::new(launcher)).unwrap();
     let component = recipe.components()[0].component.clone();
     let form = Form::parse(r#"["testing:echo", "bench"]"#).unwrap();
 
@@ -69,12 +78,13 @@ fn main() {
     let pre = ModulePre::new(recipe.linker().instantiate_pre(&component).unwrap()).unwrap();
     let fresh_instance = per_iteration(ROUNDS, || {
         executor::block_on(async {
-            let mut store = Store::new(&engine, HostState::new(HostMode::Deploy));
+            let host = HostState::new(HostMode::Deploy, Policy::default());
+            let mut store = Store::new(&engine, StoreData::new(host));
             let module = pre.instantiate_async(&mut store).await.unwrap();
             let props = module.consfig_module_properties();
             props.call_init(&mut store).await.unwrap().unwrap();
             props
-                .call_apply(&mut store, &form.name, &form.args_json())
+                .call_apply(&mut store, form.name(), &form.args_json())
                 .await
                 .unwrap()
                 .unwrap();
@@ -93,9 +103,9 @@ fn main() {
         .into(),
         ..Policy::default()
     };
-    let mut image = Image::with_state(
+    let mut image = Image::new(
         &recipe,
-        HostState::with_policy(HostMode::Deploy, deploy_policy),
+        HostState::new(HostMode::Deploy, deploy_policy),
     )
     .unwrap();
 
@@ -136,7 +146,8 @@ fn main() {
         let form = Form::new(
             "testing:subdeploy-counter",
             vec![serde_json::json!(contexts), serde_json::json!(1)],
-        );
+        )
+        .unwrap();
         per_iteration(ROUNDS / 4, || {
             let outcome = zygote.apply(&form, Duration::from_secs(60)).unwrap();
             assert_eq!(outcome.nested.len(), 1, "{outcome:?}");
@@ -154,7 +165,11 @@ fn main() {
     // subdeploys pays, for a fresh image instantiated from compiled code.
     let eager_cost = bare_fork();
     let lazy_cost = per_iteration(ROUNDS, || {
-        Image::new(&recipe, HostMode::Deploy).unwrap();
+        Image::new(
+            &recipe,
+            HostState::new(HostMode::Deploy, Policy::default()),
+        )
+        .unwrap();
     });
 
     // Grants and check mode, on a form that writes a file (testing:write):
@@ -169,7 +184,8 @@ fn main() {
             serde_json::json!(files.path().join("f").display().to_string()),
             serde_json::json!("x"),
         ],
-    );
+    )
+    .unwrap();
     let policy_with = |grants: ModuleGrants, check: bool| Policy {
         grants: [("testing".to_owned(), grants)].into(),
         check,
@@ -184,8 +200,7 @@ fn main() {
         ..ModuleGrants::default()
     };
     let sandboxed = |policy: Policy| {
-        let mut image =
-            Image::with_state(&recipe, HostState::with_policy(HostMode::Deploy, policy)).unwrap();
+        let mut image = Image::new(&recipe, HostState::new(HostMode::Deploy, policy)).unwrap();
         let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
         let forked = per_iteration(ROUNDS, || {
             let outcome = zygote.apply(&write_form, Duration::from_secs(60)).unwrap();
@@ -213,9 +228,39 @@ fn main() {
         ),
         (
             "check mode, granted write:DIR (write answered by the overlay)",
-            sandboxed(policy_with(dir_grant, true)),
+            sandboxed(policy_with(dir_grant.clone(), true)),
         ),
     ];
+
+    // Check mode after earlier forms wrote 10 MB. The overlay of what they
+    // would have changed stays in the control child, which each form's
+    // process is forked from: a form never carries it, so its cost does not
+    // grow with it.
+    let check_policy = policy_with(dir_grant, true);
+    let check_mode_form_after = |megabytes: usize| {
+        let host = HostState::new(HostMode::Deploy, check_policy.clone());
+        let mut image = Image::new(&recipe, host).unwrap();
+        let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
+        let chunk = "x".repeat(1 << 20);
+        for i in 0..megabytes {
+            let path = files.path().join(format!("big-{i}")).display().to_string();
+            let big = Form::new(
+                "testing:write",
+                vec![serde_json::json!(path), serde_json::json!(chunk)],
+            )
+            .unwrap();
+            let outcome = zygote.apply(&big, Duration::from_secs(60)).unwrap();
+            assert_eq!(outcome.status, Status::Changed, "{:?}", outcome.reason);
+        }
+        let cost = per_iteration(ROUNDS, || {
+            let outcome = zygote.apply(&write_form, Duration::from_secs(60)).unwrap();
+            assert_ne!(outcome.status, Status::Failed, "{outcome:?}");
+        });
+        zygote.shutdown();
+        cost
+    };
+    let check_empty = check_mode_form_after(0);
+    let check_10mb = check_mode_form_after(10);
 
     // For scale only: this contaminates `image`, which is why the runtime never does it.
     let live_call = per_iteration(ROUNDS * 10, || {
@@ -294,6 +339,17 @@ fn main() {
             ms(*live),
             ratio(*live, base_live)
         );
+    }
+    println!();
+    println!("check mode: one form after earlier forms wrote 10 MB (same run)");
+    println!();
+    println!("| what | per form | vs empty overlay |");
+    println!("| --- | ---: | ---: |");
+    for (what, d) in [
+        ("check-mode form, nothing written before", check_empty),
+        ("check-mode form, 10 MB written by earlier forms", check_10mb),
+    ] {
+        println!("| {what} | {} | {} |", ms(d), ratio(d, check_empty));
     }
     println!();
     println!("nested control children: eager fork per form, or fresh image per subdeployment");

@@ -1,41 +1,48 @@
 //! Consfig: configuration management whose configuration code is WebAssembly.
 //!
-//! The `consfig` binary is a thin command line ([`cli`]) over this library:
-//! the controller reads a consfig ([`consfig_file`]), validates its forms
-//! against the modules, opens a [`connection`] to each host, and runs the
-//! [`protocol`] with `consfig runtime` there ([`runtime`]), which keeps a
-//! pristine image of the loaded modules ([`engine`]) and evaluates each form
-//! in a forked child of it ([`zygote`]). A [`bundle`] is a standalone
-//! executable made of modules and one form, run by `consfig-stub`.
+//! The `consfig` binary is a thin command line ([`cli`]) over this library,
+//! which has two halves that meet in [`wire`]: the [`controller`], on the
+//! operator's machine, reads a consfig, validates its forms against the
+//! modules and deploys hosts through their connections; the [`runtime`], on
+//! each target, loads the modules once into a pristine image ([`engine`]) and
+//! applies each form in a forked child of it. Every effect a module has goes
+//! through the [`host`] calls, which the [`sandbox`] decides. A [`bundle`] is
+//! a standalone executable of modules and one form, run by `consfig-stub`.
 //!
-//! Feature `controller` (default) is all of that. Without it the library is
+//! # Layers
+//!
+//! Each folder is a layer, and a layer imports only those listed after its
+//! arrow — never one above it, so none is part of a cycle. The rule, checked
+//! by a test against every `crate::` path in `src/`:
+//!
+//! ```text
+//! cli        → controller runtime engine bundle wire host sandbox
+//! controller → engine bundle wire host sandbox
+//! runtime    → engine bundle wire host sandbox
+//! engine     → bundle wire host sandbox
+//! bundle     →
+//! wire       → sandbox
+//! host       → sandbox
+//! sandbox    →
+//! ```
+//!
+//! The controller and the runtime never import each other: they share only
+//! the protocol and what lies below the engine. The syntax of the contract
+//! — forms, property names, contexts, grants, `Change` — is the
+//! `consfig-contract` crate, shared with the guest SDK.
+//!
+//! Feature `controller` (default) is all of it. Without it the library is
 //! what a bundle's stub needs: no compiler (modules arrive compiled), no
 //! command line, no connections.
 
-pub mod atomic;
-pub mod bundle;
-pub mod cache;
 #[cfg(feature = "controller")]
 pub mod cli;
-pub mod confined_fs;
 #[cfg(feature = "controller")]
-pub mod connection;
-#[cfg(feature = "controller")]
-pub mod consfig_file;
-pub mod context;
-#[cfg(feature = "controller")]
-pub mod deploy;
+pub mod controller;
+
+pub mod bundle;
 pub mod engine;
-pub mod executor;
-pub mod form;
-pub mod grants;
-pub mod host_api;
-pub mod overlay;
-pub mod policy;
-pub mod protocol;
-pub mod report;
-#[cfg(feature = "controller")]
-pub mod reporter;
-#[cfg(feature = "controller")]
+pub mod host;
 pub mod runtime;
-pub mod zygote;
+pub mod sandbox;
+pub mod wire;

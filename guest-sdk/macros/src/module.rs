@@ -7,7 +7,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitStr, Path, Token, bracketed};
 
-use crate::naming::is_valid_name;
+use consfig_contract::Grant;
+use consfig_contract::name::is_name;
+
 use crate::property::marker_ident;
 
 struct ModuleInput {
@@ -80,11 +82,17 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         properties,
         needs,
     } = syn::parse2(input)?;
-    if !is_valid_name(&name.value()) {
+    if !is_name(&name.value()) {
         return Err(syn::Error::new(
             name.span(),
             "a module name is lowercase letters, digits and dashes, starting with a letter",
         ));
+    }
+    // Needs are grants, in the grammar the host reads them with.
+    for need in &needs {
+        if let Err(e) = need.value().parse::<Grant>() {
+            return Err(syn::Error::new(need.span(), e));
+        }
     }
     let doc = doc.map_or_else(|| quote!(""), |doc| quote!(#doc));
     let init = match init {
@@ -147,7 +155,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 }
 
                 fn describe() -> bindings::consfig::module::types::ModuleInfo {
-                    MODULE.describe()
+                    MODULE.export_describe()
                 }
 
                 fn validate(name: String, args: String) -> ::core::result::Result<(), String> {
@@ -165,4 +173,41 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             bindings::export!(Exports with_types_in ::consfig_guest::__private::bindings);
         };
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::expand;
+
+    #[test]
+    fn refuses_needs_that_are_not_grants_at_compile_time() {
+        let error = expand(quote! {
+            name: "web",
+            needs: ["write:/srv/www", "write:srv"],
+            properties: [],
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bad grant \"write:srv\": the path must be absolute"
+        );
+        assert!(
+            expand(quote! {
+                name: "web",
+                needs: ["write:/srv/www", "command:/usr/bin/make -C *", "net:*:80"],
+                properties: [],
+            })
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn refuses_module_names_outside_the_grammar() {
+        for bad in ["Web", "1st", "we_b", "web-"] {
+            let error = expand(quote! { name: #bad, properties: [] }).unwrap_err();
+            assert!(error.to_string().starts_with("a module name is"), "{bad}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The text the macros derive from Rust syntax: kebab-case names, doc comments,
-//! and parameter types as their author wrote them.
+//! and parameter types as their author wrote them. (Which names are valid is
+//! the contract's: `consfig_contract::name`.)
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -9,17 +10,6 @@ use syn::{Attribute, Expr, ExprLit, Lit, Meta, Type};
 pub fn kebab_case(ident: &str) -> String {
     let ident = ident.strip_prefix("r#").unwrap_or(ident);
     ident.trim_matches('_').replace('_', "-").to_lowercase()
-}
-
-/// Whether `name` may be the local part of a property name or a module name:
-/// lowercase ASCII letters, digits and inner dashes, starting with a letter.
-pub fn is_valid_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !name.ends_with('-')
-        && !name.contains("--")
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// The text of the `///` (and `#[doc = "..."]`) attributes, without the
@@ -127,15 +117,6 @@ mod tests {
         assert_eq!(kebab_case("absent"), "absent");
         assert_eq!(kebab_case("r#type"), "type");
         assert_eq!(kebab_case("_private_thing_"), "private-thing");
-    }
-
-    #[test]
-    fn validates_names() {
-        assert!(is_valid_name("has-content"));
-        assert!(is_valid_name("x11-forwarding"));
-        for bad in ["", "Has", "a:b", "-a", "a-", "a--b", "1st", "a b", "a_b"] {
-            assert!(!is_valid_name(bad), "{bad:?}");
-        }
     }
 
     #[test]

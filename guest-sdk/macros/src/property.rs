@@ -8,7 +8,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
 
-use crate::naming::{doc_text, is_option, is_valid_name, kebab_case, type_text};
+use consfig_contract::name::is_name;
+
+use crate::naming::{doc_text, is_option, kebab_case, type_text};
 
 /// The hidden marker type of the property defined by function `ident`.
 pub fn marker_ident(ident: &Ident) -> Ident {
@@ -29,7 +31,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         Some(name) => name,
         None => {
             let name = kebab_case(&function.sig.ident.to_string());
-            if !is_valid_name(&name) {
+            if !is_name(&name) {
                 return Err(syn::Error::new(
                     function.sig.ident.span(),
                     "this function's name makes no property name; \
@@ -129,7 +131,7 @@ fn custom_name(attr: TokenStream) -> syn::Result<Option<String>> {
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
             let lit: LitStr = meta.value()?.parse()?;
-            if !is_valid_name(&lit.value()) {
+            if !is_name(&lit.value()) {
                 return Err(syn::Error::new(
                     lit.span(),
                     "a property name is lowercase letters, digits and dashes, \

@@ -2,5 +2,5 @@
 //! no command line; it runs the bundle it is the start of.
 
 fn main() {
-    std::process::exit(consfig::bundle::run_self());
+    std::process::exit(consfig::runtime::bundled::run_self());
 }

@@ -1,0 +1,322 @@
+//! Grants: what a module may do on the host, written as text — the same in
+//! Consfig.toml (`[module.NAME] grants`), in a module's declared needs, on
+//! `consfig bundle --grant` and in `image:dumped`:
+//!
+//! - `read:DIR` — read files and their status under DIR (a file or directory);
+//! - `write:DIR` — that, and write, remove, make directories, change modes;
+//! - `command:PROGRAM` — run PROGRAM (an absolute path) with any arguments;
+//!   `command:PROGRAM ARGS` — only with arguments matching the glob ARGS;
+//!   `command:*` — anything;
+//! - `env:NAME` — commands get NAME from the runtime's environment
+//!   (`env:*`: all of it);
+//! - `net` — any TCP/UDP address, and name lookups; `net:HOST:PORT` — bind,
+//!   listen on or connect to that address (HOST an IP address, IPv6 in
+//!   brackets, or `*`; PORT a number or `*`);
+//! - `subdeploy` — apply forms in subdeployments (chroots, other users).
+//!
+//! What a grant allows at run time is the runtime's sandbox; this is the
+//! grammar, and which grant gives at least what another gives ([`Grant::covers`]).
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad grant {text:?}: {reason}")]
+pub struct GrantError {
+    text: String,
+    reason: String,
+}
+
+/// One grant, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Grant {
+    Read(PathBuf),
+    Write(PathBuf),
+    /// A program (None: any) and a glob its arguments must match (None: any).
+    Command {
+        program: Option<PathBuf>,
+        args: Option<String>,
+    },
+    /// An environment variable (None: all of them).
+    Env(Option<String>),
+    /// Every address, and name lookups.
+    AnyNetwork,
+    Network(AddressPattern),
+    Subdeploy,
+}
+
+/// `HOST:PORT` where either may be `*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressPattern {
+    pub ip: Option<IpAddr>,
+    pub port: Option<u16>,
+}
+
+impl AddressPattern {
+    pub fn matches(&self, addr: SocketAddr) -> bool {
+        self.ip.is_none_or(|ip| ip == addr.ip()) && self.port.is_none_or(|p| p == addr.port())
+    }
+
+    fn covers(&self, other: &AddressPattern) -> bool {
+        (self.ip.is_none() || self.ip == other.ip)
+            && (self.port.is_none() || self.port == other.port)
+    }
+}
+
+impl fmt::Display for AddressPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            None => f.write_str("*")?,
+            Some(IpAddr::V4(ip)) => write!(f, "{ip}")?,
+            Some(IpAddr::V6(ip)) => write!(f, "[{ip}]")?,
+        }
+        match self.port {
+            None => f.write_str(":*"),
+            Some(port) => write!(f, ":{port}"),
+        }
+    }
+}
+
+/// `text` as an absolute path without `.` or `..`, as grants and the paths
+/// of checked calls are.
+pub fn absolute_path(text: &str) -> Result<PathBuf, &'static str> {
+    let path = Path::new(text);
+    if !path.is_absolute() {
+        return Err("the path must be absolute");
+    }
+    let mut clean = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::RootDir => {}
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir | Component::ParentDir | Component::Prefix(_) => {
+                return Err("the path may not contain . or ..");
+            }
+        }
+    }
+    Ok(clean)
+}
+
+impl FromStr for Grant {
+    type Err = GrantError;
+
+    fn from_str(text: &str) -> Result<Grant, GrantError> {
+        let bad = |reason: &str| GrantError {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (kind, arg) = match text.split_once(':') {
+            Some((kind, arg)) => (kind, Some(arg)),
+            None => (text, None),
+        };
+        match (kind, arg) {
+            ("net", None) => Ok(Grant::AnyNetwork),
+            ("subdeploy", None) => Ok(Grant::Subdeploy),
+            ("read", Some(path)) => Ok(Grant::Read(absolute_path(path).map_err(bad)?)),
+            ("write", Some(path)) => Ok(Grant::Write(absolute_path(path).map_err(bad)?)),
+            ("env", Some("*")) => Ok(Grant::Env(None)),
+            ("env", Some(name)) if !name.is_empty() && !name.contains('=') => {
+                Ok(Grant::Env(Some(name.to_owned())))
+            }
+            ("command", Some("*")) => Ok(Grant::Command {
+                program: None,
+                args: None,
+            }),
+            ("command", Some(spec)) => {
+                let (program, args) = match spec.split_once(' ') {
+                    Some((program, args)) => (program, Some(args.trim())),
+                    None => (spec, None),
+                };
+                let program = absolute_path(program)
+                    .map_err(|_| bad("the program must be an absolute path, or * for any"))?;
+                if let Some(args) = args {
+                    glob::Pattern::new(args).map_err(|e| bad(&format!("argument pattern: {e}")))?;
+                }
+                Ok(Grant::Command {
+                    program: Some(program),
+                    args: args.map(str::to_owned),
+                })
+            }
+            ("net", Some(address)) => Ok(Grant::Network(parse_address(address).map_err(bad)?)),
+            _ => Err(bad(
+                "write read:DIR, write:DIR, command:PROGRAM [ARGS], command:*, env:NAME, net, net:HOST:PORT or subdeploy",
+            )),
+        }
+    }
+}
+
+fn parse_address(address: &str) -> Result<AddressPattern, &'static str> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or("the address needs a port: net:HOST:PORT, with * for any")?;
+    let ip = match host {
+        "*" => None,
+        _ => {
+            let bare = host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(host);
+            Some(bare.parse::<IpAddr>().map_err(|_| {
+                "the host must be an IP address (IPv6 in brackets) or *; names are not resolved"
+            })?)
+        }
+    };
+    let port = match port {
+        "*" => None,
+        _ => Some(
+            port.parse::<u16>()
+                .map_err(|_| "the port must be 0–65535 or *")?,
+        ),
+    };
+    Ok(AddressPattern { ip, port })
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Grant::Read(path) => write!(f, "read:{}", path.display()),
+            Grant::Write(path) => write!(f, "write:{}", path.display()),
+            Grant::Command { program: None, .. } => f.write_str("command:*"),
+            Grant::Command {
+                program: Some(program),
+                args,
+            } => {
+                write!(f, "command:{}", program.display())?;
+                match args {
+                    Some(args) => write!(f, " {args}"),
+                    None => Ok(()),
+                }
+            }
+            Grant::Env(None) => f.write_str("env:*"),
+            Grant::Env(Some(name)) => write!(f, "env:{name}"),
+            Grant::AnyNetwork => f.write_str("net"),
+            Grant::Network(pattern) => write!(f, "net:{pattern}"),
+            Grant::Subdeploy => f.write_str("subdeploy"),
+        }
+    }
+}
+
+impl TryFrom<String> for Grant {
+    type Error = GrantError;
+    fn try_from(text: String) -> Result<Grant, GrantError> {
+        text.parse()
+    }
+}
+
+impl From<Grant> for String {
+    fn from(grant: Grant) -> String {
+        grant.to_string()
+    }
+}
+
+/// Parse grants as written, e.g. from `--grant` or the `image:dumped` form.
+pub fn parse_grants<S: AsRef<str>>(texts: &[S]) -> Result<Vec<Grant>, GrantError> {
+    texts.iter().map(|t| t.as_ref().parse()).collect()
+}
+
+impl Grant {
+    /// Whether holding this grant gives everything `need` gives.
+    pub fn covers(&self, need: &Grant) -> bool {
+        match (self, need) {
+            (Grant::Write(dir), Grant::Write(path) | Grant::Read(path))
+            | (Grant::Read(dir), Grant::Read(path)) => path.starts_with(dir),
+            (Grant::Command { program: None, .. }, Grant::Command { .. }) => true,
+            (
+                Grant::Command {
+                    program: Some(p),
+                    args: None,
+                },
+                Grant::Command {
+                    program: Some(q), ..
+                },
+            ) => p == q,
+            (Grant::Command { .. }, Grant::Command { .. }) => self == need,
+            (Grant::Env(None), Grant::Env(_)) => true,
+            (Grant::AnyNetwork, Grant::AnyNetwork | Grant::Network(_)) => true,
+            (Grant::Network(a), Grant::Network(b)) => a.covers(b),
+            _ => self == need,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_grants() {
+        for text in [
+            "net",
+            "net:127.0.0.1:8080",
+            "net:*:80",
+            "net:[::1]:*",
+            "read:/etc",
+            "write:/srv/www",
+            "write:/",
+            "command:*",
+            "command:/usr/bin/make",
+            "command:/bin/sh -c *",
+            "env:LANG",
+            "env:*",
+            "subdeploy",
+        ] {
+            assert_eq!(text.parse::<Grant>().unwrap().to_string(), text);
+        }
+        assert_eq!(
+            "write:/srv/www/".parse::<Grant>().unwrap().to_string(),
+            "write:/srv/www"
+        );
+        for bad in [
+            "network",
+            "net:",
+            "net:localhost:80",
+            "net:127.0.0.1",
+            "net:1.2.3.4:99999",
+            "dir:/etc",
+            "read:etc",
+            "write:/srv/../etc",
+            "command:make",
+            "command:/bin/sh [",
+            "env:",
+            "env:A=B",
+            "subdeploy:now",
+        ] {
+            assert!(bad.parse::<Grant>().is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn coverage() {
+        let g = |t: &str| t.parse::<Grant>().unwrap();
+        assert!(g("write:/srv").covers(&g("read:/srv/www")));
+        assert!(g("write:/srv").covers(&g("write:/srv/www")));
+        assert!(!g("write:/srv").covers(&g("write:/srvx")));
+        assert!(!g("read:/srv").covers(&g("write:/srv")));
+        assert!(g("command:*").covers(&g("command:/bin/sh -c *")));
+        assert!(g("command:/bin/sh").covers(&g("command:/bin/sh -c *")));
+        assert!(!g("command:/bin/sh -c *").covers(&g("command:/bin/sh")));
+        assert!(g("net").covers(&g("net:1.2.3.4:5")));
+        assert!(g("net:*:5").covers(&g("net:1.2.3.4:5")));
+        assert!(!g("net:1.2.3.4:5").covers(&g("net:*:5")));
+        assert!(g("env:*").covers(&g("env:LANG")));
+        assert!(!g("env:LANG").covers(&g("env:*")));
+    }
+
+    #[test]
+    fn address_patterns_match_addresses() {
+        let pattern = |t: &str| match t.parse::<Grant>().unwrap() {
+            Grant::Network(p) => p,
+            other => panic!("{other}"),
+        };
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(pattern("net:127.0.0.1:80").matches(addr("127.0.0.1:80")));
+        assert!(!pattern("net:127.0.0.1:80").matches(addr("127.0.0.1:81")));
+        assert!(pattern("net:*:443").matches(addr("[::1]:443")));
+        assert!(pattern("net:[::1]:*").matches(addr("[::1]:9")));
+    }
+}

@@ -1,0 +1,64 @@
+//! Module and property names.
+//!
+//! A *name* — a module's, or a property's within its module — is lowercase
+//! ASCII letters, digits and single inner dashes, starting with a letter:
+//! `file`, `has-content`, `x11-forwarding`. A property's *full name* is its
+//! module's name and its own, joined by a colon: `file:has-content`.
+
+/// Whether `name` may name a module, or a property within its module.
+pub fn is_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The module and property parts of a full property name, when both are names.
+pub fn split_property(full: &str) -> Option<(&str, &str)> {
+    let (module, property) = full.split_once(':')?;
+    (is_name(module) && is_name(property)).then_some((module, property))
+}
+
+/// Whether `full` is a well-formed full property name, `module:property`.
+pub fn is_property_name(full: &str) -> bool {
+    split_property(full).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lowercase_words_joined_by_single_dashes() {
+        for good in ["file", "has-content", "x11-forwarding", "a1"] {
+            assert!(is_name(good), "{good:?}");
+        }
+        for bad in [
+            "", "Has", "a:b", "-a", "a-", "a--b", "1st", "a b", "a_b", "é",
+        ] {
+            assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn full_names_join_module_and_property() {
+        assert_eq!(
+            split_property("file:has-content"),
+            Some(("file", "has-content"))
+        );
+        for bad in [
+            "absent",
+            "file:",
+            ":absent",
+            "File:absent",
+            "file:has content",
+            "a:b:c",
+            "file:has_content",
+            "9p:mounted",
+        ] {
+            assert!(!is_property_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `consfig bundle`: write a bundle — one executable that applies a form
+//! when started — or, with `--info`, verify one and show what it holds.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use consfig_contract::{Form, parse_grants};
+
+use super::shared::validate_all;
+use crate::bundle::format::Bundle;
+use crate::controller::installation::Installation;
+use crate::controller::modules::{Inspector, expand_modules, read_modules};
+use crate::sandbox::files::{Disk, FileBackend};
+use crate::sandbox::place::Place;
+
+/// Module files for `--module` arguments: paths and globs as given; a bare
+/// name is a standard module installed beside consfig.
+fn bundle_modules(installation: &Installation, args: &[String]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for arg in args {
+        let is_name = !arg.contains('/') && !arg.ends_with(".wasm") && !arg.contains('*');
+        if is_name {
+            paths.push(installation.standard_module(arg)?);
+        } else {
+            paths.extend(
+                expand_modules(Path::new("."), std::slice::from_ref(arg))
+                    .map_err(anyhow::Error::msg)?,
+            );
+        }
+    }
+    Ok(paths)
+}
+
+pub fn run(
+    module_args: &[String],
+    grant_args: &[String],
+    form: &str,
+    output: &Path,
+    stub: Option<&Path>,
+) -> Result<i32> {
+    let installation = Installation::current()?;
+    let form = Form::parse(form).with_context(|| format!("--form {form}"))?;
+    let grants = parse_grants(grant_args)?;
+    let stub = match stub {
+        Some(path) => std::fs::read(path).with_context(|| format!("--stub {}", path.display()))?,
+        None => installation.read_stub()?,
+    };
+    let modules = read_modules(&bundle_modules(&installation, module_args)?)?;
+    let mut inspector = Inspector::new(&modules)?;
+    validate_all(
+        "no bundle was written",
+        &mut inspector,
+        [("--form".to_owned(), &form)],
+    )?;
+    let bytes = inspector
+        .image()
+        .module_set()
+        .bundle(&stub, &form, &grants)
+        .map_err(anyhow::Error::msg)?;
+    let place = Place::new(output, None)?;
+    let changed = Disk
+        .write_if_changed(&place, &bytes, 0o755)
+        .with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "{}: {} bytes ({} of runtime stub, {} modules), {}",
+        output.display(),
+        bytes.len(),
+        stub.len(),
+        modules.len(),
+        if changed { "changed" } else { "unchanged" }
+    );
+    Ok(0)
+}
+
+pub fn info(path: &Path) -> Result<i32> {
+    let bundle = Bundle::open(path)?;
+    print!("{}", bundle.describe());
+    Ok(0)
+}

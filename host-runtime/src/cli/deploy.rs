@@ -1,0 +1,46 @@
+//! `consfig deploy HOST…`: deploy hosts as Consfig.toml describes them.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::shared::{ReportArgs, decide_grants, options, run_plans, validate_all};
+use crate::controller::consfig_file::Consfig;
+use crate::controller::installation::Installation;
+use crate::controller::modules::{Inspector, read_modules};
+use crate::controller::plan::HostPlan;
+
+pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
+    let installation = Installation::current()?;
+    let consfig = Consfig::load(path)?;
+    let hosts = consfig.select(names)?;
+    let modules = read_modules(&consfig.module_files)?;
+    let mut inspector = Inspector::new(&modules)?;
+    validate_all(
+        "nothing was deployed",
+        &mut inspector,
+        hosts.iter().flat_map(|host| {
+            host.forms.iter().map(move |f| {
+                (
+                    format!("{}:{}: host {}", path.display(), f.line, host.name),
+                    &f.form,
+                )
+            })
+        }),
+    )?;
+    let mut options = options(&installation, report, consfig.policy.clone())?;
+    options.policy.grants = decide_grants(&installation, &inspector, &consfig.module_settings)
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
+    let plans: Vec<HostPlan> = hosts
+        .iter()
+        .map(|host| HostPlan {
+            name: host.name.clone(),
+            hops: host.connection.clone(),
+            forms: host.forms.iter().map(|f| f.form.clone()).collect(),
+            identity_files: host.identity_file.iter().cloned().collect(),
+            sudo_password_file: host.sudo_password_file.clone(),
+            data_files: host.data_files.clone(),
+        })
+        .collect();
+    Ok(run_plans(&plans, &modules, &options, report))
+}

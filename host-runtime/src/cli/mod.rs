@@ -1,0 +1,169 @@
+//! The `consfig` command line: a thin layer over the library, one file per
+//! sub-command. Each parses its arguments, calls the controller (or the
+//! runtime), prints, and gives the exit code; errors become text here.
+
+mod apply;
+mod bundle;
+mod deploy;
+mod describe;
+mod shared;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use shared::ReportArgs;
+
+/// Exit code for bad input: nothing was deployed.
+const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "consfig",
+    version,
+    about = "Configuration management whose configuration code is WebAssembly",
+    long_about = "Configuration management whose configuration code is WebAssembly.\n\n\
+        Exit codes of deploy and apply: 0 nothing changed, 23 something changed, \
+        22 something failed, 2 bad input (nothing was deployed)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deploy hosts as Consfig.toml describes them.
+    Deploy {
+        /// The consfig to read.
+        #[arg(long, default_value = "Consfig.toml")]
+        consfig: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Hosts or groups to deploy, as named under [hosts.NAME] or in [groups].
+        #[arg(required = true)]
+        hosts: Vec<String>,
+    },
+    /// Apply forms ad hoc, without a Consfig.toml.
+    #[command(
+        after_help = "Example:\n  consfig apply local '[\"file:has-content\", \"/tmp/motd\", \"hello\\n\"]'"
+    )]
+    Apply {
+        /// Module files or globs [default: the standard modules installed beside consfig,
+        /// or $CONSFIG_MODULES].
+        #[arg(long = "modules", value_name = "PATH")]
+        modules: Vec<String>,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Grant a module more, or other, than it declares: MODULE=GRANT, e.g.
+        /// `example=write:/srv/www`, written as grants are in Consfig.toml.
+        #[arg(long = "grant", value_name = "MODULE=GRANT")]
+        grants: Vec<String>,
+        /// Let a module do anything, unchecked.
+        #[arg(long = "trusted", value_name = "MODULE")]
+        trusted: Vec<String>,
+        /// Where to apply: hops separated by commas, e.g. `local`,
+        /// `ssh://root@web1`, `ssh://deploy@web1,sudo`, `local,chroot:/srv/c1`.
+        connection: String,
+        /// Forms as JSON arrays, e.g. '["file:absent", "/tmp/x"]'.
+        #[arg(required = true)]
+        forms: Vec<String>,
+    },
+    /// List the properties of modules, and the grants they need.
+    Describe {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, value_name = "MODULE.wasm")]
+        modules: Vec<PathBuf>,
+    },
+    /// Write a bundle: one executable that applies a form when started, for
+    /// running a service. Or, with --info, show what a bundle holds.
+    #[command(
+        after_help = "Example:\n  consfig bundle --module cool-web-service --grant net:127.0.0.1:8080 \\\n              --form '[\"cool-web-service:start-server\", 8080]' -o cool-web-service\n\n        The bundle exits with the form's status: 0 when it succeeded, 1 when it failed, \
+        the status a module passed to exit, or 125 when the bundle itself is damaged."
+    )]
+    Bundle {
+        /// Modules to put in: files, globs, or names of the standard modules
+        /// installed beside consfig (e.g. cool-web-service).
+        #[arg(
+            long = "module",
+            value_name = "MODULE",
+            required_unless_present = "info"
+        )]
+        modules: Vec<String>,
+        /// What the bundled modules may reach: net (any address) or
+        /// net:HOST:PORT (HOST an IP or *, PORT a number or *). None by default.
+        #[arg(long = "grant", value_name = "GRANT")]
+        grants: Vec<String>,
+        /// The form to apply when the bundle starts, as a JSON array.
+        #[arg(long, required_unless_present = "info")]
+        form: Option<String>,
+        /// Where to write the bundle (replaced atomically, mode 0755).
+        #[arg(short, long, value_name = "PATH", required_unless_present = "info")]
+        output: Option<PathBuf>,
+        /// The runtime stub to build on [default: consfig-stub beside consfig,
+        /// or $CONSFIG_STUB].
+        #[arg(long, value_name = "PATH")]
+        stub: Option<PathBuf>,
+        /// Verify a bundle and show what it holds, instead of writing one.
+        #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["modules", "grants", "form", "output", "stub"])]
+        info: Option<PathBuf>,
+    },
+    /// Serve the runtime protocol on stdin/stdout (started by the controller).
+    Runtime,
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Deploy {
+            consfig,
+            report,
+            hosts,
+        } => deploy::run(&consfig, &report, &hosts),
+        Command::Apply {
+            modules,
+            grants,
+            trusted,
+            report,
+            connection,
+            forms,
+        } => apply::settings(&grants, &trusted)
+            .and_then(|settings| apply::run(&modules, &settings, &report, &connection, &forms)),
+        Command::Describe { json, modules } => describe::run(&modules, json),
+        Command::Bundle {
+            info: Some(path), ..
+        } => bundle::info(&path),
+        Command::Bundle {
+            modules,
+            grants,
+            form,
+            output,
+            stub,
+            info: None,
+        } => bundle::run(
+            &modules,
+            &grants,
+            form.as_deref().unwrap_or_default(),
+            output.as_deref().unwrap_or(Path::new("")),
+            stub.as_deref(),
+        ),
+        Command::Runtime => match crate::runtime::serve::main() {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                eprintln!("consfig runtime: {e}");
+                return 1;
+            }
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("consfig: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}
+

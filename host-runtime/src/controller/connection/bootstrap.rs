@@ -1,0 +1,226 @@
+//! Getting this exact runtime onto a target and starting it.
+//!
+//! The runtime lives at `~/.cache/consfig/runtime/<sha256>/consfig` (under
+//! `$XDG_CACHE_HOME` when set). A small POSIX-sh script on the target starts it
+//! if present; otherwise it says so, receives the gzip-compressed binary on its
+//! standard input, checks the hash, and renames it into place before starting
+//! it. A target that has the binary is sent no binary bytes. (The bundle
+//! stub is sent later, over the protocol, if a form asks for it.)
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::engine::cache::sha256_hex;
+
+/// The first line the script prints: the target has the runtime and starts it.
+pub const READY: &str = "consfig-bootstrap: ready";
+/// The script needs the runtime's bytes.
+pub const NEED: &str = "consfig-bootstrap: need";
+/// sudo on the target needs the login user's password.
+pub const PASSWORD: &str = "consfig-bootstrap: password";
+
+/// A password that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// A binary the controller ships, content-addressed: the `consfig` it runs,
+/// which is the runtime, or the bundle stub beside it.
+pub struct RuntimeBinary {
+    pub path: PathBuf,
+    pub sha256: String,
+    /// Bytes, uncompressed.
+    pub size: u64,
+    compressed: OnceLock<Result<Vec<u8>, String>>,
+}
+
+impl RuntimeBinary {
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        let bytes = std::fs::read(path)?;
+        Ok(RuntimeBinary {
+            path: path.to_owned(),
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+            compressed: OnceLock::new(),
+        })
+    }
+
+    /// The binary gzip-compressed for the wire, made once per controller run.
+    pub fn compressed(&self) -> Result<&[u8], String> {
+        self.compressed
+            .get_or_init(|| {
+                let bytes = std::fs::read(&self.path)
+                    .map_err(|e| format!("{}: {e}", self.path.display()))?;
+                if sha256_hex(&bytes) != self.sha256 {
+                    return Err(format!("{} changed while deploying", self.path.display()));
+                }
+                let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+                gz.write_all(&bytes)
+                    .and_then(|()| gz.finish())
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(Clone::clone)
+    }
+}
+
+/// Quote a string for POSIX sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The script that starts (and if need be first receives) the runtime.
+pub fn script(sha256: &str) -> String {
+    format!(
+        r#"set -eu
+# receive MARKER FILE SHA256: ask for FILE, take its gzip, verify, put it in place.
+receive() {{
+  mkdir -p "${{2%/*}}"
+  t="$2.incoming.$$"
+  trap 'rm -f "$t"' EXIT
+  echo "$1"
+  read -r size
+  head -c "$size" | gzip -dc > "$t"
+  h=$(sha256sum "$t")
+  h=${{h%% *}}
+  if [ "$h" != "$3" ]; then echo "consfig-bootstrap: received ${{2##*/}} hashes to $h, not $3" >&2; exit 3; fi
+  chmod 0755 "$t"
+  mv -f "$t" "$2"
+  trap - EXIT
+}}
+c="${{XDG_CACHE_HOME:-$HOME/.cache}}/consfig"
+d="$c/runtime/{sha256}"
+[ -x "$d/consfig" ] || receive "{NEED}" "$d/consfig" {sha256}
+echo "{READY}"
+exec "$d/consfig" runtime
+"#
+    )
+}
+
+/// The command that runs `script` as `user` through sudo. Without a password
+/// for the login user, `sudo -n`. Otherwise, if sudo needs one, the command asks
+/// for it, checks it once (a wrong one fails at once rather than re-prompting),
+/// then gives it to `sudo -S` ahead of the script's input. `-k` makes both ignore
+/// and not update sudo's cached credentials, so the second always reads exactly
+/// the password line and never lets it through to the script. The password travels
+/// only on standard input and in shell variables, never in a command line.
+pub fn via_sudo(user: &str, script: &str) -> String {
+    let (u, s) = (sh_quote(user), sh_quote(script));
+    format!(
+        r#"if sudo -n -u {u} true 2>/dev/null; then exec sudo -n -H -u {u} -- sh -c {s}; fi
+echo "{PASSWORD}"
+IFS= read -r pw
+if ! printf '%s\n' "$pw" | sudo -S -k -p '' -u {u} true 2>/dev/null; then
+  echo "consfig-bootstrap: sudo refused to run as "{u}" for $(id -un) with the password given" >&2
+  exit 5
+fi
+{{ printf '%s\n' "$pw"; exec cat; }} | sudo -S -k -p '' -H -u {u} -- sh -c {s}
+"#
+    )
+}
+
+/// After the script started: answer its need for the binary or a sudo password,
+/// if any, and wait until it starts the runtime. Returns the binary bytes sent.
+pub fn finish(
+    reader: &mut impl BufRead,
+    writer: &mut impl Write,
+    runtime: &RuntimeBinary,
+    sudo_password: Option<&Secret>,
+) -> Result<u64, String> {
+    let mut sent = 0;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => {
+                return Err("the target closed the connection while starting the runtime".into());
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("starting the runtime: {e}")),
+        }
+        match line.trim_end() {
+            READY => return Ok(sent),
+            PASSWORD => {
+                let password = sudo_password.ok_or(
+                    "sudo on the target needs a password: give this host a sudo-password-file in Consfig.toml, or allow the login user sudo without one",
+                )?;
+                writeln!(writer, "{}", password.0)
+                    .and_then(|()| writer.flush())
+                    .map_err(|e| format!("answering sudo: {e}"))?;
+            }
+            NEED => {
+                let bytes = runtime.compressed()?;
+                writeln!(writer, "{}", bytes.len())
+                    .and_then(|()| writer.write_all(bytes))
+                    .and_then(|()| writer.flush())
+                    .map_err(|e| format!("uploading the runtime: {e}"))?;
+                sent += bytes.len() as u64;
+            }
+            other => {
+                return Err(format!(
+                    "unexpected output while starting the runtime: {other:?}"
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_for_sh() {
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    /// The script, run by a real sh: first it needs the binary, then it has it.
+    #[test]
+    fn script_receives_verifies_and_starts_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("fake-consfig");
+        std::fs::write(&fake, "#!/bin/sh\necho \"runtime started with $1\"\n").unwrap();
+        let runtime = RuntimeBinary::load(&fake).unwrap();
+        let run =
+            |input: &mut dyn FnMut(&mut std::process::ChildStdin, &mut dyn BufRead) -> u64| {
+                let mut child = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(script(&runtime.sha256))
+                    .env("XDG_CACHE_HOME", dir.path().join("cache"))
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut stdin = child.stdin.take().unwrap();
+                let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+                let sent = input(&mut stdin, &mut stdout);
+                drop(stdin);
+                let mut rest = String::new();
+                std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+                assert!(child.wait().unwrap().success());
+                (sent, rest)
+            };
+        let mut go = |stdin: &mut std::process::ChildStdin, stdout: &mut dyn BufRead| {
+            finish(&mut &mut *stdout, stdin, &runtime, None).unwrap()
+        };
+        let (sent, rest) = run(&mut go);
+        assert_eq!(sent, runtime.compressed().unwrap().len() as u64);
+        assert_eq!(rest, "runtime started with runtime\n");
+        let installed = dir
+            .path()
+            .join(format!("cache/consfig/runtime/{}/consfig", runtime.sha256));
+        assert!(installed.exists());
+        let (sent, _) = run(&mut go);
+        assert_eq!(sent, 0, "present: no bytes");
+    }
+}

@@ -1,0 +1,152 @@
+//! Connections: the chain of hops from the controller to a runtime on the target.
+//!
+//! A host's `connection` lists hops, e.g. `["local"]`. The last hop starts
+//! `consfig runtime` and hands back its stdin/stdout as a [`RuntimeChannel`].
+
+pub mod bootstrap;
+pub mod local;
+pub mod ssh;
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::str::FromStr;
+
+use consfig_contract::{Context, ContextError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hop {
+    /// This machine: run the runtime as a child process.
+    Local,
+    /// Another machine over SSH: `ssh://[USER@]HOST[:PORT]`.
+    Ssh(ssh::SshTarget),
+    /// Run the runtime through `sudo -n` on the target: `sudo` (root) or `sudo:USER`.
+    Sudo(Option<String>),
+    /// A context the runtime's control child enters before any form,
+    /// e.g. `chroot:/srv/c1` or `setuid:www`.
+    Context(Context),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error(
+        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER"
+    )]
+    UnknownHop(String),
+    #[error("{0}")]
+    BadHop(String),
+    #[error("{host} is unreachable: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error(
+        "{host}: unknown host key {fingerprint}; it is not in {known_hosts}. Check the fingerprint with the host's administrator, then add it (ssh-keyscan), connect once with ssh, or deploy with --accept-new-host-keys"
+    )]
+    HostKeyUnknown {
+        host: String,
+        fingerprint: String,
+        known_hosts: std::path::PathBuf,
+    },
+    #[error(
+        "{host}: HOST KEY CHANGED to {fingerprint}, unlike the one in {known_hosts}: refusing to connect (someone may be intercepting the connection). If the change is expected, remove the old key with ssh-keygen -R and check the new one"
+    )]
+    HostKeyChanged {
+        host: String,
+        fingerprint: String,
+        known_hosts: std::path::PathBuf,
+    },
+    #[error("{user}@{host}: authentication failed; tried {tried}")]
+    AuthFailed {
+        user: String,
+        host: String,
+        tried: String,
+    },
+    #[error("ssh: {0}")]
+    Ssh(String),
+    #[error("starting the runtime on the target: {0}")]
+    Bootstrap(String),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error("starting the runtime {exe}: {source}")]
+    Spawn { exe: String, source: std::io::Error },
+}
+
+impl FromStr for Hop {
+    type Err = ConnectionError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "local" => Ok(Hop::Local),
+            "sudo" => Ok(Hop::Sudo(None)),
+            _ if s.starts_with("sudo:") && s.len() > 5 => Ok(Hop::Sudo(Some(s[5..].to_owned()))),
+            _ if s.starts_with("ssh://") => {
+                s.parse().map(Hop::Ssh).map_err(ConnectionError::BadHop)
+            }
+            other => match other.parse::<Context>() {
+                Ok(context) => Ok(Hop::Context(context)),
+                Err(ContextError::Unknown(_)) => Err(ConnectionError::UnknownHop(other.to_owned())),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Hop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hop::Local => f.write_str("local"),
+            Hop::Ssh(target) => target.fmt(f),
+            Hop::Sudo(None) => f.write_str("sudo"),
+            Hop::Sudo(Some(user)) => write!(f, "sudo:{user}"),
+            Hop::Context(context) => context.fmt(f),
+        }
+    }
+}
+
+/// A running runtime: its protocol streams, and a way to learn why it ended.
+pub struct RuntimeChannel {
+    pub reader: Box<dyn Read + Send>,
+    pub writer: Box<dyn Write + Send>,
+    pub process: Box<dyn RuntimeProcess>,
+    /// Bytes of the runtime binary uploaded to start it (0 when the target had it).
+    pub runtime_bytes_sent: u64,
+}
+
+/// The far end's process, as the connection sees it.
+pub trait RuntimeProcess: Send {
+    /// Wait for it to end; return what it wrote on stderr (its diagnostics).
+    fn finish(&mut self) -> String;
+}
+
+/// Open a connection chain: start a runtime at the end of its transport hops
+/// (`local`, or `ssh://…` optionally followed by `sudo`), and return the
+/// contexts its control child is to enter (the hops after those).
+pub fn open(
+    hops: &[Hop],
+    runtime: &bootstrap::RuntimeBinary,
+    ssh: &ssh::SshOptions,
+) -> Result<(RuntimeChannel, Vec<Context>), ConnectionError> {
+    let chain = || {
+        hops.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
+    let bad = |why: &str| ConnectionError::BadHop(format!("connection {}: {why}", chain()));
+    let (channel, rest) = match hops {
+        [Hop::Local, rest @ ..] => (local::start_runtime(&runtime.path)?, rest),
+        [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
+            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime)?,
+            rest,
+        ),
+        [Hop::Ssh(target), rest @ ..] => {
+            (ssh::start_runtime(target, None, ssh, runtime)?, rest)
+        }
+        _ => return Err(bad("the first hop must be local or ssh://")),
+    };
+    let contexts = rest
+        .iter()
+        .map(|hop| match hop {
+            Hop::Context(context) => Ok(context.clone()),
+            Hop::Sudo(_) => Err(bad("sudo may only follow an ssh:// hop")),
+            Hop::Local | Hop::Ssh(_) => Err(bad("local and ssh:// may only come first")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((channel, contexts))
+}

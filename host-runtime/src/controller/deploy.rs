@@ -1,0 +1,128 @@
+//! Deploying hosts: several at a time, each through its connection chain to
+//! a runtime, whose conversation is the [`Session`]'s. One host's failure or
+//! unreachability never stops the others.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::connection::bootstrap::Secret;
+use super::connection::{self, ssh::SshOptions};
+use super::modules::ModuleFile;
+use super::plan::{DeployOptions, HostPlan};
+use super::reporter::Reporter;
+use super::session::Session;
+use super::summary::HostSummary;
+
+/// Deploy several hosts, `options.jobs` at a time. One host's failure or
+/// unreachability never stops the others. Summaries come back in plan order.
+pub fn deploy_hosts(
+    plans: &[HostPlan],
+    modules: &[ModuleFile],
+    options: &DeployOptions,
+    reporter: &Reporter,
+) -> Vec<HostSummary> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<HostSummary>>> = Mutex::new(vec![None; plans.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, plans.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(plan) = plans.get(index) else { break };
+                    let summary = deploy_host(plan, modules, options, reporter);
+                    reporter.summary(&plan.name, &summary);
+                    let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    reporter.hosts_progress(format!("({finished}/{} hosts done)", plans.len()));
+                    results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(summary);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|s| s.expect("every host deployed"))
+        .collect()
+}
+
+/// Deploy one host. Failures of single forms are counted; failures that stop
+/// the host (connection, runtime) are in the summary's `error`.
+pub fn deploy_host(
+    plan: &HostPlan,
+    modules: &[ModuleFile],
+    options: &DeployOptions,
+    reporter: &Reporter,
+) -> HostSummary {
+    let host = plan.name.as_str();
+    let mut summary = HostSummary::default();
+    let sudo_password = match &plan.sudo_password_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(Secret(text.lines().next().unwrap_or_default().to_owned())),
+            Err(e) => {
+                let error = format!("sudo-password-file {}: {e}", path.display());
+                reporter.host_error(host, &error, false);
+                summary.error = Some(error);
+                return summary;
+            }
+        },
+    };
+    let mut policy = options.policy.clone();
+    for (key, path) in &plan.data_files {
+        match std::fs::read(path) {
+            Ok(value) => policy.data.insert(key.clone(), value),
+            Err(e) => {
+                let error = format!("data {key}: {}: {e}", path.display());
+                reporter.host_error(host, &error, false);
+                summary.error = Some(error);
+                return summary;
+            }
+        }
+    }
+    let ssh = SshOptions {
+        accept_new_host_keys: options.accept_new_host_keys,
+        identity_files: plan.identity_files.clone(),
+        sudo_password,
+    };
+    let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtime, &ssh) {
+        Ok(opened) => opened,
+        Err(e) => {
+            let error = e.to_string();
+            reporter.host_error(host, &error, true);
+            summary.error = Some(error);
+            summary.unreachable = true;
+            return summary;
+        }
+    };
+    summary.runtime_bytes_sent = channel.runtime_bytes_sent;
+    summary.bytes_sent = channel.runtime_bytes_sent;
+    let session = Session {
+        host,
+        forms: &plan.forms,
+        modules,
+        policy,
+        contexts,
+        stub: &options.stub,
+    };
+    let result = session.run(&mut channel, reporter, &mut summary);
+    // Close our end first, so the runtime sees the end of input whatever happened.
+    drop(std::mem::replace(
+        &mut channel.writer,
+        Box::new(std::io::sink()),
+    ));
+    let diagnostics = channel.process.finish();
+    if let Err(error) = result {
+        let diagnostics = diagnostics.trim();
+        let error = if diagnostics.is_empty() {
+            error
+        } else {
+            format!("{error}\nruntime said: {diagnostics}")
+        };
+        reporter.host_error(host, &error, false);
+        summary.error = Some(error);
+    }
+    summary
+}
+

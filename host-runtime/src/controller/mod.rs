@@ -1,0 +1,22 @@
+//! The controller: the operator's side of a deployment.
+//!
+//! - [`consfig_file`]: `Consfig.toml` — modules, hosts, groups, grants, limits;
+//! - [`installation`]: where this Consfig's binary, stub and standard modules are;
+//! - [`modules`]: module files, and inspecting them to validate every form
+//!   before anything connects;
+//! - [`plan`]: what each host gets, and the options all share;
+//! - [`deploy`]: deploying many hosts at once; [`session`]: one host's
+//!   conversation with its runtime;
+//! - [`connection`]: the hops to a runtime (`local`, `ssh://`, `sudo`);
+//! - [`reporter`], [`summary`], [`diff`]: what the operator sees.
+
+pub mod connection;
+pub mod consfig_file;
+pub mod deploy;
+pub mod diff;
+pub mod installation;
+pub mod modules;
+pub mod plan;
+pub mod reporter;
+pub mod session;
+pub mod summary;

@@ -1,0 +1,62 @@
+//! What a deploy is asked to do: each host's plan (how to reach it, what to
+//! apply, its secrets), and the options every host shares (the binaries to
+//! ship, the policy, how many hosts at once).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use consfig_contract::Form;
+
+use super::connection::Hop;
+use super::connection::bootstrap::RuntimeBinary;
+use super::installation::Installation;
+use crate::sandbox::policy::Policy;
+
+/// One host to deploy: how to reach it and what to apply.
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub name: String,
+    pub hops: Vec<Hop>,
+    pub forms: Vec<Form>,
+    /// SSH identity files named for this host in Consfig.toml.
+    pub identity_files: Vec<PathBuf>,
+    /// A file holding the login user's password, for a `sudo` hop that needs one.
+    pub sudo_password_file: Option<PathBuf>,
+    /// Files of this host's data, by key: read when the host is deployed and
+    /// sent to its runtime only.
+    pub data_files: BTreeMap<String, PathBuf>,
+}
+
+pub struct DeployOptions {
+    /// This controller's binary, started locally or shipped to targets as the runtime.
+    pub runtime: RuntimeBinary,
+    /// The bundle stub, sent to a runtime whose form asks for it; or why
+    /// there is none (that form then fails, saying so).
+    pub stub: Result<RuntimeBinary, String>,
+    /// Grants and limits for every form, and per module.
+    pub policy: Policy,
+    pub accept_new_host_keys: bool,
+    /// Hosts deployed at once.
+    pub jobs: usize,
+}
+
+/// Hosts deployed at once unless told otherwise: each host mostly waits on its
+/// network and its target, so more than the controller's cores.
+pub const DEFAULT_JOBS: usize = 16;
+
+impl DeployOptions {
+    pub fn new(installation: &Installation) -> std::io::Result<Self> {
+        Ok(DeployOptions {
+            runtime: RuntimeBinary::load(installation.consfig())?,
+            stub: RuntimeBinary::load(installation.stub()).map_err(|_| {
+                super::installation::InstallationError::NoStub(
+                    installation.stub().display().to_string(),
+                )
+                .to_string()
+            }),
+            policy: Policy::default(),
+            accept_new_host_keys: false,
+            jobs: DEFAULT_JOBS,
+        })
+    }
+}

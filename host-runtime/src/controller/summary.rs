@@ -1,0 +1,98 @@
+//! What a deploy came to, per host and for the whole run: counts of forms
+//! by status, whether the host could be reached, bytes sent, and the exit
+//! code Consfigurator uses (0 no change, 23 changes, 22 failures).
+
+use serde::Serialize;
+
+use crate::wire::outcome::Status;
+
+/// Exit codes, as Consfigurator's.
+pub const EXIT_UNCHANGED: i32 = 0;
+pub const EXIT_CHANGED: i32 = 23;
+pub const EXIT_FAILED: i32 = 22;
+
+/// Totals for one host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostSummary {
+    pub changed: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    /// Set when the host could not be deployed at all (connection, runtime, load).
+    pub error: Option<String>,
+    /// The error was in reaching the host: connecting, its key, logging in.
+    pub unreachable: bool,
+    pub modules_sent: usize,
+    /// Module and runtime bytes sent, as they crossed the wire (compressed).
+    pub bytes_sent: u64,
+    pub runtime_bytes_sent: u64,
+}
+
+impl HostSummary {
+    pub fn count(&mut self, status: Status) {
+        match status {
+            Status::Unchanged => self.unchanged += 1,
+            Status::Changed => self.changed += 1,
+            Status::Failed => self.failed += 1,
+        }
+    }
+
+    /// One word for the recap.
+    pub fn state(&self) -> &'static str {
+        match (self.unreachable, &self.error, self.failed, self.changed) {
+            (true, _, _, _) => "unreachable",
+            (_, Some(_), _, _) | (_, _, 1.., _) => "failed",
+            (_, _, _, 1..) => "changed",
+            _ => "unchanged",
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        if self.failed > 0 || self.error.is_some() {
+            EXIT_FAILED
+        } else if self.changed > 0 {
+            EXIT_CHANGED
+        } else {
+            EXIT_UNCHANGED
+        }
+    }
+}
+
+/// The exit code of a deploy of several hosts: the worst of them.
+pub fn combined_exit_code<'a>(summaries: impl IntoIterator<Item = &'a HostSummary>) -> i32 {
+    summaries
+        .into_iter()
+        .map(HostSummary::exit_code)
+        .fold(EXIT_UNCHANGED, |worst, code| match (worst, code) {
+            (EXIT_FAILED, _) | (_, EXIT_FAILED) => EXIT_FAILED,
+            (EXIT_CHANGED, _) | (_, EXIT_CHANGED) => EXIT_CHANGED,
+            _ => EXIT_UNCHANGED,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_consfigurator() {
+        let mut s = HostSummary::default();
+        s.count(Status::Unchanged);
+        assert_eq!(s.exit_code(), 0);
+        s.count(Status::Changed);
+        assert_eq!(s.exit_code(), 23);
+        s.count(Status::Failed);
+        assert_eq!(s.exit_code(), 22);
+        let unreachable = HostSummary {
+            error: Some("down".into()),
+            ..Default::default()
+        };
+        assert_eq!(unreachable.exit_code(), 22);
+        let changed = HostSummary {
+            changed: 1,
+            ..Default::default()
+        };
+        assert_eq!(combined_exit_code([&HostSummary::default(), &changed]), 23);
+        assert_eq!(combined_exit_code([&changed, &unreachable]), 22);
+        assert_eq!(combined_exit_code([]), 0);
+    }
+}

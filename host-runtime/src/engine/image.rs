@@ -1,0 +1,272 @@
+//! The pristine image: every module of a recipe instantiated once in one
+//! store and initialised. The runtime forks it and applies each form in a
+//! copy; on the controller it describes modules and validates forms.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use consfig_contract::{Change, Form, name};
+use wasmtime::Store;
+
+use super::executor::block_on;
+use super::modules::{CallError, Instance, ModuleSet, describe_trap};
+use super::recipe::Recipe;
+use super::store::StoreData;
+use super::{EngineError, error_chain};
+use crate::host::bindings::Module as ModuleBindings;
+use crate::host::bindings::consfig::module::types::ModuleInfo;
+use crate::host::state::{FormReport, HostMode, HostState};
+use crate::sandbox::overlay::FileChange;
+use crate::sandbox::policy::{Policy, show_bytes};
+use crate::wire::outcome::{Outcome, Status};
+
+pub struct Image {
+    store: Store<StoreData>,
+    modules: Arc<ModuleSet>,
+}
+
+impl Image {
+    /// Instantiate and initialise every module of `recipe` in a store whose
+    /// host starts as `host` (a deploy's policy, a bundle's grants and stdio,
+    /// or inspecting).
+    pub fn new(recipe: &Arc<Recipe>, host: HostState) -> Result<Self, EngineError> {
+        block_on(Self::load(recipe, host))
+    }
+
+    /// An image that only describes modules and validates forms: every
+    /// call with an effect is refused.
+    pub fn inspecting(recipe: &Arc<Recipe>) -> Result<Self, EngineError> {
+        Self::new(recipe, HostState::new(HostMode::Inspect, Policy::default()))
+    }
+
+    async fn load(recipe: &Arc<Recipe>, host: HostState) -> Result<Self, EngineError> {
+        let mut store = Store::new(recipe.engine(), StoreData::new(host));
+        store.limiter(|data| data.host_mut() as &mut dyn wasmtime::ResourceLimiter);
+        let mut instances: Vec<Instance> = Vec::with_capacity(recipe.components().len());
+        let mut by_property = HashMap::new();
+        for loaded in recipe.components() {
+            let load_err = |message: String| EngineError::Load {
+                origin: loaded.origin.clone(),
+                message,
+            };
+            let bindings =
+                ModuleBindings::instantiate_async(&mut store, &loaded.component, recipe.linker())
+                    .await
+                    .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
+            let props = bindings.consfig_module_properties();
+            props
+                .call_init(&mut store)
+                .await
+                .map_err(|e| load_err(format!("init {}", describe_trap(&e))))?
+                .map_err(|e| load_err(format!("init failed: {e}")))?;
+            let info = props
+                .call_describe(&mut store)
+                .await
+                .map_err(|e| load_err(format!("describe {}", describe_trap(&e))))?;
+            if !name::is_name(&info.name) {
+                return Err(load_err(format!(
+                    "module name {:?} is not lowercase letters, digits and dashes, starting with a letter",
+                    info.name
+                )));
+            }
+            if let Some(other) = instances.iter().find(|i| i.info.name == info.name) {
+                return Err(EngineError::DuplicateModule {
+                    name: info.name,
+                    first: other.origin.clone(),
+                    second: loaded.origin.clone(),
+                });
+            }
+            let index = instances.len();
+            for property in &info.properties {
+                if name::split_property(&property.name).map(|(m, _)| m) != Some(&info.name) {
+                    return Err(load_err(format!(
+                        "property {} is not named {}:…, after its module",
+                        property.name, info.name
+                    )));
+                }
+                by_property.insert(property.name.clone(), index);
+            }
+            instances.push(Instance {
+                origin: loaded.origin.clone(),
+                sha256: loaded.sha256.clone(),
+                info,
+                bindings,
+            });
+        }
+        let modules = Arc::new(ModuleSet::new(instances, by_property, Arc::clone(recipe)));
+        store.data_mut().set_modules(Arc::clone(&modules));
+        // What modules printed while loading is not any form's output.
+        store.data_mut().host_mut().take_report();
+        Ok(Image { store, modules })
+    }
+
+    /// Descriptions of the loaded modules, in load order, with their hashes.
+    pub fn modules(&self) -> impl Iterator<Item = (&str, &ModuleInfo)> {
+        self.modules.infos()
+    }
+
+    pub fn module_set(&self) -> &Arc<ModuleSet> {
+        &self.modules
+    }
+
+    /// Check that a form names a known property and that its arguments
+    /// decode, forms among them included.
+    pub fn validate(&mut self, form: &Form) -> Result<(), CallError> {
+        let modules = Arc::clone(&self.modules);
+        let index = modules.property_owner(form.name())?;
+        let result = block_on(modules.validate_nested(&mut self.store, index, form));
+        self.store.data_mut().host_mut().take_report();
+        result
+    }
+
+    /// Apply a form on this image. The runtime only calls this on a forked copy.
+    pub fn apply(&mut self, form: &Form) -> Outcome {
+        let modules = Arc::clone(&self.modules);
+        let result = match modules.property_owner(form.name()) {
+            Ok(index) => block_on(modules.call_apply(&mut self.store, index, form)),
+            Err(e) => Err(e),
+        };
+        let report = self.store.data_mut().host_mut().take_report();
+        let nested = self.store.data_mut().take_nested();
+        let limit = self.policy().limits.for_module(form.module()).output;
+        let mut outcome = outcome_of(result, report, limit);
+        outcome.nested = nested;
+        outcome
+    }
+
+    /// Check mode: take in what a form applied on a copy of this image
+    /// would have changed, so the forms after it see it.
+    pub fn absorb(&mut self, changes: &[FileChange]) {
+        self.store.data_mut().host_mut().absorb(changes);
+    }
+
+    /// The status a module asked to exit with (WASI `exit`), if one did.
+    pub fn exit_requested(&self) -> Option<i32> {
+        self.store.data().exit_requested()
+    }
+
+    /// The policy this image's forms, and their subdeployments, run under.
+    pub fn policy(&self) -> &Policy {
+        self.store.data().host().policy()
+    }
+}
+
+/// A form's outcome from what its call returned and what it left behind,
+/// its output held to `output_limit`.
+fn outcome_of(result: Result<Change, CallError>, report: FormReport, output_limit: u64) -> Outcome {
+    let FormReport {
+        mut output,
+        output_cut,
+        socket_denials,
+        changes,
+        skipped,
+        panic,
+    } = report;
+    let over_limit = output_cut
+        || output.len() as u64 > output_limit
+        || matches!(result, Err(CallError::OutputLimit(_)));
+    if output.len() as u64 > output_limit {
+        let mut end = output_limit as usize;
+        while !output.is_char_boundary(end) {
+            end -= 1;
+        }
+        output.truncate(end);
+        output.push_str("\n[output cut at the limit]\n");
+    }
+    let result = match result {
+        _ if over_limit => Err(format!(
+            "output limit of {} exceeded: the form printed or logged more",
+            show_bytes(output_limit)
+        )),
+        Err(CallError::Trap(trap)) => Err(match panic {
+            Some(panic) => format!("{trap} ({panic})"),
+            None => trap,
+        }),
+        Err(other) => Err(other.to_string()),
+        Ok(change) => Ok(change),
+    };
+    let mut outcome = match result {
+        Ok(change) => Outcome {
+            status: match change {
+                Change::Unchanged => Status::Unchanged,
+                Change::Changed => Status::Changed,
+            },
+            reason: None,
+            output,
+            nested: Vec::new(),
+            changes: Vec::new(),
+            skipped: Vec::new(),
+        },
+        Err(reason) => {
+            let reason = match socket_denials.first() {
+                Some(denial) => format!("{reason} ({denial})"),
+                None => reason,
+            };
+            Outcome::failed(reason, output)
+        }
+    };
+    outcome.changes = changes;
+    outcome.skipped = skipped;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::output::OutputLimitExceeded;
+
+    fn report(output: &str) -> FormReport {
+        FormReport {
+            output: output.to_owned(),
+            ..FormReport::default()
+        }
+    }
+
+    #[test]
+    fn traps_name_the_panic_and_refused_sockets() {
+        let trapped = Err(CallError::Trap("wasm trap: unreachable".into()));
+        let with_panic = FormReport {
+            panic: Some("panicked at src/lib.rs:4:5: deliberate panic".into()),
+            socket_denials: vec!["denied: module web may not bind".into()],
+            ..report("")
+        };
+        let outcome = outcome_of(trapped, with_panic, 100);
+        assert_eq!(
+            outcome.reason.as_deref(),
+            Some(
+                "wasm trap: unreachable (panicked at src/lib.rs:4:5: deliberate panic) (denied: module web may not bind)"
+            )
+        );
+        let failed = outcome_of(Err(CallError::Failed("no".into())), report("out\n"), 100);
+        assert_eq!(
+            (failed.status, failed.reason.as_deref(), failed.output.as_str()),
+            (Status::Failed, Some("no"), "out\n")
+        );
+    }
+
+    #[test]
+    fn output_past_the_limit_fails_the_form_and_is_cut() {
+        let ok = outcome_of(Ok(Change::Changed), report("0123456789"), 4);
+        assert_eq!(ok.status, Status::Failed);
+        assert!(ok.reason.unwrap().starts_with("output limit of 4 bytes exceeded"));
+        assert_eq!(ok.output, "0123\n[output cut at the limit]\n");
+        let trapped = outcome_of(
+            Err(CallError::OutputLimit(OutputLimitExceeded)),
+            report(""),
+            4,
+        );
+        assert!(
+            trapped
+                .reason
+                .unwrap()
+                .starts_with("output limit of 4 bytes exceeded")
+        );
+        let cut_log = FormReport {
+            output_cut: true,
+            ..report("")
+        };
+        assert_eq!(outcome_of(Ok(Change::Unchanged), cut_log, 4).status, Status::Failed);
+        let fine = outcome_of(Ok(Change::Unchanged), report("ok\n"), 4);
+        assert_eq!((fine.status, fine.reason), (Status::Unchanged, None));
+    }
+}

@@ -1,0 +1,76 @@
+//! The engine: wasmtime, configured so that nothing starts a thread (no
+//! parallel compilation, no cache worker — the runtime forks after loading),
+//! and what it makes of modules:
+//!
+//! - [`cache`]: modules and their compiled code, content-addressed on disk;
+//! - [`recipe`]: compiled modules and the linker — what a pristine image is
+//!   made of, in any process;
+//! - [`image`]: every module instantiated once and initialised, in one
+//!   store ([`store`]): the pristine image, which validates and applies forms;
+//! - [`modules`]: which module owns which property, and calls into them;
+//! - [`linker`]: the imports every module gets — WASI, the host's calls,
+//!   and the `forms` calls, which need the whole store;
+//! - [`launcher`]: what those calls ask of the process around the engine
+//!   (forking a subdeployment, the bundle stub);
+//! - [`executor`]: driving calls into Wasm on this thread.
+
+pub mod cache;
+pub mod executor;
+pub mod image;
+pub mod launcher;
+pub mod linker;
+pub mod modules;
+pub mod recipe;
+pub mod store;
+
+use wasmtime::{Config, Engine};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{origin}: not a valid Wasm component: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("{origin}: {message}")]
+    Load { origin: String, message: String },
+    #[error("modules {first} and {second} both define module `{name}`")]
+    DuplicateModule {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("wasmtime engine: {0}")]
+    Engine(String),
+}
+
+/// Render a wasmtime error with its whole chain of causes on one line,
+/// leaving out wasm backtraces (addresses, not reasons).
+pub fn error_chain(e: &wasmtime::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .filter(|c| !c.starts_with("error while executing at wasm backtrace"))
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// The engine every runtime uses; its configuration decides compiled-code compatibility.
+pub fn new_engine() -> Result<Engine, EngineError> {
+    let config = Config::new();
+    Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
+}
+
+/// A short, stable name for what compiled code this engine can load.
+#[cfg(feature = "controller")]
+pub fn engine_id(engine: &Engine) -> String {
+    use sha2::{Digest, Sha256};
+    struct Sha(Sha256);
+    impl std::hash::Hasher for Sha {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            unreachable!("only the digest is used")
+        }
+    }
+    let mut sha = Sha(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut sha);
+    hex::encode(&sha.0.finalize()[..8])
+}

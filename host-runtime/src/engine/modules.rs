@@ -1,0 +1,254 @@
+//! The instantiated modules of one store, which module owns which property,
+//! and calls into them: validating and applying a form with its module,
+//! with the call stack kept so a module is never re-entered.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use consfig_contract::{Change, Form, Grant};
+use wasmtime::AsContextMut;
+use wasmtime::component::Component;
+
+use super::error_chain;
+use super::recipe::Recipe;
+use super::store::StoreData;
+use crate::bundle::format::{BundleModule, assemble};
+use crate::host::bindings::Module as ModuleBindings;
+use crate::host::bindings::consfig::module::types::{self as wit, ModuleInfo};
+use crate::host::output::OutputLimitExceeded;
+
+/// How deep `apply` may nest inside properties before we call it runaway recursion.
+const MAX_APPLY_DEPTH: usize = 32;
+
+/// Why a call into a module did not give a result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("unknown property {name}{}", hint.as_ref().map(|k| format!(" (did you mean {k}?)")).unwrap_or_default())]
+    UnknownProperty { name: String, hint: Option<String> },
+    #[error(
+        "{form}: module `{module}` is already running; a module calls its own properties directly, not through apply"
+    )]
+    Reentered { form: String, module: String },
+    #[error("{form}: apply nested more than {MAX_APPLY_DEPTH} deep")]
+    TooDeep { form: String },
+    /// The module asked to exit (WASI `exit`), which ends its form.
+    #[error("{form}: the module exited with status {status}")]
+    Exited { form: String, status: i32 },
+    /// The module printed more than any form may.
+    #[error("{0}")]
+    OutputLimit(OutputLimitExceeded),
+    /// The module trapped (a Wasm trap, an abort, a limit): why.
+    #[error("{0}")]
+    Trap(String),
+    /// The property failed: its own reason.
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub(super) struct Instance {
+    pub origin: String,
+    pub sha256: String,
+    pub info: ModuleInfo,
+    pub bindings: ModuleBindings,
+}
+
+pub struct ModuleSet {
+    instances: Vec<Instance>,
+    by_property: HashMap<String, usize>,
+    recipe: Arc<Recipe>,
+}
+
+impl ModuleSet {
+    pub(super) fn new(
+        instances: Vec<Instance>,
+        by_property: HashMap<String, usize>,
+        recipe: Arc<Recipe>,
+    ) -> Self {
+        ModuleSet {
+            instances,
+            by_property,
+            recipe,
+        }
+    }
+
+    pub fn recipe(&self) -> &Arc<Recipe> {
+        &self.recipe
+    }
+
+    pub fn module_name(&self, index: usize) -> &str {
+        &self.instances[index].info.name
+    }
+
+    /// Each module's hash and description, in load order.
+    pub fn infos(&self) -> impl Iterator<Item = (&str, &ModuleInfo)> {
+        self.instances
+            .iter()
+            .map(|i| (i.sha256.as_str(), &i.info))
+    }
+
+    /// Each module's name, Wasm hash and compiled code, in load order.
+    fn compiled(&self) -> impl Iterator<Item = (&str, &str, &Component)> {
+        self.instances
+            .iter()
+            .zip(self.recipe.components())
+            .map(|(i, c)| (i.info.name.as_str(), i.sha256.as_str(), &c.component))
+    }
+
+    /// The bytes of a bundle of every module here on `stub`, applying `form`
+    /// with `grants` for its modules.
+    pub fn bundle(&self, stub: &[u8], form: &Form, grants: &[Grant]) -> Result<Vec<u8>, String> {
+        let mut bundled = Vec::new();
+        for (name, sha256, component) in self.compiled() {
+            let compiled = component
+                .serialize()
+                .map_err(|e| format!("module {name}: {}", error_chain(&e)))?;
+            bundled.push(BundleModule {
+                name: name.to_owned(),
+                sha256: sha256.to_owned(),
+                compiled,
+            });
+        }
+        Ok(assemble(stub, form, grants, &bundled))
+    }
+
+    /// The module defining the property `name`.
+    pub fn property_owner(&self, name: &str) -> Result<usize, CallError> {
+        self.by_property.get(name).copied().ok_or_else(|| {
+            let mut known: Vec<&str> = self.by_property.keys().map(String::as_str).collect();
+            known.sort();
+            CallError::UnknownProperty {
+                name: name.to_owned(),
+                hint: closest(name, &known).map(str::to_owned),
+            }
+        })
+    }
+
+    pub(super) async fn call_validate(
+        &self,
+        store: &mut impl AsContextMut<Data = StoreData>,
+        index: usize,
+        form: &Form,
+    ) -> Result<(), CallError> {
+        let args = form.args_json();
+        let mut ctx = store.as_context_mut();
+        ctx.data_mut().enter(index, self.module_name(index));
+        let result = self.instances[index]
+            .bindings
+            .consfig_module_properties()
+            .call_validate(&mut ctx, form.name(), &args)
+            .await;
+        ctx.data_mut().leave();
+        match result {
+            Ok(inner) => inner.map_err(CallError::Failed),
+            Err(trap) => Err(CallError::Trap(format!("validating: {}", describe_trap(&trap)))),
+        }
+    }
+
+    /// Validate a form, then the forms nested in it that had to wait for
+    /// their module to leave the stack. Those still on it (a form validated
+    /// while its module applies) are left to be checked when they run.
+    pub(super) async fn validate_nested(
+        &self,
+        store: &mut impl AsContextMut<Data = StoreData>,
+        index: usize,
+        form: &Form,
+    ) -> Result<(), CallError> {
+        let mut ctx = store.as_context_mut();
+        let waiting_before = ctx.data().deferred_count();
+        let mut result = self.call_validate(&mut ctx, index, form).await;
+        while ctx.data().deferred_count() > waiting_before {
+            let (index, nested) = ctx.data_mut().pop_deferred().expect("one is waiting");
+            if result.is_err() || ctx.data().is_active(index) {
+                continue;
+            }
+            result = self
+                .call_validate(&mut ctx, index, &nested)
+                .await
+                .map_err(|e| CallError::Failed(format!("nested form {nested}: {e}")));
+        }
+        result
+    }
+
+    pub(super) async fn call_apply(
+        &self,
+        store: &mut impl AsContextMut<Data = StoreData>,
+        index: usize,
+        form: &Form,
+    ) -> Result<Change, CallError> {
+        let mut ctx = store.as_context_mut();
+        if ctx.data().is_active(index) {
+            return Err(CallError::Reentered {
+                form: form.name().to_owned(),
+                module: self.module_name(index).to_owned(),
+            });
+        }
+        if ctx.data().depth() >= MAX_APPLY_DEPTH {
+            return Err(CallError::TooDeep {
+                form: form.name().to_owned(),
+            });
+        }
+        ctx.data_mut().enter(index, self.module_name(index));
+        let result = self.instances[index]
+            .bindings
+            .consfig_module_properties()
+            .call_apply(&mut ctx, form.name(), &form.args_json())
+            .await;
+        ctx.data_mut().leave();
+        match result {
+            Ok(Ok(wit::Change::Unchanged)) => Ok(Change::Unchanged),
+            Ok(Ok(wit::Change::Changed)) => Ok(Change::Changed),
+            Ok(Err(reason)) => Err(CallError::Failed(reason)),
+            Err(trap) => {
+                if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    ctx.data_mut().request_exit(exit.0);
+                    return Err(CallError::Exited {
+                        form: form.name().to_owned(),
+                        status: exit.0,
+                    });
+                }
+                if trap.is::<OutputLimitExceeded>() {
+                    return Err(CallError::OutputLimit(OutputLimitExceeded));
+                }
+                Err(CallError::Trap(describe_trap(&trap)))
+            }
+        }
+    }
+}
+
+/// A one-line reason for a trap, e.g. "wasm trap: wasm `unreachable` instruction executed".
+pub(super) fn describe_trap(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error_chain(e),
+    }
+}
+
+/// The closest known name by edit distance, if any is close enough to be a typo.
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(name, k), *k))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_property_names() {
+        let known = ["file:has-content", "file:absent"];
+        assert_eq!(closest("file:has-contnt", &known), Some("file:has-content"));
+        assert_eq!(closest("cmd:single", &known), None);
+        let unknown = CallError::UnknownProperty {
+            name: "file:has-contnt".into(),
+            hint: Some("file:has-content".into()),
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "unknown property file:has-contnt (did you mean file:has-content?)"
+        );
+    }
+}

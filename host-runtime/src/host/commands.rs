@@ -1,0 +1,175 @@
+//! The `run` call: a command the grants allow, by program (as found in
+//! PATH) and arguments, with only the environment variables granted, its
+//! standard input from a file so no writer thread is needed. In check mode a
+//! command that is not read-only is skipped and recorded as such.
+
+use std::io::{Seek, Write};
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use super::bindings::consfig::module::host::{Command, CommandOutput};
+use super::error::HostError;
+use super::state::HostState;
+
+/// Variables commands get when their module has no `env:` grant for more.
+const BASE_ENV: [&str; 5] = ["PATH", "HOME", "USER", "LOGNAME", "LANG"];
+
+/// Where a program named without a `/` is looked for.
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+impl HostState {
+    pub fn run(&mut self, command: Command) -> Result<CommandOutput, HostError> {
+        self.effects_allowed("run")?;
+        let Some((program, args)) = command.argv.split_first() else {
+            return Err(HostError::EmptyArgv);
+        };
+        let resolved =
+            resolve_program(program).ok_or_else(|| HostError::NoProgram(program.clone()))?;
+        let confinement = self.confinement();
+        confinement
+            .command(&resolved, args)
+            .map_err(|denied| HostError::denied("run", command.argv.join(" "), denied))?;
+        if self.check_mode() && !command.read_only {
+            self.skipped.push(command.argv.join(" "));
+            return Ok(CommandOutput {
+                exit_code: Some(0),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            });
+        }
+        let spawn_error = |source| HostError::Spawn {
+            program: program.clone(),
+            source,
+        };
+        let mut cmd = std::process::Command::new(&resolved);
+        cmd.args(args);
+        // Only the variables granted (and a few every program expects) pass.
+        cmd.env_clear();
+        for (name, value) in std::env::vars_os() {
+            let name_text = name.to_string_lossy();
+            if BASE_ENV.contains(&name_text.as_ref()) || confinement.env(&name_text) {
+                cmd.env(name, value);
+            }
+        }
+        cmd.envs(command.env.iter().map(|(k, v)| (k, v)));
+        if let Some(cwd) = &command.cwd {
+            let place = self.place("run in", cwd, false)?;
+            // A command is a process of its own: it can only be started in
+            // the directory, not kept beneath it.
+            cmd.current_dir(place.path());
+        }
+        // Standard input comes from an unlinked temporary file, so feeding a
+        // large input needs no writer thread: this process may fork again.
+        cmd.stdin(match command.stdin {
+            None => Stdio::null(),
+            Some(bytes) => {
+                let mut file = tempfile::tempfile().map_err(spawn_error)?;
+                file.write_all(&bytes)
+                    .and_then(|()| file.rewind())
+                    .map_err(spawn_error)?;
+                Stdio::from(file)
+            }
+        });
+        let output = cmd.output().map_err(spawn_error)?;
+        Ok(CommandOutput {
+            exit_code: output.status.code(),
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::test_support::{host_with, host_with_policy};
+
+    fn command(argv: &[&str]) -> Command {
+        Command {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            stdin: None,
+            env: Vec::new(),
+            cwd: None,
+            read_only: false,
+        }
+    }
+
+    fn sh() -> String {
+        resolve_program("sh").unwrap().display().to_string()
+    }
+
+    #[test]
+    fn runs_only_granted_programs_with_matching_arguments() {
+        let mut host = host_with(&[&format!("command:{} -c echo *", sh())]);
+        let out = host.run(command(&["sh", "-c", "echo hi"])).unwrap();
+        assert_eq!((out.exit_code, out.stdout), (Some(0), b"hi\n".to_vec()));
+        let refused = host.run(command(&["sh", "-c", "id"])).unwrap_err();
+        assert!(matches!(refused, HostError::Denied { .. }), "{refused}");
+        let refused = host.run(command(&["true"])).unwrap_err();
+        assert!(refused.to_string().starts_with("denied: module m may not run true"));
+        assert!(matches!(
+            host.run(command(&[])).unwrap_err(),
+            HostError::EmptyArgv
+        ));
+        assert!(matches!(
+            host.run(command(&["no-such-program-here"])).unwrap_err(),
+            HostError::NoProgram(_)
+        ));
+    }
+
+    #[test]
+    fn commands_get_granted_variables_stdin_and_a_confined_cwd() {
+        let dir = tempfile::tempdir().unwrap();
+        // Cargo runs tests with its CARGO_* variables set.
+        let mut host = host_with(&[
+            "command:*",
+            "env:CARGO_PKG_NAME",
+            &format!("read:{}", dir.path().display()),
+        ]);
+        let mut cmd = command(&[
+            "sh",
+            "-c",
+            "echo $CARGO_PKG_NAME-$CARGO_MANIFEST_DIR-$EXTRA; pwd; cat",
+        ]);
+        cmd.env.push(("EXTRA".into(), "given".into()));
+        cmd.cwd = Some(dir.path().display().to_string());
+        cmd.stdin = Some(b"fed\n".to_vec());
+        let out = host.run(cmd).unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("consfig--given\n{}\nfed\n", dir.path().display())
+        );
+        let mut elsewhere = command(&["true"]);
+        elsewhere.cwd = Some("/".into());
+        let refused = host.run(elsewhere).unwrap_err();
+        assert!(matches!(refused, HostError::Denied { call: "run in", .. }), "{refused}");
+    }
+
+    #[test]
+    fn check_mode_skips_commands_that_are_not_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let mut host = host_with_policy(&["command:*"], true);
+        let touch = command(&["touch", &marker.display().to_string()]);
+        let out = host.run(touch).unwrap();
+        assert_eq!(out.exit_code, Some(0));
+        assert!(!marker.exists(), "skipped");
+        let mut look = command(&["echo", "looked"]);
+        look.read_only = true;
+        assert_eq!(host.run(look).unwrap().stdout, b"looked\n");
+        let report = host.take_report();
+        assert_eq!(report.skipped, [format!("touch {}", marker.display())]);
+    }
+}

@@ -1,0 +1,67 @@
+//! The `host` interface as the bindings declare it. Each call forwards to its
+//! typed implementation in this layer, and its error becomes text here: the
+//! one place the host's errors are turned into strings for a module.
+
+use super::bindings::consfig::module::host::{
+    self, Command, CommandOutput, FileStat, Identity, Level,
+};
+use super::state::HostState;
+
+impl host::Host for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        HostState::log(self, level, &message);
+    }
+
+    fn panicked(&mut self, message: String) {
+        HostState::panicked(self, &message);
+    }
+
+    fn run(&mut self, command: Command) -> Result<CommandOutput, String> {
+        HostState::run(self, command).map_err(|e| e.to_string())
+    }
+
+    fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        HostState::read_file(self, &path).map_err(|e| e.to_string())
+    }
+
+    fn write_file(
+        &mut self,
+        path: String,
+        contents: Vec<u8>,
+        mode: Option<u32>,
+    ) -> Result<(), String> {
+        HostState::write_file(self, &path, &contents, mode).map_err(|e| e.to_string())
+    }
+
+    fn stat(&mut self, path: String) -> Result<Option<FileStat>, String> {
+        HostState::stat(self, &path).map_err(|e| e.to_string())
+    }
+
+    fn remove(&mut self, path: String) -> Result<(), String> {
+        HostState::remove(self, &path).map_err(|e| e.to_string())
+    }
+
+    fn mkdir(&mut self, path: String, mode: Option<u32>) -> Result<(), String> {
+        HostState::mkdir(self, &path, mode).map_err(|e| e.to_string())
+    }
+
+    fn chmod(&mut self, path: String, mode: u32) -> Result<(), String> {
+        HostState::chmod(self, &path, mode).map_err(|e| e.to_string())
+    }
+
+    fn whoami(&mut self) -> Identity {
+        HostState::whoami(self)
+    }
+
+    fn hostname(&mut self) -> String {
+        HostState::hostname(self)
+    }
+
+    fn architecture(&mut self) -> String {
+        HostState::architecture(self)
+    }
+
+    fn data(&mut self, key: String) -> Result<Vec<u8>, String> {
+        HostState::data(self, &key).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,20 @@
+//! The host: what a module's `host` calls do. [`state`] holds a store's host
+//! state; each WIT concern has its file — [`files`], [`commands`],
+//! [`facts`], [`log`] (and the captured [`output`]), [`data`], the memory
+//! [`limits`] — with typed errors ([`error`]) that become text only in
+//! [`edge`], where the generated [`bindings`] meet them. Every decision on
+//! what a call may do is the sandbox's, below.
+
+pub mod bindings;
+pub mod commands;
+pub mod data;
+pub mod edge;
+pub mod error;
+pub mod facts;
+pub mod files;
+pub mod limits;
+pub mod log;
+pub mod output;
+pub mod state;
+#[cfg(test)]
+mod test_support;

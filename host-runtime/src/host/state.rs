@@ -1,0 +1,269 @@
+//! The host state of a store: everything the `host` calls know of the form
+//! running — the modules on the call stack, the deploy's policy, the form's
+//! output, check mode's overlay — behind a small API. Its fields are private:
+//! the engine enters and leaves modules and takes each form's report; the
+//! calls themselves live one file per concern beside this one.
+
+use consfig_contract::Grant;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::error::HostError;
+use super::output::Output;
+use crate::sandbox::check::Check;
+use crate::sandbox::confinement::Confinement;
+use crate::sandbox::files::{Disk, FileBackend};
+use crate::sandbox::grants::ModuleGrants;
+use crate::sandbox::network::NetworkGate;
+use crate::sandbox::overlay::{FileChange, Overlay};
+use crate::sandbox::place::Place;
+use crate::sandbox::policy::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMode {
+    /// Forms run for real: calls act on the host.
+    Deploy,
+    /// Modules are described or forms validated: no call may act on the host.
+    Inspect,
+}
+
+/// What a form left behind, taken when it ends.
+#[derive(Debug, Default)]
+pub struct FormReport {
+    /// What the modules logged and printed.
+    pub output: String,
+    /// The log went past the largest output limit and was cut.
+    pub output_cut: bool,
+    /// Sockets the grants refused: a module sees only "permission denied".
+    pub socket_denials: Vec<String>,
+    /// Check mode: the files the form would change.
+    pub changes: Vec<FileChange>,
+    /// Check mode: the commands it did not run.
+    pub skipped: Vec<String>,
+    /// Why a module panicked, as it said before aborting.
+    pub panic: Option<String>,
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    output: Output,
+    mode: HostMode,
+    policy: Policy,
+    /// Names of the modules on the call stack, innermost last.
+    stack: Vec<String>,
+    /// The check WASI sockets make, kept to the modules running.
+    net: NetworkGate,
+    /// Check mode's file backend; None when files are acted on.
+    check: Option<Check>,
+    disk: Disk,
+    pub(super) skipped: Vec<String>,
+    pub(super) panic: Option<String>,
+}
+
+impl HostState {
+    /// For a deploy's forms (or, inspecting, nobody's), under its policy.
+    pub fn new(mode: HostMode, policy: Policy) -> Self {
+        // Each stream holds the largest output any form may have; a form's
+        // own limit is checked when it ends.
+        let output = Output::captured(policy.limits.max_output());
+        Self::build(mode, policy, output, NetworkGate::default())
+    }
+
+    /// For a bundle's service: output to this process's stdout and stderr,
+    /// and the bundle's grants for every module in it.
+    pub fn for_service(grants: Vec<Grant>) -> Self {
+        let policy = Policy {
+            every_module: Some(ModuleGrants {
+                grants,
+                ..ModuleGrants::default()
+            }),
+            ..Policy::default()
+        };
+        Self::build(
+            HostMode::Deploy,
+            policy,
+            Output::inherited(),
+            NetworkGate::default().echoing(),
+        )
+    }
+
+    fn build(mode: HostMode, policy: Policy, output: Output, net: NetworkGate) -> Self {
+        // No stdin (the runtime's stdin is the protocol channel), no
+        // environment, no preopened directories: a module reaches the host
+        // through `host`, and sockets only as granted. Blocking on the
+        // current thread keeps the process single-threaded, as fork needs.
+        let mut wasi = WasiCtx::builder();
+        output.attach(&mut wasi);
+        wasi.arg("consfig-module")
+            .allow_blocking_current_thread(true);
+        net.apply_to(&mut wasi, policy.any_network());
+        let check = policy.check.then(Check::default);
+        HostState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            output,
+            mode,
+            policy,
+            stack: Vec::new(),
+            net,
+            check,
+            disk: Disk,
+            skipped: Vec::new(),
+            panic: None,
+        }
+    }
+
+    /// Check mode starting from what earlier forms would have changed (a
+    /// subdeployment's view); nothing outside check mode.
+    pub fn seeing(mut self, overlay: Option<Overlay>) -> Self {
+        if let (Some(check), Some(overlay)) = (&mut self.check, overlay) {
+            *check = Check::new(overlay);
+        }
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn check_mode(&self) -> bool {
+        self.check.is_some()
+    }
+
+    /// Module `name` starts running: a form, or an `apply` from another.
+    pub fn enter(&mut self, name: &str) {
+        self.stack.push(name.to_owned());
+        self.net.set(self.confinement());
+    }
+
+    /// The innermost module returned.
+    pub fn leave(&mut self) {
+        self.stack.pop();
+        self.net.set(self.confinement());
+    }
+
+    /// The module running now (innermost on the call stack), if any.
+    pub fn running_module(&self) -> Option<&str> {
+        self.stack.last().map(String::as_str)
+    }
+
+    /// Everything the form left behind, leaving nothing for the next.
+    pub fn take_report(&mut self) -> FormReport {
+        let (output, output_cut) = self.output.take();
+        FormReport {
+            output,
+            output_cut,
+            socket_denials: self.net.take_denials(),
+            changes: self
+                .check
+                .as_mut()
+                .map(Check::take_changes)
+                .unwrap_or_default(),
+            skipped: std::mem::take(&mut self.skipped),
+            panic: self.panic.take(),
+        }
+    }
+
+    /// Check mode: take in what a form run elsewhere (a forked copy) would
+    /// have changed, so the forms after it see it.
+    pub fn absorb(&mut self, changes: &[FileChange]) {
+        if let Some(check) = &mut self.check {
+            check.absorb(changes);
+        }
+    }
+
+    /// Check mode: what a subdeployment chrooted at `root` sees.
+    pub fn check_view(&self, root: &std::path::Path) -> Option<Overlay> {
+        self.check.as_ref().map(|check| check.view_beneath(root))
+    }
+
+    /// Check mode: what a subdeployment chrooted at `root` would change.
+    pub fn record_beneath(&mut self, root: &std::path::Path, changes: &[FileChange]) {
+        if let Some(check) = &mut self.check {
+            check.record_beneath(root, changes);
+        }
+    }
+
+    pub(super) fn output(&mut self) -> &mut Output {
+        &mut self.output
+    }
+}
+
+/// The sandbox's decisions on calls, for the calls here and the engine's.
+impl HostState {
+    /// Refuse `call` while modules are only inspected.
+    pub fn effects_allowed(&self, call: &'static str) -> Result<(), HostError> {
+        match self.mode {
+            HostMode::Deploy => Ok(()),
+            HostMode::Inspect => Err(HostError::Inspecting { call }),
+        }
+    }
+
+    /// The modules whose grants bound a call now: the running module, every
+    /// untrusted non-standard module it was called through, and those a
+    /// subdeployment was asked for through.
+    pub fn confinement(&self) -> Confinement {
+        let mut confining = Vec::new();
+        if let Some((innermost, outer)) = self.stack.split_last() {
+            confining.push((innermost.clone(), self.policy.grants_of(innermost)));
+            for name in outer.iter().rev() {
+                let grants = self.policy.grants_of(name);
+                if !grants.trusted && !grants.standard {
+                    confining.push((name.clone(), grants));
+                }
+            }
+        } else {
+            // Nothing runs outside a module's call: no module, no effects.
+            confining.push(("(none)".to_owned(), ModuleGrants::default()));
+        }
+        confining.extend(self.policy.ceiling.iter().cloned());
+        Confinement { modules: confining }
+    }
+
+    /// Where a file call on `path` may act, or why it may not.
+    pub fn place(&self, call: &'static str, path: &str, write: bool) -> Result<Place, HostError> {
+        let checked =
+            consfig_contract::absolute_path(path).map_err(|reason| HostError::BadPath {
+                call,
+                path: path.to_owned(),
+                reason,
+            })?;
+        let root = self
+            .confinement()
+            .file_access(&checked, write)
+            .map_err(|denied| HostError::denied(call, path, denied))?;
+        Place::new(&checked, root).map_err(|e| HostError::file(call, path, e))
+    }
+
+    /// Where file calls act: the disk, or check mode's overlay.
+    pub fn files(&mut self) -> &mut dyn FileBackend {
+        match &mut self.check {
+            Some(check) => check,
+            None => &mut self.disk,
+        }
+    }
+
+    /// The policy a subdeployment asked for now runs under: this one, with
+    /// the untrusted, non-standard modules on the stack bounding its calls
+    /// too. Refused without the `subdeploy` grant.
+    pub fn subdeployment_policy(&self) -> Result<Policy, HostError> {
+        let confinement = self.confinement();
+        confinement
+            .subdeploy()
+            .map_err(|denied| HostError::denied("subdeploy", "", denied))?;
+        Ok(Policy {
+            ceiling: confinement.ceiling(),
+            ..self.policy.clone()
+        })
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

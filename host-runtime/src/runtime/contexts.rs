@@ -1,0 +1,152 @@
+//! Entering a context — a chroot, another user — for good, in a process
+//! forked for the purpose (a control child), never in the one that asked, so
+//! the asker is never stuck inside a chroot or a lower uid. Contexts are
+//! entered in order, each resolved inside the ones before it: a chroot's path
+//! inside the previous chroot, a user in the chroot's passwd. What a context
+//! says is the contract's ([`Context`]).
+
+use std::ffi::CString;
+use std::path::Path;
+
+use consfig_contract::Context;
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::stat::{Mode, umask};
+use nix::unistd::{Uid, User, chdir, chroot, geteuid, initgroups, setgid, setuid};
+
+/// Directories of the host bind-mounted into a chroot, unless it is bare.
+const CHROOT_MOUNTS: [&str; 3] = ["proc", "sys", "dev"];
+
+/// Why a context could not be entered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{context}: {message}")]
+pub struct EnterError {
+    pub context: String,
+    pub message: String,
+}
+
+/// Enter `context` in the calling process. Only a child forked for the
+/// purpose may call this, and only while it is single-threaded.
+pub fn enter(context: &Context) -> Result<(), EnterError> {
+    let result = match context {
+        Context::Chroot { path, mounts } => enter_chroot(path, *mounts),
+        Context::Setuid { user } => enter_user(user),
+    };
+    result.map_err(|message| EnterError {
+        context: context.to_string(),
+        message,
+    })
+}
+
+fn need_root(what: &str) -> Result<(), String> {
+    if geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} needs root, and this process runs as uid {}",
+            geteuid()
+        ))
+    }
+}
+
+fn enter_chroot(path: &Path, mounts: bool) -> Result<(), String> {
+    need_root("entering a chroot")?;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err("not a directory".into()),
+        Err(e) => return Err(e.to_string()),
+    }
+    if mounts {
+        // A private mount namespace: the mounts below are seen by this process and
+        // its children only, and vanish with them, with nothing to clean up.
+        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("private mount namespace: {e}"))?;
+        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+        match mount(None::<&str>, "/", None::<&str>, private, None::<&str>) {
+            // "/" is not a mount point inside a chroot; one Consfig entered is in a
+            // namespace whose mounts it already made private, and so are their copies.
+            Ok(()) | Err(nix::Error::EINVAL) => {}
+            Err(e) => return Err(format!("making mounts private: {e}")),
+        }
+        for dir in CHROOT_MOUNTS {
+            let target = path.join(dir);
+            // Only where the tree has a mount point: a chroot is not modified.
+            if target.is_dir() {
+                let source = Path::new("/").join(dir);
+                mount(
+                    Some(&source),
+                    &target,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .and_then(|()| mount(None::<&str>, &target, None::<&str>, private, None::<&str>))
+                .map_err(|e| {
+                    format!(
+                        "bind-mounting {} on {}: {e}",
+                        source.display(),
+                        target.display()
+                    )
+                })?;
+            }
+        }
+    }
+    chroot(path).map_err(|e| format!("chroot: {e}"))?;
+    chdir("/").map_err(|e| format!("chdir /: {e}"))?;
+    Ok(())
+}
+
+fn enter_user(name: &str) -> Result<(), String> {
+    let user = User::from_name(name)
+        .map_err(|e| format!("looking up the user: {e}"))?
+        .ok_or_else(|| "no such user".to_owned())?;
+    if user.uid != geteuid() {
+        need_root("becoming another user")?;
+        let c_name = CString::new(name).map_err(|_| "user name has a NUL byte".to_owned())?;
+        // Groups first: once the uid is dropped, they can no longer be changed.
+        initgroups(&c_name, user.gid).map_err(|e| format!("initgroups: {e}"))?;
+        setgid(user.gid).map_err(|e| format!("setgid {}: {e}", user.gid))?;
+        setuid(user.uid).map_err(|e| format!("setuid {}: {e}", user.uid))?;
+    }
+    let path = if user.uid == Uid::from_raw(0) {
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    } else {
+        "/usr/local/bin:/usr/bin:/bin"
+    };
+    // SAFETY: a control child enters contexts right after fork, single-threaded
+    // (checked before the fork), so nothing reads the environment concurrently.
+    unsafe {
+        std::env::set_var("HOME", &user.dir);
+        std::env::set_var("USER", name);
+        std::env::set_var("LOGNAME", name);
+        std::env::set_var("SHELL", &user.shell);
+        std::env::set_var("PATH", path);
+    }
+    umask(Mode::from_bits_truncate(0o022));
+    if chdir(&user.dir).is_err() {
+        chdir("/").map_err(|e| format!("chdir /: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Only failures are tried in the test process: they are refused before
+    // anything changes. Entering for real is tested end to end.
+    #[test]
+    fn a_context_that_cannot_be_entered_says_which_and_why() {
+        let missing: Context = "chroot:/no/such/dir".parse().unwrap();
+        let error = enter(&missing).unwrap_err();
+        assert_eq!(error.context, "chroot:/no/such/dir");
+        assert!(
+            error.message.contains("No such file") || error.message.contains("needs root"),
+            "{error}"
+        );
+        let nobody: Context = "setuid:no-such-user-here".parse().unwrap();
+        assert_eq!(
+            enter(&nobody).unwrap_err().to_string(),
+            "setuid:no-such-user-here: no such user"
+        );
+    }
+}

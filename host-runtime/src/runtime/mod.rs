@@ -1,0 +1,18 @@
+//! The runtime: the processes on the target.
+//!
+//! - [`serve`]: `consfig runtime`, the protocol loop with the controller;
+//! - [`zygote`]: the control child and the forked grandchild of each form;
+//! - [`fork`]: forking only while single-threaded;
+//! - [`contexts`]: entering a chroot or another user, in a child;
+//! - [`launcher`]: what the engine's `forms` calls get from this process —
+//!   subdeployments and the bundle [`stub`];
+//! - [`bundled`]: running a bundle (the stub's `main`).
+
+pub mod bundled;
+pub mod contexts;
+pub mod fork;
+pub mod launcher;
+#[cfg(feature = "controller")]
+pub mod serve;
+pub mod stub;
+pub mod zygote;

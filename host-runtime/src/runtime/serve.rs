@@ -1,0 +1,360 @@
+//! `consfig runtime`: the process on the target that the controller talks to
+//! over stdin/stdout.
+//!
+//! It says which modules it already caches, receives only the missing ones into
+//! the cache (verified by hash, renamed into place), loads every module into the
+//! pristine image (compiled code from the cache, compiling only when absent),
+//! forks the control child, and then has each form evaluated in a grandchild.
+//! While a form runs it answers its descendants' requests for the bundle
+//! stub, from its cache or by asking the controller.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::Arc;
+
+use consfig_contract::{Context, Form};
+
+use super::launcher::RuntimeLauncher;
+use super::stub::{StubLine, StubSource};
+use super::zygote::{Zygote, ZygoteError};
+use crate::engine::cache::Cache;
+use crate::engine::image::Image;
+use crate::engine::recipe::Recipe;
+use crate::host::state::{HostMode, HostState};
+use crate::sandbox::policy::Policy;
+use crate::wire::outcome::Outcome;
+use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("protocol: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("{0}")]
+    Fatal(String),
+    #[error("setting up standard streams: {0}")]
+    Stdio(std::io::Error),
+}
+
+/// Run the runtime on this process's stdin/stdout.
+pub fn main() -> Result<(), RuntimeError> {
+    let (input, output) = take_stdio().map_err(RuntimeError::Stdio)?;
+    let close_in_zygote = [input.as_raw_fd(), output.as_raw_fd()];
+    serve(
+        BufReader::new(input),
+        BufWriter::new(output),
+        &close_in_zygote,
+    )
+}
+
+/// Move the protocol channel off fds 0 and 1, and point those at /dev/null and
+/// stderr, so nothing a module or a command does can read or corrupt it.
+fn take_stdio() -> std::io::Result<(File, File)> {
+    let input = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let output = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    let null = File::open("/dev/null")?;
+    // SAFETY: plain descriptor duplication onto the standard descriptors.
+    unsafe {
+        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(2, 1) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok((input, output))
+}
+
+/// The controller's end of the conversation, and what the runtime keeps
+/// for it: its cache, and the line descendants ask for the stub on.
+struct Upstream<R, W> {
+    input: R,
+    output: W,
+    cache: Cache,
+    line: Arc<StubLine>,
+    /// The controller's stub, by hash, as the Load message named it.
+    stub: Option<String>,
+}
+
+/// The protocol loop, on any pair of streams.
+pub fn serve(
+    input: impl Read,
+    output: impl Write,
+    close_in_zygote: &[RawFd],
+) -> Result<(), RuntimeError> {
+    let mut up = Upstream {
+        input,
+        output,
+        cache: Cache::from_env().map_err(|e| RuntimeError::Fatal(format!("module cache: {e}")))?,
+        line: Arc::new(
+            StubLine::new().map_err(|e| RuntimeError::Fatal(format!("stub line: {e}")))?,
+        ),
+        stub: None,
+    };
+    let mut close: Vec<RawFd> = close_in_zygote.to_vec();
+    close.push(up.line.server_fd());
+    up.cache.sweep_abandoned();
+    protocol::send(
+        &mut up.output,
+        &FromRuntime::Hello {
+            protocol: PROTOCOL_VERSION,
+            runtime_version: env!("CARGO_PKG_VERSION").to_owned(),
+            cached_modules: up.cache.cached_modules().unwrap_or_default(),
+        },
+    )?;
+
+    let mut received_modules = Vec::new();
+    let mut received_bytes = 0u64;
+    let mut loaded: Option<Loaded> = None;
+    loop {
+        let message = match protocol::recv(&mut up.input) {
+            Ok(message) => message,
+            Err(ProtocolError::Closed) => break,
+            Err(e) => return Err(e.into()),
+        };
+        match message {
+            ToRuntime::Module {
+                sha256,
+                size,
+                compressed_size,
+            } => {
+                let compressed = protocol::read_frame(&mut up.input)?;
+                let stored = decompress(&compressed, compressed_size, size)
+                    .and_then(|bytes| up.cache.store_module(&sha256, &bytes).map_err(|e| e.to_string()));
+                if let Err(e) = stored {
+                    return fatal(&mut up.output, format!("module {sha256}: {e}"));
+                }
+                received_bytes += compressed_size;
+                received_modules.push(sha256);
+            }
+            ToRuntime::Load {
+                modules,
+                policy,
+                contexts,
+                stub,
+            } => {
+                up.stub = stub;
+                let launcher = RuntimeLauncher::new(StubSource::Runtime(Arc::clone(&up.line)));
+                let (mut image, compiled) = match load(&up.cache, &modules, policy, launcher) {
+                    Ok(done) => done,
+                    Err(message) => return fatal(&mut up.output, message),
+                };
+                let zygote = match Zygote::spawn(&mut image, &contexts, &close) {
+                    Ok(zygote) => zygote,
+                    Err(e) => return fatal(&mut up.output, e.to_string()),
+                };
+                loaded = Some(Loaded {
+                    image,
+                    contexts,
+                    zygote: Some(zygote),
+                });
+                protocol::send(
+                    &mut up.output,
+                    &FromRuntime::Ready {
+                        received_modules: std::mem::take(&mut received_modules),
+                        received_bytes,
+                        compiled_modules: compiled,
+                    },
+                )?;
+            }
+            ToRuntime::Apply { id, form } => {
+                let mut outcome = match &mut loaded {
+                    None => Outcome::failed("no modules loaded yet", String::new()),
+                    Some(loaded) => loaded.apply(&form, &close, &mut up)?,
+                };
+                // The host's data stays on the host: blanked out of all we report.
+                if let Some(loaded) = &loaded {
+                    let data = &loaded.image.policy().data;
+                    if !data.is_empty() {
+                        outcome.rewrite_text(&|text| data.redact(text));
+                    }
+                }
+                protocol::send(&mut up.output, &FromRuntime::Outcome { id, outcome })?;
+            }
+            ToRuntime::Stub { .. } | ToRuntime::NoStub { .. } => {
+                return fatal(&mut up.output, "a stub was sent unasked".into());
+            }
+            ToRuntime::Finish => break,
+        }
+    }
+    if let Some(zygote) = loaded.and_then(|l| l.zygote) {
+        zygote.shutdown();
+    }
+    Ok(())
+}
+
+/// The pristine image and the control child forked from it.
+struct Loaded {
+    image: Image,
+    contexts: Vec<Context>,
+    /// None after the control child died; a new one is forked for the next form.
+    zygote: Option<Zygote>,
+}
+
+impl Loaded {
+    fn apply<R: Read, W: Write>(
+        &mut self,
+        form: &Form,
+        close_in_zygote: &[RawFd],
+        up: &mut Upstream<R, W>,
+    ) -> Result<Outcome, RuntimeError> {
+        let zygote = match &mut self.zygote {
+            Some(zygote) => zygote,
+            // Our own image has never run a form, so it is still pristine.
+            None => self.zygote.insert(
+                Zygote::spawn(&mut self.image, &self.contexts, close_in_zygote)
+                    .map_err(|e| RuntimeError::Fatal(e.to_string()))?,
+            ),
+        };
+        let time = self.image.policy().limits.for_module(form.module()).time;
+        let line = Arc::clone(&up.line);
+        match zygote.apply_serving(form, time, line.server(), || answer_stub(up)) {
+            Ok(outcome) => {
+                // Check mode: a control child forked anew later sees it too.
+                self.image.absorb(&outcome.changes);
+                Ok(outcome)
+            }
+            Err(ZygoteError::Upstream(e)) => Err(e.into()),
+            Err(e) => {
+                if let Some(dead) = self.zygote.take() {
+                    dead.kill();
+                }
+                Ok(Outcome::failed(
+                    format!("the control process failed ({e}); a new one takes the next form"),
+                    String::new(),
+                ))
+            }
+        }
+    }
+}
+
+/// Answer a descendant's question for the stub: from the cache, or from the
+/// controller (then cached).
+fn answer_stub<R: Read, W: Write>(up: &mut Upstream<R, W>) -> Result<(), ProtocolError> {
+    let io = |e: nix::Error| ProtocolError::Io(e.into());
+    let Some(question) = up.line.question().map_err(io)? else {
+        return Ok(());
+    };
+    let cached = up
+        .stub
+        .as_deref()
+        .and_then(|sha| up.cache.stub_path(sha).ok())
+        .and_then(|path| File::open(path).ok());
+    let answer = match cached {
+        Some(file) => Ok(file),
+        None => fetch_stub(up)?,
+    };
+    up.line.reply(question, answer.as_ref().map_err(Clone::clone)).map_err(io)
+}
+
+/// Ask the controller for its stub and keep it in the cache.
+fn fetch_stub<R: Read, W: Write>(
+    up: &mut Upstream<R, W>,
+) -> Result<Result<File, String>, ProtocolError> {
+    protocol::send(&mut up.output, &FromRuntime::NeedStub)?;
+    match protocol::recv(&mut up.input)? {
+        ToRuntime::Stub {
+            sha256,
+            size,
+            compressed_size,
+        } => {
+            let compressed = protocol::read_frame(&mut up.input)?;
+            let stored = decompress(&compressed, compressed_size, size).and_then(|bytes| {
+                up.cache
+                    .store_stub(&sha256, &bytes)
+                    .map_err(|e| e.to_string())
+            });
+            Ok(stored.and_then(|path| {
+                up.stub = Some(sha256);
+                File::open(path).map_err(|e| e.to_string())
+            }))
+        }
+        ToRuntime::NoStub { reason } => Ok(Err(reason)),
+        other => Err(ProtocolError::Io(std::io::Error::other(format!(
+            "expected the stub from the controller, got {other:?}"
+        )))),
+    }
+}
+
+/// Gunzip what the controller sent, refusing anything but exactly `size` bytes.
+fn decompress(compressed: &[u8], compressed_size: u64, size: u64) -> Result<Vec<u8>, String> {
+    if compressed.len() as u64 != compressed_size {
+        return Err(format!(
+            "expected {compressed_size} bytes on the wire, got {}",
+            compressed.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size.min(protocol::MAX_FRAME as u64) as usize);
+    // One byte past the announced size tells a lying size from a right one.
+    flate2::read::GzDecoder::new(compressed)
+        .take(size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("corrupt compressed data: {e}"))?;
+    if bytes.len() as u64 != size {
+        return Err(format!("expected {size} bytes, got {}", bytes.len()));
+    }
+    Ok(bytes)
+}
+
+fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {
+    let _ = protocol::send(
+        output,
+        &FromRuntime::Fatal {
+            message: message.clone(),
+        },
+    );
+    Err(RuntimeError::Fatal(message))
+}
+
+/// Load the named cached modules into a pristine image under `policy`; also
+/// say which had to be compiled.
+fn load(
+    cache: &Cache,
+    hashes: &[String],
+    policy: Policy,
+    launcher: RuntimeLauncher,
+) -> Result<(Image, Vec<String>), String> {
+    let engine = crate::engine::new_engine().map_err(|e| e.to_string())?;
+    let modules = hashes
+        .iter()
+        .map(|sha256| {
+            let bytes = cache
+                .read_module(sha256)
+                .map_err(|e| format!("module {sha256} is not in the cache: {e}"))?;
+            Ok((format!("module {sha256}"), sha256.as_str(), bytes))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let (recipe, compiled) = Recipe::compile(
+        &engine,
+        cache,
+        modules
+            .iter()
+            .map(|(origin, sha256, bytes)| (origin.clone(), *sha256, bytes.as_slice())),
+        Arc::new(launcher),
+    )
+    .map_err(|e| e.to_string())?;
+    let image = Image::new(&recipe, HostState::new(HostMode::Deploy, policy))
+        .map_err(|e| e.to_string())?;
+    Ok((image, compiled))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn decompression_refuses_lying_sizes() {
+        let packed = gzip(b"module bytes");
+        let len = packed.len() as u64;
+        assert_eq!(decompress(&packed, len, 12).unwrap(), b"module bytes");
+        assert!(decompress(&packed, len, 11).unwrap_err().contains("expected 11 bytes"));
+        assert!(decompress(&packed, len, 13).is_err());
+        assert!(decompress(&packed, len + 1, 12).is_err());
+        assert!(decompress(b"not gzip", 8, 12).unwrap_err().contains("corrupt"));
+    }
+}

@@ -1,0 +1,357 @@
+//! The control child ("zygote") and the per-form grandchildren.
+//!
+//! After every module is loaded the runtime holds the pristine image. It forks
+//! the control child once; the control child does nothing but wait for
+//! requests on a pipe and, for each, fork a grandchild that evaluates the form
+//! on its copy-on-write copy of the pristine image, writes the outcome back
+//! through a pipe, and exits. So nothing a form does leaks into the next one,
+//! and the runtime's own image is never run after loading. In check mode the
+//! control child takes each outcome's file changes into its image's overlay,
+//! so the next grandchild inherits them with its copy: no form carries them.
+//!
+//! The control child watches each grandchild: a trap or panic is reported by
+//! the grandchild itself; a signal, an exit without an outcome, or overrunning
+//! the per-form timeout (the grandchild is then killed) becomes a failed outcome
+//! here. Nothing a form does can crash the deployment.
+//!
+//! A subdeployment asks for a control child of its own (see [`Zygote::spawn_fresh`]):
+//! forked from the asking process, it instantiates the modules afresh from the
+//! compiled code already in memory — the asker's image has run a form and is
+//! no longer pristine — then enters the subdeployment's contexts. The asker
+//! never enters them itself.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consfig_contract::{Context, Form};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, pipe2};
+use serde::{Deserialize, Serialize};
+
+use super::contexts;
+use super::fork::{ForkError, exit_child, fork};
+use crate::engine::image::Image;
+use crate::engine::recipe::Recipe;
+use crate::host::state::{HostMode, HostState};
+use crate::sandbox::overlay::Overlay;
+use crate::sandbox::policy::Policy;
+use crate::wire::outcome::Outcome;
+use crate::wire::protocol::{self, ProtocolError};
+
+/// What a grandchild may send back at most; more is a runaway module.
+const MAX_RESULT_BYTES: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZygoteError {
+    #[error(transparent)]
+    Fork(#[from] ForkError),
+    #[error("control process: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// The control child could not get ready, e.g. could not enter a context.
+    #[error("{0}")]
+    Start(String),
+    /// Serving a request while waiting failed (the runtime lost the controller).
+    #[error("{0}")]
+    Upstream(ProtocolError),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Request {
+    Apply { form: Form, timeout_ms: u64 },
+}
+
+/// The control child's first message: whether it could get ready.
+#[derive(Debug, Serialize, Deserialize)]
+enum Started {
+    Ready,
+    Failed(String),
+}
+
+/// Where a control child gets its image.
+enum Source<'a> {
+    /// The runtime's pristine image, shared copy-on-write.
+    Pristine(&'a mut Image),
+    /// A new instantiation from compiled code, for a subdeployment, under
+    /// the policy of the deploy that asked for it, seeing in check mode what
+    /// the asker would have changed so far.
+    Fresh(&'a Arc<Recipe>, &'a Policy, Option<Overlay>),
+}
+
+/// The runtime's handle on its control child.
+pub struct Zygote {
+    pid: Pid,
+    requests: File,
+    responses: File,
+}
+
+impl Zygote {
+    /// Fork the control child from the pristine `image`; it enters `contexts`
+    /// (the context hops of the connection). `close_in_child` are descriptors
+    /// the child must not hold (the runtime's protocol channel, so the
+    /// controller sees it close when the runtime exits).
+    pub fn spawn(
+        image: &mut Image,
+        contexts: &[Context],
+        close_in_child: &[RawFd],
+    ) -> Result<Self, ZygoteError> {
+        Self::fork_control(Source::Pristine(image), contexts, close_in_child)
+    }
+
+    /// Fork a control child for a subdeployment: a fresh image from `recipe`,
+    /// under `policy`, in `contexts`, seeing `overlay` in check mode.
+    pub fn spawn_fresh(
+        recipe: &Arc<Recipe>,
+        policy: &Policy,
+        contexts: &[Context],
+        overlay: Option<Overlay>,
+    ) -> Result<Self, ZygoteError> {
+        Self::fork_control(Source::Fresh(recipe, policy, overlay), contexts, &[])
+    }
+
+    fn fork_control(
+        source: Source<'_>,
+        contexts: &[Context],
+        close_in_child: &[RawFd],
+    ) -> Result<Self, ZygoteError> {
+        let pipe = || pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ForkError::Fork);
+        let (request_rx, request_tx) = pipe()?;
+        let (response_rx, response_tx) = pipe()?;
+        match fork()? {
+            ForkResult::Child => {
+                drop(request_tx);
+                drop(response_rx);
+                for &fd in close_in_child {
+                    // SAFETY: the parent's copies of these descriptors are never used here.
+                    unsafe { libc::close(fd) };
+                }
+                // If the runtime dies, so does its control child.
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                let mut responses = File::from(response_tx);
+                let mut fresh;
+                let image = match source {
+                    Source::Pristine(image) => Ok(image),
+                    Source::Fresh(recipe, policy, overlay) => {
+                        let host = HostState::new(HostMode::Deploy, policy.clone()).seeing(overlay);
+                        match Image::new(recipe, host) {
+                            Ok(image) => {
+                                fresh = image;
+                                Ok(&mut fresh)
+                            }
+                            Err(e) => Err(format!("loading the modules afresh: {e}")),
+                        }
+                    }
+                };
+                let ready = image.and_then(|image| {
+                    for context in contexts {
+                        contexts::enter(context).map_err(|e| e.to_string())?;
+                    }
+                    Ok(image)
+                });
+                let code = match ready {
+                    Ok(image) => {
+                        if protocol::send(&mut responses, &Started::Ready).is_err() {
+                            exit_child(1);
+                        }
+                        serve(image, File::from(request_rx), responses)
+                    }
+                    Err(reason) => {
+                        let _ = protocol::send(&mut responses, &Started::Failed(reason));
+                        1
+                    }
+                };
+                exit_child(code)
+            }
+            ForkResult::Parent { child } => {
+                let mut zygote = Zygote {
+                    pid: child,
+                    requests: File::from(request_tx),
+                    responses: File::from(response_rx),
+                };
+                match protocol::recv(&mut zygote.responses) {
+                    Ok(Started::Ready) => Ok(zygote),
+                    Ok(Started::Failed(reason)) => {
+                        zygote.kill();
+                        Err(ZygoteError::Start(reason))
+                    }
+                    Err(e) => {
+                        zygote.kill();
+                        Err(ZygoteError::Start(format!(
+                            "the control process for {} ended before it was ready: {e}",
+                            if contexts.is_empty() {
+                                "the forms".to_owned()
+                            } else {
+                                Context::describe_chain(contexts)
+                            }
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Evaluate a form in a fresh grandchild and wait for its outcome.
+    pub fn apply(&mut self, form: &Form, timeout: Duration) -> Result<Outcome, ZygoteError> {
+        self.send(form, timeout)?;
+        Ok(protocol::recv(&mut self.responses)?)
+    }
+
+    /// The same, calling `serve` whenever `line` is readable meanwhile: the
+    /// runtime answers its descendants there while a form runs.
+    pub fn apply_serving(
+        &mut self,
+        form: &Form,
+        timeout: Duration,
+        line: BorrowedFd<'_>,
+        mut serve: impl FnMut() -> Result<(), ProtocolError>,
+    ) -> Result<Outcome, ZygoteError> {
+        self.send(form, timeout)?;
+        loop {
+            let mut fds = [
+                PollFd::new(self.responses.as_fd(), PollFlags::POLLIN),
+                PollFd::new(line, PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::Error::EINTR) => continue,
+                Err(e) => return Err(ProtocolError::Io(e.into()).into()),
+            }
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+            if ready(&fds[1]) {
+                serve().map_err(ZygoteError::Upstream)?;
+            }
+            if ready(&fds[0]) {
+                return Ok(protocol::recv(&mut self.responses)?);
+            }
+        }
+    }
+
+    fn send(&mut self, form: &Form, timeout: Duration) -> Result<(), ZygoteError> {
+        let request = Request::Apply {
+            form: form.clone(),
+            timeout_ms: timeout.as_millis().try_into().unwrap_or(u64::MAX),
+        };
+        Ok(protocol::send(&mut self.requests, &request)?)
+    }
+
+    /// Close the request pipe, so the control child exits, and reap it.
+    pub fn shutdown(self) {
+        let Zygote { pid, requests, .. } = self;
+        drop(requests);
+        let _ = waitpid(pid, None);
+    }
+
+    /// Kill and reap a control child that stopped answering.
+    pub fn kill(self) {
+        let _ = kill(self.pid, Signal::SIGKILL);
+        let _ = waitpid(self.pid, None);
+    }
+}
+
+/// The control child's loop: one grandchild per request, until the pipe closes.
+fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
+    loop {
+        let request: Request = match protocol::recv(&mut requests) {
+            Ok(request) => request,
+            Err(ProtocolError::Closed) => return 0,
+            Err(_) => return 1,
+        };
+        let Request::Apply { form, timeout_ms } = request;
+        let outcome = evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms));
+        // Check mode: the next form sees what this one would have changed.
+        image.absorb(&outcome.changes);
+        if protocol::send(&mut responses, &outcome).is_err() {
+            return 1;
+        }
+    }
+}
+
+fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> Outcome {
+    let cannot_start =
+        |e: ForkError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
+    let (result_rx, result_tx) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+        Ok(pipe) => pipe,
+        Err(e) => return cannot_start(ForkError::Fork(e)),
+    };
+    match fork() {
+        Err(e) => cannot_start(e),
+        Ok(ForkResult::Child) => {
+            drop(result_rx);
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            let outcome = image.apply(form);
+            let sent = protocol::send(&mut File::from(result_tx), &outcome);
+            exit_child(if sent.is_ok() { 0 } else { 1 })
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(result_tx);
+            collect(child, File::from(result_rx), timeout)
+        }
+    }
+}
+
+/// Read a grandchild's outcome within the deadline, then reap it.
+fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
+    let deadline = Instant::now() + timeout;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let cut_short = loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break Some(format!(
+                "time limit of {} exceeded: the form was stopped (raise it with --timeout, or time in [limits] or a module's limits)",
+                humantime::format_duration(timeout)
+            ));
+        }
+        let wait = PollTimeout::try_from(remaining.max(Duration::from_millis(1)))
+            .unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(result.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, wait) {
+            Ok(0) | Err(nix::Error::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => break Some(format!("waiting for the form: {e}")),
+        }
+        match result.read(&mut chunk) {
+            Ok(0) => break None,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Some(format!("reading the form's outcome: {e}")),
+        }
+        if bytes.len() > MAX_RESULT_BYTES {
+            break Some(format!(
+                "sent more than {MAX_RESULT_BYTES} bytes of outcome"
+            ));
+        }
+    };
+    if let Some(reason) = cut_short {
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
+        return Outcome::failed(reason, String::new());
+    }
+    let status = waitpid(child, None);
+    let outcome: Option<Outcome> = protocol::read_frame(&mut bytes.as_slice())
+        .ok()
+        .and_then(|frame| serde_json::from_slice(&frame).ok());
+    match (status, outcome) {
+        (Ok(WaitStatus::Exited(_, 0)), Some(outcome)) => outcome,
+        (Ok(WaitStatus::Signaled(_, signal, _)), _) => Outcome::failed(
+            format!("the form's process was killed by {signal}"),
+            String::new(),
+        ),
+        (Ok(WaitStatus::Exited(_, code)), _) => Outcome::failed(
+            format!("the form's process exited with status {code} before reporting an outcome"),
+            String::new(),
+        ),
+        (other, _) => Outcome::failed(
+            format!("the form's process ended oddly: {other:?}"),
+            String::new(),
+        ),
+    }
+}

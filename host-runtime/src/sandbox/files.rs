@@ -1,0 +1,115 @@
+//! File operations behind the `host` file calls, as one trait with two
+//! implementations: [`Disk`] acts on the confined place, and check mode's
+//! [`Check`](super::check::Check) answers from an overlay. Both fail with
+//! `io::Error`s (errno values), so a call reports the same error either way.
+
+use std::io;
+
+use super::place::{Place, Status};
+
+/// The operations a file call may make on a place the grants allowed.
+pub trait FileBackend {
+    fn read(&self, place: &Place) -> io::Result<Vec<u8>>;
+
+    /// Status without following a final symlink; None when nothing is there.
+    fn status(&self, place: &Place) -> io::Result<Option<Status>>;
+
+    /// Replace the file atomically. With no mode, an existing file keeps its
+    /// mode (and owner) and a new one gets 0644.
+    fn write(&mut self, place: &Place, contents: &[u8], mode: Option<u32>) -> io::Result<()>;
+
+    /// Remove a file, a symlink or an empty directory.
+    fn remove(&mut self, place: &Place) -> io::Result<()>;
+
+    /// Make the directory and any missing parents.
+    fn mkdir_all(&mut self, place: &Place, mode: u32) -> io::Result<()>;
+
+    fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()>;
+
+    /// Replace the file with `contents` and `mode` unless it holds exactly
+    /// them already; whether it changed.
+    fn write_if_changed(&mut self, place: &Place, contents: &[u8], mode: u32) -> io::Result<bool> {
+        // What cannot be read is rewritten; the write says what is wrong.
+        let same = self.status(place).ok().flatten().is_some_and(|s| {
+            s.is_file && s.mode == mode && s.size == contents.len() as u64
+        }) && self.read(place).is_ok_and(|there| there == contents);
+        if same {
+            return Ok(false);
+        }
+        self.write(place, contents, Some(mode))?;
+        Ok(true)
+    }
+}
+
+/// The effective user and group of this process: the owner of what it creates.
+pub fn our_ids() -> (u32, u32) {
+    (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    )
+}
+
+/// The files as they are: every call acts on the disk.
+#[derive(Debug, Default)]
+pub struct Disk;
+
+impl FileBackend for Disk {
+    fn read(&self, place: &Place) -> io::Result<Vec<u8>> {
+        place.read()
+    }
+
+    fn status(&self, place: &Place) -> io::Result<Option<Status>> {
+        place.status()
+    }
+
+    fn write(&mut self, place: &Place, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
+        let existing = place.status()?.filter(|s| !s.is_symlink);
+        let mode = mode.or(existing.as_ref().map(|s| s.mode)).unwrap_or(0o644);
+        // Replacing a file keeps its owner, as editing it in place would; a
+        // new file is simply ours.
+        let owner = existing
+            .map(|s| (s.uid, s.gid))
+            .filter(|owner| *owner != our_ids());
+        place.write_atomic(contents, mode, owner)
+    }
+
+    fn remove(&mut self, place: &Place) -> io::Result<()> {
+        place.remove()
+    }
+
+    fn mkdir_all(&mut self, place: &Place, mode: u32) -> io::Result<()> {
+        place.mkdir_all(mode)
+    }
+
+    fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()> {
+        place.chmod(mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn writes_keep_the_mode_of_what_they_replace_and_report_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let place = Place::new(&path, Some(dir.path().to_owned())).unwrap();
+        let mut disk = Disk;
+        disk.write(&place, b"one", Some(0o600)).unwrap();
+        disk.write(&place, b"two", None).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+        assert_eq!(disk.read(&place).unwrap(), b"two");
+        assert!(!disk.write_if_changed(&place, b"two", 0o600).unwrap());
+        assert!(disk.write_if_changed(&place, b"two", 0o755).unwrap());
+        assert!(disk.write_if_changed(&place, b"three", 0o755).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"three");
+        let new = Place::new(Path::new(&dir.path().join("new")), None).unwrap();
+        disk.write(&new, b"x", None).unwrap();
+        assert_eq!(disk.status(&new).unwrap().unwrap().mode, 0o644);
+    }
+}

@@ -1,0 +1,183 @@
+//! One module's grants, and what they allow: a file beneath a granted
+//! directory, a command by program and arguments, a variable, an address.
+//! The grammar of grants is the contract's ([`Grant`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use consfig_contract::Grant;
+use serde::{Deserialize, Serialize};
+use wasmtime_wasi::sockets::SocketAddrUse;
+
+/// What a module may do: its grants, or everything when trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleGrants {
+    pub grants: Vec<Grant>,
+    #[serde(default)]
+    pub trusted: bool,
+    /// One of the modules that ship with Consfig (by content hash): calls
+    /// through it are bounded by its own grants only.
+    #[serde(default)]
+    pub standard: bool,
+}
+
+impl ModuleGrants {
+    pub fn trusted() -> Self {
+        ModuleGrants {
+            trusted: true,
+            ..ModuleGrants::default()
+        }
+    }
+
+    /// The needs (as declared) these grants do not cover.
+    pub fn missing<'a>(&self, needs: &'a [Grant]) -> Vec<&'a Grant> {
+        if self.trusted {
+            return Vec::new();
+        }
+        needs
+            .iter()
+            .filter(|need| !self.grants.iter().any(|g| g.covers(need)))
+            .collect()
+    }
+
+    /// The deepest granted directory holding `path`, for reading or writing.
+    pub(super) fn root_for(&self, path: &Path, write: bool) -> Option<&Path> {
+        self.grants
+            .iter()
+            .filter_map(|g| match g {
+                Grant::Write(dir) => Some(dir),
+                Grant::Read(dir) if !write => Some(dir),
+                _ => None,
+            })
+            .filter(|dir| path.starts_with(dir))
+            .max_by_key(|dir| dir.components().count())
+            .map(PathBuf::as_path)
+    }
+
+    pub(super) fn allows_command(&self, program: &Path, args: &[String]) -> bool {
+        let joined = args.join(" ");
+        self.grants.iter().any(|g| match g {
+            Grant::Command { program: None, .. } => true,
+            Grant::Command {
+                program: Some(p),
+                args,
+            } => {
+                p == program
+                    && args.as_ref().is_none_or(|pattern| {
+                        glob::Pattern::new(pattern).is_ok_and(|p| p.matches(&joined))
+                    })
+            }
+            _ => false,
+        })
+    }
+
+    pub(super) fn allows_env(&self, name: &str) -> bool {
+        self.trusted
+            || self.grants.iter().any(|g| match g {
+                Grant::Env(None) => true,
+                Grant::Env(Some(n)) => n == name,
+                _ => false,
+            })
+    }
+
+    pub(super) fn allows_subdeploy(&self) -> bool {
+        self.grants.contains(&Grant::Subdeploy)
+    }
+
+    pub fn any_network(&self) -> bool {
+        self.trusted || self.grants.contains(&Grant::AnyNetwork)
+    }
+
+    fn has_network(&self) -> bool {
+        self.trusted
+            || self
+                .grants
+                .iter()
+                .any(|g| matches!(g, Grant::AnyNetwork | Grant::Network(_)))
+    }
+
+    fn allows_address(&self, addr: SocketAddr) -> bool {
+        self.trusted
+            || self.grants.iter().any(|g| match g {
+                Grant::AnyNetwork => true,
+                Grant::Network(pattern) => pattern.matches(addr),
+                _ => false,
+            })
+    }
+
+    /// Whether a socket may use `addr` this way. A connect first binds to the
+    /// wildcard address and port 0 implicitly, which reaches nothing by
+    /// itself; a listener accepts whoever connects: the grant is checked on
+    /// the address bound, listened on, connected or sent to.
+    pub fn allows_socket(&self, addr: SocketAddr, used: SocketAddrUse) -> bool {
+        let implicit_bind = addr.ip().is_unspecified() && addr.port() == 0;
+        match used {
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind if implicit_bind => true,
+            SocketAddrUse::TcpAccept | SocketAddrUse::UdpReceive => self.has_network(),
+            _ => self.allows_address(addr),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn grants(texts: &[&str]) -> ModuleGrants {
+    ModuleGrants {
+        grants: consfig_contract::parse_grants(texts).unwrap(),
+        ..ModuleGrants::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn missing_needs() {
+        let g = |t: &str| t.parse::<Grant>().unwrap();
+        let m = grants(&["write:/srv", "subdeploy"]);
+        assert_eq!(
+            m.missing(&[g("read:/srv/a"), g("command:/bin/sh"), g("subdeploy")]),
+            [&g("command:/bin/sh")]
+        );
+        assert!(ModuleGrants::trusted().missing(&[g("net")]).is_empty());
+    }
+
+    #[test]
+    fn the_deepest_granted_directory_roots_a_path() {
+        let m = grants(&["read:/srv", "write:/srv/www", "write:/srv/www/static"]);
+        assert_eq!(
+            m.root_for(Path::new("/srv/www/static/a.css"), true),
+            Some(Path::new("/srv/www/static"))
+        );
+        assert_eq!(
+            m.root_for(Path::new("/srv/other"), false),
+            Some(Path::new("/srv"))
+        );
+        assert_eq!(m.root_for(Path::new("/srv/other"), true), None);
+        assert_eq!(m.root_for(Path::new("/srvx"), false), None);
+    }
+
+    #[test]
+    fn checks_addresses() {
+        let m = grants(&["net:127.0.0.1:8080"]);
+        assert!(m.allows_socket(addr("127.0.0.1:8080"), SocketAddrUse::TcpBind));
+        assert!(m.allows_socket(addr("127.0.0.1:8080"), SocketAddrUse::TcpListen));
+        assert!(m.allows_socket(addr("10.1.2.3:5555"), SocketAddrUse::TcpAccept));
+        assert!(!m.allows_socket(addr("127.0.0.1:8081"), SocketAddrUse::TcpBind));
+        assert!(!m.allows_socket(addr("0.0.0.0:8080"), SocketAddrUse::TcpBind));
+        assert!(!m.allows_socket(addr("127.0.0.1:22"), SocketAddrUse::TcpConnect));
+        let none = ModuleGrants::default();
+        assert!(none.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
+        assert!(!none.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpListen));
+        assert!(!none.allows_socket(addr("127.0.0.1:80"), SocketAddrUse::TcpConnect));
+        assert!(!none.allows_socket(addr("10.1.2.3:5555"), SocketAddrUse::TcpAccept));
+        let any_port = grants(&["net:*:443"]);
+        assert!(any_port.allows_socket(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
+        assert!(any_port.allows_socket(addr("[::1]:443"), SocketAddrUse::TcpConnect));
+        assert!(!any_port.allows_socket(addr("[::1]:80"), SocketAddrUse::TcpConnect));
+    }
+}

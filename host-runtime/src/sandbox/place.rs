@@ -1,0 +1,381 @@
+//! Where a file call acts, confined to a granted directory.
+//!
+//! A call the grants allow acts either anywhere (its modules are trusted or
+//! granted `/`) or beneath the deepest directory granted for it, opened with
+//! cap-std: `..` and symlinks cannot lead out of it, whatever the path says.
+//! Symlinks whose absolute targets stay beneath it are followed (cap-std
+//! alone refuses every absolute symlink); one that leads out is refused with
+//! a [`LeadsOut`] error, which callers recognise by type.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::path::{Component, Path, PathBuf};
+
+use cap_std::fs::{
+    Dir, DirBuilder, DirBuilderExt, MetadataExt, OpenOptions, OpenOptionsExt, Permissions,
+    PermissionsExt,
+};
+
+use super::atomic::{TEMP_PREFIX, write_atomic};
+
+/// What `stat` tells about a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub is_dir: bool,
+    pub is_file: bool,
+    pub is_symlink: bool,
+    pub mode: u32,
+    pub size: u64,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A path whose symlinks (or `..`) lead out of its granted directory: the
+/// payload of the `io::Error` a confined call fails with.
+#[derive(Debug, thiserror::Error)]
+#[error("the path leads out of the granted directory {}", root.display())]
+pub struct LeadsOut {
+    pub root: PathBuf,
+}
+
+impl LeadsOut {
+    /// The escape an I/O error reports, if it is one.
+    pub fn of(error: &io::Error) -> Option<&LeadsOut> {
+        error.get_ref()?.downcast_ref()
+    }
+
+    fn error(root: &Path) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            LeadsOut {
+                root: root.to_owned(),
+            },
+        )
+    }
+}
+
+/// Where a checked file call acts.
+pub enum Place {
+    /// The absolute path, with no confinement.
+    Anywhere(PathBuf),
+    /// `rel` beneath the granted directory `root`, opened as `dir`: the
+    /// path as given, with the symlinks before its last component resolved.
+    Beneath {
+        dir: Dir,
+        root: PathBuf,
+        rel: PathBuf,
+        given: PathBuf,
+    },
+}
+
+/// Symlinks followed in one path before giving up, as Linux's limit.
+const MAX_LINKS: usize = 40;
+
+/// `rel` beneath `dir` (the granted directory `root`) with its symlinks
+/// resolved, the last component's too with `follow_last`. cap-std refuses
+/// every absolute symlink, even `/srv/app/current` → `/srv/app/releases/3`
+/// inside a grant of `/srv/app`; resolved here, such a link leads where it
+/// says. A path whose links lead out of `root` is refused ([`LeadsOut`]),
+/// one that loops too (ELOOP). What comes back holds no symlink (but the last
+/// component without `follow_last`), and cap-std still checks every step of
+/// it: a link swapped in meanwhile cannot lead out either.
+fn resolve_beneath(dir: &Dir, root: &Path, rel: &Path, follow_last: bool) -> io::Result<PathBuf> {
+    let push_reversed = |todo: &mut Vec<OsString>, path: &Path| {
+        for component in path.components().rev() {
+            match component {
+                Component::Normal(name) => todo.push(name.to_owned()),
+                Component::ParentDir => todo.push("..".into()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+    };
+    let mut todo = Vec::new();
+    push_reversed(&mut todo, rel);
+    let mut done = PathBuf::new();
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            if !done.pop() {
+                return Err(LeadsOut::error(root));
+            }
+            continue;
+        }
+        let candidate = done.join(&name);
+        if todo.is_empty() && !follow_last {
+            return Ok(candidate);
+        }
+        let Ok(target) = dir.read_link_contents(&candidate) else {
+            done = candidate;
+            continue;
+        };
+        links += 1;
+        if links > MAX_LINKS {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
+        if target.is_absolute() {
+            let Ok(inside) = target.strip_prefix(root) else {
+                return Err(LeadsOut::error(root));
+            };
+            done = PathBuf::new();
+            push_reversed(&mut todo, inside);
+        } else {
+            push_reversed(&mut todo, &target);
+        }
+    }
+    Ok(if done.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        done
+    })
+}
+
+fn status_of(m: &fs::Metadata) -> Status {
+    Status {
+        is_dir: m.is_dir(),
+        is_file: m.is_file(),
+        is_symlink: m.file_type().is_symlink(),
+        mode: m.mode() & 0o7777,
+        size: m.size(),
+        uid: m.uid(),
+        gid: m.gid(),
+    }
+}
+
+impl Place {
+    /// `path` (absolute, checked by the grants) beneath `root`, if any.
+    pub fn new(path: &Path, root: Option<PathBuf>) -> io::Result<Place> {
+        let Some(root) = root else {
+            return Ok(Place::Anywhere(path.to_owned()));
+        };
+        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())?;
+        let given = path.strip_prefix(&root).unwrap_or(Path::new("")).to_owned();
+        let rel = resolve_beneath(&dir, &root, &given, false)?;
+        Ok(Place::Beneath {
+            dir,
+            root,
+            rel,
+            given,
+        })
+    }
+
+    /// The path to act on beneath `dir`, following a final symlink.
+    fn followed(dir: &Dir, root: &Path, rel: &Path) -> io::Result<PathBuf> {
+        resolve_beneath(dir, root, rel, true)
+    }
+
+    /// The absolute path this place is.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Place::Anywhere(path) => path.clone(),
+            Place::Beneath { root, given, .. } if given.as_os_str().is_empty() => root.clone(),
+            Place::Beneath { root, given, .. } => root.join(given),
+        }
+    }
+
+    /// The directory holding this place, confined as it is; None for `/`
+    /// and for the granted directory itself (which exists: it is open).
+    pub fn parent(&self) -> io::Result<Option<Place>> {
+        match self {
+            Place::Anywhere(path) => Ok(path.parent().map(|p| Place::Anywhere(p.to_owned()))),
+            Place::Beneath { root, given, .. } => match given.parent() {
+                None => Ok(None),
+                Some(parent) => Place::new(&root.join(parent), Some(root.clone())).map(Some),
+            },
+        }
+    }
+
+    pub fn read(&self) -> io::Result<Vec<u8>> {
+        match self {
+            Place::Anywhere(path) => fs::read(path),
+            Place::Beneath { dir, root, rel, .. } => dir.read(Self::followed(dir, root, rel)?),
+        }
+    }
+
+    /// Status without following a final symlink; None when nothing is there.
+    pub fn status(&self) -> io::Result<Option<Status>> {
+        let found = match self {
+            Place::Anywhere(path) => fs::symlink_metadata(path).map(|m| status_of(&m)),
+            Place::Beneath { dir, rel, .. } => dir.symlink_metadata(rel).map(|m| Status {
+                is_dir: m.is_dir(),
+                is_file: m.is_file(),
+                is_symlink: m.file_type().is_symlink(),
+                mode: m.permissions().mode() & 0o7777,
+                size: m.len(),
+                uid: MetadataExt::uid(&m),
+                gid: MetadataExt::gid(&m),
+            }),
+        };
+        match found {
+            Ok(status) => Ok(Some(status)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn remove(&self) -> io::Result<()> {
+        let status = self
+            .status()?
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
+        match (self, status.is_dir) {
+            (Place::Anywhere(path), true) => fs::remove_dir(path),
+            (Place::Anywhere(path), false) => fs::remove_file(path),
+            (Place::Beneath { dir, rel, .. }, true) => dir.remove_dir(rel),
+            (Place::Beneath { dir, rel, .. }, false) => dir.remove_file(rel),
+        }
+    }
+
+    pub fn mkdir_all(&self, mode: u32) -> io::Result<()> {
+        match self {
+            Place::Anywhere(path) => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(mode)
+                .create(path),
+            Place::Beneath { dir, root, rel, .. } => {
+                let mut builder = DirBuilder::new();
+                builder.recursive(true);
+                DirBuilderExt::mode(&mut builder, mode);
+                dir.create_dir_with(Self::followed(dir, root, rel)?, &builder)
+            }
+        }
+    }
+
+    pub fn chmod(&self, mode: u32) -> io::Result<()> {
+        match self {
+            Place::Anywhere(path) => fs::set_permissions(path, fs::Permissions::from_mode(mode)),
+            Place::Beneath { dir, root, rel, .. } => dir.set_permissions(
+                Self::followed(dir, root, rel)?,
+                Permissions::from_mode(mode),
+            ),
+        }
+    }
+
+    /// Replace the file atomically: a temporary file beside it, then rename.
+    pub fn write_atomic(
+        &self,
+        bytes: &[u8],
+        mode: u32,
+        owner: Option<(u32, u32)>,
+    ) -> io::Result<()> {
+        let (dir, rel) = match self {
+            Place::Anywhere(path) => return write_atomic(path, bytes, mode, owner),
+            Place::Beneath { dir, rel, .. } => (dir, rel),
+        };
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let name = rel
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+        let temp = parent.join(format!(
+            "{TEMP_PREFIX}{}-{}",
+            std::process::id(),
+            name.to_string_lossy()
+        ));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        OpenOptionsExt::mode(&mut options, 0o600);
+        let written = (|| {
+            let file = dir.open_with(&temp, &options)?;
+            let mut file = file.into_std();
+            file.write_all(bytes)?;
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
+            }
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            file.sync_all()?;
+            dir.rename(&temp, dir, rel)
+        })();
+        if written.is_err() {
+            let _ = dir.remove_file(&temp);
+        }
+        written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A granted directory with a release, links to it, and links out of it.
+    fn grant() -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        fs::create_dir_all(root.join("releases/1")).unwrap();
+        let link =
+            |target: &Path, at: &str| std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+        link(&root.join("releases/1"), "current");
+        link(Path::new("releases"), "all");
+        link(&root.join("releases/1"), "releases/latest");
+        link(Path::new("/etc"), "out");
+        link(&root.join("../"), "up");
+        link(&root.join("loop"), "loop");
+        link(Path::new("../.."), "releases/dotdot");
+        (tmp, root)
+    }
+
+    fn place(root: &Path, rel: &str) -> io::Result<Place> {
+        Place::new(&root.join(rel), Some(root.to_owned()))
+    }
+
+    #[test]
+    fn absolute_links_inside_the_grant_are_followed() {
+        let (_tmp, root) = grant();
+        let at = |rel| place(&root, rel).unwrap();
+        at("current/config").write_atomic(b"v1", 0o644, None).unwrap();
+        assert_eq!(fs::read(root.join("releases/1/config")).unwrap(), b"v1");
+        assert_eq!(at("current/config").read().unwrap(), b"v1");
+        // A relative link, then an absolute one beneath it.
+        assert_eq!(at("all/latest/config").read().unwrap(), b"v1");
+        at("current/static").mkdir_all(0o755).unwrap();
+        assert!(root.join("releases/1/static").is_dir());
+        // The path as given, for messages and check mode.
+        assert_eq!(at("current/config").path(), root.join("current/config"));
+        // The last component is not followed where a call acts on the link.
+        let status = at("current").status().unwrap().unwrap();
+        assert!(status.is_symlink);
+    }
+
+    #[test]
+    fn links_out_of_the_grant_are_refused_by_type() {
+        let (_tmp, root) = grant();
+        for rel in [
+            "out/passwd",
+            "up/app/current/x",
+            "releases/dotdot/etc/passwd",
+        ] {
+            let error = match place(&root, rel) {
+                Err(e) => e,
+                Ok(p) => p.write_atomic(b"x", 0o644, None).unwrap_err(),
+            };
+            let escape = LeadsOut::of(&error).unwrap_or_else(|| panic!("{rel}: {error}"));
+            assert_eq!(escape.root, root);
+        }
+        // A final link is refused when followed (read), not when looked at (stat).
+        let out = place(&root, "out").unwrap();
+        assert!(out.status().unwrap().unwrap().is_symlink);
+        assert!(LeadsOut::of(&out.read().unwrap_err()).is_some());
+        let looping = place(&root, "loop/x").map(|_| ()).unwrap_err();
+        assert_eq!(looping.raw_os_error(), Some(libc::ELOOP));
+        assert!(!Path::new("/etc/x").exists());
+    }
+
+    #[test]
+    fn parents_stay_confined() {
+        let (_tmp, root) = grant();
+        let parent = place(&root, "releases/1/config")
+            .unwrap()
+            .parent()
+            .unwrap()
+            .unwrap();
+        assert_eq!(parent.path(), root.join("releases/1"));
+        assert!(parent.status().unwrap().unwrap().is_dir);
+        assert!(place(&root, "").unwrap().parent().unwrap().is_none());
+        assert!(
+            Place::new(Path::new("/"), None)
+                .unwrap()
+                .parent()
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! What a deploy decides for its modules: each module's grants (see
+//! [`super::grants`]), limits on every form, and the host's data.
+//!
+//! Limits: wall time, memory (the growth of a module's linear memory) and
+//! output (what a form prints or logs), set for every form and per module.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::grants::ModuleGrants;
+
+/// Limits for forms; a field left out comes from the level above (a module's
+/// limits, then those of every form, then the defaults).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub time: Option<Duration>,
+    /// Bytes a module's linear memory may grow to.
+    pub memory: Option<u64>,
+    /// Bytes a form may print and log, all streams together.
+    pub output: Option<u64>,
+}
+
+/// Limits with every field decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub time: Duration,
+    pub memory: u64,
+    pub output: u64,
+}
+
+/// What a form gets when nothing says otherwise.
+pub const DEFAULT_LIMIT: Limit = Limit {
+    time: Duration::from_secs(300),
+    memory: 1 << 30,
+    output: 4 << 20,
+};
+
+/// The limits of a deploy: for every form, and per module (by module name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitSet {
+    pub forms: Limits,
+    pub modules: BTreeMap<String, Limits>,
+}
+
+impl LimitSet {
+    /// The limits for forms of `module`.
+    pub fn for_module(&self, module: &str) -> Limit {
+        let own = self.modules.get(module).copied().unwrap_or_default();
+        Limit {
+            time: own.time.or(self.forms.time).unwrap_or(DEFAULT_LIMIT.time),
+            memory: own
+                .memory
+                .or(self.forms.memory)
+                .unwrap_or(DEFAULT_LIMIT.memory),
+            output: own
+                .output
+                .or(self.forms.output)
+                .unwrap_or(DEFAULT_LIMIT.output),
+        }
+    }
+
+    /// The limits outside any module (while modules load).
+    pub fn for_forms(&self) -> Limit {
+        self.for_module("")
+    }
+
+    /// The largest output limit of any module: what output buffers must hold.
+    pub fn max_output(&self) -> u64 {
+        self.modules
+            .keys()
+            .map(|m| self.for_module(m).output)
+            .chain([self.for_forms().output])
+            .max()
+            .unwrap_or(DEFAULT_LIMIT.output)
+    }
+}
+
+/// Bytes for people: `64 MiB`, `512 KiB`, `100 bytes`.
+pub fn show_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// What a deploy sets for every store it makes, subdeployments included.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Grants by module name.
+    #[serde(default)]
+    pub grants: BTreeMap<String, ModuleGrants>,
+    /// Grants of a module not in `grants` (a bundle's, for all its modules);
+    /// none means nothing.
+    #[serde(default)]
+    pub every_module: Option<ModuleGrants>,
+    /// Modules a subdeployment was asked for through: they bound its calls too.
+    #[serde(default)]
+    pub ceiling: Vec<(String, ModuleGrants)>,
+    pub limits: LimitSet,
+    /// Check mode: writes go to an overlay, commands that change things are skipped.
+    #[serde(default)]
+    pub check: bool,
+    /// This host's data (secrets), by key.
+    #[serde(default)]
+    pub data: HostData,
+}
+
+/// A host's data: values that never show in debug output, and that
+/// [`HostData::redact`] blanks out of text.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HostData(BTreeMap<String, Vec<u8>>);
+
+impl fmt::Debug for HostData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// Values shorter than this are not blanked out of text: it would blank
+/// ordinary words, and so short a value is no secret.
+pub const REDACT_MIN_LEN: usize = 4;
+
+impl Policy {
+    /// The grants of the module named `module`.
+    pub fn grants_of(&self, module: &str) -> ModuleGrants {
+        self.grants
+            .get(module)
+            .or(self.every_module.as_ref())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether any module may look names up (has `net`, or is trusted).
+    pub fn any_network(&self) -> bool {
+        self.grants
+            .values()
+            .chain(self.every_module.as_ref())
+            .any(ModuleGrants::any_network)
+    }
+}
+
+impl HostData {
+    pub fn insert(&mut self, key: String, value: Vec<u8>) {
+        self.0.insert(key, value);
+    }
+
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.0.get(key).map(Vec::as_slice)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `text` with every value (as given, and without trailing whitespace)
+    /// replaced by `[data KEY]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (key, value) in &self.0 {
+            let Ok(value) = std::str::from_utf8(value) else {
+                continue;
+            };
+            for variant in [value, value.trim_end()] {
+                if variant.len() >= REDACT_MIN_LEN && text.contains(variant) {
+                    text = text.replace(variant, &format!("[data {key}]"));
+                }
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_fall_back_per_field() {
+        let mut limits = LimitSet::default();
+        assert_eq!(limits.for_module("file"), DEFAULT_LIMIT);
+        limits.forms.memory = Some(64 << 20);
+        limits.modules.insert(
+            "file".into(),
+            Limits {
+                time: Some(Duration::from_secs(3)),
+                output: Some(10 << 20),
+                ..Limits::default()
+            },
+        );
+        let file = limits.for_module("file");
+        assert_eq!(file.time, Duration::from_secs(3));
+        assert_eq!(file.memory, 64 << 20);
+        assert_eq!(file.output, 10 << 20);
+        assert_eq!(limits.for_module("cmd").time, DEFAULT_LIMIT.time);
+        assert_eq!(limits.max_output(), 10 << 20);
+        assert_eq!(show_bytes(64 << 20), "64 MiB");
+        assert_eq!(show_bytes(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn host_data_is_redacted_and_never_debug_printed() {
+        let mut data = HostData::default();
+        data.insert("db".into(), b"hunter22\n".to_vec());
+        data.insert("pin".into(), b"42".to_vec());
+        assert_eq!(
+            data.redact("password hunter22, pin 42"),
+            "password [data db], pin 42"
+        );
+        assert_eq!(data.redact("line hunter22\n"), "line [data db]");
+        let debug = format!(
+            "{:?}",
+            Policy {
+                data: data.clone(),
+                ..Policy::default()
+            }
+        );
+        assert!(!debug.contains("hunter22"), "{debug}");
+        assert!(debug.contains("db"), "{debug}");
+    }
+}

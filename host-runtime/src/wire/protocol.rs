@@ -1,0 +1,145 @@
+//! The framed, versioned protocol between the controller and `consfig runtime`
+//! (the messages here), and the frames the runtime and its forked children
+//! speak among themselves.
+//!
+//! A frame is a 4-byte big-endian length followed by that many bytes. Control
+//! messages are JSON; module bytes travel raw in the frame that follows a
+//! [`ToRuntime::Module`] message, so they are never inflated by an encoding.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use consfig_contract::{Context, Form};
+
+use super::outcome::Outcome;
+use crate::sandbox::policy::Policy;
+
+/// Bumped on every incompatible change; the controller refuses a runtime that differs.
+pub const PROTOCOL_VERSION: u32 = 3;
+
+/// Frames larger than this are refused: no module, form or outcome is near it,
+/// and a corrupt length must not make us allocate gigabytes.
+pub const MAX_FRAME: usize = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("connection closed")]
+    Closed,
+    #[error("frame of {0} bytes is larger than the limit of {MAX_FRAME}")]
+    TooLarge(usize),
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    #[error("malformed message: {0}")]
+    Malformed(#[from] serde_json::Error),
+}
+
+/// Write one frame and flush it.
+pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> Result<(), ProtocolError> {
+    if payload.len() > MAX_FRAME {
+        return Err(ProtocolError::TooLarge(payload.len()));
+    }
+    w.write_all(&(payload.len() as u32).to_be_bytes())?;
+    w.write_all(payload)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Read one frame; [`ProtocolError::Closed`] on a clean end of stream before it.
+pub fn read_frame(r: &mut impl Read) -> Result<Vec<u8>, ProtocolError> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(ProtocolError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(ProtocolError::TooLarge(len));
+    }
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => ProtocolError::Closed,
+        _ => e.into(),
+    })?;
+    Ok(buf)
+}
+
+pub fn send<M: Serialize>(w: &mut impl Write, message: &M) -> Result<(), ProtocolError> {
+    write_frame(w, &serde_json::to_vec(message)?)
+}
+
+pub fn recv<M: DeserializeOwned>(r: &mut impl Read) -> Result<M, ProtocolError> {
+    Ok(serde_json::from_slice(&read_frame(r)?)?)
+}
+
+/// Runtime → controller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FromRuntime {
+    /// First message: who we are and which modules we already hold.
+    Hello {
+        protocol: u32,
+        runtime_version: String,
+        cached_modules: Vec<String>,
+    },
+    /// All modules are loaded and the control child is forked: forms may come.
+    Ready {
+        received_modules: Vec<String>,
+        received_bytes: u64,
+        compiled_modules: Vec<String>,
+    },
+    /// A form is writing a bundle and this runtime has no stub for it:
+    /// answered with [`ToRuntime::Stub`] or [`ToRuntime::NoStub`].
+    NeedStub,
+    Outcome {
+        id: u64,
+        outcome: Outcome,
+    },
+    /// The runtime cannot go on; it exits after sending this.
+    Fatal {
+        message: String,
+    },
+}
+
+/// Controller → runtime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ToRuntime {
+    /// Followed by one raw frame holding the module's bytes, gzip-compressed.
+    Module {
+        sha256: String,
+        size: u64,
+        compressed_size: u64,
+    },
+    /// Load these modules (all present by now) and fork the control child.
+    Load {
+        modules: Vec<String>,
+        /// Limits (and the rest of the deploy's policy) for every form.
+        policy: Policy,
+        /// Contexts the control child enters before any form: the context hops
+        /// of the connection, e.g. `chroot:/srv/c1`.
+        #[serde(default)]
+        contexts: Vec<Context>,
+        /// SHA-256 of the stub the controller would send for bundles, so a
+        /// runtime that caches it never asks.
+        #[serde(default)]
+        stub: Option<String>,
+    },
+    Apply {
+        id: u64,
+        form: Form,
+    },
+    /// Followed by one raw frame holding the bundle stub, gzip-compressed.
+    Stub {
+        sha256: String,
+        size: u64,
+        compressed_size: u64,
+    },
+    /// The controller has no stub to send.
+    NoStub {
+        reason: String,
+    },
+    /// No more forms: stop the control child and exit.
+    Finish,
+}
