@@ -164,7 +164,12 @@ fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
     match info.location() {
-        Some(at) => format!("panicked at {}:{}:{}: {message}", at.file(), at.line(), at.column()),
+        Some(at) => format!(
+            "panicked at {}:{}:{}: {message}",
+            at.file(),
+            at.line(),
+            at.column()
+        ),
         None => format!("panicked: {message}"),
     }
 }

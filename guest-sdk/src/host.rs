@@ -4,7 +4,7 @@
 //! While forms are only being validated, the host refuses every call with an
 //! effect, which is why validation decodes arguments and nothing more.
 //!
-//! Calling another module's property (the `apply` import) is [`crate::apply`],
+//! Calling another module's property (`apply`, in the contract's `forms` interface) is [`crate::apply`],
 //! and applying forms in other contexts (`subdeploy`) is [`crate::subdeploy`].
 
 pub mod fs;

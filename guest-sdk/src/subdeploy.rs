@@ -62,8 +62,9 @@ impl FromStr for Context {
     /// `chroot:PATH`, `chroot-bare:PATH` (absolute paths), `setuid:USER` or
     /// `as:USER`, checked as the host checks them.
     fn from_str(text: &str) -> Result<Context> {
-        let context: consfig_contract::Context =
-            text.parse().map_err(|e: consfig_contract::ContextError| Error::new(e.to_string()))?;
+        let context: consfig_contract::Context = text
+            .parse()
+            .map_err(|e: consfig_contract::ContextError| Error::new(e.to_string()))?;
         Ok(Context(context.to_string()))
     }
 }

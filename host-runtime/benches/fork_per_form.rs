@@ -103,11 +103,7 @@ fn main() {
         .into(),
         ..Policy::default()
     };
-    let mut image = Image::new(
-        &recipe,
-        HostState::new(HostMode::Deploy, deploy_policy),
-    )
-    .unwrap();
+    let mut image = Image::new(&recipe, HostState::new(HostMode::Deploy, deploy_policy)).unwrap();
 
     // The mechanism under test: runtime → control child → grandchild → back.
     let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
@@ -165,11 +161,7 @@ fn main() {
     // subdeploys pays, for a fresh image instantiated from compiled code.
     let eager_cost = bare_fork();
     let lazy_cost = per_iteration(ROUNDS, || {
-        Image::new(
-            &recipe,
-            HostState::new(HostMode::Deploy, Policy::default()),
-        )
-        .unwrap();
+        Image::new(&recipe, HostState::new(HostMode::Deploy, Policy::default())).unwrap();
     });
 
     // Grants and check mode, on a form that writes a file (testing:write):
@@ -347,7 +339,10 @@ fn main() {
     println!("| --- | ---: | ---: |");
     for (what, d) in [
         ("check-mode form, nothing written before", check_empty),
-        ("check-mode form, 10 MB written by earlier forms", check_10mb),
+        (
+            "check-mode form, 10 MB written by earlier forms",
+            check_10mb,
+        ),
     ] {
         println!("| {what} | {} | {} |", ms(d), ratio(d, check_empty));
     }

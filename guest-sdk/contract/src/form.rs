@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(form.name(), "file:has-content");
         assert_eq!(form.module(), "file");
         assert_eq!(form.args_json(), r#"["/etc/motd","hi\n"]"#);
-        assert_eq!(form.to_string(), r#"["file:has-content","/etc/motd","hi\n"]"#);
+        assert_eq!(
+            form.to_string(),
+            r#"["file:has-content","/etc/motd","hi\n"]"#
+        );
         assert_eq!(
             form.summary().to_string(),
             r#"file:has-content /etc/motd "hi\n""#
@@ -184,7 +187,10 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_form() {
         let err = |v: Value| Form::from_value(v).unwrap_err();
-        assert!(matches!(err(json!("file:absent")), FormError::NotAnArray(_)));
+        assert!(matches!(
+            err(json!("file:absent")),
+            FormError::NotAnArray(_)
+        ));
         assert!(matches!(err(json!([])), FormError::NotAnArray(_)));
         assert!(matches!(err(json!([1, 2])), FormError::NotAnArray(_)));
         assert!(matches!(err(json!({"a": 1})), FormError::NotAnArray(_)));

@@ -80,9 +80,8 @@ pub fn decide_grants(
             standard: standard.iter().any(|s| s == sha256),
         })
         .collect();
-    decide(&loaded, settings).map_err(|problems| {
-        anyhow::anyhow!("nothing was deployed:\n  {}", problems.join("\n  "))
-    })
+    decide(&loaded, settings)
+        .map_err(|problems| anyhow::anyhow!("nothing was deployed:\n  {}", problems.join("\n  ")))
 }
 
 /// Validate every form against the modules; all problems at once, each naming

@@ -24,16 +24,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
 use consfig_contract::{Form, parse_grants};
 
 use super::connection::Hop;
+use super::limits::{RawLimits, parse_duration};
 use super::modules::expand_modules;
 use crate::sandbox::decide::ModuleSettings;
-use crate::sandbox::policy::{Limits, Policy};
+use crate::sandbox::policy::Policy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsfigError {
@@ -70,52 +70,11 @@ struct RawConsfig {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawLimits {
-    time: Option<String>,
-    memory: Option<String>,
-    output: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawModule {
     limits: Option<RawLimits>,
     grants: Option<Vec<String>>,
     #[serde(default)]
     trusted: bool,
-}
-
-impl RawLimits {
-    /// `where` names the table in errors, e.g. `[limits]`.
-    fn parse(&self, place: &str) -> Result<Limits, String> {
-        let size = |key: &str, text: &Option<String>| {
-            text.as_ref()
-                .map(|t| {
-                    t.parse::<bytesize::ByteSize>()
-                        .map(|b| b.as_u64())
-                        .ok()
-                        .filter(|&b| b > 0)
-                        .ok_or_else(|| {
-                            format!("{place} {key} = {t:?}: not a size (write e.g. \"64MiB\" or \"1MB\")")
-                        })
-                })
-                .transpose()
-        };
-        Ok(Limits {
-            time: self
-                .time
-                .as_ref()
-                .map(|t| parse_duration(&format!("{place} time"), t))
-                .transpose()?,
-            memory: size("memory", &self.memory)?,
-            output: size("output", &self.output)?,
-        })
-    }
-}
-
-fn parse_duration(what: &str, text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{what} = {text:?}: {e} (write e.g. \"30s\" or \"5m\")"))
 }
 
 #[derive(Deserialize)]
@@ -321,6 +280,8 @@ impl Consfig {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn parse(text: &str) -> Result<Consfig, ConsfigError> {

@@ -125,4 +125,3 @@ pub fn deploy_host(
     }
     summary
 }
-

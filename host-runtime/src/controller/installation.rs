@@ -143,7 +143,11 @@ mod tests {
             install.standard_modules(),
             Err(InstallationError::NoModules(_))
         ));
-        std::fs::write(dir.path().join("modules/consfig_cool_web_service.wasm"), b"w").unwrap();
+        std::fs::write(
+            dir.path().join("modules/consfig_cool_web_service.wasm"),
+            b"w",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("modules/notes.txt"), b"n").unwrap();
         assert_eq!(
             install.standard_modules().unwrap(),

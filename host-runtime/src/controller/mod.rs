@@ -1,6 +1,7 @@
 //! The controller: the operator's side of a deployment.
 //!
-//! - [`consfig_file`]: `Consfig.toml` — modules, hosts, groups, grants, limits;
+//! - [`consfig_file`]: `Consfig.toml` — modules, hosts, groups, grants, and
+//!   [`limits`];
 //! - [`installation`]: where this Consfig's binary, stub and standard modules are;
 //! - [`modules`]: module files, and inspecting them to validate every form
 //!   before anything connects;
@@ -15,6 +16,7 @@ pub mod consfig_file;
 pub mod deploy;
 pub mod diff;
 pub mod installation;
+pub mod limits;
 pub mod modules;
 pub mod plan;
 pub mod reporter;

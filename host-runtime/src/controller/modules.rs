@@ -143,7 +143,10 @@ mod tests {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
         let found = expand_modules(dir.path(), &["*.wasm".into(), "a.wasm".into()]).unwrap();
-        assert_eq!(found, [dir.path().join("a.wasm"), dir.path().join("b.wasm")]);
+        assert_eq!(
+            found,
+            [dir.path().join("a.wasm"), dir.path().join("b.wasm")]
+        );
         let e = expand_modules(dir.path(), &["nope/*.wasm".into()]).unwrap_err();
         assert!(e.contains("matches no file"), "{e}");
     }
@@ -153,7 +156,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.wasm");
         std::fs::write(&path, b"\0asm").unwrap();
-        let files = read_modules(&[path.clone()]).unwrap();
+        let files = read_modules(std::slice::from_ref(&path)).unwrap();
         assert_eq!(files[0].sha256, sha256_hex(b"\0asm"));
         assert!(!files[0].compressed().is_empty());
         assert!(matches!(

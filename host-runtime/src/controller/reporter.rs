@@ -68,7 +68,11 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
 
 fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, detail: Detail) {
     let indent = "  ".repeat(depth);
-    let head = format!("{host} :: {indent}[{}] {}", nested.context, nested.form.summary());
+    let head = format!(
+        "{host} :: {indent}[{}] {}",
+        nested.context,
+        nested.form.summary()
+    );
     // Their changes are already in the diff of the form that asked for them,
     // in the paths of the host.
     let detail = Detail {
@@ -254,7 +258,13 @@ impl Reporter {
         }
         self.emit(event, || {
             let mut line = String::new();
-            render_line(&mut line, &format!("{host} :: {}", form.summary()), outcome, "", detail);
+            render_line(
+                &mut line,
+                &format!("{host} :: {}", form.summary()),
+                outcome,
+                "",
+                detail,
+            );
             nested_lines(&mut line);
             line
         });

@@ -157,9 +157,10 @@ fn send_stub(
     writer: &mut impl Write,
     stub: &Result<RuntimeBinary, String>,
 ) -> Result<u64, ProtocolError> {
-    let compressed = stub.as_ref().map_err(Clone::clone).and_then(|stub| {
-        stub.compressed().map(|bytes| (stub, bytes))
-    });
+    let compressed = stub
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|stub| stub.compressed().map(|bytes| (stub, bytes)));
     match compressed {
         Ok((stub, bytes)) => {
             protocol::send(

@@ -239,7 +239,11 @@ mod tests {
         );
         let failed = outcome_of(Err(CallError::Failed("no".into())), report("out\n"), 100);
         assert_eq!(
-            (failed.status, failed.reason.as_deref(), failed.output.as_str()),
+            (
+                failed.status,
+                failed.reason.as_deref(),
+                failed.output.as_str()
+            ),
             (Status::Failed, Some("no"), "out\n")
         );
     }
@@ -248,7 +252,11 @@ mod tests {
     fn output_past_the_limit_fails_the_form_and_is_cut() {
         let ok = outcome_of(Ok(Change::Changed), report("0123456789"), 4);
         assert_eq!(ok.status, Status::Failed);
-        assert!(ok.reason.unwrap().starts_with("output limit of 4 bytes exceeded"));
+        assert!(
+            ok.reason
+                .unwrap()
+                .starts_with("output limit of 4 bytes exceeded")
+        );
         assert_eq!(ok.output, "0123\n[output cut at the limit]\n");
         let trapped = outcome_of(
             Err(CallError::OutputLimit(OutputLimitExceeded)),
@@ -265,7 +273,10 @@ mod tests {
             output_cut: true,
             ..report("")
         };
-        assert_eq!(outcome_of(Ok(Change::Unchanged), cut_log, 4).status, Status::Failed);
+        assert_eq!(
+            outcome_of(Ok(Change::Unchanged), cut_log, 4).status,
+            Status::Failed
+        );
         let fine = outcome_of(Ok(Change::Unchanged), report("ok\n"), 4);
         assert_eq!((fine.status, fine.reason), (Status::Unchanged, None));
     }

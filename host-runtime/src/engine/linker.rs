@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use consfig_contract::{
-    Change, Context, ContextError, Form, FormError, GrantError, parse_grants,
-};
+use consfig_contract::{Change, Context, ContextError, Form, FormError, GrantError, parse_grants};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, StoreContextMut};
 
@@ -27,7 +25,10 @@ const FORMS: &str = "consfig:module/forms@0.2.0";
 #[derive(Debug, thiserror::Error)]
 enum FormsError {
     #[error("{call}: {error}")]
-    BadForm { call: &'static str, error: FormError },
+    BadForm {
+        call: &'static str,
+        error: FormError,
+    },
     #[error("subdeploy: form {form}: {error}")]
     BadNestedForm { form: String, error: FormError },
     #[error("subdeploy: {0}")]
@@ -135,7 +136,10 @@ fn owned_form(
     Ok((form, modules, index))
 }
 
-async fn apply(store: &mut StoreContextMut<'_, StoreData>, form: &str) -> Result<Change, FormsError> {
+async fn apply(
+    store: &mut StoreContextMut<'_, StoreData>,
+    form: &str,
+) -> Result<Change, FormsError> {
     let (form, modules, index) = owned_form(store.data(), "apply", form)?;
     Ok(modules.call_apply(store, index, &form).await?)
 }
@@ -175,7 +179,11 @@ fn subdeploy(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let recipe = Arc::clone(data.modules().ok_or(FormsError::NotLoaded("subdeploy"))?.recipe());
+    let recipe = Arc::clone(
+        data.modules()
+            .ok_or(FormsError::NotLoaded("subdeploy"))?
+            .recipe(),
+    );
     let policy = data.host().subdeployment_policy()?;
     if forms.is_empty() {
         // Nothing to apply: nothing to enter either.

@@ -81,9 +81,7 @@ impl ModuleSet {
 
     /// Each module's hash and description, in load order.
     pub fn infos(&self) -> impl Iterator<Item = (&str, &ModuleInfo)> {
-        self.instances
-            .iter()
-            .map(|i| (i.sha256.as_str(), &i.info))
+        self.instances.iter().map(|i| (i.sha256.as_str(), &i.info))
     }
 
     /// Each module's name, Wasm hash and compiled code, in load order.
@@ -140,7 +138,10 @@ impl ModuleSet {
         ctx.data_mut().leave();
         match result {
             Ok(inner) => inner.map_err(CallError::Failed),
-            Err(trap) => Err(CallError::Trap(format!("validating: {}", describe_trap(&trap)))),
+            Err(trap) => Err(CallError::Trap(format!(
+                "validating: {}",
+                describe_trap(&trap)
+            ))),
         }
     }
 

@@ -118,7 +118,11 @@ mod tests {
         let refused = host.run(command(&["sh", "-c", "id"])).unwrap_err();
         assert!(matches!(refused, HostError::Denied { .. }), "{refused}");
         let refused = host.run(command(&["true"])).unwrap_err();
-        assert!(refused.to_string().starts_with("denied: module m may not run true"));
+        assert!(
+            refused
+                .to_string()
+                .starts_with("denied: module m may not run true")
+        );
         assert!(matches!(
             host.run(command(&[])).unwrap_err(),
             HostError::EmptyArgv
@@ -154,7 +158,10 @@ mod tests {
         let mut elsewhere = command(&["true"]);
         elsewhere.cwd = Some("/".into());
         let refused = host.run(elsewhere).unwrap_err();
-        assert!(matches!(refused, HostError::Denied { call: "run in", .. }), "{refused}");
+        assert!(
+            matches!(refused, HostError::Denied { call: "run in", .. }),
+            "{refused}"
+        );
     }
 
     #[test]

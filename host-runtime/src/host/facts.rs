@@ -44,6 +44,9 @@ mod tests {
         assert_eq!(me.gid, nix::unistd::getgid().as_raw());
         assert!(!host.hostname().is_empty());
         let arch = host.architecture();
-        assert!(arch == std::env::consts::ARCH || arch.starts_with("arm"), "{arch}");
+        assert!(
+            arch == std::env::consts::ARCH || arch.starts_with("arm"),
+            "{arch}"
+        );
     }
 }

@@ -113,7 +113,10 @@ mod tests {
         assert_eq!(host.read_file(&index).unwrap(), b"hi\n");
         host.write_file(&text(&root.join("new")), b"x", Some(0o600))
             .unwrap();
-        let mode = std::fs::metadata(root.join("new")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(root.join("new"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         host.mkdir(&text(&root.join("a/b")), None).unwrap();
         host.chmod(&text(&root.join("a")), 0o700).unwrap();
@@ -156,9 +159,7 @@ mod tests {
         let refused = host.write_file(&index, b"x", None).unwrap_err();
         assert_eq!(
             refused.to_string(),
-            format!(
-                "denied: module m may not write-file {index}: it has no grant write:{index}"
-            )
+            format!("denied: module m may not write-file {index}: it has no grant write:{index}")
         );
         assert!(host.chmod(&index, 0o600).is_err());
         assert!(host.mkdir(&text(&root.join("d")), None).is_err());

@@ -92,7 +92,11 @@ impl Pollable for Pipe {
 
 /// For WASI p3 streams, which the runtime does not link: what fits is kept.
 impl tokio::io::AsyncWrite for Pipe {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
         let fits = bytes.len().min(self.capacity.saturating_sub(buffer.len()));
         buffer.extend_from_slice(&bytes[..fits]);
@@ -207,11 +211,18 @@ mod tests {
         output.log("info line\n");
         stdout.write(Bytes::from_static(b"printed")).unwrap();
         stderr.write(Bytes::from_static(b"warned\n")).unwrap();
-        assert_eq!(output.take(), ("info line\nprinted\nwarned\n".to_owned(), false));
+        assert_eq!(
+            output.take(),
+            ("info line\nprinted\nwarned\n".to_owned(), false)
+        );
         stdout.write(Bytes::from_static(b"more\n")).unwrap();
         assert_eq!(output.take(), ("more\n".to_owned(), false));
         output.log(&"x".repeat(65));
-        assert_eq!(output.take(), (String::new(), true), "a log past capacity is cut");
+        assert_eq!(
+            output.take(),
+            (String::new(), true),
+            "a log past capacity is cut"
+        );
         assert_eq!(output.take(), (String::new(), false));
     }
 }

@@ -116,8 +116,11 @@ pub fn serve(
                 compressed_size,
             } => {
                 let compressed = protocol::read_frame(&mut up.input)?;
-                let stored = decompress(&compressed, compressed_size, size)
-                    .and_then(|bytes| up.cache.store_module(&sha256, &bytes).map_err(|e| e.to_string()));
+                let stored = decompress(&compressed, compressed_size, size).and_then(|bytes| {
+                    up.cache
+                        .store_module(&sha256, &bytes)
+                        .map_err(|e| e.to_string())
+                });
                 if let Err(e) = stored {
                     return fatal(&mut up.output, format!("module {sha256}: {e}"));
                 }
@@ -241,7 +244,9 @@ fn answer_stub<R: Read, W: Write>(up: &mut Upstream<R, W>) -> Result<(), Protoco
         Some(file) => Ok(file),
         None => fetch_stub(up)?,
     };
-    up.line.reply(question, answer.as_ref().map_err(Clone::clone)).map_err(io)
+    up.line
+        .reply(question, answer.as_ref().map_err(Clone::clone))
+        .map_err(io)
 }
 
 /// Ask the controller for its stub and keep it in the cache.
@@ -330,8 +335,8 @@ fn load(
         Arc::new(launcher),
     )
     .map_err(|e| e.to_string())?;
-    let image = Image::new(&recipe, HostState::new(HostMode::Deploy, policy))
-        .map_err(|e| e.to_string())?;
+    let image =
+        Image::new(&recipe, HostState::new(HostMode::Deploy, policy)).map_err(|e| e.to_string())?;
     Ok((image, compiled))
 }
 
@@ -352,9 +357,17 @@ mod tests {
         let packed = gzip(b"module bytes");
         let len = packed.len() as u64;
         assert_eq!(decompress(&packed, len, 12).unwrap(), b"module bytes");
-        assert!(decompress(&packed, len, 11).unwrap_err().contains("expected 11 bytes"));
+        assert!(
+            decompress(&packed, len, 11)
+                .unwrap_err()
+                .contains("expected 11 bytes")
+        );
         assert!(decompress(&packed, len, 13).is_err());
         assert!(decompress(&packed, len + 1, 12).is_err());
-        assert!(decompress(b"not gzip", 8, 12).unwrap_err().contains("corrupt"));
+        assert!(
+            decompress(b"not gzip", 8, 12)
+                .unwrap_err()
+                .contains("corrupt")
+        );
     }
 }

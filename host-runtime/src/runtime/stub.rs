@@ -93,7 +93,13 @@ impl StubLine {
                 let mut reason = reason.into_bytes();
                 reason.truncate(MAX_MESSAGE - tag.len());
                 let message = [IoSlice::new(&tag), IoSlice::new(&reason)];
-                sendmsg::<()>(self.server.as_raw_fd(), &message, &[], MsgFlags::empty(), None)?;
+                sendmsg::<()>(
+                    self.server.as_raw_fd(),
+                    &message,
+                    &[],
+                    MsgFlags::empty(),
+                    None,
+                )?;
             }
         }
         Ok(())
@@ -101,7 +107,9 @@ impl StubLine {
 
     /// Ask the runtime for the stub (from a descendant): its bytes.
     fn ask(&self) -> Result<Vec<u8>, LaunchError> {
-        let lost = |e: nix::Error| LaunchError::NoStub(format!("asking the runtime for the bundle stub: {e}"));
+        let lost = |e: nix::Error| {
+            LaunchError::NoStub(format!("asking the runtime for the bundle stub: {e}"))
+        };
         let tag = (u64::from(std::process::id()) << 32 | u64::from(next_ask())).to_le_bytes();
         sendmsg::<()>(
             self.asker.as_raw_fd(),
@@ -223,14 +231,16 @@ mod tests {
             let asker = s.spawn(|| line.ask());
             // The question blocks until it comes.
             let question = line.question().unwrap().unwrap();
-            line.reply(question, Ok(&File::open(&path).unwrap())).unwrap();
+            line.reply(question, Ok(&File::open(&path).unwrap()))
+                .unwrap();
             asker.join().unwrap()
         });
         assert_eq!(asking.unwrap(), b"\x7fELF stub");
         let refused = std::thread::scope(|s| {
             let asker = s.spawn(|| line.ask());
             let question = line.question().unwrap().unwrap();
-            line.reply(question, Err("no stub installed".into())).unwrap();
+            line.reply(question, Err("no stub installed".into()))
+                .unwrap();
             asker.join().unwrap()
         });
         assert_eq!(refused.unwrap_err().to_string(), "no stub installed");

@@ -57,7 +57,8 @@ impl Check {
     pub fn record_beneath(&mut self, root: &Path, changes: &[FileChange]) {
         for change in changes {
             let change = change.seen_outside(root);
-            self.recorder.record(&change.path, change.before, change.after);
+            self.recorder
+                .record(&change.path, change.before, change.after);
         }
     }
 
@@ -86,7 +87,11 @@ impl Check {
     /// not (or would not) exist, or is a file.
     fn parent_must_be_dir(&self, place: &Place) -> io::Result<()> {
         // None: `/`, or the granted directory itself, which is open.
-        match place.parent()?.map(|parent| self.entry(&parent)).transpose()? {
+        match place
+            .parent()?
+            .map(|parent| self.entry(&parent))
+            .transpose()?
+        {
             Some(Entry::Absent) => Err(errno(libc::ENOENT)),
             Some(Entry::File { .. }) => Err(errno(libc::ENOTDIR)),
             _ => Ok(()),
@@ -170,7 +175,8 @@ impl FileBackend for Check {
             }
         }
         for dir in missing.into_iter().rev() {
-            self.recorder.record(&dir, Entry::Absent, Entry::Dir { mode });
+            self.recorder
+                .record(&dir, Entry::Absent, Entry::Dir { mode });
         }
         Ok(())
     }
@@ -260,7 +266,12 @@ mod tests {
         let paths: Vec<_> = changes.iter().map(|c| c.path.clone()).collect();
         assert_eq!(
             paths,
-            [root.join("a"), root.join("a/b"), root.join("a/b/f"), root.join("motd")]
+            [
+                root.join("a"),
+                root.join("a/b"),
+                root.join("a/b/f"),
+                root.join("motd")
+            ]
         );
         assert_eq!(
             changes[2].after,
@@ -269,10 +280,13 @@ mod tests {
                 mode: 0o640
             }
         );
-        assert_eq!(changes[3].before, Entry::File {
-            content: b"old\n".to_vec(),
-            mode: 0o644
-        });
+        assert_eq!(
+            changes[3].before,
+            Entry::File {
+                content: b"old\n".to_vec(),
+                mode: 0o644
+            }
+        );
         assert_eq!(changes[3].after, Entry::Absent);
         assert!(check.take_changes().is_empty(), "taken once");
     }
@@ -324,10 +338,13 @@ mod tests {
         next.write(&at(&root, "issue"), b"i\n", None).unwrap();
         let inside = next.view_beneath(&root);
         let motd = inside.get(Path::new("/motd")).unwrap();
-        assert_eq!(motd, &Entry::File {
-            content: b"first\n".to_vec(),
-            mode: 0o644
-        });
+        assert_eq!(
+            motd,
+            &Entry::File {
+                content: b"first\n".to_vec(),
+                mode: 0o644
+            }
+        );
         assert!(inside.get(Path::new("/issue")).is_some());
         // ...and what it would change comes back in the host's paths.
         next.take_changes();

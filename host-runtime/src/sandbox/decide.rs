@@ -113,7 +113,10 @@ mod tests {
             },
         )]);
         let decided = decide(&[module("file", &needs, true)], &narrowed).unwrap();
-        assert_eq!(decided["file"].grants, parse_grants(&["write:/srv"]).unwrap());
+        assert_eq!(
+            decided["file"].grants,
+            parse_grants(&["write:/srv"]).unwrap()
+        );
     }
 
     #[test]
@@ -122,7 +125,10 @@ mod tests {
         let bad_needs = vec!["write:srv".to_owned()];
         let settings = BTreeMap::from([("nope".to_owned(), ModuleSettings::default())]);
         let problems = decide(
-            &[module("web", &needs, false), module("odd", &bad_needs, false)],
+            &[
+                module("web", &needs, false),
+                module("odd", &bad_needs, false),
+            ],
             &settings,
         )
         .unwrap_err();
@@ -135,7 +141,9 @@ mod tests {
             "{problems:?}"
         );
         assert!(
-            problems.iter().any(|p| p.contains("module odd declares a need")),
+            problems
+                .iter()
+                .any(|p| p.contains("module odd declares a need")),
             "{problems:?}"
         );
         let trusted = BTreeMap::from([(

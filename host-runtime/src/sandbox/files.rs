@@ -30,9 +30,12 @@ pub trait FileBackend {
     /// them already; whether it changed.
     fn write_if_changed(&mut self, place: &Place, contents: &[u8], mode: u32) -> io::Result<bool> {
         // What cannot be read is rewritten; the write says what is wrong.
-        let same = self.status(place).ok().flatten().is_some_and(|s| {
-            s.is_file && s.mode == mode && s.size == contents.len() as u64
-        }) && self.read(place).is_ok_and(|there| there == contents);
+        let same = self
+            .status(place)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.is_file && s.mode == mode && s.size == contents.len() as u64)
+            && self.read(place).is_ok_and(|there| there == contents);
         if same {
             return Ok(false);
         }

@@ -321,7 +321,9 @@ mod tests {
     fn absolute_links_inside_the_grant_are_followed() {
         let (_tmp, root) = grant();
         let at = |rel| place(&root, rel).unwrap();
-        at("current/config").write_atomic(b"v1", 0o644, None).unwrap();
+        at("current/config")
+            .write_atomic(b"v1", 0o644, None)
+            .unwrap();
         assert_eq!(fs::read(root.join("releases/1/config")).unwrap(), b"v1");
         assert_eq!(at("current/config").read().unwrap(), b"v1");
         // A relative link, then an absolute one beneath it.

@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod local;
 pub mod ssh;
+pub mod ssh_target;
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -135,9 +136,7 @@ pub fn open(
             ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime)?,
             rest,
         ),
-        [Hop::Ssh(target), rest @ ..] => {
-            (ssh::start_runtime(target, None, ssh, runtime)?, rest)
-        }
+        [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtime)?, rest),
         _ => return Err(bad("the first hop must be local or ssh://")),
     };
     let contexts = rest
