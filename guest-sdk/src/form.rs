@@ -253,14 +253,8 @@ mod tests {
             err(json!([1, "x".repeat(80)])),
             expected(&format!("[1,\"{}…", "x".repeat(56)))
         );
-        for name in [
-            "absent",
-            "file:",
-            ":absent",
-            "File:absent",
-            "file:has content",
-            "a:b:c",
-        ] {
+        // The grammar is the contract's, tested there; these check the message.
+        for name in ["absent", "File:absent"] {
             assert_eq!(
                 err(json!([name, "/x"])),
                 format!(

@@ -36,19 +36,12 @@ pub fn render_diff(change: &FileChange) -> String {
 mod tests {
     use super::*;
 
-    fn file(text: &str) -> Entry {
-        Entry::File {
-            content: text.as_bytes().to_vec(),
-            mode: 0o644,
-        }
-    }
-
     #[test]
     fn renders_unified_diffs() {
         let change = FileChange {
             path: "/etc/motd".into(),
-            before: file("a\nb\n"),
-            after: file("a\nc\n"),
+            before: Entry::text("a\nb\n"),
+            after: Entry::text("a\nc\n"),
         };
         let diff = render_diff(&change);
         assert!(diff.contains("--- /etc/motd (file, mode 644)"), "{diff}");

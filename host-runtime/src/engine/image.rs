@@ -136,8 +136,8 @@ impl Image {
 
     /// Check mode: take in what a form applied on a copy of this image
     /// would have changed, so the forms after it see it.
-    pub fn absorb(&mut self, changes: &[FileChange]) {
-        self.store.data_mut().host_mut().absorb(changes);
+    pub fn absorb(&mut self, changes: &[FileChange]) -> std::io::Result<()> {
+        self.store.data_mut().host_mut().absorb(changes)
     }
 
     /// The status a module asked to exit with (WASI `exit`), if one did.

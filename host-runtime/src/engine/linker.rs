@@ -197,13 +197,17 @@ fn subdeploy(
     // In check mode a subdeployment sees what was and would be written so
     // far, beneath its chroot if it has one, and adds to that.
     let root = Context::files_root(&contexts);
+    let overlay = data
+        .host()
+        .check_view(&root)
+        .map_err(|e| HostError::file("subdeploy", &root.display().to_string(), e))?;
     let outcomes = recipe
         .launcher()
         .subdeploy(Subdeployment {
             recipe: &recipe,
             policy,
             contexts: &contexts,
-            overlay: data.host().check_view(&root),
+            overlay,
             forms: &forms,
         })
         .map_err(|error| FormsError::Launch {

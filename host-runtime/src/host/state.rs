@@ -167,15 +167,19 @@ impl HostState {
 
     /// Check mode: take in what a form run elsewhere (a forked copy) would
     /// have changed, so the forms after it see it.
-    pub fn absorb(&mut self, changes: &[FileChange]) {
-        if let Some(check) = &mut self.check {
-            check.absorb(changes);
+    pub fn absorb(&mut self, changes: &[FileChange]) -> std::io::Result<()> {
+        match &mut self.check {
+            Some(check) => check.absorb(changes),
+            None => Ok(()),
         }
     }
 
     /// Check mode: what a subdeployment chrooted at `root` sees.
-    pub fn check_view(&self, root: &std::path::Path) -> Option<Overlay> {
-        self.check.as_ref().map(|check| check.view_beneath(root))
+    pub fn check_view(&self, root: &std::path::Path) -> std::io::Result<Option<Overlay>> {
+        self.check
+            .as_ref()
+            .map(|check| check.view_beneath(root))
+            .transpose()
     }
 
     /// Check mode: what a subdeployment chrooted at `root` would change.

@@ -115,8 +115,7 @@ pub fn serve(
                 size,
                 compressed_size,
             } => {
-                let compressed = protocol::read_frame(&mut up.input)?;
-                let stored = decompress(&compressed, compressed_size, size).and_then(|bytes| {
+                let stored = receive(&mut up.input, size, compressed_size)?.and_then(|bytes| {
                     up.cache
                         .store_module(&sha256, &bytes)
                         .map_err(|e| e.to_string())
@@ -211,7 +210,11 @@ impl Loaded {
         match zygote.apply_serving(form, time, line.server(), || answer_stub(up)) {
             Ok(outcome) => {
                 // Check mode: a control child forked anew later sees it too.
-                self.image.absorb(&outcome.changes);
+                self.image.absorb(&outcome.changes).map_err(|e| {
+                    RuntimeError::Fatal(format!(
+                        "check mode cannot keep what forms would change: {e}"
+                    ))
+                })?;
                 Ok(outcome)
             }
             Err(ZygoteError::Upstream(e)) => Err(e.into()),
@@ -260,8 +263,7 @@ fn fetch_stub<R: Read, W: Write>(
             size,
             compressed_size,
         } => {
-            let compressed = protocol::read_frame(&mut up.input)?;
-            let stored = decompress(&compressed, compressed_size, size).and_then(|bytes| {
+            let stored = receive(&mut up.input, size, compressed_size)?.and_then(|bytes| {
                 up.cache
                     .store_stub(&sha256, &bytes)
                     .map_err(|e| e.to_string())
@@ -276,6 +278,17 @@ fn fetch_stub<R: Read, W: Write>(
             "expected the stub from the controller, got {other:?}"
         )))),
     }
+}
+
+/// The raw frame after a `Module` or `Stub` message, gunzipped; what is
+/// wrong with it, if anything.
+fn receive(
+    input: &mut impl Read,
+    size: u64,
+    compressed_size: u64,
+) -> Result<Result<Vec<u8>, String>, ProtocolError> {
+    let compressed = protocol::read_frame(input)?;
+    Ok(decompress(&compressed, compressed_size, size))
 }
 
 /// Gunzip what the controller sent, refusing anything but exactly `size` bytes.

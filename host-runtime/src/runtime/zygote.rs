@@ -265,9 +265,15 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
             Err(_) => return 1,
         };
         let Request::Apply { form, timeout_ms } = request;
-        let outcome = evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms));
+        let mut outcome = evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms));
         // Check mode: the next form sees what this one would have changed.
-        image.absorb(&outcome.changes);
+        if let Err(e) = image.absorb(&outcome.changes) {
+            let output = std::mem::take(&mut outcome.output);
+            outcome = Outcome::failed(
+                format!("check mode could not keep what this form would change: {e}"),
+                output,
+            );
+        }
         if protocol::send(&mut responses, &outcome).is_err() {
             return 1;
         }

@@ -41,16 +41,16 @@ impl Check {
     }
 
     /// Take in what a form would have changed, for the forms after it.
-    pub fn absorb(&mut self, changes: &[FileChange]) {
-        self.overlay.apply(changes);
+    pub fn absorb(&mut self, changes: &[FileChange]) -> io::Result<()> {
+        self.overlay.apply(changes)
     }
 
     /// What a subdeployment chrooted at `root` sees: what earlier forms and
     /// this one would have changed beneath `root`, in its own paths.
-    pub fn view_beneath(&self, root: &Path) -> Overlay {
+    pub fn view_beneath(&self, root: &Path) -> io::Result<Overlay> {
         let mut overlay = self.overlay.clone();
-        overlay.apply(&self.recorder.snapshot());
-        overlay.seen_from(root)
+        overlay.apply(&self.recorder.snapshot())?;
+        Ok(overlay.seen_from(root))
     }
 
     /// Record what a subdeployment chrooted at `root` would change.
@@ -66,8 +66,11 @@ impl Check {
     /// earlier forms', then the disk.
     fn entry(&self, place: &Place) -> io::Result<Entry> {
         let path = place.path();
-        if let Some(entry) = self.recorder.current(&path).or(self.overlay.get(&path)) {
+        if let Some(entry) = self.recorder.current(&path) {
             return Ok(entry.clone());
+        }
+        if let Some(entry) = self.overlay.get(&path)? {
+            return Ok(entry);
         }
         Ok(match place.status()? {
             None => Entry::Absent,
@@ -331,21 +334,21 @@ mod tests {
         let changes = check.take_changes();
         // The process that forks forms takes in each form's changes.
         let mut next = Check::default();
-        next.absorb(&changes);
+        next.absorb(&changes).unwrap();
         assert_eq!(next.read(&at(&root, "motd")).unwrap(), b"first\n");
 
         // A subdeployment chrooted at `root` sees them in its own paths...
         next.write(&at(&root, "issue"), b"i\n", None).unwrap();
-        let inside = next.view_beneath(&root);
-        let motd = inside.get(Path::new("/motd")).unwrap();
+        let inside = next.view_beneath(&root).unwrap();
+        let motd = inside.get(Path::new("/motd")).unwrap().unwrap();
         assert_eq!(
             motd,
-            &Entry::File {
+            Entry::File {
                 content: b"first\n".to_vec(),
                 mode: 0o644
             }
         );
-        assert!(inside.get(Path::new("/issue")).is_some());
+        assert!(inside.get(Path::new("/issue")).unwrap().is_some());
         // ...and what it would change comes back in the host's paths.
         next.take_changes();
         next.record_beneath(

@@ -4,7 +4,13 @@
 //! changed ([`Overlay`]), and the changes of the form running ([`Recorder`]).
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nix::sys::memfd::{MFdFlags, memfd_create};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +29,17 @@ pub enum Entry {
     Absent,
     /// Something check mode does not model (a symlink, a device): as on disk.
     Other,
+}
+
+#[cfg(test)]
+impl Entry {
+    /// A text file of mode 0644, for tests.
+    pub(crate) fn text(text: &str) -> Entry {
+        Entry::File {
+            content: text.as_bytes().to_vec(),
+            mode: 0o644,
+        }
+    }
 }
 
 /// One path a form would change: what it held before, what it would hold.
@@ -50,14 +67,47 @@ impl FileChange {
 }
 
 /// The paths check mode changed so far, as they would be.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// File contents are kept out of this process's memory, in a file of their
+/// own in RAM (a memfd) that copies of the overlay share: the overlay lives
+/// in the process every form is forked from, and a fork costs in proportion
+/// to the memory of the process forked, so a form must not pay for the
+/// megabytes earlier forms wrote.
+#[derive(Debug, Clone, Default)]
 pub struct Overlay {
-    entries: BTreeMap<PathBuf, Entry>,
+    entries: BTreeMap<PathBuf, Kept>,
+    /// Where file contents are; made when the first one comes.
+    contents: Option<Arc<File>>,
+}
+
+/// An entry, its contents (if a file) as a range of the contents file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    File { at: u64, len: u64, mode: u32 },
+    Dir { mode: u32 },
+    Absent,
+    Other,
 }
 
 impl Overlay {
-    pub fn get(&self, path: &Path) -> Option<&Entry> {
-        self.entries.get(path)
+    /// What check mode says is at `path`, if it changed.
+    pub fn get(&self, path: &Path) -> io::Result<Option<Entry>> {
+        let Some(kept) = self.entries.get(path) else {
+            return Ok(None);
+        };
+        Ok(Some(match *kept {
+            Kept::File { at, len, mode } => {
+                let mut content = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+                self.contents
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("check mode lost its file contents"))?
+                    .read_exact_at(&mut content, at)?;
+                Entry::File { content, mode }
+            }
+            Kept::Dir { mode } => Entry::Dir { mode },
+            Kept::Absent => Entry::Absent,
+            Kept::Other => Entry::Other,
+        }))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -69,20 +119,53 @@ impl Overlay {
         let entries = self
             .entries
             .iter()
-            .filter_map(|(path, entry)| {
+            .filter_map(|(path, kept)| {
                 let inside = path.strip_prefix(root).ok()?;
-                Some((Path::new("/").join(inside), entry.clone()))
+                Some((Path::new("/").join(inside), *kept))
             })
             .collect();
-        Overlay { entries }
+        Overlay {
+            entries,
+            contents: self.contents.clone(),
+        }
     }
 
     /// Take in what forms would have changed.
-    pub fn apply(&mut self, changes: &[FileChange]) {
+    pub fn apply(&mut self, changes: &[FileChange]) -> io::Result<()> {
         for change in changes {
-            self.entries
-                .insert(change.path.clone(), change.after.clone());
+            let kept = match &change.after {
+                Entry::File { content, mode } => {
+                    let (at, len) = self.keep(content)?;
+                    Kept::File {
+                        at,
+                        len,
+                        mode: *mode,
+                    }
+                }
+                Entry::Dir { mode } => Kept::Dir { mode: *mode },
+                Entry::Absent => Kept::Absent,
+                Entry::Other => Kept::Other,
+            };
+            self.entries.insert(change.path.clone(), kept);
         }
+        Ok(())
+    }
+
+    /// Append `content` to the contents file; where it is. Copies of the
+    /// overlay in other processes share the file, and only one process runs
+    /// a form at a time: each appends at the file's true end, so nobody
+    /// writes over what another keeps.
+    fn keep(&mut self, content: &[u8]) -> io::Result<(u64, u64)> {
+        let file = match &self.contents {
+            Some(file) => file,
+            None => {
+                let fd = memfd_create(c"consfig-check", MFdFlags::MFD_CLOEXEC)?;
+                self.contents.insert(Arc::new(File::from(fd)))
+            }
+        };
+        let at = file.metadata()?.len();
+        file.write_all_at(content, at)?;
+        Ok((at, content.len() as u64))
     }
 }
 
@@ -157,10 +240,7 @@ mod tests {
     use super::*;
 
     fn file(text: &str) -> Entry {
-        Entry::File {
-            content: text.as_bytes().to_vec(),
-            mode: 0o644,
-        }
+        Entry::text(text)
     }
 
     #[test]
@@ -182,6 +262,41 @@ mod tests {
     }
 
     #[test]
+    fn copies_share_the_contents_file_without_writing_over_each_other() {
+        let change = |path: &str, after: Entry| FileChange {
+            path: path.into(),
+            before: Entry::Absent,
+            after,
+        };
+        let mut first = Overlay::default();
+        first.apply(&[change("/a", file("one"))]).unwrap();
+        let mut copy = first.clone();
+        copy.apply(&[change("/b", file("two")), change("/a", Entry::Absent)])
+            .unwrap();
+        first
+            .apply(&[
+                change("/c", file("three")),
+                change("/d", Entry::Dir { mode: 0o700 }),
+            ])
+            .unwrap();
+        assert_eq!(first.get(Path::new("/a")).unwrap(), Some(file("one")));
+        assert_eq!(first.get(Path::new("/c")).unwrap(), Some(file("three")));
+        assert_eq!(first.get(Path::new("/b")).unwrap(), None);
+        assert_eq!(copy.get(Path::new("/b")).unwrap(), Some(file("two")));
+        assert_eq!(copy.get(Path::new("/a")).unwrap(), Some(Entry::Absent));
+        assert_eq!(
+            first.get(Path::new("/d")).unwrap(),
+            Some(Entry::Dir { mode: 0o700 })
+        );
+        let empty = Entry::File {
+            content: Vec::new(),
+            mode: 0o600,
+        };
+        first.apply(&[change("/e", empty.clone())]).unwrap();
+        assert_eq!(first.get(Path::new("/e")).unwrap(), Some(empty));
+    }
+
+    #[test]
     fn a_chroot_sees_the_overlay_beneath_it_and_its_changes_map_back() {
         let mut overlay = Overlay::default();
         let change = |path: &str, text: &str| FileChange {
@@ -189,9 +304,14 @@ mod tests {
             before: Entry::Absent,
             after: file(text),
         };
-        overlay.apply(&[change("/srv/c1/etc/motd", "in"), change("/etc/motd", "out")]);
+        overlay
+            .apply(&[change("/srv/c1/etc/motd", "in"), change("/etc/motd", "out")])
+            .unwrap();
         let inside = overlay.seen_from(Path::new("/srv/c1"));
-        assert_eq!(inside.get(Path::new("/etc/motd")), Some(&file("in")));
+        assert_eq!(
+            inside.get(Path::new("/etc/motd")).unwrap(),
+            Some(file("in"))
+        );
         assert_eq!(inside.entries.len(), 1, "nothing from outside the chroot");
 
         let root = Path::new("/srv/c1");
