@@ -390,3 +390,45 @@ fn image_dumped_over_ssh_ships_the_stub_once() {
     assert_eq!(warm.statuses(), ["unchanged"], "{warm:?}");
     assert_eq!(warm.event("summary")["runtime_bytes_sent"], 0, "{warm:?}");
 }
+
+/// The runtime asks the controller for the stub only when a form writes a
+/// bundle. Without a stub on the controller, that form fails saying where
+/// the stub should be, and the forms after it still run.
+#[test]
+fn the_stub_goes_only_where_a_form_asks_and_its_absence_fails_only_that_form() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let bundle = sb.path().join("service");
+    let motd = |n: u32| {
+        format!(
+            "[\"file:has-content\", {}, \"{n}\\n\"]",
+            q(sb.path().join("motd").display().to_string())
+        )
+    };
+    let modules = [module("image"), module("cool_web_service"), module("file")];
+    sb.write_consfig(&modules, &[motd(1)], "");
+    let plain = sb.deploy(&[]);
+    assert_eq!(plain.statuses(), ["changed"], "{plain:?}");
+    assert!(
+        !sb.cache().join("consfig/stub").exists(),
+        "no form asked for the stub, so the runtime holds none"
+    );
+
+    sb.write_consfig(&modules, &[dumped_form(&bundle, port), motd(2)], "");
+    let missing = sb.path().join("no-stub-here");
+    let run = sb.consfig_with_env(
+        &["deploy", "--json", "box"],
+        &[("CONSFIG_STUB", missing.as_path())],
+    );
+    assert_eq!(run.statuses(), ["failed", "changed"], "{run:?}");
+    let reason = run.forms()[0]["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason.contains(&format!(
+            "no runtime stub for bundles at {}",
+            missing.display()
+        )),
+        "{reason}"
+    );
+    assert!(!bundle.exists(), "no bundle without a stub");
+    assert!(!sb.cache().join("consfig/stub").exists());
+}

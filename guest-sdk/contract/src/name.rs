@@ -7,12 +7,15 @@
 
 /// Whether `name` may name a module, or a property within its module.
 pub fn is_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !name.ends_with('-')
-        && !name.contains("--")
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    // Byte by byte: every module links this, and substring search would
+    // add kilobytes to each.
+    let bytes = name.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && bytes.last() != Some(&b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !bytes.windows(2).any(|pair| pair == b"--")
 }
 
 /// The module and property parts of a full property name, when both are names.
