@@ -63,8 +63,12 @@ impl Installation {
 
     /// The stub's bytes, or why there are none.
     pub fn read_stub(&self) -> Result<Vec<u8>, InstallationError> {
-        std::fs::read(&self.stub)
-            .map_err(|_| InstallationError::NoStub(self.stub.display().to_string()))
+        std::fs::read(&self.stub).map_err(|_| self.no_stub())
+    }
+
+    /// The error of a stub that is not where it should be.
+    pub fn no_stub(&self) -> InstallationError {
+        InstallationError::NoStub(self.stub.display().to_string())
     }
 
     pub fn modules_dir(&self) -> &Path {

@@ -48,12 +48,8 @@ impl DeployOptions {
     pub fn new(installation: &Installation) -> std::io::Result<Self> {
         Ok(DeployOptions {
             runtime: RuntimeBinary::load(installation.consfig())?,
-            stub: RuntimeBinary::load(installation.stub()).map_err(|_| {
-                super::installation::InstallationError::NoStub(
-                    installation.stub().display().to_string(),
-                )
-                .to_string()
-            }),
+            stub: RuntimeBinary::load(installation.stub())
+                .map_err(|_| installation.no_stub().to_string()),
             policy: Policy::default(),
             accept_new_host_keys: false,
             jobs: DEFAULT_JOBS,

@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use consfig_contract::{Context, Form};
@@ -18,7 +19,7 @@ use consfig_contract::{Context, Form};
 use super::launcher::RuntimeLauncher;
 use super::stub::{StubLine, StubSource};
 use super::zygote::{Zygote, ZygoteError};
-use crate::engine::cache::Cache;
+use crate::engine::cache::{Cache, CacheError};
 use crate::engine::image::Image;
 use crate::engine::recipe::Recipe;
 use crate::host::state::{HostMode, HostState};
@@ -115,11 +116,9 @@ pub fn serve(
                 size,
                 compressed_size,
             } => {
-                let stored = receive(&mut up.input, size, compressed_size)?.and_then(|bytes| {
-                    up.cache
-                        .store_module(&sha256, &bytes)
-                        .map_err(|e| e.to_string())
-                });
+                let stored = receive(&mut up.input, size, compressed_size, |bytes| {
+                    up.cache.store_module(&sha256, bytes)
+                })?;
                 if let Err(e) = stored {
                     return fatal(&mut up.output, format!("module {sha256}: {e}"));
                 }
@@ -263,11 +262,9 @@ fn fetch_stub<R: Read, W: Write>(
             size,
             compressed_size,
         } => {
-            let stored = receive(&mut up.input, size, compressed_size)?.and_then(|bytes| {
-                up.cache
-                    .store_stub(&sha256, &bytes)
-                    .map_err(|e| e.to_string())
-            });
+            let stored = receive(&mut up.input, size, compressed_size, |bytes| {
+                up.cache.store_stub(&sha256, bytes)
+            })?;
             Ok(stored.and_then(|path| {
                 up.stub = Some(sha256);
                 File::open(path).map_err(|e| e.to_string())
@@ -280,15 +277,17 @@ fn fetch_stub<R: Read, W: Write>(
     }
 }
 
-/// The raw frame after a `Module` or `Stub` message, gunzipped; what is
-/// wrong with it, if anything.
+/// The raw frame after a `Module` or `Stub` message, gunzipped and put in
+/// the cache by `store`: where it is, or what is wrong with it.
 fn receive(
     input: &mut impl Read,
     size: u64,
     compressed_size: u64,
-) -> Result<Result<Vec<u8>, String>, ProtocolError> {
+    store: impl FnOnce(&[u8]) -> Result<PathBuf, CacheError>,
+) -> Result<Result<PathBuf, String>, ProtocolError> {
     let compressed = protocol::read_frame(input)?;
-    Ok(decompress(&compressed, compressed_size, size))
+    Ok(decompress(&compressed, compressed_size, size)
+        .and_then(|bytes| store(&bytes).map_err(|e| e.to_string())))
 }
 
 /// Gunzip what the controller sent, refusing anything but exactly `size` bytes.

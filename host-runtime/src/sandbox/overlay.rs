@@ -110,10 +110,6 @@ impl Overlay {
         }))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// What a process chrooted at `root` sees of this overlay, in its paths.
     pub fn seen_from(&self, root: &Path) -> Overlay {
         let entries = self
