@@ -130,3 +130,28 @@ fn limits_for_an_unknown_module_are_refused_before_deploying() {
     );
     assert!(!marker.exists());
 }
+
+/// A module may tell the host any panic message before it traps; the
+/// form's reason keeps a bounded part of it, and the next form runs.
+#[test]
+fn a_flood_of_panic_message_is_cut_in_the_reason() {
+    let sb = Sandbox::new();
+    sb.write_consfig(
+        &[module("testing")],
+        &[
+            r#"["testing:flood-panic", 8000000]"#.to_owned(),
+            r#"["testing:echo", "after the flood"]"#.to_owned(),
+        ],
+        "",
+    );
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["failed", "unchanged"], "{run:?}");
+    let reason = run.forms()[0]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.starts_with("wasm trap"), "{}", &reason[..100]);
+    assert!(
+        reason.contains("xxxx…"),
+        "the message is cut: {}",
+        &reason[..100]
+    );
+    assert!(reason.len() < 5000, "{} bytes of reason", reason.len());
+}

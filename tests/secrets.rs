@@ -129,3 +129,27 @@ fn an_unreadable_data_file_fails_that_host_before_it_runs_anything() {
     );
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_secret_in_a_panic_message_is_blanked_out_of_the_reason() {
+    let sb = Sandbox::new();
+    let secrets = tempfile::tempdir().unwrap();
+    let secret_file = secrets.path().join("db-password");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let text = format!(
+        "modules = [{}]\n{TESTING_GRANTS}\
+         [hosts.box]\nconnection = [\"local\"]\ndata = {{ db = {} }}\n\
+         properties = [[\"testing:panic-with-data\", \"db\"]]\n",
+        q(module("testing").display().to_string()),
+        q(secret_file.display().to_string()),
+    );
+    std::fs::write(sb.path().join("Consfig.toml"), text).unwrap();
+    let run = sb.deploy(&["-v"]);
+    assert_eq!(run.statuses(), ["failed"], "{run:?}");
+    let reason = run.forms()[0]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("panic: [data db]"), "{reason}");
+    assert!(
+        !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+        "{run:?}"
+    );
+}

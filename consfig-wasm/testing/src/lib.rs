@@ -94,6 +94,23 @@ fn leak_data(key: String, path: String) -> Result<Change> {
     bail!("error: {secret}")
 }
 
+/// Panic with this host's data `key` in the message: the panic's message
+/// reaches the form's reason through the `panicked` import.
+#[property]
+fn panic_with_data(key: String) -> Result<Change> {
+    let secret = host::data_text(&key)?;
+    panic!("panic: {secret}")
+}
+
+/// Tell the host a panic message of `bytes` bytes, then trap: a module
+/// that floods the reason of its form.
+#[property]
+fn flood_panic(bytes: u32) -> Result<Change> {
+    let message = "x".repeat(bytes as usize);
+    consfig_guest::bindings::consfig::module::host::panicked(&message);
+    core::arch::wasm32::unreachable()
+}
+
 /// Write `content` to the file at `path` (through the host): how the
 /// sandbox tests try paths they were not granted.
 #[property]
@@ -189,6 +206,8 @@ consfig_guest::module! {
         eat_memory,
         flood,
         leak_data,
+        panic_with_data,
+        flood_panic,
         write,
         read,
         run,

@@ -196,6 +196,37 @@ mod tests {
     }
 
     #[test]
+    fn check_mode_is_held_to_the_grant_like_the_disk() {
+        let (dir, root) = tree();
+        std::os::unix::fs::symlink(dir.path(), root.join("outdir")).unwrap();
+        let mut host = host_with_policy(&[&format!("write:{}", root.display())], true);
+        let escapes = [
+            host.read_file(&text(&root.join("out")))
+                .map(drop)
+                .unwrap_err(),
+            host.write_file(&text(&root.join("outdir/x")), b"x", None)
+                .unwrap_err(),
+            host.mkdir(&text(&root.join("outdir/d/e")), None)
+                .unwrap_err(),
+            host.chmod(&text(&root.join("outdir/outside")), 0o777)
+                .unwrap_err(),
+            host.remove(&text(&root.join("outdir/outside")))
+                .unwrap_err(),
+        ];
+        for refused in escapes {
+            assert!(matches!(refused, HostError::LeadsOut { .. }), "{refused}");
+        }
+        let outside = text(&dir.path().join("outside"));
+        let denied = host.write_file(&outside, b"x", None).unwrap_err();
+        assert!(matches!(denied, HostError::Denied { .. }), "{denied}");
+        assert!(host.take_report().changes.is_empty(), "nothing recorded");
+        assert_eq!(
+            std::fs::read(dir.path().join("outside")).unwrap(),
+            b"secret\n"
+        );
+    }
+
+    #[test]
     fn inspecting_refuses_every_file_call() {
         let mut host = inspecting(&["write:/"]);
         for refused in [

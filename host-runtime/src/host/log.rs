@@ -6,6 +6,10 @@
 use super::bindings::consfig::module::host::Level;
 use super::state::HostState;
 
+/// The most of a panic message kept for the form's reason: a module may
+/// call `panicked` with anything, and a reason is not output to flood.
+const MAX_PANIC_MESSAGE: usize = 4096;
+
 impl HostState {
     pub fn log(&mut self, level: Level, message: &str) {
         let prefix = match level {
@@ -22,7 +26,13 @@ impl HostState {
         // The first panic is the one that aborts; a panic while panicking
         // says less.
         if self.panic.is_none() {
-            self.panic = Some(message.trim().to_owned());
+            let message = message.trim();
+            let mut end = message.len().min(MAX_PANIC_MESSAGE);
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            let cut = if end < message.len() { "…" } else { "" };
+            self.panic = Some(format!("{}{cut}", &message[..end]));
         }
     }
 }
@@ -47,5 +57,14 @@ mod tests {
             Some("panicked at src/lib.rs:1:1: first")
         );
         assert!(host.take_report().panic.is_none(), "one form's panic only");
+        // A module may say anything here: what is kept is bounded.
+        host.panicked(&"é".repeat(MAX_PANIC_MESSAGE));
+        let kept = host.take_report().panic.unwrap();
+        assert!(
+            kept.len() <= MAX_PANIC_MESSAGE + "…".len(),
+            "{}",
+            kept.len()
+        );
+        assert!(kept.ends_with('…'));
     }
 }
