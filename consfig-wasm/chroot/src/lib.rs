@@ -27,7 +27,7 @@ fn deploys(path: String, forms: Vec<Form>) -> Result<Change> {
 
 consfig_guest::module! {
     name: "chroot",
-    needs: ["subdeploy"],
+    needs: ["subdeploy", "context:chroot:/"],
     doc: "Deploying inside a directory tree, as if it were the root.",
     properties: [deploys],
 }

@@ -131,9 +131,10 @@ consfig_guest::module! {
     name: "user",
     needs: [
         "subdeploy",
-        "command:/usr/sbin/useradd *",
-        "command:/usr/sbin/groupadd *",
-        "command:/usr/bin/getent *",
+        "context:setuid:*",
+        "command:/usr/sbin/useradd",
+        "command:/usr/sbin/groupadd",
+        "command:/usr/bin/getent",
     ],
     doc: "User accounts and groups (created only), and deploying as another user.",
     properties: [as_user, group_exists, exists],

@@ -3,16 +3,23 @@
 //! `consfig bundle --grant` and in `image:dumped`:
 //!
 //! - `read:DIR` — read files and their status under DIR (a file or directory);
-//! - `write:DIR` — that, and write, remove, make directories, change modes;
+//! - `write:DIR` — that, and write, remove, make directories, change modes
+//!   (set-uid and set-gid bits masked off);
+//! - `setid:DIR` — with `write:DIR`, set set-uid and set-gid bits there too;
 //! - `command:PROGRAM` — run PROGRAM (an absolute path) with any arguments;
-//!   `command:PROGRAM ARGS` — only with arguments matching the glob ARGS;
-//!   `command:*` — anything;
-//! - `env:NAME` — commands get NAME from the runtime's environment
-//!   (`env:*`: all of it);
+//!   `command:PROGRAM ARG…` — only with exactly as many arguments, each
+//!   matching its glob (words split and quoted as a shell does: `'a b'` is one
+//!   word; `*` never spans two arguments, and a word that does not start with
+//!   `-` never matches an argument that does); `command:*` — anything;
+//! - `env:NAME` — commands get NAME, from the runtime's environment or set by
+//!   the module (`env:*`: any name but the dynamic loader's);
 //! - `net` — any TCP/UDP address, and name lookups; `net:HOST:PORT` — bind,
 //!   listen on or connect to that address (HOST an IP address, IPv6 in
 //!   brackets, or `*`; PORT a number or `*`);
-//! - `subdeploy` — apply forms in subdeployments (chroots, other users).
+//! - `subdeploy` — apply forms in subdeployments (a fresh image, here);
+//! - `context:chroot:DIR` — with `subdeploy`, into chroots at or beneath DIR;
+//!   `context:setuid:USER` — as USER (`context:setuid:*`: any user);
+//! - `data:KEY` — read this host's data KEY (`data:*`: all of it).
 //!
 //! What a grant allows at run time is the runtime's sandbox; this is the
 //! grammar, and which grant gives at least what another gives ([`Grant::covers`]).
@@ -37,10 +44,12 @@ pub struct GrantError {
 pub enum Grant {
     Read(PathBuf),
     Write(PathBuf),
-    /// A program (None: any) and a glob its arguments must match (None: any).
+    /// Set-uid and set-gid bits on files beneath the directory.
+    SetId(PathBuf),
+    /// A program (None: any) and a glob per argument (None: any arguments).
     Command {
         program: Option<PathBuf>,
-        args: Option<String>,
+        args: Option<Vec<String>>,
     },
     /// An environment variable (None: all of them).
     Env(Option<String>),
@@ -48,6 +57,23 @@ pub enum Grant {
     AnyNetwork,
     Network(AddressPattern),
     Subdeploy,
+    /// Chroots at or beneath the directory, as subdeployment contexts.
+    Chroot(PathBuf),
+    /// A user (None: any) as a subdeployment context.
+    Setuid(Option<String>),
+    /// A key of the host's data (None: all of them).
+    Data(Option<String>),
+}
+
+/// Whether `args` match the per-argument globs `patterns`: as many of
+/// them, each matching its own, and an argument starting with `-` only
+/// matched by a glob that does too (a wildcard never becomes an option).
+pub fn args_match(patterns: &[String], args: &[String]) -> bool {
+    patterns.len() == args.len()
+        && patterns.iter().zip(args).all(|(pattern, arg)| {
+            (!arg.starts_with('-') || pattern.starts_with('-'))
+                && glob::Pattern::new(pattern).is_ok_and(|p| p.matches(arg))
+        })
 }
 
 /// `HOST:PORT` where either may be `*`.
@@ -119,35 +145,58 @@ impl FromStr for Grant {
             ("subdeploy", None) => Ok(Grant::Subdeploy),
             ("read", Some(path)) => Ok(Grant::Read(absolute_path(path).map_err(bad)?)),
             ("write", Some(path)) => Ok(Grant::Write(absolute_path(path).map_err(bad)?)),
+            ("setid", Some(path)) => Ok(Grant::SetId(absolute_path(path).map_err(bad)?)),
             ("env", Some("*")) => Ok(Grant::Env(None)),
-            ("env", Some(name)) if !name.is_empty() && !name.contains('=') => {
-                Ok(Grant::Env(Some(name.to_owned())))
-            }
+            ("env", Some(name)) if is_variable_name(name) => Ok(Grant::Env(Some(name.to_owned()))),
+            ("data", Some("*")) => Ok(Grant::Data(None)),
+            ("data", Some(key)) if !key.is_empty() => Ok(Grant::Data(Some(key.to_owned()))),
+            ("context", Some(context)) => match context.split_once(':') {
+                Some(("chroot", path)) => Ok(Grant::Chroot(absolute_path(path).map_err(bad)?)),
+                Some(("setuid", "*")) => Ok(Grant::Setuid(None)),
+                Some(("setuid", user)) if !user.is_empty() && !user.contains(['/', ':']) => {
+                    Ok(Grant::Setuid(Some(user.to_owned())))
+                }
+                _ => Err(bad(
+                    "write context:chroot:DIR, context:setuid:USER or context:setuid:*",
+                )),
+            },
             ("command", Some("*")) => Ok(Grant::Command {
                 program: None,
                 args: None,
             }),
             ("command", Some(spec)) => {
-                let (program, args) = match spec.split_once(' ') {
-                    Some((program, args)) => (program, Some(args.trim())),
-                    None => (spec, None),
-                };
+                let words = shlex::split(spec)
+                    .ok_or_else(|| bad("unbalanced quotes or a trailing backslash"))?;
+                let (program, args) = words
+                    .split_first()
+                    .ok_or_else(|| bad("name the program: command:PROGRAM [ARG…]"))?;
                 let program = absolute_path(program)
                     .map_err(|_| bad("the program must be an absolute path, or * for any"))?;
-                if let Some(args) = args {
-                    glob::Pattern::new(args).map_err(|e| bad(&format!("argument pattern: {e}")))?;
+                for arg in args {
+                    glob::Pattern::new(arg)
+                        .map_err(|e| bad(&format!("argument pattern {arg:?}: {e}")))?;
                 }
                 Ok(Grant::Command {
                     program: Some(program),
-                    args: args.map(str::to_owned),
+                    // Nothing after the program: any arguments (`command:/bin/true ''`
+                    // is one empty argument).
+                    args: (!args.is_empty()).then(|| args.to_vec()),
                 })
             }
             ("net", Some(address)) => Ok(Grant::Network(parse_address(address).map_err(bad)?)),
             _ => Err(bad(
-                "write read:DIR, write:DIR, command:PROGRAM [ARGS], command:*, env:NAME, net, net:HOST:PORT or subdeploy",
+                "write read:DIR, write:DIR, setid:DIR, command:PROGRAM [ARG…], command:*, env:NAME, data:KEY, net, net:HOST:PORT, subdeploy, context:chroot:DIR or context:setuid:USER",
             )),
         }
     }
+}
+
+/// An environment variable's name as a grant may give it: letters, digits
+/// and `_`, not starting with a digit.
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn parse_address(address: &str) -> Result<AddressPattern, &'static str> {
@@ -181,22 +230,34 @@ impl fmt::Display for Grant {
         match self {
             Grant::Read(path) => write!(f, "read:{}", path.display()),
             Grant::Write(path) => write!(f, "write:{}", path.display()),
+            Grant::SetId(path) => write!(f, "setid:{}", path.display()),
             Grant::Command { program: None, .. } => f.write_str("command:*"),
             Grant::Command {
                 program: Some(program),
                 args,
             } => {
                 write!(f, "command:{}", program.display())?;
-                match args {
-                    Some(args) => write!(f, " {args}"),
-                    None => Ok(()),
+                for arg in args.iter().flatten() {
+                    // Quoted only when splitting needs it: globs stay readable.
+                    let plain = !arg.is_empty()
+                        && !arg.contains(|c: char| c.is_whitespace() || "'\"\\#$`".contains(c));
+                    match shlex::try_quote(arg) {
+                        Ok(quoted) if !plain => write!(f, " {quoted}")?,
+                        _ => write!(f, " {arg}")?,
+                    }
                 }
+                Ok(())
             }
             Grant::Env(None) => f.write_str("env:*"),
             Grant::Env(Some(name)) => write!(f, "env:{name}"),
             Grant::AnyNetwork => f.write_str("net"),
             Grant::Network(pattern) => write!(f, "net:{pattern}"),
             Grant::Subdeploy => f.write_str("subdeploy"),
+            Grant::Chroot(path) => write!(f, "context:chroot:{}", path.display()),
+            Grant::Setuid(None) => f.write_str("context:setuid:*"),
+            Grant::Setuid(Some(user)) => write!(f, "context:setuid:{user}"),
+            Grant::Data(None) => f.write_str("data:*"),
+            Grant::Data(Some(key)) => write!(f, "data:{key}"),
         }
     }
 }
@@ -224,7 +285,11 @@ impl Grant {
     pub fn covers(&self, need: &Grant) -> bool {
         match (self, need) {
             (Grant::Write(dir), Grant::Write(path) | Grant::Read(path))
-            | (Grant::Read(dir), Grant::Read(path)) => path.starts_with(dir),
+            | (Grant::Read(dir), Grant::Read(path))
+            | (Grant::SetId(dir), Grant::SetId(path))
+            | (Grant::Chroot(dir), Grant::Chroot(path)) => path.starts_with(dir),
+            (Grant::Setuid(None), Grant::Setuid(_)) => true,
+            (Grant::Data(None), Grant::Data(_)) => true,
             (Grant::Command { program: None, .. }, Grant::Command { .. }) => true,
             (
                 Grant::Command {
@@ -261,9 +326,17 @@ mod tests {
             "command:*",
             "command:/usr/bin/make",
             "command:/bin/sh -c *",
+            "command:/bin/sh -c 'echo *'",
+            "command:/bin/true ''",
             "env:LANG",
             "env:*",
             "subdeploy",
+            "setid:/usr/local/bin",
+            "context:chroot:/srv/c1",
+            "context:setuid:www-data",
+            "context:setuid:*",
+            "data:db",
+            "data:*",
         ] {
             assert_eq!(text.parse::<Grant>().unwrap().to_string(), text);
         }
@@ -284,7 +357,14 @@ mod tests {
             "command:/bin/sh [",
             "env:",
             "env:A=B",
+            "env:1A",
             "subdeploy:now",
+            "command:/bin/sh 'unbalanced",
+            "context:chroot:srv",
+            "context:setuid:",
+            "context:user:www",
+            "data:",
+            "setid:bin",
         ] {
             assert!(bad.parse::<Grant>().is_err(), "{bad} should be refused");
         }
@@ -305,6 +385,37 @@ mod tests {
         assert!(!g("net:1.2.3.4:5").covers(&g("net:*:5")));
         assert!(g("env:*").covers(&g("env:LANG")));
         assert!(!g("env:LANG").covers(&g("env:*")));
+        assert!(g("context:chroot:/srv").covers(&g("context:chroot:/srv/c1")));
+        assert!(!g("context:chroot:/srv/c1").covers(&g("context:chroot:/srv")));
+        assert!(g("context:setuid:*").covers(&g("context:setuid:www")));
+        assert!(!g("context:setuid:www").covers(&g("context:setuid:root")));
+        assert!(g("data:*").covers(&g("data:db")));
+        assert!(!g("data:db").covers(&g("data:api")));
+        assert!(!g("write:/usr").covers(&g("setid:/usr/bin")));
+    }
+
+    #[test]
+    fn arguments_match_one_glob_each() {
+        let words = |t: &str| match t.parse::<Grant>().unwrap() {
+            Grant::Command { args, .. } => args.unwrap(),
+            other => panic!("{other}"),
+        };
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let sh = words("command:/bin/sh -c 'echo *'");
+        assert!(args_match(&sh, &argv(&["-c", "echo hi"])));
+        // Before, `*` matched the rest of the line joined by spaces.
+        assert!(!args_match(&sh, &argv(&["-c", "echo hi", "extra"])));
+        let make = words("command:/usr/bin/make -C *");
+        assert!(args_match(&make, &argv(&["-C", "/srv/app"])));
+        assert!(!args_match(&make, &argv(&["-C", "/srv/app", "--eval=$(shell id)"])));
+        assert!(!args_match(&make, &argv(&["-C"])));
+        // A wildcard never stands for an option.
+        let git = words("command:/usr/bin/git pull *");
+        assert!(args_match(&git, &argv(&["pull", "origin"])));
+        assert!(!args_match(&git, &argv(&["pull", "--upload-pack=touch /x"])));
+        assert!(args_match(&words("command:/bin/ls -*"), &argv(&["-l"])));
+        assert!(args_match(&words("command:/bin/true ''"), &argv(&[""])));
+        assert!(!args_match(&words("command:/bin/true ''"), &argv(&[])));
     }
 
     #[test]

@@ -23,4 +23,4 @@ pub mod name;
 pub use change::Change;
 pub use context::{Context, ContextError};
 pub use form::{Form, FormError};
-pub use grant::{AddressPattern, Grant, GrantError, absolute_path, parse_grants};
+pub use grant::{AddressPattern, Grant, GrantError, absolute_path, args_match, parse_grants};

@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn runs_only_granted_programs_with_matching_arguments() {
-        let mut host = host_with(&[&format!("command:{} -c echo *", sh())]);
+        let mut host = host_with(&[&format!("command:{} -c 'echo *'", sh())]);
         let out = host.run(command(&["sh", "-c", "echo hi"])).unwrap();
         assert_eq!((out.exit_code, out.stdout), (Some(0), b"hi\n".to_vec()));
         let refused = host.run(command(&["sh", "-c", "id"])).unwrap_err();

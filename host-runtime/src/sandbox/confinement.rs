@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use consfig_contract::{AddressPattern, Grant};
+use consfig_contract::{AddressPattern, Context, Grant};
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 use super::grants::ModuleGrants;
@@ -18,22 +18,59 @@ pub struct Confinement {
     pub modules: Vec<(String, ModuleGrants)>,
 }
 
-/// Why a call was refused: which module lacked which grant.
+/// Why a call was refused: which module refused it, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denied {
     pub module: String,
-    pub needed: Grant,
+    pub why: Refusal,
+}
+
+/// What a module's grants lacked, or what they would have given away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The module has no grant that allows the call.
+    NoGrant(Grant),
+    /// A command's program (or what it loads first) lies beneath a
+    /// directory the module may write: running it could run any code.
+    WritesProgram { path: PathBuf, grant: Grant },
+    /// A variable that steers the dynamic loader, never given to the
+    /// commands of untrusted modules.
+    LoaderVariable(String),
 }
 
 impl Denied {
+    fn no_grant(module: &str, needed: Grant) -> Denied {
+        Denied {
+            module: module.to_owned(),
+            why: Refusal::NoGrant(needed),
+        }
+    }
+
+    /// The grant the module lacked, when that is why.
+    pub fn needed(&self) -> Option<&Grant> {
+        match &self.why {
+            Refusal::NoGrant(grant) => Some(grant),
+            _ => None,
+        }
+    }
+
     /// The message of the refusal of `action` (e.g. `run /bin/rm -f x`),
-    /// the same for every kind of call: module, action, the grant it lacks.
+    /// the same for every kind of call: module, action, why.
     pub fn message(&self, action: &str) -> String {
+        let why = match &self.why {
+            Refusal::NoGrant(grant) => format!("it has no grant {grant}"),
+            Refusal::WritesProgram { path, grant } => format!(
+                "it may write {} ({grant}), so the command could run any code (grant command:* if that is meant)",
+                path.display()
+            ),
+            Refusal::LoaderVariable(name) => format!(
+                "{name} steers the dynamic loader and never reaches the commands of untrusted modules"
+            ),
+        };
         format!(
-            "denied: module {} may not {}: it has no grant {}",
+            "denied: module {} may not {}: {why}",
             self.module,
             action.trim_end(),
-            self.needed
         )
     }
 }
@@ -49,10 +86,7 @@ impl Confinement {
             .iter()
             .find(|(_, grants)| !grants.trusted && !allows(grants))
         {
-            Some((module, _)) => Err(Denied {
-                module: module.clone(),
-                needed,
-            }),
+            Some((module, _)) => Err(Denied::no_grant(module, needed)),
             None => Ok(()),
         }
     }
@@ -83,7 +117,7 @@ impl Confinement {
     pub fn command(&self, program: &Path, args: &[String]) -> Result<(), Denied> {
         let needed = Grant::Command {
             program: Some(program.to_owned()),
-            args: (!args.is_empty()).then(|| args.join(" ")),
+            args: (!args.is_empty()).then(|| args.to_vec()),
         };
         let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
         self.first_denial(needed, |g| {
@@ -93,6 +127,25 @@ impl Confinement {
 
     pub fn subdeploy(&self) -> Result<(), Denied> {
         self.first_denial(Grant::Subdeploy, ModuleGrants::allows_subdeploy)
+    }
+
+    /// May a subdeployment enter `context`?
+    pub fn context(&self, context: &Context) -> Result<(), Denied> {
+        let needed = match context {
+            Context::Chroot { path, .. } => Grant::Chroot(path.clone()),
+            Context::Setuid { user } => Grant::Setuid(Some(user.clone())),
+        };
+        self.first_denial(needed, |g| g.allows_context(context))
+    }
+
+    /// May set-uid and set-gid bits be set on `path`?
+    pub fn setid(&self, path: &Path) -> Result<(), Denied> {
+        self.first_denial(Grant::SetId(path.to_owned()), |g| g.allows_setid(path))
+    }
+
+    /// May the host's data `key` be read?
+    pub fn data(&self, key: &str) -> Result<(), Denied> {
+        self.first_denial(Grant::Data(Some(key.to_owned())), |g| g.allows_data(key))
     }
 
     /// Whether commands may get the runtime's variable `name`.
@@ -143,7 +196,7 @@ mod tests {
             .file_access(Path::new("/etc/passwd"), true)
             .unwrap_err();
         assert_eq!(denied.module, "web");
-        assert_eq!(denied.needed.to_string(), "write:/etc/passwd");
+        assert_eq!(denied.needed().unwrap().to_string(), "write:/etc/passwd");
         assert_eq!(
             denied.message("write-file /etc/passwd"),
             "denied: module web may not write-file /etc/passwd: it has no grant write:/etc/passwd"
@@ -159,7 +212,7 @@ mod tests {
         let c = Confinement {
             modules: vec![(
                 "m".into(),
-                grants(&["command:/bin/sh -c echo *", "command:/usr/bin/make"]),
+                grants(&["command:/bin/sh -c 'echo *'", "command:/usr/bin/make"]),
             )],
         };
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -178,7 +231,7 @@ mod tests {
         let denied = c
             .command(Path::new("/bin/rm"), &args(&["-rf", "/"]))
             .unwrap_err();
-        assert_eq!(denied.needed.to_string(), "command:/bin/rm -rf /");
+        assert_eq!(denied.needed().unwrap().to_string(), "command:/bin/rm -rf /");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use consfig_contract::Grant;
+use consfig_contract::{Context, Grant, args_match};
 use serde::{Deserialize, Serialize};
 use wasmtime_wasi::sockets::SocketAddrUse;
 
@@ -55,19 +55,36 @@ impl ModuleGrants {
     }
 
     pub(super) fn allows_command(&self, program: &Path, args: &[String]) -> bool {
-        let joined = args.join(" ");
         self.grants.iter().any(|g| match g {
             Grant::Command { program: None, .. } => true,
             Grant::Command {
                 program: Some(p),
-                args,
+                args: patterns,
             } => {
                 p == program
-                    && args.as_ref().is_none_or(|pattern| {
-                        glob::Pattern::new(pattern).is_ok_and(|p| p.matches(&joined))
-                    })
+                    && patterns
+                        .as_ref()
+                        .is_none_or(|patterns| args_match(patterns, args))
             }
             _ => false,
+        })
+    }
+
+    /// Whether any program may run (`command:*`, or trusted): then the
+    /// rules that keep a narrower command grant narrow do not apply.
+    pub(super) fn any_command(&self) -> bool {
+        self.trusted
+            || self
+                .grants
+                .iter()
+                .any(|g| matches!(g, Grant::Command { program: None, .. }))
+    }
+
+    /// The directories this module may write beneath.
+    pub(super) fn write_roots(&self) -> impl Iterator<Item = &Path> {
+        self.grants.iter().filter_map(|g| match g {
+            Grant::Write(dir) => Some(dir.as_path()),
+            _ => None,
         })
     }
 
@@ -80,8 +97,31 @@ impl ModuleGrants {
             })
     }
 
+    pub(super) fn allows_setid(&self, path: &Path) -> bool {
+        self.grants
+            .iter()
+            .any(|g| matches!(g, Grant::SetId(dir) if path.starts_with(dir)))
+    }
+
+    pub(super) fn allows_data(&self, key: &str) -> bool {
+        self.grants.iter().any(|g| match g {
+            Grant::Data(None) => true,
+            Grant::Data(Some(k)) => k == key,
+            _ => false,
+        })
+    }
+
     pub(super) fn allows_subdeploy(&self) -> bool {
         self.grants.contains(&Grant::Subdeploy)
+    }
+
+    pub(super) fn allows_context(&self, context: &Context) -> bool {
+        self.grants.iter().any(|g| match (g, context) {
+            (Grant::Chroot(dir), Context::Chroot { path, .. }) => path.starts_with(dir),
+            (Grant::Setuid(None), Context::Setuid { .. }) => true,
+            (Grant::Setuid(Some(granted)), Context::Setuid { user }) => granted == user,
+            _ => false,
+        })
     }
 
     pub fn any_network(&self) -> bool {
