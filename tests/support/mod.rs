@@ -175,9 +175,10 @@ impl Sandbox {
 }
 
 /// Consfig.toml settings that let the `testing` module (not a standard
-/// module, so granted nothing by default) write files and subdeploy, for
+/// module, so granted nothing by default) write files, subdeploy anywhere
+/// and read the host's data, for
 /// tests about something else than grants.
-pub const TESTING_GRANTS: &str = "[module.testing]\ngrants = [\"write:/\", \"subdeploy\"]\n";
+pub const TESTING_GRANTS: &str = "[module.testing]\ngrants = [\"write:/\", \"subdeploy\", \"context:chroot:/\", \"context:setuid:*\", \"data:*\"]\n";
 
 /// A loopback port nothing listens on now.
 pub fn free_port() -> u16 {
@@ -191,6 +192,25 @@ pub fn free_port() -> u16 {
 /// A JSON string literal, for building forms in tests.
 pub fn q(s: impl AsRef<str>) -> String {
     serde_json::to_string(s.as_ref()).unwrap()
+}
+
+/// A form (or any JSON value) as a TOML value, for Consfig.toml: objects
+/// become inline tables.
+pub fn toml_value(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{} = {}", q(k), toml_value(v)))
+                .collect();
+            format!("{{ {} }}", pairs.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(toml_value).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Every path under `root`, with file contents, for before/after comparisons.

@@ -193,6 +193,64 @@ fn subdeploy_counter(contexts: Vec<String>, n: u32) -> Result<Change> {
     subdeploy(&contexts, &forms)
 }
 
+/// Run a command as a hostile module would: `spec` is an object with
+/// `argv`, and optionally `env` (an object of variables to set), `cwd`,
+/// `stdin` (text) and `read-only`. Logs its stdout and stderr; fails unless
+/// it exits 0.
+#[property]
+fn run_with(spec: Value) -> Result<Change> {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let argv: Vec<String> = spec["argv"]
+        .as_array()
+        .ok_or_else(|| Error::new("run-with: argv must be a list"))?
+        .iter()
+        .filter_map(text)
+        .collect();
+    let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
+    let mut command = Command::new(program).args(args);
+    if let Some(env) = spec["env"].as_object() {
+        for (key, value) in env {
+            command = command.env(key, value.as_str().unwrap_or_default());
+        }
+    }
+    if let Some(cwd) = text(&spec["cwd"]) {
+        command = command.cwd(cwd);
+    }
+    if let Some(stdin) = text(&spec["stdin"]) {
+        command = command.stdin(stdin.into_bytes());
+    }
+    if spec["read-only"].as_bool() == Some(true) {
+        command = command.read_only();
+    }
+    let output = host::run(command)?;
+    log::info(format!(
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout).trim_end()
+    ));
+    log::info(format!(
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    ));
+    ensure!(output.success(), "{program} failed");
+    Ok(Change::Changed)
+}
+
+/// Write `content` to the file at `path` as an executable (mode 0755): a
+/// program planted where a granted command would find it.
+#[property]
+fn plant(path: String, content: String) -> Result<Change> {
+    fs::write(&path, content.as_bytes(), Some(Mode::new(0o755)?))?;
+    Ok(Change::Changed)
+}
+
+/// Apply `forms` in a subdeployment in the contexts, given as text and
+/// passed on unchecked; the result is the subdeployment's.
+#[property]
+fn subdeploy_forms(contexts: Vec<String>, forms: Vec<Form>) -> Result<Change> {
+    let contexts: Vec<Context> = contexts.into_iter().map(Context::raw).collect();
+    subdeploy(&contexts, &forms)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -216,6 +274,9 @@ consfig_guest::module! {
         echo,
         print,
         observe,
-        subdeploy_counter
+        subdeploy_counter,
+        run_with,
+        plant,
+        subdeploy_forms
     ],
 }

@@ -24,6 +24,8 @@ pub enum ContextError {
     Unknown(String),
     #[error("{0}: the chroot's path must be absolute")]
     RelativeChroot(String),
+    #[error("{0}: {1}")]
+    BadChroot(String, &'static str),
 }
 
 impl FromStr for Context {
@@ -40,7 +42,8 @@ impl FromStr for Context {
                 Err(ContextError::RelativeChroot(text.to_owned()))
             }
             "chroot" | "chroot-bare" => Ok(Context::Chroot {
-                path: PathBuf::from(arg),
+                path: crate::absolute_path(arg)
+                    .map_err(|reason| ContextError::BadChroot(text.to_owned(), reason))?,
                 mounts: kind == "chroot",
             }),
             "setuid" | "as" => Ok(Context::Setuid {

@@ -407,12 +407,18 @@ mod tests {
         assert!(!args_match(&sh, &argv(&["-c", "echo hi", "extra"])));
         let make = words("command:/usr/bin/make -C *");
         assert!(args_match(&make, &argv(&["-C", "/srv/app"])));
-        assert!(!args_match(&make, &argv(&["-C", "/srv/app", "--eval=$(shell id)"])));
+        assert!(!args_match(
+            &make,
+            &argv(&["-C", "/srv/app", "--eval=$(shell id)"])
+        ));
         assert!(!args_match(&make, &argv(&["-C"])));
         // A wildcard never stands for an option.
         let git = words("command:/usr/bin/git pull *");
         assert!(args_match(&git, &argv(&["pull", "origin"])));
-        assert!(!args_match(&git, &argv(&["pull", "--upload-pack=touch /x"])));
+        assert!(!args_match(
+            &git,
+            &argv(&["pull", "--upload-pack=touch /x"])
+        ));
         assert!(args_match(&words("command:/bin/ls -*"), &argv(&["-l"])));
         assert!(args_match(&words("command:/bin/true ''"), &argv(&[""])));
         assert!(!args_match(&words("command:/bin/true ''"), &argv(&[])));

@@ -29,7 +29,8 @@ pub struct Command {
 }
 
 impl Command {
-    /// The program is looked up in the host's `PATH` when it has no `/`.
+    /// The program is looked up in the host's `PATH` when it has no `/`;
+    /// one with a `/` must be an absolute path.
     pub fn new(program: impl Into<String>) -> Self {
         Command {
             argv: vec![program.into()],
@@ -56,7 +57,10 @@ impl Command {
         self
     }
 
-    /// An environment variable, on top of the runtime's environment.
+    /// An environment variable, on top of the runtime's environment. The
+    /// module needs the grant `env:KEY` for it (`env:*` only with
+    /// `command:*`); the dynamic loader's variables (`LD_*`, `GCONV_PATH`, …)
+    /// never reach the commands of untrusted modules.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self

@@ -184,7 +184,7 @@ fn subdeploy(
             .ok_or(FormsError::NotLoaded("subdeploy"))?
             .recipe(),
     );
-    let policy = data.host().subdeployment_policy()?;
+    let policy = data.host().subdeployment_policy(&contexts)?;
     if forms.is_empty() {
         // Nothing to apply: nothing to enter either.
         return Ok(Change::Unchanged);

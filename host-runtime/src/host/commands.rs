@@ -1,45 +1,30 @@
-//! The `run` call: a command the grants allow, by program (as found in
-//! PATH) and arguments, with only the environment variables granted, its
-//! standard input from a file so no writer thread is needed. In check mode a
-//! command that is not read-only is skipped and recorded as such.
+//! The `run` call: a command the grants allow, by program (an absolute path,
+//! or a name found in PATH) and arguments, with only the environment
+//! variables granted, its standard input from a file so no writer thread is
+//! needed. In check mode a command that is not read-only is skipped and
+//! recorded as such, and one that is runs in a read-only view of the host.
 
 use std::io::{Seek, Write};
-use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use super::bindings::consfig::module::host::{Command, CommandOutput};
 use super::error::HostError;
 use super::state::HostState;
-
-/// Variables commands get when their module has no `env:` grant for more.
-const BASE_ENV: [&str; 5] = ["PATH", "HOME", "USER", "LOGNAME", "LANG"];
-
-/// Where a program named without a `/` is looked for.
-fn resolve_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Some(PathBuf::from(program));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
+use crate::sandbox::program::Program;
+use crate::sandbox::read_only;
 
 impl HostState {
     pub fn run(&mut self, command: Command) -> Result<CommandOutput, HostError> {
         self.effects_allowed("run")?;
-        let Some((program, args)) = command.argv.split_first() else {
+        let Some((name, args)) = command.argv.split_first() else {
             return Err(HostError::EmptyArgv);
         };
-        let resolved =
-            resolve_program(program).ok_or_else(|| HostError::NoProgram(program.clone()))?;
+        let program = Program::find(name, std::env::var_os("PATH").as_deref())?;
         let confinement = self.confinement();
+        let variables: Vec<&str> = command.env.iter().map(|(k, _)| k.as_str()).collect();
         confinement
-            .command(&resolved, args)
+            .command(&program, args, &variables)
             .map_err(|denied| HostError::denied("run", command.argv.join(" "), denied))?;
         if self.check_mode() && !command.read_only {
             self.skipped.push(command.argv.join(" "));
@@ -50,17 +35,17 @@ impl HostState {
             });
         }
         let spawn_error = |source| HostError::Spawn {
-            program: program.clone(),
+            program: name.clone(),
             source,
         };
-        let mut cmd = std::process::Command::new(&resolved);
-        cmd.args(args);
+        // What runs is the file checked, under the name the module gave.
+        let mut cmd = std::process::Command::new(&program.real);
+        cmd.arg0(name).args(args);
         // Only the variables granted (and a few every program expects) pass.
         cmd.env_clear();
-        for (name, value) in std::env::vars_os() {
-            let name_text = name.to_string_lossy();
-            if BASE_ENV.contains(&name_text.as_ref()) || confinement.env(&name_text) {
-                cmd.env(name, value);
+        for (variable, value) in std::env::vars_os() {
+            if confinement.env(&variable.to_string_lossy()) {
+                cmd.env(variable, value);
             }
         }
         cmd.envs(command.env.iter().map(|(k, v)| (k, v)));
@@ -69,6 +54,9 @@ impl HostState {
             // A command is a process of its own: it can only be started in
             // the directory, not kept beneath it.
             cmd.current_dir(place.path());
+        }
+        if self.check_mode() {
+            read_only::confine(&mut cmd);
         }
         // Standard input comes from an unlinked temporary file, so feeding a
         // large input needs no writer thread: this process may fork again.
@@ -95,6 +83,7 @@ impl HostState {
 mod tests {
     use super::*;
     use crate::host::test_support::{host_with, host_with_policy};
+    use crate::sandbox::program::ProgramError;
 
     fn command(argv: &[&str]) -> Command {
         Command {
@@ -107,7 +96,11 @@ mod tests {
     }
 
     fn sh() -> String {
-        resolve_program("sh").unwrap().display().to_string()
+        Program::find("sh", std::env::var_os("PATH").as_deref())
+            .unwrap()
+            .given
+            .display()
+            .to_string()
     }
 
     #[test]
@@ -129,7 +122,7 @@ mod tests {
         ));
         assert!(matches!(
             host.run(command(&["no-such-program-here"])).unwrap_err(),
-            HostError::NoProgram(_)
+            HostError::Program(ProgramError::NotFound(_))
         ));
     }
 
@@ -140,6 +133,7 @@ mod tests {
         let mut host = host_with(&[
             "command:*",
             "env:CARGO_PKG_NAME",
+            "env:EXTRA",
             &format!("read:{}", dir.path().display()),
         ]);
         let mut cmd = command(&[
@@ -176,7 +170,64 @@ mod tests {
         let mut look = command(&["echo", "looked"]);
         look.read_only = true;
         assert_eq!(host.run(look).unwrap().stdout, b"looked\n");
+        // A command said to only look, that writes, fails to.
+        let mut lying = command(&["touch", &marker.display().to_string()]);
+        lying.read_only = true;
+        let out = host.run(lying).unwrap();
+        assert_ne!(out.exit_code, Some(0));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Read-only file system"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!marker.exists(), "a read-only command wrote in check mode");
         let report = host.take_report();
         assert_eq!(report.skipped, [format!("touch {}", marker.display())]);
+    }
+
+    #[test]
+    fn a_module_cannot_make_a_granted_command_run_its_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("id");
+        std::fs::write(&planted, "#!/bin/sh\necho planted\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let id = Program::find("id", std::env::var_os("PATH").as_deref()).unwrap();
+        let mut host = host_with(&[
+            &format!("command:{} -u", id.given.display()),
+            &format!("read:{}", dir.path().display()),
+        ]);
+        // The loader told to load the module's bytes.
+        let mut preload = command(&["id", "-u"]);
+        preload
+            .env
+            .push(("LD_PRELOAD".into(), "/proc/self/fd/0".into()));
+        preload.stdin = Some(b"\x7fELF".to_vec());
+        let refused = host.run(preload).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("LD_PRELOAD steers the dynamic loader"),
+            "{refused}"
+        );
+        // A relative path, resolved from the command's directory.
+        let mut relative = command(&["./id", "-u"]);
+        relative.cwd = Some(dir.path().display().to_string());
+        let refused = host.run(relative).unwrap_err();
+        assert!(
+            matches!(refused, HostError::Program(ProgramError::Relative(_))),
+            "{refused}"
+        );
+        // The planted file by its absolute path: not the granted program.
+        let refused = host
+            .run(command(&[&planted.display().to_string(), "-u"]))
+            .unwrap_err();
+        assert!(matches!(refused, HostError::Denied { .. }), "{refused}");
+        // The granted program itself still runs.
+        let out = host.run(command(&["id", "-u"])).unwrap();
+        assert_eq!(out.exit_code, Some(0));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("planted"));
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::sandbox::confinement::Denied;
 use crate::sandbox::place::LeadsOut;
+use crate::sandbox::program::ProgramError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -43,8 +44,8 @@ pub enum HostError {
     },
     #[error("run: empty argv")]
     EmptyArgv,
-    #[error("run {0}: no such program in PATH")]
-    NoProgram(String),
+    #[error("run {0}")]
+    Program(#[from] ProgramError),
     #[error("run {program}: {source}")]
     Spawn { program: String, source: io::Error },
     #[error(

@@ -4,14 +4,14 @@
 //! the engine enters and leaves modules and takes each form's report; the
 //! calls themselves live one file per concern beside this one.
 
-use consfig_contract::Grant;
+use consfig_contract::{Context, Grant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::error::HostError;
 use super::output::Output;
 use crate::sandbox::check::Check;
-use crate::sandbox::confinement::Confinement;
+use crate::sandbox::confinement::{Confinement, Writer};
 use crate::sandbox::files::{Disk, FileBackend};
 use crate::sandbox::grants::ModuleGrants;
 use crate::sandbox::network::NetworkGate;
@@ -222,7 +222,14 @@ impl HostState {
             confining.push(("(none)".to_owned(), ModuleGrants::default()));
         }
         confining.extend(self.policy.ceiling.iter().cloned());
-        Confinement { modules: confining }
+        let mut writers = self.policy.outer_writers.clone();
+        for (name, grants) in confining.iter().filter(|(_, g)| !g.trusted) {
+            writers.extend(Writer::of(name, grants));
+        }
+        Confinement {
+            modules: confining,
+            writers,
+        }
     }
 
     /// Where a file call on `path` may act, or why it may not.
@@ -248,16 +255,37 @@ impl HostState {
         }
     }
 
-    /// The policy a subdeployment asked for now runs under: this one, with
-    /// the untrusted, non-standard modules on the stack bounding its calls
-    /// too. Refused without the `subdeploy` grant.
-    pub fn subdeployment_policy(&self) -> Result<Policy, HostError> {
+    /// The policy a subdeployment into `contexts` asked for now runs
+    /// under: this one, with the untrusted, non-standard modules on the
+    /// stack bounding its calls too, and what untrusted modules may write
+    /// seen through the chroots it enters. Refused without the `subdeploy`
+    /// grant, and without a `context:` grant for each context.
+    pub fn subdeployment_policy(&self, contexts: &[Context]) -> Result<Policy, HostError> {
         let confinement = self.confinement();
+        let chain = Context::describe_chain(contexts);
         confinement
             .subdeploy()
-            .map_err(|denied| HostError::denied("subdeploy", "", denied))?;
+            .map_err(|denied| HostError::denied("subdeploy", chain.clone(), denied))?;
+        for context in contexts {
+            confinement
+                .context(context)
+                .map_err(|denied| HostError::denied("subdeploy", chain.clone(), denied))?;
+        }
+        // Seen from inside a chroot, what was written from outside it is
+        // beneath its `/`; the grants themselves apply to paths inside.
+        let mut outer_writers = self.policy.outer_writers.clone();
+        for context in contexts {
+            if let Context::Chroot { path, .. } = context {
+                let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);
+                let own = own.flat_map(|(name, grants)| Writer::of(name, grants));
+                outer_writers = (outer_writers.into_iter().chain(own))
+                    .filter_map(|writer| writer.inside(path))
+                    .collect();
+            }
+        }
         Ok(Policy {
             ceiling: confinement.ceiling(),
+            outer_writers,
             ..self.policy.clone()
         })
     }

@@ -56,37 +56,50 @@ fn enter_chroot(path: &Path, mounts: bool) -> Result<(), String> {
         Ok(_) => return Err("not a directory".into()),
         Err(e) => return Err(e.to_string()),
     }
-    if mounts {
-        // A private mount namespace: the mounts below are seen by this process and
-        // its children only, and vanish with them, with nothing to clean up.
-        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("private mount namespace: {e}"))?;
-        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-        match mount(None::<&str>, "/", None::<&str>, private, None::<&str>) {
-            // "/" is not a mount point inside a chroot; one Consfig entered is in a
-            // namespace whose mounts it already made private, and so are their copies.
-            Ok(()) | Err(nix::Error::EINVAL) => {}
-            Err(e) => return Err(format!("making mounts private: {e}")),
+    // The grant was checked on the path as written: a symlink on the way
+    // would lead elsewhere.
+    match std::fs::canonicalize(path) {
+        Ok(real) if real == path => {}
+        Ok(real) => {
+            return Err(format!(
+                "the path leads through a symlink to {}: name the chroot by its real path",
+                real.display()
+            ));
         }
+        Err(e) => return Err(e.to_string()),
+    }
+    // A private mount namespace: the mounts below are seen by this process and
+    // its children only, and vanish with them, with nothing to clean up.
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("private mount namespace: {e}"))?;
+    let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+    match mount(None::<&str>, "/", None::<&str>, private, None::<&str>) {
+        // "/" is not a mount point inside a chroot; one Consfig entered is in a
+        // namespace whose mounts it already made private, and so are their copies.
+        Ok(()) | Err(nix::Error::EINVAL) => {}
+        Err(e) => return Err(format!("making mounts private: {e}")),
+    }
+    // The chroot's root a mount point of its own (in this namespace only):
+    // check mode makes every mount from the root read-only for commands.
+    let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+    mount(Some(path), path, None::<&str>, bind, None::<&str>)
+        .map_err(|e| format!("bind-mounting the chroot on itself: {e}"))?;
+    if mounts {
         for dir in CHROOT_MOUNTS {
             let target = path.join(dir);
             // Only where the tree has a mount point: a chroot is not modified.
             if target.is_dir() {
                 let source = Path::new("/").join(dir);
-                mount(
-                    Some(&source),
-                    &target,
-                    None::<&str>,
-                    MsFlags::MS_BIND | MsFlags::MS_REC,
-                    None::<&str>,
-                )
-                .and_then(|()| mount(None::<&str>, &target, None::<&str>, private, None::<&str>))
-                .map_err(|e| {
-                    format!(
-                        "bind-mounting {} on {}: {e}",
-                        source.display(),
-                        target.display()
-                    )
-                })?;
+                mount(Some(&source), &target, None::<&str>, bind, None::<&str>)
+                    .and_then(|()| {
+                        mount(None::<&str>, &target, None::<&str>, private, None::<&str>)
+                    })
+                    .map_err(|e| {
+                        format!(
+                            "bind-mounting {} on {}: {e}",
+                            source.display(),
+                            target.display()
+                        )
+                    })?;
             }
         }
     }

@@ -8,14 +8,58 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use consfig_contract::{AddressPattern, Context, Grant};
+use serde::{Deserialize, Serialize};
 use wasmtime_wasi::sockets::SocketAddrUse;
 
+use super::environment::{BASE_VARIABLES, steers_loader};
 use super::grants::ModuleGrants;
+use super::program::Program;
 
-/// The modules whose grants bound a call, by name (for messages).
+/// A directory an untrusted module bounding a call may write, as the call
+/// sees it: through its own grant, or from outside a chroot entered since
+/// (then `here` is the path inside the chroot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Writer {
+    pub module: String,
+    /// The grant, as the module holds it.
+    pub grant: Grant,
+    pub here: PathBuf,
+}
+
+impl Writer {
+    /// The directories a module's grants let it write.
+    pub fn of(module: &str, grants: &ModuleGrants) -> Vec<Writer> {
+        grants
+            .write_roots()
+            .map(|dir| Writer {
+                module: module.to_owned(),
+                grant: Grant::Write(dir.to_owned()),
+                here: dir.to_owned(),
+            })
+            .collect()
+    }
+
+    /// What of this directory a process chrooted at `root` sees, if any.
+    pub fn inside(&self, root: &Path) -> Option<Writer> {
+        let here = if root.starts_with(&self.here) {
+            PathBuf::from("/")
+        } else {
+            Path::new("/").join(self.here.strip_prefix(root).ok()?)
+        };
+        Some(Writer {
+            here,
+            ..self.clone()
+        })
+    }
+}
+
+/// The modules whose grants bound a call, by name (for messages), and the
+/// directories the untrusted ones among them may write, here or from
+/// outside the chroots entered.
 #[derive(Debug, Clone, Default)]
 pub struct Confinement {
     pub modules: Vec<(String, ModuleGrants)>,
+    pub writers: Vec<Writer>,
 }
 
 /// Why a call was refused: which module refused it, and why.
@@ -31,8 +75,12 @@ pub enum Refusal {
     /// The module has no grant that allows the call.
     NoGrant(Grant),
     /// A command's program (or what it loads first) lies beneath a
-    /// directory the module may write: running it could run any code.
-    WritesProgram { path: PathBuf, grant: Grant },
+    /// directory an untrusted module may write: running it could run any code.
+    WritesProgram {
+        path: PathBuf,
+        writer: String,
+        grant: Grant,
+    },
     /// A variable that steers the dynamic loader, never given to the
     /// commands of untrusted modules.
     LoaderVariable(String),
@@ -59,8 +107,12 @@ impl Denied {
     pub fn message(&self, action: &str) -> String {
         let why = match &self.why {
             Refusal::NoGrant(grant) => format!("it has no grant {grant}"),
-            Refusal::WritesProgram { path, grant } => format!(
-                "it may write {} ({grant}), so the command could run any code (grant command:* if that is meant)",
+            Refusal::WritesProgram {
+                path,
+                writer,
+                grant,
+            } => format!(
+                "module {writer} may write {} ({grant}), so the command could run any code (grant command:* if that is meant)",
                 path.display()
             ),
             Refusal::LoaderVariable(name) => format!(
@@ -111,18 +163,58 @@ impl Confinement {
             .map(Path::to_owned))
     }
 
-    /// May `program` (as found in PATH, or as given) run with `args`? A
-    /// grant may name the program by that path or by the file it resolves to
-    /// (`/sbin/useradd` on a system where /sbin is /usr/sbin).
-    pub fn command(&self, program: &Path, args: &[String]) -> Result<(), Denied> {
+    fn untrusted(&self) -> impl Iterator<Item = &(String, ModuleGrants)> {
+        self.modules.iter().filter(|(_, grants)| !grants.trusted)
+    }
+
+    /// May `program` run with `args`, and with the variables the module
+    /// sets, named `variables`? A grant may name the program by the path
+    /// given or by the file it resolves to (`/sbin/useradd` where /sbin is
+    /// /usr/sbin). Unless every module may run anything, the program must
+    /// not be one an untrusted module can write (nor its interpreter, nor
+    /// the loader's files); a loader variable never passes; every other
+    /// variable set needs its own grant.
+    pub fn command(
+        &self,
+        program: &Program,
+        args: &[String],
+        variables: &[&str],
+    ) -> Result<(), Denied> {
         let needed = Grant::Command {
-            program: Some(program.to_owned()),
+            program: Some(program.given.clone()),
             args: (!args.is_empty()).then(|| args.to_vec()),
         };
-        let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
         self.first_denial(needed, |g| {
-            g.allows_command(program, args) || g.allows_command(&real, args)
-        })
+            g.allows_command(&program.given, args) || g.allows_command(&program.real, args)
+        })?;
+        if let Some((module, _)) = self.untrusted().find(|(_, g)| !g.any_command()) {
+            for writer in &self.writers {
+                if let Some(path) = program.decided_beneath(&writer.here) {
+                    return Err(Denied {
+                        module: module.clone(),
+                        why: Refusal::WritesProgram {
+                            path,
+                            writer: writer.module.clone(),
+                            grant: writer.grant.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        for name in variables {
+            if steers_loader(name)
+                && let Some((module, _)) = self.untrusted().next()
+            {
+                return Err(Denied {
+                    module: module.clone(),
+                    why: Refusal::LoaderVariable((*name).to_owned()),
+                });
+            }
+            self.first_denial(Grant::Env(Some((*name).to_owned())), |g| {
+                g.allows_variable_set(name)
+            })?;
+        }
+        Ok(())
     }
 
     pub fn subdeploy(&self) -> Result<(), Denied> {
@@ -148,9 +240,14 @@ impl Confinement {
         self.first_denial(Grant::Data(Some(key.to_owned())), |g| g.allows_data(key))
     }
 
-    /// Whether commands may get the runtime's variable `name`.
+    /// Whether commands may get the runtime's variable `name`: a base
+    /// variable, or one every module is granted; never a loader variable
+    /// when an untrusted module is among them.
     pub fn env(&self, name: &str) -> bool {
-        self.modules.iter().all(|(_, g)| g.allows_env(name))
+        if steers_loader(name) && self.untrusted().next().is_some() {
+            return false;
+        }
+        BASE_VARIABLES.contains(&name) || self.modules.iter().all(|(_, g)| g.allows_env(name))
     }
 
     pub fn socket(&self, addr: SocketAddr, used: SocketAddrUse) -> Result<(), Denied> {
@@ -183,6 +280,7 @@ mod tests {
                 ("file".into(), grants(&["write:/"])),
                 ("web".into(), grants(&["write:/srv/www", "read:/etc"])),
             ],
+            ..Confinement::default()
         };
         assert_eq!(
             confinement.file_access(Path::new("/srv/www/index.html"), true),
@@ -203,35 +301,171 @@ mod tests {
         );
         let alone = Confinement {
             modules: vec![("file".into(), grants(&["write:/"]))],
+            ..Confinement::default()
         };
         assert_eq!(alone.file_access(Path::new("/etc/passwd"), true), Ok(None));
     }
 
+    fn program(path: &str) -> Program {
+        Program {
+            given: PathBuf::from(path),
+            real: PathBuf::from(path),
+            interpreters: Vec::new(),
+        }
+    }
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn commands_match_program_and_argument_pattern() {
+    fn commands_match_program_and_one_glob_per_argument() {
         let c = Confinement {
             modules: vec![(
                 "m".into(),
                 grants(&["command:/bin/sh -c 'echo *'", "command:/usr/bin/make"]),
             )],
+            ..Confinement::default()
         };
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(
-            c.command(Path::new("/bin/sh"), &args(&["-c", "echo hi"]))
-                .is_ok()
-        );
-        assert!(
-            c.command(Path::new("/bin/sh"), &args(&["-c", "rm -rf /"]))
-                .is_err()
-        );
-        assert!(
-            c.command(Path::new("/usr/bin/make"), &args(&["-C", "/x"]))
-                .is_ok()
-        );
+        let sh = program("/bin/sh");
+        assert!(c.command(&sh, &argv(&["-c", "echo hi"]), &[]).is_ok());
+        assert!(c.command(&sh, &argv(&["-c", "rm -rf /"]), &[]).is_err());
+        assert!(c.command(&sh, &argv(&["-c", "echo hi", "x"]), &[]).is_err());
+        let make = program("/usr/bin/make");
+        assert!(c.command(&make, &argv(&["-C", "/x"]), &[]).is_ok());
         let denied = c
-            .command(Path::new("/bin/rm"), &args(&["-rf", "/"]))
+            .command(&program("/bin/rm"), &argv(&["-rf", "/"]), &[])
             .unwrap_err();
-        assert_eq!(denied.needed().unwrap().to_string(), "command:/bin/rm -rf /");
+        assert_eq!(
+            denied.needed().unwrap().to_string(),
+            "command:/bin/rm -rf /"
+        );
+        // Named by the file a symlink resolves to.
+        let linked = Program {
+            given: PathBuf::from("/sbin/make"),
+            ..program("/usr/bin/make")
+        };
+        assert!(c.command(&linked, &[], &[]).is_ok());
+    }
+
+    #[test]
+    fn a_program_an_untrusted_module_can_write_is_refused() {
+        let writers = vec![Writer {
+            module: "web".into(),
+            grant: Grant::Write("/srv/root".into()),
+            here: "/".into(),
+        }];
+        let c = |module: &[&str], writers: Vec<Writer>| Confinement {
+            modules: vec![("m".into(), grants(module))],
+            writers,
+        };
+        let id = program("/usr/bin/id");
+        let exact = c(&["command:/usr/bin/id -u"], writers.clone());
+        let denied = exact.command(&id, &argv(&["-u"]), &[]).unwrap_err();
+        assert_eq!(
+            denied.message("run /usr/bin/id -u"),
+            "denied: module m may not run /usr/bin/id -u: module web may write /usr/bin/id (write:/srv/root), so the command could run any code (grant command:* if that is meant)"
+        );
+        // Its own grant over the program's directory, or over a library
+        // directory, or over the loader's files.
+        for dir in ["/usr/bin", "/usr/lib/x86_64-linux-gnu", "/etc"] {
+            let own = c(
+                &["command:/usr/bin/id", &format!("write:{dir}")],
+                Vec::new(),
+            );
+            let own = Confinement {
+                writers: own
+                    .modules
+                    .iter()
+                    .flat_map(|(n, g)| Writer::of(n, g))
+                    .collect(),
+                ..own
+            };
+            assert!(
+                matches!(
+                    own.command(&id, &[], &[]).unwrap_err().why,
+                    Refusal::WritesProgram { .. }
+                ),
+                "{dir}"
+            );
+        }
+        // A script's interpreter counts as the program.
+        let script = Program {
+            interpreters: vec![PathBuf::from("/opt/tools/python")],
+            ..program("/usr/local/bin/tool")
+        };
+        let opt = Writer {
+            module: "web".into(),
+            grant: Grant::Write("/opt/tools".into()),
+            here: "/opt/tools".into(),
+        };
+        let denied = c(&["command:/usr/local/bin/tool"], vec![opt.clone()])
+            .command(&script, &[], &[])
+            .unwrap_err();
+        assert!(
+            matches!(&denied.why, Refusal::WritesProgram { path, .. } if path == Path::new("/opt/tools/python")),
+            "{denied:?}"
+        );
+        // Elsewhere, and with command:* (which already allows anything), it runs.
+        assert!(
+            c(&["command:/usr/bin/id"], vec![opt.clone()])
+                .command(&id, &[], &[])
+                .is_ok()
+        );
+        assert!(c(&["command:*"], writers).command(&id, &[], &[]).is_ok());
+    }
+
+    #[test]
+    fn variables_a_module_sets_need_their_own_grant_and_loader_ones_never_pass() {
+        let c = |module: &[&str]| Confinement {
+            modules: vec![("m".into(), grants(module))],
+            ..Confinement::default()
+        };
+        let id = program("/usr/bin/id");
+        let named = c(&["command:/usr/bin/id", "env:LC_ALL", "env:LD_PRELOAD"]);
+        assert!(named.command(&id, &[], &["LC_ALL"]).is_ok());
+        let denied = named.command(&id, &[], &["TZ"]).unwrap_err();
+        assert_eq!(denied.needed().unwrap().to_string(), "env:TZ");
+        for loader in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
+            let denied = named.command(&id, &[], &[loader]).unwrap_err();
+            assert_eq!(denied.why, Refusal::LoaderVariable(loader.into()));
+        }
+        // env:* passes the runtime's variables; it names the module's own
+        // only when any program may run anyway.
+        let star = c(&["command:/usr/bin/id", "env:*"]);
+        assert!(star.command(&id, &[], &["TZ"]).is_err());
+        assert!(star.env("TZ") && star.env("PATH") && !star.env("LD_PRELOAD"));
+        assert!(
+            c(&["command:*", "env:*"])
+                .command(&id, &[], &["TZ"])
+                .is_ok()
+        );
+        assert!(c(&[]).env("PATH") && !c(&[]).env("TZ"));
+        let trusted = Confinement {
+            modules: vec![("t".into(), ModuleGrants::trusted())],
+            ..Confinement::default()
+        };
+        assert!(trusted.command(&id, &[], &["LD_PRELOAD"]).is_ok());
+        assert!(trusted.env("LD_LIBRARY_PATH"));
+    }
+
+    #[test]
+    fn writers_are_seen_through_the_chroots_entered() {
+        let writer = Writer {
+            module: "web".into(),
+            grant: Grant::Write("/srv/c1/usr".into()),
+            here: "/srv/c1/usr".into(),
+        };
+        assert_eq!(
+            writer.inside(Path::new("/srv/c1")).unwrap().here,
+            Path::new("/usr")
+        );
+        assert_eq!(
+            writer.inside(Path::new("/srv/c1/usr/local")).unwrap().here,
+            Path::new("/")
+        );
+        assert_eq!(writer.inside(Path::new("/srv/c2")), None);
+        assert_eq!(writer.inside(Path::new("/srv/c1/usrx")), None);
     }
 
     #[test]
@@ -248,6 +482,7 @@ mod tests {
                     },
                 ),
             ],
+            ..Confinement::default()
         };
         assert!(c.env("LANG"));
         assert!(!c.env("SECRET"));

@@ -97,6 +97,17 @@ impl ModuleGrants {
             })
     }
 
+    /// Whether commands may get variable `name` set by the module: only
+    /// by a grant naming it, or `env:*` when any program may run anyway.
+    pub(super) fn allows_variable_set(&self, name: &str) -> bool {
+        self.trusted
+            || self.grants.iter().any(|g| match g {
+                Grant::Env(None) => self.any_command(),
+                Grant::Env(Some(n)) => n == name,
+                _ => false,
+            })
+    }
+
     pub(super) fn allows_setid(&self, path: &Path) -> bool {
         self.grants
             .iter()

@@ -5,6 +5,8 @@
 //! - [`decide`]: each module's grants, from the consfig and the modules' needs;
 //! - [`grants`]: what one module's grants allow;
 //! - [`confinement`]: the modules bounding a call, and the decision on it;
+//! - [`program`]: what a command runs; [`environment`]: what it is given;
+//! - [`read_only`]: check mode's read-only view of the host, for commands;
 //! - [`network`]: the gate WASI sockets pass through;
 //! - [`place`]: a path confined beneath its granted directory;
 //! - [`files`]: the file operations, on the disk; [`check`]: the same
@@ -17,9 +19,12 @@ pub mod atomic;
 pub mod check;
 pub mod confinement;
 pub mod decide;
+pub mod environment;
 pub mod files;
 pub mod grants;
 pub mod network;
 pub mod overlay;
 pub mod place;
 pub mod policy;
+pub mod program;
+pub mod read_only;

@@ -90,6 +90,7 @@ mod tests {
         let gate = NetworkGate::default();
         gate.set(Confinement {
             modules: vec![("web".into(), ModuleGrants::default())],
+            ..Confinement::default()
         });
         let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
         assert!(!gate.check(addr, SocketAddrUse::TcpBind));
@@ -103,6 +104,7 @@ mod tests {
         assert!(gate.take_denials().is_empty());
         gate.set(Confinement {
             modules: vec![("web".into(), grants(&["net:127.0.0.1:8080"]))],
+            ..Confinement::default()
         });
         assert!(gate.check(addr, SocketAddrUse::TcpBind));
         assert!(gate.take_denials().is_empty());

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::confinement::Writer;
 use super::grants::ModuleGrants;
 
 /// Limits for forms; a field left out comes from the level above (a module's
@@ -101,6 +102,10 @@ pub struct Policy {
     /// Modules a subdeployment was asked for through: they bound its calls too.
     #[serde(default)]
     pub ceiling: Vec<(String, ModuleGrants)>,
+    /// What the untrusted modules it was asked for through may write from
+    /// outside the chroots this subdeployment entered, as seen inside them.
+    #[serde(default)]
+    pub outer_writers: Vec<Writer>,
     pub limits: LimitSet,
     /// Check mode: writes go to an overlay, commands that change things are skipped.
     #[serde(default)]

@@ -1,0 +1,131 @@
+//! Check mode's promise that nothing changes, kept by the kernel for the
+//! commands a module says only look: each runs in a mount namespace of its
+//! own where every mount is read-only, and a network namespace of its own
+//! with no interface up. A command that would write fails instead of
+//! changing the host, whatever its module said of it.
+
+use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use nix::unistd::{getgid, getuid};
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const AT_RECURSIVE: libc::c_int = 0x8000;
+
+/// Make `command` run in a read-only view of the host, without network.
+/// If the view cannot be made, the command fails to start, saying why.
+pub fn confine(command: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec. The
+    // runtime is single-threaded when it runs commands (it forks per form),
+    // so nothing it uses can be held by another thread.
+    unsafe {
+        command.pre_exec(enter_read_only_view);
+    }
+}
+
+fn enter_read_only_view() -> io::Result<()> {
+    let (uid, gid) = (getuid(), getgid());
+    let private = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
+    if unshare(private).is_err() {
+        // Not root (a `setuid:` subdeployment): a user namespace of its own
+        // gives the right to, mapping only this user, so nothing is gained.
+        unshare(private | CloneFlags::CLONE_NEWUSER).map_err(|e| {
+            io::Error::other(format!(
+                "check mode runs read-only commands in a read-only view of the host, and none could be made here: {e}"
+            ))
+        })?;
+        write_proc("/proc/self/setgroups", format_args!("deny"))?;
+        write_proc("/proc/self/uid_map", format_args!("{uid} {uid} 1"))?;
+        write_proc("/proc/self/gid_map", format_args!("{gid} {gid} 1"))?;
+    }
+    // Inside a chroot the root may not be a mount point: then its mounts
+    // were made private when it was entered.
+    match mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    ) {
+        Ok(()) | Err(nix::Error::EINVAL) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: a valid path and a mount_attr of the size given.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c"/".as_ptr(),
+            AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if done != 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::other(format!(
+            "check mode runs read-only commands with every mount read-only, and could not make them so: {e}"
+        )));
+    }
+    Ok(())
+}
+
+fn write_proc(path: &str, text: std::fmt::Arguments<'_>) -> io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut file| file.write_fmt(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confined_command_reads_but_cannot_write_or_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("seen"), "seen\n").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let script = format!(
+            "cat seen; echo x > written || echo refused; echo > /dev/null && echo null-ok; \
+             (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo connected || echo offline"
+        );
+        let mut command = Command::new("bash");
+        command.args(["-c", &script]).current_dir(dir.path());
+        confine(&mut command);
+        let output = command.output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "seen\nrefused\nnull-ok\noffline\n",
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!dir.path().join("written").exists());
+        // Outside the view, the same command writes.
+        let free = Command::new("bash")
+            .args(["-c", "echo x > written"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(free.success() && dir.path().join("written").exists());
+    }
+}
