@@ -372,3 +372,45 @@ fn check_mode_runs_read_only_commands_where_they_can_write_nothing_and_reach_nob
     let real = sb.deploy(&[]);
     assert!(dir.join("written").exists(), "{real:?}");
 }
+
+#[test]
+fn names_are_looked_up_only_for_a_module_granted_net_and_never_in_check_mode() {
+    let sb = Sandbox::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let forms = vec![r#"["testing:resolve", "localhost"]"#.to_owned()];
+    // Granting net to another module of the deploy turns WASI's lookups on.
+    let extra = "[module.file]\ngrants = [\"write:/\", \"net\"]\n";
+    sb.write_consfig(&[module("testing"), module("file")], &forms[..1], extra);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["failed"], "{run:?}");
+    assert!(
+        run.forms()[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("denied: module testing may not look up localhost: it has no grant net"),
+        "{run:?}"
+    );
+    // Granted, it resolves; in check mode, neither lookups nor sockets.
+    let granted = "[module.testing]\ngrants = [\"net\"]\n";
+    let connect = format!(r#"["testing:connect", "127.0.0.1:{port}"]"#);
+    sb.write_consfig(&[module("testing")], &[forms[0].clone(), connect], granted);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["unchanged", "changed"], "{run:?}");
+    assert!(listener.accept().is_ok(), "the granted connection was made");
+    let check = sb.deploy(&["--check"]);
+    assert_eq!(check.statuses(), ["failed", "failed"], "{check:?}");
+    for (i, what) in [(0, "look up localhost"), (1, "connect to 127.0.0.1")] {
+        let said = check.forms()[i]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            said.contains(&format!("denied: module testing may not {what}"))
+                && said.contains("check mode reaches no other host"),
+            "{said}"
+        );
+    }
+    assert!(listener.accept().is_err(), "check mode connected");
+}

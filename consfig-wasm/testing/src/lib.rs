@@ -251,6 +251,20 @@ fn subdeploy_forms(contexts: Vec<String>, forms: Vec<Form>) -> Result<Change> {
     subdeploy(&contexts, &forms)
 }
 
+/// Resolve `name` (with std::net, through WASI's name lookup) and log the
+/// addresses found; fails when the lookup does.
+#[property]
+fn resolve(name: String) -> Result<Change> {
+    use std::net::ToSocketAddrs;
+    let found: Vec<String> = (name.as_str(), 80)
+        .to_socket_addrs()
+        .map_err(|e| Error::new(format!("resolve {name}: {e}")))?
+        .map(|addr| addr.ip().to_string())
+        .collect();
+    log::info(format!("resolved {name}: {}", found.join(" ")));
+    Ok(Change::Unchanged)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -277,6 +291,7 @@ consfig_guest::module! {
         subdeploy_counter,
         run_with,
         plant,
-        subdeploy_forms
+        subdeploy_forms,
+        resolve
     ],
 }

@@ -63,6 +63,7 @@ pub(super) fn new_linker(engine: &Engine) -> Result<Linker<StoreData>, EngineErr
     let engine_err = |e: wasmtime::Error| EngineError::Engine(error_chain(&e));
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
+    super::lookups::check_name_lookups(&mut linker).map_err(engine_err)?;
     host::add_to_linker::<StoreData, HasSelf<HostState>>(&mut linker, StoreData::host_mut)
         .map_err(engine_err)?;
     define_forms(&mut linker).map_err(engine_err)?;

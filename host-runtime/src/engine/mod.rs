@@ -8,7 +8,8 @@
 //! - [`image`]: every module instantiated once and initialised, in one
 //!   store ([`store`]): the pristine image, which validates and applies forms;
 //! - [`modules`]: which module owns which property, and calls into them;
-//! - [`linker`]: the imports every module gets — WASI, the host's calls,
+//! - [`linker`]: the imports every module gets — WASI (its name lookups
+//!   checked per module, [`lookups`]), the host's calls,
 //!   and the `forms` calls, which need the whole store;
 //! - [`launcher`]: what those calls ask of the process around the engine
 //!   (forking a subdeployment, the bundle stub);
@@ -19,6 +20,7 @@ pub mod executor;
 pub mod image;
 pub mod launcher;
 pub mod linker;
+mod lookups;
 pub mod modules;
 pub mod recipe;
 pub mod store;

@@ -97,6 +97,7 @@ impl HostState {
         output.attach(&mut wasi);
         wasi.arg("consfig-module")
             .allow_blocking_current_thread(true);
+        let net = net.checking(policy.check);
         net.apply_to(&mut wasi, policy.any_network());
         let check = policy.check.then(Check::default);
         HostState {
@@ -230,6 +231,12 @@ impl HostState {
             modules: confining,
             writers,
         }
+    }
+
+    /// May the modules running now look `name` up? A refusal is recorded
+    /// for the form's reason, as a refused socket's is.
+    pub fn may_look_up(&self, name: &str) -> bool {
+        self.net.lookup(name)
     }
 
     /// Where a file call on `path` may act, or why it may not.

@@ -84,6 +84,8 @@ pub enum Refusal {
     /// A variable that steers the dynamic loader, never given to the
     /// commands of untrusted modules.
     LoaderVariable(String),
+    /// Check mode changes nothing and reaches no other host.
+    CheckMode,
 }
 
 impl Denied {
@@ -118,6 +120,7 @@ impl Denied {
             Refusal::LoaderVariable(name) => format!(
                 "{name} steers the dynamic loader and never reaches the commands of untrusted modules"
             ),
+            Refusal::CheckMode => "check mode reaches no other host".to_owned(),
         };
         format!(
             "denied: module {} may not {}: {why}",
@@ -256,6 +259,11 @@ impl Confinement {
             port: Some(addr.port()),
         });
         self.first_denial(needed, |g| g.allows_socket(addr, used))
+    }
+
+    /// May names be looked up? Only when every module may use any address.
+    pub fn lookup(&self) -> Result<(), Denied> {
+        self.first_denial(Grant::AnyNetwork, ModuleGrants::any_network)
     }
 
     /// The modules that bound a subdeployment started under this

@@ -1,13 +1,14 @@
-//! The network gate: the check WASI makes on every socket address, against
-//! the confinement of the modules running at the time. A refused socket
-//! only sees "permission denied"; the gate records why, for the form's reason.
+//! The network gate: the check WASI makes on every socket address and name
+//! lookup, against the confinement of the modules running at the time, and
+//! nothing at all in check mode. A refused socket only sees "permission
+//! denied"; the gate records why, for the form's reason.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-use super::confinement::Confinement;
+use super::confinement::{Confinement, Denied, Refusal};
 
 /// The current confinement, shared with the WASI context's address check,
 /// and a record of what it refused.
@@ -18,11 +19,19 @@ pub struct NetworkGate {
     /// Print each refusal to stderr as it happens (a bundle's service, whose
     /// output is not collected per form).
     echo: bool,
+    /// Check mode: every address is refused, as every lookup.
+    checking: bool,
 }
 
 impl NetworkGate {
     pub fn echoing(mut self) -> Self {
         self.echo = true;
+        self
+    }
+
+    /// Check mode: refuse every socket and lookup.
+    pub fn checking(mut self, checking: bool) -> Self {
+        self.checking = checking;
         self
     }
 
@@ -33,7 +42,17 @@ impl NetworkGate {
 
     fn check(&self, addr: SocketAddr, used: SocketAddrUse) -> bool {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        match current.socket(addr, used) {
+        // The wildcard bind a connect makes first reaches nothing by itself.
+        let implicit_bind = matches!(used, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind)
+            && addr.ip().is_unspecified()
+            && addr.port() == 0;
+        let granted = current.socket(addr, used);
+        let decided = if implicit_bind {
+            granted
+        } else {
+            self.decide(&current, granted)
+        };
+        match decided {
             Ok(()) => true,
             Err(denied) => {
                 let what = match used {
@@ -45,15 +64,42 @@ impl NetworkGate {
                     SocketAddrUse::UdpSend => "send a datagram to",
                     SocketAddrUse::UdpReceive => "receive a datagram from",
                 };
-                let message = denied.message(&format!("{what} {addr}"));
-                if self.echo {
-                    eprintln!("{message}");
-                } else {
-                    self.denials
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(message);
-                }
+                self.record(denied.message(&format!("{what} {addr}")));
+                false
+            }
+        }
+    }
+
+    /// Check mode refuses what the grants would allow, naming the module.
+    fn decide(&self, current: &Confinement, granted: Result<(), Denied>) -> Result<(), Denied> {
+        granted?;
+        match current.modules.first() {
+            Some((module, _)) if self.checking => Err(Denied {
+                module: module.clone(),
+                why: Refusal::CheckMode,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn record(&self, message: String) {
+        if self.echo {
+            eprintln!("{message}");
+        } else {
+            self.denials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(message);
+        }
+    }
+
+    /// May the modules running now look `name` up? Recorded when not.
+    pub fn lookup(&self, name: &str) -> bool {
+        let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        match self.decide(&current, current.lookup()) {
+            Ok(()) => true,
+            Err(denied) => {
+                self.record(denied.message(&format!("look up {name}")));
                 false
             }
         }
@@ -108,5 +154,37 @@ mod tests {
         });
         assert!(gate.check(addr, SocketAddrUse::TcpBind));
         assert!(gate.take_denials().is_empty());
+    }
+
+    #[test]
+    fn lookups_need_net_from_every_module_and_check_mode_reaches_nobody() {
+        let gate = NetworkGate::default();
+        let confined = |modules: Vec<(String, ModuleGrants)>| Confinement {
+            modules,
+            ..Confinement::default()
+        };
+        gate.set(confined(vec![("web".into(), grants(&["net"]))]));
+        assert!(gate.lookup("example.org"));
+        gate.set(confined(vec![
+            ("quiet".into(), grants(&["net:127.0.0.1:80"])),
+            ("web".into(), grants(&["net"])),
+        ]));
+        assert!(!gate.lookup("example.org"));
+        assert_eq!(
+            gate.take_denials(),
+            ["denied: module quiet may not look up example.org: it has no grant net"]
+        );
+        let checking = NetworkGate::default().checking(true);
+        checking.set(confined(vec![("web".into(), grants(&["net"]))]));
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert!(!checking.check(addr, SocketAddrUse::TcpConnect));
+        assert!(!checking.lookup("example.org"));
+        assert_eq!(
+            checking.take_denials(),
+            [
+                "denied: module web may not connect to 127.0.0.1:8080: check mode reaches no other host",
+                "denied: module web may not look up example.org: check mode reaches no other host"
+            ]
+        );
     }
 }
