@@ -414,3 +414,36 @@ fn names_are_looked_up_only_for_a_module_granted_net_and_never_in_check_mode() {
     }
     assert!(listener.accept().is_err(), "check mode connected");
 }
+
+#[test]
+fn a_module_cannot_write_itself_a_bundle_with_more_grants_than_it_has() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("service");
+    let dump = |grants: Value| {
+        toml_value(&json!([
+            "testing:apply-form",
+            ["image:dumped", out, ["testing:counter"], grants]
+        ]))
+    };
+    let forms = vec![
+        dump(json!(["command:*"])),
+        dump(json!([format!("write:{}", sb.path().display()), "net"])),
+    ];
+    let granted = grants(&[format!("write:{}", sb.path().display())]);
+    sb.write_consfig(&[module("testing"), module("image")], &forms, &granted);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["failed", "failed"], "{run:?}");
+    assert!(
+        reason(&run, 0).contains(
+            "denied: module testing may not dump-image with command:*: it has no grant command:*"
+        ),
+        "{}",
+        reason(&run, 0)
+    );
+    assert!(
+        reason(&run, 1).contains("it has no grant net"),
+        "{}",
+        reason(&run, 1)
+    );
+    assert!(!out.exists(), "a bundle was written");
+}

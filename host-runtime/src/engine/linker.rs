@@ -248,6 +248,7 @@ async fn dump_image(
     store.data().host().effects_allowed("dump-image")?;
     let (form, modules, index) = owned_form(store.data(), "dump-image", form)?;
     let grants = parse_grants(grants).map_err(FormsError::BadGrant)?;
+    store.data().host().bundle_grants(&grants)?;
     let place = store.data().host().place("dump-image", path, true)?;
     // A bundle whose form could never run is refused now, not when it starts.
     if !store.data().is_active(index) {

@@ -233,6 +233,14 @@ impl HostState {
         }
     }
 
+    /// May a bundle written now be given `grants`?
+    pub fn bundle_grants(&self, grants: &[Grant]) -> Result<(), HostError> {
+        self.confinement().bundle_grants(grants).map_err(|denied| {
+            let asked: Vec<String> = grants.iter().map(Grant::to_string).collect();
+            HostError::denied("dump-image with", asked.join(" "), denied)
+        })
+    }
+
     /// May the modules running now look `name` up? A refusal is recorded
     /// for the form's reason, as a refused socket's is.
     pub fn may_look_up(&self, name: &str) -> bool {

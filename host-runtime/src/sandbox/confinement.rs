@@ -261,6 +261,23 @@ impl Confinement {
         self.first_denial(needed, |g| g.allows_socket(addr, used))
     }
 
+    /// May a bundle be given `grants`? Only what every untrusted,
+    /// non-standard module it is asked for through holds itself: a module
+    /// cannot write itself a service with more than it has.
+    pub fn bundle_grants(&self, grants: &[Grant]) -> Result<(), Denied> {
+        for grant in grants {
+            let lacking = self
+                .modules
+                .iter()
+                .filter(|(_, g)| !g.trusted && !g.standard)
+                .find(|(_, g)| !g.grants.iter().any(|held| held.covers(grant)));
+            if let Some((module, _)) = lacking {
+                return Err(Denied::no_grant(module, grant.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// May names be looked up? Only when every module may use any address.
     pub fn lookup(&self) -> Result<(), Denied> {
         self.first_denial(Grant::AnyNetwork, ModuleGrants::any_network)
@@ -455,6 +472,46 @@ mod tests {
         };
         assert!(trusted.command(&id, &[], &["LD_PRELOAD"]).is_ok());
         assert!(trusted.env("LD_LIBRARY_PATH"));
+    }
+
+    #[test]
+    fn a_bundle_gets_no_grant_its_asker_lacks() {
+        let asked = |grants: &[&str]| consfig_contract::parse_grants(grants).unwrap();
+        let c = Confinement {
+            modules: vec![
+                (
+                    "image".into(),
+                    ModuleGrants {
+                        standard: true,
+                        ..grants(&["write:/"])
+                    },
+                ),
+                ("web".into(), grants(&["net:*:80", "write:/srv/www"])),
+            ],
+            ..Confinement::default()
+        };
+        assert!(
+            c.bundle_grants(&asked(&["net:127.0.0.1:80", "read:/srv/www/a"]))
+                .is_ok()
+        );
+        let denied = c
+            .bundle_grants(&asked(&["net:*:80", "write:/etc"]))
+            .unwrap_err();
+        assert_eq!(
+            (
+                denied.module.as_str(),
+                denied.needed().unwrap().to_string().as_str()
+            ),
+            ("web", "write:/etc")
+        );
+        let alone = Confinement {
+            modules: vec![c.modules[0].clone()],
+            ..Confinement::default()
+        };
+        assert!(
+            alone.bundle_grants(&asked(&["command:*"])).is_ok(),
+            "the consfig's own choice"
+        );
     }
 
     #[test]
