@@ -3,8 +3,13 @@
 //! `consfig bundle --grant` and in `image:dumped`:
 //!
 //! - `read:DIR` — read files and their status under DIR (a file or directory);
-//! - `write:DIR` — that, and write, remove, make directories, change modes
-//!   (set-uid and set-gid bits masked off);
+//! - `write:DIR` — that, and write, remove, make directories, change modes.
+//!   A mode with set-uid or set-gid bits is refused without `setid:` (never
+//!   silently masked), and so is rewriting a set-id file that would keep its
+//!   mode; a mode is never changed through a file with other names (hard
+//!   links) beneath DIR, which could lie outside it. DIR (every `read:` and
+//!   `write:` path) is opened without following symlinks: a grant whose path
+//!   goes through one is refused, whatever it points to;
 //! - `setid:DIR` — with `write:DIR`, set set-uid and set-gid bits there too;
 //! - `command:PROGRAM` — run PROGRAM (an absolute path) with any arguments;
 //!   `command:PROGRAM ARG…` — only with exactly as many arguments, each
@@ -407,12 +412,18 @@ mod tests {
         assert!(!args_match(&sh, &argv(&["-c", "echo hi", "extra"])));
         let make = words("command:/usr/bin/make -C *");
         assert!(args_match(&make, &argv(&["-C", "/srv/app"])));
-        assert!(!args_match(&make, &argv(&["-C", "/srv/app", "--eval=$(shell id)"])));
+        assert!(!args_match(
+            &make,
+            &argv(&["-C", "/srv/app", "--eval=$(shell id)"])
+        ));
         assert!(!args_match(&make, &argv(&["-C"])));
         // A wildcard never stands for an option.
         let git = words("command:/usr/bin/git pull *");
         assert!(args_match(&git, &argv(&["pull", "origin"])));
-        assert!(!args_match(&git, &argv(&["pull", "--upload-pack=touch /x"])));
+        assert!(!args_match(
+            &git,
+            &argv(&["pull", "--upload-pack=touch /x"])
+        ));
         assert!(args_match(&words("command:/bin/ls -*"), &argv(&["-l"])));
         assert!(args_match(&words("command:/bin/true ''"), &argv(&[""])));
         assert!(!args_match(&words("command:/bin/true ''"), &argv(&[])));

@@ -231,7 +231,42 @@ mod tests {
         let denied = c
             .command(Path::new("/bin/rm"), &args(&["-rf", "/"]))
             .unwrap_err();
-        assert_eq!(denied.needed().unwrap().to_string(), "command:/bin/rm -rf /");
+        assert_eq!(
+            denied.needed().unwrap().to_string(),
+            "command:/bin/rm -rf /"
+        );
+    }
+
+    #[test]
+    fn set_id_bits_need_a_setid_grant_from_every_confining_module() {
+        let bin = Path::new("/srv/app/bin/tool");
+        let alone = |texts: &[&str]| Confinement {
+            modules: vec![("app".into(), grants(texts))],
+        };
+        assert_eq!(
+            alone(&["write:/srv/app", "setid:/srv/app/bin"]).setid(bin),
+            Ok(())
+        );
+        let denied = alone(&["write:/srv/app", "setid:/srv/app/bi"])
+            .setid(bin)
+            .unwrap_err();
+        assert_eq!(
+            denied.needed().unwrap().to_string(),
+            "setid:/srv/app/bin/tool"
+        );
+        assert!(alone(&["write:/srv/app"]).setid(bin).is_err());
+        assert!(alone(&["write:/", "read:/srv/app/bin"]).setid(bin).is_err());
+        let through = Confinement {
+            modules: vec![
+                ("file".into(), grants(&["write:/", "setid:/"])),
+                ("web".into(), grants(&["write:/srv/app"])),
+            ],
+        };
+        assert_eq!(through.setid(bin).unwrap_err().module, "web");
+        let trusted = Confinement {
+            modules: vec![("legacy".into(), ModuleGrants::trusted())],
+        };
+        assert_eq!(trusted.setid(bin), Ok(()));
     }
 
     #[test]
