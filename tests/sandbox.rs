@@ -178,7 +178,8 @@ fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
     let sb = Sandbox::new();
     let target = sb.path().join("target.txt");
     // A copy of the standard `file` module with one more byte is no longer
-    // it: it gets only what the consfig grants, and it needs write:/.
+    // it: it gets only what the consfig grants, and it needs write:/ and
+    // setid:/.
     let copy = sb.path().join("file-copy.wasm");
     let mut bytes = std::fs::read(module("file")).unwrap();
     bytes.extend_from_slice(&[0, 5, 4, b'e', b'd', b'i', b't']);
@@ -201,7 +202,7 @@ fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
     sb.write_consfig(
         std::slice::from_ref(&copy),
         std::slice::from_ref(&form),
-        "[module.file]\ngrants = [\"write:/\"]\n",
+        "[module.file]\ngrants = [\"write:/\", \"setid:/\"]\n",
     );
     let granted = sb.deploy(&[]);
     assert_eq!(granted.statuses(), ["changed"], "{granted:?}");

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use consfig_guest::bindings::consfig::module::host as wit;
 use consfig_guest::prelude::*;
 use consfig_guest::serde_json::Value;
 
@@ -265,6 +266,96 @@ fn resolve(name: String) -> Result<Change> {
     Ok(Change::Unchanged)
 }
 
+// Hostile file calls: every file call the host offers, with modes passed
+// raw (any u32, set-id bits included) and the sandbox's answer logged, and
+// what a module gets from WASI's own files and environment (nothing).
+
+/// Write `content` to `path` with `mode` exactly as given.
+#[property]
+fn write_mode(path: String, content: String, mode: u32) -> Result<Change> {
+    wit::write_file(&path, content.as_bytes(), Some(mode)).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Log what `stat` says of `path`: `stat: KIND MODE SIZE` or `stat: none`.
+#[property]
+fn stat(path: String) -> Result<Change> {
+    match wit::stat(&path).map_err(Error::new)? {
+        Some(s) => {
+            let kind = match s.kind {
+                wit::FileKind::File => "file",
+                wit::FileKind::Directory => "directory",
+                wit::FileKind::Symlink => "symlink",
+                wit::FileKind::Other => "other",
+            };
+            log::info(format!("stat: {kind} {:o} {}", s.mode, s.size))
+        }
+        None => log::info("stat: none"),
+    }
+    Ok(Change::Unchanged)
+}
+
+/// Remove `path`.
+#[property]
+fn remove(path: String) -> Result<Change> {
+    wit::remove(&path).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Make the directory `path` with `mode` exactly as given.
+#[property]
+fn mkdir(path: String, mode: u32) -> Result<Change> {
+    wit::mkdir(&path, Some(mode)).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Set the mode of `path` to `mode` exactly as given.
+#[property]
+fn chmod(path: String, mode: u32) -> Result<Change> {
+    wit::chmod(&path, mode).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Try the host's files and environment through WASI itself (std::fs,
+/// std::env), not through `host`, and log one line per attempt:
+/// `wasi NAME: refused (ERROR)` or `wasi NAME: GOT WHAT`.
+#[property]
+fn wasi_probe() -> Result<Change> {
+    let report = |name: &str, got: std::result::Result<String, std::io::Error>| match got {
+        Ok(what) => log::info(format!("wasi {name}: GOT {what}")),
+        Err(e) => log::info(format!("wasi {name}: refused ({e})")),
+    };
+    report(
+        "read /etc/passwd",
+        std::fs::read("/etc/passwd").map(|b| format!("{} bytes", b.len())),
+    );
+    report(
+        "read etc/passwd",
+        std::fs::read("etc/passwd").map(|b| format!("{} bytes", b.len())),
+    );
+    report(
+        "list /",
+        std::fs::read_dir("/").map(|d| format!("{} entries", d.count())),
+    );
+    report(
+        "list .",
+        std::fs::read_dir(".").map(|d| format!("{} entries", d.count())),
+    );
+    report(
+        "write /tmp/consfig-wasi-probe",
+        std::fs::write("/tmp/consfig-wasi-probe", b"x").map(|()| "written".to_owned()),
+    );
+    report(
+        "metadata /",
+        std::fs::metadata("/").map(|m| format!("{:?}", m.file_type())),
+    );
+    let vars: Vec<String> = std::env::vars_os()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect();
+    log::info(format!("wasi env: {} variables {vars:?}", vars.len()));
+    Ok(Change::Unchanged)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -292,6 +383,13 @@ consfig_guest::module! {
         run_with,
         plant,
         subdeploy_forms,
-        resolve
+        resolve,
+        // Hostile file calls, and WASI's own files and environment.
+        write_mode,
+        stat,
+        remove,
+        mkdir,
+        chmod,
+        wasi_probe
     ],
 }

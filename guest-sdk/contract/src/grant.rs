@@ -3,8 +3,13 @@
 //! `consfig bundle --grant` and in `image:dumped`:
 //!
 //! - `read:DIR` — read files and their status under DIR (a file or directory);
-//! - `write:DIR` — that, and write, remove, make directories, change modes
-//!   (set-uid and set-gid bits masked off);
+//! - `write:DIR` — that, and write, remove, make directories, change modes.
+//!   A mode with set-uid or set-gid bits is refused without `setid:` (never
+//!   silently masked), and so is rewriting a set-id file that would keep its
+//!   mode; a mode is never changed through a file with other names (hard
+//!   links) beneath DIR, which could lie outside it. DIR (every `read:` and
+//!   `write:` path) is opened without following symlinks: a grant whose path
+//!   goes through one is refused, whatever it points to;
 //! - `setid:DIR` — with `write:DIR`, set set-uid and set-gid bits there too;
 //! - `command:PROGRAM` — run PROGRAM (an absolute path) with any arguments;
 //!   `command:PROGRAM ARG…` — only with exactly as many arguments, each

@@ -86,6 +86,13 @@ impl Check {
         })
     }
 
+    /// Whether this form or an earlier one changed `place` in check mode
+    /// (else check mode sees it as it is on disk).
+    fn changed(&self, place: &Place) -> bool {
+        let path = place.path();
+        self.recorder.current(&path).is_some() || self.overlay.contains(&path)
+    }
+
     /// Refuse as the disk would when the directory holding `place` does
     /// not (or would not) exist, or is a file.
     fn parent_must_be_dir(&self, place: &Place) -> io::Result<()> {
@@ -115,6 +122,11 @@ impl FileBackend for Check {
     fn status(&self, place: &Place) -> io::Result<Option<Status>> {
         let on_disk = place.status()?;
         let (uid, gid) = on_disk.as_ref().map_or_else(our_ids, |s| (s.uid, s.gid));
+        // What check mode wrote is a new file, with one name.
+        let links = match (&on_disk, self.changed(place)) {
+            (Some(s), false) => s.links,
+            _ => 1,
+        };
         let status = |is_dir, is_file, mode, size| Status {
             is_dir,
             is_file,
@@ -123,6 +135,7 @@ impl FileBackend for Check {
             size,
             uid,
             gid,
+            links,
         };
         Ok(match self.entry(place)? {
             Entry::Absent => None,
@@ -184,7 +197,12 @@ impl FileBackend for Check {
         Ok(())
     }
 
+    /// Refused as on disk for a file with other names, unless check mode
+    /// wrote it anew (a write replaces the file, leaving the other names).
     fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()> {
+        if !self.changed(place) {
+            place.refuse_shared()?;
+        }
         let before = self.entry(place)?;
         let after = match &before {
             Entry::File { content, .. } => Entry::File {

@@ -534,6 +534,41 @@ mod tests {
     }
 
     #[test]
+    fn set_id_bits_need_a_setid_grant_from_every_confining_module() {
+        let bin = Path::new("/srv/app/bin/tool");
+        let alone = |texts: &[&str]| Confinement {
+            modules: vec![("app".into(), grants(texts))],
+            ..Confinement::default()
+        };
+        assert_eq!(
+            alone(&["write:/srv/app", "setid:/srv/app/bin"]).setid(bin),
+            Ok(())
+        );
+        let denied = alone(&["write:/srv/app", "setid:/srv/app/bi"])
+            .setid(bin)
+            .unwrap_err();
+        assert_eq!(
+            denied.needed().unwrap().to_string(),
+            "setid:/srv/app/bin/tool"
+        );
+        assert!(alone(&["write:/srv/app"]).setid(bin).is_err());
+        assert!(alone(&["write:/", "read:/srv/app/bin"]).setid(bin).is_err());
+        let through = Confinement {
+            modules: vec![
+                ("file".into(), grants(&["write:/", "setid:/"])),
+                ("web".into(), grants(&["write:/srv/app"])),
+            ],
+            ..Confinement::default()
+        };
+        assert_eq!(through.setid(bin).unwrap_err().module, "web");
+        let trusted = Confinement {
+            modules: vec![("legacy".into(), ModuleGrants::trusted())],
+            ..Confinement::default()
+        };
+        assert_eq!(trusted.setid(bin), Ok(()));
+    }
+
+    #[test]
     fn trusted_modules_allow_everything_and_the_ceiling_keeps_the_others() {
         let c = Confinement {
             modules: vec![

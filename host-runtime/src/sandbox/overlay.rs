@@ -110,6 +110,11 @@ impl Overlay {
         }))
     }
 
+    /// Whether check mode changed `path`.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.entries.contains_key(path)
+    }
+
     /// What a process chrooted at `root` sees of this overlay, in its paths.
     pub fn seen_from(&self, root: &Path) -> Overlay {
         let entries = self

@@ -6,6 +6,15 @@
 //! Symlinks whose absolute targets stay beneath it are followed (cap-std
 //! alone refuses every absolute symlink); one that leads out is refused with
 //! a [`LeadsOut`] error, which callers recognise by type.
+//!
+//! A granted path that is no directory (a file, or nothing yet) is acted on
+//! by its name in the directory holding it, and never followed.
+//!
+//! The granted directory itself is opened one component at a time, never
+//! through a symlink ([`ThroughLink`]): a grant names a place, not whatever
+//! a link there points to now. A mode is never changed through a name of a
+//! file that has others ([`SharedFile`]): a hard link inside the grant may
+//! be the same file as one outside it.
 
 use std::ffi::OsString;
 use std::fs;
@@ -30,6 +39,8 @@ pub struct Status {
     pub size: u64,
     pub uid: u32,
     pub gid: u32,
+    /// How many names (hard links) the file has.
+    pub links: u64,
 }
 
 /// A path whose symlinks (or `..`) lead out of its granted directory: the
@@ -56,17 +67,147 @@ impl LeadsOut {
     }
 }
 
+/// A granted directory whose path goes through a symlink: the payload of
+/// the `io::Error` opening it fails with. The link is never followed, since
+/// whoever can change it would choose what the grant covers.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "denied: the granted directory {} is reached through the symlink {} (to {}), and grants are never followed through symlinks: grant the directory it leads to instead",
+    root.display(), link.display(), target.display()
+)]
+pub struct ThroughLink {
+    pub root: PathBuf,
+    /// The symlink on the way: `root` or one of its ancestors.
+    pub link: PathBuf,
+    pub target: PathBuf,
+}
+
+impl ThroughLink {
+    /// The symlink an I/O error reports, if it is one.
+    pub fn of(error: &io::Error) -> Option<&ThroughLink> {
+        error.get_ref()?.downcast_ref()
+    }
+}
+
+/// A file with more than one name (hard link), whose mode a call would
+/// change: the payload of the `io::Error` it is refused with. Its other
+/// names may lie outside the grant, and they would change too.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "denied: the file has {links} names (hard links), which may lie outside the grant and would change with it: its mode is never changed through one of them (remove the other links, or write the file anew)"
+)]
+pub struct SharedFile {
+    pub links: u64,
+}
+
+impl SharedFile {
+    /// The refusal an I/O error reports, if it is one.
+    pub fn of(error: &io::Error) -> Option<&SharedFile> {
+        error.get_ref()?.downcast_ref()
+    }
+
+    /// Refuse a mode change of what has this status, if it has other names.
+    /// Directories cannot be hard linked (their link count is their
+    /// subdirectories').
+    fn refuse(is_dir: bool, links: u64) -> io::Result<()> {
+        if is_dir || links <= 1 {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            SharedFile { links },
+        ))
+    }
+}
+
+/// The directory `path` of the grant of `root` (`root` itself, or the
+/// directory holding it), opened one component at a time from `/` with
+/// O_NOFOLLOW: a symlink anywhere on its path is refused ([`ThroughLink`]),
+/// not followed.
+fn open_root(path: &Path, root: &Path) -> io::Result<Dir> {
+    use nix::fcntl::{OFlag, open, openat, readlinkat};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut dir = open("/", flags, Mode::empty())?;
+    let mut reached = PathBuf::from("/");
+    for component in path.components() {
+        let name = match component {
+            Component::RootDir => continue,
+            Component::Normal(name) => name,
+            // Grants are absolute paths without `.` or `..`.
+            Component::CurDir | Component::ParentDir | Component::Prefix(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} is not a plain absolute path", path.display()),
+                ));
+            }
+        };
+        reached.push(name);
+        dir = match openat(&dir, name, flags, Mode::empty()) {
+            Ok(next) => next,
+            Err(errno) => {
+                // O_NOFOLLOW with O_DIRECTORY fails on a symlink (ENOTDIR).
+                return Err(match readlinkat(&dir, name) {
+                    Ok(target) => io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        ThroughLink {
+                            root: root.to_owned(),
+                            link: reached,
+                            target: target.into(),
+                        },
+                    ),
+                    Err(_) => errno.into(),
+                });
+            }
+        };
+    }
+    Ok(Dir::from_std_file(fs::File::from(dir)))
+}
+
+/// Set the mode of `rel` beneath `dir` (with no symlink left to follow),
+/// unless it is a file with other names ([`SharedFile`]). Files and
+/// directories are opened and changed through that descriptor, so the file
+/// checked is the file changed; anything else (a device, a FIFO: opening
+/// those can act) is checked by name, then changed by name.
+fn chmod_unshared(dir: &Dir, rel: &Path, mode: u32) -> io::Result<()> {
+    let found = dir.symlink_metadata(rel)?;
+    if found.is_file() || found.is_dir() {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        OpenOptionsExt::custom_flags(
+            &mut options,
+            libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        );
+        match dir.open_with(rel, &options) {
+            Ok(file) => {
+                let file = file.into_std();
+                let meta = file.metadata()?;
+                SharedFile::refuse(meta.is_dir(), meta.nlink())?;
+                return file.set_permissions(fs::Permissions::from_mode(mode));
+            }
+            // A runtime that is not root may own a file it cannot read.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+            Err(e) => return Err(e),
+        }
+    }
+    SharedFile::refuse(found.is_dir(), MetadataExt::nlink(&found))?;
+    dir.set_permissions(rel, Permissions::from_mode(mode))
+}
+
 /// Where a checked file call acts.
 pub enum Place {
     /// The absolute path, with no confinement.
     Anywhere(PathBuf),
     /// `rel` beneath the granted directory `root`, opened as `dir`: the
     /// path as given, with the symlinks before its last component resolved.
+    /// When `lone`, `root` is granted but is no directory (a file, or nothing
+    /// yet): `dir` is the directory holding it, `rel` its name, never followed.
     Beneath {
         dir: Dir,
         root: PathBuf,
         rel: PathBuf,
         given: PathBuf,
+        lone: bool,
     },
 }
 
@@ -140,6 +281,7 @@ fn status_of(m: &fs::Metadata) -> Status {
         size: m.size(),
         uid: m.uid(),
         gid: m.gid(),
+        links: m.nlink(),
     }
 }
 
@@ -149,19 +291,50 @@ impl Place {
         let Some(root) = root else {
             return Ok(Place::Anywhere(path.to_owned()));
         };
-        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())?;
         let given = path.strip_prefix(&root).unwrap_or(Path::new("")).to_owned();
+        let dir = match open_root(&root, &root) {
+            Ok(dir) => dir,
+            // The granted path itself, a file or not there yet.
+            Err(e)
+                if given.as_os_str().is_empty()
+                    && matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ENOENT)) =>
+            {
+                return Place::lone(root);
+            }
+            Err(e) => return Err(e),
+        };
         let rel = resolve_beneath(&dir, &root, &given, false)?;
         Ok(Place::Beneath {
             dir,
             root,
             rel,
             given,
+            lone: false,
         })
     }
 
-    /// The path to act on beneath `dir`, following a final symlink.
-    fn followed(dir: &Dir, root: &Path, rel: &Path) -> io::Result<PathBuf> {
+    /// The granted path `root`, no directory: its name in the directory
+    /// holding it, which is opened as a granted directory is.
+    fn lone(root: PathBuf) -> io::Result<Place> {
+        let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
+            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+        };
+        let dir = open_root(parent, &root)?;
+        Ok(Place::Beneath {
+            dir,
+            rel: PathBuf::from(name),
+            root,
+            given: PathBuf::new(),
+            lone: true,
+        })
+    }
+
+    /// The path to act on beneath `dir`, following a final symlink (but
+    /// for a `lone` granted path, which is never followed).
+    fn followed(dir: &Dir, root: &Path, rel: &Path, lone: bool) -> io::Result<PathBuf> {
+        if lone {
+            return Ok(rel.to_owned());
+        }
         resolve_beneath(dir, root, rel, true)
     }
 
@@ -189,7 +362,22 @@ impl Place {
     pub fn read(&self) -> io::Result<Vec<u8>> {
         match self {
             Place::Anywhere(path) => fs::read(path),
-            Place::Beneath { dir, root, rel, .. } => dir.read(Self::followed(dir, root, rel)?),
+            Place::Beneath {
+                dir,
+                root,
+                rel,
+                lone,
+                ..
+            } => {
+                // Nothing is left to follow: a link there now was swapped in.
+                let mut options = OpenOptions::new();
+                options.read(true);
+                OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+                let mut file = dir.open_with(Self::followed(dir, root, rel, *lone)?, &options)?;
+                let mut bytes = Vec::new();
+                io::Read::read_to_end(&mut file, &mut bytes)?;
+                Ok(bytes)
+            }
         }
     }
 
@@ -205,6 +393,7 @@ impl Place {
                 size: m.len(),
                 uid: MetadataExt::uid(&m),
                 gid: MetadataExt::gid(&m),
+                links: MetadataExt::nlink(&m),
             }),
         };
         match found {
@@ -232,22 +421,53 @@ impl Place {
                 .recursive(true)
                 .mode(mode)
                 .create(path),
-            Place::Beneath { dir, root, rel, .. } => {
+            Place::Beneath {
+                dir,
+                root,
+                rel,
+                lone,
+                ..
+            } => {
                 let mut builder = DirBuilder::new();
                 builder.recursive(true);
                 DirBuilderExt::mode(&mut builder, mode);
-                dir.create_dir_with(Self::followed(dir, root, rel)?, &builder)
+                dir.create_dir_with(Self::followed(dir, root, rel, *lone)?, &builder)
             }
         }
     }
 
+    /// Set the mode. Beneath a granted directory, never of a file with
+    /// other names ([`SharedFile`]); anywhere, every name is granted anyway.
     pub fn chmod(&self, mode: u32) -> io::Result<()> {
         match self {
             Place::Anywhere(path) => fs::set_permissions(path, fs::Permissions::from_mode(mode)),
-            Place::Beneath { dir, root, rel, .. } => dir.set_permissions(
-                Self::followed(dir, root, rel)?,
-                Permissions::from_mode(mode),
-            ),
+            Place::Beneath {
+                dir,
+                root,
+                rel,
+                lone,
+                ..
+            } => chmod_unshared(dir, &Self::followed(dir, root, rel, *lone)?, mode),
+        }
+    }
+
+    /// Whether [`chmod`](Self::chmod) would refuse the file as it is on
+    /// disk for its other names: check mode's answer, the same as the disk's.
+    pub fn refuse_shared(&self) -> io::Result<()> {
+        let Place::Beneath {
+            dir,
+            root,
+            rel,
+            lone,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        match dir.symlink_metadata(Self::followed(dir, root, rel, *lone)?) {
+            Ok(m) => SharedFile::refuse(m.is_dir(), MetadataExt::nlink(&m)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -359,6 +579,80 @@ mod tests {
         let looping = place(&root, "loop/x").map(|_| ()).unwrap_err();
         assert_eq!(looping.raw_os_error(), Some(libc::ELOOP));
         assert!(!Path::new("/etc/x").exists());
+    }
+
+    #[test]
+    fn a_granted_path_through_a_symlink_is_refused_by_type() {
+        let (tmp, root) = grant();
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let linked = tmp.path().join("linked");
+        std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+        // The granted directory a link, a directory beneath a link, and a
+        // link inside the grant named as the granted directory.
+        for (granted, link, target) in [
+            (linked.clone(), linked.clone(), elsewhere.clone()),
+            (linked.join("sub"), linked.clone(), elsewhere.clone()),
+            (
+                root.join("current"),
+                root.join("current"),
+                root.join("releases/1"),
+            ),
+        ] {
+            let error = match Place::new(&granted.join("f"), Some(granted.clone())) {
+                Ok(_) => panic!("{} was opened", granted.display()),
+                Err(e) => e,
+            };
+            let through = ThroughLink::of(&error).unwrap_or_else(|| panic!("{error}"));
+            assert_eq!(
+                (&through.root, &through.link, &through.target),
+                (&granted, &link, &target)
+            );
+        }
+        // The same directories, granted by their own paths, open.
+        for granted in [&elsewhere, &root.join("releases/1")] {
+            let place = Place::new(&granted.join("f"), Some(granted.to_path_buf())).unwrap();
+            place.write_atomic(b"x", 0o644, None).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_granted_file_is_acted_on_by_name_and_never_followed() {
+        let (tmp, root) = grant();
+        let file = root.join("releases/1/config");
+        fs::write(&file, "v1").unwrap();
+        let at = |path: &Path| Place::new(path, Some(path.to_owned()));
+        assert_eq!(at(&file).unwrap().read().unwrap(), b"v1");
+        at(&file).unwrap().write_atomic(b"v2", 0o600, None).unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"v2");
+        at(&file).unwrap().chmod(0o640).unwrap();
+        assert_eq!(at(&file).unwrap().status().unwrap().unwrap().mode, 0o640);
+        // Not there yet: made by its name.
+        let new = root.join("releases/new.conf");
+        at(&new).unwrap().write_atomic(b"n", 0o644, None).unwrap();
+        assert_eq!(fs::read(&new).unwrap(), b"n");
+        let dir = root.join("releases/made");
+        at(&dir).unwrap().mkdir_all(0o755).unwrap();
+        assert!(dir.is_dir());
+        at(&new).unwrap().remove().unwrap();
+        assert!(!new.exists());
+        // Nothing beneath a file; a granted file that is a link is refused.
+        let beneath = Place::new(&file.join("x"), Some(file.clone())).map(drop);
+        assert_eq!(beneath.unwrap_err().raw_os_error(), Some(libc::ENOTDIR));
+        let secret = tmp.path().join("secret");
+        fs::write(&secret, "keep").unwrap();
+        std::os::unix::fs::symlink(&secret, root.join("to-secret")).unwrap();
+        let refused = at(&root.join("to-secret")).map(drop).unwrap_err();
+        assert!(ThroughLink::of(&refused).is_some(), "{refused}");
+        // A granted file beneath a link names the grant.
+        let beneath = root.join("current/config");
+        let refused = at(&beneath).map(drop).unwrap_err();
+        let through = ThroughLink::of(&refused).unwrap_or_else(|| panic!("{refused}"));
+        assert_eq!(
+            (&through.root, &through.link),
+            (&beneath, &root.join("current"))
+        );
+        assert_eq!(fs::read(&secret).unwrap(), b"keep");
     }
 
     #[test]
