@@ -17,7 +17,9 @@
 //!   word; `*` never spans two arguments, and a word that does not start with
 //!   `-` never matches an argument that does); `command:*` — anything;
 //! - `env:NAME` — commands get NAME, from the runtime's environment or set by
-//!   the module (`env:*`: any name but the dynamic loader's);
+//!   the module (`env:*`: the runtime's whole environment, and any variable
+//!   the module sets only with `command:*`); the dynamic loader's variables
+//!   never reach the commands of untrusted modules;
 //! - `net` — any TCP/UDP address, and name lookups; `net:HOST:PORT` — bind,
 //!   listen on or connect to that address (HOST an IP address, IPv6 in
 //!   brackets, or `*`; PORT a number or `*`);
