@@ -4,8 +4,10 @@
 //!   (b) a fresh wasmtime instance per form, no fork,
 //!   and, for scale, a call into one live instance (no isolation at all);
 //! then the cost of forms in contexts (chroot, setuid) as ratios to a plain
-//! form, of grants and check mode, and of a check-mode form after earlier
-//! forms wrote 10 MB (the overlay stays in the control child).
+//! form, of grants and check mode, of a command under the sandbox's checks
+//! (and check mode's read-only view) against the same spawn without them,
+//! and of a check-mode form after earlier forms wrote 10 MB (the overlay
+//! stays in the control child).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -96,7 +98,8 @@ fn main() {
         grants: [(
             "testing".to_owned(),
             ModuleGrants {
-                grants: parse_grants(&["subdeploy"]).unwrap(),
+                grants: parse_grants(&["subdeploy", "context:chroot:/", "context:setuid:*"])
+                    .unwrap(),
                 ..ModuleGrants::default()
             },
         )]
@@ -224,6 +227,46 @@ fn main() {
         ),
     ];
 
+    // A command: the checks on program, arguments and environment, and in
+    // check mode the read-only view it runs in, next to the same spawn
+    // without any of them.
+    let true_path = std::fs::canonicalize("/bin/true").unwrap();
+    let run_true = Form::new(
+        "testing:run-with",
+        vec![serde_json::json!({"argv": [true_path], "read-only": true})],
+    )
+    .unwrap();
+    let bare_spawn = per_iteration(ROUNDS, || {
+        let status = std::process::Command::new(&true_path).status().unwrap();
+        assert!(status.success());
+    });
+    let command_grant = ModuleGrants {
+        grants: parse_grants(&[format!("command:{}", true_path.display())]).unwrap(),
+        ..ModuleGrants::default()
+    };
+    let commanded = |policy: Policy| {
+        let mut image = Image::new(&recipe, HostState::new(HostMode::Deploy, policy)).unwrap();
+        let mut zygote = Zygote::spawn(&mut image, &[], &[]).unwrap();
+        let cost = per_iteration(ROUNDS, || {
+            let outcome = zygote.apply(&run_true, Duration::from_secs(60)).unwrap();
+            assert_ne!(outcome.status, Status::Failed, "{outcome:?}");
+        });
+        zygote.shutdown();
+        cost
+    };
+    let command_trusted = commanded(policy_with(ModuleGrants::trusted(), false));
+    let command_rows = [
+        ("trusted: no grant checked", command_trusted),
+        (
+            "granted command:/bin/true (program, arguments, writers, variables checked)",
+            commanded(policy_with(command_grant.clone(), false)),
+        ),
+        (
+            "check mode: run in a read-only mount and network namespace",
+            commanded(policy_with(command_grant, true)),
+        ),
+    ];
+
     // Check mode after earlier forms wrote 10 MB. The overlay of what they
     // would have changed stays in the control child, which each form's
     // process is forked from: a form never carries it, so its cost does not
@@ -330,6 +373,23 @@ fn main() {
             ratio(*forked, base_forked),
             ms(*live),
             ratio(*live, base_live)
+        );
+    }
+    println!();
+    println!("commands: a form running /bin/true (same run)");
+    println!();
+    println!("| what | per form (forked) | vs trusted | vs the spawn alone |");
+    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| the spawn alone, no Wasm, no checks | {} | | 1.00× |",
+        ms(bare_spawn)
+    );
+    for (what, d) in command_rows {
+        println!(
+            "| {what} | {} | {} | {} |",
+            ms(d),
+            ratio(d, command_trusted),
+            ratio(d, bare_spawn)
         );
     }
     println!();
