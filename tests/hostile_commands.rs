@@ -447,3 +447,53 @@ fn a_module_cannot_write_itself_a_bundle_with_more_grants_than_it_has() {
     );
     assert!(!out.exists(), "a bundle was written");
 }
+
+#[test]
+fn no_module_writes_the_runtimes_cache_even_with_write_on_everything() {
+    let sb = Sandbox::new();
+    let modules_dir = sb.cache().join("consfig/modules");
+    // A first deploy fills the cache.
+    sb.write_consfig(
+        &[module("testing")],
+        &[r#"["testing:counter"]"#.to_owned()],
+        "",
+    );
+    let first = sb.deploy(&[]);
+    assert_eq!(first.statuses(), ["changed"], "{first:?}");
+    let compiled = std::fs::read_dir(&modules_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .expect("compiled code in the cache");
+    let write = |path: &Path| toml_value(&json!(["testing:write", path, "poison"]));
+    std::os::unix::fs::symlink(&modules_dir, sb.path().join("into-cache")).unwrap();
+    let forms = vec![
+        write(&compiled),
+        write(&modules_dir.join("new.cwasm")),
+        toml_value(&json!(["testing:remove", sb.cache()])),
+        // Through a symlink the grant of `/` would follow.
+        write(&sb.path().join("into-cache/other.cwasm")),
+    ];
+    let granted = grants(&["write:/".into()]);
+    sb.write_consfig(&[module("testing")], &forms, &granted);
+    let before = snapshot(&sb.cache());
+    let run = sb.deploy(&[]);
+    let statuses = run.statuses();
+    for i in 0..4 {
+        assert_eq!(statuses[i], "failed", "form {i}: {run:?}");
+        assert!(
+            reason(&run, i).contains("that is the runtime's own cache and executable"),
+            "{}",
+            reason(&run, i)
+        );
+    }
+    let after: Vec<_> = snapshot(&sb.cache())
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_none_or(|x| x == "cwasm" || x == "wasm"))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_none_or(|x| x == "cwasm" || x == "wasm"))
+        .collect();
+    assert_eq!(after, before, "the cache changed");
+}

@@ -255,10 +255,28 @@ impl HostState {
                 path: path.to_owned(),
                 reason,
             })?;
-        let root = self
-            .confinement()
+        let confinement = self.confinement();
+        let root = confinement
             .file_access(&checked, write)
             .map_err(|denied| HostError::denied(call, path, denied))?;
+        if write && !self.policy.protected.is_empty() {
+            // Where it leads, too: a symlink beneath a grant of `/` could
+            // lead into the runtime's cache.
+            let resolved = checked.parent().and_then(|dir| {
+                let dir = std::fs::canonicalize(dir).ok()?;
+                Some(match checked.file_name() {
+                    Some(name) => dir.join(name),
+                    None => dir,
+                })
+            });
+            let paths: Vec<&std::path::Path> = [Some(checked.as_path()), resolved.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            confinement
+                .protects(&self.policy.protected, &paths)
+                .map_err(|denied| HostError::denied(call, path, denied))?;
+        }
         Place::new(&checked, root).map_err(|e| HostError::file(call, path, e))
     }
 

@@ -347,6 +347,13 @@ fn load(
         Arc::new(launcher),
     )
     .map_err(|e| e.to_string())?;
+    // Compiled code is loaded from the cache and runs with any module's
+    // grants: no module may write there, nor over this executable.
+    let mut policy = policy;
+    policy.protected.push(cache.root().to_owned());
+    if let Ok(exe) = std::env::current_exe() {
+        policy.protected.push(exe);
+    }
     let image =
         Image::new(&recipe, HostState::new(HostMode::Deploy, policy)).map_err(|e| e.to_string())?;
     Ok((image, compiled))

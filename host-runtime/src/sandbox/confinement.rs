@@ -86,6 +86,9 @@ pub enum Refusal {
     LoaderVariable(String),
     /// Check mode changes nothing and reaches no other host.
     CheckMode,
+    /// The path is (or holds) the runtime's own files: its cache of
+    /// compiled code, its executable.
+    RuntimeFiles,
 }
 
 impl Denied {
@@ -121,6 +124,9 @@ impl Denied {
                 "{name} steers the dynamic loader and never reaches the commands of untrusted modules"
             ),
             Refusal::CheckMode => "check mode reaches no other host".to_owned(),
+            Refusal::RuntimeFiles => {
+                "that is the runtime's own cache and executable, which no module changes".to_owned()
+            }
         };
         format!(
             "denied: module {} may not {}: {why}",
@@ -168,6 +174,27 @@ impl Confinement {
 
     fn untrusted(&self) -> impl Iterator<Item = &(String, ModuleGrants)> {
         self.modules.iter().filter(|(_, grants)| !grants.trusted)
+    }
+
+    /// May `path` — as written, and as it resolves — be changed, given the
+    /// runtime's own files `protected`? Not by an untrusted module when it
+    /// lies beneath one of them or holds one.
+    pub fn protects(&self, protected: &[PathBuf], paths: &[&Path]) -> Result<(), Denied> {
+        let Some((module, _)) = self.untrusted().next() else {
+            return Ok(());
+        };
+        let touches = |path: &Path| {
+            protected
+                .iter()
+                .any(|own| path.starts_with(own) || own.starts_with(path))
+        };
+        if paths.iter().any(|path| touches(path)) {
+            return Err(Denied {
+                module: module.clone(),
+                why: Refusal::RuntimeFiles,
+            });
+        }
+        Ok(())
     }
 
     /// May `program` run with `args`, and with the variables the module

@@ -113,6 +113,11 @@ pub struct Policy {
     /// This host's data (secrets), by key.
     #[serde(default)]
     pub data: HostData,
+    /// The runtime's own files — its cache of modules and compiled code, its
+    /// executable — which no untrusted module may change: code loaded from
+    /// there runs with any module's grants.
+    #[serde(default)]
+    pub protected: Vec<std::path::PathBuf>,
 }
 
 /// A host's data: values that never show in debug output, and that

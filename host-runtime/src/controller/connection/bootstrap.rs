@@ -2,9 +2,9 @@
 //!
 //! The runtime lives at `~/.cache/consfig/runtime/<sha256>/consfig` (under
 //! `$XDG_CACHE_HOME` when set). A small POSIX-sh script on the target starts it
-//! if present; otherwise it says so, receives the gzip-compressed binary on its
-//! standard input, checks the hash, and renames it into place before starting
-//! it. A target that has the binary is sent no binary bytes. (The bundle
+//! if present and its hash is the one expected; otherwise it says so, receives
+//! the gzip-compressed binary on its standard input, checks the hash, and
+//! renames it into place before starting it. A target that has the binary is sent no binary bytes. (The bundle
 //! stub is sent later, over the protocol, if a form asks for it.)
 
 use std::io::{BufRead, Write};
@@ -100,7 +100,10 @@ receive() {{
 }}
 c="${{XDG_CACHE_HOME:-$HOME/.cache}}/consfig"
 d="$c/runtime/{sha256}"
-[ -x "$d/consfig" ] || receive "{NEED}" "$d/consfig" {sha256}
+# What runs is checked every time: a cached runtime changed since it was put
+# there (by anything that could write the cache) is received again.
+h=$(sha256sum "$d/consfig" 2>/dev/null) || h=
+[ -x "$d/consfig" ] && [ "${{h%% *}}" = "{sha256}" ] || receive "{NEED}" "$d/consfig" {sha256}
 echo "{READY}"
 exec "$d/consfig" runtime
 "#
@@ -222,5 +225,10 @@ mod tests {
         assert!(installed.exists());
         let (sent, _) = run(&mut go);
         assert_eq!(sent, 0, "present: no bytes");
+        // A cached runtime someone rewrote is not run: it is received again.
+        std::fs::write(&installed, "#!/bin/sh\necho planted\n").unwrap();
+        let (sent, rest) = run(&mut go);
+        assert_eq!(sent, runtime.compressed().unwrap().len() as u64);
+        assert_eq!(rest, "runtime started with runtime\n");
     }
 }
