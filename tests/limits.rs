@@ -172,9 +172,11 @@ fn the_host_holds_no_more_for_a_module_than_its_limits() {
             // Validations left waiting: too many, then too large.
             r#"["testing:defer-flood", 100000, 10]"#.to_owned(),
             r#"["testing:defer-flood", 200, 1048576]"#.to_owned(),
+            // Subdeployments' reports, each within the limit, all past it.
+            r#"["testing:subdeploy-forms", [], ["[\"testing:flood\", 800000]", "[\"testing:flood\", 800000]"]]"#.to_owned(),
             r#"["testing:echo", "after"]"#.to_owned(),
         ],
-        "[limits]\nmemory = \"64MiB\"\noutput = \"1MiB\"\n\n[module.testing]\ngrants = [\"command:*\", \"read:/dev\"]\n",
+        "[limits]\nmemory = \"64MiB\"\noutput = \"1MiB\"\n\n[module.testing]\ngrants = [\"command:*\", \"read:/dev\", \"subdeploy\"]\n",
     );
     let start = std::time::Instant::now();
     let run = sb.deploy(&[]);
@@ -184,7 +186,7 @@ fn the_host_holds_no_more_for_a_module_than_its_limits() {
     );
     assert_eq!(
         run.statuses(),
-        ["failed", "failed", "failed", "failed", "unchanged"],
+        ["failed", "failed", "failed", "failed", "failed", "unchanged"],
         "{run:?}"
     );
     let forms = run.forms();
@@ -210,6 +212,14 @@ fn the_host_holds_no_more_for_a_module_than_its_limits() {
         "{}",
         reason(3)
     );
+    assert!(
+        reason(4).contains(
+            "subdeploy: the reports of this form's subdeployments are larger than the output limit of 1 MiB"
+        ),
+        "{}",
+        reason(4)
+    );
+    assert!(run.stdout.len() < 4 << 20, "{} bytes of --json", run.stdout.len());
 }
 
 // Forms enter with bounded nesting: an argument nested deeper than any

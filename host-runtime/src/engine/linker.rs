@@ -12,7 +12,7 @@ use wasmtime::{Engine, StoreContextMut};
 
 use super::launcher::{LaunchError, Subdeployment};
 use super::modules::{CallError, ModuleSet};
-use super::store::{DeferRefused, StoreData};
+use super::store::{DeferRefused, NestedTooLarge, StoreData};
 use super::{EngineError, error_chain};
 use crate::host::bindings::consfig::module::{host, types};
 use crate::host::error::HostError;
@@ -37,6 +37,8 @@ enum FormsError {
     BadGrant(GrantError),
     #[error("validate-form: {0}")]
     Deferred(DeferRefused),
+    #[error("subdeploy: {0}")]
+    NestedTooLarge(NestedTooLarge),
     #[error("{0}: modules are not loaded yet")]
     NotLoaded(&'static str),
     #[error(transparent)]
@@ -228,7 +230,8 @@ fn subdeploy(
             context: chain.clone(),
             form: form.clone(),
             outcome,
-        });
+        })
+        .map_err(FormsError::NestedTooLarge)?;
     }
     match (failed, changed) {
         (0, false) => Ok(Change::Unchanged),

@@ -16,6 +16,32 @@ use crate::wire::outcome::Nested;
 /// the host's memory by asking for validations it never lets happen.
 pub const MAX_DEFERRED: usize = 1024;
 
+/// The outcomes of a form's subdeployments are larger than its output limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the reports of this form's subdeployments are larger than the output limit of {}",
+    show_bytes(*limit)
+)]
+pub struct NestedTooLarge {
+    pub limit: u64,
+}
+
+/// The bytes of text a subdeployment's form and its outcome hold (file
+/// changes in check mode aside: they are the form's own report).
+fn nested_text(nested: &Nested) -> u64 {
+    let outcome = &nested.outcome;
+    let own = nested.context.len()
+        + nested.form.to_string().len()
+        + outcome.output.len()
+        + outcome.reason.as_ref().map_or(0, String::len)
+        + outcome.skipped.iter().map(String::len).sum::<usize>();
+    outcome
+        .nested
+        .iter()
+        .map(nested_text)
+        .fold(own as u64, u64::saturating_add)
+}
+
 /// Why a form could not be left to validate later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeferRefused {
@@ -39,8 +65,10 @@ pub struct StoreData {
     /// re-entered); held to [`MAX_DEFERRED`] and the module's memory limit.
     deferred: Vec<(usize, String)>,
     deferred_bytes: u64,
-    /// Outcomes of the subdeployments the current form started.
+    /// Outcomes of the subdeployments the current form started, and the
+    /// bytes of text they hold.
     nested: Vec<Nested>,
+    nested_bytes: u64,
     /// The status a module passed to WASI `exit`, which ends its form.
     exit_requested: Option<i32>,
     /// A call into a module trapped: its instance cannot be entered again.
@@ -56,6 +84,7 @@ impl StoreData {
             deferred: Vec::new(),
             deferred_bytes: 0,
             nested: Vec::new(),
+            nested_bytes: 0,
             exit_requested: None,
             trapped: false,
         }
@@ -137,11 +166,22 @@ impl StoreData {
         self.host.leave_all();
     }
 
-    pub(super) fn push_nested(&mut self, nested: Nested) {
+    /// Keep the outcome of a subdeployment's form, within the output limit
+    /// of the running module for all of them: a module cannot make the host
+    /// hold more of its subdeployments' reports than of its own output.
+    pub(super) fn push_nested(&mut self, nested: Nested) -> Result<(), NestedTooLarge> {
+        let limit = self.host.running_limit().output;
+        let bytes = self.nested_bytes.saturating_add(nested_text(&nested));
+        if bytes > limit {
+            return Err(NestedTooLarge { limit });
+        }
+        self.nested_bytes = bytes;
         self.nested.push(nested);
+        Ok(())
     }
 
     pub(super) fn take_nested(&mut self) -> Vec<Nested> {
+        self.nested_bytes = 0;
         std::mem::take(&mut self.nested)
     }
 
@@ -209,5 +249,24 @@ mod tests {
         data.defer_validation(0, &big).unwrap();
         data.abandon_calls();
         assert_eq!((data.deferred_count(), data.depth()), (0, 0));
+    }
+
+    #[test]
+    fn the_reports_of_subdeployments_are_held_to_the_output_limit() {
+        let mut policy = Policy::default();
+        policy.limits.forms.output = Some(1000);
+        let mut data = StoreData::new(HostState::new(HostMode::Inspect, policy));
+        data.enter(0, "m");
+        let nested = |output: usize| Nested {
+            context: "subdeployment".into(),
+            form: consfig_contract::Form::parse(r#"["m:p"]"#).unwrap(),
+            outcome: crate::wire::outcome::Outcome::failed("no", "o".repeat(output)),
+        };
+        data.push_nested(nested(400)).unwrap();
+        data.push_nested(nested(400)).unwrap();
+        let refused = data.push_nested(nested(400)).unwrap_err();
+        assert_eq!(refused, NestedTooLarge { limit: 1000 });
+        assert_eq!(data.take_nested().len(), 2);
+        data.push_nested(nested(400)).unwrap();
     }
 }
