@@ -356,6 +356,79 @@ fn wasi_probe() -> Result<Change> {
     Ok(Change::Unchanged)
 }
 
+// Limits and hangs: modules that try to make the host hold too much, wait
+// forever, or nest without end.
+
+/// Subdeploy `forms` (JSON texts, passed on unchecked) in `contexts` (text,
+/// passed on unchecked): how the tests hand the host forms the SDK would
+/// not build.
+#[property]
+fn subdeploy_texts(contexts: Vec<String>, forms: Vec<String>) -> Result<Change> {
+    let changed = consfig_guest::bindings::consfig::module::forms::subdeploy(&contexts, &forms)
+        .map_err(Error::new)?;
+    Ok(match changed {
+        consfig_guest::bindings::consfig::module::types::Change::Changed => Change::Changed,
+        consfig_guest::bindings::consfig::module::types::Change::Unchanged => Change::Unchanged,
+    })
+}
+
+/// Subdeploy this same form, with no context: a recursion with no end of
+/// its own.
+#[property]
+fn recurse() -> Result<Change> {
+    subdeploy(&[], &[Form::new("testing:recurse")])
+}
+
+/// Fail with a reason of `bytes` bytes: a flood through the reason.
+#[property]
+fn fail_with(bytes: u64) -> Result<Change> {
+    bail!("{}", "r".repeat(bytes as usize))
+}
+
+/// Ask the host `n` times to validate a form of this module (which is
+/// running, so each must wait), each `size` bytes long: a module growing
+/// the host with validations it never lets happen.
+#[property]
+fn defer_flood(n: u32, size: u32) -> Result<Change> {
+    let form = format!(r#"["testing:echo", "{}"]"#, "v".repeat(size as usize));
+    for _ in 0..n {
+        consfig_guest::bindings::consfig::module::forms::validate_form(&form)
+            .map_err(Error::new)?;
+    }
+    Ok(Change::Unchanged)
+}
+
+/// An argument whose decoding never ends: `"spin"` loops in the module's
+/// code, `"sleep"` waits in the host (a WASI sleep); anything else decodes.
+struct Stall;
+
+impl<'de> consfig_guest::serde::Deserialize<'de> for Stall {
+    fn deserialize<D: consfig_guest::serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let how = String::deserialize(d)?;
+        match how.as_str() {
+            "spin" => {
+                let mut n = 0u64;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "sleep" => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            _ => Ok(Stall),
+        }
+    }
+}
+
+/// Takes an argument whose decoding (when validated, and when applied)
+/// stalls on `"spin"` and `"sleep"`.
+#[property]
+fn stall_decoding(_how: Stall) -> Result<Change> {
+    Ok(Change::Unchanged)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -390,6 +463,12 @@ consfig_guest::module! {
         remove,
         mkdir,
         chmod,
-        wasi_probe
+        wasi_probe,
+        // Limits and hangs.
+        subdeploy_texts,
+        recurse,
+        fail_with,
+        defer_flood,
+        stall_decoding
     ],
 }

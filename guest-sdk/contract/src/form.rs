@@ -23,6 +23,33 @@ pub enum FormError {
     NotAnArray(String),
     #[error("{0:?} is not a property name: expected module:property, such as \"file:has-content\"")]
     BadName(String),
+    /// Arguments nested deeper than [`MAX_ARG_DEPTH`] arrays or objects.
+    #[error(
+        "{0}: the arguments nest more than {MAX_ARG_DEPTH} arrays or objects deep; no property needs that many"
+    )]
+    TooDeep(String),
+}
+
+/// How deep a form's arguments may nest arrays and objects. Forms travel
+/// inside reports that nest them further, and every reader of JSON has a
+/// limit: a form that could not be read back is refused where it enters.
+pub const MAX_ARG_DEPTH: usize = 32;
+
+/// How deep `value` nests arrays and objects (a scalar is 0), without
+/// recursion: the value may be as deep as its parser allowed.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut todo = vec![(value, 0)];
+    while let Some((value, above)) = todo.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(above + 1);
+        todo.extend(children.map(|child| (child, above + 1)));
+    }
+    deepest
 }
 
 /// A property application: a well-formed full property name and arguments.
@@ -38,6 +65,9 @@ impl Form {
         let name = name.into();
         if !is_property_name(&name) {
             return Err(FormError::BadName(name));
+        }
+        if args.iter().any(|arg| depth(arg) > MAX_ARG_DEPTH) {
+            return Err(FormError::TooDeep(name));
         }
         Ok(Form { name, args })
     }
@@ -206,6 +236,26 @@ mod tests {
             Err(FormError::NotJson(_))
         ));
         assert!(Form::new("file", vec![]).is_err());
+    }
+
+    #[test]
+    fn arguments_nest_at_most_so_deep() {
+        let nested = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        let form = |levels| Form::parse(&format!(r#"["testing:echo", {}]"#, nested(levels)));
+        assert_eq!(depth(&serde_json::from_str(&nested(3)).unwrap()), 3);
+        assert_eq!(depth(&json!({"a": [1, {"b": []}], "c": 2})), 4);
+        assert!(form(MAX_ARG_DEPTH).is_ok());
+        let refused = form(MAX_ARG_DEPTH + 1).unwrap_err();
+        assert_eq!(refused, FormError::TooDeep("testing:echo".into()));
+        assert_eq!(
+            refused.to_string(),
+            "testing:echo: the arguments nest more than 32 arrays or objects deep; no property needs that many"
+        );
+        // However it arrives: as text, as a value, or inside a message.
+        let deep: Value =
+            serde_json::from_str(&format!(r#"["testing:echo", {}]"#, nested(40))).unwrap();
+        assert!(Form::from_value(deep.clone()).is_err());
+        assert!(serde_json::from_value::<Form>(deep).is_err());
     }
 
     #[test]

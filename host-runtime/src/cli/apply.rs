@@ -58,7 +58,9 @@ pub fn run(
         expand_modules(Path::new("."), patterns).map_err(anyhow::Error::msg)?
     };
     let modules = read_modules(&files)?;
-    let mut inspector = Inspector::new(&modules)?;
+    let mut options = options(&installation, report, Policy::default())?;
+    // Validating is held to the deploy's time limit too.
+    let mut inspector = Inspector::with_limits(&modules, options.policy.limits.clone())?;
     validate_all(
         "nothing was deployed",
         &mut inspector,
@@ -67,7 +69,6 @@ pub fn run(
             .enumerate()
             .map(|(i, f)| (format!("form {}", i + 1), f)),
     )?;
-    let mut options = options(&installation, report, Policy::default())?;
     options.policy.grants = decide_grants(&installation, &inspector, settings)?;
     let plan = HostPlan {
         name: connection.to_owned(),

@@ -15,7 +15,9 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
     let consfig = Consfig::load(path)?;
     let hosts = consfig.select(names)?;
     let modules = read_modules(&consfig.module_files)?;
-    let mut inspector = Inspector::new(&modules)?;
+    let mut options = options(&installation, report, consfig.policy.clone())?;
+    // Validating is held to the deploy's time limits too.
+    let mut inspector = Inspector::with_limits(&modules, options.policy.limits.clone())?;
     validate_all(
         "nothing was deployed",
         &mut inspector,
@@ -28,7 +30,6 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
             })
         }),
     )?;
-    let mut options = options(&installation, report, consfig.policy.clone())?;
     options.policy.grants = decide_grants(&installation, &inspector, &consfig.module_settings)
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
     let plans: Vec<HostPlan> = hosts

@@ -17,6 +17,7 @@ use crate::engine::launcher::NoLauncher;
 use crate::engine::modules::CallError;
 use crate::engine::recipe::Recipe;
 use crate::engine::{EngineError, new_engine};
+use crate::sandbox::policy::LimitSet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
@@ -103,7 +104,14 @@ pub struct Inspector {
 }
 
 impl Inspector {
+    /// The modules, each call into them held to the default limits.
     pub fn new(modules: &[ModuleFile]) -> Result<Self, ModuleError> {
+        Self::with_limits(modules, LimitSet::default())
+    }
+
+    /// The modules, each call into them (`init`, `describe`, validating a
+    /// form) held to the time limit `limits` give its module.
+    pub fn with_limits(modules: &[ModuleFile], limits: LimitSet) -> Result<Self, ModuleError> {
         let cache = Cache::from_env()?;
         let engine = new_engine()?;
         let (recipe, _) = Recipe::compile(
@@ -119,7 +127,7 @@ impl Inspector {
             Arc::new(NoLauncher),
         )?;
         Ok(Inspector {
-            image: Image::inspecting(&recipe)?,
+            image: Image::inspecting(&recipe, limits)?,
         })
     }
 

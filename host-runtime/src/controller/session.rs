@@ -13,6 +13,7 @@ use super::modules::ModuleFile;
 use super::reporter::Reporter;
 use super::summary::HostSummary;
 use crate::sandbox::policy::Policy;
+use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
 
 /// One host's conversation with its runtime.
@@ -129,7 +130,18 @@ impl Session<'_> {
             .map_err(lost)?;
             // While the form runs, the runtime may ask for the stub.
             let outcome = loop {
-                match protocol::recv(reader).map_err(lost)? {
+                let message = match protocol::recv(reader) {
+                    // The frame was read whole, so the stream is still in
+                    // step: only this form's report is lost, not the host.
+                    Err(ProtocolError::Malformed(e)) => {
+                        break Outcome::failed(
+                            format!("the runtime's report of this form could not be read: {e}"),
+                            String::new(),
+                        );
+                    }
+                    other => other.map_err(lost)?,
+                };
+                match message {
                     FromRuntime::Outcome { id: got, outcome } if got == id => break outcome,
                     FromRuntime::NeedStub => {
                         let sent = send_stub(writer, stub).map_err(lost)?;

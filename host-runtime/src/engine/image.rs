@@ -8,6 +8,7 @@ use std::sync::Arc;
 use consfig_contract::{Change, Form, name};
 use wasmtime::Store;
 
+use super::deadline::{Deadline, TimeLimitExceeded, watch};
 use super::executor::block_on;
 use super::modules::{CallError, Instance, ModuleSet, describe_trap};
 use super::recipe::Recipe;
@@ -17,7 +18,7 @@ use crate::host::bindings::Module as ModuleBindings;
 use crate::host::bindings::consfig::module::types::ModuleInfo;
 use crate::host::state::{FormReport, HostMode, HostState};
 use crate::sandbox::overlay::FileChange;
-use crate::sandbox::policy::{Policy, show_bytes};
+use crate::sandbox::policy::{LimitSet, Policy, show_bytes};
 use crate::wire::outcome::{Outcome, Status};
 
 pub struct Image {
@@ -34,14 +35,21 @@ impl Image {
     }
 
     /// An image that only describes modules and validates forms: every
-    /// call with an effect is refused.
-    pub fn inspecting(recipe: &Arc<Recipe>) -> Result<Self, EngineError> {
-        Self::new(recipe, HostState::new(HostMode::Inspect, Policy::default()))
+    /// call with an effect is refused, every call held to `limits`.
+    pub fn inspecting(recipe: &Arc<Recipe>, limits: LimitSet) -> Result<Self, EngineError> {
+        let policy = Policy {
+            limits,
+            ..Policy::default()
+        };
+        Self::new(recipe, HostState::new(HostMode::Inspect, policy))
     }
 
     async fn load(recipe: &Arc<Recipe>, host: HostState) -> Result<Self, EngineError> {
         let mut store = Store::new(recipe.engine(), StoreData::new(host));
         store.limiter(|data| data.host_mut() as &mut dyn wasmtime::ResourceLimiter);
+        watch(&mut store);
+        // Before a module has said its name, it gets the limit of every form.
+        let limit = store.data().host().policy().limits.for_forms().time;
         let mut instances: Vec<Instance> = Vec::with_capacity(recipe.components().len());
         let mut by_property = HashMap::new();
         for loaded in recipe.components() {
@@ -54,15 +62,17 @@ impl Image {
                     .await
                     .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
             let props = bindings.consfig_module_properties();
-            props
-                .call_init(&mut store)
-                .await
-                .map_err(|e| load_err(format!("init {}", describe_trap(&e))))?
+            let deadline = Deadline::start(&mut store, limit);
+            let init = deadline.run(props.call_init(&mut store)).await;
+            deadline.end(&mut store);
+            flatten_timed(init)
+                .map_err(|e| load_err(format!("init{}", describe_failure(&e))))?
                 .map_err(|e| load_err(format!("init failed: {e}")))?;
-            let info = props
-                .call_describe(&mut store)
-                .await
-                .map_err(|e| load_err(format!("describe {}", describe_trap(&e))))?;
+            let deadline = Deadline::start(&mut store, limit);
+            let info = deadline.run(props.call_describe(&mut store)).await;
+            deadline.end(&mut store);
+            let info = flatten_timed(info)
+                .map_err(|e| load_err(format!("describe{}", describe_failure(&e))))?;
             if !name::is_name(&info.name) {
                 return Err(load_err(format!(
                     "module name {:?} is not lowercase letters, digits and dashes, starting with a letter",
@@ -110,21 +120,51 @@ impl Image {
     }
 
     /// Check that a form names a known property and that its arguments
-    /// decode, forms among them included.
+    /// decode, forms among them included, within the module's time limit.
     pub fn validate(&mut self, form: &Form) -> Result<(), CallError> {
         let modules = Arc::clone(&self.modules);
         let index = modules.property_owner(form.name())?;
-        let result = block_on(modules.validate_nested(&mut self.store, index, form));
+        let limit = self.policy().limits.for_module(form.module()).time;
+        let deadline = Deadline::start(&mut self.store, limit);
+        let result = block_on(deadline.run(modules.validate_nested(&mut self.store, index, form)));
+        deadline.end(&mut self.store);
+        let result = self.timed_result(result);
         self.store.data_mut().host_mut().take_report();
+        // A module that trapped (or was stopped at its deadline) cannot be
+        // entered again: the next form is validated on a fresh image.
+        if self.store.data().trapped() {
+            let host = self.store.data().host().afresh();
+            if let Ok(fresh) = Self::new(self.modules.recipe(), host) {
+                *self = fresh;
+            }
+        }
         result
     }
 
-    /// Apply a form on this image. The runtime only calls this on a forked copy.
+    /// Apply a form on this image, within its module's time limit. The
+    /// runtime only calls this on a forked copy.
     pub fn apply(&mut self, form: &Form) -> Outcome {
+        let limit = self.policy().limits.for_module(form.module()).time;
+        self.apply_within(form, Some(limit))
+    }
+
+    /// Apply a form that runs as long as it runs: a bundle's service.
+    pub fn apply_untimed(&mut self, form: &Form) -> Outcome {
+        self.apply_within(form, None)
+    }
+
+    fn apply_within(&mut self, form: &Form, limit: Option<std::time::Duration>) -> Outcome {
         let modules = Arc::clone(&self.modules);
-        let result = match modules.property_owner(form.name()) {
-            Ok(index) => block_on(modules.call_apply(&mut self.store, index, form)),
-            Err(e) => Err(e),
+        let result = match (modules.property_owner(form.name()), limit) {
+            (Ok(index), Some(limit)) => {
+                let deadline = Deadline::start(&mut self.store, limit);
+                let result =
+                    block_on(deadline.run(modules.call_apply(&mut self.store, index, form)));
+                deadline.end(&mut self.store);
+                self.timed_result(result)
+            }
+            (Ok(index), None) => block_on(modules.call_apply(&mut self.store, index, form)),
+            (Err(e), _) => Err(e),
         };
         let report = self.store.data_mut().host_mut().take_report();
         let nested = self.store.data_mut().take_nested();
@@ -132,6 +172,18 @@ impl Image {
         let mut outcome = outcome_of(result, report, limit);
         outcome.nested = nested;
         outcome
+    }
+
+    /// The result of a call that had a deadline; one abandoned at it (it
+    /// waited in the host) leaves nothing of itself on the stack.
+    fn timed_result<T>(
+        &mut self,
+        result: Result<Result<T, CallError>, TimeLimitExceeded>,
+    ) -> Result<T, CallError> {
+        result.unwrap_or_else(|limit| {
+            self.store.data_mut().abandon_calls();
+            Err(CallError::TimeLimit(limit))
+        })
     }
 
     /// Check mode: take in what a form applied on a copy of this image
@@ -149,6 +201,20 @@ impl Image {
     pub fn policy(&self) -> &Policy {
         self.store.data().host().policy()
     }
+}
+
+/// Why `init` or `describe` failed, after the call's name: `: time limit…`
+/// or ` wasm trap: …`.
+fn describe_failure(e: &wasmtime::Error) -> String {
+    match super::deadline::time_limit_of(e) {
+        Some(limit) => format!(": {limit}"),
+        None => format!(" {}", describe_trap(e)),
+    }
+}
+
+/// A call of `init` or `describe` that had a deadline, as the call's own error.
+fn flatten_timed<T>(result: Result<wasmtime::Result<T>, TimeLimitExceeded>) -> wasmtime::Result<T> {
+    result.unwrap_or_else(|limit| Err(wasmtime::Error::new(limit)))
 }
 
 /// A form's outcome from what its call returned and what it left behind,

@@ -12,7 +12,7 @@ use wasmtime::{Engine, StoreContextMut};
 
 use super::launcher::{LaunchError, Subdeployment};
 use super::modules::{CallError, ModuleSet};
-use super::store::StoreData;
+use super::store::{DeferRefused, NestedTooLarge, StoreData};
 use super::{EngineError, error_chain};
 use crate::host::bindings::consfig::module::{host, types};
 use crate::host::error::HostError;
@@ -35,6 +35,10 @@ enum FormsError {
     BadContext(ContextError),
     #[error("dump-image: {0}")]
     BadGrant(GrantError),
+    #[error("validate-form: {0}")]
+    Deferred(DeferRefused),
+    #[error("subdeploy: {0}")]
+    NestedTooLarge(NestedTooLarge),
     #[error("{0}: modules are not loaded yet")]
     NotLoaded(&'static str),
     #[error(transparent)]
@@ -149,14 +153,17 @@ async fn validate_form(
     store: &mut StoreContextMut<'_, StoreData>,
     form: &str,
 ) -> Result<(), FormsError> {
-    let (form, modules, index) = owned_form(store.data(), "validate-form", form)?;
+    let (parsed, modules, index) = owned_form(store.data(), "validate-form", form)?;
     if store.data().is_active(index) {
         // Its instance is on the stack and cannot be re-entered: it is
         // validated when the stack has unwound (`validate_nested`).
-        store.data_mut().defer_validation(index, form);
+        store
+            .data_mut()
+            .defer_validation(index, form)
+            .map_err(FormsError::Deferred)?;
         return Ok(());
     }
-    Ok(modules.call_validate(store, index, &form).await?)
+    Ok(modules.call_validate(store, index, &parsed).await?)
 }
 
 /// Apply forms in contexts, in a fresh image the launcher starts; each
@@ -224,7 +231,8 @@ fn subdeploy(
             context: chain.clone(),
             form: form.clone(),
             outcome,
-        });
+        })
+        .map_err(FormsError::NestedTooLarge)?;
     }
     match (failed, changed) {
         (0, false) => Ok(Change::Unchanged),

@@ -13,9 +13,11 @@
 //!   and the `forms` calls, which need the whole store;
 //! - [`launcher`]: what those calls ask of the process around the engine
 //!   (forking a subdeployment, the bundle stub);
-//! - [`executor`]: driving calls into Wasm on this thread.
+//! - [`executor`]: driving calls into Wasm on this thread;
+//! - [`deadline`]: the time limit of every call into a module.
 
 pub mod cache;
+pub mod deadline;
 pub mod executor;
 pub mod image;
 pub mod launcher;
@@ -51,13 +53,17 @@ pub fn error_chain(e: &wasmtime::Error) -> String {
         .join(": ")
 }
 
-/// The engine every runtime uses; its configuration decides compiled-code
-/// compatibility. No wasm backtraces: a failed form reports why, and their
-/// addresses say nothing to the person deploying.
+/// The engine every runtime uses (one per process); its configuration
+/// decides compiled-code compatibility. No wasm backtraces: a failed form
+/// reports why, and their addresses say nothing to the person deploying.
+/// Epoch checks in the compiled code let every call have a deadline.
 pub fn new_engine() -> Result<Engine, EngineError> {
-    let mut config = Config::new();
-    config.wasm_backtrace_max_frames(None);
-    Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
+    deadline::process_engine(|| {
+        let mut config = Config::new();
+        config.wasm_backtrace_max_frames(None);
+        config.epoch_interruption(true);
+        Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
+    })
 }
 
 /// A short, stable name for what compiled code this engine can load.

@@ -9,9 +9,10 @@ use consfig_contract::{Change, Form, Grant};
 use wasmtime::AsContextMut;
 use wasmtime::component::Component;
 
+use super::deadline::{TimeLimitExceeded, time_limit_of};
 use super::error_chain;
 use super::recipe::Recipe;
-use super::store::StoreData;
+use super::store::{MAX_DEFERRED, StoreData};
 use crate::bundle::format::{BundleModule, assemble};
 use crate::host::bindings::Module as ModuleBindings;
 use crate::host::bindings::consfig::module::types::{self as wit, ModuleInfo};
@@ -37,6 +38,12 @@ pub enum CallError {
     /// The module printed more than any form may.
     #[error("{0}")]
     OutputLimit(OutputLimitExceeded),
+    /// The call ran past its deadline.
+    #[error("{0}")]
+    TimeLimit(TimeLimitExceeded),
+    /// Validating a form asked for more nested validations than any may.
+    #[error("validating nested forms: more than {MAX_DEFERRED} of them; a form holds fewer")]
+    TooManyNested,
     /// The module trapped (a Wasm trap, an abort, a limit): why.
     #[error("{0}")]
     Trap(String),
@@ -138,10 +145,10 @@ impl ModuleSet {
         ctx.data_mut().leave();
         match result {
             Ok(inner) => inner.map_err(CallError::Failed),
-            Err(trap) => Err(CallError::Trap(format!(
-                "validating: {}",
-                describe_trap(&trap)
-            ))),
+            Err(trap) => Err(match ctx.data_mut().note_trap(time_limit_of(&trap)) {
+                Some(limit) => CallError::TimeLimit(limit),
+                None => CallError::Trap(format!("validating: {}", describe_trap(&trap))),
+            }),
         }
     }
 
@@ -157,15 +164,30 @@ impl ModuleSet {
         let mut ctx = store.as_context_mut();
         let waiting_before = ctx.data().deferred_count();
         let mut result = self.call_validate(&mut ctx, index, form).await;
+        // Each validation may leave more forms waiting: at most so many in all.
+        let mut validated = 0;
         while ctx.data().deferred_count() > waiting_before {
-            let (index, nested) = ctx.data_mut().pop_deferred().expect("one is waiting");
+            let (index, text) = ctx.data_mut().pop_deferred().expect("one is waiting");
             if result.is_err() || ctx.data().is_active(index) {
                 continue;
             }
-            result = self
-                .call_validate(&mut ctx, index, &nested)
-                .await
-                .map_err(|e| CallError::Failed(format!("nested form {nested}: {e}")));
+            validated += 1;
+            if validated > MAX_DEFERRED {
+                result = Err(CallError::TooManyNested);
+                continue;
+            }
+            result = match Form::parse(&text) {
+                // It parsed when it was left to wait.
+                Err(e) => Err(CallError::Failed(format!("nested form {text}: {e}"))),
+                Ok(nested) => {
+                    self.call_validate(&mut ctx, index, &nested)
+                        .await
+                        .map_err(|e| match e {
+                            CallError::TimeLimit(limit) => CallError::TimeLimit(limit),
+                            e => CallError::Failed(format!("nested form {nested}: {e}")),
+                        })
+                }
+            };
         }
         result
     }
@@ -200,6 +222,7 @@ impl ModuleSet {
             Ok(Ok(wit::Change::Changed)) => Ok(Change::Changed),
             Ok(Err(reason)) => Err(CallError::Failed(reason)),
             Err(trap) => {
+                ctx.data_mut().note_trap(());
                 if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
                     ctx.data_mut().request_exit(exit.0);
                     return Err(CallError::Exited {
@@ -209,6 +232,9 @@ impl ModuleSet {
                 }
                 if trap.is::<OutputLimitExceeded>() {
                     return Err(CallError::OutputLimit(OutputLimitExceeded));
+                }
+                if let Some(limit) = time_limit_of(&trap) {
+                    return Err(CallError::TimeLimit(limit));
                 }
                 Err(CallError::Trap(describe_trap(&trap)))
             }

@@ -9,6 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use super::bindings::consfig::module::host::{Command, CommandOutput};
+use super::collect::{CollectError, output_within};
 use super::error::HostError;
 use super::state::HostState;
 use crate::sandbox::program::Program;
@@ -70,7 +71,16 @@ impl HostState {
                 Stdio::from(file)
             }
         });
-        let output = cmd.output().map_err(spawn_error)?;
+        // Held to the form's output limit and deadline, so a command cannot
+        // make the host hold more than the module could.
+        let limit = self.running_limit().output;
+        let output = output_within(&mut cmd, limit, self.deadline()).map_err(|e| match e {
+            CollectError::Spawn(source) => spawn_error(source),
+            error => HostError::Command {
+                program: name.clone(),
+                error,
+            },
+        })?;
         Ok(CommandOutput {
             exit_code: output.status.code(),
             stdout: output.stdout,

@@ -4,8 +4,11 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::collect::CollectError;
+use crate::sandbox::bounded::TooLarge;
 use crate::sandbox::confinement::Denied;
 use crate::sandbox::place::LeadsOut;
+use crate::sandbox::policy::show_bytes;
 use crate::sandbox::program::ProgramError;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,18 +39,38 @@ pub enum HostError {
         path: String,
         root: PathBuf,
     },
+    /// A file larger than the memory limit of the module reading it.
+    #[error(
+        "{call} {path}: the file is larger than the memory limit of {} of the module reading it (raise memory in [limits] or the module's limits)",
+        show_bytes(*limit)
+    )]
+    TooLarge {
+        call: &'static str,
+        path: String,
+        limit: u64,
+    },
     #[error("{call} {path}: {source}")]
     Io {
         call: &'static str,
         path: String,
         source: io::Error,
     },
+    #[error(
+        "subdeploy: subdeployments nest at most {max} deep, and this form runs {max} deep already (a module that subdeploys itself must stop)"
+    )]
+    SubdeployTooDeep { max: u32 },
     #[error("run: empty argv")]
     EmptyArgv,
     #[error("run {0}")]
     Program(#[from] ProgramError),
     #[error("run {program}: {source}")]
     Spawn { program: String, source: io::Error },
+    /// A command printed too much or ran too long.
+    #[error("run {program}: {error}")]
+    Command {
+        program: String,
+        error: CollectError,
+    },
     #[error(
         "data: this host has no data named {key:?} (give it under data in its [hosts.NAME] of Consfig.toml; it has {known})"
     )]
@@ -58,6 +81,13 @@ impl HostError {
     /// The error of file call `call` on `path`, saying so when it was
     /// stopped at its granted directory.
     pub fn file(call: &'static str, path: &str, error: io::Error) -> HostError {
+        if let Some(too_large) = TooLarge::of(&error) {
+            return HostError::TooLarge {
+                call,
+                path: path.to_owned(),
+                limit: too_large.limit,
+            };
+        }
         match LeadsOut::of(&error) {
             Some(escape) => HostError::LeadsOut {
                 call,

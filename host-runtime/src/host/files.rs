@@ -57,8 +57,10 @@ impl HostState {
         const CALL: &str = "read-file";
         self.effects_allowed(CALL)?;
         let place = self.place(CALL, path, false)?;
+        // What the module could not hold is not read into the host either.
+        let limit = self.running_limit().memory;
         self.files()
-            .read(&place)
+            .read(&place, limit)
             .map_err(|e| HostError::file(CALL, path, e))
     }
 

@@ -1,11 +1,13 @@
 //! The host: what a module's `host` calls do. [`state`] holds a store's host
-//! state; each WIT concern has its file — [`files`], [`commands`],
+//! state; each WIT concern has its file — [`files`], [`commands`] (their
+//! output [`collect`]ed within the form's limits),
 //! [`facts`], [`log`] (and the captured [`output`]), [`data`], the memory
 //! [`limits`] — with typed errors ([`error`]) that become text only in
 //! [`edge`], where the generated [`bindings`] meet them. Every decision on
 //! what a call may do is the sandbox's, below.
 
 pub mod bindings;
+pub mod collect;
 pub mod commands;
 pub mod data;
 pub mod edge;

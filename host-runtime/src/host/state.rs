@@ -17,7 +17,15 @@ use crate::sandbox::grants::ModuleGrants;
 use crate::sandbox::network::NetworkGate;
 use crate::sandbox::overlay::{FileChange, Overlay};
 use crate::sandbox::place::Place;
-use crate::sandbox::policy::Policy;
+use crate::sandbox::policy::{Limit, MAX_SUBDEPLOY_DEPTH, Policy};
+
+/// When the call into a module running now must end, and the limit that
+/// set it (for messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallDeadline {
+    pub at: std::time::Instant,
+    pub limit: std::time::Duration,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostMode {
@@ -57,6 +65,8 @@ pub struct HostState {
     /// Check mode's file backend; None when files are acted on.
     check: Option<Check>,
     disk: Disk,
+    /// The deadline of the call running now, if it has one.
+    deadline: Option<CallDeadline>,
     pub(super) skipped: Vec<String>,
     pub(super) panic: Option<String>,
 }
@@ -110,9 +120,16 @@ impl HostState {
             net,
             check,
             disk: Disk,
+            deadline: None,
             skipped: Vec::new(),
             panic: None,
         }
+    }
+
+    /// A new host state in the same mode under the same policy, for a new
+    /// image of the same modules.
+    pub fn afresh(&self) -> Self {
+        Self::new(self.mode, self.policy.clone())
     }
 
     /// Check mode starting from what earlier forms would have changed (a
@@ -132,6 +149,15 @@ impl HostState {
         self.check.is_some()
     }
 
+    /// The deadline of the call into a module running now.
+    pub fn deadline(&self) -> Option<CallDeadline> {
+        self.deadline
+    }
+
+    pub fn set_deadline(&mut self, deadline: Option<CallDeadline>) {
+        self.deadline = deadline;
+    }
+
     /// Module `name` starts running: a form, or an `apply` from another.
     pub fn enter(&mut self, name: &str) {
         self.stack.push(name.to_owned());
@@ -147,6 +173,20 @@ impl HostState {
     /// The module running now (innermost on the call stack), if any.
     pub fn running_module(&self) -> Option<&str> {
         self.stack.last().map(String::as_str)
+    }
+
+    /// The limits of the module running now (outside any, of every form).
+    pub fn running_limit(&self) -> Limit {
+        self.policy
+            .limits
+            .for_module(self.running_module().unwrap_or(""))
+    }
+
+    /// A call was abandoned midway (its deadline passed while it waited in
+    /// the host): no module runs any more.
+    pub fn leave_all(&mut self) {
+        self.stack.clear();
+        self.net.set(self.confinement());
     }
 
     /// Everything the form left behind, leaving nothing for the next.
@@ -316,9 +356,15 @@ impl HostState {
                     .collect();
             }
         }
+        if self.policy.depth >= MAX_SUBDEPLOY_DEPTH {
+            return Err(HostError::SubdeployTooDeep {
+                max: MAX_SUBDEPLOY_DEPTH,
+            });
+        }
         Ok(Policy {
             ceiling: confinement.ceiling(),
             outer_writers,
+            depth: self.policy.depth + 1,
             ..self.policy.clone()
         })
     }
@@ -330,5 +376,46 @@ impl WasiView for HostState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::test_support::host_under;
+    use crate::sandbox::grants::ModuleGrants;
+
+    #[test]
+    fn subdeployments_nest_at_most_so_deep() {
+        let mut policy = Policy::default();
+        policy.grants.insert(
+            "m".into(),
+            ModuleGrants {
+                grants: consfig_contract::parse_grants(&["subdeploy"]).unwrap(),
+                ..ModuleGrants::default()
+            },
+        );
+        let mut depth = 0;
+        let refused = loop {
+            match host_under(policy.clone()).subdeployment_policy(&[]) {
+                Ok(deeper) => {
+                    assert_eq!(deeper.depth, policy.depth + 1);
+                    policy = deeper;
+                    depth += 1;
+                }
+                Err(refused) => break refused,
+            }
+            assert!(depth <= MAX_SUBDEPLOY_DEPTH, "no end to nesting");
+        };
+        assert_eq!(depth, MAX_SUBDEPLOY_DEPTH);
+        assert!(
+            matches!(refused, HostError::SubdeployTooDeep { max: 8 }),
+            "{refused}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .starts_with("subdeploy: subdeployments nest at most 8 deep")
+        );
     }
 }

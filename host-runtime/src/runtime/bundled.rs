@@ -62,7 +62,7 @@ pub fn run_self() -> i32 {
         Ok(image) => image,
         Err(e) => return fail(e.to_string()),
     };
-    let outcome = image.apply(&bundle.form);
+    let outcome = image.apply_untimed(&bundle.form);
     if let Some(code) = image.exit_requested() {
         return code;
     }

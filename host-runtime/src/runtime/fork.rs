@@ -3,7 +3,7 @@
 //! the process has one thread; and a forked child leaves with `_exit`, so it
 //! never runs destructors or atexit handlers that belong to its parent's copy.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
 
 use nix::dir::Dir;
@@ -26,8 +26,9 @@ pub enum ForkError {
 /// it, so the thread check works even in a chroot with no /proc of its own.
 static PROC: OnceLock<Result<OwnedFd, nix::Error>> = OnceLock::new();
 
-/// Threads of this process, as the kernel lists them.
-pub fn thread_count() -> Result<usize, ForkError> {
+/// The host's /proc, as this process (or the first of its ancestors to ask)
+/// opened it.
+pub fn proc_dir() -> Result<BorrowedFd<'static>, nix::Error> {
     let proc = PROC.get_or_init(|| {
         nix::fcntl::open(
             "/proc",
@@ -35,9 +36,12 @@ pub fn thread_count() -> Result<usize, ForkError> {
             Mode::empty(),
         )
     });
-    let proc = proc
-        .as_ref()
-        .map_err(|e| ForkError::ThreadCount(std::io::Error::from(*e)))?;
+    proc.as_ref().map(|fd| fd.as_fd()).map_err(|e| *e)
+}
+
+/// Threads of this process, as the kernel lists them.
+pub fn thread_count() -> Result<usize, ForkError> {
+    let proc = proc_dir().map_err(|e| ForkError::ThreadCount(std::io::Error::from(e)))?;
     // `self` is resolved when looked up, so it names the calling process.
     let mut task = Dir::openat(
         proc,

@@ -2,6 +2,7 @@
 //!
 //! - [`serve`]: `consfig runtime`, the protocol loop with the controller;
 //! - [`zygote`]: the control child and the forked grandchild of each form;
+//! - [`cleanup`]: stopping everything a form started when it ends;
 //! - [`fork`]: forking only while single-threaded;
 //! - [`contexts`]: entering a chroot or another user, in a child;
 //! - [`launcher`]: what the engine's `forms` calls get from this process —
@@ -9,6 +10,7 @@
 //! - [`bundled`]: running a bundle (the stub's `main`).
 
 pub mod bundled;
+pub mod cleanup;
 pub mod contexts;
 pub mod fork;
 pub mod launcher;

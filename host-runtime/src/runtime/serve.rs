@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,9 +42,10 @@ pub fn main() -> Result<(), RuntimeError> {
     let (input, output) = take_stdio().map_err(RuntimeError::Stdio)?;
     let close_in_zygote = [input.as_raw_fd(), output.as_raw_fd()];
     serve(
-        BufReader::new(input),
+        BufReader::new(&input),
         BufWriter::new(output),
         &close_in_zygote,
+        Some(input.as_fd()),
     )
 }
 
@@ -65,24 +66,30 @@ fn take_stdio() -> std::io::Result<(File, File)> {
 
 /// The controller's end of the conversation, and what the runtime keeps
 /// for it: its cache, and the line descendants ask for the stub on.
-struct Upstream<R, W> {
+struct Upstream<'c, R, W> {
     input: R,
     output: W,
     cache: Cache,
     line: Arc<StubLine>,
     /// The controller's stub, by hash, as the Load message named it.
     stub: Option<String>,
+    /// The descriptor `input` reads, watched for a hangup while forms run.
+    hangup: Option<BorrowedFd<'c>>,
 }
 
-/// The protocol loop, on any pair of streams.
+/// The protocol loop, on any pair of streams; `controller` is the
+/// descriptor `input` reads from, if it has one: when it hangs up while a
+/// form runs, the controller is gone and the runtime stops (with the form).
 pub fn serve(
     input: impl Read,
     output: impl Write,
     close_in_zygote: &[RawFd],
+    controller: Option<BorrowedFd<'_>>,
 ) -> Result<(), RuntimeError> {
     let mut up = Upstream {
         input,
         output,
+        hangup: controller,
         cache: Cache::from_env().map_err(|e| RuntimeError::Fatal(format!("module cache: {e}")))?,
         line: Arc::new(
             StubLine::new().map_err(|e| RuntimeError::Fatal(format!("stub line: {e}")))?,
@@ -194,7 +201,7 @@ impl Loaded {
         &mut self,
         form: &Form,
         close_in_zygote: &[RawFd],
-        up: &mut Upstream<R, W>,
+        up: &mut Upstream<'_, R, W>,
     ) -> Result<Outcome, RuntimeError> {
         let zygote = match &mut self.zygote {
             Some(zygote) => zygote,
@@ -206,7 +213,8 @@ impl Loaded {
         };
         let time = self.image.policy().limits.for_module(form.module()).time;
         let line = Arc::clone(&up.line);
-        match zygote.apply_serving(form, time, line.server(), || answer_stub(up)) {
+        let hangup = up.hangup;
+        match zygote.apply_serving(form, time, line.server(), hangup, || answer_stub(up)) {
             Ok(outcome) => {
                 // Check mode: a control child forked anew later sees it too.
                 self.image.absorb(&outcome.changes).map_err(|e| {
@@ -232,7 +240,7 @@ impl Loaded {
 
 /// Answer a descendant's question for the stub: from the cache, or from the
 /// controller (then cached).
-fn answer_stub<R: Read, W: Write>(up: &mut Upstream<R, W>) -> Result<(), ProtocolError> {
+fn answer_stub<R: Read, W: Write>(up: &mut Upstream<'_, R, W>) -> Result<(), ProtocolError> {
     let io = |e: nix::Error| ProtocolError::Io(e.into());
     let Some(question) = up.line.question().map_err(io)? else {
         return Ok(());
@@ -253,7 +261,7 @@ fn answer_stub<R: Read, W: Write>(up: &mut Upstream<R, W>) -> Result<(), Protoco
 
 /// Ask the controller for its stub and keep it in the cache.
 fn fetch_stub<R: Read, W: Write>(
-    up: &mut Upstream<R, W>,
+    up: &mut Upstream<'_, R, W>,
 ) -> Result<Result<File, String>, ProtocolError> {
     protocol::send(&mut up.output, &FromRuntime::NeedStub)?;
     match protocol::recv(&mut up.input)? {

@@ -14,6 +14,12 @@
 //! the per-form timeout (the grandchild is then killed) becomes a failed outcome
 //! here. Nothing a form does can crash the deployment.
 //!
+//! Nothing a form starts outlives it ([`cleanup`]): each grandchild leads a
+//! process group that is killed whole when the form ends, and the control
+//! child ends its form and itself when the runtime is gone (its request pipe
+//! hangs up, or the parent-death signal, set after entering contexts since
+//! a change of user clears it).
+//!
 //! A subdeployment asks for a control child of its own (see [`Zygote::spawn_fresh`]):
 //! forked from the asking process, it instantiates the modules afresh from the
 //! compiled code already in memory — the asker's image has run a form and is
@@ -28,11 +34,12 @@ use std::time::{Duration, Instant};
 
 use consfig_contract::{Context, Form};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, Pid, pipe2};
 use serde::{Deserialize, Serialize};
 
+use super::cleanup;
 use super::contexts;
 use super::fork::{ForkError, exit_child, fork};
 use crate::engine::image::Image;
@@ -45,6 +52,14 @@ use crate::wire::protocol::{self, ProtocolError};
 
 /// What a grandchild may send back at most; more is a runaway module.
 const MAX_RESULT_BYTES: usize = 64 << 20;
+
+/// How long past its time limit a form's process is given to stop itself
+/// (the module's call traps at the limit) before it is killed: time to send
+/// what it printed.
+const KILL_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a control child asked to stop may take before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZygoteError {
@@ -82,11 +97,16 @@ enum Source<'a> {
     Fresh(&'a Arc<Recipe>, &'a Policy, Option<Overlay>),
 }
 
-/// The runtime's handle on its control child.
+/// The runtime's handle on its control child. Dropping it closes the
+/// request pipe, which stops the control child (and any form it runs), and
+/// waits for it.
 pub struct Zygote {
     pid: Pid,
-    requests: File,
-    responses: File,
+    requests: Option<File>,
+    /// Taken only when dropped: a control child writing to it then gets
+    /// EPIPE instead of blocking while it is waited for.
+    responses: Option<File>,
+    reaped: bool,
 }
 
 impl Zygote {
@@ -121,6 +141,7 @@ impl Zygote {
         let pipe = || pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ForkError::Fork);
         let (request_rx, request_tx) = pipe()?;
         let (response_rx, response_tx) = pipe()?;
+        let parent = nix::unistd::getpid();
         match fork()? {
             ForkResult::Child => {
                 drop(request_tx);
@@ -129,7 +150,8 @@ impl Zygote {
                     // SAFETY: the parent's copies of these descriptors are never used here.
                     unsafe { libc::close(fd) };
                 }
-                // If the runtime dies, so does its control child.
+                // Until it has entered its contexts, the control child dies
+                // with its parent (a change of user clears this; see below).
                 let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
                 let mut responses = File::from(response_tx);
                 let mut fresh;
@@ -150,6 +172,8 @@ impl Zygote {
                     for context in contexts {
                         contexts::enter(context).map_err(|e| e.to_string())?;
                     }
+                    // After the contexts: `setuid` clears the parent-death signal.
+                    cleanup::become_control(parent)?;
                     Ok(image)
                 });
                 let code = match ready {
@@ -169,10 +193,11 @@ impl Zygote {
             ForkResult::Parent { child } => {
                 let mut zygote = Zygote {
                     pid: child,
-                    requests: File::from(request_tx),
-                    responses: File::from(response_rx),
+                    requests: Some(File::from(request_tx)),
+                    responses: Some(File::from(response_rx)),
+                    reaped: false,
                 };
-                match protocol::recv(&mut zygote.responses) {
+                match protocol::recv(zygote.responses()) {
                     Ok(Started::Ready) => Ok(zygote),
                     Ok(Started::Failed(reason)) => {
                         zygote.kill();
@@ -198,40 +223,38 @@ impl Zygote {
         self.pid
     }
 
+    fn responses(&mut self) -> &mut File {
+        self.responses
+            .as_mut()
+            .expect("open until the handle is dropped")
+    }
+
     /// Evaluate a form in a fresh grandchild and wait for its outcome.
     pub fn apply(&mut self, form: &Form, timeout: Duration) -> Result<Outcome, ZygoteError> {
         self.send(form, timeout)?;
-        Ok(protocol::recv(&mut self.responses)?)
+        Ok(protocol::recv(self.responses())?)
     }
 
     /// The same, calling `serve` whenever `line` is readable meanwhile: the
-    /// runtime answers its descendants there while a form runs.
+    /// runtime answers its descendants there while a form runs. When
+    /// `controller` (the runtime's input) hangs up meanwhile, the controller
+    /// is gone: [`ZygoteError::Upstream`].
     pub fn apply_serving(
         &mut self,
         form: &Form,
         timeout: Duration,
         line: BorrowedFd<'_>,
-        mut serve: impl FnMut() -> Result<(), ProtocolError>,
+        controller: Option<BorrowedFd<'_>>,
+        serve: impl FnMut() -> Result<(), ProtocolError>,
     ) -> Result<Outcome, ZygoteError> {
         self.send(form, timeout)?;
-        loop {
-            let mut fds = [
-                PollFd::new(self.responses.as_fd(), PollFlags::POLLIN),
-                PollFd::new(line, PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(nix::Error::EINTR) => continue,
-                Err(e) => return Err(ProtocolError::Io(e.into()).into()),
-            }
-            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-            if ready(&fds[1]) {
-                serve().map_err(ZygoteError::Upstream)?;
-            }
-            if ready(&fds[0]) {
-                return Ok(protocol::recv(&mut self.responses)?);
-            }
-        }
+        let mut responses = self
+            .responses
+            .take()
+            .expect("open until the handle is dropped");
+        let result = wait_serving(&mut responses, line, controller, serve);
+        self.responses = Some(responses);
+        result
     }
 
     fn send(&mut self, form: &Form, timeout: Duration) -> Result<(), ZygoteError> {
@@ -239,24 +262,76 @@ impl Zygote {
             form: form.clone(),
             timeout_ms: timeout.as_millis().try_into().unwrap_or(u64::MAX),
         };
-        Ok(protocol::send(&mut self.requests, &request)?)
+        let requests = self.requests.as_mut().ok_or(ProtocolError::Closed)?;
+        Ok(protocol::send(requests, &request)?)
     }
 
-    /// Close the request pipe, so the control child exits, and reap it.
+    /// Close the request pipe, so the control child exits (stopping a form
+    /// it runs), and reap it.
     pub fn shutdown(self) {
-        let Zygote { pid, requests, .. } = self;
-        drop(requests);
-        let _ = waitpid(pid, None);
+        drop(self);
     }
 
-    /// Kill and reap a control child that stopped answering.
-    pub fn kill(self) {
-        let _ = kill(self.pid, Signal::SIGKILL);
-        let _ = waitpid(self.pid, None);
+    /// Stop a control child that stopped answering, and its form, and reap it.
+    pub fn kill(mut self) {
+        cleanup::stop(self.pid, STOP_GRACE);
+        self.reaped = true;
     }
 }
 
-/// The control child's loop: one grandchild per request, until the pipe closes.
+impl Drop for Zygote {
+    fn drop(&mut self) {
+        if !self.reaped {
+            drop(self.requests.take());
+            drop(self.responses.take());
+            let _ = cleanup::reap(self.pid);
+        }
+    }
+}
+
+/// Wait for the outcome on `responses`, calling `serve` whenever `line` is
+/// readable meanwhile, and giving up when `controller` hangs up.
+fn wait_serving(
+    responses: &mut File,
+    line: BorrowedFd<'_>,
+    controller: Option<BorrowedFd<'_>>,
+    mut serve: impl FnMut() -> Result<(), ProtocolError>,
+) -> Result<Outcome, ZygoteError> {
+    loop {
+        let mut fds = vec![
+            PollFd::new(responses.as_fd(), PollFlags::POLLIN),
+            PollFd::new(line, PollFlags::POLLIN),
+        ];
+        // Nothing is read there meanwhile: only its hangup is asked about.
+        fds.extend(controller.map(|fd| PollFd::new(fd, hangup())));
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(ProtocolError::Io(e.into()).into()),
+        }
+        let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        let [outcome, asked, gone] = [0, 1, 2].map(|i| fds.get(i).is_some_and(ready));
+        drop(fds);
+        if gone {
+            return Err(ZygoteError::Upstream(ProtocolError::Closed));
+        }
+        if asked {
+            serve().map_err(ZygoteError::Upstream)?;
+        }
+        if outcome {
+            return Ok(protocol::recv(responses)?);
+        }
+    }
+}
+
+/// Poll flags that report only a hangup (POLLHUP and POLLERR always are;
+/// POLLRDHUP for a socket whose peer closed).
+fn hangup() -> PollFlags {
+    PollFlags::from_bits_retain(libc::POLLRDHUP)
+}
+
+/// The control child's loop: one grandchild per request, until the pipe
+/// closes (also while a form runs: the runtime is gone, so is the form).
 fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
     loop {
         let request: Request = match protocol::recv(&mut requests) {
@@ -265,7 +340,11 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
             Err(_) => return 1,
         };
         let Request::Apply { form, timeout_ms } = request;
-        let mut outcome = evaluate_in_grandchild(image, &form, Duration::from_millis(timeout_ms));
+        let timeout = Duration::from_millis(timeout_ms);
+        let Some(mut outcome) = evaluate_in_grandchild(image, &form, timeout, requests.as_fd())
+        else {
+            return 0;
+        };
         // Check mode: the next form sees what this one would have changed.
         if let Err(e) = image.absorb(&outcome.changes) {
             let output = std::mem::take(&mut outcome.output);
@@ -280,73 +359,116 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
     }
 }
 
-fn evaluate_in_grandchild(image: &mut Image, form: &Form, timeout: Duration) -> Outcome {
+/// Evaluate `form` in a grandchild and end it (with all it started); its
+/// outcome, or None when the runtime hung up `requests` meanwhile.
+fn evaluate_in_grandchild(
+    image: &mut Image,
+    form: &Form,
+    timeout: Duration,
+    requests: BorrowedFd<'_>,
+) -> Option<Outcome> {
     let cannot_start =
         |e: ForkError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
     let (result_rx, result_tx) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(pipe) => pipe,
-        Err(e) => return cannot_start(ForkError::Fork(e)),
+        Err(e) => return Some(cannot_start(ForkError::Fork(e))),
     };
+    let parent = nix::unistd::getpid();
     match fork() {
-        Err(e) => cannot_start(e),
+        Err(e) => Some(cannot_start(e)),
         Ok(ForkResult::Child) => {
             drop(result_rx);
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            cleanup::become_form(parent);
             let outcome = image.apply(form);
             let sent = protocol::send(&mut File::from(result_tx), &outcome);
             exit_child(if sent.is_ok() { 0 } else { 1 })
         }
         Ok(ForkResult::Parent { child }) => {
+            cleanup::form_started(child);
             drop(result_tx);
-            collect(child, File::from(result_rx), timeout)
+            collect(child, File::from(result_rx), timeout, requests)
         }
     }
 }
 
-/// Read a grandchild's outcome within the deadline, then reap it.
-fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
-    let deadline = Instant::now() + timeout;
+/// What became of a form's process.
+enum Ended {
+    /// It sent these bytes and closed its end.
+    Sent(Vec<u8>),
+    /// It was stopped, for this reason.
+    Stopped(String),
+    /// The runtime hung up: the form is stopped and nobody wants its outcome.
+    RuntimeGone,
+}
+
+/// Read a grandchild's outcome within the deadline (its own, then a grace
+/// to stop itself), then end it and what it started.
+fn collect(
+    child: Pid,
+    mut result: File,
+    timeout: Duration,
+    requests: BorrowedFd<'_>,
+) -> Option<Outcome> {
+    let deadline = Instant::now() + timeout.saturating_add(KILL_GRACE);
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
-    let cut_short = loop {
+    let ended = loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            break Some(format!(
+            break Ended::Stopped(format!(
                 "time limit of {} exceeded: the form was stopped (raise it with --timeout, or time in [limits] or a module's limits)",
                 humantime::format_duration(timeout)
             ));
         }
         let wait = PollTimeout::try_from(remaining.max(Duration::from_millis(1)))
             .unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(result.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [
+            PollFd::new(result.as_fd(), PollFlags::POLLIN),
+            PollFd::new(requests, hangup()),
+        ];
         match poll(&mut fds, wait) {
             Ok(0) | Err(nix::Error::EINTR) => continue,
             Ok(_) => {}
-            Err(e) => break Some(format!("waiting for the form: {e}")),
+            Err(e) => break Ended::Stopped(format!("waiting for the form: {e}")),
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            break Ended::RuntimeGone;
         }
         match result.read(&mut chunk) {
-            Ok(0) => break None,
+            Ok(0) => break Ended::Sent(std::mem::take(&mut bytes)),
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Some(format!("reading the form's outcome: {e}")),
+            Err(e) => break Ended::Stopped(format!("reading the form's outcome: {e}")),
         }
         if bytes.len() > MAX_RESULT_BYTES {
-            break Some(format!(
+            break Ended::Stopped(format!(
                 "sent more than {MAX_RESULT_BYTES} bytes of outcome"
             ));
         }
     };
-    if let Some(reason) = cut_short {
-        let _ = kill(child, Signal::SIGKILL);
-        let _ = waitpid(child, None);
-        return Outcome::failed(reason, String::new());
-    }
-    let status = waitpid(child, None);
-    let outcome: Option<Outcome> = protocol::read_frame(&mut bytes.as_slice())
-        .ok()
-        .and_then(|frame| serde_json::from_slice(&frame).ok());
-    match (status, outcome) {
-        (Ok(WaitStatus::Exited(_, 0)), Some(outcome)) => outcome,
+    let bytes = match ended {
+        Ended::Sent(bytes) => bytes,
+        Ended::Stopped(reason) => {
+            let _ = cleanup::end_form(child, true);
+            return Some(Outcome::failed(reason, String::new()));
+        }
+        Ended::RuntimeGone => {
+            let _ = cleanup::end_form(child, true);
+            return None;
+        }
+    };
+    let status = cleanup::end_form(child, false);
+    let outcome = protocol::read_frame(&mut bytes.as_slice())
+        .map_err(|e| e.to_string())
+        .and_then(|frame| serde_json::from_slice::<Outcome>(&frame).map_err(|e| e.to_string()));
+    Some(match (status, outcome) {
+        (Ok(WaitStatus::Exited(_, 0)), Ok(outcome)) => outcome,
+        // The form's own process wrote it: still, what cannot be read back
+        // fails this form only.
+        (Ok(WaitStatus::Exited(_, 0)), Err(e)) if !bytes.is_empty() => Outcome::failed(
+            format!("the form's outcome could not be read back: {e}"),
+            String::new(),
+        ),
         (Ok(WaitStatus::Signaled(_, signal, _)), _) => Outcome::failed(
             format!("the form's process was killed by {signal}"),
             String::new(),
@@ -359,5 +481,5 @@ fn collect(child: Pid, mut result: File, timeout: Duration) -> Outcome {
             format!("the form's process ended oddly: {other:?}"),
             String::new(),
         ),
-    }
+    })
 }

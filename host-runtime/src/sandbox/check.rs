@@ -10,6 +10,7 @@
 use std::io;
 use std::path::Path;
 
+use super::bounded::TooLarge;
 use super::files::{FileBackend, our_ids};
 use super::overlay::{Entry, FileChange, Overlay, Recorder};
 use super::place::{Place, Status};
@@ -21,6 +22,10 @@ pub struct Check {
     /// What this form would change.
     recorder: Recorder,
 }
+
+/// The most of a file on disk check mode keeps, to show what a form would
+/// change in it; a larger file is taken as something other than a file.
+const MAX_KEPT: u64 = 1 << 30;
 
 fn errno(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
@@ -75,7 +80,7 @@ impl Check {
         Ok(match place.status()? {
             None => Entry::Absent,
             Some(s) if s.is_dir => Entry::Dir { mode: s.mode },
-            Some(s) if s.is_file => match place.read() {
+            Some(s) if s.is_file => match place.read(MAX_KEPT) {
                 Ok(content) => Entry::File {
                     content,
                     mode: s.mode,
@@ -110,12 +115,15 @@ impl Check {
 }
 
 impl FileBackend for Check {
-    fn read(&self, place: &Place) -> io::Result<Vec<u8>> {
+    fn read(&self, place: &Place, limit: u64) -> io::Result<Vec<u8>> {
         match self.entry(place)? {
+            Entry::File { content, .. } if content.len() as u64 > limit => {
+                Err(TooLarge::error(limit))
+            }
             Entry::File { content, .. } => Ok(content),
             Entry::Absent => Err(errno(libc::ENOENT)),
             Entry::Dir { .. } => Err(errno(libc::EISDIR)),
-            Entry::Other => place.read(),
+            Entry::Other => place.read(limit),
         }
     }
 
@@ -266,9 +274,9 @@ mod tests {
         let (_dir, root, mut check) = setup();
         let before = listing(&root);
         let motd = at(&root, "motd");
-        assert_eq!(check.read(&motd).unwrap(), b"old\n");
+        assert_eq!(check.read(&motd, 100).unwrap(), b"old\n");
         check.write(&motd, b"new\n", None).unwrap();
-        assert_eq!(check.read(&motd).unwrap(), b"new\n");
+        assert_eq!(check.read(&motd, 100).unwrap(), b"new\n");
         let status = check.status(&motd).unwrap().unwrap();
         assert_eq!((status.is_file, status.size), (true, 4));
         assert!(!check.write_if_changed(&motd, b"new\n", 0o644).unwrap());
@@ -278,7 +286,10 @@ mod tests {
         check.chmod(&at(&root, "a/b/f"), 0o640).unwrap();
         check.remove(&at(&root, "motd")).unwrap();
         assert_eq!(
-            check.read(&at(&root, "motd")).unwrap_err().raw_os_error(),
+            check
+                .read(&at(&root, "motd"), 100)
+                .unwrap_err()
+                .raw_os_error(),
             Some(libc::ENOENT)
         );
         assert_eq!(listing(&root), before, "the disk is untouched");
@@ -329,7 +340,7 @@ mod tests {
             ("made/d", "made-real/d", |f, p| f.mkdir_all(p, 0o755)),
             ("none", "none", |f, p| f.remove(p)),
             ("none", "none", |f, p| f.chmod(p, 0o600)),
-            ("none", "none", |f, p| f.read(p).map(drop)),
+            ("none", "none", |f, p| f.read(p, 100).map(drop)),
         ];
         for (checked, real, call) in calls {
             let code = |e: io::Error| e.raw_os_error();
@@ -340,7 +351,7 @@ mod tests {
         }
         check.mkdir_all(&at(&root, "d"), 0o755).unwrap();
         assert_eq!(
-            check.read(&at(&root, "d")).unwrap_err().raw_os_error(),
+            check.read(&at(&root, "d"), 100).unwrap_err().raw_os_error(),
             Some(libc::EISDIR)
         );
     }
@@ -353,7 +364,7 @@ mod tests {
         // The process that forks forms takes in each form's changes.
         let mut next = Check::default();
         next.absorb(&changes).unwrap();
-        assert_eq!(next.read(&at(&root, "motd")).unwrap(), b"first\n");
+        assert_eq!(next.read(&at(&root, "motd"), 100).unwrap(), b"first\n");
 
         // A subdeployment chrooted at `root` sees them in its own paths...
         next.write(&at(&root, "issue"), b"i\n", None).unwrap();

@@ -9,7 +9,8 @@ use super::place::{Place, Status};
 
 /// The operations a file call may make on a place the grants allowed.
 pub trait FileBackend {
-    fn read(&self, place: &Place) -> io::Result<Vec<u8>>;
+    /// The file's contents; longer than `limit` is refused ([`TooLarge`](super::bounded::TooLarge)).
+    fn read(&self, place: &Place, limit: u64) -> io::Result<Vec<u8>>;
 
     /// Status without following a final symlink; None when nothing is there.
     fn status(&self, place: &Place) -> io::Result<Option<Status>>;
@@ -35,7 +36,9 @@ pub trait FileBackend {
             .ok()
             .flatten()
             .is_some_and(|s| s.is_file && s.mode == mode && s.size == contents.len() as u64)
-            && self.read(place).is_ok_and(|there| there == contents);
+            && self
+                .read(place, contents.len() as u64)
+                .is_ok_and(|there| there == contents);
         if same {
             return Ok(false);
         }
@@ -57,8 +60,8 @@ pub fn our_ids() -> (u32, u32) {
 pub struct Disk;
 
 impl FileBackend for Disk {
-    fn read(&self, place: &Place) -> io::Result<Vec<u8>> {
-        place.read()
+    fn read(&self, place: &Place, limit: u64) -> io::Result<Vec<u8>> {
+        place.read(limit)
     }
 
     fn status(&self, place: &Place) -> io::Result<Option<Status>> {
@@ -106,7 +109,7 @@ mod tests {
         disk.write(&place, b"two", None).unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
-        assert_eq!(disk.read(&place).unwrap(), b"two");
+        assert_eq!(disk.read(&place, 3).unwrap(), b"two");
         assert!(!disk.write_if_changed(&place, b"two", 0o600).unwrap());
         assert!(disk.write_if_changed(&place, b"two", 0o755).unwrap());
         assert!(disk.write_if_changed(&place, b"three", 0o755).unwrap());

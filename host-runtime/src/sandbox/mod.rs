@@ -11,11 +11,13 @@
 //! - [`place`]: a path confined beneath its granted directory;
 //! - [`files`]: the file operations, on the disk; [`check`]: the same
 //!   answered from check mode's overlay ([`overlay`]);
-//! - [`atomic`]: replacing a file so that no reader sees half of it.
+//! - [`atomic`]: replacing a file so that no reader sees half of it;
+//! - [`bounded`]: reading a file, at most a limit of it.
 //!
 //! This is the bottom layer of the runtime: it imports no other.
 
 pub mod atomic;
+pub mod bounded;
 pub mod check;
 pub mod confinement;
 pub mod decide;

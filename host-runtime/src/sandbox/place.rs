@@ -28,6 +28,7 @@ use cap_std::fs::{
 };
 
 use super::atomic::{TEMP_PREFIX, write_atomic};
+use super::bounded::{OPEN_FLAGS, read_at_most, read_path_at_most};
 
 /// What `stat` tells about a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,9 +360,10 @@ impl Place {
         }
     }
 
-    pub fn read(&self) -> io::Result<Vec<u8>> {
+    /// The file's contents, at most `limit` bytes ([`bounded`](super::bounded)).
+    pub fn read(&self, limit: u64) -> io::Result<Vec<u8>> {
         match self {
-            Place::Anywhere(path) => fs::read(path),
+            Place::Anywhere(path) => read_path_at_most(path, limit),
             Place::Beneath {
                 dir,
                 root,
@@ -372,11 +374,9 @@ impl Place {
                 // Nothing is left to follow: a link there now was swapped in.
                 let mut options = OpenOptions::new();
                 options.read(true);
-                OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-                let mut file = dir.open_with(Self::followed(dir, root, rel, *lone)?, &options)?;
-                let mut bytes = Vec::new();
-                io::Read::read_to_end(&mut file, &mut bytes)?;
-                Ok(bytes)
+                OpenOptionsExt::custom_flags(&mut options, OPEN_FLAGS | libc::O_NOFOLLOW);
+                let file = dir.open_with(Self::followed(dir, root, rel, *lone)?, &options)?;
+                read_at_most(file.into_std(), limit)
             }
         }
     }
@@ -545,9 +545,9 @@ mod tests {
             .write_atomic(b"v1", 0o644, None)
             .unwrap();
         assert_eq!(fs::read(root.join("releases/1/config")).unwrap(), b"v1");
-        assert_eq!(at("current/config").read().unwrap(), b"v1");
+        assert_eq!(at("current/config").read(100).unwrap(), b"v1");
         // A relative link, then an absolute one beneath it.
-        assert_eq!(at("all/latest/config").read().unwrap(), b"v1");
+        assert_eq!(at("all/latest/config").read(100).unwrap(), b"v1");
         at("current/static").mkdir_all(0o755).unwrap();
         assert!(root.join("releases/1/static").is_dir());
         // The path as given, for messages and check mode.
@@ -575,7 +575,7 @@ mod tests {
         // A final link is refused when followed (read), not when looked at (stat).
         let out = place(&root, "out").unwrap();
         assert!(out.status().unwrap().unwrap().is_symlink);
-        assert!(LeadsOut::of(&out.read().unwrap_err()).is_some());
+        assert!(LeadsOut::of(&out.read(100).unwrap_err()).is_some());
         let looping = place(&root, "loop/x").map(|_| ()).unwrap_err();
         assert_eq!(looping.raw_os_error(), Some(libc::ELOOP));
         assert!(!Path::new("/etc/x").exists());
@@ -622,7 +622,7 @@ mod tests {
         let file = root.join("releases/1/config");
         fs::write(&file, "v1").unwrap();
         let at = |path: &Path| Place::new(path, Some(path.to_owned()));
-        assert_eq!(at(&file).unwrap().read().unwrap(), b"v1");
+        assert_eq!(at(&file).unwrap().read(1 << 20).unwrap(), b"v1");
         at(&file).unwrap().write_atomic(b"v2", 0o600, None).unwrap();
         assert_eq!(fs::read(&file).unwrap(), b"v2");
         at(&file).unwrap().chmod(0o640).unwrap();

@@ -118,7 +118,15 @@ pub struct Policy {
     /// there runs with any module's grants.
     #[serde(default)]
     pub protected: Vec<std::path::PathBuf>,
+    /// How many subdeployments deep the forms under this policy run: 0 for
+    /// a deploy's own, at most [`MAX_SUBDEPLOY_DEPTH`].
+    #[serde(default)]
+    pub depth: u32,
 }
+
+/// How deep subdeployments may nest: each is processes of its own, and a
+/// module that subdeploys itself would otherwise fork without end.
+pub const MAX_SUBDEPLOY_DEPTH: u32 = 8;
 
 /// A host's data: values that never show in debug output, and that
 /// [`HostData::redact`] blanks out of text.

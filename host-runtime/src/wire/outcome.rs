@@ -54,11 +54,32 @@ pub struct Nested {
     pub outcome: Outcome,
 }
 
+/// The most of a failure's reason kept: a module chooses its reasons, and
+/// a reason is not output, to escape the output limit through.
+pub const MAX_REASON: usize = 8 << 10;
+
+/// `reason`, cut to [`MAX_REASON`] bytes (at a character boundary) with a
+/// note of how much was cut.
+pub fn bounded_reason(mut reason: String) -> String {
+    if reason.len() <= MAX_REASON {
+        return reason;
+    }
+    let mut end = MAX_REASON;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = reason.len() - end;
+    reason.truncate(end);
+    reason.push_str(&format!("… ({cut} more bytes cut)"));
+    reason
+}
+
 impl Outcome {
+    /// A failed outcome; its reason is held to [`MAX_REASON`].
     pub fn failed(reason: impl Into<String>, output: String) -> Self {
         Outcome {
             status: Status::Failed,
-            reason: Some(reason.into()),
+            reason: Some(bounded_reason(reason.into())),
             output,
             nested: Vec::new(),
             changes: Vec::new(),
@@ -120,6 +141,21 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_are_cut_at_the_limit() {
+        let short = Outcome::failed("short", String::new());
+        assert_eq!(short.reason.as_deref(), Some("short"));
+        let flood = Outcome::failed("é".repeat(20 << 20), String::new());
+        let reason = flood.reason.unwrap();
+        assert!(reason.len() <= MAX_REASON + 40, "{}", reason.len());
+        assert!(
+            reason.ends_with(" more bytes cut)"),
+            "{}",
+            &reason[reason.len() - 40..]
+        );
+        assert!(reason.starts_with("éé"));
+    }
 
     #[test]
     fn rewriting_reaches_every_text_of_nested_outcomes() {
