@@ -87,7 +87,7 @@ impl Session<'_> {
             writer,
             &ToRuntime::Load {
                 modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                policy,
+                policy: Box::new(policy),
                 contexts,
                 stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
             },

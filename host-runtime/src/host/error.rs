@@ -21,7 +21,7 @@ pub enum HostError {
     Denied {
         call: &'static str,
         what: String,
-        denied: Denied,
+        denied: Box<Denied>,
     },
     #[error("{call} {path:?}: {reason}")]
     BadPath {
@@ -107,7 +107,7 @@ impl HostError {
         HostError::Denied {
             call,
             what: what.into(),
-            denied,
+            denied: Box::new(denied),
         }
     }
 }

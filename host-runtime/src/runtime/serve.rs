@@ -140,7 +140,7 @@ pub fn serve(
             } => {
                 up.stub = stub;
                 let launcher = RuntimeLauncher::new(StubSource::Runtime(Arc::clone(&up.line)));
-                let (mut image, compiled) = match load(&up.cache, &modules, policy, launcher) {
+                let (mut image, compiled) = match load(&up.cache, &modules, *policy, launcher) {
                     Ok(done) => done,
                     Err(message) => return fatal(&mut up.output, message),
                 };

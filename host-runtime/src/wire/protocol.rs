@@ -116,7 +116,7 @@ pub enum ToRuntime {
     Load {
         modules: Vec<String>,
         /// Limits (and the rest of the deploy's policy) for every form.
-        policy: Policy,
+        policy: Box<Policy>,
         /// Contexts the control child enters before any form: the context hops
         /// of the connection, e.g. `chroot:/srv/c1`.
         #[serde(default)]
