@@ -379,7 +379,7 @@ fn names_are_looked_up_only_for_a_module_granted_net_and_never_in_check_mode() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let forms = vec![r#"["testing:resolve", "localhost"]"#.to_owned()];
+    let forms = [r#"["testing:resolve", "localhost"]"#.to_owned()];
     // Granting net to another module of the deploy turns WASI's lookups on.
     let extra = "[module.file]\ngrants = [\"write:/\", \"net\"]\n";
     sb.write_consfig(&[module("testing"), module("file")], &forms[..1], extra);
@@ -478,9 +478,9 @@ fn no_module_writes_the_runtimes_cache_even_with_write_on_everything() {
     sb.write_consfig(&[module("testing")], &forms, &granted);
     let before = snapshot(&sb.cache());
     let run = sb.deploy(&[]);
-    let statuses = run.statuses();
-    for i in 0..4 {
-        assert_eq!(statuses[i], "failed", "form {i}: {run:?}");
+    assert_eq!(run.statuses().len(), 4, "{run:?}");
+    for (i, status) in run.statuses().iter().enumerate() {
+        assert_eq!(status, "failed", "form {i}: {run:?}");
         assert!(
             reason(&run, i).contains("that is the runtime's own cache and executable"),
             "{}",
