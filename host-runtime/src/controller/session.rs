@@ -14,6 +14,7 @@ use super::reporter::Reporter;
 use super::summary::HostSummary;
 use crate::sandbox::policy::Policy;
 use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
+use crate::wire::redact;
 
 /// One host's conversation with its runtime.
 pub struct Session<'a> {
@@ -43,8 +44,10 @@ impl Session<'_> {
             stub,
         } = self;
         let (reader, writer) = (&mut channel.reader, &mut channel.writer);
+        // Whatever the runtime sends, this host's data is blanked out of it.
+        let redactor = policy.data.redactor();
         let lost = |e: protocol::ProtocolError| format!("lost the runtime: {e}");
-        let cached = match protocol::recv(reader).map_err(lost)? {
+        let cached = match redact::recv(reader, &redactor).map_err(lost)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
                 cached_modules,
@@ -92,7 +95,7 @@ impl Session<'_> {
             },
         )
         .map_err(lost)?;
-        match protocol::recv(reader).map_err(lost)? {
+        match redact::recv(reader, &redactor).map_err(lost)? {
             FromRuntime::Ready {
                 received_modules,
                 received_bytes,
@@ -129,7 +132,7 @@ impl Session<'_> {
             .map_err(lost)?;
             // While the form runs, the runtime may ask for the stub.
             let outcome = loop {
-                match protocol::recv(reader).map_err(lost)? {
+                match redact::recv(reader, &redactor).map_err(lost)? {
                     FromRuntime::Outcome { id: got, outcome } if got == id => break outcome,
                     FromRuntime::NeedStub => {
                         let sent = send_stub(writer, stub).map_err(lost)?;

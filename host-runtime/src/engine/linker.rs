@@ -222,7 +222,7 @@ fn subdeploy(
         failed += usize::from(outcome.status == Status::Failed);
         data.push_nested(Nested {
             context: chain.clone(),
-            form: form.clone(),
+            form: form.into(),
             outcome,
         });
     }
