@@ -429,6 +429,68 @@ fn stall_decoding(_how: Stall) -> Result<Change> {
     Ok(Change::Unchanged)
 }
 
+// Secrets in every field of a report: the host's data put in a file's path
+// and contents (text and binary), a subdeployment's context, a nested
+// form's name and arguments, the form's output and reason, and what a
+// command writes straight to the runtime's own stderr.
+
+/// Put this host's data `key` into every field a report has: a file named
+/// after it under `dir`, holding it on a line of its own; `dir/blob`,
+/// holding it between bytes that are not text; a subdeployment in
+/// `chroot:PARENT/VALUE` (a chroot made there) applying `testing:echo` with
+/// it as argument and as key, writing `/in-VALUE` inside, and applying a
+/// form named after it (an unknown property); stdout; and the error it
+/// always fails with.
+#[property]
+fn leak_data_into_reports(key: String, dir: String, parent: String) -> Result<Change> {
+    let secret = host::data_text(&key)?;
+    fs::write(
+        format!("{dir}/{secret}.txt"),
+        format!("password={secret}\nnext line\n").as_bytes(),
+        None,
+    )?;
+    let mut binary = vec![0xff, 0xfe, 0x00];
+    binary.extend_from_slice(secret.as_bytes());
+    binary.extend_from_slice(&[0x80, b'\n']);
+    fs::write(format!("{dir}/blob"), &binary, None)?;
+    println!("stdout: {secret}\nthe line after");
+    let mut keyed = consfig_guest::serde_json::Map::new();
+    keyed.insert(secret.clone(), Value::from(vec![format!("arg {secret}")]));
+    let forms = [
+        Form::new("testing:echo").arg(Value::Object(keyed))?,
+        Form::new("testing:write")
+            .arg(format!("/in-{secret}"))?
+            .arg(format!("inside {secret}\n"))?,
+        Form::new(format!("testing:{secret}")),
+    ];
+    let contexts = [Context::raw(format!("chroot:{parent}/{secret}"))];
+    let nested = match subdeploy(&contexts, &forms) {
+        Ok(_) => "no nested form failed".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    bail!("leaked {secret} into every field; {nested}")
+}
+
+/// Run `argv` with this host's data `key` on its standard input, and log
+/// what it printed; fails unless it exits 0. A command can write the data
+/// to the runtime's own stderr (its parent's, through /proc).
+#[property]
+fn pipe_data(key: String, argv: Vec<String>) -> Result<Change> {
+    let secret = host::data(&key)?;
+    let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
+    let output = host::run(Command::new(program).args(args).stdin(secret))?;
+    log::info(format!(
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout).trim_end()
+    ));
+    log::info(format!(
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    ));
+    ensure!(output.success(), "{program} failed");
+    Ok(Change::Changed)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -469,6 +531,9 @@ consfig_guest::module! {
         recurse,
         fail_with,
         defer_flood,
-        stall_decoding
+        stall_decoding,
+        // Secrets in every field of a report.
+        leak_data_into_reports,
+        pipe_data
     ],
 }

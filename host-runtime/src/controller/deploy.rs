@@ -96,6 +96,9 @@ pub fn deploy_host(
             return summary;
         }
     };
+    // What the runtime said on stderr, and why it ended, may hold the
+    // host's data: blanked before it is reported.
+    let redactor = policy.data.redactor();
     summary.runtime_bytes_sent = channel.runtime_bytes_sent;
     summary.bytes_sent = channel.runtime_bytes_sent;
     let session = Session {
@@ -120,6 +123,7 @@ pub fn deploy_host(
         } else {
             format!("{error}\nruntime said: {diagnostics}")
         };
+        let error = redactor.text(&error).into_owned();
         reporter.host_error(host, &error, false);
         summary.error = Some(error);
     }

@@ -15,6 +15,7 @@ use super::summary::HostSummary;
 use crate::sandbox::policy::Policy;
 use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
+use crate::wire::redact;
 
 /// One host's conversation with its runtime.
 pub struct Session<'a> {
@@ -44,8 +45,10 @@ impl Session<'_> {
             stub,
         } = self;
         let (reader, writer) = (&mut channel.reader, &mut channel.writer);
+        // Whatever the runtime sends, this host's data is blanked out of it.
+        let redactor = policy.data.redactor();
         let lost = |e: protocol::ProtocolError| format!("lost the runtime: {e}");
-        let cached = match protocol::recv(reader).map_err(lost)? {
+        let cached = match redact::recv(reader, &redactor).map_err(lost)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
                 cached_modules,
@@ -93,7 +96,7 @@ impl Session<'_> {
             },
         )
         .map_err(lost)?;
-        match protocol::recv(reader).map_err(lost)? {
+        match redact::recv(reader, &redactor).map_err(lost)? {
             FromRuntime::Ready {
                 received_modules,
                 received_bytes,
@@ -130,7 +133,7 @@ impl Session<'_> {
             .map_err(lost)?;
             // While the form runs, the runtime may ask for the stub.
             let outcome = loop {
-                let message = match protocol::recv(reader) {
+                let message = match redact::recv(reader, &redactor) {
                     // The frame was read whole, so the stream is still in
                     // step: only this form's report is lost, not the host.
                     Err(ProtocolError::Malformed(e)) => {

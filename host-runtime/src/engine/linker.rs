@@ -229,7 +229,7 @@ fn subdeploy(
         failed += usize::from(outcome.status == Status::Failed);
         data.push_nested(Nested {
             context: chain.clone(),
-            form: form.clone(),
+            form: form.into(),
             outcome,
         })
         .map_err(FormsError::NestedTooLarge)?;

@@ -31,7 +31,7 @@ pub struct NestedTooLarge {
 fn nested_text(nested: &Nested) -> u64 {
     let outcome = &nested.outcome;
     let own = nested.context.len()
-        + nested.form.to_string().len()
+        + nested.form.0.to_string().len()
         + outcome.output.len()
         + outcome.reason.as_ref().map_or(0, String::len)
         + outcome.skipped.iter().map(String::len).sum::<usize>();
@@ -259,7 +259,7 @@ mod tests {
         data.enter(0, "m");
         let nested = |output: usize| Nested {
             context: "subdeployment".into(),
-            form: consfig_contract::Form::parse(r#"["m:p"]"#).unwrap(),
+            form: (&consfig_contract::Form::parse(r#"["m:p"]"#).unwrap()).into(),
             outcome: crate::wire::outcome::Outcome::failed("no", "o".repeat(output)),
         };
         data.push_nested(nested(400)).unwrap();

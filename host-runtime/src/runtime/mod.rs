@@ -1,6 +1,7 @@
 //! The runtime: the processes on the target.
 //!
 //! - [`serve`]: `consfig runtime`, the protocol loop with the controller;
+//!   [`blanked_stderr`]: its stderr, with the host's data blanked out;
 //! - [`zygote`]: the control child and the forked grandchild of each form;
 //! - [`cleanup`]: stopping everything a form started when it ends;
 //! - [`fork`]: forking only while single-threaded;
@@ -9,6 +10,8 @@
 //!   subdeployments and the bundle [`stub`];
 //! - [`bundled`]: running a bundle (the stub's `main`).
 
+#[cfg(feature = "controller")]
+pub mod blanked_stderr;
 pub mod bundled;
 pub mod cleanup;
 pub mod contexts;

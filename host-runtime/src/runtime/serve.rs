@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use consfig_contract::{Context, Form};
 
+use super::blanked_stderr;
 use super::launcher::RuntimeLauncher;
 use super::stub::{StubLine, StubSource};
 use super::zygote::{Zygote, ZygoteError};
@@ -26,6 +27,7 @@ use crate::host::state::{HostMode, HostState};
 use crate::sandbox::policy::Policy;
 use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
+use crate::wire::redact::ReportSender;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -68,7 +70,9 @@ fn take_stdio() -> std::io::Result<(File, File)> {
 /// for it: its cache, and the line descendants ask for the stub on.
 struct Upstream<'c, R, W> {
     input: R,
-    output: W,
+    /// Every message to the controller leaves through here, the host's
+    /// data blanked out of it.
+    output: ReportSender<W>,
     cache: Cache,
     line: Arc<StubLine>,
     /// The controller's stub, by hash, as the Load message named it.
@@ -88,7 +92,7 @@ pub fn serve(
 ) -> Result<(), RuntimeError> {
     let mut up = Upstream {
         input,
-        output,
+        output: ReportSender::new(output),
         hangup: controller,
         cache: Cache::from_env().map_err(|e| RuntimeError::Fatal(format!("module cache: {e}")))?,
         line: Arc::new(
@@ -99,14 +103,11 @@ pub fn serve(
     let mut close: Vec<RawFd> = close_in_zygote.to_vec();
     close.push(up.line.server_fd());
     up.cache.sweep_abandoned();
-    protocol::send(
-        &mut up.output,
-        &FromRuntime::Hello {
-            protocol: PROTOCOL_VERSION,
-            runtime_version: env!("CARGO_PKG_VERSION").to_owned(),
-            cached_modules: up.cache.cached_modules().unwrap_or_default(),
-        },
-    )?;
+    up.output.send(FromRuntime::Hello {
+        protocol: PROTOCOL_VERSION,
+        runtime_version: env!("CARGO_PKG_VERSION").to_owned(),
+        cached_modules: up.cache.cached_modules().unwrap_or_default(),
+    })?;
 
     let mut received_modules = Vec::new();
     let mut received_bytes = 0u64;
@@ -139,6 +140,12 @@ pub fn serve(
                 stub,
             } => {
                 up.stub = stub;
+                // From here on the host's data is in this process: blanked
+                // out of every message, and out of what reaches stderr.
+                up.output.blank(&policy.data);
+                if let Err(e) = blanked_stderr::start(&policy.data, &close) {
+                    return fatal(&mut up.output, format!("standard error: {e}"));
+                }
                 let launcher = RuntimeLauncher::new(StubSource::Runtime(Arc::clone(&up.line)));
                 let (mut image, compiled) = match load(&up.cache, &modules, *policy, launcher) {
                     Ok(done) => done,
@@ -153,28 +160,18 @@ pub fn serve(
                     contexts,
                     zygote: Some(zygote),
                 });
-                protocol::send(
-                    &mut up.output,
-                    &FromRuntime::Ready {
-                        received_modules: std::mem::take(&mut received_modules),
-                        received_bytes,
-                        compiled_modules: compiled,
-                    },
-                )?;
+                up.output.send(FromRuntime::Ready {
+                    received_modules: std::mem::take(&mut received_modules),
+                    received_bytes,
+                    compiled_modules: compiled,
+                })?;
             }
             ToRuntime::Apply { id, form } => {
-                let mut outcome = match &mut loaded {
+                let outcome = match &mut loaded {
                     None => Outcome::failed("no modules loaded yet", String::new()),
                     Some(loaded) => loaded.apply(&form, &close, &mut up)?,
                 };
-                // The host's data stays on the host: blanked out of all we report.
-                if let Some(loaded) = &loaded {
-                    let data = &loaded.image.policy().data;
-                    if !data.is_empty() {
-                        outcome.rewrite_text(&|text| data.redact(text));
-                    }
-                }
-                protocol::send(&mut up.output, &FromRuntime::Outcome { id, outcome })?;
+                up.output.send(FromRuntime::Outcome { id, outcome })?;
             }
             ToRuntime::Stub { .. } | ToRuntime::NoStub { .. } => {
                 return fatal(&mut up.output, "a stub was sent unasked".into());
@@ -263,7 +260,7 @@ fn answer_stub<R: Read, W: Write>(up: &mut Upstream<'_, R, W>) -> Result<(), Pro
 fn fetch_stub<R: Read, W: Write>(
     up: &mut Upstream<'_, R, W>,
 ) -> Result<Result<File, String>, ProtocolError> {
-    protocol::send(&mut up.output, &FromRuntime::NeedStub)?;
+    up.output.send(FromRuntime::NeedStub)?;
     match protocol::recv(&mut up.input)? {
         ToRuntime::Stub {
             sha256,
@@ -318,13 +315,13 @@ fn decompress(compressed: &[u8], compressed_size: u64, size: u64) -> Result<Vec<
     Ok(bytes)
 }
 
-fn fatal(output: &mut impl Write, message: String) -> Result<(), RuntimeError> {
-    let _ = protocol::send(
-        output,
-        &FromRuntime::Fatal {
-            message: message.clone(),
-        },
-    );
+/// Tell the controller why the runtime stops, and stop: the message is
+/// blanked for the frame, and for the runtime's last words on stderr.
+fn fatal(output: &mut ReportSender<impl Write>, message: String) -> Result<(), RuntimeError> {
+    let message = output.redactor().text(&message).into_owned();
+    let _ = output.send(FromRuntime::Fatal {
+        message: message.clone(),
+    });
     Err(RuntimeError::Fatal(message))
 }
 

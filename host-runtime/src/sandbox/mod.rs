@@ -1,7 +1,8 @@
 //! The sandbox: what each module may do, and where its file calls act.
 //!
 //! - [`policy`]: what a deploy decides for its forms — grants per module,
-//!   limits, the host's data, check mode;
+//!   limits, the host's data, check mode; [`redact`]: blanking that data
+//!   out of what is reported;
 //! - [`decide`]: each module's grants, from the consfig and the modules' needs;
 //! - [`grants`]: what one module's grants allow;
 //! - [`confinement`]: the modules bounding a call, and the decision on it;
@@ -30,3 +31,4 @@ pub mod place;
 pub mod policy;
 pub mod program;
 pub mod read_only;
+pub mod redact;

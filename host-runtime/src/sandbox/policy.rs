@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::confinement::Writer;
 use super::grants::ModuleGrants;
+use super::redact::Redactor;
 
 /// Limits for forms; a field left out comes from the level above (a module's
 /// limits, then those of every form, then the defaults).
@@ -128,8 +129,8 @@ pub struct Policy {
 /// module that subdeploys itself would otherwise fork without end.
 pub const MAX_SUBDEPLOY_DEPTH: u32 = 8;
 
-/// A host's data: values that never show in debug output, and that
-/// [`HostData::redact`] blanks out of text.
+/// A host's data: values that never show in debug output, and that a
+/// [`Redactor`] blanks out of everything reported.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct HostData(BTreeMap<String, Vec<u8>>);
@@ -139,10 +140,6 @@ impl fmt::Debug for HostData {
         f.debug_set().entries(self.0.keys()).finish()
     }
 }
-
-/// Values shorter than this are not blanked out of text: it would blank
-/// ordinary words, and so short a value is no secret.
-pub const REDACT_MIN_LEN: usize = 4;
 
 impl Policy {
     /// The grants of the module named `module`.
@@ -176,25 +173,23 @@ impl HostData {
         self.0.keys().map(String::as_str)
     }
 
+    /// Every key with its value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// `text` with every value (as given, and without trailing whitespace)
-    /// replaced by `[data KEY]`.
+    /// What blanks these values out of reports.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(self)
+    }
+
+    /// `text` with every value blanked (see [`Redactor`]).
     pub fn redact(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for (key, value) in &self.0 {
-            let Ok(value) = std::str::from_utf8(value) else {
-                continue;
-            };
-            for variant in [value, value.trim_end()] {
-                if variant.len() >= REDACT_MIN_LEN && text.contains(variant) {
-                    text = text.replace(variant, &format!("[data {key}]"));
-                }
-            }
-        }
-        text
+        self.redactor().text(text).into_owned()
     }
 }
 
@@ -234,7 +229,11 @@ mod tests {
             data.redact("password hunter22, pin 42"),
             "password [data db], pin 42"
         );
-        assert_eq!(data.redact("line hunter22\n"), "line [data db]");
+        // The line break after the value stays.
+        assert_eq!(
+            data.redact("line hunter22\nnext line\n"),
+            "line [data db]\nnext line\n"
+        );
         let debug = format!(
             "{:?}",
             Policy {

@@ -1,7 +1,9 @@
 //! What crosses between the controller and the runtime: the framed,
-//! versioned [`protocol`] and the [`outcome`]s of forms. Both halves of the
+//! versioned [`protocol`] and the [`outcome`]s of forms, with the host's
+//! data blanked out of every message ([`redact`]). Both halves of the
 //! crate speak it; it carries the sandbox's decisions (a deploy's policy,
 //! check mode's file changes) and nothing else of the layers above.
 
 pub mod outcome;
 pub mod protocol;
+pub mod redact;
