@@ -5,7 +5,7 @@
 //! with `ssh web1` works here. The server's key must be in `~/.ssh/known_hosts`:
 //! an unknown key is refused unless new keys are accepted, a changed key always.
 
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{BufReader, BufWriter};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use super::bootstrap::{self, RuntimeBinary, Secret, sh_quote};
-use super::{ConnectionError, RuntimeChannel, RuntimeProcess};
+use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
@@ -214,14 +214,16 @@ fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, Connecti
 struct SshRuntime {
     // Dropped after the channel, which borrows its connection.
     channel: ssh2::Channel,
-    _session: Session,
+    session: Session,
 }
 
 impl RuntimeProcess for SshRuntime {
     fn finish(&mut self) -> String {
+        // Each step bounded: a runtime that never ends is abandoned.
+        self.session
+            .set_timeout(FINISH_GRACE.as_millis().try_into().unwrap_or(u32::MAX));
         let _ = self.channel.send_eof();
-        let mut stderr = String::new();
-        let _ = self.channel.stderr().read_to_string(&mut stderr);
+        let mut stderr = read_diagnostics(&mut self.channel.stderr());
         let _ = self.channel.wait_close();
         match self.channel.exit_status() {
             Ok(0) | Err(_) => {}
@@ -267,10 +269,7 @@ pub fn start_runtime(
             sent
         }
         Err(e) => {
-            let mut process = SshRuntime {
-                channel,
-                _session: session,
-            };
+            let mut process = SshRuntime { channel, session };
             let said = process.finish();
             let said = said.trim();
             return Err(ConnectionError::Bootstrap(if said.is_empty() {
@@ -283,10 +282,7 @@ pub fn start_runtime(
     Ok(RuntimeChannel {
         reader: Box::new(reader),
         writer: Box::new(writer),
-        process: Box::new(SshRuntime {
-            channel,
-            _session: session,
-        }),
+        process: Box::new(SshRuntime { channel, session }),
         runtime_bytes_sent,
     })
 }
