@@ -504,3 +504,38 @@ fn a_runtime_flooding_stderr_and_never_ending_costs_the_controller_little() {
     assert!(run.stdout.len() < 250_000, "{} bytes", run.stdout.len());
     assert_eq!(raw_controls(&run.stdout), NONE);
 }
+
+#[test]
+fn a_runtime_that_stops_answering_is_given_up_on_in_time() {
+    let sb = Sandbox::new();
+    let modules = [module("testing")];
+    sb.write_consfig(
+        &modules,
+        &[r#"["testing:print", "a"]"#.into()],
+        "[limits]\ntime = \"1s\"\n",
+    );
+    // Ready, then silent for ever: neither an outcome nor an exit.
+    let runtime = fake_runtime(
+        sb.path(),
+        &[
+            Step::Say(greeting(&modules)),
+            Step::Shell("exec sleep 600".into()),
+        ],
+        false,
+    );
+    let started = Instant::now();
+    let run = sb.consfig_with_env(
+        &["deploy", "--json", "box"],
+        &[("CONSFIG_RUNTIME", &runtime)],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 22, "{run:?}");
+    assert_eq!(
+        run.event("summary")["error"],
+        "no progress from the runtime within 6s while waiting for the outcome of a form: it was given up on",
+        "{run:?}"
+    );
+    // The form's second, as much again (at least 5 s), and the grace to end.
+    assert!(took >= Duration::from_secs(6), "{took:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}

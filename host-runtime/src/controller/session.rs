@@ -3,16 +3,18 @@
 //! — answering the runtime's request for the bundle stub when a form needs
 //! it — each outcome reported as it comes.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use consfig_contract::{Context, Form};
 
 use super::connection::RuntimeChannel;
 use super::connection::bootstrap::RuntimeBinary;
+use super::connection::deadline::Deadline;
 use super::modules::ModuleFile;
 use super::reporter::Reporter;
 use super::summary::HostSummary;
-use crate::sandbox::policy::{Policy, show_bytes};
+use crate::sandbox::policy::{LimitSet, Policy, show_bytes};
 use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{
     self, FromRuntime, MAX_FRAME, PROTOCOL_VERSION, ProtocolError, Received, ToRuntime,
@@ -22,6 +24,13 @@ use crate::wire::protocol::{
 /// a form's outcome holds its output, and in check mode the files it would
 /// change.
 const MIN_MESSAGE_LIMIT: usize = 16 << 20;
+
+/// The longest the runtime may take to greet, or to take a message (or
+/// each part of a large one) sent to it.
+const STEP_LIMIT: Duration = Duration::from_secs(120);
+
+/// The least time the runtime is given to load the modules.
+const MIN_LOAD_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// The most of a runtime's own words (a fatal error, its version) kept for
 /// the report.
@@ -66,6 +75,14 @@ pub enum SessionError {
     },
     #[error("the runtime says it compiled a module it was not given: {0}")]
     Compiled(String),
+    #[error(
+        "no progress from the runtime within {} while {waiting}: it was given up on",
+        humantime::format_duration(*limit)
+    )]
+    Deadline {
+        waiting: &'static str,
+        limit: Duration,
+    },
 }
 
 /// One host's conversation with its runtime.
@@ -105,16 +122,27 @@ pub fn bounded(text: &str, max: usize) -> String {
     format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }
 
-/// The runtime's side of the conversation: messages read within the limit,
-/// anything else an error saying what we were waiting for.
-struct FromHost<'r> {
-    reader: &'r mut dyn std::io::Read,
+/// The conversation as the session holds it: every message read within
+/// the size limit and every wait within a deadline, anything else an error
+/// saying what we were waiting for.
+struct Conversation<'c> {
+    reader: &'c mut dyn Read,
+    writer: &'c mut dyn Write,
+    deadline: &'c Deadline,
     limit: usize,
 }
 
-impl FromHost<'_> {
-    fn recv(&mut self, waiting: &'static str) -> Result<FromRuntime, SessionError> {
-        match protocol::recv_within(&mut self.reader, self.limit)? {
+impl Conversation<'_> {
+    /// The next message, within `within`.
+    fn recv(
+        &mut self,
+        waiting: &'static str,
+        within: Duration,
+    ) -> Result<FromRuntime, SessionError> {
+        self.deadline.set(Some(within));
+        let received = protocol::recv_within(&mut self.reader, self.limit)
+            .map_err(|e| timed_out(e, waiting, within))?;
+        match received {
             Received::Message(FromRuntime::Fatal { message }) => {
                 Err(SessionError::Fatal(bounded(&message, MAX_RUNTIME_WORDS)))
             }
@@ -127,10 +155,83 @@ impl FromHost<'_> {
             Received::Malformed(error) => Err(SessionError::Malformed { waiting, error }),
         }
     }
+
+    /// Send a message, which the runtime must take within [`STEP_LIMIT`].
+    fn send(&mut self, message: &ToRuntime) -> Result<(), SessionError> {
+        self.deadline.set(Some(STEP_LIMIT));
+        protocol::send(&mut self.writer, message).map_err(|e| timed_out(e, SENDING, STEP_LIMIT))
+    }
+
+    /// Send a raw frame (a module's or the stub's bytes), each write of it
+    /// taken within [`STEP_LIMIT`] of the one before.
+    fn send_frame(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
+        self.deadline.set(Some(STEP_LIMIT));
+        let mut progress = Progress {
+            inner: &mut self.writer,
+            deadline: self.deadline,
+        };
+        protocol::write_frame(&mut progress, bytes).map_err(|e| timed_out(e, SENDING, STEP_LIMIT))
+    }
+}
+
+const SENDING: &str = "sending to it";
+
+/// A writer whose deadline moves on with each write that went through:
+/// large frames need progress, not speed.
+struct Progress<'w> {
+    inner: &'w mut dyn Write,
+    deadline: &'w Deadline,
+}
+
+impl Write for Progress<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.deadline.set(Some(STEP_LIMIT));
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A protocol error, as the deadline error it is when the wait timed out.
+fn timed_out(e: ProtocolError, waiting: &'static str, limit: Duration) -> SessionError {
+    match e {
+        ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            SessionError::Deadline { waiting, limit }
+        }
+        other => SessionError::Lost(other),
+    }
+}
+
+/// How long loading may take under `limits`: compiling modules on a slow
+/// target takes minutes, and each module's `init` has the time of forms.
+fn load_limit(limits: &LimitSet) -> Duration {
+    (limits.for_forms().time * 2).max(MIN_LOAD_LIMIT)
+}
+
+/// How long the outcome of `form` may take under `limits`: its module's
+/// time limit (which the runtime enforces), and as much again (at least 5
+/// seconds, at most [`STEP_LIMIT`]) for the runtime to stop it and report.
+fn form_limit(limits: &LimitSet, form: &Form) -> Duration {
+    let time = limits.for_module(form.module()).time;
+    time + time.clamp(Duration::from_secs(5), STEP_LIMIT)
 }
 
 impl Session<'_> {
     pub fn run(
+        self,
+        channel: &mut RuntimeChannel,
+        reporter: &Reporter,
+        summary: &mut HostSummary,
+    ) -> Result<(), SessionError> {
+        let result = self.converse(channel, reporter, summary);
+        channel.deadline.set(None);
+        result
+    }
+
+    fn converse(
         self,
         channel: &mut RuntimeChannel,
         reporter: &Reporter,
@@ -144,13 +245,15 @@ impl Session<'_> {
             contexts,
             stub,
         } = self;
-        let writer = &mut channel.writer;
-        let mut runtime = FromHost {
+        let limits = policy.limits.clone();
+        let mut runtime = Conversation {
             reader: &mut channel.reader,
+            writer: &mut channel.writer,
+            deadline: &channel.deadline,
             limit: message_limit(&policy),
         };
         const GREETING: &str = "waiting for its greeting";
-        let cached = match runtime.recv(GREETING)? {
+        let cached = match runtime.recv(GREETING, STEP_LIMIT)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
                 cached_modules,
@@ -178,32 +281,26 @@ impl Session<'_> {
         let mut module_bytes = 0;
         for module in modules.iter().filter(|m| !cached.contains(&m.sha256)) {
             let compressed = module.compressed();
-            protocol::send(
-                writer,
-                &ToRuntime::Module {
-                    sha256: module.sha256.clone(),
-                    size: module.bytes.len() as u64,
-                    compressed_size: compressed.len() as u64,
-                },
-            )?;
-            protocol::write_frame(writer, compressed)?;
+            runtime.send(&ToRuntime::Module {
+                sha256: module.sha256.clone(),
+                size: module.bytes.len() as u64,
+                compressed_size: compressed.len() as u64,
+            })?;
+            runtime.send_frame(compressed)?;
             sent.push(module.sha256.clone());
             module_bytes += compressed.len() as u64;
         }
         drop(cached);
         summary.modules_sent = sent.len();
         summary.bytes_sent += module_bytes;
-        protocol::send(
-            writer,
-            &ToRuntime::Load {
-                modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                policy,
-                contexts,
-                stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
-            },
-        )?;
+        runtime.send(&ToRuntime::Load {
+            modules: modules.iter().map(|m| m.sha256.clone()).collect(),
+            policy,
+            contexts,
+            stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
+        })?;
         const LOADING: &str = "waiting for it to load the modules";
-        match runtime.recv(LOADING)? {
+        match runtime.recv(LOADING, load_limit(&limits))? {
             FromRuntime::Ready {
                 received_modules,
                 received_bytes,
@@ -243,18 +340,20 @@ impl Session<'_> {
         let mut stub_sent = false;
         for (index, form) in forms.iter().enumerate() {
             let id = index as u64;
-            protocol::send(
-                writer,
-                &ToRuntime::Apply {
-                    id,
-                    form: form.clone(),
-                },
-            )?;
+            runtime.send(&ToRuntime::Apply {
+                id,
+                form: form.clone(),
+            })?;
             const FORM: &str = "waiting for the outcome of a form";
+            let limit = form_limit(&limits, form);
+            let started = Instant::now();
+            let mut elsewhere = Duration::ZERO;
             // While the form runs, the runtime may ask for the stub. A report
             // too large or malformed to read fails only its form.
             let outcome = loop {
-                let message = match runtime.recv(FORM) {
+                // The time spent sending the stub is not the form's.
+                let left = limit.saturating_sub(started.elapsed().saturating_sub(elsewhere));
+                let message = match runtime.recv(FORM, left) {
                     Ok(message) => message,
                     Err(SessionError::TooLarge { size, limit, .. }) => {
                         break Outcome::failed(
@@ -273,12 +372,17 @@ impl Session<'_> {
                             String::new(),
                         );
                     }
+                    Err(SessionError::Deadline { waiting, .. }) => {
+                        return Err(SessionError::Deadline { waiting, limit });
+                    }
                     Err(e) => return Err(e),
                 };
                 match message {
                     FromRuntime::Outcome { id: got, outcome } if got == id => break outcome,
                     FromRuntime::NeedStub => {
-                        let sent = send_stub(writer, stub, stub_sent)?;
+                        let sending = Instant::now();
+                        let sent = send_stub(&mut runtime, stub, stub_sent)?;
+                        elsewhere += sending.elapsed();
                         stub_sent = true;
                         summary.runtime_bytes_sent += sent;
                         summary.bytes_sent += sent;
@@ -296,20 +400,19 @@ impl Session<'_> {
             }
             reporter.form(host, index, form, &outcome);
         }
-        protocol::send(writer, &ToRuntime::Finish)?;
+        runtime.send(&ToRuntime::Finish)?;
         Ok(())
     }
 }
 
-/// Send the runtime the stub, compressed, or why there is none; the bytes sent.
 /// The stub goes once per host: a runtime that keeps asking (it could not
 /// keep it, or it means to make the controller upload without end) is told
 /// there is no more.
 fn send_stub(
-    writer: &mut impl Write,
+    runtime: &mut Conversation<'_>,
     stub: &Result<RuntimeBinary, String>,
     already_sent: bool,
-) -> Result<u64, ProtocolError> {
+) -> Result<u64, SessionError> {
     let compressed = stub
         .as_ref()
         .map_err(Clone::clone)
@@ -323,19 +426,16 @@ fn send_stub(
         .and_then(|stub| stub.compressed().map(|bytes| (stub, bytes)));
     match compressed {
         Ok((stub, bytes)) => {
-            protocol::send(
-                writer,
-                &ToRuntime::Stub {
-                    sha256: stub.sha256.clone(),
-                    size: stub.size,
-                    compressed_size: bytes.len() as u64,
-                },
-            )?;
-            protocol::write_frame(writer, bytes)?;
+            runtime.send(&ToRuntime::Stub {
+                sha256: stub.sha256.clone(),
+                size: stub.size,
+                compressed_size: bytes.len() as u64,
+            })?;
+            runtime.send_frame(bytes)?;
             Ok(bytes.len() as u64)
         }
         Err(reason) => {
-            protocol::send(writer, &ToRuntime::NoStub { reason })?;
+            runtime.send(&ToRuntime::NoStub { reason })?;
             Ok(0)
         }
     }
@@ -430,6 +530,7 @@ mod tests {
             reader: Box::new(Cursor::new(said)),
             writer: Box::new(sent.clone()),
             process: Box::new(Gone),
+            deadline: Default::default(),
             runtime_bytes_sent: 0,
         };
         let mut summary = HostSummary::default();

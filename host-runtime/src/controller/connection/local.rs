@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use super::deadline::{Deadline, Polled};
 use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
 struct LocalRuntime {
@@ -72,9 +73,19 @@ pub fn start_runtime(exe: &Path) -> Result<RuntimeChannel, ConnectionError> {
     std::thread::spawn(move || {
         let _ = said.send(read_diagnostics(&mut stderr));
     });
+    let deadline = Deadline::default();
+    let polled = |e: std::io::Error| ConnectionError::Spawn {
+        exe: exe.display().to_string(),
+        source: e,
+    };
     Ok(RuntimeChannel {
-        reader: Box::new(BufReader::new(stdout)),
-        writer: Box::new(BufWriter::new(stdin)),
+        reader: Box::new(BufReader::new(
+            Polled::new(stdout, deadline.clone()).map_err(polled)?,
+        )),
+        writer: Box::new(BufWriter::new(
+            Polled::new(stdin, deadline.clone()).map_err(polled)?,
+        )),
+        deadline,
         process: Box::new(LocalRuntime {
             child,
             stderr: Some(stderr_text),

@@ -4,6 +4,7 @@
 //! `consfig runtime` and hands back its stdin/stdout as a [`RuntimeChannel`].
 
 pub mod bootstrap;
+pub mod deadline;
 pub mod local;
 pub mod ssh;
 pub mod ssh_target;
@@ -131,6 +132,9 @@ pub fn read_diagnostics(reader: &mut impl Read) -> String {
 pub struct RuntimeChannel {
     pub reader: Box<dyn Read + Send>,
     pub writer: Box<dyn Write + Send>,
+    /// How long reading and writing may wait on the runtime: set before
+    /// each wait, it makes them fail with `TimedOut` once passed.
+    pub deadline: deadline::Deadline,
     pub process: Box<dyn RuntimeProcess>,
     /// Bytes of the runtime binary uploaded to start it (0 when the target had it).
     pub runtime_bytes_sent: u64,

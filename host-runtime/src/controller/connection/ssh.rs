@@ -5,7 +5,7 @@
 //! with `ssh web1` works here. The server's key must be in `~/.ssh/known_hosts`:
 //! an unknown key is refused unless new keys are accepted, a changed key always.
 
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +14,7 @@ use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use super::bootstrap::{self, RuntimeBinary, Secret, sh_quote};
+use super::deadline::Deadline;
 use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
@@ -255,7 +256,9 @@ pub fn start_runtime(
         ),
     };
     channel.exec(&command).map_err(lost)?;
-    let mut reader = BufReader::new(channel.stream(0));
+    // Byte by byte while starting, so that nothing the runtime says after
+    // the bootstrap's last line is read into this buffer.
+    let mut reader = BufReader::with_capacity(1, channel.stream(0));
     let mut writer = BufWriter::new(channel.stream(0));
     let runtime_bytes_sent = match bootstrap::finish(
         &mut reader,
@@ -264,7 +267,7 @@ pub fn start_runtime(
         options.sudo_password.as_ref(),
     ) {
         Ok(sent) => {
-            // Forms may run long: no limit once the runtime is up.
+            // From here on, the session's deadlines bound every wait.
             session.set_timeout(0);
             sent
         }
@@ -279,12 +282,68 @@ pub fn start_runtime(
             }));
         }
     };
+    let deadline = Deadline::default();
+    let timed = |stream| Timed {
+        stream,
+        session: session.clone(),
+        deadline: deadline.clone(),
+    };
+    let reader = BufReader::new(timed(reader.into_inner()));
+    let writer =
+        BufWriter::new(timed(writer.into_inner().map_err(|e| {
+            ConnectionError::Ssh(format!("{target}: {}", e.error()))
+        })?));
     Ok(RuntimeChannel {
         reader: Box::new(reader),
         writer: Box::new(writer),
+        deadline,
         process: Box::new(SshRuntime { channel, session }),
         runtime_bytes_sent,
     })
+}
+
+/// A stream of the runtime's channel whose every wait ends at the deadline
+/// (the session's timeout, set before each read and write).
+struct Timed {
+    stream: ssh2::Stream,
+    session: Session,
+    deadline: Deadline,
+}
+
+impl Timed {
+    fn arm(&self) -> std::io::Result<()> {
+        let ms = match self.deadline.remaining() {
+            None => 0,
+            Some(left) if left.is_zero() => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the runtime's deadline passed",
+                ));
+            }
+            Some(left) => left.as_millis().clamp(1, u32::MAX as u128) as u32,
+        };
+        self.session.set_timeout(ms);
+        Ok(())
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.arm()?;
+        self.stream.flush()
+    }
 }
 
 #[cfg(test)]
