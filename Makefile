@@ -2,7 +2,9 @@
 #
 #   make          build the runtime/controller, the bundle stub and the Wasm modules
 #   make demo     deploy the example consfig to this machine, twice
-#   make test     install what the tests need, then run every test
+#   make test     install what the tests need, then run every test, and each
+#                 fuzz target for a few seconds
+#   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench    measure forms, SSH deploys and bundles
 
 CARGO       ?= cargo
@@ -13,7 +15,15 @@ BIN         := target/release/consfig
 STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench clean
+# The fuzz targets (fuzz/fuzz_targets), each run in turn: crashes land in
+# fuzz/artifacts/TARGET, the corpus grows in fuzz/corpus/TARGET from the
+# seeds in fuzz/seeds/TARGET.
+FUZZ_TARGETS       := protocol bundle consfig_toml form grant
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
+.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench clean \
+	fuzz fuzz-smoke fuzz-deps
 
 all: build
 
@@ -51,8 +61,31 @@ test-deps: wasm-target
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
 
-test: test-deps build
+test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace
+	$(MAKE) fuzz-smoke
+
+# What fuzzing needs on a fresh Debian machine: the nightly toolchain,
+# cargo-fuzz, and a C++ compiler for libFuzzer.
+fuzz-deps:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@command -v c++ >/dev/null || { apt-get update -q && apt-get install -y -q g++; }
+
+# Run every target for $(1) seconds. The code fuzzed is safe Rust, so no
+# sanitizer; cargo-fuzz's build keeps debug assertions and overflow checks.
+# An input taking over 10 s counts as a hang.
+fuzz-run = cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t && \
+		$(CARGO) +nightly fuzz run --sanitizer none $$t corpus/$$t seeds/$$t -- \
+			-max_total_time=$(1) -timeout=10 || exit 1; \
+	done
+
+fuzz: fuzz-deps
+	$(call fuzz-run,$(FUZZ_SECONDS))
+
+fuzz-smoke: fuzz-deps
+	$(call fuzz-run,$(FUZZ_SMOKE_SECONDS))
 
 demo: build
 	rm -rf $(DEMO_DIR)
@@ -70,3 +103,4 @@ bench: test-deps build
 clean:
 	$(CARGO) clean
 	cd consfig-wasm && $(CARGO) clean
+	cd fuzz && $(CARGO) clean

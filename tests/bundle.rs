@@ -225,6 +225,78 @@ fn truncated_or_altered_bundles_are_refused() {
     assert!(info.stderr.contains("truncated"), "{info:?}");
 }
 
+/// `bundle` with its manifest edited by `edit`, and a checksum that matches
+/// again: what anyone can make, as the checksum is no signature.
+fn recrafted(bundle: &[u8], edit: impl FnOnce(&mut serde_json::Value, u64)) -> Vec<u8> {
+    let len = bundle.len();
+    let stub_len = u64::from_le_bytes(bundle[len - 64..len - 56].try_into().unwrap()) as usize;
+    let body = &bundle[..len - 64];
+    let manifest_len =
+        u32::from_le_bytes(body[stub_len..stub_len + 4].try_into().unwrap()) as usize;
+    let manifest_at = stub_len + 4;
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&body[manifest_at..manifest_at + manifest_len]).unwrap();
+    let code = &body[manifest_at + manifest_len..];
+    edit(&mut manifest, code.len() as u64);
+    let manifest = serde_json::to_vec(&manifest).unwrap();
+    let mut bytes = body[..stub_len].to_vec();
+    bytes.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&manifest);
+    bytes.extend_from_slice(code);
+    let checksum = consfig::engine::cache::sha256_hex(&bytes);
+    let payload_len = (bytes.len() - stub_len) as u64;
+    bytes.extend_from_slice(&(stub_len as u64).to_le_bytes());
+    bytes.extend_from_slice(&payload_len.to_le_bytes());
+    for pair in checksum.as_bytes().chunks(2) {
+        bytes.push(u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap());
+    }
+    bytes.extend_from_slice(&bundle[len - 16..]);
+    bytes
+}
+
+#[test]
+fn a_crafted_bundle_whose_sizes_wrap_around_is_refused_not_run() {
+    let sb = Sandbox::new();
+    let good = sb.path().join("good");
+    make_bundle(&sb, free_port(), true, &good);
+    let bytes = std::fs::read(&good).unwrap();
+    // Module sizes that add up, modulo 2^64, to the code there is: the first
+    // wraps the offset around to one byte before the code, a second entry
+    // brings it back to the end.
+    let crafted = recrafted(&bytes, |manifest, code| {
+        let modules = manifest["modules"].as_array_mut().unwrap();
+        let mut again = modules[0].clone();
+        modules[0]["compiled_size"] = u64::MAX.into();
+        again["compiled_size"] = (code + 1).into();
+        modules.push(again);
+    });
+    let path = sb.path().join("crafted");
+    std::fs::write(&path, crafted).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Another test thread forking while the file was open for writing holds
+    // it open a moment longer: "text file busy" until its child execs.
+    let out = (0..100)
+        .find_map(|_| match Command::new(&path).output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+                None
+            }
+            result => Some(result.unwrap()),
+        })
+        .expect("the bundle stays busy");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{:?}: {stderr}", out.status);
+    assert!(
+        stderr.contains("bad bundle manifest: module cool-web-service: 18446744073709551615 bytes of code from offset"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run past the payload"), "{stderr}");
+
+    let info = sb.consfig(&["bundle", "--info", &path.display().to_string()]);
+    assert_eq!(info.code, 2, "{info:?}");
+    assert!(info.stderr.contains("run past the payload"), "{info:?}");
+}
+
 #[test]
 fn bad_bundle_requests_are_refused_before_writing() {
     let sb = Sandbox::new();

@@ -143,6 +143,12 @@ impl FromStr for Grant {
             text: text.to_owned(),
             reason: reason.to_owned(),
         };
+        // No path, argument or name the kernel takes can hold one, and
+        // shell quoting cannot show one: a grant printed and read back
+        // would mean something else.
+        if text.contains('\0') {
+            return Err(bad("a grant cannot contain a NUL character"));
+        }
         let (kind, arg) = match text.split_once(':') {
             Some((kind, arg)) => (kind, Some(arg)),
             None => (text, None),
@@ -372,6 +378,9 @@ mod tests {
             "context:user:www",
             "data:",
             "setid:bin",
+            "command:/bin/sh -c 'echo *\0'",
+            "read:/etc\0/x",
+            "data:a\0b",
         ] {
             assert!(bad.parse::<Grant>().is_err(), "{bad} should be refused");
         }

@@ -114,6 +114,25 @@ pub struct ManifestModule {
     pub compiled_size: u64,
 }
 
+impl ManifestModule {
+    /// Whether this entry is one `assemble` could have written: a module
+    /// name, and a SHA-256 in lowercase hex (both are printed and used to
+    /// name things).
+    fn check(&self) -> Result<(), String> {
+        if !consfig_contract::name::is_name(&self.name) {
+            return Err(format!("{:?} is not a module name", self.name));
+        }
+        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(hex) {
+            return Err(format!(
+                "module {}: {:?} is not a SHA-256 in hex",
+                self.name, self.sha256
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A module to put in a bundle.
 pub struct BundleModule {
     pub name: String,
@@ -203,14 +222,18 @@ impl Bundle {
             path: origin.to_owned(),
             reason,
         };
+        // The sizes add up to the file's length (checked above), so the stub
+        // lies within the body; every offset below is checked, as a bundle's
+        // sizes are what its maker wrote, checksum or not.
         let stub_len = stub_len as usize;
         let payload = &body[stub_len..];
         let manifest_len = payload
             .get(..4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
             .ok_or_else(|| bad("payload too short".into()))?;
-        let manifest_bytes = payload
-            .get(4..4 + manifest_len)
+        let manifest_bytes = 4usize
+            .checked_add(manifest_len)
+            .and_then(|end| payload.get(4..end))
             .ok_or_else(|| bad("manifest runs past the payload".into()))?;
         let manifest: Manifest =
             serde_json::from_slice(manifest_bytes).map_err(|e| bad(e.to_string()))?;
@@ -220,18 +243,26 @@ impl Bundle {
                 manifest.format
             )));
         }
+        for module in &manifest.modules {
+            module.check().map_err(bad)?;
+        }
         let form =
             Form::from_value(manifest.form.clone()).map_err(|e| bad(format!("form: {e}")))?;
         let mut at = stub_len + 4 + manifest_len;
         let mut code = Vec::new();
         for module in &manifest.modules {
-            let end = at + module.compiled_size as usize;
-            if end > body.len() {
-                return Err(bad(format!(
-                    "module {}: code runs past the payload",
-                    module.name
-                )));
-            }
+            let end = usize::try_from(module.compiled_size)
+                .ok()
+                .and_then(|size| at.checked_add(size))
+                .filter(|&end| end <= body.len())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "module {}: {} bytes of code from offset {at} run past the payload, which ends at {}",
+                        module.name,
+                        module.compiled_size,
+                        body.len()
+                    ))
+                })?;
             code.push(at..end);
             at = end;
         }
@@ -306,7 +337,9 @@ pub fn stub_length(file: &File) -> Option<u64> {
     let mut tail = [0u8; TRAILER_LEN];
     file.read_exact_at(&mut tail, len.checked_sub(TRAILER_LEN as u64)?)
         .ok()?;
-    Trailer::decode(&tail).map(|trailer| trailer.stub_len)
+    Trailer::decode(&tail)
+        .map(|trailer| trailer.stub_len)
+        .filter(|&stub_len| stub_len <= len - TRAILER_LEN as u64)
 }
 
 /// The exit status of a bundle whose payload cannot be used.
@@ -386,6 +419,80 @@ mod tests {
         ));
     }
 
+    /// `bundle` with its manifest edited by `edit` and a checksum that
+    /// matches again: what a maker of crafted bundles can write.
+    fn recrafted(bundle: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let trailer = Trailer::decode(bundle).unwrap();
+        let stub_len = trailer.stub_len as usize;
+        let payload = &bundle[stub_len..bundle.len() - TRAILER_LEN];
+        let manifest_len = u32::from_le_bytes(payload[..4].try_into().unwrap()) as usize;
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&payload[4..4 + manifest_len]).unwrap();
+        edit(&mut manifest);
+        let manifest = serde_json::to_vec(&manifest).unwrap();
+        let mut bytes = bundle[..stub_len].to_vec();
+        bytes.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&manifest);
+        bytes.extend_from_slice(&payload[4 + manifest_len..]);
+        let trailer = Trailer {
+            stub_len: stub_len as u64,
+            payload_len: (bytes.len() - stub_len) as u64,
+            checksum: Sha256::digest(&bytes).into(),
+        };
+        bytes.extend_from_slice(&trailer.encode());
+        bytes
+    }
+
+    #[test]
+    fn refuses_module_sizes_that_wrap_around() {
+        let good = sample();
+        let code = b"compiled web".len() + b"compiled file code".len();
+        // The first size wraps the offset around to just before the code;
+        // the second brings it back to the end, so the total adds up.
+        let wrapping = recrafted(&good, |manifest| {
+            manifest["modules"][0]["compiled_size"] = u64::MAX.into();
+            manifest["modules"][1]["compiled_size"] = (code as u64 + 1).into();
+        });
+        let err = Bundle::parse(wrapping, "b").unwrap_err();
+        assert!(
+            matches!(&err, BundleError::Manifest { reason, .. }
+                if reason.starts_with("module web: 18446744073709551615 bytes of code from offset")),
+            "{err}"
+        );
+        for size in [u64::MAX / 2, (code as u64) + 1, u64::MAX - 20] {
+            let bad = recrafted(&good, |manifest| {
+                manifest["modules"][1]["compiled_size"] = size.into();
+            });
+            assert!(
+                matches!(
+                    Bundle::parse(bad, "b").unwrap_err(),
+                    BundleError::Manifest { .. }
+                ),
+                "{size}"
+            );
+        }
+        // Unedited, the same recrafting reads back.
+        assert!(Bundle::parse(recrafted(&good, |_| {}), "b").is_ok());
+    }
+
+    #[test]
+    fn refuses_module_entries_that_are_not_names_and_hashes() {
+        let good = sample();
+        // 64 bytes, not all hex: cut at 16 for --info, a character would split.
+        let not_hex = format!("a{}a", "é".repeat(31));
+        for (field, value, says) in [
+            ("name", "web\n\x1b[2K", "is not a module name"),
+            ("sha256", not_hex.as_str(), "is not a SHA-256"),
+            ("sha256", "AB", "is not a SHA-256"),
+        ] {
+            let bad = recrafted(&good, |manifest| {
+                manifest["modules"][0][field] = value.into();
+            });
+            let err = Bundle::parse(bad, "b").unwrap_err();
+            assert!(err.to_string().contains(says), "{field}: {err}");
+        }
+    }
+
     #[test]
     fn finds_the_stub_length_of_a_bundle_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -394,6 +501,12 @@ mod tests {
         let file = File::open(&path).unwrap();
         assert_eq!(stub_length(&file), Some(b"\x7fELF stub".len() as u64));
         std::fs::write(&path, b"short").unwrap();
+        assert_eq!(stub_length(&File::open(&path).unwrap()), None);
+        // A trailer whose stub would be longer than the file is none.
+        let mut lying = sample();
+        let at = lying.len() - TRAILER_LEN;
+        lying[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        std::fs::write(&path, lying).unwrap();
         assert_eq!(stub_length(&File::open(&path).unwrap()), None);
     }
 }

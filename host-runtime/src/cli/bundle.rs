@@ -12,6 +12,7 @@ use crate::controller::installation::Installation;
 use crate::controller::modules::{Inspector, expand_modules, read_modules};
 use crate::sandbox::files::{Disk, FileBackend};
 use crate::sandbox::place::Place;
+use crate::wire::terminal::escape;
 
 /// Module files for `--module` arguments: paths and globs as given; a bare
 /// name is a standard module installed beside consfig.
@@ -74,6 +75,7 @@ pub fn run(
 
 pub fn info(path: &Path) -> Result<i32> {
     let bundle = Bundle::open(path)?;
-    print!("{}", bundle.describe());
+    // A bundle's manifest is what its maker wrote.
+    print!("{}", escape(&bundle.describe()));
     Ok(0)
 }

@@ -1,11 +1,13 @@
 //! `consfig describe MODULE.wasm…`: the properties of modules, their
-//! parameters and docs, and the grants each module needs.
+//! parameters and docs, and the grants each module needs. All of it is the
+//! modules' own words, so it is printed with control characters made visible.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::controller::modules::{Inspector, read_modules};
+use crate::wire::terminal::{escape, json_line, one_line};
 
 pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
     let modules = read_modules(paths)?;
@@ -26,38 +28,41 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
                 .collect();
             println!(
                 "{}",
-                serde_json::json!({"path": module.path, "sha256": sha256, "module": info.name,
+                json_line(
+                    &serde_json::json!({"path": module.path, "sha256": sha256, "module": info.name,
                                    "doc": info.doc, "needs": info.needs, "properties": properties})
+                )
             );
             continue;
         }
         println!(
             "{} ({}, sha256 {})",
-            info.name,
-            module.path.display(),
+            one_line(&info.name),
+            one_line(&module.path.to_string_lossy()),
             &sha256[..16]
         );
         if !info.doc.is_empty() {
-            println!("  {}", info.doc.replace('\n', "\n  "));
+            println!("  {}", escape(&info.doc.replace('\n', "\n  ")));
         }
         if !info.needs.is_empty() {
-            println!("  needs: {}", info.needs.join(", "));
+            println!("  needs: {}", one_line(&info.needs.join(", ")));
         }
         for p in &info.properties {
             let params: Vec<String> = p
                 .params
                 .iter()
                 .map(|a| {
+                    let (name, type_) = (one_line(&a.name), one_line(&a.type_));
                     if a.optional {
-                        format!("[{}: {}]", a.name, a.type_)
+                        format!("[{name}: {type_}]")
                     } else {
-                        format!("{}: {}", a.name, a.type_)
+                        format!("{name}: {type_}")
                     }
                 })
                 .collect();
-            println!("\n  {} {}", p.name, params.join(" ").trim_end());
+            println!("\n  {} {}", one_line(&p.name), params.join(" ").trim_end());
             for line in p.doc.lines() {
-                println!("      {line}");
+                println!("      {}", escape(line));
             }
         }
         println!();

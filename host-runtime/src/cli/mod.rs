@@ -14,6 +14,8 @@ use clap::{Parser, Subcommand};
 
 use shared::ReportArgs;
 
+use crate::wire::terminal::escape;
+
 /// Exit code for bad input: nothing was deployed.
 const EXIT_USAGE: i32 = 2;
 
@@ -161,7 +163,9 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("consfig: {e:#}");
+            // Errors quote modules (a form's validation) and bundles: made
+            // safe for the terminal like everything else they say.
+            eprintln!("consfig: {}", escape(&format!("{e:#}")));
             EXIT_USAGE
         }
     }

@@ -52,7 +52,7 @@ pub fn options(
     policy: Policy,
 ) -> Result<DeployOptions> {
     let mut options = DeployOptions::new(installation)
-        .with_context(|| format!("reading {}", installation.consfig().display()))?;
+        .with_context(|| format!("reading the runtime {}", installation.runtime().display()))?;
     options.policy = policy;
     if let Some(timeout) = report.timeout {
         options.policy.limits.forms.time = Some(timeout);

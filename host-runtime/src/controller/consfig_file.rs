@@ -136,13 +136,24 @@ impl Consfig {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConsfigError> {
+        Self::parse_with(path, text, expand_modules)
+    }
+
+    /// [`Consfig::parse`], with the module files found by `expand` from the
+    /// consfig's directory and its `modules` patterns: reading a consfig
+    /// without looking at the file system (e.g. to fuzz the reader).
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        expand: impl FnOnce(&Path, &[String]) -> Result<Vec<PathBuf>, String>,
+    ) -> Result<Self, ConsfigError> {
         let invalid = |message: String| ConsfigError::Invalid {
             path: path.to_owned(),
             message,
         };
         let raw: RawConsfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let module_files = expand_modules(base, &raw.modules).map_err(invalid)?;
+        let module_files = expand(base, &raw.modules).map_err(invalid)?;
         let mut policy = Policy::default();
         if let Some(limits) = &raw.limits {
             policy.limits.forms = limits.parse("[limits]").map_err(invalid)?;

@@ -2,6 +2,7 @@
 //! a runtime, whose conversation is the [`Session`]'s. One host's failure or
 //! unreachability never stops the others.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,7 +31,19 @@ pub fn deploy_hosts(
                 loop {
                     let index = next.fetch_add(1, Ordering::SeqCst);
                     let Some(plan) = plans.get(index) else { break };
-                    let summary = deploy_host(plan, modules, options, reporter);
+                    // A host whose runtime found a bug in the controller costs
+                    // that host, not the deploy of the others.
+                    let summary = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        deploy_host(plan, modules, options, reporter)
+                    }))
+                    .unwrap_or_else(|_| {
+                        let error = "internal error of the controller while deploying this host (see the message above); the other hosts are unaffected".to_owned();
+                        reporter.host_error(&plan.name, &error, false);
+                        HostSummary {
+                            error: Some(error),
+                            ..HostSummary::default()
+                        }
+                    });
                     reporter.summary(&plan.name, &summary);
                     let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                     reporter.hosts_progress(format!("({finished}/{} hosts done)", plans.len()));
@@ -117,6 +130,7 @@ pub fn deploy_host(
     ));
     let diagnostics = channel.process.finish();
     if let Err(error) = result {
+        let error = error.to_string();
         let diagnostics = diagnostics.trim();
         let error = if diagnostics.is_empty() {
             error

@@ -1,10 +1,12 @@
 //! Check mode's `--diff`: a unified diff of each file a form would change.
 
 use crate::sandbox::overlay::{Entry, FileChange};
+use crate::wire::terminal::one_line;
 
 /// A unified diff of one change, for people.
 pub fn render_diff(change: &FileChange) -> String {
-    let path = change.path.display();
+    // On one line whatever its bytes, so it cannot pass for a line of its own.
+    let path = one_line(&change.path.to_string_lossy()).into_owned();
     let text = |entry: &Entry| match entry {
         Entry::File { content, .. } => std::str::from_utf8(content).ok().map(str::to_owned),
         _ => Some(String::new()),

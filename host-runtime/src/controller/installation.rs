@@ -1,5 +1,6 @@
 //! Where this Consfig is installed: the `consfig` binary (which is also the
-//! runtime every target receives), the bundle stub beside it
+//! runtime every target receives, unless `$CONSFIG_RUNTIME` names another
+//! build of it), the bundle stub beside it
 //! (`consfig-stub`, or `$CONSFIG_STUB`), and the standard modules in
 //! `modules/` beside it (what `consfig apply` uses unless told otherwise,
 //! and which modules count as standard, by content hash).
@@ -29,7 +30,7 @@ pub enum InstallationError {
 
 #[derive(Debug, Clone)]
 pub struct Installation {
-    consfig: PathBuf,
+    runtime: PathBuf,
     stub: PathBuf,
     modules: PathBuf,
 }
@@ -45,7 +46,9 @@ impl Installation {
     pub fn of(exe: &Path) -> Self {
         let dir = exe.parent().unwrap_or(Path::new("."));
         Installation {
-            consfig: exe.to_owned(),
+            runtime: std::env::var_os("CONSFIG_RUNTIME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| exe.to_owned()),
             stub: std::env::var_os("CONSFIG_STUB")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| dir.join(STUB_NAME)),
@@ -53,8 +56,11 @@ impl Installation {
         }
     }
 
-    pub fn consfig(&self) -> &Path {
-        &self.consfig
+    /// The runtime `local` hops start and `ssh://` hops ship: this
+    /// `consfig`, or the build `$CONSFIG_RUNTIME` names (one of the same
+    /// protocol, e.g. for the targets' architecture).
+    pub fn runtime(&self) -> &Path {
+        &self.runtime
     }
 
     pub fn stub(&self) -> &Path {
@@ -136,6 +142,9 @@ mod tests {
         let exe = dir.path().join("consfig");
         std::fs::create_dir(dir.path().join("modules")).unwrap();
         let install = Installation::of(&exe);
+        if std::env::var_os("CONSFIG_RUNTIME").is_none() {
+            assert_eq!(install.runtime(), exe);
+        }
         if std::env::var_os("CONSFIG_STUB").is_none() {
             assert_eq!(install.stub(), dir.path().join(STUB_NAME));
             assert!(matches!(

@@ -28,7 +28,8 @@ pub struct HostPlan {
 }
 
 pub struct DeployOptions {
-    /// This controller's binary, started locally or shipped to targets as the runtime.
+    /// The runtime, started locally or shipped to targets: this controller's
+    /// binary unless the installation names another.
     pub runtime: RuntimeBinary,
     /// The bundle stub, sent to a runtime whose form asks for it; or why
     /// there is none (that form then fails, saying so).
@@ -47,7 +48,7 @@ pub const DEFAULT_JOBS: usize = 16;
 impl DeployOptions {
     pub fn new(installation: &Installation) -> std::io::Result<Self> {
         Ok(DeployOptions {
-            runtime: RuntimeBinary::load(installation.consfig())?,
+            runtime: RuntimeBinary::load(installation.runtime())?,
             stub: RuntimeBinary::load(installation.stub())
                 .map_err(|_| installation.no_stub().to_string()),
             policy: Policy::default(),

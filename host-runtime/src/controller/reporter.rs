@@ -1,6 +1,11 @@
 //! How the controller reports outcomes: one line per form for people, or one
 //! JSON object per event with `--json`; a summary per host; on a terminal, a
 //! progress bar under the lines.
+//!
+//! Nothing a runtime or a module says is trusted to be fit for a terminal:
+//! every line goes out with its control characters made visible, and a
+//! host's text that spans lines has them indented under its own, so that no
+//! line of one host's passes for another's, or for the controller's.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -13,6 +18,7 @@ use consfig_contract::Form;
 use super::diff::render_diff;
 use super::summary::HostSummary;
 use crate::wire::outcome::{Nested, Outcome, Status};
+use crate::wire::terminal::{escape, json_line, one_line};
 
 /// How much of an outcome the text shows.
 #[derive(Clone, Copy)]
@@ -46,7 +52,11 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
         ));
     }
     if !outcome.skipped.is_empty() {
-        let skipped: Vec<String> = outcome.skipped.iter().map(|c| format!("`{c}`")).collect();
+        let skipped: Vec<String> = outcome
+            .skipped
+            .iter()
+            .map(|c| format!("`{}`", one_line(c)))
+            .collect();
         out.push_str(&format!(
             " (could not know: did not run {})",
             skipped.join(", ")
@@ -70,8 +80,8 @@ fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, de
     let indent = "  ".repeat(depth);
     let head = format!(
         "{host} :: {indent}[{}] {}",
-        nested.context,
-        nested.form.summary()
+        one_line(&nested.context),
+        one_line(&nested.form.summary().to_string())
     );
     // Their changes are already in the diff of the form that asked for them,
     // in the paths of the host.
@@ -135,16 +145,17 @@ impl Reporter {
 
     fn emit(&self, event: serde_json::Value, line: impl FnOnce() -> String) {
         if let (Some(bar), false) = (&self.progress, self.json) {
-            bar.println(line());
+            bar.println(escape(&line()));
             return;
         }
+        let text = if self.json {
+            json_line(&event)
+        } else {
+            escape(&line()).into_owned()
+        };
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         // A closed stdout (e.g. `| head`) must not abort the deployment.
-        let _ = if self.json {
-            writeln!(out, "{event}")
-        } else {
-            writeln!(out, "{}", line())
-        };
+        let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }
 
@@ -281,7 +292,12 @@ impl Reporter {
         let what = if unreachable { "UNREACHABLE" } else { "FAILED" };
         self.emit(
             json!({"event": "host-error", "host": host, "error": error, "unreachable": unreachable}),
-            || format!("{host} :: {what}: {error}"),
+            || {
+                format!(
+                    "{host} :: {what}: {}",
+                    error.trim_end().replace('\n', "\n    ")
+                )
+            },
         );
     }
 
@@ -308,5 +324,107 @@ impl Reporter {
                 )
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::sandbox::overlay::{Entry, FileChange};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An outcome whose every text tries to redraw the terminal or to pass
+    /// for a line of another host's.
+    fn hostile() -> Outcome {
+        let lie = "\x1b[1A\x1b[2K\rweb2 :: file:absent /x ... unchanged\u{9b}2K\u{7f}\u{202e}";
+        let mut inner = Outcome::failed(format!("inner {lie}"), format!("inner out {lie}\n"));
+        inner.skipped.push(format!("rm -rf /\nweb2 :: {lie}"));
+        let mut outcome = Outcome::failed(
+            format!("reason {lie}\nweb2 :: line two {lie}"),
+            format!("out {lie}\nweb2 :: out two\r\n"),
+        );
+        outcome.skipped.push(format!("cmd\nweb2 :: {lie}"));
+        outcome.changes.push(FileChange {
+            path: format!("/etc/x\nweb2 :: {lie}").into(),
+            before: Entry::Absent,
+            after: Entry::File {
+                content: format!("line {lie}\nweb2 :: {lie}\n").into_bytes(),
+                mode: 0o644,
+            },
+        });
+        outcome.nested.push(Nested {
+            context: format!("chroot:/c\nweb2 :: {lie}"),
+            form: (&Form::parse(
+                &serde_json::json!(["testing:echo", format!("a b\n{lie}")]).to_string(),
+            )
+            .unwrap())
+                .into(),
+            outcome: inner,
+        });
+        outcome
+    }
+
+    fn report(json: bool, check: bool) -> String {
+        let out = Shared::default();
+        let mut reporter = Reporter::new(Box::new(out.clone()), json, true);
+        if check {
+            reporter = reporter.checking(true);
+        }
+        let form = Form::parse(r#"["testing:echo", "x"]"#).unwrap();
+        reporter.form("web1", 0, &form, &hostile());
+        reporter.host_error("web1", "runtime: said\nweb2 :: FAILED: \x1b[31mno", false);
+        reporter.modules_sent("web1", &[], 0, 0, &["\x1b]0;title\x07".to_owned()]);
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn text_shows_control_characters_escaped_and_every_line_is_the_hosts_own() {
+        for check in [false, true] {
+            let text = report(false, check);
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "raw control characters: {text}"
+            );
+            assert!(!text.contains('\u{202e}'), "{text}");
+            assert!(
+                text.contains(
+                    r"\x1b[1A\x1b[2K\rweb2 :: file:absent /x ... unchanged\u{9b}2K\x7f\u{202e}"
+                ),
+                "{text}"
+            );
+            for line in text.lines() {
+                assert!(
+                    line.starts_with("web1 :: ") || line.starts_with(' '),
+                    "a line that is not web1's: {line:?} in\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_no_raw_control_characters() {
+        let text = report(true, true);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+        assert!(!text.contains('\u{202e}'), "{text}");
+        for line in text.lines() {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(event["host"], "web1", "{line}");
+        }
+        assert!(text.contains(r"\u009b2K\u007f\u202e"), "{text}");
     }
 }

@@ -3,19 +3,89 @@
 //! — answering the runtime's request for the bundle stub when a form needs
 //! it — each outcome reported as it comes.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use consfig_contract::{Context, Form};
 
 use super::connection::RuntimeChannel;
 use super::connection::bootstrap::RuntimeBinary;
+use super::connection::deadline::Deadline;
 use super::modules::ModuleFile;
 use super::reporter::Reporter;
 use super::summary::HostSummary;
-use crate::sandbox::policy::Policy;
+use crate::sandbox::policy::{LimitSet, Policy, show_bytes};
+use crate::sandbox::redact::Redactor;
 use crate::wire::outcome::Outcome;
-use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
-use crate::wire::redact;
+use crate::wire::protocol::{
+    self, FromRuntime, MAX_FRAME, PROTOCOL_VERSION, ProtocolError, Received, ToRuntime,
+};
+use crate::wire::redact::Redact;
+
+/// The least a runtime may send in one message, whatever the output limits:
+/// a form's outcome holds its output, and in check mode the files it would
+/// change.
+const MIN_MESSAGE_LIMIT: usize = 16 << 20;
+
+/// The longest the runtime may take to greet, or to take a message (or
+/// each part of a large one) sent to it.
+const STEP_LIMIT: Duration = Duration::from_secs(120);
+
+/// The least time the runtime is given to load the modules.
+const MIN_LOAD_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// The most of a runtime's own words (a fatal error, its version) kept for
+/// the report.
+const MAX_RUNTIME_WORDS: usize = 4096;
+
+/// Why a host's conversation with its runtime ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("lost the runtime: {0}")]
+    Lost(#[from] ProtocolError),
+    #[error("runtime {version} speaks protocol {protocol}, this controller {PROTOCOL_VERSION}")]
+    Version { version: String, protocol: u32 },
+    #[error("runtime: {0}")]
+    Fatal(String),
+    #[error("unexpected {got} message from the runtime while {waiting}")]
+    Unexpected {
+        got: &'static str,
+        waiting: &'static str,
+    },
+    #[error(
+        "the runtime sent a message of {size} bytes while {waiting}, more than the {} this controller accepts from a runtime",
+        show_bytes(*limit as u64)
+    )]
+    TooLarge {
+        size: usize,
+        limit: usize,
+        waiting: &'static str,
+    },
+    #[error("malformed message from the runtime while {waiting}: {error}")]
+    Malformed {
+        waiting: &'static str,
+        error: serde_json::Error,
+    },
+    #[error(
+        "runtime received {received_bytes} bytes in {received} modules, but {sent_bytes} in {sent} were sent"
+    )]
+    Received {
+        received_bytes: u64,
+        received: usize,
+        sent_bytes: u64,
+        sent: usize,
+    },
+    #[error("the runtime says it compiled a module it was not given: {0}")]
+    Compiled(String),
+    #[error(
+        "no progress from the runtime within {} while {waiting}: it was given up on",
+        humantime::format_duration(*limit)
+    )]
+    Deadline {
+        waiting: &'static str,
+        limit: Duration,
+    },
+}
 
 /// One host's conversation with its runtime.
 pub struct Session<'a> {
@@ -29,13 +99,157 @@ pub struct Session<'a> {
     pub stub: &'a Result<RuntimeBinary, String>,
 }
 
+/// The most the controller reads of one message from a runtime under
+/// `policy`: room for the largest output a form may make (twice, for
+/// JSON's escapes), never less than [`MIN_MESSAGE_LIMIT`]. The runtime is
+/// not trusted to keep to its limits: this bounds what one host costs the
+/// controller, as only one message per host is held at a time.
+pub fn message_limit(policy: &Policy) -> usize {
+    let output = usize::try_from(policy.limits.max_output()).unwrap_or(usize::MAX);
+    output
+        .saturating_mul(2)
+        .saturating_add(1 << 20)
+        .clamp(MIN_MESSAGE_LIMIT, MAX_FRAME)
+}
+
+/// At most `max` bytes of `text` (cut at a character), saying how much was cut.
+pub fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+/// The conversation as the session holds it: every message read within
+/// the size limit and every wait within a deadline, anything else an error
+/// saying what we were waiting for.
+struct Conversation<'c> {
+    /// Blanks this host's data out of every message received.
+    redactor: Redactor,
+    reader: &'c mut dyn Read,
+    writer: &'c mut dyn Write,
+    deadline: &'c Deadline,
+    limit: usize,
+}
+
+impl Conversation<'_> {
+    /// The next message, within `within`.
+    fn recv(
+        &mut self,
+        waiting: &'static str,
+        within: Duration,
+    ) -> Result<FromRuntime, SessionError> {
+        self.deadline.set(Some(within));
+        let received: Received<FromRuntime> = protocol::recv_within(&mut self.reader, self.limit)
+            .map_err(|e| timed_out(e, waiting, within))?;
+        let received = match received {
+            Received::Message(mut message) => {
+                if !self.redactor.is_empty() {
+                    message.redact(&self.redactor);
+                }
+                Received::Message(message)
+            }
+            other => other,
+        };
+        match received {
+            Received::Message(FromRuntime::Fatal { message }) => {
+                Err(SessionError::Fatal(bounded(&message, MAX_RUNTIME_WORDS)))
+            }
+            Received::Message(message) => Ok(message),
+            Received::TooLarge(size) => Err(SessionError::TooLarge {
+                size,
+                limit: self.limit,
+                waiting,
+            }),
+            Received::Malformed(error) => Err(SessionError::Malformed { waiting, error }),
+        }
+    }
+
+    /// Send a message, which the runtime must take within [`STEP_LIMIT`].
+    fn send(&mut self, message: &ToRuntime) -> Result<(), SessionError> {
+        self.deadline.set(Some(STEP_LIMIT));
+        protocol::send(&mut self.writer, message).map_err(|e| timed_out(e, SENDING, STEP_LIMIT))
+    }
+
+    /// Send a raw frame (a module's or the stub's bytes), each write of it
+    /// taken within [`STEP_LIMIT`] of the one before.
+    fn send_frame(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
+        self.deadline.set(Some(STEP_LIMIT));
+        let mut progress = Progress {
+            inner: &mut self.writer,
+            deadline: self.deadline,
+        };
+        protocol::write_frame(&mut progress, bytes).map_err(|e| timed_out(e, SENDING, STEP_LIMIT))
+    }
+}
+
+const SENDING: &str = "sending to it";
+
+/// A writer whose deadline moves on with each write that went through:
+/// large frames need progress, not speed.
+struct Progress<'w> {
+    inner: &'w mut dyn Write,
+    deadline: &'w Deadline,
+}
+
+impl Write for Progress<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.deadline.set(Some(STEP_LIMIT));
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A protocol error, as the deadline error it is when the wait timed out.
+fn timed_out(e: ProtocolError, waiting: &'static str, limit: Duration) -> SessionError {
+    match e {
+        ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            SessionError::Deadline { waiting, limit }
+        }
+        other => SessionError::Lost(other),
+    }
+}
+
+/// How long loading may take under `limits`: compiling modules on a slow
+/// target takes minutes, and each module's `init` has the time of forms.
+fn load_limit(limits: &LimitSet) -> Duration {
+    (limits.for_forms().time * 2).max(MIN_LOAD_LIMIT)
+}
+
+/// How long the outcome of `form` may take under `limits`: its module's
+/// time limit (which the runtime enforces), and as much again (at least 5
+/// seconds, at most [`STEP_LIMIT`]) for the runtime to stop it and report.
+fn form_limit(limits: &LimitSet, form: &Form) -> Duration {
+    let time = limits.for_module(form.module()).time;
+    time + time.clamp(Duration::from_secs(5), STEP_LIMIT)
+}
+
 impl Session<'_> {
     pub fn run(
         self,
         channel: &mut RuntimeChannel,
         reporter: &Reporter,
         summary: &mut HostSummary,
-    ) -> Result<(), String> {
+    ) -> Result<(), SessionError> {
+        let result = self.converse(channel, reporter, summary);
+        channel.deadline.set(None);
+        result
+    }
+
+    fn converse(
+        self,
+        channel: &mut RuntimeChannel,
+        reporter: &Reporter,
+        summary: &mut HostSummary,
+    ) -> Result<(), SessionError> {
         let Session {
             host,
             forms,
@@ -44,11 +258,17 @@ impl Session<'_> {
             contexts,
             stub,
         } = self;
-        let (reader, writer) = (&mut channel.reader, &mut channel.writer);
-        // Whatever the runtime sends, this host's data is blanked out of it.
-        let redactor = policy.data.redactor();
-        let lost = |e: protocol::ProtocolError| format!("lost the runtime: {e}");
-        let cached = match redact::recv(reader, &redactor).map_err(lost)? {
+        let limits = policy.limits.clone();
+        let mut runtime = Conversation {
+            // Whatever the runtime sends, this host's data is blanked out of it.
+            redactor: policy.data.redactor(),
+            reader: &mut channel.reader,
+            writer: &mut channel.writer,
+            deadline: &channel.deadline,
+            limit: message_limit(&policy),
+        };
+        const GREETING: &str = "waiting for its greeting";
+        let cached = match runtime.recv(GREETING, STEP_LIMIT)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
                 cached_modules,
@@ -59,55 +279,62 @@ impl Session<'_> {
                 runtime_version,
                 ..
             } => {
-                return Err(format!(
-                    "runtime {runtime_version} speaks protocol {protocol}, this controller {PROTOCOL_VERSION}"
-                ));
+                return Err(SessionError::Version {
+                    version: bounded(&runtime_version, MAX_RUNTIME_WORDS),
+                    protocol,
+                });
             }
-            FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
-            other => return Err(format!("runtime did not greet: {other:?}")),
+            other => {
+                return Err(SessionError::Unexpected {
+                    got: other.kind(),
+                    waiting: GREETING,
+                });
+            }
         };
 
         let mut sent = Vec::new();
         let mut module_bytes = 0;
         for module in modules.iter().filter(|m| !cached.contains(&m.sha256)) {
             let compressed = module.compressed();
-            protocol::send(
-                writer,
-                &ToRuntime::Module {
-                    sha256: module.sha256.clone(),
-                    size: module.bytes.len() as u64,
-                    compressed_size: compressed.len() as u64,
-                },
-            )
-            .map_err(lost)?;
-            protocol::write_frame(writer, compressed).map_err(lost)?;
+            runtime.send(&ToRuntime::Module {
+                sha256: module.sha256.clone(),
+                size: module.bytes.len() as u64,
+                compressed_size: compressed.len() as u64,
+            })?;
+            runtime.send_frame(compressed)?;
             sent.push(module.sha256.clone());
             module_bytes += compressed.len() as u64;
         }
+        drop(cached);
         summary.modules_sent = sent.len();
         summary.bytes_sent += module_bytes;
-        protocol::send(
-            writer,
-            &ToRuntime::Load {
-                modules: modules.iter().map(|m| m.sha256.clone()).collect(),
-                policy: Box::new(policy),
-                contexts,
-                stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
-            },
-        )
-        .map_err(lost)?;
-        match redact::recv(reader, &redactor).map_err(lost)? {
+        runtime.send(&ToRuntime::Load {
+            modules: modules.iter().map(|m| m.sha256.clone()).collect(),
+            policy: Box::new(policy),
+            contexts,
+            stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
+        })?;
+        const LOADING: &str = "waiting for it to load the modules";
+        match runtime.recv(LOADING, load_limit(&limits))? {
             FromRuntime::Ready {
                 received_modules,
                 received_bytes,
                 compiled_modules,
             } => {
                 if received_bytes != module_bytes || received_modules != sent {
-                    return Err(format!(
-                        "runtime received {received_bytes} bytes in {} modules, but {module_bytes} in {} were sent",
-                        received_modules.len(),
-                        sent.len()
-                    ));
+                    return Err(SessionError::Received {
+                        received_bytes,
+                        received: received_modules.len(),
+                        sent_bytes: module_bytes,
+                        sent: sent.len(),
+                    });
+                }
+                // Only hashes of modules it was given are reported (and printed).
+                if let Some(unknown) = compiled_modules
+                    .iter()
+                    .find(|hash| !modules.iter().any(|m| &m.sha256 == *hash))
+                {
+                    return Err(SessionError::Compiled(bounded(unknown, 80)));
                 }
                 reporter.modules_sent(
                     host,
@@ -117,43 +344,69 @@ impl Session<'_> {
                     &compiled_modules,
                 );
             }
-            FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
-            other => return Err(format!("unexpected message from the runtime: {other:?}")),
+            other => {
+                return Err(SessionError::Unexpected {
+                    got: other.kind(),
+                    waiting: LOADING,
+                });
+            }
         }
 
+        let mut stub_sent = false;
         for (index, form) in forms.iter().enumerate() {
             let id = index as u64;
-            protocol::send(
-                writer,
-                &ToRuntime::Apply {
-                    id,
-                    form: form.clone(),
-                },
-            )
-            .map_err(lost)?;
-            // While the form runs, the runtime may ask for the stub.
+            runtime.send(&ToRuntime::Apply {
+                id,
+                form: form.clone(),
+            })?;
+            const FORM: &str = "waiting for the outcome of a form";
+            let limit = form_limit(&limits, form);
+            let started = Instant::now();
+            let mut elsewhere = Duration::ZERO;
+            // While the form runs, the runtime may ask for the stub. A report
+            // too large or malformed to read fails only its form.
             let outcome = loop {
-                let message = match redact::recv(reader, &redactor) {
-                    // The frame was read whole, so the stream is still in
-                    // step: only this form's report is lost, not the host.
-                    Err(ProtocolError::Malformed(e)) => {
+                // The time spent sending the stub is not the form's.
+                let left = limit.saturating_sub(started.elapsed().saturating_sub(elsewhere));
+                let message = match runtime.recv(FORM, left) {
+                    Ok(message) => message,
+                    Err(SessionError::TooLarge { size, limit, .. }) => {
                         break Outcome::failed(
-                            format!("the runtime's report of this form could not be read: {e}"),
+                            format!(
+                                "the runtime's report of this form is {size} bytes, more than the {} this controller accepts from a runtime; it was dropped unread (lower the form's output, or raise its output limit)",
+                                show_bytes(limit as u64)
+                            ),
                             String::new(),
                         );
                     }
-                    other => other.map_err(lost)?,
+                    Err(SessionError::Malformed { error, .. }) => {
+                        break Outcome::failed(
+                            format!(
+                                "the runtime's report of this form is malformed, so it was dropped: {error}"
+                            ),
+                            String::new(),
+                        );
+                    }
+                    Err(SessionError::Deadline { waiting, .. }) => {
+                        return Err(SessionError::Deadline { waiting, limit });
+                    }
+                    Err(e) => return Err(e),
                 };
                 match message {
                     FromRuntime::Outcome { id: got, outcome } if got == id => break outcome,
                     FromRuntime::NeedStub => {
-                        let sent = send_stub(writer, stub).map_err(lost)?;
+                        let sending = Instant::now();
+                        let sent = send_stub(&mut runtime, stub, stub_sent)?;
+                        elsewhere += sending.elapsed();
+                        stub_sent = true;
                         summary.runtime_bytes_sent += sent;
                         summary.bytes_sent += sent;
                     }
-                    FromRuntime::Fatal { message } => return Err(format!("runtime: {message}")),
                     other => {
-                        return Err(format!("unexpected message from the runtime: {other:?}"));
+                        return Err(SessionError::Unexpected {
+                            got: other.kind(),
+                            waiting: FORM,
+                        });
                     }
                 }
             };
@@ -162,36 +415,258 @@ impl Session<'_> {
             }
             reporter.form(host, index, form, &outcome);
         }
-        protocol::send(writer, &ToRuntime::Finish).map_err(lost)?;
+        runtime.send(&ToRuntime::Finish)?;
         Ok(())
     }
 }
 
-/// Send the runtime the stub, compressed, or why there is none; the bytes sent.
+/// The stub goes once per host: a runtime that keeps asking (it could not
+/// keep it, or it means to make the controller upload without end) is told
+/// there is no more.
 fn send_stub(
-    writer: &mut impl Write,
+    runtime: &mut Conversation<'_>,
     stub: &Result<RuntimeBinary, String>,
-) -> Result<u64, ProtocolError> {
+    already_sent: bool,
+) -> Result<u64, SessionError> {
     let compressed = stub
         .as_ref()
         .map_err(Clone::clone)
+        .and_then(|stub| {
+            if already_sent {
+                Err("the stub was sent to this host once already in this deploy, and is not sent again".to_owned())
+            } else {
+                Ok(stub)
+            }
+        })
         .and_then(|stub| stub.compressed().map(|bytes| (stub, bytes)));
     match compressed {
         Ok((stub, bytes)) => {
-            protocol::send(
-                writer,
-                &ToRuntime::Stub {
-                    sha256: stub.sha256.clone(),
-                    size: stub.size,
-                    compressed_size: bytes.len() as u64,
-                },
-            )?;
-            protocol::write_frame(writer, bytes)?;
+            runtime.send(&ToRuntime::Stub {
+                sha256: stub.sha256.clone(),
+                size: stub.size,
+                compressed_size: bytes.len() as u64,
+            })?;
+            runtime.send_frame(bytes)?;
             Ok(bytes.len() as u64)
         }
         Err(reason) => {
-            protocol::send(writer, &ToRuntime::NoStub { reason })?;
+            runtime.send(&ToRuntime::NoStub { reason })?;
             Ok(0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::controller::connection::RuntimeProcess;
+    use crate::wire::outcome::Status;
+
+    /// Bytes written, readable after the writer moved into a reporter or channel.
+    #[derive(Clone, Default)]
+    pub(crate) struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    struct Gone;
+    impl RuntimeProcess for Gone {
+        fn finish(&mut self) -> String {
+            String::new()
+        }
+    }
+
+    fn frame(message: &FromRuntime) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        protocol::send(&mut bytes, message).unwrap();
+        bytes
+    }
+
+    fn hello() -> Vec<u8> {
+        frame(&FromRuntime::Hello {
+            protocol: PROTOCOL_VERSION,
+            runtime_version: "test".into(),
+            cached_modules: Vec::new(),
+        })
+    }
+
+    fn ready(compiled: &[&str]) -> Vec<u8> {
+        frame(&FromRuntime::Ready {
+            received_modules: Vec::new(),
+            received_bytes: 0,
+            compiled_modules: compiled.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    fn outcome(id: u64, status: Status, output: &str) -> Vec<u8> {
+        let mut outcome = Outcome::failed("", output.to_owned());
+        outcome.status = status;
+        outcome.reason = None;
+        frame(&FromRuntime::Outcome { id, outcome })
+    }
+
+    /// A deploy of `forms` forms to a runtime that says `said`, with no
+    /// module and no stub: the error, the summary, what was reported (JSON
+    /// lines) and what was sent to the runtime.
+    fn converse(
+        forms: usize,
+        said: Vec<u8>,
+    ) -> (Result<(), SessionError>, HostSummary, String, String) {
+        converse_with(forms, said, &Err("no stub in this test".to_owned()))
+    }
+
+    fn converse_with(
+        forms: usize,
+        said: Vec<u8>,
+        stub: &Result<RuntimeBinary, String>,
+    ) -> (Result<(), SessionError>, HostSummary, String, String) {
+        let forms: Vec<Form> = (0..forms)
+            .map(|i| Form::parse(&format!(r#"["testing:echo", "{i}"]"#)).unwrap())
+            .collect();
+        let (report, sent) = (Shared::default(), Shared::default());
+        let reporter = Reporter::new(Box::new(report.clone()), true, false);
+        let mut channel = RuntimeChannel {
+            reader: Box::new(Cursor::new(said)),
+            writer: Box::new(sent.clone()),
+            process: Box::new(Gone),
+            deadline: Default::default(),
+            runtime_bytes_sent: 0,
+        };
+        let mut summary = HostSummary::default();
+        let result = Session {
+            host: "web1",
+            forms: &forms,
+            modules: &[],
+            policy: Policy::default(),
+            contexts: Vec::new(),
+            stub,
+        }
+        .run(&mut channel, &reporter, &mut summary);
+        drop(reporter);
+        (result, summary, report.text(), sent.text())
+    }
+
+    #[test]
+    fn a_report_over_the_limit_fails_only_its_form_and_is_never_held() {
+        let limit = message_limit(&Policy::default());
+        let mut said = [hello(), ready(&[]), outcome(0, Status::Unchanged, "first")].concat();
+        // Form 1's report claims more than the limit, and brings it.
+        said.extend_from_slice(&((limit + 1) as u32).to_be_bytes());
+        said.resize(said.len() + limit + 1, b'x');
+        said.extend(outcome(2, Status::Changed, "third"));
+        let (result, summary, report, _) = converse(3, said);
+        result.unwrap();
+        assert_eq!(
+            (summary.unchanged, summary.failed, summary.changed),
+            (1, 1, 1)
+        );
+        assert!(
+            report.contains(
+                "more than the 16 MiB this controller accepts from a runtime; it was dropped unread"
+            ),
+            "{report}"
+        );
+        assert!(report.contains("third"), "{report}");
+    }
+
+    #[test]
+    fn a_malformed_or_deeply_nested_report_fails_only_its_form() {
+        let deep = format!(
+            r#"{{"type":"outcome","id":1,"outcome":{{"status":"changed","output":{}1{}}}}}"#,
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        );
+        let mut said = [hello(), ready(&[])].concat();
+        protocol::write_frame(&mut said, b"{\"type\":\"outcome\",\"id\":").unwrap();
+        protocol::write_frame(&mut said, deep.as_bytes()).unwrap();
+        said.extend(outcome(2, Status::Unchanged, "after"));
+        let (result, summary, report, _) = converse(3, said);
+        result.unwrap();
+        assert_eq!((summary.failed, summary.unchanged), (2, 1), "{report}");
+        assert_eq!(
+            report.matches("report of this form is malformed").count(),
+            2
+        );
+        assert!(report.contains("recursion limit exceeded"), "{report}");
+    }
+
+    #[test]
+    fn what_the_runtime_says_in_errors_is_bounded_and_never_dumped() {
+        let fatal = frame(&FromRuntime::Fatal {
+            message: "\x1b[2J".repeat(1 << 20),
+        });
+        let (result, ..) = converse(1, [hello(), fatal].concat());
+        let error = result.unwrap_err().to_string();
+        assert!(error.len() < MAX_RUNTIME_WORDS + 100, "{}", error.len());
+        assert!(
+            error.ends_with(&format!("({} more bytes)", (4 << 20) - 4096)),
+            "{error}"
+        );
+
+        // An outcome where a greeting belongs: named, not printed.
+        let big = outcome(0, Status::Changed, &"secret of web2 ".repeat(10_000));
+        let (result, ..) = converse(1, big);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "unexpected outcome message from the runtime while waiting for its greeting"
+        );
+        let version = frame(&FromRuntime::Hello {
+            protocol: PROTOCOL_VERSION + 1,
+            runtime_version: "v".repeat(1 << 20),
+            cached_modules: Vec::new(),
+        });
+        let error = converse(1, version).0.unwrap_err().to_string();
+        assert!(error.len() < MAX_RUNTIME_WORDS + 100, "{}", error.len());
+    }
+
+    #[test]
+    fn only_modules_it_was_given_may_be_reported_compiled() {
+        let (result, ..) = converse(1, [hello(), ready(&["\x1b[2Jnot-a-module"])].concat());
+        assert!(
+            matches!(&result, Err(SessionError::Compiled(hash)) if hash.starts_with("\x1b[2J")),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn the_stub_is_sent_once_per_host() {
+        let need = frame(&FromRuntime::NeedStub);
+        let said = [
+            hello(),
+            ready(&[]),
+            need.clone(),
+            need.clone(),
+            outcome(0, Status::Changed, ""),
+        ]
+        .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("consfig-stub");
+        std::fs::write(&path, b"\x7fELF a stub").unwrap();
+        let stub = Ok(RuntimeBinary::load(&path).unwrap());
+        let (result, summary, _, sent) = converse_with(1, said, &stub);
+        result.unwrap();
+        assert_eq!(sent.matches(r#""type":"stub""#).count(), 1, "{sent}");
+        assert_eq!(sent.matches(r#""type":"no-stub""#).count(), 1, "{sent}");
+        assert!(sent.contains("is not sent again"), "{sent}");
+        assert_eq!(
+            summary.runtime_bytes_sent,
+            stub.as_ref().unwrap().compressed().unwrap().len() as u64
+        );
     }
 }

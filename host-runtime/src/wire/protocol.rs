@@ -47,22 +47,66 @@ pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> Result<(), ProtocolErr
 
 /// Read one frame; [`ProtocolError::Closed`] on a clean end of stream before it.
 pub fn read_frame(r: &mut impl Read) -> Result<Vec<u8>, ProtocolError> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(ProtocolError::Closed),
-        Err(e) => return Err(e.into()),
-    }
-    let len = u32::from_be_bytes(len) as usize;
+    let len = read_len(r)?;
     if len > MAX_FRAME {
         return Err(ProtocolError::TooLarge(len));
     }
+    read_payload(r, len)
+}
+
+/// A frame's length.
+fn read_len(r: &mut impl Read) -> Result<usize, ProtocolError> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => Ok(u32::from_be_bytes(len) as usize),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(ProtocolError::Closed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A frame's `len` bytes of payload.
+fn read_payload(r: &mut impl Read, len: usize) -> Result<Vec<u8>, ProtocolError> {
     let mut buf = vec![0u8; len];
     r.read_exact(&mut buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => ProtocolError::Closed,
         _ => e.into(),
     })?;
     Ok(buf)
+}
+
+/// What [`recv_within`] read: a message, or a frame it did not keep.
+#[derive(Debug)]
+pub enum Received<M> {
+    Message(M),
+    /// A frame of this many bytes, over the reader's limit: read past
+    /// without being kept, so the next frame is read in step.
+    TooLarge(usize),
+    /// A frame within the limit that is no message: not JSON, nested
+    /// deeper than the 128 levels the JSON reader allows, or of another shape.
+    Malformed(serde_json::Error),
+}
+
+/// Read one message of at most `max` bytes. A larger frame is read past
+/// and dropped, and a malformed one reported, without losing the stream:
+/// a peer that is not trusted costs at most `max` bytes of memory, and one
+/// bad message need not end the conversation.
+pub fn recv_within<M: DeserializeOwned>(
+    r: &mut impl Read,
+    max: usize,
+) -> Result<Received<M>, ProtocolError> {
+    let len = read_len(r)?;
+    if len > max {
+        let skipped = io::copy(&mut r.by_ref().take(len as u64), &mut io::sink())?;
+        if skipped < len as u64 {
+            return Err(ProtocolError::Closed);
+        }
+        return Ok(Received::TooLarge(len));
+    }
+    let payload = read_payload(r, len)?;
+    Ok(match serde_json::from_slice(&payload) {
+        Ok(message) => Received::Message(message),
+        Err(e) => Received::Malformed(e),
+    })
 }
 
 pub fn send<M: Serialize>(w: &mut impl Write, message: &M) -> Result<(), ProtocolError> {
@@ -100,6 +144,20 @@ pub enum FromRuntime {
     Fatal {
         message: String,
     },
+}
+
+impl FromRuntime {
+    /// What kind of message this is, for errors (never its contents, which
+    /// may be large and are not the controller's to print).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FromRuntime::Hello { .. } => "hello",
+            FromRuntime::Ready { .. } => "ready",
+            FromRuntime::NeedStub => "need-stub",
+            FromRuntime::Outcome { .. } => "outcome",
+            FromRuntime::Fatal { .. } => "fatal",
+        }
+    }
 }
 
 /// Controller → runtime.
@@ -142,4 +200,63 @@ pub enum ToRuntime {
     },
     /// No more forms: stop the control child and exit.
     Finish,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(payloads: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for payload in payloads {
+            write_frame(&mut bytes, payload).unwrap();
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_skipped_and_the_next_read_in_step() {
+        let big = vec![b'x'; 1000];
+        let bytes = frames(&[&big, br#"{"type":"need-stub"}"#]);
+        let mut r = bytes.as_slice();
+        assert!(matches!(
+            recv_within::<FromRuntime>(&mut r, 999).unwrap(),
+            Received::TooLarge(1000)
+        ));
+        assert!(matches!(
+            recv_within::<FromRuntime>(&mut r, 999).unwrap(),
+            Received::Message(FromRuntime::NeedStub)
+        ));
+        assert!(matches!(
+            recv_within::<FromRuntime>(&mut r, 999),
+            Err(ProtocolError::Closed)
+        ));
+        // Cut short while being skipped: the stream is closed.
+        let cut = &frames(&[&big])[..500];
+        assert!(matches!(
+            recv_within::<FromRuntime>(&mut &cut[..], 10),
+            Err(ProtocolError::Closed)
+        ));
+    }
+
+    #[test]
+    fn malformed_and_deeply_nested_messages_are_reported_not_fatal() {
+        let deep = format!(
+            r#"{{"type":"fatal","message":{}"x"{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let bytes = frames(&[b"not json", deep.as_bytes(), br#"{"type":"need-stub"}"#]);
+        let mut r = bytes.as_slice();
+        for _ in 0..2 {
+            assert!(matches!(
+                recv_within::<FromRuntime>(&mut r, 1 << 20).unwrap(),
+                Received::Malformed(_)
+            ));
+        }
+        assert!(matches!(
+            recv_within::<FromRuntime>(&mut r, 1 << 20).unwrap(),
+            Received::Message(FromRuntime::NeedStub)
+        ));
+    }
 }

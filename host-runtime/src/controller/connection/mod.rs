@@ -4,6 +4,7 @@
 //! `consfig runtime` and hands back its stdin/stdout as a [`RuntimeChannel`].
 
 pub mod bootstrap;
+pub mod deadline;
 pub mod local;
 pub mod ssh;
 pub mod ssh_target;
@@ -11,6 +12,7 @@ pub mod ssh_target;
 use std::fmt;
 use std::io::{Read, Write};
 use std::str::FromStr;
+use std::time::Duration;
 
 use consfig_contract::{Context, ContextError};
 
@@ -100,10 +102,39 @@ impl fmt::Display for Hop {
     }
 }
 
+/// The most of what a runtime writes on stderr (its diagnostics) that is
+/// kept for the report; the rest is read and dropped, so a runtime cannot
+/// make the controller hold more.
+pub const MAX_DIAGNOSTICS: usize = 64 << 10;
+
+/// How long a runtime has to end once the controller closed its input,
+/// before it is stopped (local) or abandoned (SSH): a runtime that never
+/// ends must not keep the deploy from ending.
+pub const FINISH_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything `reader` gives until its end, as text: the first
+/// [`MAX_DIAGNOSTICS`] bytes of it, and how many more were dropped.
+pub fn read_diagnostics(reader: &mut impl Read) -> String {
+    let mut kept = Vec::new();
+    let _ = reader
+        .by_ref()
+        .take(MAX_DIAGNOSTICS as u64)
+        .read_to_end(&mut kept);
+    let dropped = std::io::copy(reader, &mut std::io::sink()).unwrap_or(0);
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if dropped > 0 {
+        text.push_str(&format!("… ({dropped} more bytes)"));
+    }
+    text
+}
+
 /// A running runtime: its protocol streams, and a way to learn why it ended.
 pub struct RuntimeChannel {
     pub reader: Box<dyn Read + Send>,
     pub writer: Box<dyn Write + Send>,
+    /// How long reading and writing may wait on the runtime: set before
+    /// each wait, it makes them fail with `TimedOut` once passed.
+    pub deadline: deadline::Deadline,
     pub process: Box<dyn RuntimeProcess>,
     /// Bytes of the runtime binary uploaded to start it (0 when the target had it).
     pub runtime_bytes_sent: u64,
@@ -111,7 +142,8 @@ pub struct RuntimeChannel {
 
 /// The far end's process, as the connection sees it.
 pub trait RuntimeProcess: Send {
-    /// Wait for it to end; return what it wrote on stderr (its diagnostics).
+    /// Wait for it to end, at most [`FINISH_GRACE`]; return what it wrote on
+    /// stderr (its diagnostics, at most [`MAX_DIAGNOSTICS`] bytes of them).
     fn finish(&mut self) -> String;
 }
 

@@ -5,7 +5,7 @@
 //! with `ssh web1` works here. The server's key must be in `~/.ssh/known_hosts`:
 //! an unknown key is refused unless new keys are accepted, a changed key always.
 
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +14,8 @@ use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use super::bootstrap::{self, RuntimeBinary, Secret, sh_quote};
-use super::{ConnectionError, RuntimeChannel, RuntimeProcess};
+use super::deadline::Deadline;
+use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
@@ -214,14 +215,16 @@ fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, Connecti
 struct SshRuntime {
     // Dropped after the channel, which borrows its connection.
     channel: ssh2::Channel,
-    _session: Session,
+    session: Session,
 }
 
 impl RuntimeProcess for SshRuntime {
     fn finish(&mut self) -> String {
+        // Each step bounded: a runtime that never ends is abandoned.
+        self.session
+            .set_timeout(FINISH_GRACE.as_millis().try_into().unwrap_or(u32::MAX));
         let _ = self.channel.send_eof();
-        let mut stderr = String::new();
-        let _ = self.channel.stderr().read_to_string(&mut stderr);
+        let mut stderr = read_diagnostics(&mut self.channel.stderr());
         let _ = self.channel.wait_close();
         match self.channel.exit_status() {
             Ok(0) | Err(_) => {}
@@ -253,7 +256,9 @@ pub fn start_runtime(
         ),
     };
     channel.exec(&command).map_err(lost)?;
-    let mut reader = BufReader::new(channel.stream(0));
+    // Byte by byte while starting, so that nothing the runtime says after
+    // the bootstrap's last line is read into this buffer.
+    let mut reader = BufReader::with_capacity(1, channel.stream(0));
     let mut writer = BufWriter::new(channel.stream(0));
     let runtime_bytes_sent = match bootstrap::finish(
         &mut reader,
@@ -262,15 +267,12 @@ pub fn start_runtime(
         options.sudo_password.as_ref(),
     ) {
         Ok(sent) => {
-            // Forms may run long: no limit once the runtime is up.
+            // From here on, the session's deadlines bound every wait.
             session.set_timeout(0);
             sent
         }
         Err(e) => {
-            let mut process = SshRuntime {
-                channel,
-                _session: session,
-            };
+            let mut process = SshRuntime { channel, session };
             let said = process.finish();
             let said = said.trim();
             return Err(ConnectionError::Bootstrap(if said.is_empty() {
@@ -280,15 +282,68 @@ pub fn start_runtime(
             }));
         }
     };
+    let deadline = Deadline::default();
+    let timed = |stream| Timed {
+        stream,
+        session: session.clone(),
+        deadline: deadline.clone(),
+    };
+    let reader = BufReader::new(timed(reader.into_inner()));
+    let writer =
+        BufWriter::new(timed(writer.into_inner().map_err(|e| {
+            ConnectionError::Ssh(format!("{target}: {}", e.error()))
+        })?));
     Ok(RuntimeChannel {
         reader: Box::new(reader),
         writer: Box::new(writer),
-        process: Box::new(SshRuntime {
-            channel,
-            _session: session,
-        }),
+        deadline,
+        process: Box::new(SshRuntime { channel, session }),
         runtime_bytes_sent,
     })
+}
+
+/// A stream of the runtime's channel whose every wait ends at the deadline
+/// (the session's timeout, set before each read and write).
+struct Timed {
+    stream: ssh2::Stream,
+    session: Session,
+    deadline: Deadline,
+}
+
+impl Timed {
+    fn arm(&self) -> std::io::Result<()> {
+        let ms = match self.deadline.remaining() {
+            None => 0,
+            Some(left) if left.is_zero() => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the runtime's deadline passed",
+                ));
+            }
+            Some(left) => left.as_millis().clamp(1, u32::MAX as u128) as u32,
+        };
+        self.session.set_timeout(ms);
+        Ok(())
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.arm()?;
+        self.stream.flush()
+    }
 }
 
 #[cfg(test)]
