@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use consfig_tests::sshd::{Sshd, trust};
-use consfig_tests::{Sandbox, free_port, module, q};
+use consfig_tests::{Sandbox, assert_untouched, free_port, identities, module, q};
 
 /// What the example service says in this build; the module-edit test changes it.
 const RELEASE_1: &[u8] = b"cool-web-service release 1";
@@ -399,14 +399,10 @@ fn image_dumped_changes_only_when_the_bundle_would_and_follows_module_edits() {
         std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777,
         0o755
     );
-    let written = std::fs::metadata(&bundle).unwrap().modified().unwrap();
+    let written = identities(&[&bin_dir]);
     let again = sb.deploy(&[]);
     assert_eq!(again.statuses(), ["unchanged"], "{again:?}");
-    assert_eq!(
-        std::fs::metadata(&bundle).unwrap().modified().unwrap(),
-        written,
-        "an unchanged bundle is not rewritten"
-    );
+    assert_untouched(&written, "an unchanged bundle is not rewritten");
     let service = Service::start(&bundle, port);
     assert!(service.fetch("/").contains("release 1"));
     service.stop();
@@ -458,9 +454,11 @@ fn image_dumped_over_ssh_ships_the_stub_once() {
     assert!(service.fetch("/").contains("release 1"));
     service.stop();
 
+    let written = identities(&[&bundle]);
     let warm = sb.consfig(&["deploy", "--json", "web1"]);
     assert_eq!(warm.statuses(), ["unchanged"], "{warm:?}");
     assert_eq!(warm.event("summary")["runtime_bytes_sent"], 0, "{warm:?}");
+    assert_untouched(&written, "the warm deploy");
 }
 
 /// The runtime asks the controller for the stub only when a form writes a

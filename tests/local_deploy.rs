@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use consfig_tests::{Sandbox, module, q};
+use consfig_tests::{Sandbox, assert_untouched, identities, module, q};
 
 fn std_modules() -> Vec<std::path::PathBuf> {
     vec![module("file"), module("cmd"), module("example")]
@@ -50,17 +50,21 @@ fn deploy_applies_forms_and_a_second_deploy_changes_nothing() {
     );
     assert!(made.exists());
 
+    let written = identities(&[&motd, &root, &made]);
     let second = sb.deploy(&[]);
     assert_eq!(second.code, 0, "nothing to change: {second:?}");
     assert_eq!(second.statuses(), ["unchanged"; 4]);
     let summary = second.event("summary");
     assert_eq!(summary["unchanged"], 4);
     assert_eq!(summary["changed"], 0);
+    // Not only reported so: no file rewritten, replaced, chmod'ed or added.
+    assert_untouched(&written, "the second deploy");
 }
 
 #[test]
 fn a_second_deploy_sends_no_module_bytes() {
-    let sb = Sandbox::new();
+    // Cold: the controller compiles every module itself, for the runtime too.
+    let sb = Sandbox::cold();
     let forms = vec![format!(
         "[\"file:absent\", {}]",
         q(sb.path().join("nothing").display().to_string())
@@ -234,9 +238,11 @@ fn apply_runs_forms_ad_hoc_with_text_output() {
     );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
 
+    let written = identities(&[&target]);
     let again = sb.consfig(&["apply", "--modules", &modules, "local", &form]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stdout.contains("... unchanged"), "{}", again.stdout);
+    assert_untouched(&written, "applying the form again");
 }
 
 #[test]

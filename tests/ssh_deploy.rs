@@ -7,7 +7,10 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 
 use consfig_tests::sshd::{Sshd, trust};
-use consfig_tests::{ACCOUNTS, Run, Sandbox, Sudoers, TESTING_GRANTS, TestUser, module, q};
+use consfig_tests::{
+    ACCOUNTS, Run, Sandbox, Sudoers, TESTING_GRANTS, TestGroup, TestUser, assert_logged_in,
+    assert_untouched, identities, module, process_report, q,
+};
 
 /// A sandbox whose HOME has an ~/.ssh/config naming each server `webN`,
 /// and a known_hosts that trusts them.
@@ -89,12 +92,14 @@ fn a_cold_deploy_ships_runtime_and_modules_and_a_warm_one_ships_nothing() {
     );
     assert_eq!(shipped["sent"].as_array().unwrap().len(), 2);
 
+    let written = identities(&[&target]);
     let warm = s.deploy(&["web1"]);
     assert_eq!(warm.code, 0, "{warm:?}");
     let shipped = modules_event(&warm, "web1");
     assert_eq!(shipped["runtime_bytes"], 0, "{shipped}");
     assert_eq!(shipped["bytes"], 0, "{shipped}");
     assert_eq!(warm.event("summary")["bytes_sent"], 0);
+    assert_untouched(&written, "the warm deploy");
 }
 
 /// The same component with a custom section appended: valid, with a new hash.
@@ -336,11 +341,19 @@ fn unknown_host_keys_are_refused_unless_accepted_and_changed_ones_always() {
 #[test]
 fn a_login_user_reaches_root_through_sudo() {
     let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
-    let server = Sshd::start();
-    let s = SshSandbox::new(&[&server]);
+    // Made before the server, so removed after it stopped with its sessions:
+    // userdel refuses an account a process still runs as.
     let user = TestUser::create("consfigdeploy");
+    let server = Sshd::start();
+    let _sudoers = Sudoers::install(
+        "consfig-test",
+        &format!(
+            "{}\nconsfigdeploy ALL=(ALL) NOPASSWD: ALL",
+            server.sudo_defaults("consfigdeploy")
+        ),
+    );
+    let s = SshSandbox::new(&[&server]);
     server.authorize("consfigdeploy");
-    let _sudoers = Sudoers::install("consfig-test", "consfigdeploy ALL=(ALL) NOPASSWD: ALL");
 
     let seen = s.sb.path().join("seen");
     std::fs::set_permissions(
@@ -376,6 +389,10 @@ fn a_login_user_reaches_root_through_sudo() {
         std::fs::read_to_string(&seen)
             .unwrap()
             .starts_with("uid=0 ")
+    );
+    assert!(
+        server.sudo_cache().join("consfig/runtime").is_dir(),
+        "the runtime under sudo kept its cache in the fixture"
     );
 }
 
@@ -427,9 +444,10 @@ fn many_hosts_deploy_in_parallel_and_a_down_one_is_unreachable() {
 #[test]
 fn sudo_gets_the_login_users_password_when_it_needs_one() {
     let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    // Removed after the server stopped (see above).
+    let _user = TestUser::create("consfigpw");
     let server = Sshd::start();
     let s = SshSandbox::new(&[&server]);
-    let _user = TestUser::create("consfigpw");
     server.authorize("consfigpw");
     let mut chpasswd = std::process::Command::new("chpasswd")
         .stdin(std::process::Stdio::piped())
@@ -442,7 +460,13 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
         .write_all(b"consfigpw:s3cret pass\n")
         .unwrap();
     assert!(chpasswd.wait().unwrap().success());
-    let _sudoers = Sudoers::install("consfig-test-pw", "consfigpw ALL=(ALL) ALL");
+    let _sudoers = Sudoers::install(
+        "consfig-test-pw",
+        &format!(
+            "{}\nconsfigpw ALL=(ALL) ALL",
+            server.sudo_defaults("consfigpw")
+        ),
+    );
 
     let seen = s.sb.path().join("seen-pw");
     let observe = format!("[\"testing:observe\", {}]", q(seen.display().to_string()));
@@ -472,6 +496,7 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
         !run.stdout.contains("s3cret"),
         "the password is never reported"
     );
+    assert!(server.sudo_cache().join("consfig/runtime").is_dir());
 
     let run = s.deploy(&["wrong"]);
     assert_eq!(run.code, 22, "{run:?}");
@@ -491,6 +516,51 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
         error.contains("needs a password") && error.contains("sudo-password-file"),
         "{error}"
     );
+}
+
+#[test]
+fn sudo_to_a_user_gives_its_groups_and_login_environment() {
+    let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    // Group, then accounts, then the server: removed in the reverse order,
+    // accounts only once no session runs as them.
+    let extra = TestGroup::create("consfigsug");
+    let target = TestUser::create_with(
+        "consfigsut",
+        &["--shell", "/bin/sh", "--groups", "consfigsug"],
+    );
+    let _login = TestUser::create("consfigsul");
+    let server = Sshd::start();
+    let _sudoers = Sudoers::install(
+        "consfig-test-su",
+        &format!(
+            "{}\nconsfigsul ALL=(consfigsut) NOPASSWD: ALL",
+            server.sudo_defaults("consfigsul")
+        ),
+    );
+    let s = SshSandbox::new(&[&server]);
+    server.authorize("consfigsul");
+    s.write(
+        &[module("testing")],
+        &[("su", &["ssh://consfigsul@web1", "sudo:consfigsut"])],
+        &[r#"["testing:process-report"]"#.to_owned()],
+    );
+    let consfig = s.sb.path().join("Consfig.toml");
+    let mut text = std::fs::read_to_string(&consfig).unwrap();
+    text.push_str("[module.testing]\ngrants = [\"command:/bin/sh -c *\", \"env:*\"]\n");
+    std::fs::write(&consfig, text).unwrap();
+
+    let run = s.deploy(&["su"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = process_report(run.forms()[0]["output"].as_str().unwrap());
+    assert_logged_in(&report, &target, &[extra.gid()], "sudo:consfigsut");
+    // Its cache is the fixture's, not in the user's home.
+    let (uid, _, home, _) = target.passwd();
+    let cache = server.sudo_cache().join("consfig");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&cache).unwrap()),
+        uid
+    );
+    assert!(!Path::new(&home).join(".cache").exists());
 }
 
 #[test]

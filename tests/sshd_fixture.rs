@@ -174,10 +174,6 @@ fn after_stop_nothing_listens_and_open_connections_are_closed() {
 #[test]
 fn an_authorized_account_logs_in_even_if_useradd_locked_it() {
     let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
-    let server = Sshd::start();
-    let dir = tempfile::tempdir().unwrap();
-    let known = dir.path().join("known_hosts");
-    server.write_known_hosts(&known);
     let _ = Command::new("userdel")
         .args(["--remove", "consfigsshd"])
         .output();
@@ -186,7 +182,13 @@ fn an_authorized_account_logs_in_even_if_useradd_locked_it() {
         .status()
         .unwrap();
     assert!(status.success());
+    // Adopted before the server starts, so removed after it stopped with
+    // its sessions: userdel refuses an account a process still runs as.
     let _user = TestUser::adopt("consfigsshd");
+    let server = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("known_hosts");
+    server.write_known_hosts(&known);
 
     let refused = ssh(&server, &known, "consfigsshd", "true");
     assert_eq!(

@@ -4,7 +4,10 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use consfig_tests::{ACCOUNTS, Chroot, Sandbox, TESTING_GRANTS, TestUser, module, q};
+use consfig_tests::{
+    ACCOUNTS, Chroot, Sandbox, TESTING_GRANTS, TestGroup, TestUser, assert_logged_in,
+    assert_untouched, identities, module, process_report, q,
+};
 
 fn modules() -> Vec<PathBuf> {
     ["file", "cmd", "chroot", "user", "testing"]
@@ -74,9 +77,15 @@ fn forms_in_a_chroot_write_inside_it_and_the_parent_stays_outside() {
         "two forms and two nested forms"
     );
 
+    let written = identities(&[
+        &chroot.outside("/inside.txt"),
+        &chroot.outside("/ran"),
+        &after,
+    ]);
     let again = sb.deploy(&[]);
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(again.event("summary")["unchanged"], 4);
+    assert_untouched(&written, "the second deploy");
 }
 
 #[test]
@@ -291,5 +300,104 @@ fn a_bare_chroot_needs_no_proc_of_its_own() {
     assert_eq!(nested.len(), 2);
     for n in nested {
         assert_eq!(n["outcome"]["status"], "changed", "{n}");
+    }
+}
+
+/// Grants for `testing:process-report` as `user`: a subdeployment as that
+/// user, and the one command the report runs (no write grant: a program
+/// beneath one would be refused).
+fn report_grants(user: &str) -> String {
+    format!(
+        "[module.testing]\ngrants = [\"subdeploy\", \"context:setuid:{user}\", \"command:/bin/sh -c *\", \"env:*\"]\n"
+    )
+}
+
+/// The runtime's own environment in these tests, unlike any user's: a
+/// context that keeps any of it shows.
+fn runner_env() -> Vec<(&'static str, &'static std::path::Path)> {
+    let p = std::path::Path::new;
+    vec![
+        (
+            "PATH",
+            p("/nonexistent/consfig-runner:/usr/sbin:/usr/bin:/sbin:/bin"),
+        ),
+        ("USER", p("consfig-runner")),
+        ("LOGNAME", p("consfig-runner")),
+        ("SHELL", p("/nonexistent/consfig-runner-shell")),
+    ]
+}
+
+/// umask of the runtime in these tests: a user's context sets 0022.
+const RUNNER_UMASK: u32 = 0o077;
+
+#[test]
+fn a_user_context_has_the_users_groups_and_login_environment_not_the_runtimes() {
+    let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let extra = TestGroup::create("consfigg2");
+    let user = TestUser::create_with(
+        "consfigt2",
+        &["--shell", "/bin/sh", "--groups", "consfigg2"],
+    );
+    let sb = Sandbox::new();
+    let forms = vec![
+        r#"["testing:process-report"]"#.to_owned(),
+        r#"["testing:subdeploy-forms", ["setuid:consfigt2"], [["testing:process-report"]]]"#
+            .to_owned(),
+        r#"["user:as", "consfigt2", [["testing:process-report"]]]"#.to_owned(),
+    ];
+    sb.write_consfig(&modules(), &forms, &report_grants("consfigt2"));
+    let run = sb.consfig_with(
+        &["deploy", "--json", "box"],
+        &runner_env(),
+        Some(RUNNER_UMASK),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let forms = run.forms();
+
+    // The runtime's own, for contrast: root's groups, the runner's variables.
+    let outer = process_report(forms[0]["output"].as_str().unwrap());
+    assert_eq!(outer["uid"], "0", "{outer:?}");
+    assert_eq!(outer["LOGNAME"], "consfig-runner", "{outer:?}");
+    assert_eq!(outer["umask"], "0077", "{outer:?}");
+
+    let (_, _, home, _) = user.passwd();
+    for (i, how) in [(1, "a setuid: subdeployment"), (2, "user:as")] {
+        let nested = &forms[i]["nested"][0];
+        assert_eq!(nested["context"], "setuid:consfigt2", "{nested}");
+        let report = process_report(nested["outcome"]["output"].as_str().unwrap());
+        assert_logged_in(&report, &user, &[extra.gid()], how);
+        assert_eq!(report["PATH"], "/usr/local/bin:/usr/bin:/bin", "{how}");
+        assert_eq!(report["cwd"], home, "{how}: starts in the user's home");
+    }
+}
+
+#[test]
+fn a_user_hop_gives_every_form_the_users_groups_and_login_environment() {
+    let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let extra = TestGroup::create("consfigg3");
+    let user = TestUser::create_with(
+        "consfigt3",
+        &["--shell", "/bin/sh", "--groups", "consfigg3"],
+    );
+    let sb = Sandbox::new();
+    let report = r#"[["testing:process-report"]]"#;
+    let text = format!(
+        "modules = [{}]\n[module.testing]\ngrants = [\"command:/bin/sh -c *\", \"env:*\"]\n\
+         [hosts.setuid]\nconnection = [\"local\", \"setuid:consfigt3\"]\nproperties = {report}\n\
+         [hosts.as]\nconnection = [\"local\", \"as:consfigt3\"]\nproperties = {report}\n",
+        path(&module("testing")),
+    );
+    std::fs::write(sb.path().join("Consfig.toml"), text).unwrap();
+    for host in ["setuid", "as"] {
+        let run = sb.consfig_with(
+            &["deploy", "--json", host],
+            &runner_env(),
+            Some(RUNNER_UMASK),
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let report = process_report(run.forms()[0]["output"].as_str().unwrap());
+        let how = format!("the hop of host {host}");
+        assert_logged_in(&report, &user, &[extra.gid()], &how);
+        assert_eq!(report["PATH"], "/usr/local/bin:/usr/bin:/bin", "{how}");
     }
 }

@@ -6,6 +6,7 @@
 //! skips) and says to build.
 
 pub mod sshd;
+pub mod warm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,11 +34,22 @@ pub fn consfig_bin() -> PathBuf {
     built(repo_root().join("target/release/consfig"))
 }
 
-/// A module built from consfig-wasm/, e.g. `module("file")`.
+/// Modules that misbehave while they are loaded or described: describing
+/// them is what they break, so they are never compiled ahead of a test.
+const MISBEHAVE_WHILE_LOADED: [&str; 3] = ["hostile_init", "hostile_describe", "init_data"];
+
+/// A module built from consfig-wasm/, e.g. `module("file")`. Its compiled
+/// code is made once into the suite's shared cache (see [`warm`]), from
+/// which every sandbox's own cache is seeded.
 pub fn module(name: &str) -> PathBuf {
-    built(repo_root().join(format!(
-        "consfig-wasm/target/wasm32-wasip2/release/consfig_{name}.wasm"
-    )))
+    let file_name = name.replace('-', "_");
+    let path = built(repo_root().join(format!(
+        "consfig-wasm/target/wasm32-wasip2/release/consfig_{file_name}.wasm"
+    )));
+    if !MISBEHAVE_WHILE_LOADED.contains(&file_name.as_str()) {
+        warm::compile(&path);
+    }
+    path
 }
 
 /// What one run of `consfig` did.
@@ -89,9 +101,13 @@ impl Run {
     }
 }
 
-/// A scratch directory with its own module cache.
+/// A scratch directory with its own module cache. Before each run of
+/// `consfig`, the cache gets a copy of the compiled code of the modules
+/// named with [`module`] (unless made [`Sandbox::cold`]): what a run does to
+/// its cache stays in this sandbox.
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    seeded: bool,
 }
 
 impl Default for Sandbox {
@@ -104,6 +120,16 @@ impl Sandbox {
     pub fn new() -> Self {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),
+            seeded: true,
+        }
+    }
+
+    /// A sandbox whose cache starts empty and stays unseeded: for tests of
+    /// what a first run compiles and caches.
+    pub fn cold() -> Self {
+        Sandbox {
+            seeded: false,
+            ..Self::new()
         }
     }
 
@@ -127,7 +153,28 @@ impl Sandbox {
 
     /// The same, with extra environment variables.
     pub fn consfig_with_env(&self, args: &[&str], env: &[(&str, &Path)]) -> Run {
-        let out = Command::new(consfig_bin())
+        self.consfig_with(args, env, None)
+    }
+
+    /// The same, with extra environment variables and, if given, this umask
+    /// instead of the test's.
+    pub fn consfig_with(&self, args: &[&str], env: &[(&str, &Path)], umask: Option<u32>) -> Run {
+        if self.seeded {
+            warm::seed(&self.cache().join("consfig"));
+        }
+        let mut command = Command::new(consfig_bin());
+        if let Some(mask) = umask {
+            let mask = nix::sys::stat::Mode::from_bits_truncate(mask as nix::libc::mode_t);
+            // SAFETY: umask is async-signal-safe, and nothing else runs
+            // between fork and exec.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                    nix::sys::stat::umask(mask);
+                    Ok(())
+                });
+            }
+        }
+        let out = command
             .args(args)
             .current_dir(self.path())
             .env("XDG_CACHE_HOME", self.cache())
@@ -236,6 +283,76 @@ pub fn snapshot(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     out
 }
 
+/// What shows a file was left alone, beyond its bytes: the same inode (not
+/// replaced by a rename), the same modification time (not rewritten, even
+/// with the same bytes) and change time (no chmod, chown or new link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Identity {
+    pub ino: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Identity {
+    /// The identity of `path` itself (a symlink is not followed).
+    pub fn of(path: &Path) -> Identity {
+        use std::os::unix::fs::MetadataExt;
+        let meta =
+            std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Identity {
+            ino: meta.ino(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// The identity of each path and, for a directory, of everything beneath
+/// it, sorted by path: compare before and after a deploy that should change
+/// nothing with [`assert_untouched`].
+pub fn identities(paths: &[&Path]) -> Vec<(PathBuf, Identity)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    while let Some(path) = stack.pop() {
+        let identity = Identity::of(&path);
+        if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        }
+        out.push((path, identity));
+    }
+    out.sort();
+    out
+}
+
+/// Assert that every path recorded in `before` is still there, untouched,
+/// and that nothing new appeared in the directories recorded.
+#[track_caller]
+pub fn assert_untouched(before: &[(PathBuf, Identity)], what: &str) {
+    for (path, was) in before {
+        let now = std::fs::symlink_metadata(path)
+            .ok()
+            .map(|_| Identity::of(path));
+        assert_eq!(
+            now,
+            Some(*was),
+            "{what}: {} was touched (inode, mtime, ctime before: {was:?})",
+            path.display()
+        );
+        if path.is_dir() && !path.is_symlink() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                let entry = entry.unwrap().path();
+                assert!(
+                    before.iter().any(|(p, _)| *p == entry),
+                    "{what}: {} is new",
+                    entry.display()
+                );
+            }
+        }
+    }
+}
+
 /// A minimal chroot made by the test: busybox-static as /bin/sh and friends,
 /// mount points for /proc, /sys and /dev, and a passwd with root (and any
 /// users added with [`Chroot::add_user`]).
@@ -312,6 +429,23 @@ impl TestUser {
             .unwrap()
     }
 
+    /// The account's fields in the passwd database: (uid, gid, home, shell).
+    pub fn passwd(&self) -> (u32, u32, String, String) {
+        let out = Command::new("getent")
+            .args(["passwd", &self.name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "no user {}", self.name);
+        let line = String::from_utf8(out.stdout).unwrap();
+        let fields: Vec<&str> = line.trim_end().split(':').collect();
+        (
+            fields[2].parse().unwrap(),
+            fields[3].parse().unwrap(),
+            fields[5].to_owned(),
+            fields[6].to_owned(),
+        )
+    }
+
     /// Take responsibility for removing an account the test created some other way.
     pub fn adopt(name: &str) -> Self {
         TestUser {
@@ -321,13 +455,118 @@ impl TestUser {
 
     /// Create an account with a home directory (hold [`ACCOUNTS`]).
     pub fn create(name: &str) -> Self {
+        Self::create_with(name, &[])
+    }
+
+    /// Create an account with a home directory and these further `useradd`
+    /// options, e.g. `--groups` (hold [`ACCOUNTS`]).
+    pub fn create_with(name: &str, options: &[&str]) -> Self {
         let status = Command::new("useradd")
-            .args(["--create-home", name])
+            .arg("--create-home")
+            .args(options)
+            .arg(name)
             .status()
             .unwrap();
-        assert!(status.success(), "useradd {name}");
+        assert!(status.success(), "useradd {options:?} {name}");
         Self::adopt(name)
     }
+}
+
+/// A group on this machine, made by the test and removed when dropped: make
+/// it before the accounts that are members, so that it outlives them.
+/// Hold [`ACCOUNTS`] while one exists.
+pub struct TestGroup {
+    pub name: String,
+}
+
+impl TestGroup {
+    pub fn create(name: &str) -> Self {
+        let status = Command::new("groupadd").arg(name).status().unwrap();
+        assert!(status.success(), "groupadd {name}");
+        TestGroup {
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn gid(&self) -> u32 {
+        let out = Command::new("getent")
+            .args(["group", &self.name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "no group {}", self.name);
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split(':')
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for TestGroup {
+    fn drop(&mut self) {
+        let _ = Command::new("groupdel").arg(&self.name).output();
+    }
+}
+
+/// What `testing:process-report` logged: its `KEY=VALUE` lines, from a
+/// form's `output`.
+pub fn process_report(output: &str) -> std::collections::BTreeMap<String, String> {
+    output
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Assert that a `testing:process-report` shows a command running as
+/// `user` logged in: its uid, exactly its groups (primary and `extra`, no
+/// group of the runtime's), its HOME, USER, LOGNAME and SHELL, umask 0022,
+/// and a PATH of absolute directories only.
+#[track_caller]
+pub fn assert_logged_in(
+    report: &std::collections::BTreeMap<String, String>,
+    user: &TestUser,
+    extra: &[u32],
+    what: &str,
+) {
+    let (uid, gid, home, shell) = user.passwd();
+    let field = |key: &str| {
+        report
+            .get(key)
+            .unwrap_or_else(|| panic!("{what}: no {key} in {report:?}"))
+            .as_str()
+    };
+    assert_eq!(field("uid"), uid.to_string(), "{what}: uid");
+    let mut groups = extra.to_vec();
+    groups.push(gid);
+    groups.sort();
+    assert_eq!(id_set(field("groups")), groups, "{what}: groups");
+    assert_eq!(field("HOME"), home, "{what}: HOME");
+    assert_eq!(field("USER"), user.name, "{what}: USER");
+    assert_eq!(field("LOGNAME"), user.name, "{what}: LOGNAME");
+    assert_eq!(field("SHELL"), shell, "{what}: SHELL");
+    assert_eq!(field("umask"), "0022", "{what}: umask");
+    let path = field("PATH");
+    assert!(
+        !path.is_empty() && path.split(':').all(|dir| dir.starts_with('/')),
+        "{what}: PATH {path:?} has a relative or empty entry"
+    );
+}
+
+/// Numbers in a space-separated list (`id -G`), sorted.
+pub fn id_set(text: &str) -> Vec<u32> {
+    let mut ids: Vec<u32> = text
+        .split_whitespace()
+        .map(|n| {
+            n.parse()
+                .unwrap_or_else(|_| panic!("not a number list: {text:?}"))
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// A file in /etc/sudoers.d, removed when dropped.

@@ -3,7 +3,10 @@
 //! key pair and an `sshd_config` of its own, all in a temporary directory the
 //! fixture owns. Each server also has its own target-side cache directory
 //! (passed to sessions as XDG_CACHE_HOME), so a test sees cold and warm targets
-//! it made itself. Several servers may run at once.
+//! it made itself, and another for runtimes started through `sudo`, which
+//! drops XDG_CACHE_HOME: a sudoers rule with [`Sshd::sudo_defaults`] sets it
+//! again, so that no test writes the cache under root's (or any) home. Several
+//! servers may run at once.
 //!
 //! Accounts: the server runs with `UsePAM no`, and then sshd refuses accounts
 //! whose password field in /etc/shadow is locked (starts with `!`, as `useradd`
@@ -80,6 +83,15 @@ impl Sshd {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         mkdir(&dir.path().join("authorized_keys"), 0o755);
         mkdir(&dir.path().join("target-cache"), 0o1777);
+        mkdir(&dir.path().join("sudo-cache"), 0o1777);
+        std::fs::write(
+            dir.path().join("sudo-env"),
+            format!(
+                "XDG_CACHE_HOME={}\n",
+                dir.path().join("sudo-cache").display()
+            ),
+        )
+        .unwrap();
         keygen(&dir.path().join("host_ed25519"));
         let client_key = dir.path().join("client_ed25519");
         keygen(&client_key);
@@ -176,6 +188,22 @@ impl Sshd {
     /// Where runtimes started through this server keep their cache.
     pub fn target_cache(&self) -> PathBuf {
         self.dir.path().join("target-cache")
+    }
+
+    /// Where runtimes started through `sudo` keep their cache, given a
+    /// sudoers rule with [`Sshd::sudo_defaults`].
+    pub fn sudo_cache(&self) -> PathBuf {
+        self.dir.path().join("sudo-cache")
+    }
+
+    /// A sudoers line that makes `sudo` run by `login` keep its cache in
+    /// [`Sshd::sudo_cache`]. One target user per server: each user's runtime
+    /// makes the cache directory its own.
+    pub fn sudo_defaults(&self, login: &str) -> String {
+        format!(
+            "Defaults:{login} env_file=\"{}\"",
+            self.dir.path().join("sudo-env").display()
+        )
     }
 
     /// The host key as `ssh-ed25519 AAAA…`.

@@ -491,6 +491,37 @@ fn pipe_data(key: String, argv: Vec<String>) -> Result<Change> {
     Ok(Change::Changed)
 }
 
+// What a context entered for a user gives the commands run in it: a
+// `setuid:` subdeployment (or hop) must carry the user's supplementary
+// groups and login environment, not the runtime's.
+
+/// Run `/bin/sh -c` (grant `command:/bin/sh -c *`, and `env:*` for SHELL)
+/// to report what a command started for this form gets, one `KEY=VALUE`
+/// line each in the log: `uid` (`id -u`), `groups` (`id -G`), HOME, USER,
+/// LOGNAME, SHELL, PATH, `umask` and `cwd`.
+#[property]
+fn process_report() -> Result<Change> {
+    const SCRIPT: &str = r#"echo "uid=$(id -u)"
+echo "groups=$(id -G)"
+echo "HOME=$HOME"
+echo "USER=$USER"
+echo "LOGNAME=$LOGNAME"
+echo "SHELL=$SHELL"
+echo "PATH=$PATH"
+echo "umask=$(umask)"
+echo "cwd=$(pwd)""#;
+    let output = host::run(Command::new("/bin/sh").args(["-c", SCRIPT]))?;
+    ensure!(
+        output.success(),
+        "the report failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    );
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        log::info(line);
+    }
+    Ok(Change::Unchanged)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -534,6 +565,8 @@ consfig_guest::module! {
         stall_decoding,
         // Secrets in every field of a report.
         leak_data_into_reports,
-        pipe_data
+        pipe_data,
+        // The groups and login environment of a context entered for a user.
+        process_report
     ],
 }
