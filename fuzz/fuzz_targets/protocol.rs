@@ -72,8 +72,9 @@ fn converse(data: &[u8], json: bool) {
     drop(reporter);
     let bytes = out.0.lock().unwrap();
     let text = std::str::from_utf8(&bytes).expect("reports are UTF-8");
+    // Line breaks and tabs only move the cursor on.
     let acts = |c: char| {
-        (c.is_control() && c != '\n')
+        (c.is_control() && c != '\n' && c != '\t')
             || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     assert!(

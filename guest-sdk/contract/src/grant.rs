@@ -249,15 +249,21 @@ impl fmt::Display for Grant {
                 program: Some(program),
                 args,
             } => {
-                write!(f, "command:{}", program.display())?;
-                for arg in args.iter().flatten() {
-                    // Quoted only when splitting needs it: globs stay readable.
-                    let plain = !arg.is_empty()
-                        && !arg.contains(|c: char| c.is_whitespace() || "'\"\\#$`".contains(c));
-                    match shlex::try_quote(arg) {
-                        Ok(quoted) if !plain => write!(f, " {quoted}")?,
-                        _ => write!(f, " {arg}")?,
+                // Each word quoted only when splitting needs it (globs stay
+                // readable), the program too: read back, it is the same grant.
+                let word = |f: &mut fmt::Formatter<'_>, word: &str| {
+                    let plain = !word.is_empty()
+                        && !word.contains(|c: char| c.is_whitespace() || "'\"\\#$`".contains(c));
+                    match shlex::try_quote(word) {
+                        Ok(quoted) if !plain => f.write_str(&quoted),
+                        _ => f.write_str(word),
                     }
+                };
+                f.write_str("command:")?;
+                word(f, &program.to_string_lossy())?;
+                for arg in args.iter().flatten() {
+                    f.write_str(" ")?;
+                    word(f, arg)?;
                 }
                 Ok(())
             }
@@ -341,6 +347,7 @@ mod tests {
             "command:/bin/sh -c *",
             "command:/bin/sh -c 'echo *'",
             "command:/bin/true ''",
+            "command:'/opt/my app/run' 'a b'",
             "env:LANG",
             "env:*",
             "subdeploy",

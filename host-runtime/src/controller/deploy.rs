@@ -37,7 +37,7 @@ pub fn deploy_hosts(
                         deploy_host(plan, modules, options, reporter)
                     }))
                     .unwrap_or_else(|_| {
-                        let error = "internal error of the controller while deploying this host (see the message above); the other hosts are unaffected".to_owned();
+                        let error = "internal error of the controller while deploying this host (its message is on standard error); the other hosts are unaffected".to_owned();
                         reporter.host_error(&plan.name, &error, false);
                         HostSummary {
                             error: Some(error),

@@ -134,6 +134,8 @@ struct Conversation<'c> {
     writer: &'c mut dyn Write,
     deadline: &'c Deadline,
     limit: usize,
+    /// How long the runtime may take to take a message, or greet.
+    step: Duration,
 }
 
 impl Conversation<'_> {
@@ -169,21 +171,22 @@ impl Conversation<'_> {
         }
     }
 
-    /// Send a message, which the runtime must take within [`STEP_LIMIT`].
+    /// Send a message, which the runtime must take within a step.
     fn send(&mut self, message: &ToRuntime) -> Result<(), SessionError> {
-        self.deadline.set(Some(STEP_LIMIT));
-        protocol::send(&mut self.writer, message).map_err(|e| timed_out(e, SENDING, STEP_LIMIT))
+        self.deadline.set(Some(self.step));
+        protocol::send(&mut self.writer, message).map_err(|e| timed_out(e, SENDING, self.step))
     }
 
     /// Send a raw frame (a module's or the stub's bytes), each write of it
-    /// taken within [`STEP_LIMIT`] of the one before.
+    /// taken within a step of the one before.
     fn send_frame(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
-        self.deadline.set(Some(STEP_LIMIT));
+        self.deadline.set(Some(self.step));
         let mut progress = Progress {
             inner: &mut self.writer,
             deadline: self.deadline,
+            step: self.step,
         };
-        protocol::write_frame(&mut progress, bytes).map_err(|e| timed_out(e, SENDING, STEP_LIMIT))
+        protocol::write_frame(&mut progress, bytes).map_err(|e| timed_out(e, SENDING, self.step))
     }
 }
 
@@ -194,12 +197,13 @@ const SENDING: &str = "sending to it";
 struct Progress<'w> {
     inner: &'w mut dyn Write,
     deadline: &'w Deadline,
+    step: Duration,
 }
 
 impl Write for Progress<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let written = self.inner.write(buf)?;
-        self.deadline.set(Some(STEP_LIMIT));
+        self.deadline.set(Some(self.step));
         Ok(written)
     }
 
@@ -239,8 +243,22 @@ impl Session<'_> {
         reporter: &Reporter,
         summary: &mut HostSummary,
     ) -> Result<(), SessionError> {
-        let result = self.converse(channel, reporter, summary);
-        channel.deadline.set(None);
+        self.run_within(channel, reporter, summary, STEP_LIMIT)
+    }
+
+    /// [`Session::run`], with `step` as the longest wait for a greeting or
+    /// for a message to be taken.
+    fn run_within(
+        self,
+        channel: &mut RuntimeChannel,
+        reporter: &Reporter,
+        summary: &mut HostSummary,
+        step: Duration,
+    ) -> Result<(), SessionError> {
+        let result = self.converse(channel, reporter, summary, step);
+        // Whatever is left unsent when the conversation ends (the runtime
+        // stopped taking it) is not waited for when the channel closes.
+        channel.deadline.set(Some(Duration::ZERO));
         result
     }
 
@@ -249,6 +267,7 @@ impl Session<'_> {
         channel: &mut RuntimeChannel,
         reporter: &Reporter,
         summary: &mut HostSummary,
+        step: Duration,
     ) -> Result<(), SessionError> {
         let Session {
             host,
@@ -266,9 +285,10 @@ impl Session<'_> {
             writer: &mut channel.writer,
             deadline: &channel.deadline,
             limit: message_limit(&policy),
+            step,
         };
         const GREETING: &str = "waiting for its greeting";
-        let cached = match runtime.recv(GREETING, STEP_LIMIT)? {
+        let cached = match runtime.recv(GREETING, step)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
                 cached_modules,
@@ -642,6 +662,58 @@ mod tests {
             matches!(&result, Err(SessionError::Compiled(hash)) if hash.starts_with("\x1b[2J")),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn a_runtime_that_stops_listening_is_given_up_on_and_not_waited_for_after() {
+        use crate::controller::connection::deadline::Polled;
+        use std::time::Instant;
+
+        let (unread, full) = nix::unistd::pipe().unwrap();
+        let deadline = Deadline::default();
+        // Its input is full: the runtime takes nothing more.
+        let mut writer = Polled::new(std::fs::File::from(full), deadline.clone()).unwrap();
+        deadline.set(Some(Duration::ZERO));
+        assert!(writer.write_all(&vec![0u8; 1 << 20]).is_err());
+        let mut channel = RuntimeChannel {
+            reader: Box::new(Cursor::new([hello(), ready(&[])].concat())),
+            writer: Box::new(std::io::BufWriter::new(writer)),
+            process: Box::new(Gone),
+            deadline,
+            runtime_bytes_sent: 0,
+        };
+        let reporter = Reporter::new(Box::new(std::io::sink()), true, false);
+        let stub = Err("none".to_owned());
+        let started = Instant::now();
+        let result = Session {
+            host: "web1",
+            forms: &[],
+            modules: &[],
+            policy: Policy::default(),
+            contexts: Vec::new(),
+            stub: &stub,
+        }
+        .run_within(
+            &mut channel,
+            &reporter,
+            &mut HostSummary::default(),
+            Duration::from_millis(200),
+        );
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "no progress from the runtime within 200ms while sending to it: it was given up on"
+        );
+        // Closing our end with the message still buffered does not wait either.
+        drop(std::mem::replace(
+            &mut channel.writer,
+            Box::new(std::io::sink()),
+        ));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(unread);
     }
 
     #[test]

@@ -240,6 +240,27 @@ mod tests {
     }
 
     #[test]
+    fn a_forms_numbers_cross_exactly() {
+        let form = Form::parse(
+            r#"["f:x", 8885888888800000000000000038186596, 88888887081114195906616, 0.1, -1e-300]"#,
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        send(
+            &mut bytes,
+            &ToRuntime::Apply {
+                id: 0,
+                form: form.clone(),
+            },
+        )
+        .unwrap();
+        let Ok(ToRuntime::Apply { form: got, .. }) = recv(&mut bytes.as_slice()) else {
+            panic!("not an apply");
+        };
+        assert_eq!(got, form);
+    }
+
+    #[test]
     fn malformed_and_deeply_nested_messages_are_reported_not_fatal() {
         let deep = format!(
             r#"{{"type":"fatal","message":{}"x"{}}}"#,

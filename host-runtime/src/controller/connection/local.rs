@@ -71,7 +71,7 @@ pub fn start_runtime(exe: &Path) -> Result<RuntimeChannel, ConnectionError> {
     // The controller never forks, so a thread to drain diagnostics is fine here.
     let (said, stderr_text) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = said.send(read_diagnostics(&mut stderr));
+        let _ = said.send(read_diagnostics(&mut stderr, None));
     });
     let deadline = Deadline::default();
     let polled = |e: std::io::Error| ConnectionError::Spawn {

@@ -12,7 +12,7 @@ pub mod ssh_target;
 use std::fmt;
 use std::io::{Read, Write};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use consfig_contract::{Context, ContextError};
 
@@ -112,15 +112,25 @@ pub const MAX_DIAGNOSTICS: usize = 64 << 10;
 /// ends must not keep the deploy from ending.
 pub const FINISH_GRACE: Duration = Duration::from_secs(10);
 
-/// Everything `reader` gives until its end, as text: the first
-/// [`MAX_DIAGNOSTICS`] bytes of it, and how many more were dropped.
-pub fn read_diagnostics(reader: &mut impl Read) -> String {
+/// What `reader` gives until its end (or, with `until`, until then), as
+/// text: the first [`MAX_DIAGNOSTICS`] bytes of it, and how many more were
+/// dropped.
+pub fn read_diagnostics(reader: &mut impl Read, until: Option<Instant>) -> String {
     let mut kept = Vec::new();
-    let _ = reader
-        .by_ref()
-        .take(MAX_DIAGNOSTICS as u64)
-        .read_to_end(&mut kept);
-    let dropped = std::io::copy(reader, &mut std::io::sink()).unwrap_or(0);
+    let mut dropped = 0u64;
+    let mut chunk = vec![0u8; 64 << 10];
+    while until.is_none_or(|until| Instant::now() < until) {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = (MAX_DIAGNOSTICS - kept.len()).min(n);
+                kept.extend_from_slice(&chunk[..room]);
+                dropped += (n - room) as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
     let mut text = String::from_utf8_lossy(&kept).into_owned();
     if dropped > 0 {
         text.push_str(&format!("… ({dropped} more bytes)"));
@@ -180,4 +190,30 @@ pub fn open(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((channel, contexts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostics_keep_their_start_and_count_the_rest() {
+        let said = vec![b'E'; MAX_DIAGNOSTICS + 1000];
+        let text = read_diagnostics(&mut said.as_slice(), None);
+        assert_eq!(
+            text,
+            format!("{}… (1000 more bytes)", "E".repeat(MAX_DIAGNOSTICS))
+        );
+        assert_eq!(read_diagnostics(&mut &b"short"[..], None), "short");
+        // A stream without end is read no longer than told.
+        let started = Instant::now();
+        let until = started + Duration::from_millis(100);
+        let text = read_diagnostics(&mut std::io::repeat(b'E'), Some(until));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            text.ends_with("more bytes)"),
+            "{}",
+            &text[text.len() - 30..]
+        );
+    }
 }

@@ -224,7 +224,8 @@ impl RuntimeProcess for SshRuntime {
         self.session
             .set_timeout(FINISH_GRACE.as_millis().try_into().unwrap_or(u32::MAX));
         let _ = self.channel.send_eof();
-        let mut stderr = read_diagnostics(&mut self.channel.stderr());
+        let until = std::time::Instant::now() + FINISH_GRACE;
+        let mut stderr = read_diagnostics(&mut self.channel.stderr(), Some(until));
         let _ = self.channel.wait_close();
         match self.channel.exit_status() {
             Ok(0) | Err(_) => {}
