@@ -4,6 +4,7 @@
 #   make demo     deploy the example consfig to this machine, twice
 #   make test     install what the tests need, then run every test
 #   make bench    measure forms, SSH deploys and bundles
+#   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
@@ -13,7 +14,7 @@ BIN         := target/release/consfig
 STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench clean
+.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench mutants clean
 
 all: build
 
@@ -66,6 +67,30 @@ bench: test-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
+
+# Mutation testing with cargo-mutants: the sandbox layer against its own
+# unit tests (sandbox::), the grant grammar against the contract's. A mutant
+# that survives is a change to a decision that no test notices; the lists
+# are in target/mutants/*/mutants.out/missed.txt. Every mutant is a rebuild:
+# one job, niced, debug info off, in a build directory of its own kept
+# between runs (only the workspace's crates rebuild).
+MUTANTS_DIR := $(CURDIR)/target/mutants
+MUTANTS     := CARGO_TARGET_DIR=$(MUTANTS_DIR) CARGO_PROFILE_DEV_DEBUG=0 \
+	nice $(CARGO) mutants --jobs 1 --no-shuffle -C=--lib
+
+mutants:
+	@command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	-$(MUTANTS) -p consfig --file 'host-runtime/src/sandbox/*.rs' \
+		--output $(MUTANTS_DIR)/sandbox -- sandbox::
+	-$(MUTANTS) -p consfig-contract --file guest-sdk/contract/src/grant.rs \
+		--output $(MUTANTS_DIR)/grant
+	@for d in sandbox grant; do \
+		echo "== $$d: $$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/caught.txt) caught," \
+			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/missed.txt) missed," \
+			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/timeout.txt) timeout," \
+			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/unviable.txt) unviable"; \
+		cat $(MUTANTS_DIR)/$$d/mutants.out/missed.txt; \
+	done
 
 clean:
 	$(CARGO) clean
