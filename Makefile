@@ -6,6 +6,7 @@
 #                 fuzz target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench    measure forms, SSH deploys and bundles
+#   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
@@ -22,7 +23,7 @@ FUZZ_TARGETS       := protocol bundle consfig_toml form grant
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench clean \
+.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench mutants clean \
 	fuzz fuzz-smoke fuzz-deps
 
 all: build
@@ -99,6 +100,30 @@ bench: test-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
+
+# Mutation testing with cargo-mutants: the sandbox layer against its own
+# unit tests (sandbox::), the grant grammar against the contract's. A mutant
+# that survives is a change to a decision that no test notices; the lists
+# are in target/mutants/*/mutants.out/missed.txt. Every mutant is a rebuild:
+# one job, niced, debug info off, in a build directory of its own kept
+# between runs (only the workspace's crates rebuild).
+MUTANTS_DIR := $(CURDIR)/target/mutants
+MUTANTS     := CARGO_TARGET_DIR=$(MUTANTS_DIR) CARGO_PROFILE_DEV_DEBUG=0 \
+	nice $(CARGO) mutants --jobs 1 --no-shuffle -C=--lib
+
+mutants:
+	@command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	-$(MUTANTS) -p consfig --file 'host-runtime/src/sandbox/*.rs' \
+		--output $(MUTANTS_DIR)/sandbox -- sandbox::
+	-$(MUTANTS) -p consfig-contract --file guest-sdk/contract/src/grant.rs \
+		--output $(MUTANTS_DIR)/grant
+	@for d in sandbox grant; do \
+		echo "== $$d: $$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/caught.txt) caught," \
+			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/missed.txt) missed," \
+			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/timeout.txt) timeout," \
+			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/unviable.txt) unviable"; \
+		cat $(MUTANTS_DIR)/$$d/mutants.out/missed.txt; \
+	done
 
 clean:
 	$(CARGO) clean

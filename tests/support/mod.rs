@@ -461,6 +461,10 @@ impl TestUser {
     /// Create an account with a home directory and these further `useradd`
     /// options, e.g. `--groups` (hold [`ACCOUNTS`]).
     pub fn create_with(name: &str, options: &[&str]) -> Self {
+        // An account of this name is a leftover of a run killed before its
+        // drops ran (the names are the tests' own).
+        let _ = Command::new("userdel").args(["--remove", name]).output();
+        let _ = Command::new("groupdel").arg(name).output();
         let status = Command::new("useradd")
             .arg("--create-home")
             .args(options)
@@ -481,6 +485,8 @@ pub struct TestGroup {
 
 impl TestGroup {
     pub fn create(name: &str) -> Self {
+        // A leftover of a killed run, as for accounts.
+        let _ = Command::new("groupdel").arg(name).output();
         let status = Command::new("groupadd").arg(name).status().unwrap();
         assert!(status.success(), "groupadd {name}");
         TestGroup {

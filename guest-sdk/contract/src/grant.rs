@@ -394,6 +394,24 @@ mod tests {
     }
 
     #[test]
+    fn grants_travel_as_the_text_they_are_written_in() {
+        let texts = ["write:/srv/www", "command:/bin/sh -c 'echo *'", "data:db"];
+        let parsed = parse_grants(&texts).unwrap();
+        assert_eq!(
+            parsed,
+            texts.map(|t| t.parse::<Grant>().unwrap()),
+            "every grant, in order"
+        );
+        let json = serde_json::to_string(&parsed).unwrap();
+        assert_eq!(
+            json,
+            r#"["write:/srv/www","command:/bin/sh -c 'echo *'","data:db"]"#
+        );
+        assert_eq!(serde_json::from_str::<Vec<Grant>>(&json).unwrap(), parsed);
+        assert!(parse_grants(&["read:/etc", "read:etc"]).is_err());
+    }
+
+    #[test]
     fn coverage() {
         let g = |t: &str| t.parse::<Grant>().unwrap();
         assert!(g("write:/srv").covers(&g("read:/srv/www")));

@@ -228,6 +228,7 @@ impl FileBackend for Check {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::path::PathBuf;
 
     use super::*;
@@ -353,6 +354,68 @@ mod tests {
         assert_eq!(
             check.read(&at(&root, "d"), 100).unwrap_err().raw_os_error(),
             Some(libc::EISDIR)
+        );
+    }
+
+    #[test]
+    fn a_file_with_other_names_is_refused_as_on_disk_until_check_mode_writes_it_anew() {
+        let (dir, root, mut check) = setup();
+        std::fs::hard_link(root.join("motd"), dir.path().join("motd-elsewhere")).unwrap();
+        let motd = at(&root, "motd");
+        assert_eq!(check.status(&motd).unwrap().unwrap().links, 2);
+        let refused = check.chmod(&motd, 0o600).unwrap_err();
+        assert_eq!(
+            crate::sandbox::place::SharedFile::of(&refused)
+                .unwrap()
+                .links,
+            2
+        );
+        // Written anew (a write replaces the file): one name, its own mode.
+        check.write(&motd, b"new\n", None).unwrap();
+        assert_eq!(check.status(&motd).unwrap().unwrap().links, 1);
+        check.chmod(&motd, 0o600).unwrap();
+        // So for the forms after this one too.
+        let mut next = Check::default();
+        next.absorb(&check.take_changes()).unwrap();
+        let status = next.status(&motd).unwrap().unwrap();
+        assert_eq!((status.links, status.mode), (1, 0o600));
+        next.chmod(&motd, 0o640).unwrap();
+        assert_eq!(std::fs::metadata(root.join("motd")).unwrap().nlink(), 2);
+    }
+
+    #[test]
+    fn modes_are_kept_and_changed_as_on_disk() {
+        let (_dir, root, mut check) = setup();
+        std::fs::set_permissions(root.join("motd"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        std::fs::create_dir(root.join("dir")).unwrap();
+        std::fs::set_permissions(root.join("dir"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("motd", root.join("link")).unwrap();
+        // A rewrite without a mode keeps the file's.
+        check.write(&at(&root, "motd"), b"new\n", None).unwrap();
+        // A directory's mode is recorded as a change of the directory.
+        check.chmod(&at(&root, "dir"), 0o700).unwrap();
+        // A symlink is not modelled: seen as on disk.
+        assert!(
+            check
+                .status(&at(&root, "link"))
+                .unwrap()
+                .unwrap()
+                .is_symlink
+        );
+        let changes = check.take_changes();
+        let paths: Vec<_> = changes.iter().map(|c| c.path.clone()).collect();
+        assert_eq!(paths, [root.join("dir"), root.join("motd")]);
+        assert_eq!(
+            (&changes[0].before, &changes[0].after),
+            (&Entry::Dir { mode: 0o755 }, &Entry::Dir { mode: 0o700 })
+        );
+        assert_eq!(
+            changes[1].after,
+            Entry::File {
+                content: b"new\n".to_vec(),
+                mode: 0o600
+            }
         );
     }
 

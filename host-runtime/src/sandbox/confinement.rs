@@ -596,6 +596,54 @@ mod tests {
     }
 
     #[test]
+    fn contexts_and_data_need_a_grant_from_every_confining_module() {
+        let ctx = |t: &str| t.parse::<Context>().unwrap();
+        let c = Confinement {
+            modules: vec![
+                (
+                    "user".into(),
+                    grants(&["subdeploy", "context:setuid:*", "data:*"]),
+                ),
+                (
+                    "web".into(),
+                    grants(&[
+                        "subdeploy",
+                        "context:setuid:www",
+                        "context:chroot:/srv",
+                        "data:db",
+                    ]),
+                ),
+            ],
+            ..Confinement::default()
+        };
+        assert_eq!(c.context(&ctx("setuid:www")), Ok(()));
+        let denied = c.context(&ctx("setuid:root")).unwrap_err();
+        assert_eq!(denied.module, "web");
+        assert_eq!(
+            denied.message("subdeploy into setuid:root"),
+            "denied: module web may not subdeploy into setuid:root: it has no grant context:setuid:root"
+        );
+        let denied = c.context(&ctx("chroot:/srv/c1")).unwrap_err();
+        assert_eq!(
+            (denied.module.as_str(), denied.needed().unwrap().to_string()),
+            ("user", "context:chroot:/srv/c1".to_owned()),
+            "the first module without the grant is named"
+        );
+        assert_eq!(c.data("db"), Ok(()));
+        let denied = c.data("api").unwrap_err();
+        assert_eq!(
+            denied.message("read data api"),
+            "denied: module web may not read data api: it has no grant data:api"
+        );
+        let trusted = Confinement {
+            modules: vec![("legacy".into(), ModuleGrants::trusted())],
+            ..Confinement::default()
+        };
+        assert_eq!(trusted.context(&ctx("setuid:root")), Ok(()));
+        assert_eq!(trusted.data("api"), Ok(()));
+    }
+
+    #[test]
     fn trusted_modules_allow_everything_and_the_ceiling_keeps_the_others() {
         let c = Confinement {
             modules: vec![

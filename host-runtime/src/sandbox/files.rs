@@ -118,4 +118,37 @@ mod tests {
         disk.write(&new, b"x", None).unwrap();
         assert_eq!(disk.status(&new).unwrap().unwrap().mode, 0o644);
     }
+
+    #[test]
+    fn a_replaced_file_keeps_its_owner_and_a_new_one_is_ours() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "old").unwrap();
+        let place = Place::new(&path, Some(dir.path().to_owned())).unwrap();
+        // Owned by someone else (only root can give a file away).
+        let other = (our_ids().0 + 4242, our_ids().1 + 4242);
+        if nix::unistd::geteuid().is_root() {
+            std::os::unix::fs::chown(&path, Some(other.0), Some(other.1)).unwrap();
+        }
+        let owner = |p: &Path| {
+            let meta = std::fs::metadata(p).unwrap();
+            (meta.uid(), meta.gid())
+        };
+        let before = owner(&path);
+        Disk.write(&place, b"new", None).unwrap();
+        assert_eq!(owner(&path), before);
+        // What check mode would create is reported as ours.
+        let new = Place::new(&dir.path().join("new"), Some(dir.path().to_owned())).unwrap();
+        let mut check = crate::sandbox::check::Check::default();
+        check.write(&new, b"x", None).unwrap();
+        let status = check.status(&new).unwrap().unwrap();
+        assert_eq!(
+            (status.uid, status.gid),
+            (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw()
+            )
+        );
+    }
 }

@@ -213,6 +213,53 @@ mod tests {
     }
 
     #[test]
+    fn data_is_granted_by_key_or_all() {
+        let one = grants(&["data:db", "read:/"]);
+        assert!(one.allows_data("db"));
+        assert!(!one.allows_data("api"));
+        assert!(!one.allows_data("d"), "a key, not a prefix");
+        assert!(grants(&["data:*"]).allows_data("api"));
+        assert!(!grants(&["write:/", "env:*", "subdeploy"]).allows_data("db"));
+    }
+
+    #[test]
+    fn subdeployments_and_their_contexts_are_granted_apart() {
+        assert!(grants(&["subdeploy"]).allows_subdeploy());
+        assert!(!grants(&["context:setuid:*", "context:chroot:/"]).allows_subdeploy());
+        let ctx = |t: &str| t.parse::<Context>().unwrap();
+        let m = grants(&["context:chroot:/srv/c", "context:setuid:www"]);
+        assert!(m.allows_context(&ctx("chroot:/srv/c")));
+        assert!(m.allows_context(&ctx("chroot-bare:/srv/c/inner")));
+        assert!(!m.allows_context(&ctx("chroot:/srv/cx")));
+        assert!(!m.allows_context(&ctx("chroot:/srv")));
+        assert!(m.allows_context(&ctx("setuid:www")));
+        assert!(!m.allows_context(&ctx("setuid:root")));
+        assert!(!m.allows_context(&ctx("setuid:ww")));
+        let any_user = grants(&["context:setuid:*"]);
+        assert!(any_user.allows_context(&ctx("as:root")));
+        assert!(
+            !any_user.allows_context(&ctx("chroot:/")),
+            "a user is no chroot"
+        );
+        assert!(
+            !grants(&["context:chroot:/", "subdeploy"]).allows_context(&ctx("setuid:www")),
+            "a chroot is no user"
+        );
+        assert!(!grants(&["subdeploy", "write:/"]).allows_context(&ctx("chroot:/srv/c")));
+    }
+
+    #[test]
+    fn variables_pass_by_name_or_all() {
+        let named = grants(&["env:TZ"]);
+        assert!(named.allows_env("TZ"));
+        assert!(!named.allows_env("LANG"));
+        assert!(named.allows_variable_set("TZ"));
+        assert!(!named.allows_variable_set("PATH"));
+        assert!(grants(&["env:*"]).allows_env("ANYTHING"));
+        assert!(!grants(&["read:/"]).allows_env("TZ"));
+    }
+
+    #[test]
     fn checks_addresses() {
         let m = grants(&["net:127.0.0.1:8080"]);
         assert!(m.allows_socket(addr("127.0.0.1:8080"), SocketAddrUse::TcpBind));

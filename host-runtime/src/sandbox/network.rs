@@ -157,6 +157,42 @@ mod tests {
     }
 
     #[test]
+    fn in_check_mode_only_the_implicit_wildcard_bind_passes() {
+        let gate = NetworkGate::default().checking(true);
+        gate.set(Confinement {
+            modules: vec![("web".into(), grants(&["net"]))],
+            ..Confinement::default()
+        });
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        // What a connect binds first, reaching nothing by itself.
+        assert!(gate.check(addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
+        assert!(gate.check(addr("[::]:0"), SocketAddrUse::UdpBind));
+        // Anything more is a socket that reaches out or waits for others.
+        for (at, used) in [
+            ("0.0.0.0:8080", SocketAddrUse::TcpBind),
+            ("127.0.0.1:0", SocketAddrUse::TcpBind),
+            ("0.0.0.0:0", SocketAddrUse::TcpConnect),
+            ("0.0.0.0:0", SocketAddrUse::UdpSend),
+        ] {
+            assert!(!gate.check(addr(at), used), "{at} {used:?}");
+        }
+        assert_eq!(gate.take_denials().len(), 4);
+    }
+
+    #[test]
+    fn an_echoing_gate_prints_its_refusals_instead_of_keeping_them() {
+        let gate = NetworkGate::default().echoing();
+        gate.set(Confinement {
+            modules: vec![("service".into(), ModuleGrants::default())],
+            ..Confinement::default()
+        });
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert!(!gate.check(addr, SocketAddrUse::TcpConnect));
+        assert!(!gate.lookup("example.org"));
+        assert!(gate.take_denials().is_empty());
+    }
+
+    #[test]
     fn lookups_need_net_from_every_module_and_check_mode_reaches_nobody() {
         let gate = NetworkGate::default();
         let confined = |modules: Vec<(String, ModuleGrants)>| Confinement {

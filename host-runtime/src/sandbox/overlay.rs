@@ -343,4 +343,17 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn text_that_looks_encoded_is_encoded_itself() {
+        let entry = file("base64:aGk=");
+        let json = serde_json::to_string(&entry).unwrap();
+        assert!(!json.contains("\"base64:aGk=\""), "{json}");
+        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);
+        assert!(
+            serde_json::to_string(&file("plain"))
+                .unwrap()
+                .contains("\"plain\"")
+        );
+    }
 }

@@ -656,6 +656,89 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_other_names_keeps_its_mode() {
+        let (tmp, root) = grant();
+        let file = root.join("releases/1/tool");
+        fs::write(&file, "x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        // Its other name outside the grant.
+        let outside = tmp.path().join("outside");
+        fs::hard_link(&file, &outside).unwrap();
+        let at = place(&root, "current/tool").unwrap();
+        let refused = at.chmod(0o4755).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(SharedFile::of(&refused).map(|s| s.links), Some(2));
+        let checked = at.refuse_shared().unwrap_err();
+        assert_eq!(SharedFile::of(&checked).map(|s| s.links), Some(2));
+        assert_eq!(fs::metadata(&outside).unwrap().mode() & 0o7777, 0o644);
+        // Directories are no hard links, whatever their link count.
+        let dir = place(&root, "releases").unwrap();
+        assert!(fs::metadata(root.join("releases")).unwrap().nlink() > 1);
+        dir.refuse_shared().unwrap();
+        dir.chmod(0o750).unwrap();
+        // Once the file has one name again, it is the grant's.
+        fs::remove_file(&outside).unwrap();
+        at.refuse_shared().unwrap();
+        at.chmod(0o640).unwrap();
+        assert_eq!(fs::metadata(&file).unwrap().mode() & 0o7777, 0o640);
+        // Nothing there: nothing to refuse; nothing beneath a file: an error.
+        place(&root, "releases/none")
+            .unwrap()
+            .refuse_shared()
+            .unwrap();
+        let beneath = place(&root, "current/tool/x").unwrap();
+        assert_eq!(
+            beneath.refuse_shared().unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
+        assert_eq!(
+            beneath.status().unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
+        assert!(
+            place(&root, "releases/none")
+                .unwrap()
+                .status()
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn links_are_followed_up_to_the_kernels_limit() {
+        let (_tmp, root) = grant();
+        // l1 → l2 → … → lN → releases/1, each a link to the next.
+        let chain = |n: usize| {
+            for i in 1..=n {
+                let name = root.join(format!("chain{n}-{i}"));
+                let next = if i == n {
+                    PathBuf::from("releases/1")
+                } else {
+                    PathBuf::from(format!("chain{n}-{}", i + 1))
+                };
+                std::os::unix::fs::symlink(next, name).unwrap();
+            }
+            place(&root, &format!("chain{n}-1/config"))
+        };
+        let longest = chain(MAX_LINKS).unwrap();
+        longest.write_atomic(b"far", 0o644, None).unwrap();
+        assert_eq!(fs::read(root.join("releases/1/config")).unwrap(), b"far");
+        let too_long = chain(MAX_LINKS + 1).map(drop).unwrap_err();
+        assert_eq!(too_long.raw_os_error(), Some(libc::ELOOP));
+    }
+
+    #[test]
+    fn the_granted_directory_itself_is_named_as_granted() {
+        let (_tmp, root) = grant();
+        let itself = place(&root, "").unwrap();
+        assert_eq!(itself.path().as_os_str(), root.as_os_str());
+        assert_eq!(
+            place(&root, "releases").unwrap().path().as_os_str(),
+            root.join("releases").as_os_str()
+        );
+    }
+
+    #[test]
     fn parents_stay_confined() {
         let (_tmp, root) = grant();
         let parent = place(&root, "releases/1/config")

@@ -170,6 +170,38 @@ mod tests {
     }
 
     #[test]
+    fn a_name_is_found_only_as_an_executable_file() {
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let tool = |i: usize| dirs[i].path().join("consfig-tool");
+        // First a file nobody may execute, then a directory (searchable:
+        // its x bits set), then the program.
+        std::fs::write(tool(0), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(tool(0), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::create_dir(tool(1)).unwrap();
+        std::fs::set_permissions(tool(1), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(tool(2), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(tool(2), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let search = std::env::join_paths(dirs.iter().map(|d| d.path())).unwrap();
+        let found = Program::find("consfig-tool", Some(&search)).unwrap();
+        assert_eq!(found.given, tool(2));
+    }
+
+    #[test]
+    fn interpreters_are_followed_a_bounded_number_of_times() {
+        // Scripts interpreted by scripts, one more than is followed.
+        let dir = tempfile::tempdir().unwrap();
+        let script = |i: usize| dir.path().join(format!("s{i}"));
+        for i in 0..=MAX_INTERPRETERS {
+            let next = script(i + 1);
+            std::fs::write(script(i), format!("#!{}\n", next.display())).unwrap();
+        }
+        std::fs::write(script(MAX_INTERPRETERS + 1), "#!/bin/sh\n").unwrap();
+        let program = Program::find(&script(0).display().to_string(), None).unwrap();
+        let followed: Vec<PathBuf> = (1..=MAX_INTERPRETERS).map(script).collect();
+        assert_eq!(program.interpreters, followed);
+    }
+
+    #[test]
     fn a_script_is_decided_by_its_interpreter_and_everything_by_the_loader() {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("tool");
