@@ -409,6 +409,10 @@ fn a_module_being_initialised_cannot_read_the_hosts_data() {
         "init's call is refused: {output}"
     );
     assert!(
+        output.contains(" (loading) may not"),
+        "the refusal names the module by where it was loaded from: {output}"
+    );
+    assert!(
         output.contains("in a form: [data db]\n"),
         "a form of the same module, granted the data, gets it: {output}"
     );

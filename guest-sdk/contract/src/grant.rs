@@ -319,7 +319,6 @@ impl Grant {
                     program: Some(q), ..
                 },
             ) => p == q,
-            (Grant::Command { .. }, Grant::Command { .. }) => self == need,
             (Grant::Env(None), Grant::Env(_)) => true,
             (Grant::AnyNetwork, Grant::AnyNetwork | Grant::Network(_)) => true,
             (Grant::Network(a), Grant::Network(b)) => a.covers(b),

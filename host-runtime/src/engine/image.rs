@@ -18,7 +18,8 @@ use crate::host::bindings::Module as ModuleBindings;
 use crate::host::bindings::consfig::module::types::ModuleInfo;
 use crate::host::state::{FormReport, HostMode, HostState};
 use crate::sandbox::overlay::FileChange;
-use crate::sandbox::policy::{LimitSet, Policy, show_bytes};
+use crate::sandbox::policy::{INSPECT_TIME_LIMIT, LimitSet, Policy, show_bytes};
+use crate::sandbox::redact::Redactor;
 use crate::wire::outcome::{Outcome, Status};
 
 pub struct Image {
@@ -35,10 +36,11 @@ impl Image {
     }
 
     /// An image that only describes modules and validates forms: every
-    /// call with an effect is refused, every call held to `limits`.
+    /// call with an effect is refused, every call held to `limits`, and
+    /// none longer than [`INSPECT_TIME_LIMIT`].
     pub fn inspecting(recipe: &Arc<Recipe>, limits: LimitSet) -> Result<Self, EngineError> {
         let policy = Policy {
-            limits,
+            limits: limits.with_time_at_most(INSPECT_TIME_LIMIT),
             ..Policy::default()
         };
         Self::new(recipe, HostState::new(HostMode::Inspect, policy))
@@ -62,6 +64,7 @@ impl Image {
                     .await
                     .map_err(|e| load_err(format!("cannot instantiate: {}", error_chain(&e))))?;
             let props = bindings.consfig_module_properties();
+            store.data_mut().host_mut().loading(Some(&loaded.origin));
             let deadline = Deadline::start(&mut store, limit);
             let init = deadline.run(props.call_init(&mut store)).await;
             deadline.end(&mut store);
@@ -71,6 +74,7 @@ impl Image {
             let deadline = Deadline::start(&mut store, limit);
             let info = deadline.run(props.call_describe(&mut store)).await;
             deadline.end(&mut store);
+            store.data_mut().host_mut().loading(None);
             let info = flatten_timed(info)
                 .map_err(|e| load_err(format!("describe{}", describe_failure(&e))))?;
             if !name::is_name(&info.name) {
@@ -169,7 +173,7 @@ impl Image {
         let report = self.store.data_mut().host_mut().take_report();
         let nested = self.store.data_mut().take_nested();
         let limit = self.policy().limits.for_module(form.module()).output;
-        let mut outcome = outcome_of(result, report, limit);
+        let mut outcome = outcome_of(result, report, limit, &self.policy().data.redactor());
         outcome.nested = nested;
         outcome
     }
@@ -219,7 +223,12 @@ fn flatten_timed<T>(result: Result<wasmtime::Result<T>, TimeLimitExceeded>) -> w
 
 /// A form's outcome from what its call returned and what it left behind,
 /// its output held to `output_limit`.
-fn outcome_of(result: Result<Change, CallError>, report: FormReport, output_limit: u64) -> Outcome {
+fn outcome_of(
+    result: Result<Change, CallError>,
+    report: FormReport,
+    output_limit: u64,
+    redactor: &Redactor,
+) -> Outcome {
     let FormReport {
         mut output,
         output_cut,
@@ -228,15 +237,24 @@ fn outcome_of(result: Result<Change, CallError>, report: FormReport, output_limi
         skipped,
         panic,
     } = report;
+    // Blanked before it is cut, so a cut never splits a value: what a
+    // cut could leave of one shows only from output cut while captured.
+    redactor.string(&mut output);
     let over_limit = output_cut
         || output.len() as u64 > output_limit
         || matches!(result, Err(CallError::OutputLimit(_)));
-    if output.len() as u64 > output_limit {
+    let cut_here = output.len() as u64 > output_limit;
+    if cut_here {
         let mut end = output_limit as usize;
         while !output.is_char_boundary(end) {
             end -= 1;
         }
         output.truncate(end);
+    }
+    if over_limit {
+        redactor.split_tail(&mut output);
+    }
+    if cut_here {
         output.push_str("\n[output cut at the limit]\n");
     }
     let result = match result {
@@ -264,6 +282,8 @@ fn outcome_of(result: Result<Change, CallError>, report: FormReport, output_limi
             skipped: Vec::new(),
         },
         Err(reason) => {
+            // Blanked before the outcome cuts it to its limit.
+            let reason = redactor.text(&reason).into_owned();
             let reason = match socket_denials.first() {
                 Some(denial) => format!("{reason} ({denial})"),
                 None => reason,
@@ -296,14 +316,19 @@ mod tests {
             socket_denials: vec!["denied: module web may not bind".into()],
             ..report("")
         };
-        let outcome = outcome_of(trapped, with_panic, 100);
+        let outcome = outcome_of(trapped, with_panic, 100, &Redactor::default());
         assert_eq!(
             outcome.reason.as_deref(),
             Some(
                 "wasm trap: unreachable (panicked at src/lib.rs:4:5: deliberate panic) (denied: module web may not bind)"
             )
         );
-        let failed = outcome_of(Err(CallError::Failed("no".into())), report("out\n"), 100);
+        let failed = outcome_of(
+            Err(CallError::Failed("no".into())),
+            report("out\n"),
+            100,
+            &Redactor::default(),
+        );
         assert_eq!(
             (
                 failed.status,
@@ -316,7 +341,12 @@ mod tests {
 
     #[test]
     fn output_past_the_limit_fails_the_form_and_is_cut() {
-        let ok = outcome_of(Ok(Change::Changed), report("0123456789"), 4);
+        let ok = outcome_of(
+            Ok(Change::Changed),
+            report("0123456789"),
+            4,
+            &Redactor::default(),
+        );
         assert_eq!(ok.status, Status::Failed);
         assert!(
             ok.reason
@@ -328,6 +358,7 @@ mod tests {
             Err(CallError::OutputLimit(OutputLimitExceeded)),
             report(""),
             4,
+            &Redactor::default(),
         );
         assert!(
             trapped
@@ -340,10 +371,49 @@ mod tests {
             ..report("")
         };
         assert_eq!(
-            outcome_of(Ok(Change::Unchanged), cut_log, 4).status,
+            outcome_of(Ok(Change::Unchanged), cut_log, 4, &Redactor::default()).status,
             Status::Failed
         );
-        let fine = outcome_of(Ok(Change::Unchanged), report("ok\n"), 4);
+        let fine = outcome_of(
+            Ok(Change::Unchanged),
+            report("ok\n"),
+            4,
+            &Redactor::default(),
+        );
         assert_eq!((fine.status, fine.reason), (Status::Unchanged, None));
+    }
+
+    #[test]
+    fn a_value_the_cut_would_split_is_blanked_whole() {
+        let mut data = crate::sandbox::policy::HostData::default();
+        data.insert("db".into(), b"hunter22-secret".to_vec());
+        let redactor = Redactor::new(&data);
+        // The limit falls inside the value.
+        let outcome = outcome_of(
+            Ok(Change::Changed),
+            report("pw: hunter22-secret\n"),
+            10,
+            &redactor,
+        );
+        assert!(!outcome.output.contains("hunt"), "{}", outcome.output);
+        assert!(
+            outcome.output.starts_with("pw: [data "),
+            "{}",
+            outcome.output
+        );
+        // Cut while captured, before the value's end arrived.
+        let captured = FormReport {
+            output_cut: true,
+            ..report("pw: hunter22-se")
+        };
+        let outcome = outcome_of(Ok(Change::Changed), captured, 100, &redactor);
+        assert_eq!(outcome.output, "pw: [data db]");
+        // A reason longer than its limit, with the value across the cut.
+        let long = format!(
+            "{}hunter22-secret",
+            "x".repeat(crate::wire::outcome::MAX_REASON - 4)
+        );
+        let failed = outcome_of(Err(CallError::Failed(long)), report(""), 100, &redactor);
+        assert!(!failed.reason.unwrap().contains("hunt"));
     }
 }

@@ -240,4 +240,60 @@ mod tests {
         assert_eq!(out.exit_code, Some(0));
         assert!(!String::from_utf8_lossy(&out.stdout).contains("planted"));
     }
+
+    #[test]
+    fn a_program_another_module_of_the_deploy_can_write_is_refused() {
+        use crate::host::test_support::host_under;
+        use crate::sandbox::grants::ModuleGrants;
+        use crate::sandbox::policy::Policy;
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("tool");
+        std::fs::write(&tool, "#!/bin/sh\necho tool\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let grants = |texts: &[String], standard: bool| ModuleGrants {
+            grants: consfig_contract::parse_grants(texts).unwrap(),
+            standard,
+            ..ModuleGrants::default()
+        };
+        let run = [format!("command:{}", tool.display())];
+        let write = [format!("write:{}", dir.path().display())];
+        let deploy = |writer: ModuleGrants| Policy {
+            grants: [
+                ("m".to_owned(), grants(&run, false)),
+                ("w".to_owned(), writer),
+            ]
+            .into(),
+            ..Policy::default()
+        };
+        let tool_argv = tool.display().to_string();
+        // Module w never calls m: its form may still rewrite the program
+        // before m's form starts it.
+        let refused = host_under(deploy(grants(&write, false)))
+            .run(command(&[&tool_argv]))
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("module w may write {tool_argv}")),
+            "{refused}"
+        );
+        // A standard module is no such writer.
+        let out = host_under(deploy(grants(&write, true)))
+            .run(command(&[&tool_argv]))
+            .unwrap();
+        assert_eq!(out.stdout, b"tool\n");
+        // Nor is a module the deploy does not have.
+        let mut without = deploy(grants(&write, false));
+        without.grants.remove("w");
+        assert_eq!(
+            host_under(without)
+                .run(command(&[&tool_argv]))
+                .unwrap()
+                .exit_code,
+            Some(0)
+        );
+    }
 }

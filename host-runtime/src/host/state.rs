@@ -60,6 +60,9 @@ pub struct HostState {
     policy: Policy,
     /// Names of the modules on the call stack, innermost last.
     stack: Vec<String>,
+    /// Where the module being loaded (in `init` or `describe`, before it
+    /// has a name) came from, for refusals to name it.
+    loading: Option<String>,
     /// The check WASI sockets make, kept to the modules running.
     net: NetworkGate,
     /// Check mode's file backend; None when files are acted on.
@@ -117,6 +120,7 @@ impl HostState {
             mode,
             policy,
             stack: Vec::new(),
+            loading: None,
             net,
             check,
             disk: Disk,
@@ -162,6 +166,12 @@ impl HostState {
     pub fn enter(&mut self, name: &str) {
         self.stack.push(name.to_owned());
         self.net.set(self.confinement());
+    }
+
+    /// The module from `origin` is loading (`Some`), or done (`None`):
+    /// it runs with no grants, and refusals name it by its origin.
+    pub fn loading(&mut self, origin: Option<&str>) {
+        self.loading = origin.map(str::to_owned);
     }
 
     /// The innermost module returned.
@@ -247,7 +257,8 @@ impl HostState {
 
     /// The modules whose grants bound a call now: the running module, every
     /// untrusted non-standard module it was called through, and those a
-    /// subdeployment was asked for through.
+    /// subdeployment was asked for through; and what every untrusted module
+    /// of the deploy may write.
     pub fn confinement(&self) -> Confinement {
         let mut confining = Vec::new();
         if let Some((innermost, outer)) = self.stack.split_last() {
@@ -260,10 +271,15 @@ impl HostState {
             }
         } else {
             // Nothing runs outside a module's call: no module, no effects.
-            confining.push(("(none)".to_owned(), ModuleGrants::default()));
+            let who = match &self.loading {
+                Some(origin) => format!("{origin} (loading)"),
+                None => "(none)".to_owned(),
+            };
+            confining.push((who, ModuleGrants::default()));
         }
         confining.extend(self.policy.ceiling.iter().cloned());
         let mut writers = self.policy.outer_writers.clone();
+        writers.extend(self.policy.deploy_writers());
         for (name, grants) in confining.iter().filter(|(_, g)| !g.trusted) {
             writers.extend(Writer::of(name, grants));
         }
@@ -347,6 +363,7 @@ impl HostState {
         // Seen from inside a chroot, what was written from outside it is
         // beneath its `/`; the grants themselves apply to paths inside.
         let mut outer_writers = self.policy.outer_writers.clone();
+        outer_writers.extend(self.policy.deploy_writers());
         for context in contexts {
             if let Context::Chroot { path, .. } = context {
                 let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);

@@ -151,4 +151,34 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn our_ids_are_the_effective_ones() {
+        // Under root the effective ids are 0, as a constant would be: lower
+        // them in a child so a wrong answer shows.
+        use nix::sys::wait::{WaitStatus, waitpid};
+        use nix::unistd::{ForkResult, Gid, Uid, fork, setegid, seteuid};
+        if !nix::unistd::geteuid().is_root() {
+            assert_eq!(
+                our_ids(),
+                (
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw()
+                )
+            );
+            return;
+        }
+        // SAFETY: the child only makes system calls and exits.
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => {
+                let lowered = setegid(Gid::from_raw(4243)).is_ok()
+                    && seteuid(Uid::from_raw(4242)).is_ok()
+                    && our_ids() == (4242, 4243);
+                unsafe { nix::libc::_exit(if lowered { 0 } else { 1 }) }
+            }
+            ForkResult::Parent { child } => {
+                assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
+            }
+        }
+    }
 }

@@ -33,6 +33,12 @@ pub struct Limit {
     pub output: u64,
 }
 
+/// The most any call into a module may take while it is only inspected
+/// (`init`, `describe`, validating a form) on the controller, where no
+/// call has an effect: nothing there should take long, and a module that
+/// loops must not hold `describe` or a deploy's validation for minutes.
+pub const INSPECT_TIME_LIMIT: Duration = Duration::from_secs(30);
+
 /// What a form gets when nothing says otherwise.
 pub const DEFAULT_LIMIT: Limit = Limit {
     time: Duration::from_secs(300),
@@ -69,6 +75,17 @@ impl LimitSet {
         self.for_module("")
     }
 
+    /// These limits with no time limit above `most`, for every form and
+    /// every module.
+    pub fn with_time_at_most(&self, most: Duration) -> LimitSet {
+        let mut capped = self.clone();
+        capped.forms.time = Some(self.for_forms().time.min(most));
+        for (module, limits) in &mut capped.modules {
+            limits.time = Some(self.for_module(module).time.min(most));
+        }
+        capped
+    }
+
     /// The largest output limit of any module: what output buffers must hold.
     pub fn max_output(&self) -> u64 {
         self.modules
@@ -103,8 +120,9 @@ pub struct Policy {
     /// Modules a subdeployment was asked for through: they bound its calls too.
     #[serde(default)]
     pub ceiling: Vec<(String, ModuleGrants)>,
-    /// What the untrusted modules it was asked for through may write from
-    /// outside the chroots this subdeployment entered, as seen inside them.
+    /// What untrusted modules may write from outside the chroots this
+    /// subdeployment entered, as seen inside them: those it was asked for
+    /// through, and every untrusted module of the deploy.
     #[serde(default)]
     pub outer_writers: Vec<Writer>,
     pub limits: LimitSet,
@@ -149,6 +167,20 @@ impl Policy {
             .or(self.every_module.as_ref())
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// What the untrusted, non-standard modules of the deploy may write,
+    /// whichever forms they run in: a program one of them can write runs
+    /// its code when another module's form starts it. Known only at the
+    /// top; a subdeployment carries them in `outer_writers`.
+    pub fn deploy_writers(&self) -> Vec<Writer> {
+        if self.depth > 0 {
+            return Vec::new();
+        }
+        (self.grants.iter())
+            .filter(|(_, grants)| !grants.trusted && !grants.standard)
+            .flat_map(|(name, grants)| Writer::of(name, grants))
+            .collect()
     }
 
     /// Whether any module may look names up (has `net`, or is trusted).
@@ -218,6 +250,50 @@ mod tests {
         assert_eq!(limits.max_output(), 10 << 20);
         assert_eq!(show_bytes(64 << 20), "64 MiB");
         assert_eq!(show_bytes(1000), "1000 bytes");
+        // Capped: the default and a longer limit come down, a shorter stays.
+        limits.modules.insert(
+            "slow".into(),
+            Limits {
+                time: Some(Duration::from_secs(900)),
+                ..Limits::default()
+            },
+        );
+        let capped = limits.with_time_at_most(Duration::from_secs(30));
+        assert_eq!(capped.for_module("file").time, Duration::from_secs(3));
+        assert_eq!(capped.for_module("slow").time, Duration::from_secs(30));
+        assert_eq!(capped.for_module("cmd").time, Duration::from_secs(30));
+        assert_eq!(capped.for_module("file").memory, 64 << 20);
+    }
+
+    #[test]
+    fn the_deploys_writers_are_its_untrusted_non_standard_modules() {
+        let module = |grant: &str, trusted, standard| ModuleGrants {
+            grants: consfig_contract::parse_grants(&[grant]).unwrap(),
+            trusted,
+            standard,
+        };
+        let mut policy = Policy {
+            grants: [
+                ("web".to_owned(), module("write:/srv/www", false, false)),
+                ("file".to_owned(), module("write:/", false, true)),
+                ("mine".to_owned(), module("write:/opt", true, false)),
+                ("looks".to_owned(), module("read:/usr", false, false)),
+            ]
+            .into(),
+            ..Policy::default()
+        };
+        let writers = policy.deploy_writers();
+        assert_eq!(
+            writers,
+            [Writer {
+                module: "web".into(),
+                grant: "write:/srv/www".parse().unwrap(),
+                here: "/srv/www".into(),
+            }]
+        );
+        // A subdeployment has them in `outer_writers` already.
+        policy.depth = 1;
+        assert!(policy.deploy_writers().is_empty());
     }
 
     #[test]

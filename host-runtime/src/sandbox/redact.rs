@@ -137,6 +137,28 @@ impl Redactor {
         }
     }
 
+    /// Blank the end of `text` where it begins a value ([`REDACT_MIN_LEN`]
+    /// bytes of it or more): what a cut left of a value it split. For text
+    /// that was cut, after blanking it whole.
+    pub fn split_tail(&self, text: &mut String) {
+        let bytes = text.as_bytes();
+        let split = (self.needles.iter())
+            .filter_map(|(finder, blank)| {
+                let value = finder.needle();
+                let most = value.len().saturating_sub(1).min(bytes.len());
+                (REDACT_MIN_LEN..=most)
+                    .rev()
+                    .find(|&len| bytes.ends_with(&value[..len]))
+                    .map(|len| (len, blank))
+            })
+            .max_by_key(|&(len, _)| len);
+        if let Some((len, blank)) = split {
+            let mut kept = bytes[..bytes.len() - len].to_vec();
+            kept.extend_from_slice(blank);
+            *text = String::from_utf8_lossy(&kept).into_owned();
+        }
+    }
+
     /// For a stream: how much of `pending` can be blanked and let go now,
     /// leaving the rest for when more arrives. What is kept (fewer bytes
     /// than the longest value) could still be the start of a value; what
@@ -219,6 +241,25 @@ mod tests {
         );
         let r = redactor(&[("a", b"abcdef"), ("b", b"defghi")]);
         assert_eq!(r.text("abcdefghi"), "[data a]ghi");
+    }
+
+    #[test]
+    fn what_a_cut_left_of_a_value_is_blanked() {
+        let r = redactor(&[("db", b"hunter22-secret"), ("pin", b"4711-0815")]);
+        let mut cut = "password: hunter22-se".to_owned();
+        r.split_tail(&mut cut);
+        assert_eq!(cut, "password: [data db]");
+        // The longest start wins; fewer bytes than the threshold stay.
+        let mut cut = "pins 4711-08".to_owned();
+        r.split_tail(&mut cut);
+        assert_eq!(cut, "pins [data pin]");
+        let mut short = "a hun".to_owned();
+        r.split_tail(&mut short);
+        assert_eq!(short, "a hun");
+        // An end that is part of a value, but not its start, stays.
+        let mut middle = "x 1-0815".to_owned();
+        r.split_tail(&mut middle);
+        assert_eq!(middle, "x 1-0815");
     }
 
     #[test]
