@@ -25,7 +25,7 @@ fn single(argv: Vec<String>, creates: Option<String>) -> Result<Change> {
         debug!("{creates} exists: not running {program}");
         return Ok(Change::Unchanged);
     }
-    let command = Command::new(program).args(args);
+    let command = Command::change(program).args(args);
     let shown = command.to_string();
     let output = run(command)?;
 

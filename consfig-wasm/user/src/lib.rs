@@ -37,7 +37,7 @@ fn group_exists(name: String) -> Result<Change> {
     if found("group", &name)? {
         return Ok(Change::Unchanged);
     }
-    succeed(Command::new("groupadd").arg(&name))?;
+    succeed(Command::change("groupadd").arg(&name))?;
     info!("added group {name}");
     Ok(Change::Changed)
 }
@@ -62,7 +62,7 @@ fn exists(name: String, home: Option<String>, shell: Option<String>) -> Result<C
     if found("passwd", &name)? {
         return Ok(Change::Unchanged);
     }
-    let mut command = Command::new("useradd").arg("--create-home");
+    let mut command = Command::change("useradd").arg("--create-home");
     if let Some(home) = &home {
         command = command.args(["--home-dir", home]);
     }
@@ -94,7 +94,7 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 /// Whether `getent DATABASE KEY` finds the entry: exit code 0 is found, 2
 /// is not; anything else is an error.
 fn found(database: &str, key: &str) -> Result<bool> {
-    let command = Command::new("getent").args([database, key]).read_only();
+    let command = Command::query("getent").args([database, key]);
     let shown = command.to_string();
     let output = run(command)?;
     match output.exit_code {
