@@ -18,7 +18,7 @@ STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 # The modules whose unit tests run natively, on the build machine's target,
 # against consfig_guest::testing's fake host.
-TESTED_MODULES := file cmd chroot user image
+TESTED_MODULES := file cmd chroot user image example
 HOST_TARGET    := $(shell rustc -vV | sed -n 's/^host: //p')
 
 # The fuzz targets (fuzz/fuzz_targets), each run in turn: crashes land in
