@@ -11,6 +11,9 @@ use crate::host::log::Level;
 use crate::host::{Command, Identity, Output};
 use crate::{Change, Context, Form};
 
+/// How deep forms of the module under test may nest, as in the runtime.
+const MAX_APPLY_DEPTH: usize = 32;
+
 thread_local! {
     /// The fake host of the property running on this thread, if any.
     static CURRENT: RefCell<Option<Rc<RefCell<State>>>> = const { RefCell::new(None) };
@@ -197,20 +200,30 @@ pub fn apply(form: &Form) -> Result<Change, String> {
         state.forms.push(form.clone());
         let module = state.module.filter(|m| form_module(form) == Some(m.name));
         Ok(match module {
-            Some(module) => Err(module),
+            Some(_) if state.depth == MAX_APPLY_DEPTH => Ok(Err(format!(
+                "{form}: apply nested more than {MAX_APPLY_DEPTH} deep"
+            ))),
+            Some(module) => {
+                state.depth += 1;
+                Err(module)
+            }
             None => Ok(state.answer(|key| matches!(key, Answer::Form(f) if f == form))),
         })
     })?;
-    match own {
-        Ok(answer) => answer,
-        // Run with the state released: the property makes host calls.
-        Err(module) => {
-            let args = serde_json::to_string(form.args()).map_err(|e| e.to_string())?;
+    let module = match own {
+        Ok(answer) => return answer,
+        Err(module) => module,
+    };
+    // Run with the state released: the property makes host calls.
+    let ran = serde_json::to_string(form.args())
+        .map_err(|e| e.to_string())
+        .and_then(|args| {
             module
                 .apply(form.name(), &args)
                 .map_err(|e| e.message().to_owned())
-        }
-    }
+        });
+    with("apply", |state| state.depth -= 1);
+    ran
 }
 
 /// Forms of the module under test are validated by it before this is

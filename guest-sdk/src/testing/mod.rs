@@ -154,6 +154,8 @@ struct State {
     dumps: Vec<Dump>,
     log: Vec<(Level, String)>,
     validating: bool,
+    /// How many forms of the module under test are running, one in another.
+    depth: usize,
 }
 
 impl State {
@@ -236,6 +238,7 @@ impl FakeHost {
             dumps: Vec::new(),
             log: Vec::new(),
             validating: false,
+            depth: 0,
         };
         FakeHost {
             state: Rc::new(RefCell::new(state)),

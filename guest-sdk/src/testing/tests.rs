@@ -39,6 +39,12 @@ fn user_known(name: String) -> Result<Change> {
     Ok(Change::Unchanged)
 }
 
+/// Apply itself, forever.
+#[property]
+fn recurse() -> Result<Change> {
+    apply(&Form::new("fake:recurse"))
+}
+
 static MODULE: Module = Module {
     name: "fake",
     doc: "",
@@ -47,6 +53,7 @@ static MODULE: Module = Module {
         crate::export::Entry::of::<__consfig_property_configured>(),
         crate::export::Entry::of::<__consfig_property_each>(),
         crate::export::Entry::of::<__consfig_property_user_known>(),
+        crate::export::Entry::of::<__consfig_property_recurse>(),
     ],
     needs: &[],
 };
@@ -188,6 +195,17 @@ fn records_other_modules_forms_and_runs_its_own() {
         "the other module's was only recorded"
     );
 
+    // A form applying itself stops, as in the runtime.
+    let err = host.apply(recurse).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: apply nested more than 32 deep",
+            "fake:recurse: ".repeat(33) + r#"["fake:recurse"]"#
+        )
+    );
+    let shallow = Form::from_value(json!(["fake:each", [["fake:each", []]]])).unwrap();
+    assert_eq!(host.apply(|| apply(&shallow)), Ok(Change::Unchanged));
     let failing = FakeHost::new().form_fails(unscripted.clone(), "useradd failed");
     assert_eq!(
         failing
@@ -224,7 +242,7 @@ fn applies_forms_validated_first() {
             .unwrap_err()
             .message(),
         "module fake has no property fake:nope \
-         (it has fake:configured, fake:each, fake:user-known)"
+         (it has fake:configured, fake:each, fake:user-known, fake:recurse)"
     );
 }
 
