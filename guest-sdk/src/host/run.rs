@@ -102,6 +102,21 @@ impl Command {
         &self.argv
     }
 
+    /// Bytes for its standard input, if any.
+    pub fn input(&self) -> Option<&[u8]> {
+        self.stdin.as_deref()
+    }
+
+    /// The environment variables it adds.
+    pub fn envs(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Its working directory, if set.
+    pub fn working_dir(&self) -> Option<&str> {
+        self.cwd.as_deref()
+    }
+
     /// Whether the command only looks ([`Command::query`]) rather than
     /// changes the host ([`Command::change`]).
     pub fn is_query(&self) -> bool {
@@ -184,9 +199,9 @@ mod tests {
             .cwd("/tmp")
             .stdin("in");
         assert_eq!(cmd.argv(), ["touch", "/x", "-c"]);
-        assert_eq!(cmd.env, [("A".to_owned(), "b".to_owned())]);
-        assert_eq!(cmd.cwd.as_deref(), Some("/tmp"));
-        assert_eq!(cmd.stdin.as_deref(), Some(&b"in"[..]));
+        assert_eq!(cmd.envs(), [("A".to_owned(), "b".to_owned())]);
+        assert_eq!(cmd.working_dir(), Some("/tmp"));
+        assert_eq!(cmd.input(), Some(&b"in"[..]));
         assert!(!cmd.is_query());
         assert!(Command::query("getent").args(["passwd", "ada"]).is_query());
     }

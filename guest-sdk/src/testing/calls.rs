@@ -85,7 +85,7 @@ pub fn run(command: &Command) -> Result<Output, String> {
             return Err("run: empty argv".to_owned());
         }
         if state.check && !command.is_query() {
-            state.skipped.push(command.argv.clone());
+            state.commands.push((command.clone(), true));
             return Ok(Output {
                 exit_code: Some(0),
                 stdout: Vec::new(),
@@ -93,7 +93,7 @@ pub fn run(command: &Command) -> Result<Output, String> {
             });
         }
         let output = state.scripted_output(command);
-        state.ran.push(command.argv.clone());
+        state.commands.push((command.clone(), false));
         Ok(output)
     })
 }

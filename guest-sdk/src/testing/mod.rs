@@ -100,7 +100,8 @@ use crate::{Change, Context, Form, Result};
 /// A host for native tests; see [the module](self). Made with [`new`](Self::new)
 /// and the builder methods, then given properties to run with
 /// [`apply`](Self::apply) and [`apply_form`](Self::apply_form), and looked
-/// at afterwards. Its state carries over from one property to the next.
+/// at afterwards. Its state carries over from one property to the next; a
+/// clone is the same host.
 #[derive(Debug, Clone)]
 pub struct FakeHost {
     state: Rc<RefCell<State>>,
@@ -140,8 +141,8 @@ struct Script {
 struct State {
     files: Files,
     scripts: Vec<Script>,
-    ran: Vec<Vec<String>>,
-    skipped: Vec<Vec<String>>,
+    /// Every command made, in order, and whether check mode skipped it.
+    commands: Vec<(Command, bool)>,
     check: bool,
     hostname: String,
     architecture: String,
@@ -219,8 +220,7 @@ impl FakeHost {
         let state = State {
             files: Files::default(),
             scripts: Vec::new(),
-            ran: Vec::new(),
-            skipped: Vec::new(),
+            commands: Vec::new(),
             check: false,
             hostname: "test-host".to_owned(),
             architecture: "x86_64".to_owned(),
@@ -469,15 +469,28 @@ impl FakeHost {
         self.stat(path).is_some()
     }
 
-    /// The commands that ran, in order: all of them, or in check mode the
-    /// queries.
+    /// The commands that ran, in order, as program and arguments: all of
+    /// them, or in check mode the queries.
     pub fn commands_run(&self) -> Vec<Vec<String>> {
-        self.state.borrow().ran.clone()
+        self.argvs(false)
     }
 
     /// The commands check mode skipped, in order.
     pub fn commands_skipped(&self) -> Vec<Vec<String>> {
-        self.state.borrow().skipped.clone()
+        self.argvs(true)
+    }
+
+    fn argvs(&self, skipped: bool) -> Vec<Vec<String>> {
+        let state = self.state.borrow();
+        let commands = state.commands.iter().filter(|(_, s)| *s == skipped);
+        commands.map(|(c, _)| c.argv.clone()).collect()
+    }
+
+    /// Every command the properties made, run or skipped, in order, as they
+    /// built it: to look at its standard input, environment or directory.
+    pub fn commands(&self) -> Vec<Command> {
+        let state = self.state.borrow();
+        state.commands.iter().map(|(c, _)| c.clone()).collect()
     }
 
     /// The commands scripted that never ran, to assert that a property ran

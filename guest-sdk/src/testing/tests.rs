@@ -131,6 +131,18 @@ fn fails_the_test_on_a_command_nobody_scripted() {
 }
 
 #[test]
+fn shows_commands_as_they_were_built() {
+    let host = FakeHost::new().command(["chpasswd"], 0, "");
+    let command = Command::change("chpasswd")
+        .stdin("ada:secret\n")
+        .env("LC_ALL", "C")
+        .cwd("/root");
+    host.apply(|| run(command.clone())).unwrap();
+    assert_eq!(host.commands(), [command]);
+    assert_eq!(host.commands()[0].input(), Some(&b"ada:secret\n"[..]));
+}
+
+#[test]
 fn check_mode_skips_changes_and_runs_queries() {
     let host = FakeHost::new()
         .check_mode()
