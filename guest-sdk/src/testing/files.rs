@@ -187,8 +187,9 @@ impl Files {
     }
 
     /// Replace what is at the path with a file, as a rename would (a symlink
-    /// there is replaced, not followed). With no mode, a file replaced keeps
-    /// its mode and owner, and a new one gets 0644 and `owner`.
+    /// there is replaced, not followed). What is replaced keeps its owner,
+    /// and its mode unless one is given; a new file (or one replacing a
+    /// symlink) gets 0644 and `owner`.
     pub fn write(
         &mut self,
         path: &str,
@@ -198,17 +199,12 @@ impl Files {
     ) -> io::Result<()> {
         let path = self.resolve(path, false)?;
         let (mode, (uid, gid)) = match self.nodes.get(&path) {
-            Some(Node {
-                kind: Kind::Directory,
-                ..
-            }) => return Err(errno(EISDIR)),
-            Some(
-                old @ Node {
-                    kind: Kind::File(_),
-                    ..
-                },
-            ) => (mode.unwrap_or(old.mode), (old.uid, old.gid)),
-            _ => (mode.unwrap_or(0o644), owner),
+            None => (mode.unwrap_or(0o644), owner),
+            Some(old) => match old.kind {
+                Kind::Directory => return Err(errno(EISDIR)),
+                Kind::Symlink(_) => (mode.unwrap_or(0o644), owner),
+                _ => (mode.unwrap_or(old.mode), (old.uid, old.gid)),
+            },
         };
         let node = Node {
             kind: Kind::File(contents.to_vec()),
