@@ -38,10 +38,10 @@ mod wasm {
 
     pub fn run(command: &Command) -> Result<Output, String> {
         let output = host::run(&host::Command {
-            argv: command.argv.clone(),
-            stdin: command.stdin.clone(),
-            env: command.env.clone(),
-            cwd: command.cwd.clone(),
+            argv: command.argv().to_vec(),
+            stdin: command.input().map(<[u8]>::to_vec),
+            env: command.envs().to_vec(),
+            cwd: command.working_dir().map(str::to_owned),
             read_only: command.is_query(),
         })?;
         Ok(Output {

@@ -29,11 +29,12 @@ use crate::{Error, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    pub(crate) argv: Vec<String>,
-    pub(crate) stdin: Option<Vec<u8>>,
-    pub(crate) env: Vec<(String, String)>,
-    pub(crate) cwd: Option<String>,
-    read_only: bool,
+    argv: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+    cwd: Option<String>,
+    /// Made with `query`: check mode runs it.
+    query: bool,
 }
 
 impl Command {
@@ -56,13 +57,13 @@ impl Command {
         Command::with(program.into(), false)
     }
 
-    fn with(program: String, read_only: bool) -> Self {
+    fn with(program: String, query: bool) -> Self {
         Command {
             argv: vec![program],
             stdin: None,
             env: Vec::new(),
             cwd: None,
-            read_only,
+            query,
         }
     }
 
@@ -120,7 +121,7 @@ impl Command {
     /// Whether the command only looks ([`Command::query`]) rather than
     /// changes the host ([`Command::change`]).
     pub fn is_query(&self) -> bool {
-        self.read_only
+        self.query
     }
 
     /// Run the command to completion; see [`run`].

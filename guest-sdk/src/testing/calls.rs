@@ -81,7 +81,7 @@ pub fn log(level: Level, message: &str) {
 
 pub fn run(command: &Command) -> Result<Output, String> {
     effect("run", |state| {
-        if command.argv.is_empty() {
+        if command.argv().is_empty() {
             return Err("run: empty argv".to_owned());
         }
         if state.check && !command.is_query() {

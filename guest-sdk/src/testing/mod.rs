@@ -168,7 +168,7 @@ impl State {
             self.scripts
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.argv == command.argv)
+                .filter(|(_, s)| s.argv == command.argv())
         };
         let found = matching()
             .find(|(_, s)| !s.used)
@@ -185,12 +185,12 @@ impl State {
             panic!(
                 "FakeHost: the property ran {:?} ({}), which the test did not script: \
                  add .command({:?}, EXIT_CODE, STDOUT) to the FakeHost. Scripted:{scripted}",
-                command.argv,
+                command.argv(),
                 match command.is_query() {
                     true => "a query",
                     false => "a change",
                 },
-                command.argv,
+                command.argv(),
             );
         };
         self.scripts[index].used = true;
@@ -483,7 +483,7 @@ impl FakeHost {
     fn argvs(&self, skipped: bool) -> Vec<Vec<String>> {
         let state = self.state.borrow();
         let commands = state.commands.iter().filter(|(_, s)| *s == skipped);
-        commands.map(|(c, _)| c.argv.clone()).collect()
+        commands.map(|(c, _)| c.argv().to_vec()).collect()
     }
 
     /// Every command the properties made, run or skipped, in order, as they
