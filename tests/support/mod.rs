@@ -159,10 +159,33 @@ impl Sandbox {
     /// The same, with extra environment variables and, if given, this umask
     /// instead of the test's.
     pub fn consfig_with(&self, args: &[&str], env: &[(&str, &Path)], umask: Option<u32>) -> Run {
+        self.consfig_in(self.path(), args, env, umask)
+    }
+
+    /// The same, run in the directory `dir` (e.g. a consfig made there).
+    pub fn consfig_in(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+        umask: Option<u32>,
+    ) -> Run {
+        self.program_in(&consfig_bin(), dir, args, env, umask)
+    }
+
+    /// The same, with another `consfig` binary (e.g. an installed one).
+    pub fn program_in(
+        &self,
+        program: &Path,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+        umask: Option<u32>,
+    ) -> Run {
         if self.seeded {
             warm::seed(&self.cache().join("consfig"));
         }
-        let mut command = Command::new(consfig_bin());
+        let mut command = Command::new(program);
         if let Some(mask) = umask {
             let mask = nix::sys::stat::Mode::from_bits_truncate(mask as nix::libc::mode_t);
             // SAFETY: umask is async-signal-safe, and nothing else runs
@@ -176,7 +199,7 @@ impl Sandbox {
         }
         let out = command
             .args(args)
-            .current_dir(self.path())
+            .current_dir(dir)
             .env("XDG_CACHE_HOME", self.cache())
             .env("HOME", self.home())
             .env_remove("SSH_AUTH_SOCK")
