@@ -5,7 +5,7 @@
 #   make test     install what the tests need, then run every test, and each
 #                 fuzz target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
-#   make bench    measure forms, SSH deploys and bundles
+#   make bench    measure forms, SSH deploys, bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
 #   make deb      a Debian package of the same, in target/
@@ -102,6 +102,7 @@ bench: test-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
+	$(CARGO) bench --locked -p consfig-tests --bench source_modules
 
 # Mutation testing with cargo-mutants: the sandbox layer against its own
 # unit tests (sandbox::), the grant grammar against the contract's. A mutant

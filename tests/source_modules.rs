@@ -10,27 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use consfig::engine::cache::sha256_hex;
-use consfig_tests::{Run, Sandbox, repo_root};
-
-/// The environment consfig's cargo builds run with: the shared target
-/// directory, no network (crates come from the local registry), one job,
-/// and cargo's and rustup's homes (the sandbox's HOME is not the user's).
-fn cargo_env() -> Vec<(&'static str, PathBuf)> {
-    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
-    let var =
-        |name: &str, default: PathBuf| std::env::var_os(name).map(PathBuf::from).unwrap_or(default);
-    vec![
-        ("CARGO_TARGET_DIR", target_dir()),
-        ("CARGO_NET_OFFLINE", "true".into()),
-        ("CARGO_BUILD_JOBS", "1".into()),
-        ("CARGO_HOME", var("CARGO_HOME", home.join(".cargo"))),
-        ("RUSTUP_HOME", var("RUSTUP_HOME", home.join(".rustup"))),
-    ]
-}
-
-fn target_dir() -> PathBuf {
-    repo_root().join("target/consfig-modules")
-}
+use consfig_tests::{Run, Sandbox, cargo_env, modules_target_dir};
 
 /// `consfig ARGS` run in `dir`, building with [`cargo_env`].
 fn consfig_in(sandbox: &Sandbox, dir: &Path, args: &[&str]) -> Run {
@@ -41,7 +21,7 @@ fn consfig_in(sandbox: &Sandbox, dir: &Path, args: &[&str]) -> Run {
 
 /// The module a crate named `name` builds, as cargo leaves it.
 fn built(name: &str) -> Vec<u8> {
-    let file = target_dir().join(format!(
+    let file = modules_target_dir().join(format!(
         "wasm32-wasip2/release/{}.wasm",
         name.replace('-', "_")
     ));
@@ -89,6 +69,13 @@ fn new_then_deploy_laptop_works_with_no_other_command() {
     let summary = again.event("summary");
     assert_eq!(summary["modules_sent"], 0, "{summary}");
     assert_eq!(summary["unchanged"], 1, "{summary}");
+
+    // Never over a directory in use, nor a module named as a standard one.
+    for taken in ["site", "file"] {
+        let refused = consfig_in(&sandbox, sandbox.path(), &["new", taken]);
+        assert_eq!(refused.code, 2, "{refused:?}");
+    }
+    assert!(!sandbox.path().join("file").exists());
 }
 
 /// A consfig of two module crates, `edits` (made by `consfig new`) and

@@ -52,6 +52,28 @@ pub fn module(name: &str) -> PathBuf {
     path
 }
 
+/// The target directory of every crate consfig builds from source in the
+/// tests and benches: one for all, so the guest SDK is compiled once.
+pub fn modules_target_dir() -> PathBuf {
+    repo_root().join("target/consfig-modules")
+}
+
+/// The environment consfig's cargo builds run with in tests: the shared
+/// target directory, no network (crates come from the local registry), one
+/// job, and cargo's and rustup's homes (a sandbox's HOME is not the user's).
+pub fn cargo_env() -> Vec<(&'static str, PathBuf)> {
+    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+    let var =
+        |name: &str, default: PathBuf| std::env::var_os(name).map(PathBuf::from).unwrap_or(default);
+    vec![
+        ("CARGO_TARGET_DIR", modules_target_dir()),
+        ("CARGO_NET_OFFLINE", "true".into()),
+        ("CARGO_BUILD_JOBS", "1".into()),
+        ("CARGO_HOME", var("CARGO_HOME", home.join(".cargo"))),
+        ("RUSTUP_HOME", var("RUSTUP_HOME", home.join(".rustup"))),
+    ]
+}
+
 /// What one run of `consfig` did.
 #[derive(Debug)]
 pub struct Run {

@@ -2,14 +2,25 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::controller::installation::Installation;
 use crate::controller::scaffold;
 use crate::wire::terminal::one_line;
 
 pub fn run(dir: &Path) -> Result<i32> {
-    let sdk = Installation::current()?.sdk()?;
+    let installation = Installation::current()?;
+    // Its Consfig.toml loads the standard modules too: a module of the same
+    // name could not be loaded beside them.
+    if let Some(name) = scaffold::module_name(dir)
+        && installation.standard_module(&name).is_ok()
+    {
+        bail!(
+            "{}: {name} is the name of a standard module, which this consfig uses: name the directory otherwise",
+            one_line(&dir.to_string_lossy())
+        );
+    }
+    let sdk = installation.sdk()?;
     let made = scaffold::create(dir, &sdk)?;
     println!(
         "made the consfig {} with the module {} (in modules/{}, built with the SDK in {})",
