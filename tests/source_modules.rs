@@ -192,7 +192,7 @@ fn a_compile_error_stops_the_deploy_with_its_file_and_line() {
 }
 
 #[test]
-fn describe_builds_a_crate_directory_first() {
+fn describe_and_apply_build_a_crate_directory_first() {
     let sandbox = Sandbox::new();
     let dir = new_consfig(&sandbox, "described");
     let run = consfig_in(&sandbox, &dir, &["describe", "--json", "modules/described"]);
@@ -205,4 +205,19 @@ fn describe_builds_a_crate_directory_first() {
         info["path"].as_str().unwrap().ends_with("/described.wasm"),
         "{info}"
     );
+
+    let www = dir.join("www").display().to_string();
+    let grant = format!("described=write:{www}");
+    let form = format!("[\"described:hello\", {www:?}]");
+    let mut args = vec![
+        "apply",
+        "--modules",
+        "file",
+        "--modules",
+        "./modules/described",
+    ];
+    args.extend(["--grant", &grant, "local", &form]);
+    let run = consfig_in(&sandbox, &dir, &args);
+    assert_eq!(run.code, 23, "{run:?}");
+    assert!(dir.join("www/index.html").is_file());
 }

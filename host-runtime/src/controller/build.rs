@@ -275,48 +275,11 @@ pub fn build_crate(
             source,
         })?;
     let stdout = child.stdout.take().expect("piped");
-    let mut modules = Vec::new();
-    let mut errors = Vec::new();
-    let mut read_error = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                read_error.get_or_insert(e);
-                break;
-            }
-        };
-        // Lines that are not cargo's messages (a build script's) are not ours to read.
-        let Ok(message) = serde_json::from_str::<CargoMessage>(&line) else {
-            continue;
-        };
-        match message {
-            CargoMessage::CompilerArtifact {
-                manifest_path,
-                target,
-                filenames,
-            } => {
-                let own = manifest_path.starts_with(&crate_dir_abs);
-                if own && target.crate_types.iter().any(|t| t == "cdylib") {
-                    modules.extend(
-                        filenames
-                            .into_iter()
-                            .filter(|f| f.extension().is_some_and(|x| x == "wasm")),
-                    );
-                }
-            }
-            CargoMessage::CompilerMessage { message } => match message.level.as_str() {
-                "warning" => {
-                    if let Some(text) = &message.rendered {
-                        observer.warning(text);
-                    }
-                }
-                level if level.starts_with("error") => errors.push(located(message)),
-                _ => {}
-            },
-            CargoMessage::Other => {}
-        }
-    }
+    let Messages {
+        modules,
+        errors,
+        read_error,
+    } = read_messages(BufReader::new(stdout), &crate_dir_abs, observer);
     let status = child.wait().map_err(|source| BuildError::Messages {
         crate_dir: crate_dir.to_owned(),
         source,
@@ -345,6 +308,65 @@ pub fn build_crate(
         });
     }
     Ok(modules)
+}
+
+/// What a build's messages said.
+struct Messages {
+    /// The Wasm modules of the crate's own packages.
+    modules: Vec<PathBuf>,
+    errors: Vec<Diagnostic>,
+    read_error: Option<std::io::Error>,
+}
+
+/// Read cargo's JSON messages (the build of the crate in `crate_dir`,
+/// absolute) to their end: the `.wasm` files of its own packages' cdylib
+/// targets, its errors; warnings go to `observer`.
+fn read_messages(reader: impl BufRead, crate_dir: &Path, observer: &dyn BuildObserver) -> Messages {
+    let mut found = Messages {
+        modules: Vec::new(),
+        errors: Vec::new(),
+        read_error: None,
+    };
+    for line in reader.lines() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
+                found.read_error = Some(e);
+                break;
+            }
+        };
+        // Lines that are not cargo's messages (a build script's) are not ours to read.
+        let Ok(message) = serde_json::from_str::<CargoMessage>(&line) else {
+            continue;
+        };
+        match message {
+            CargoMessage::CompilerArtifact {
+                manifest_path,
+                target,
+                filenames,
+            } => {
+                let own = manifest_path.starts_with(crate_dir);
+                if own && target.crate_types.iter().any(|t| t == "cdylib") {
+                    found.modules.extend(
+                        filenames
+                            .into_iter()
+                            .filter(|f| f.extension().is_some_and(|x| x == "wasm")),
+                    );
+                }
+            }
+            CargoMessage::CompilerMessage { message } => match message.level.as_str() {
+                "warning" => {
+                    if let Some(text) = &message.rendered {
+                        observer.warning(text);
+                    }
+                }
+                level if level.starts_with("error") => found.errors.push(located(message)),
+                _ => {}
+            },
+            CargoMessage::Other => {}
+        }
+    }
+    found
 }
 
 /// A compiler error, at its primary span (or without one).
@@ -379,6 +401,42 @@ mod tests {
         fn installing_target(&self, command: &str) {
             self.0.lock().unwrap().push(command.to_owned());
         }
+        fn warning(&self, rendered: &str) {
+            self.0.lock().unwrap().push(rendered.to_owned());
+        }
+    }
+
+    #[test]
+    fn cargo_messages_give_the_crates_own_modules_its_errors_and_warnings() {
+        let lines = [
+            // A dependency's library, and one of its cdylibs: not the crate's.
+            r#"{"reason":"compiler-artifact","package_id":"x","manifest_path":"/src/sdk/Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"sdk"},"filenames":["/t/libsdk.rlib"],"fresh":true}"#,
+            r#"{"reason":"compiler-artifact","package_id":"y","manifest_path":"/src/other/Cargo.toml","target":{"kind":["cdylib"],"crate_types":["cdylib"],"name":"other"},"filenames":["/t/other.wasm"],"fresh":true}"#,
+            r#"{"reason":"build-script-executed","package_id":"z","out_dir":"/t/out"}"#,
+            "not JSON: a build script's line",
+            r#"{"reason":"compiler-message","package_id":"w","target":{"kind":["cdylib"],"crate_types":["cdylib"],"name":"web"},"message":{"message":"unused variable","level":"warning","spans":[],"rendered":"warning: unused variable\n","children":[],"code":null}}"#,
+            r#"{"reason":"compiler-message","package_id":"w","target":{"kind":["cdylib"],"crate_types":["cdylib"],"name":"web"},"message":{"message":"mismatched types","level":"error","spans":[{"file_name":"modules/web/src/lib.rs","line_start":7,"line_end":7,"column_start":9,"column_end":11,"is_primary":true,"byte_start":1,"byte_end":2,"text":[],"label":null}],"rendered":"error[E0308]: mismatched types\n --> modules/web/src/lib.rs:7:9\n","children":[],"code":null}}"#,
+            // The crate's own: a cdylib and an rlib of the same target.
+            r#"{"reason":"compiler-artifact","package_id":"w","manifest_path":"/src/web/Cargo.toml","target":{"kind":["cdylib","rlib"],"crate_types":["cdylib","rlib"],"name":"web"},"filenames":["/t/web.wasm","/t/libweb.rlib"],"fresh":false}"#,
+            r#"{"reason":"build-finished","success":false}"#,
+        ];
+        let seen = Seen::default();
+        let found = read_messages(lines.join("\n").as_bytes(), Path::new("/src/web"), &seen);
+        assert_eq!(found.modules, [PathBuf::from("/t/web.wasm")]);
+        assert_eq!(
+            found.errors,
+            [Diagnostic {
+                file: "modules/web/src/lib.rs".into(),
+                line: 7,
+                column: 9,
+                message: "mismatched types".into(),
+                rendered: Some(
+                    "error[E0308]: mismatched types\n --> modules/web/src/lib.rs:7:9\n".into()
+                ),
+            }]
+        );
+        assert!(found.read_error.is_none());
+        assert_eq!(*seen.0.lock().unwrap(), ["warning: unused variable\n"]);
     }
 
     #[test]
