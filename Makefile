@@ -148,7 +148,7 @@ install:
 	done
 	rm -rf $(SDK_DIR)/guest-sdk $(SDK_DIR)/wit
 	tar -cf - --exclude=target --exclude=Cargo.lock guest-sdk wit | tar -xf - -C $(SDK_DIR) --no-same-owner
-	sed -e 's|^members = .*|members = ["guest-sdk", "guest-sdk/contract", "guest-sdk/macros"]|' \
+	sed -e "s|^members = .*|members = [$$(grep '^members = ' Cargo.toml | grep -o '"guest-sdk[^"]*"' | paste -sd, -)]|" \
 		-e '/^exclude = /d' -e '/^# The Wasm modules are built/,/^# the fuzz targets/d' Cargo.toml > $(SDK_DIR)/Cargo.toml
 	chmod -R u=rwX,go=rX $(SDK_DIR)
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use consfig_tests::{Run, Sandbox, repo_root};
+use consfig_tests::{Run, Sandbox, cargo_env, repo_root};
 
 fn make(args: &[&str]) {
     let out = Command::new("make")
@@ -92,7 +92,26 @@ fn make_install_lays_out_a_prefix_whose_consfig_deploys_the_example() {
     assert_installed(root.path(), "/opt/consfig");
     // Not beside the binary: found in ../lib/consfig.
     assert!(!root.path().join("opt/consfig/bin/modules").exists());
-    deploys_the_example(&root.path().join("opt/consfig/bin/consfig"));
+    let consfig = root.path().join("opt/consfig/bin/consfig");
+    deploys_the_example(&consfig);
+
+    // `consfig new` builds with the installed SDK, with nothing else set.
+    let sandbox = Sandbox::new();
+    let env = cargo_env();
+    let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    let made = sandbox.program_in(&consfig, sandbox.path(), &["new", "installed"], &[], None);
+    assert_eq!(made.code, 0, "{made:?}");
+    let dir = sandbox.path().join("installed");
+    let workspace = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let sdk =
+        std::fs::canonicalize(root.path().join("opt/consfig/lib/consfig/sdk/guest-sdk")).unwrap();
+    assert!(
+        workspace.contains(&format!("path = \"{}\"", sdk.display())),
+        "{workspace}"
+    );
+    let run = sandbox.program_in(&consfig, &dir, &["deploy", "laptop"], &env, None);
+    assert_eq!(run.code, 23, "{run:?}");
+    assert!(dir.join("www/index.html").is_file());
 }
 
 #[test]
