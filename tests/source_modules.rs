@@ -192,7 +192,7 @@ fn a_compile_error_stops_the_deploy_with_its_file_and_line() {
 }
 
 #[test]
-fn describe_and_apply_build_a_crate_directory_first() {
+fn describe_apply_and_bundle_build_crate_directories_first() {
     let sandbox = Sandbox::new();
     let dir = new_consfig(&sandbox, "described");
     let run = consfig_in(&sandbox, &dir, &["describe", "--json", "modules/described"]);
@@ -220,4 +220,24 @@ fn describe_and_apply_build_a_crate_directory_first() {
     let run = consfig_in(&sandbox, &dir, &args);
     assert_eq!(run.code, 23, "{run:?}");
     assert!(dir.join("www/index.html").is_file());
+
+    let bundle = dir.join("hello-bundle");
+    let run = consfig_in(
+        &sandbox,
+        &dir,
+        &[
+            "bundle",
+            "--module",
+            "file",
+            "--module",
+            "modules/*",
+            "--form",
+            &form,
+            "-o",
+            &bundle.display().to_string(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("2 modules"), "{}", run.stdout);
+    assert!(bundle.is_file());
 }
