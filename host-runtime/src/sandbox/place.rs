@@ -538,6 +538,17 @@ mod tests {
     }
 
     #[test]
+    fn a_fifo_beneath_a_grant_reads_empty_instead_of_hanging() {
+        let (_tmp, root) = grant();
+        nix::unistd::mkfifo(
+            &root.join("fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        assert_eq!(place(&root, "fifo").unwrap().read(100).unwrap(), b"");
+    }
+
+    #[test]
     fn absolute_links_inside_the_grant_are_followed() {
         let (_tmp, root) = grant();
         let at = |rel| place(&root, rel).unwrap();

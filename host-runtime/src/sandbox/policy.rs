@@ -269,6 +269,47 @@ mod tests {
     }
 
     #[test]
+    fn sizes_show_in_the_largest_whole_unit() {
+        for (n, shown) in [
+            (0, "0 bytes"),
+            (1000, "1000 bytes"),
+            (1 << 10, "1 KiB"),
+            (1536, "1536 bytes"),
+            (3 << 10, "3 KiB"),
+            (1 << 20, "1 MiB"),
+            ((1 << 20) + (1 << 10), "1025 KiB"),
+            ((1 << 20) + 1, "1048577 bytes"),
+            (1 << 30, "1 GiB"),
+            (5 << 30, "5 GiB"),
+            ((1 << 30) + (1 << 20), "1025 MiB"),
+        ] {
+            assert_eq!(show_bytes(n), shown, "{n}");
+        }
+        // The defaults the README states.
+        assert_eq!(show_bytes(DEFAULT_LIMIT.memory), "1 GiB");
+        assert_eq!(show_bytes(DEFAULT_LIMIT.output), "4 MiB");
+        assert_eq!(DEFAULT_LIMIT.time, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_modules_grants_are_its_own_or_those_of_every_module() {
+        let web = ModuleGrants {
+            grants: consfig_contract::parse_grants(&["read:/etc"]).unwrap(),
+            ..ModuleGrants::default()
+        };
+        let mut policy = Policy {
+            grants: [("web".to_owned(), web.clone())].into(),
+            ..Policy::default()
+        };
+        assert_eq!(policy.grants_of("web"), web);
+        assert_eq!(policy.grants_of("other"), ModuleGrants::default());
+        let bundle = ModuleGrants::trusted();
+        policy.every_module = Some(bundle.clone());
+        assert_eq!(policy.grants_of("other"), bundle);
+        assert_eq!(policy.grants_of("web"), web);
+    }
+
+    #[test]
     fn the_deploys_writers_are_its_untrusted_non_standard_modules() {
         let module = |grant: &str, trusted, standard| ModuleGrants {
             grants: consfig_contract::parse_grants(&[grant]).unwrap(),
