@@ -13,16 +13,17 @@ use consfig_guest::prelude::*;
 /// deploy, atomically with mode 0755. Changed only when its bytes differ from
 /// the file there: the same modules, form and grants give the same bytes.
 #[property]
-fn dumped(path: String, form: Form, grants: Option<Vec<String>>) -> Result<Change> {
+fn dumped(path: String, form: Form, #[default = []] grants: Vec<String>) -> Result<Change> {
     ensure!(
         path.starts_with('/'),
         "{path:?} is relative: give the bundle's absolute path"
     );
-    image::dump(&path, &form, &grants.unwrap_or_default())
+    image::dump(&path, &form, &grants)
 }
 
 consfig_guest::module! {
     name: "image",
+    export: false,
     needs: ["write:/"],
     doc: "Bundles: the pristine image as a standalone executable that applies one form.",
     properties: [dumped],

@@ -1,6 +1,7 @@
 //! `consfig describe MODULE.wasm…`: the properties of modules, their
-//! parameters and docs, and the grants each module needs. All of it is the
-//! modules' own words, so it is printed with control characters made visible.
+//! parameters (name, type, whether optional, default) and docs, and the
+//! grants each module needs. All of it is the modules' own words, so it is
+//! printed with control characters made visible.
 
 use std::path::PathBuf;
 
@@ -22,6 +23,7 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
                         "name": p.name, "doc": p.doc,
                         "params": p.params.iter().map(|a| serde_json::json!({
                             "name": a.name, "type": a.type_, "optional": a.optional,
+                            "default": a.default.as_deref().map(default_value),
                         })).collect::<Vec<_>>(),
                     })
                 })
@@ -53,10 +55,12 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
                 .iter()
                 .map(|a| {
                     let (name, type_) = (one_line(&a.name), one_line(&a.type_));
-                    if a.optional {
-                        format!("[{name}: {type_}]")
-                    } else {
-                        format!("{name}: {type_}")
+                    match (a.optional, &a.default) {
+                        (true, Some(default)) => {
+                            format!("[{name}: {type_} = {}]", one_line(default))
+                        }
+                        (true, None) => format!("[{name}: {type_}]"),
+                        (false, _) => format!("{name}: {type_}"),
                     }
                 })
                 .collect();
@@ -68,4 +72,10 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
         println!();
     }
     Ok(0)
+}
+
+/// A default as JSON: the module's text parsed, or kept as a string when it
+/// is not JSON (a module's word, not trusted to be).
+fn default_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
 }
