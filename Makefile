@@ -2,8 +2,9 @@
 #
 #   make          build the runtime/controller, the bundle stub and the Wasm modules
 #   make demo     deploy the example consfig to this machine, twice
-#   make test     install what the tests need, then run every test, and each
-#                 fuzz target for a few seconds
+#   make test     install what the tests need, then run every test (the
+#                 standard modules' native unit tests too), and each fuzz
+#                 target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench    measure forms, SSH deploys and bundles
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
@@ -15,6 +16,10 @@ BIN         := target/release/consfig
 # The standard modules, installed beside the binary for `consfig apply`.
 STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
+# The modules whose unit tests run natively, on the build machine's target,
+# against consfig_guest::testing's fake host.
+TESTED_MODULES := file cmd chroot user image example
+HOST_TARGET    := $(shell rustc -vV | sed -n 's/^host: //p')
 
 # The fuzz targets (fuzz/fuzz_targets), each run in turn: crashes land in
 # fuzz/artifacts/TARGET, the corpus grows in fuzz/corpus/TARGET from the
@@ -23,7 +28,8 @@ FUZZ_TARGETS       := protocol bundle consfig_toml form grant
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench mutants clean \
+.PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench \
+	mutants clean \
 	fuzz fuzz-smoke fuzz-deps
 
 all: build
@@ -64,7 +70,14 @@ test-deps: wasm-target
 
 test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace
+	$(MAKE) module-tests
 	$(MAKE) fuzz-smoke
+
+# The modules' own workspace builds for wasm32-wasip2 by default: their unit
+# tests are built for this machine instead.
+module-tests:
+	cd consfig-wasm && $(CARGO) test --locked --target $(HOST_TARGET) \
+		$(foreach m,$(TESTED_MODULES),-p consfig-$(m))
 
 # What fuzzing needs on a fresh Debian machine: the nightly toolchain,
 # cargo-fuzz, and a C++ compiler for libFuzzer.

@@ -10,10 +10,11 @@
 //! serde, by position (optional ones also by name, see [Arguments](#arguments));
 //! it returns whether it [`Change`]d the host, or an [`Error`] saying why it
 //! could not. [`module!`] names the module, lists its properties and makes
-//! their typed constructors, `forms` (see [Typed forms](#typed-forms)). A module reaches the host only through [`host`] — files,
-//! commands, logging, facts — through [`apply`], which applies a [`Form`]
-//! with a property of any other loaded module, and through [`subdeploy`],
-//! which applies forms in other [`Context`]s: inside a chroot, as another user.
+//! their typed constructors, `forms` (see [Typed forms](#typed-forms)). A
+//! module reaches the host only through [`host`] — files, commands, logging,
+//! facts — through [`apply`], which applies a [`Form`] with a property of
+//! any other loaded module, and through [`subdeploy`], which applies forms in
+//! other [`Context`]s: inside a chroot, as another user.
 //!
 //! # Example
 //!
@@ -76,7 +77,7 @@
 //!     if fs::exists(&path)? {
 //!         return Ok(Change::Unchanged);
 //!     }
-//!     let output = run(Command::new("uname").arg("-a"))?;
+//!     let output = run(Command::query("uname").arg("-a"))?;
 //!     if !output.success() {
 //!         bail!("uname failed ({}): {}", output.status(), output.stderr_str().trim());
 //!     }
@@ -181,6 +182,13 @@
 //! stdout or stderr works too, and is captured with the form's output. Each
 //! form runs on a fresh copy of the module as it was after `init`, so state
 //! kept in statics does not carry over from one form to the next.
+//!
+//! # Testing a module
+//!
+//! Built natively rather than for `wasm32`, the same calls go to a fake host
+//! instead: [`testing::FakeHost`] has files in memory, scripted commands
+//! and facts, so `cargo test` runs properties on the build machine and the
+//! test looks at what they did. See [`testing`] for an example.
 
 // Lets the macros' expansions name this crate as `::consfig_guest` in its own tests.
 extern crate self as consfig_guest;
@@ -196,6 +204,9 @@ pub mod image;
 mod mode;
 mod property;
 mod subdeploy;
+mod sys;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use consfig_contract::Change;
 pub use consfig_guest_macros::{export, module, property};
@@ -220,7 +231,7 @@ pub mod prelude {
 /// properties build their forms with this name.
 #[cfg(test)]
 mod forms {
-    pub const MODULE: &str = "file";
+    pub const NAME: &str = "file";
 }
 
 /// What the macros' expansions use; not a stable API.

@@ -47,8 +47,10 @@ pub fn property(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Invoke it at the crate root: it defines the module's `forms` there, the
-/// typed constructors of its forms. Two properties of the same name are
-/// refused at compile time.
+/// typed constructors of its forms, and `pub static MODULE`, the module's
+/// table, with which native tests apply the module's forms
+/// (`consfig_guest::testing`). Two properties of the same name are refused
+/// at compile time.
 #[proc_macro]
 pub fn module(input: TokenStream) -> TokenStream {
     module::expand(input.into())

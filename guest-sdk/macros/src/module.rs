@@ -172,21 +172,21 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         #[doc = #forms_doc]
         pub mod forms {
             /// The module's name: the prefix of its properties' names.
-            pub const MODULE: &str = #name;
+            pub const NAME: &str = #name;
 
             #(#form_modules)*
         }
 
-        /// The module's table, which `consfig_guest::export!` exports.
-        #[doc(hidden)]
-        pub static __CONSFIG_MODULE: ::consfig_guest::__private::Module =
-            ::consfig_guest::__private::Module {
-                name: #name,
-                doc: #doc,
-                init: #init,
-                properties: &[#(::consfig_guest::__private::Entry::of::<#markers>()),*],
-                needs: &[#(#needs),*],
-            };
+        /// This module's table of properties, made by `consfig_guest::module!`:
+        /// what `consfig_guest::export!` exports, and what native tests apply
+        /// its forms with (`consfig_guest::testing::FakeHost::new().module(&MODULE)`).
+        pub static MODULE: ::consfig_guest::__private::Module = ::consfig_guest::__private::Module {
+            name: #name,
+            doc: #doc,
+            init: #init,
+            properties: &[#(::consfig_guest::__private::Entry::of::<#markers>()),*],
+            needs: &[#(#needs),*],
+        };
 
         const _: () = {
             #(#name_checks)*
@@ -208,22 +208,22 @@ pub fn expand_export(input: TokenStream) -> syn::Result<TokenStream> {
 
             impl bindings::exports::consfig::module::properties::Guest for Exports {
                 fn init() -> ::core::result::Result<(), String> {
-                    #path::__CONSFIG_MODULE.export_init()
+                    #path::MODULE.export_init()
                 }
 
                 fn describe() -> bindings::consfig::module::types::ModuleInfo {
-                    #path::__CONSFIG_MODULE.export_describe()
+                    #path::MODULE.export_describe()
                 }
 
                 fn validate(name: String, args: String) -> ::core::result::Result<(), String> {
-                    #path::__CONSFIG_MODULE.export_validate(&name, &args)
+                    #path::MODULE.export_validate(&name, &args)
                 }
 
                 fn apply(
                     name: String,
                     args: String,
                 ) -> ::core::result::Result<bindings::consfig::module::types::Change, String> {
-                    #path::__CONSFIG_MODULE.export_apply(&name, &args)
+                    #path::MODULE.export_apply(&name, &args)
                 }
             }
 
@@ -268,7 +268,7 @@ mod tests {
         })
         .unwrap()
         .to_string();
-        assert!(out.contains(r#"pub const MODULE : & str = "web""#), "{out}");
+        assert!(out.contains(r#"pub const NAME : & str = "web""#), "{out}");
         for path in [
             "super :: __consfig_form_site",
             "super :: pages :: __consfig_form_index",
@@ -286,7 +286,7 @@ mod tests {
         let library = expand(quote! { name: "web", export: false, properties: [site] })
             .unwrap()
             .to_string();
-        assert!(library.contains("pub static __CONSFIG_MODULE"), "{library}");
+        assert!(library.contains("pub static MODULE"), "{library}");
         assert!(!library.contains("export !"), "{library}");
     }
 
@@ -296,7 +296,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            out.contains("consfig_file :: __CONSFIG_MODULE . export_apply"),
+            out.contains("consfig_file :: MODULE . export_apply"),
             "{out}"
         );
         assert!(out.contains("bindings :: export ! (Exports"), "{out}");

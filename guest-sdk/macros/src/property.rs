@@ -201,7 +201,7 @@ fn constructor(ident: &Ident, name: &str, doc: &str, params: &[Param]) -> TokenS
         "A form of the property `{name}` of this module, checked by the compiler.\n\n{doc}"
     );
     let form = quote! {
-        ::consfig_guest::__private::form(crate::forms::MODULE, #name) #(#values)*
+        ::consfig_guest::__private::form(crate::forms::NAME, #name) #(#values)*
     };
     if optional.is_empty() {
         return quote! {
