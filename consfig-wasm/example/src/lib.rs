@@ -81,7 +81,10 @@ mod tests {
         );
         assert_eq!(forms[0].args()[0], json!("/srv/site"));
         // Built with cmd's typed constructor: `creates` is given by name.
-        assert_eq!(forms[3].args()[1], json!({"creates": "/srv/site/built.txt"}));
+        assert_eq!(
+            forms[3].args()[1],
+            json!({"creates": "/srv/site/built.txt"})
+        );
         let page = forms[1].args()[1].as_str().unwrap();
         assert!(page.contains("<h1>Hello from web1</h1>"), "{page}");
         assert!(
