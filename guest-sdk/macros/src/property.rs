@@ -180,7 +180,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 /// builder with a method per optional parameter, which adds it by name.
 fn constructor(ident: &Ident, name: &str, doc: &str, params: &[Param]) -> TokenStream {
     let module = form_module_ident(ident);
-    let function = format_ident!("{}", bare(ident), span = ident.span());
+    let function = ident.clone();
     let (required, optional): (Vec<&Param>, Vec<&Param>) = params.iter().partition(|p| !p.optional);
     let json = |p: &Param, ty: &Type, value: TokenStream| {
         let param_name = &p.name;
@@ -533,6 +533,8 @@ mod tests {
         });
         assert!(out.contains(r#"name : "type""#), "{out}");
         assert!(out.contains("pub fn g (r#type : impl"), "{out}");
+        let out = expanded(quote! { fn r#match(x: u32) -> Result<Change> { todo!() } });
+        assert!(out.contains("pub fn r#match (x : impl"), "{out}");
     }
 
     #[test]
