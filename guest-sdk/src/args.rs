@@ -1,10 +1,20 @@
-//! Decoding a form's arguments into a property's parameters: positional, with
-//! serde, and with errors that name the argument by number and name.
+//! Decoding a form's arguments into a property's parameters, with serde, and
+//! with errors that name the argument.
 //!
-//! `#[property]` expands to calls of these functions, one per parameter.
+//! Required parameters are given by position. Optional ones (trailing
+//! `Option`s and parameters with a `#[default]`) are given by position too,
+//! or by name in a JSON object that ends the form:
+//! `["user:exists", "ada", {"shell": "/bin/zsh"}]`. The last argument is that
+//! object exactly when the property has optional parameters, the last
+//! argument is a JSON object, and every required argument comes before it.
+//! So an object given for a required parameter is always that parameter,
+//! and an optional parameter whose value is itself an object is given by
+//! name: `{"settings": {...}}`.
+//!
+//! `#[property]` expands to calls of [`arrange`] and [`decode`].
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::property::Param;
 use crate::{Error, Result};
@@ -21,8 +31,81 @@ pub fn parse(args: &str) -> Result<Vec<Value>> {
     }
 }
 
-/// Refuse more arguments than parameters. Fewer is fine here: a missing
-/// argument decodes from `null`, which only `Option`s (and the like) accept.
+/// Where the value of one parameter is in a form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Given<'a> {
+    /// By position.
+    Positional(&'a Value),
+    /// By name, in the trailing object.
+    Named(&'a Value),
+    /// Left out: the default, if any, else `null`.
+    Missing,
+}
+
+/// Which argument goes to which parameter: one [`Given`] per parameter.
+/// Refuses more positional arguments than parameters, unknown names, names
+/// of required parameters, and a parameter given both ways.
+pub fn arrange<'a>(params: &[Param], args: &'a [Value]) -> Result<Vec<Given<'a>>> {
+    let (positional, named) = split_named(params, args);
+    check_count(params, positional.len())?;
+    let mut given: Vec<Given<'a>> = (0..params.len())
+        .map(|i| positional.get(i).map_or(Given::Missing, Given::Positional))
+        .collect();
+    for (key, value) in named.into_iter().flatten() {
+        let Some(index) = params.iter().position(|p| p.name == key) else {
+            return Err(Error::new(format!(
+                "unknown keyword argument {key:?}: {}",
+                keywords(params)
+            )));
+        };
+        let number = index + 1;
+        if !params[index].optional {
+            return Err(Error::new(format!(
+                "argument {number} ({key}) is required: give it by position, not by name"
+            )));
+        }
+        if let Given::Positional(_) = given[index] {
+            return Err(Error::new(format!(
+                "argument {number} ({key}) is given twice: by position and by name"
+            )));
+        }
+        given[index] = Given::Named(value);
+    }
+    Ok(given)
+}
+
+/// The positional arguments, and the trailing object of named ones if the
+/// form ends with one (see the module's doc for when it does).
+fn split_named<'a>(
+    params: &[Param],
+    args: &'a [Value],
+) -> (&'a [Value], Option<&'a Map<String, Value>>) {
+    let required = params.iter().filter(|p| !p.optional).count();
+    let takes_names = required < params.len();
+    match args.split_last() {
+        Some((Value::Object(named), positional)) if takes_names && positional.len() >= required => {
+            (positional, Some(named))
+        }
+        _ => (args, None),
+    }
+}
+
+/// What may be given by name, for an error.
+fn keywords(params: &[Param]) -> String {
+    let names: Vec<&str> = params
+        .iter()
+        .filter(|p| p.optional)
+        .map(|p| p.name)
+        .collect();
+    match names.is_empty() {
+        true => "this property takes none".to_owned(),
+        false => format!("it takes {}", names.join(", ")),
+    }
+}
+
+/// Refuse more positional arguments than parameters. Fewer is fine here: a
+/// missing argument takes its default or decodes from `null`, which only
+/// `Option`s (and the like) accept.
 pub fn check_count(params: &[Param], given: usize) -> Result<()> {
     if given <= params.len() {
         return Ok(());
@@ -38,37 +121,31 @@ pub fn check_count(params: &[Param], given: usize) -> Result<()> {
     )))
 }
 
-/// Decode argument `index` (`None` when the form left it out).
-pub fn decode<T: DeserializeOwned>(
-    params: &[Param],
-    index: usize,
-    value: Option<Value>,
-) -> Result<T> {
-    let given = value.is_some();
-    serde_json::from_value(value.unwrap_or(Value::Null))
-        .map_err(|e| problem(params, index, given, e))
-}
-
-/// Check that argument `index` decodes, without keeping the result.
-pub fn check<T: DeserializeOwned>(
-    params: &[Param],
-    index: usize,
-    value: Option<&Value>,
-) -> Result<()> {
-    let given = value.is_some();
-    T::deserialize(value.unwrap_or(&Value::Null))
-        .map(drop)
-        .map_err(|e| problem(params, index, given, e))
-}
-
-fn problem(params: &[Param], index: usize, given: bool, e: serde_json::Error) -> Error {
-    let name = params.get(index).map_or("?", |p| p.name);
+/// Decode parameter `index` from where [`arrange`] found it.
+pub fn decode<T: DeserializeOwned>(params: &[Param], index: usize, given: Given<'_>) -> Result<T> {
+    let param = params.get(index);
+    let name = param.map_or("?", |p| p.name);
     let number = index + 1;
-    if given {
-        Error::new(format!("argument {number} ({name}): {e}"))
-    } else {
-        Error::new(format!("missing argument {number} ({name})"))
+    match given {
+        Given::Positional(value) => T::deserialize(value)
+            .map_err(|e| Error::new(format!("argument {number} ({name}): {e}"))),
+        Given::Named(value) => {
+            T::deserialize(value).map_err(|e| Error::new(format!("keyword argument {name}: {e}")))
+        }
+        Given::Missing => match param.and_then(|p| p.default) {
+            Some(default) => decode_default(default).map_err(|e| {
+                Error::new(format!(
+                    "the default of argument {number} ({name}), {default}, is no value of it: {e}"
+                ))
+            }),
+            None => T::deserialize(&Value::Null)
+                .map_err(|_| Error::new(format!("missing argument {number} ({name})"))),
+        },
     }
+}
+
+fn decode_default<T: DeserializeOwned>(default: &str) -> serde_json::Result<T> {
+    T::deserialize(&serde_json::from_str::<Value>(default)?)
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -88,26 +165,55 @@ mod tests {
 
     use super::*;
 
+    const fn param(name: &'static str, ty: &'static str) -> Param {
+        Param {
+            name,
+            ty,
+            optional: false,
+            default: None,
+        }
+    }
+
     const PARAMS: &[Param] = &[
+        param("path", "String"),
+        param("content", "String"),
         Param {
-            name: "path",
-            ty: "String",
-            optional: false,
-        },
-        Param {
-            name: "content",
-            ty: "String",
-            optional: false,
-        },
-        Param {
-            name: "mode",
-            ty: "Option<u32>",
             optional: true,
+            ..param("mode", "Option<u32>")
+        },
+    ];
+
+    /// `user:exists`-like: one required, two optional, one with a default.
+    const ACCOUNT: &[Param] = &[
+        param("name", "String"),
+        Param {
+            optional: true,
+            ..param("home", "Option<String>")
+        },
+        Param {
+            optional: true,
+            default: Some(r#""/bin/sh""#),
+            ..param("shell", "String")
         },
     ];
 
     fn err<T: std::fmt::Debug>(r: Result<T>) -> String {
         r.unwrap_err().to_string()
+    }
+
+    /// Arrange and decode every parameter of ACCOUNT.
+    fn account(args: Value) -> Result<(String, Option<String>, String)> {
+        let Value::Array(args) = args else { panic!() };
+        let given = arrange(ACCOUNT, &args)?;
+        Ok((
+            decode(ACCOUNT, 0, given[0])?,
+            decode(ACCOUNT, 1, given[1])?,
+            decode(ACCOUNT, 2, given[2])?,
+        ))
+    }
+
+    fn ada(home: Option<&str>, shell: &str) -> (String, Option<String>, String) {
+        ("ada".into(), home.map(Into::into), shell.into())
     }
 
     #[test]
@@ -127,28 +233,113 @@ mod tests {
 
     #[test]
     fn decodes_positionally() {
-        let path: String = decode(PARAMS, 0, Some(json!("/etc/motd"))).unwrap();
+        let args = [json!("/etc/motd"), json!("hi\n"), json!(420)];
+        let given = arrange(PARAMS, &args).unwrap();
+        let path: String = decode(PARAMS, 0, given[0]).unwrap();
         assert_eq!(path, "/etc/motd");
-        let mode: Option<u32> = decode(PARAMS, 2, Some(json!(420))).unwrap();
+        let mode: Option<u32> = decode(PARAMS, 2, given[2]).unwrap();
         assert_eq!(mode, Some(420));
-        check::<String>(PARAMS, 1, Some(&json!("hi\n"))).unwrap();
     }
 
     #[test]
-    fn a_missing_optional_argument_is_none() {
-        let mode: Option<u32> = decode(PARAMS, 2, None).unwrap();
+    fn a_missing_optional_argument_is_none_or_its_default() {
+        let mode: Option<u32> = decode(PARAMS, 2, Given::Missing).unwrap();
         assert_eq!(mode, None);
-        check::<Option<u32>>(PARAMS, 2, None).unwrap();
+        assert_eq!(account(json!(["ada"])).unwrap(), ada(None, "/bin/sh"));
+        assert_eq!(
+            account(json!(["ada", "/home/a"])).unwrap(),
+            ada(Some("/home/a"), "/bin/sh")
+        );
+    }
+
+    #[test]
+    fn a_trailing_object_names_optional_arguments() {
+        assert_eq!(
+            account(json!(["ada", {"shell": "/bin/zsh"}])).unwrap(),
+            ada(None, "/bin/zsh")
+        );
+        assert_eq!(
+            account(json!(["ada", {"home": "/h", "shell": "/bin/zsh"}])).unwrap(),
+            ada(Some("/h"), "/bin/zsh")
+        );
+        // Positional and named together; an empty object names nothing.
+        assert_eq!(
+            account(json!(["ada", "/h", {"shell": "/bin/zsh"}])).unwrap(),
+            ada(Some("/h"), "/bin/zsh")
+        );
+        assert_eq!(account(json!(["ada", {}])).unwrap(), ada(None, "/bin/sh"));
+        // By name, `null` is given: an Option's None, a wrong type otherwise.
+        assert_eq!(
+            account(json!(["ada", {"home": null}])).unwrap(),
+            ada(None, "/bin/sh")
+        );
+        assert_eq!(
+            err(account(json!(["ada", {"shell": null}]))),
+            "keyword argument shell: invalid type: null, expected a string"
+        );
+    }
+
+    #[test]
+    fn an_object_in_a_required_place_is_that_argument() {
+        // Too few arguments before it: the object is argument 1.
+        assert_eq!(
+            err(account(json!([{"shell": "/bin/zsh"}]))),
+            "argument 1 (name): invalid type: map, expected a string"
+        );
+        // A property without optional parameters takes objects by position.
+        let settings = [param("settings", "Map")];
+        let args = [json!({"a": 1})];
+        let given = arrange(&settings, &args).unwrap();
+        assert_eq!(given, [Given::Positional(&args[0])]);
+        let both = [json!({"a": 1}), json!({"b": 2})];
+        assert_eq!(
+            err(arrange(&settings, &both)),
+            "too many arguments: expected 1 (settings), got 2"
+        );
+    }
+
+    #[test]
+    fn unknown_and_misplaced_names_are_refused() {
+        assert_eq!(
+            err(account(json!(["ada", {"shel": "/bin/zsh"}]))),
+            r#"unknown keyword argument "shel": it takes home, shell"#
+        );
+        assert_eq!(
+            err(account(json!(["ada", {"name": "bob"}]))),
+            "argument 1 (name) is required: give it by position, not by name"
+        );
+        assert_eq!(
+            err(account(json!(["ada", "/h", {"home": "/g"}]))),
+            "argument 2 (home) is given twice: by position and by name"
+        );
+        assert_eq!(
+            err(account(json!(["ada", {"home": 42}]))),
+            "keyword argument home: invalid type: integer `42`, expected a string"
+        );
+        assert_eq!(
+            err(account(json!(["ada", "/h", "/bin/sh", "extra"]))),
+            "too many arguments: expected at most 3 (name, home, shell), got 4"
+        );
+    }
+
+    #[test]
+    fn a_default_of_the_wrong_type_is_named() {
+        let port = [Param {
+            optional: true,
+            default: Some(r#""eighty""#),
+            ..param("port", "u16")
+        }];
+        assert_eq!(
+            err(decode::<u16>(&port, 0, Given::Missing)),
+            "the default of argument 1 (port), \"eighty\", is no value of it: \
+             invalid type: string \"eighty\", expected u16"
+        );
     }
 
     #[test]
     fn a_missing_required_argument_is_named() {
         assert_eq!(
-            err(decode::<String>(PARAMS, 1, None)),
-            "missing argument 2 (content)"
-        );
-        assert_eq!(
-            err(check::<String>(PARAMS, 1, None)),
+            err(decode::<String>(PARAMS, 1, Given::Missing)),
             "missing argument 2 (content)"
         );
     }
@@ -156,16 +347,12 @@ mod tests {
     #[test]
     fn a_wrong_type_names_the_argument() {
         assert_eq!(
-            err(decode::<String>(PARAMS, 1, Some(json!(42)))),
-            "argument 2 (content): invalid type: integer `42`, expected a string"
-        );
-        assert_eq!(
-            err(check::<String>(PARAMS, 1, Some(&json!(42)))),
+            err(decode::<String>(PARAMS, 1, Given::Positional(&json!(42)))),
             "argument 2 (content): invalid type: integer `42`, expected a string"
         );
         // An explicit null is given, so it is a wrong type rather than missing.
         assert_eq!(
-            err(check::<String>(PARAMS, 0, Some(&Value::Null))),
+            err(decode::<String>(PARAMS, 0, Given::Positional(&Value::Null))),
             "argument 1 (path): invalid type: null, expected a string"
         );
     }

@@ -18,6 +18,7 @@ pub struct Entry {
     pub params: &'static [Param],
     pub validate: fn(&[Value]) -> Result<()>,
     pub call: fn(Vec<Value>) -> Result<Change>,
+    pub check_defaults: fn() -> Result<()>,
 }
 
 impl Entry {
@@ -28,6 +29,7 @@ impl Entry {
             params: P::PARAMS,
             validate: P::validate,
             call: P::call,
+            check_defaults: P::check_defaults,
         }
     }
 }
@@ -67,7 +69,11 @@ impl Module {
         )))
     }
 
+    /// Check every property's defaults, then run the module's init.
     pub fn init(&self) -> Result<()> {
+        for property in self.properties {
+            (property.check_defaults)().map_err(|e| e.context(self.full_name(property)))?;
+        }
         self.init.map_or(Ok(()), |init| init())
     }
 
@@ -102,6 +108,7 @@ impl Module {
                             name: param.name.to_owned(),
                             type_: param.ty.to_owned(),
                             optional: param.optional,
+                            default: param.default.map(str::to_owned),
                         })
                         .collect(),
                 })
@@ -200,7 +207,7 @@ pub fn returns(result: Result<Change>) -> Result<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::property;
+    use crate::{Form, property};
 
     /// Ensure a file has exactly this content.
     #[property]
@@ -416,6 +423,126 @@ mod tests {
             ..FILE
         };
         assert_eq!(with_setup.export_init(), Err("no setup today".to_owned()));
+    }
+
+    /// Make an account.
+    #[property]
+    fn account(
+        name: String,
+        home: Option<String>,
+        #[default = "/bin/sh"] login_shell: String,
+    ) -> Result<Change> {
+        crate::ensure!(
+            name != "root" || home.is_some(),
+            "{name} {login_shell}: root needs a home"
+        );
+        Ok(Change::from(login_shell != "/bin/sh"))
+    }
+
+    #[property]
+    fn listen(#[default = "eighty"] port: u16) -> Result<Change> {
+        Ok(Change::from(port > 0))
+    }
+
+    static ACCOUNTS: Module = Module {
+        name: "file",
+        doc: "",
+        init: None,
+        properties: &[Entry::of::<__consfig_property_account>()],
+        needs: &[],
+    };
+
+    #[test]
+    fn takes_optional_arguments_by_name() {
+        let apply = |args: &str| ACCOUNTS.apply("file:account", args);
+        assert_eq!(apply(r#"["ada"]"#), Ok(Change::Unchanged));
+        assert_eq!(
+            apply(r#"["ada", {"login-shell": "/bin/zsh"}]"#),
+            Ok(Change::Changed)
+        );
+        assert_eq!(apply(r#"["ada", null, "/bin/zsh"]"#), Ok(Change::Changed));
+        assert_eq!(
+            apply(r#"["root", {"home": "/root"}]"#),
+            Ok(Change::Unchanged)
+        );
+        assert_eq!(err(apply(r#"["root"]"#)), "root /bin/sh: root needs a home");
+        assert_eq!(
+            err(ACCOUNTS.validate("file:account", r#"["ada", {"shell": "/bin/zsh"}]"#)),
+            r#"unknown keyword argument "shell": it takes home, login-shell"#
+        );
+        assert_eq!(
+            err(ACCOUNTS.validate("file:account", r#"["ada", {"home": 1}]"#)),
+            "keyword argument home: invalid type: integer `1`, expected a string"
+        );
+        ACCOUNTS
+            .validate("file:account", r#"["ada", {"home": "/h"}]"#)
+            .unwrap();
+    }
+
+    #[test]
+    fn describes_optional_parameters_and_defaults() {
+        let info = ACCOUNTS.describe();
+        let params: Vec<_> = info.properties[0]
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.optional, p.default.as_deref()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                ("name", false, None),
+                ("home", true, None),
+                ("login-shell", true, Some(r#""/bin/sh""#))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_default_that_does_not_decode_fails_the_module_at_load() {
+        ACCOUNTS.init().unwrap();
+        const LISTEN: &[Entry] = &[Entry::of::<__consfig_property_listen>()];
+        let broken = Module {
+            properties: LISTEN,
+            ..ACCOUNTS
+        };
+        assert_eq!(
+            err(broken.init()),
+            "file:listen: the default of argument 1 (port), \"eighty\", is no value of it: \
+             invalid type: string \"eighty\", expected u16"
+        );
+    }
+
+    #[test]
+    fn builds_typed_forms_that_the_property_takes() {
+        let plain = __consfig_form_has_content::has_content("/etc/motd", String::from("hi\n"));
+        assert_eq!(
+            plain.to_string(),
+            r#"["file:has-content","/etc/motd","hi\n"]"#
+        );
+        let single = __consfig_form_run_single::run_single(vec!["true".to_owned()]);
+        assert_eq!(single.to_string(), r#"["file:single",["true"]]"#);
+        let creates = single.clone().creates("/x");
+        assert_eq!(
+            creates.to_string(),
+            r#"["file:single",["true"],{"creates":"/x"}]"#
+        );
+        let account = __consfig_form_account::account("root")
+            .login_shell("/bin/zsh")
+            .home("/root");
+        assert_eq!(
+            account.to_string(),
+            r#"["file:account","root",{"home":"/root","login-shell":"/bin/zsh"}]"#
+        );
+        // What the constructors make, the properties take.
+        for form in [plain, Form::from(creates), account.into()] {
+            let args = serde_json::to_string(form.args()).unwrap();
+            let module = if form.name() == "file:account" {
+                &ACCOUNTS
+            } else {
+                &FILE
+            };
+            module.validate(form.name(), &args).unwrap();
+        }
     }
 
     #[test]

@@ -170,6 +170,33 @@ impl fmt::Display for Form {
     }
 }
 
+/// The form of property `name` of `module`, with no arguments yet: what a
+/// typed constructor (`forms::has_content(..)`) starts from.
+pub fn form(module: &str, name: &str) -> Form {
+    Form::new(format!("{module}:{name}"))
+}
+
+/// An argument of a typed constructor, as JSON. Its type is the property's
+/// parameter type, which serde can make JSON of unless it is a map with keys
+/// that are not strings, or its `Serialize` fails: a mistake in the module
+/// that defines the type, so it panics, naming the argument.
+pub fn json<T: Serialize>(property: &str, param: &str, value: T) -> Value {
+    serde_json::to_value(value)
+        .unwrap_or_else(|e| panic!("{property}: argument {param} cannot be made JSON: {e}"))
+}
+
+/// Give argument `param` by name: in the object after the `positional`
+/// arguments of the form, made when the first one is given.
+pub fn keyword(mut form: Form, positional: usize, param: &str, value: Value) -> Form {
+    if form.args.len() == positional {
+        form.args.push(Value::Object(serde_json::Map::new()));
+    }
+    if let Some(Value::Object(named)) = form.args.last_mut() {
+        named.insert(param.to_owned(), value);
+    }
+    form
+}
+
 /// Apply a form with a property of any module the host has loaded, and
 /// return what it did. Its errors come back prefixed with the form's name.
 pub fn apply(form: &Form) -> Result<Change> {
@@ -278,6 +305,30 @@ mod tests {
         assert!(err.ends_with(r#"got "file:absent""#), "{err}");
         let text: Vec<Form> = serde_json::from_str(r#"[["file:absent", "/x"]]"#).unwrap();
         assert_eq!(text.len(), 1);
+    }
+
+    #[test]
+    fn gives_arguments_by_name_after_the_positional_ones() {
+        let form = keyword(
+            form("user", "exists").value(json!("ada")),
+            1,
+            "shell",
+            json!("/bin/zsh"),
+        );
+        let form = keyword(form, 1, "home", json!("/h"));
+        assert_eq!(
+            form.to_value(),
+            json!(["user:exists", "ada", {"home": "/h", "shell": "/bin/zsh"}])
+        );
+        // A positional object stays what it is.
+        let form = keyword(Form::new("m:p").value(json!({"a": 1})), 1, "b", json!(2));
+        assert_eq!(form.to_value(), json!(["m:p", {"a": 1}, {"b": 2}]));
+    }
+
+    #[test]
+    #[should_panic(expected = "m:p: argument map cannot be made JSON: key must be a string")]
+    fn a_typed_argument_that_is_no_json_panics_naming_it() {
+        json("m:p", "map", BTreeMap::from([((1, 2), "x")]));
     }
 
     #[test]

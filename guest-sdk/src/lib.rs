@@ -6,13 +6,15 @@
 //! property name and its arguments: `["file:has-content", "/etc/motd", "hi\n"]`.
 //!
 //! With this crate a property is an ordinary Rust function marked
-//! [`#[property]`](property). Its arguments are decoded from the form, by
-//! position, with serde; it returns whether it [`Change`]d the host, or an
-//! [`Error`] saying why it could not. [`module!`] names the module and lists
-//! its properties. A module reaches the host only through [`host`] — files,
-//! commands, logging, facts — through [`apply`], which applies a [`Form`]
-//! with a property of any other loaded module, and through [`subdeploy`],
-//! which applies forms in other [`Context`]s: inside a chroot, as another user.
+//! [`#[property]`](property). Its arguments are decoded from the form with
+//! serde, by position (optional ones also by name, see [Arguments](#arguments));
+//! it returns whether it [`Change`]d the host, or an [`Error`] saying why it
+//! could not. [`module!`] names the module, lists its properties and makes
+//! their typed constructors, `forms` (see [Typed forms](#typed-forms)). A
+//! module reaches the host only through [`host`] — files, commands, logging,
+//! facts — through [`apply`], which applies a [`Form`] with a property of
+//! any other loaded module, and through [`subdeploy`], which applies forms in
+//! other [`Context`]s: inside a chroot, as another user.
 //!
 //! # Example
 //!
@@ -35,19 +37,25 @@
 //!     Ok(Change::Changed)
 //! }
 //!
-//! /// Greet someone in a file under /tmp, in their language (English by default).
+//! /// Greet someone in a file under /tmp, in their language, signed or not.
 //! #[property(name = "greet")]
-//! fn greeting(name: String, language: Option<String>) -> Result<Change> {
-//!     let greeting = match language.as_deref() {
-//!         None | Some("en") => "Hello",
-//!         Some("fr") => "Bonjour",
-//!         Some(other) => bail!("no greeting in {other:?}"),
+//! fn greeting(
+//!     name: String,
+//!     #[default = "en"] language: String,
+//!     signature: Option<String>,
+//! ) -> Result<Change> {
+//!     let greeting = match language.as_str() {
+//!         "en" => "Hello",
+//!         "fr" => "Bonjour",
+//!         other => bail!("no greeting in {other:?}"),
 //!     };
+//!     let signed = signature.map(|s| format!("-- {s}\n")).unwrap_or_default();
 //!     // Composing: a form of this module's own property is a plain call, and
-//!     // another module's property is applied through the host.
+//!     // another module's property is applied through the host (with its
+//!     // crate as a dependency: `apply(&consfig_file::forms::directory_exists(..))`).
 //!     let path = format!("/tmp/greetings/{name}");
-//!     let made = apply(&forms::file::directory_exists("/tmp/greetings"))?;
-//!     Ok(made | has_content(path.clone(), format!("{greeting}, {name}!\n"))?)
+//!     let made = apply(&Form::new("file:directory-exists").arg("/tmp/greetings")?)?;
+//!     Ok(made | has_content(path.clone(), format!("{greeting}, {name}!\n{signed}"))?)
 //! }
 //!
 //! /// Make a file's mode match, given as `"0644"` (or the number 420).
@@ -104,22 +112,67 @@
 //! Its properties are `greetings:has-content`, `greetings:greet`,
 //! `greetings:has-mode`, `greetings:uname-recorded` and
 //! `greetings:greet-in-chroot`, used in a consfig as
-//! `["greetings:greet", "ada"]` or `["greetings:greet", "ada", "fr"]`.
+//! `["greetings:greet", "ada"]`, `["greetings:greet", "ada", "fr"]` or
+//! `["greetings:greet", "ada", {"signature": "Bob"}]`.
 //!
 //! # Arguments
 //!
 //! Argument *n* of a form is decoded into parameter *n* with serde, so any
 //! `T: DeserializeOwned` will do: strings, numbers, `Vec`s, maps, your own
 //! `#[derive(Deserialize)]` types, `serde_json::Value`, [`Mode`], [`Form`]
-//! (so `Vec<Form>` takes a list of forms), [`Context`]. An argument
-//! left out decodes from `null`, so trailing `Option` parameters are optional.
+//! (so `Vec<Form>` takes a list of forms), [`Context`].
+//!
+//! The trailing parameters that are `Option`s or have a default
+//! (`#[default = VALUE]`, VALUE the JSON a form would give, written as a Rust
+//! literal: `"/bin/sh"`, `8080`, `true`, `["a", "b"]`) are *optional*: a form
+//! may leave them out (an `Option` is then `None`), give them by position, or
+//! give them by name in a JSON object that ends the form —
+//! `["greetings:greet", "ada", {"signature": "Bob"}]`, or in Consfig.toml
+//! `["greetings:greet", "ada", {signature = "Bob"}]`. A parameter's name is
+//! its Rust name in kebab case (`login_shell` → `login-shell`). The last
+//! argument is read as names exactly when the property has optional
+//! parameters, it is a JSON object, and every required argument comes before
+//! it: an object in a required parameter's place is that argument, and an
+//! optional parameter whose value is itself an object is given by name
+//! (`{"settings": {...}}`). A default that does not decode into its
+//! parameter's type stops the module from loading, naming it.
+//!
 //! The host validates every form before it deploys anything, by decoding its
 //! arguments (with no other effect), so errors such as
-//! `missing argument 2 (content)` or
-//! ``argument 2 (content): invalid type: integer `42`, expected a string``
+//! `missing argument 2 (content)`,
+//! ``argument 2 (content): invalid type: integer `42`, expected a string`` or
+//! `unknown keyword argument "shel": it takes home, shell`
 //! stop a deploy before it starts. A [`Form`] among the arguments is
 //! validated the same way, with whichever module defines its property, so
 //! a mistake deep in a subdeployment stops the deploy too.
+//!
+//! # Typed forms
+//!
+//! [`module!`] also defines `forms` at the crate root: one function per
+//! property, named after its Rust function, building its forms with the
+//! compiler checking the arguments — `forms::greeting("ada")` is
+//! `["greetings:greet", "ada"]`. A property with optional parameters returns
+//! a builder with a method per optional parameter, which gives it by name:
+//! `forms::greeting("ada").signature("Bob")`. The builder dereferences to a
+//! [`Form`] (so `apply(&forms::greeting("ada").language("fr"))` works) and
+//! converts into one with `.into()`. Parameter types must be `Serialize`
+//! for these (derive it beside `Deserialize`).
+//!
+//! Another module uses them by depending on this crate as a library. A
+//! module crate that others depend on must not export its component itself,
+//! or every module depending on it would export it too: such a crate is a
+//! library with `export: false` in its `module!`, and its component is a
+//! `cdylib` crate of one line, `consfig_guest::export!(the_library);`. The
+//! standard modules are built that way:
+//!
+//! ```toml
+//! [dependencies]
+//! consfig-file = { path = ".../consfig-wasm/file" }
+//! ```
+//!
+//! ```text
+//! apply(&consfig_file::forms::has_content("/etc/motd", "hi\n"))?;
+//! ```
 //!
 //! # What a module may do
 //!
@@ -146,7 +199,6 @@ pub mod bindings;
 mod error;
 mod export;
 mod form;
-pub mod forms;
 pub mod host;
 pub mod image;
 mod mode;
@@ -157,7 +209,7 @@ mod sys;
 pub mod testing;
 
 pub use consfig_contract::Change;
-pub use consfig_guest_macros::{module, property};
+pub use consfig_guest_macros::{export, module, property};
 pub use error::{Error, Result, ResultExt};
 pub use form::{Form, apply};
 pub use mode::Mode;
@@ -171,16 +223,24 @@ pub mod prelude {
     pub use crate::host::{self, Command, Output, fs, log, run};
     pub use crate::{
         Change, Context, Error, Form, Mode, Result, ResultExt, apply, bail, debug, ensure, error,
-        forms, image, info, property, subdeploy, warn,
+        image, info, property, subdeploy, warn,
     };
+}
+
+/// What `module!` defines at a module crate's root; the unit tests' own
+/// properties build their forms with this name.
+#[cfg(test)]
+mod forms {
+    pub const NAME: &str = "file";
 }
 
 /// What the macros' expansions use; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::args::{check, check_count, decode};
+    pub use crate::args::{Given, arrange, decode};
     pub use crate::bindings;
     pub use crate::export::{Entry, Module, returns, same_name};
+    pub use crate::form::{form, json, keyword};
     pub use serde_json::Value;
     pub use std::string::String;
 }

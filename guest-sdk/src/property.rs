@@ -5,14 +5,21 @@ use serde_json::Value;
 
 use crate::{Change, Result};
 
-/// One positional parameter of a property.
+/// One parameter of a property, in the order of the function's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param {
+    /// The name as a keyword argument takes it: the Rust name in kebab case
+    /// (`home_dir` → `home-dir`).
     pub name: &'static str,
     /// The Rust type as written, e.g. `Option<String>`.
     pub ty: &'static str,
-    /// Whether the argument may be left out of a form (a trailing `Option`).
+    /// Whether the argument may be left out of a form: a trailing `Option`
+    /// or a parameter with a `#[default]`. Optional arguments may also be
+    /// given by name, in a trailing JSON object.
     pub optional: bool,
+    /// The value a left-out argument takes, as JSON text (`#[default = ...]`);
+    /// `None` for one without, which decodes from `null` (an `Option`'s `None`).
+    pub default: Option<&'static str>,
 }
 
 /// A property: implemented by the hidden type `#[property]` adds next to
@@ -29,4 +36,8 @@ pub trait Property {
 
     /// Decode the arguments and apply the property.
     fn call(args: Vec<Value>) -> Result<Change>;
+
+    /// Decode every `#[default]` into its parameter's type: a default that
+    /// does not is the module's mistake, reported when it is loaded.
+    fn check_defaults() -> Result<()>;
 }

@@ -111,9 +111,12 @@ impl<'de> Deserialize<'de> for Context {
 ///     let home = format!("/home/{user}");
 ///     subdeploy(
 ///         &[Context::setuid(&user)],
-///         &[forms::file::has_content(format!("{home}/.profile"), profile)],
+///         &[Form::new("file:has-content")
+///             .arg(format!("{home}/.profile"))?
+///             .arg(profile)?],
 ///     )
 /// }
+/// # consfig_guest::module! { name: "profiles", properties: [has_profile] }
 /// # fn main() {}
 /// ```
 pub fn subdeploy(contexts: &[Context], forms: &[Form]) -> Result<Change> {

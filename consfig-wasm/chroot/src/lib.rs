@@ -27,6 +27,7 @@ fn deploys(path: String, forms: Vec<Form>) -> Result<Change> {
 
 consfig_guest::module! {
     name: "chroot",
+    export: false,
     needs: ["subdeploy", "context:chroot:/"],
     doc: "Deploying inside a directory tree, as if it were the root.",
     properties: [deploys],

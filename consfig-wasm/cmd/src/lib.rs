@@ -62,6 +62,7 @@ fn tail(stderr: &str) -> String {
 
 consfig_guest::module! {
     name: "cmd",
+    export: false,
     needs: ["command:*", "env:*", "read:/"],
     doc: "Running commands, made idempotent with `creates`.",
     properties: [single],

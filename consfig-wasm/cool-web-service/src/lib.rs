@@ -20,8 +20,7 @@ const RELEASE: &str = "cool-web-service release 1";
 /// Binding needs a network grant for the address; without one it fails
 /// saying so.
 #[property]
-fn start_server(port: u16, address: Option<String>) -> Result<Change> {
-    let address = address.as_deref().unwrap_or("127.0.0.1");
+fn start_server(port: u16, #[default = "127.0.0.1"] address: String) -> Result<Change> {
     let ip: IpAddr = address
         .parse()
         .map_err(|_| Error::new(format!("{address:?} is not an IP address")))?;

@@ -3,9 +3,12 @@
 //!
 //! `example:website` puts a small static website in place by applying forms
 //! of the `file` and `cmd` modules through the host, exactly as a consfig
-//! would list them; each step is idempotent, so the whole is too. The
-//! consfig deploying it is `Consfig.toml`, next to this crate.
+//! would list them, built with those modules' typed constructors (their
+//! crates are dependencies); each step is idempotent, so the whole is too.
+//! The consfig deploying it is `Consfig.toml`, next to this crate.
 
+use consfig_cmd::forms as cmd;
+use consfig_file::forms as file;
 use consfig_guest::prelude::*;
 
 /// Put a small static website under `root`: the directory, an `index.html`
@@ -26,13 +29,13 @@ fn website(root: String) -> Result<Change> {
         host = host::hostname(),
     );
     // The path reaches the shell as an argument, never as shell code.
-    let build = ["sh", "-c", "echo built > \"$1\"", "sh", &built];
+    let build = ["sh", "-c", "echo built > \"$1\"", "sh", &built].map(String::from);
 
     let steps = [
-        forms::file::directory_exists(root),
-        forms::file::has_content(&index, page),
-        forms::file::has_mode(&index, Mode::new(0o644)?),
-        forms::cmd::single(build, Some(&built)),
+        file::directory_exists(root),
+        file::has_content(&index, page),
+        file::has_mode(&index, Mode::new(0o644)?),
+        cmd::single(build).creates(&built).into(),
     ];
     let mut change = Change::Unchanged;
     for step in &steps {
@@ -77,6 +80,11 @@ mod tests {
             ]
         );
         assert_eq!(forms[0].args()[0], json!("/srv/site"));
+        // Built with cmd's typed constructor: `creates` is given by name.
+        assert_eq!(
+            forms[3].args()[1],
+            json!({"creates": "/srv/site/built.txt"})
+        );
         let page = forms[1].args()[1].as_str().unwrap();
         assert!(page.contains("<h1>Hello from web1</h1>"), "{page}");
         assert!(

@@ -78,6 +78,7 @@ fn has_mode(path: String, mode: Mode) -> Result<Change> {
 
 consfig_guest::module! {
     name: "file",
+    export: false,
     needs: ["write:/", "setid:/"],
     doc: "Files and directories: contents, directories, absence and modes.",
     properties: [has_content, directory_exists, absent, has_mode],

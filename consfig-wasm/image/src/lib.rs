@@ -13,16 +13,17 @@ use consfig_guest::prelude::*;
 /// deploy, atomically with mode 0755. Changed only when its bytes differ from
 /// the file there: the same modules, form and grants give the same bytes.
 #[property]
-fn dumped(path: String, form: Form, grants: Option<Vec<String>>) -> Result<Change> {
+fn dumped(path: String, form: Form, #[default = []] grants: Vec<String>) -> Result<Change> {
     ensure!(
         path.starts_with('/'),
         "{path:?} is relative: give the bundle's absolute path"
     );
-    image::dump(&path, &form, &grants.unwrap_or_default())
+    image::dump(&path, &form, &grants)
 }
 
 consfig_guest::module! {
     name: "image",
+    export: false,
     needs: ["write:/"],
     doc: "Bundles: the pristine image as a standalone executable that applies one form.",
     properties: [dumped],
@@ -44,7 +45,7 @@ mod tests {
     fn asks_the_host_for_the_bundle() {
         let host = FakeHost::new().dump("/usr/local/bin/site", Change::Changed);
         let grants = vec!["net:127.0.0.1:8080".to_owned()];
-        let dump = || dumped("/usr/local/bin/site".into(), serve(), Some(grants.clone()));
+        let dump = || dumped("/usr/local/bin/site".into(), serve(), grants.clone());
         assert_eq!(host.apply(dump), Ok(Change::Changed));
         assert_eq!(
             host.dumps(),
@@ -60,12 +61,12 @@ mod tests {
     fn grants_nothing_unless_given_and_needs_an_absolute_path() {
         let host = FakeHost::new();
         assert_eq!(
-            host.apply(|| dumped("/srv/b".into(), serve(), None)),
+            host.apply(|| dumped("/srv/b".into(), serve(), Vec::new())),
             Ok(Change::Unchanged)
         );
         assert!(host.dumps()[0].grants.is_empty());
         assert_eq!(
-            host.apply(|| dumped("b".into(), serve(), None))
+            host.apply(|| dumped("b".into(), serve(), Vec::new()))
                 .unwrap_err()
                 .message(),
             "\"b\" is relative: give the bundle's absolute path"

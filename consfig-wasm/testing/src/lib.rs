@@ -404,6 +404,16 @@ fn defer_flood(n: u32, size: u32) -> Result<Change> {
 /// code, `"sleep"` waits in the host (a WASI sleep); anything else decodes.
 struct Stall;
 
+/// Its typed form gives it as the one word that does not stall.
+impl consfig_guest::serde::Serialize for Stall {
+    fn serialize<S: consfig_guest::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str("return")
+    }
+}
+
 impl<'de> consfig_guest::serde::Deserialize<'de> for Stall {
     fn deserialize<D: consfig_guest::serde::Deserializer<'de>>(
         d: D,

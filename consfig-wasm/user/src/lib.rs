@@ -129,6 +129,7 @@ fn stderr(output: &Output) -> String {
 
 consfig_guest::module! {
     name: "user",
+    export: false,
     needs: [
         "subdeploy",
         "context:setuid:*",

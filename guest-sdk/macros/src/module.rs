@@ -5,12 +5,12 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitStr, Path, Token, bracketed};
+use syn::{Expr, Ident, LitBool, LitStr, Path, PathSegment, Token, bracketed};
 
 use consfig_contract::Grant;
 use consfig_contract::name::is_name;
 
-use crate::property::marker_ident;
+use crate::property::{form_module_ident, marker_ident};
 
 struct ModuleInput {
     name: LitStr,
@@ -18,6 +18,7 @@ struct ModuleInput {
     init: Option<Path>,
     properties: Vec<Path>,
     needs: Vec<LitStr>,
+    export: bool,
 }
 
 impl Parse for ModuleInput {
@@ -27,6 +28,7 @@ impl Parse for ModuleInput {
         let mut init = None;
         let mut properties = None;
         let mut needs = None;
+        let mut export = None;
         while !input.is_empty() {
             let key: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
@@ -52,10 +54,12 @@ impl Parse for ModuleInput {
                     let grants = Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?;
                     needs = Some(grants.into_iter().collect());
                 }
+                "export" if export.is_some() => return Err(duplicate()),
+                "export" => export = Some(input.parse::<LitBool>()?.value),
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
-                        "expected `name`, `doc`, `init`, `needs` or `properties`",
+                        "expected `name`, `doc`, `init`, `needs`, `properties` or `export`",
                     ));
                 }
             }
@@ -70,6 +74,7 @@ impl Parse for ModuleInput {
             init,
             properties: properties.ok_or_else(|| missing("properties: [...]"))?,
             needs: needs.unwrap_or_default(),
+            export: export.unwrap_or(true),
         })
     }
 }
@@ -81,6 +86,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         init,
         properties,
         needs,
+        export,
     } = syn::parse2(input)?;
     if !is_name(&name.value()) {
         return Err(syn::Error::new(
@@ -131,10 +137,49 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         }
     }
 
+    // `forms` is a child of the module! scope: the properties' paths are
+    // relative to that scope, so one more `super` there.
+    let form_modules = properties.iter().map(|path| {
+        let mut path = path.clone();
+        let last = path.segments.last_mut().expect("a path has a segment");
+        last.ident = form_module_ident(&last.ident);
+        let first = &path.segments[0].ident;
+        if path.leading_colon.is_none() && first != "crate" {
+            if first == "self" {
+                path.segments[0].ident = Ident::new("super", first.span());
+            } else {
+                let up: PathSegment = syn::parse_quote!(super);
+                path.segments.insert(0, up);
+            }
+        }
+        quote!(pub use #path::*;)
+    });
+    let module_name = name.value();
+    let forms_doc = format!(
+        "Typed constructors of the forms of the `{module_name}` module's properties: one \
+         function per property, named after its Rust function, so a property \
+         `fn has_content(path: String, text: String)` gives `forms::has_content(path, text)`, \
+         which makes `[\"{module_name}:has-content\", path, text]`. A property with optional \
+         parameters gives a builder with a method per optional parameter. Apply a form \
+         with `consfig_guest::apply`."
+    );
+    let exports = match export {
+        true => quote!(::consfig_guest::export!(self);),
+        false => quote!(),
+    };
+
     Ok(quote! {
+        #[doc = #forms_doc]
+        pub mod forms {
+            /// The module's name: the prefix of its properties' names.
+            pub const NAME: &str = #name;
+
+            #(#form_modules)*
+        }
+
         /// This module's table of properties, made by `consfig_guest::module!`:
-        /// native tests apply its forms with it
-        /// (`consfig_guest::testing::FakeHost::new().module(&MODULE)`).
+        /// what `consfig_guest::export!` exports, and what native tests apply
+        /// its forms with (`consfig_guest::testing::FakeHost::new().module(&MODULE)`).
         pub static MODULE: ::consfig_guest::__private::Module = ::consfig_guest::__private::Module {
             name: #name,
             doc: #doc,
@@ -144,32 +189,41 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         };
 
         const _: () = {
-            use ::consfig_guest::__private::{String, bindings};
+            #(#name_checks)*
+        };
 
-            const _: () = {
-                #(#name_checks)*
-            };
+        #exports
+    })
+}
+
+/// `export!(path)`: the component's `properties` export, dispatching to the
+/// module `module!` defined at `path` (a crate, or `self`).
+pub fn expand_export(input: TokenStream) -> syn::Result<TokenStream> {
+    let path: Path = syn::parse2(input)?;
+    Ok(quote! {
+        const _: () = {
+            use ::consfig_guest::__private::{String, bindings};
 
             struct Exports;
 
             impl bindings::exports::consfig::module::properties::Guest for Exports {
                 fn init() -> ::core::result::Result<(), String> {
-                    MODULE.export_init()
+                    #path::MODULE.export_init()
                 }
 
                 fn describe() -> bindings::consfig::module::types::ModuleInfo {
-                    MODULE.export_describe()
+                    #path::MODULE.export_describe()
                 }
 
                 fn validate(name: String, args: String) -> ::core::result::Result<(), String> {
-                    MODULE.export_validate(&name, &args)
+                    #path::MODULE.export_validate(&name, &args)
                 }
 
                 fn apply(
                     name: String,
                     args: String,
                 ) -> ::core::result::Result<bindings::consfig::module::types::Change, String> {
-                    MODULE.export_apply(&name, &args)
+                    #path::MODULE.export_apply(&name, &args)
                 }
             }
 
@@ -204,6 +258,48 @@ mod tests {
             })
             .is_ok()
         );
+    }
+
+    #[test]
+    fn defines_forms_beside_the_properties_and_exports_unless_told_not_to() {
+        let out = expand(quote! {
+            name: "web",
+            properties: [site, pages::index, self::about, super::up, crate::deep::page],
+        })
+        .unwrap()
+        .to_string();
+        assert!(out.contains(r#"pub const NAME : & str = "web""#), "{out}");
+        for path in [
+            "super :: __consfig_form_site",
+            "super :: pages :: __consfig_form_index",
+            "super :: __consfig_form_about",
+            "super :: super :: __consfig_form_up",
+            "crate :: deep :: __consfig_form_page",
+        ] {
+            assert!(
+                out.contains(&format!("pub use {path} :: *")),
+                "{path} in {out}"
+            );
+        }
+        assert!(out.contains(":: consfig_guest :: export ! (self)"), "{out}");
+
+        let library = expand(quote! { name: "web", export: false, properties: [site] })
+            .unwrap()
+            .to_string();
+        assert!(library.contains("pub static MODULE"), "{library}");
+        assert!(!library.contains("export !"), "{library}");
+    }
+
+    #[test]
+    fn exports_a_module_defined_elsewhere() {
+        let out = super::expand_export(quote!(consfig_file))
+            .unwrap()
+            .to_string();
+        assert!(
+            out.contains("consfig_file :: MODULE . export_apply"),
+            "{out}"
+        );
+        assert!(out.contains("bindings :: export ! (Exports"), "{out}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{Attribute, Expr, ExprLit, Lit, Meta, Type};
+use syn::{Attribute, Expr, ExprLit, GenericArgument, Lit, Meta, PathArguments, Type};
 
 /// `has_content` → `has-content`; a raw identifier loses its `r#`.
 pub fn kebab_case(ident: &str) -> String {
@@ -40,17 +40,45 @@ pub fn doc_text(attrs: &[Attribute]) -> String {
     text.join("\n").trim().to_owned()
 }
 
+/// `has_content` → `HasContent`: the name of a type after a function.
+pub fn camel_case(ident: &str) -> String {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    ident
+        .split('_')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect::<String>()
+            })
+        })
+        .collect()
+}
+
 /// Whether the type is `Option<..>` (also spelled `std::option::Option<..>`).
 pub fn is_option(ty: &Type) -> bool {
+    option_inner(ty).is_some()
+}
+
+/// `T` of `Option<T>`.
+pub fn option_inner(ty: &Type) -> Option<&Type> {
     match ty {
-        Type::Path(p) if p.qself.is_none() => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Option" && !s.arguments.is_empty()),
-        Type::Group(g) => is_option(&g.elem),
-        Type::Paren(p) => is_option(&p.elem),
-        _ => false,
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Option" {
+                return None;
+            }
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.first() {
+                Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
+                _ => None,
+            }
+        }
+        Type::Group(g) => option_inner(&g.elem),
+        Type::Paren(p) => option_inner(&p.elem),
+        _ => None,
     }
 }
 
@@ -138,6 +166,22 @@ mod tests {
         }
         let ty: Type = syn::parse_str("(u32,)").unwrap();
         assert_eq!(type_text(&ty), "(u32,)");
+    }
+
+    #[test]
+    fn camel_cases_function_names() {
+        assert_eq!(camel_case("has_content"), "HasContent");
+        assert_eq!(camel_case("exists"), "Exists");
+        assert_eq!(camel_case("r#as_user"), "AsUser");
+        assert_eq!(camel_case("_private__thing_"), "PrivateThing");
+    }
+
+    #[test]
+    fn finds_the_type_inside_an_option() {
+        let ty: Type = syn::parse_str("Option<Vec<String>>").unwrap();
+        let inner = option_inner(&ty).map(type_text);
+        assert_eq!(inner.as_deref(), Some("Vec<String>"));
+        assert!(option_inner(&syn::parse_str("Vec<Option<u32>>").unwrap()).is_none());
     }
 
     #[test]

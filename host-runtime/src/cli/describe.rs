@@ -1,7 +1,8 @@
 //! `consfig describe MODULE…`: the properties of modules (`.wasm` files, or
-//! crate directories, built first), their parameters and docs, and the
-//! grants each module needs. All of it is the
-//! modules' own words, so it is printed with control characters made visible.
+//! crate directories, built first), their parameters (name, type, whether
+//! optional, default) and docs, and the grants each module needs. All of it
+//! is the modules' own words, so it is printed with control characters made
+//! visible.
 
 use std::path::PathBuf;
 
@@ -24,6 +25,7 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
                         "name": p.name, "doc": p.doc,
                         "params": p.params.iter().map(|a| serde_json::json!({
                             "name": a.name, "type": a.type_, "optional": a.optional,
+                            "default": a.default.as_deref().map(default_value),
                         })).collect::<Vec<_>>(),
                     })
                 })
@@ -55,10 +57,12 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
                 .iter()
                 .map(|a| {
                     let (name, type_) = (one_line(&a.name), one_line(&a.type_));
-                    if a.optional {
-                        format!("[{name}: {type_}]")
-                    } else {
-                        format!("{name}: {type_}")
+                    match (a.optional, &a.default) {
+                        (true, Some(default)) => {
+                            format!("[{name}: {type_} = {}]", one_line(default))
+                        }
+                        (true, None) => format!("[{name}: {type_}]"),
+                        (false, _) => format!("{name}: {type_}"),
                     }
                 })
                 .collect();
@@ -70,4 +74,10 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
         println!();
     }
     Ok(0)
+}
+
+/// A default as JSON: the module's text parsed, or kept as a string when it
+/// is not JSON (a module's word, not trusted to be).
+fn default_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
 }
