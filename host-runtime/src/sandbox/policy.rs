@@ -310,6 +310,24 @@ mod tests {
     }
 
     #[test]
+    fn names_may_be_looked_up_when_some_module_may_use_any_address() {
+        let module = |grants: &[&str]| ModuleGrants {
+            grants: consfig_contract::parse_grants(grants).unwrap(),
+            ..ModuleGrants::default()
+        };
+        let mut policy = Policy {
+            grants: [("web".to_owned(), module(&["net:127.0.0.1:80"]))].into(),
+            ..Policy::default()
+        };
+        assert!(!policy.any_network());
+        policy.grants.insert("fetch".into(), module(&["net"]));
+        assert!(policy.any_network());
+        policy.grants.remove("fetch");
+        policy.every_module = Some(module(&["net"]));
+        assert!(policy.any_network(), "a bundle's grants count too");
+    }
+
+    #[test]
     fn the_deploys_writers_are_its_untrusted_non_standard_modules() {
         let module = |grant: &str, trusted, standard| ModuleGrants {
             grants: consfig_contract::parse_grants(&[grant]).unwrap(),
