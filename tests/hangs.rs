@@ -207,6 +207,32 @@ fn a_module_that_subdeploys_itself_stops_at_the_depth_limit() {
     );
 }
 
+#[test]
+fn a_module_that_applies_itself_stops_at_the_depth_limit() {
+    let sb = Sandbox::new();
+    sb.write_consfig(
+        &[module("testing")],
+        &[
+            r#"["testing:apply-recurse"]"#.to_owned(),
+            r#"["testing:echo", "after"]"#.to_owned(),
+        ],
+        consfig_tests::TESTING_GRANTS,
+    );
+    let start = Instant::now();
+    let run = sb.deploy(&[]);
+    assert!(start.elapsed() < Duration::from_secs(60), "{run:?}");
+    assert_eq!(run.statuses(), ["failed", "unchanged"], "{run:?}");
+    assert_eq!(run.code, 22, "{run:?}");
+    let reason = run.forms()[0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.contains("testing:apply-recurse: apply nested more than 32 deep"),
+        "{reason}"
+    );
+}
+
 /// A Consfig.toml with `modules` and one form of `testing:echo`, a time
 /// limit of 2 s for every call.
 fn load(sb: &Sandbox, modules: &[PathBuf], forms: &[String]) -> consfig_tests::Run {

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use consfig_tests::{Sandbox, assert_untouched, identities, module, q};
+use consfig_tests::{Sandbox, TESTING_GRANTS, assert_untouched, identities, module, q};
 
 fn std_modules() -> Vec<std::path::PathBuf> {
     vec![module("file"), module("cmd"), module("example")]
@@ -114,6 +114,38 @@ fn every_form_runs_in_a_fresh_copy_of_the_pristine_image() {
         assert!(
             output.contains("inits=1\n"),
             "init ran once, before the image was taken: {output}"
+        );
+    }
+}
+
+#[test]
+fn a_module_applies_forms_of_its_own_in_another_instance_of_itself() {
+    let sb = Sandbox::new();
+    let target = sb.path().join("written");
+    let forms = vec![
+        r#"["testing:apply-form", ["testing:counter"]]"#.to_owned(),
+        format!(
+            r#"["testing:apply-form", ["testing:write", {}, "hi\n"]]"#,
+            q(target.display().to_string())
+        ),
+        // Two deep: each level its own instance.
+        r#"["testing:apply-form", ["testing:apply-form", ["testing:counter"]]]"#.to_owned(),
+        r#"["testing:echo", "after"]"#.to_owned(),
+    ];
+    sb.write_consfig(&[module("testing")], &forms, TESTING_GRANTS);
+    let run = sb.deploy(&[]);
+    assert_eq!(
+        run.statuses(),
+        ["changed", "changed", "changed", "unchanged"],
+        "{run:?}"
+    );
+    assert_eq!(run.code, 23, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hi\n");
+    for index in [0, 2] {
+        let output = run.forms()[index]["output"].as_str().unwrap().to_owned();
+        assert!(
+            output.contains("counter=1\n") && output.contains("inits=1\n"),
+            "the form ran in an instance fresh from init: {output}"
         );
     }
 }

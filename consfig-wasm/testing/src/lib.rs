@@ -522,6 +522,13 @@ echo "cwd=$(pwd)""#;
     Ok(Change::Unchanged)
 }
 
+/// Apply this same form through the host: a module applying its own form
+/// with no end of its own, which the runtime's depth limit must stop.
+#[property]
+fn apply_recurse() -> Result<Change> {
+    apply(&Form::new("testing:apply-recurse"))
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -567,6 +574,8 @@ consfig_guest::module! {
         leak_data_into_reports,
         pipe_data,
         // The groups and login environment of a context entered for a user.
-        process_report
+        process_report,
+        // A module applying forms of its own.
+        apply_recurse
     ],
 }

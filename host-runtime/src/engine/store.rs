@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use super::modules::ModuleSet;
+use super::modules::{MAX_EXTRA_INSTANCES, ModuleSet};
+use crate::host::bindings::Module as ModuleBindings;
 use crate::host::state::HostState;
 use crate::sandbox::policy::show_bytes;
 use crate::wire::outcome::Nested;
@@ -73,6 +74,11 @@ pub struct StoreData {
     exit_requested: Option<i32>,
     /// A call into a module trapped: its instance cannot be entered again.
     trapped: bool,
+    /// Instances made beyond the pristine ones, for modules applying forms
+    /// of their own, that no call is running in now, by module index.
+    spare: Vec<(usize, ModuleBindings)>,
+    /// How many such instances this store made.
+    extra_instances: usize,
 }
 
 impl StoreData {
@@ -87,6 +93,8 @@ impl StoreData {
             nested_bytes: 0,
             exit_requested: None,
             trapped: false,
+            spare: Vec::new(),
+            extra_instances: 0,
         }
     }
 
@@ -124,6 +132,26 @@ impl StoreData {
     pub(super) fn leave(&mut self) {
         self.active.pop();
         self.host.leave();
+    }
+
+    /// An idle extra instance of module `index`, if there is one.
+    pub(super) fn take_spare(&mut self, index: usize) -> Option<ModuleBindings> {
+        let at = self.spare.iter().position(|(i, _)| *i == index)?;
+        Some(self.spare.swap_remove(at).1)
+    }
+
+    /// An extra instance of module `index` whose call returned: idle again.
+    pub(super) fn put_spare(&mut self, index: usize, bindings: ModuleBindings) {
+        self.spare.push((index, bindings));
+    }
+
+    /// Count one more extra instance; false when no more may be made.
+    pub(super) fn count_extra_instance(&mut self) -> bool {
+        if self.extra_instances >= MAX_EXTRA_INSTANCES {
+            return false;
+        }
+        self.extra_instances += 1;
+        true
     }
 
     /// Keep the form `text` of module `index` to validate later.
