@@ -151,6 +151,72 @@ fn a_module_applies_forms_of_its_own_in_another_instance_of_itself() {
 }
 
 #[test]
+fn forms_report_how_long_they_took_and_count_once_with_their_subdeployments() {
+    let sb = Sandbox::new();
+    let forms = vec![
+        r#"["testing:run", ["sleep", "0.3"]]"#.to_owned(),
+        r#"["testing:subdeploy-forms", [], [["testing:counter"], ["testing:echo", 1], ["testing:run", ["sleep", "0.2"]]]]"#.to_owned(),
+    ];
+    let grants = "[module.testing]\ngrants = [\"command:*\", \"subdeploy\"]\n";
+    sb.write_consfig(&[module("testing")], &forms, grants);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["changed", "changed"], "{run:?}");
+    let took = |value: &serde_json::Value| {
+        value["duration_ms"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no duration in {value}"))
+    };
+    let form = &run.forms()[0];
+    assert!((300..60_000).contains(&took(form)), "{form}");
+    let nested = run.forms()[1]["nested"].as_array().unwrap().clone();
+    assert_eq!(nested.len(), 3);
+    assert!(took(&nested[2]["outcome"]) >= 200, "{}", nested[2]);
+    assert!(took(&run.forms()[1]) >= took(&nested[2]["outcome"]));
+    // The host's two forms, each once: not the three under the second.
+    let summary = run.event("summary");
+    assert_eq!(
+        (
+            &summary["changed"],
+            &summary["unchanged"],
+            &summary["failed"]
+        ),
+        (&2.into(), &0.into(), &0.into()),
+        "{summary}"
+    );
+
+    let text = sb.consfig(&["deploy", "-v", "box"]);
+    let first = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("box :: testing:run"))
+        .unwrap_or_else(|| panic!("{}", text.stdout));
+    let shown = first
+        .rsplit_once(" [")
+        .and_then(|(_, d)| d.strip_suffix(" ms]"))
+        .unwrap_or_else(|| panic!("a duration in {first}"));
+    assert!(shown.parse::<u64>().unwrap() >= 300, "{first}");
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.contains("[subdeployment] testing:counter ... changed [")),
+        "nested lines have theirs: {}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("box: 2 changed, 0 unchanged, 0 failed"),
+        "{}",
+        text.stdout
+    );
+    let quiet = sb.consfig(&["deploy", "box"]);
+    assert!(
+        !quiet.stdout.contains(" ms]"),
+        "only with -v: {}",
+        quiet.stdout
+    );
+}
+
+#[test]
 fn traps_panics_aborts_and_endless_loops_fail_only_their_form() {
     let sb = Sandbox::new();
     let marker = |n: usize| sb.path().join(format!("after-{n}"));

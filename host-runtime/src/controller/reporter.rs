@@ -7,7 +7,9 @@
 //! host's text that spans lines has them indented under its own, so that no
 //! line of one host's passes for another's, or for the controller's.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,6 +19,7 @@ use consfig_contract::Form;
 
 use super::diff::render_diff;
 use super::summary::HostSummary;
+use crate::sandbox::overlay::{Entry, FileChange};
 use crate::wire::outcome::{Nested, Outcome, Status};
 use crate::wire::terminal::{escape, json_line, one_line};
 
@@ -39,8 +42,25 @@ impl Detail {
     }
 }
 
-/// One form's line, its reason and (when failed or verbose) its output.
-fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, detail: Detail) {
+/// A duration for people: milliseconds under a second, else seconds.
+fn show_duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// One form's line, its reason and (when failed, unknown or verbose) its
+/// output, and with `--diff` the diff of each of `changes`.
+fn render_line(
+    out: &mut String,
+    head: &str,
+    outcome: &Outcome,
+    changes: &[FileChange],
+    indent: &str,
+    detail: Detail,
+) {
     if !out.is_empty() {
         out.push('\n');
     }
@@ -51,24 +71,39 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
             reason.trim_end().replace('\n', &format!("\n{indent}    "))
         ));
     }
-    if !outcome.skipped.is_empty() {
-        let skipped: Vec<String> = outcome
-            .skipped
+    let quoted = |commands: &[String]| -> Vec<String> {
+        commands
             .iter()
             .map(|c| format!("`{}`", one_line(c)))
+            .collect()
+    };
+    if outcome.status == Status::Unknown {
+        // The steps include the form's own skipped commands.
+        let steps: Vec<String> = outcome
+            .unknown_after
+            .iter()
+            .map(|step| one_line(&step.to_string()).into_owned())
             .collect();
+        out.push_str(&format!(" (not known: check mode {})", steps.join(", ")));
+    } else if !outcome.skipped.is_empty() {
         out.push_str(&format!(
             " (could not know: did not run {})",
-            skipped.join(", ")
+            quoted(&outcome.skipped).join(", ")
         ));
     }
-    if (detail.verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
+    if detail.verbose
+        && let Some(ms) = outcome.duration_ms
+    {
+        out.push_str(&format!(" [{}]", show_duration(ms)));
+    }
+    let failed = matches!(outcome.status, Status::Failed | Status::Unknown);
+    if (detail.verbose || failed) && !outcome.output.is_empty() {
         for line in outcome.output.trim_matches('\n').lines() {
             out.push_str(&format!("\n{indent}    | {line}"));
         }
     }
     if detail.diff {
-        for change in &outcome.changes {
+        for change in changes {
             for line in render_diff(change).lines() {
                 out.push_str(&format!("\n{indent}    {line}"));
             }
@@ -76,22 +111,59 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
     }
 }
 
-fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, detail: Detail) {
+/// The changes an outcome made itself, not through its subdeployments
+/// (which also reach its changes, in its paths), seen from `root`.
+fn own_changes(outcome: &Outcome, root: &Path) -> Vec<FileChange> {
+    let from_nested: HashSet<PathBuf> = outcome
+        .nested
+        .iter()
+        .flat_map(|n| {
+            n.outcome
+                .changes
+                .iter()
+                .map(|c| c.seen_outside(&n.root).path)
+        })
+        .collect();
+    outcome
+        .changes
+        .iter()
+        .filter(|c| !from_nested.contains(&c.path))
+        .map(|c| c.seen_outside(root))
+        .collect()
+}
+
+/// A subdeployment's form and those under it, each with the diff of its
+/// own changes, in the paths of the host (`root` is where its parent's
+/// `/` is).
+fn render_nested(
+    out: &mut String,
+    host: &str,
+    nested: &Nested,
+    root: &Path,
+    depth: usize,
+    detail: Detail,
+) {
     let indent = "  ".repeat(depth);
     let head = format!(
         "{host} :: {indent}[{}] {}",
         one_line(&nested.context),
         one_line(&nested.form.summary().to_string())
     );
-    // Their changes are already in the diff of the form that asked for them,
-    // in the paths of the host.
-    let detail = Detail {
-        diff: false,
-        ..detail
+    let root = FileChange {
+        path: nested.root.clone(),
+        before: Entry::Other,
+        after: Entry::Other,
+    }
+    .seen_outside(root)
+    .path;
+    let changes = if detail.diff {
+        own_changes(&nested.outcome, &root)
+    } else {
+        Vec::new()
     };
-    render_line(out, &head, &nested.outcome, &indent, detail);
+    render_line(out, &head, &nested.outcome, &changes, &indent, detail);
     for inner in &nested.outcome.nested {
-        render_nested(out, host, inner, depth + 1, detail);
+        render_nested(out, host, inner, &root, depth + 1, detail);
     }
 }
 
@@ -176,19 +248,20 @@ impl Reporter {
             .iter()
             .map(|(host, s)| {
                 json!({"host": host, "state": s.state(), "changed": s.changed,
-                                    "unchanged": s.unchanged, "failed": s.failed, "error": s.error,
-                                    "bytes_sent": s.bytes_sent})
+                       "unchanged": s.unchanged, "failed": s.failed, "unknown": s.unknown,
+                       "error": s.error, "bytes_sent": s.bytes_sent})
             })
             .collect();
         self.emit(json!({"event": "recap", "hosts": rows}), || {
             let mut text = String::from("recap:");
             for (host, s) in hosts {
                 text.push_str(&format!(
-                    "\n  {host:width$}  {:11}  {} changed, {} unchanged, {} failed, {} bytes sent",
+                    "\n  {host:width$}  {:11}  {} changed, {} unchanged, {} failed, {} unknown, {} bytes sent",
                     s.state(),
                     s.changed,
                     s.unchanged,
                     s.failed,
+                    s.unknown,
                     s.bytes_sent
                 ));
             }
@@ -241,13 +314,13 @@ impl Reporter {
         };
         let nested_lines = |lines: &mut String| {
             for nested in &outcome.nested {
-                render_nested(lines, host, nested, 1, detail);
+                render_nested(lines, host, nested, Path::new("/"), 1, detail);
             }
         };
         let mut event = json!({
             "event": "form", "host": host, "index": index, "form": form,
             "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
-            "nested": outcome.nested,
+            "nested": outcome.nested, "duration_ms": outcome.duration_ms,
         });
         if self.check {
             event["status"] = json!(detail.status(outcome.status).replace(' ', "-"));
@@ -266,13 +339,21 @@ impl Reporter {
                     .collect::<Vec<_>>()
             );
             event["skipped"] = json!(outcome.skipped);
+            event["unknown_after"] = json!(outcome.unknown_after);
         }
         self.emit(event, || {
             let mut line = String::new();
+            // Its subdeployments' changes show under their own lines.
+            let changes = if detail.diff {
+                own_changes(outcome, Path::new("/"))
+            } else {
+                Vec::new()
+            };
             render_line(
                 &mut line,
                 &format!("{host} :: {}", form.summary()),
                 outcome,
+                &changes,
                 "",
                 detail,
             );
@@ -304,7 +385,7 @@ impl Reporter {
     pub fn summary(&self, host: &str, s: &HostSummary) {
         self.emit(
             json!({"event": "summary", "host": host, "changed": s.changed, "unchanged": s.unchanged,
-                   "failed": s.failed, "error": s.error, "unreachable": s.unreachable,
+                   "failed": s.failed, "unknown": s.unknown, "error": s.error, "unreachable": s.unreachable,
                    "modules_sent": s.modules_sent, "bytes_sent": s.bytes_sent,
                    "runtime_bytes_sent": s.runtime_bytes_sent, "exit_code": s.exit_code()}),
             || {
@@ -318,8 +399,13 @@ impl Reporter {
                 } else {
                     "changed"
                 };
+                let unknown = if self.check || s.unknown > 0 {
+                    format!(", {} unknown", s.unknown)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{host}: {} {changed}, {} unchanged, {} failed{state}",
+                    "{host}: {} {changed}, {} unchanged, {} failed{unknown}{state}",
                     s.changed, s.unchanged, s.failed
                 )
             },
@@ -333,7 +419,6 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::sandbox::overlay::{Entry, FileChange};
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -369,6 +454,7 @@ mod tests {
         });
         outcome.nested.push(Nested {
             context: format!("chroot:/c\nweb2 :: {lie}"),
+            root: "/c".into(),
             form: (&Form::parse(
                 &serde_json::json!(["testing:echo", format!("a b\n{lie}")]).to_string(),
             )

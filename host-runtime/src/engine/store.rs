@@ -32,10 +32,16 @@ pub struct NestedTooLarge {
 fn nested_text(nested: &Nested) -> u64 {
     let outcome = &nested.outcome;
     let own = nested.context.len()
+        + nested.root.as_os_str().len()
         + nested.form.0.to_string().len()
         + outcome.output.len()
         + outcome.reason.as_ref().map_or(0, String::len)
-        + outcome.skipped.iter().map(String::len).sum::<usize>();
+        + outcome.skipped.iter().map(String::len).sum::<usize>()
+        + outcome
+            .unknown_after
+            .iter()
+            .map(|step| step.to_string().len())
+            .sum::<usize>();
     outcome
         .nested
         .iter()
@@ -287,6 +293,7 @@ mod tests {
         data.enter(0, "m");
         let nested = |output: usize| Nested {
             context: "subdeployment".into(),
+            root: "/".into(),
             form: (&consfig_contract::Form::parse(r#"["m:p"]"#).unwrap()).into(),
             outcome: crate::wire::outcome::Outcome::failed("no", "o".repeat(output)),
         };
