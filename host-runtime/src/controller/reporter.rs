@@ -419,6 +419,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::sandbox::overlay::Unknowable;
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -512,5 +513,95 @@ mod tests {
             assert_eq!(event["host"], "web1", "{line}");
         }
         assert!(text.contains(r"\u009b2K\u007f\u202e"), "{text}");
+    }
+
+    /// A check's report of a subdeployment in a chroot at /c, whose form
+    /// would write /etc/motd there (so /c/etc/motd for the form that
+    /// started it) and whose other form is unknown.
+    fn checked() -> Outcome {
+        let motd = FileChange {
+            path: "/etc/motd".into(),
+            before: Entry::Absent,
+            after: Entry::text("inside\n"),
+        };
+        let mut inner = Outcome::failed("", String::new());
+        inner.status = Status::Changed;
+        inner.reason = None;
+        inner.changes.push(motd.clone());
+        inner.duration_ms = Some(1500);
+        let mut unknown = Outcome::failed("no such file", String::new());
+        unknown.settle_check(false, &[], &[Unknowable::NotRun("make".into())]);
+        let mut outer = Outcome::failed("1 of 2 forms could not be known", String::new());
+        outer.changes.push(motd.seen_outside(Path::new("/c")));
+        outer.changes.push(FileChange {
+            path: "/etc/own".into(),
+            before: Entry::Absent,
+            after: Entry::text("own\n"),
+        });
+        outer.duration_ms = Some(7);
+        for outcome in [inner, unknown] {
+            outer.nested.push(Nested {
+                context: "chroot:/c".into(),
+                root: "/c".into(),
+                form: (&Form::parse(r#"["testing:echo", "x"]"#).unwrap()).into(),
+                outcome,
+            });
+        }
+        outer.settle_check(false, &[], &[]);
+        outer
+    }
+
+    #[test]
+    fn a_check_shows_each_diff_under_its_own_form_and_says_what_it_could_not_know() {
+        let out = Shared::default();
+        let reporter = Reporter::new(Box::new(out.clone()), false, true).checking(true);
+        let form = Form::parse(r#"["testing:subdeploy-forms", ["chroot:/c"], []]"#).unwrap();
+        reporter.form("web1", 0, &form, &checked());
+        let mut summary = HostSummary::default();
+        summary.count(checked().status);
+        reporter.summary("web1", &summary);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+        };
+        assert!(
+            lines[0].ends_with(
+                "... unknown: 1 of 2 forms could not be known (not known: check mode did not run `make`) [7 ms]"
+            ),
+            "{text}"
+        );
+        let nested = at("[chroot:/c] testing:echo x ... would change [1.5 s]");
+        assert!(
+            at("+++ /etc/own") < nested,
+            "its own change under it:\n{text}"
+        );
+        assert!(
+            nested < at("+++ /c/etc/motd"),
+            "the chroot's under the chroot's form, in the host's paths:\n{text}"
+        );
+        assert_eq!(text.matches("/etc/motd").count(), 2, "once: {text}");
+        assert!(text.contains("web1: 0 would change, 0 unchanged, 0 failed, 1 unknown"));
+    }
+
+    #[test]
+    fn json_gives_durations_and_what_makes_a_form_unknown() {
+        let out = Shared::default();
+        let reporter = Reporter::new(Box::new(out.clone()), true, false).checking(false);
+        let form = Form::parse(r#"["testing:echo", "x"]"#).unwrap();
+        reporter.form("web1", 0, &form, &checked());
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let event: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(event["status"], "unknown");
+        assert_eq!(event["duration_ms"], 7);
+        assert_eq!(
+            event["unknown_after"],
+            json!([{"step": "not-run", "command": "make"}])
+        );
+        assert_eq!(event["nested"][0]["outcome"]["duration_ms"], 1500);
+        assert_eq!(event["nested"][0]["root"], "/c");
     }
 }
