@@ -529,6 +529,24 @@ fn apply_recurse() -> Result<Change> {
     apply(&Form::new("testing:apply-recurse"))
 }
 
+/// Apply each form through the host, whatever the ones before it came to;
+/// fails with the last failure's reason, if any: a module making the host
+/// instantiate it again and again (each form of its own that traps loses
+/// its instance).
+#[property]
+fn apply_all(forms: Vec<Form>) -> Result<Change> {
+    let mut last = None;
+    for form in &forms {
+        if let Err(e) = apply(form) {
+            last = Some(e);
+        }
+    }
+    match last {
+        Some(e) => Err(e),
+        None => Ok(Change::Unchanged),
+    }
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -576,6 +594,7 @@ consfig_guest::module! {
         // The groups and login environment of a context entered for a user.
         process_report,
         // A module applying forms of its own.
-        apply_recurse
+        apply_recurse,
+        apply_all
     ],
 }
