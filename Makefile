@@ -2,11 +2,14 @@
 #
 #   make          build the runtime/controller, the bundle stub and the Wasm modules
 #   make demo     deploy the example consfig to this machine, twice
-#   make test     install what the tests need, then run every test, and each
-#                 fuzz target for a few seconds
+#   make test     install what the tests need, then run every test (the
+#                 standard modules' native unit tests too), and each fuzz
+#                 target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
-#   make bench    measure forms, SSH deploys and bundles
+#   make bench    measure forms, SSH deploys, bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
+#   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
+#   make deb      a Debian package of the same, in target/
 
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
@@ -15,6 +18,10 @@ BIN         := target/release/consfig
 # The standard modules, installed beside the binary for `consfig apply`.
 STD_MODULES := file cmd chroot user image example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
+# The modules whose unit tests run natively, on the build machine's target,
+# against consfig_guest::testing's fake host.
+TESTED_MODULES := file cmd chroot user image example
+HOST_TARGET    := $(shell rustc -vV | sed -n 's/^host: //p')
 
 # The fuzz targets (fuzz/fuzz_targets), each run in turn: crashes land in
 # fuzz/artifacts/TARGET, the corpus grows in fuzz/corpus/TARGET from the
@@ -23,8 +30,8 @@ FUZZ_TARGETS       := protocol bundle consfig_toml form grant
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test demo bench mutants clean \
-	fuzz fuzz-smoke fuzz-deps
+.PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench \
+	mutants clean fuzz fuzz-smoke fuzz-deps install deb
 
 all: build
 
@@ -64,7 +71,14 @@ test-deps: wasm-target
 
 test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace
+	$(MAKE) module-tests
 	$(MAKE) fuzz-smoke
+
+# The modules' own workspace builds for wasm32-wasip2 by default: their unit
+# tests are built for this machine instead.
+module-tests:
+	cd consfig-wasm && $(CARGO) test --locked --target $(HOST_TARGET) \
+		$(foreach m,$(TESTED_MODULES),-p consfig-$(m))
 
 # What fuzzing needs on a fresh Debian machine: the nightly toolchain,
 # cargo-fuzz, and a C++ compiler for libFuzzer.
@@ -100,6 +114,7 @@ bench: test-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
+	$(CARGO) bench --locked -p consfig-tests --bench source_modules
 
 # Mutation testing with cargo-mutants: the sandbox layer against its own
 # unit tests (sandbox::), the grant grammar against the contract's. A mutant
@@ -124,6 +139,56 @@ mutants:
 			"$$(wc -l < $(MUTANTS_DIR)/$$d/mutants.out/unviable.txt) unviable"; \
 		cat $(MUTANTS_DIR)/$$d/mutants.out/missed.txt; \
 	done
+
+# Installing, as the FHS lays it out: the binary in PREFIX/bin; the bundle
+# stub, the standard modules and the guest SDK's sources (which consfigs made
+# by `consfig new` build their modules with) in PREFIX/lib/consfig, where
+# consfig looks, relative to itself. The SDK gets a workspace manifest of its
+# own: its crates inherit their version and dependencies from one.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib/consfig
+SDK_DIR := $(LIBDIR)/sdk
+
+install:
+	@test -x $(BIN) -a -x target/release/consfig-stub -a -d target/release/modules || $(MAKE) build
+	install -d $(DESTDIR)$(PREFIX)/bin $(LIBDIR)/modules $(SDK_DIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/consfig
+	install -m 0755 target/release/consfig-stub $(LIBDIR)/consfig-stub
+	for m in $(STD_MODULES); do \
+		install -m 0644 target/release/modules/consfig_$$(echo $$m | tr - _).wasm $(LIBDIR)/modules/ || exit 1; \
+	done
+	rm -rf $(SDK_DIR)/guest-sdk $(SDK_DIR)/wit
+	tar -cf - --exclude=target --exclude=Cargo.lock guest-sdk wit | tar -xf - -C $(SDK_DIR) --no-same-owner
+	sed -e "s|^members = .*|members = [$$(grep '^members = ' Cargo.toml | grep -o '"guest-sdk[^"]*"' | paste -sd, -)]|" \
+		-e '/^exclude = /d' -e '/^# The Wasm modules are built/,/^# the fuzz targets/d' Cargo.toml > $(SDK_DIR)/Cargo.toml
+	chmod -R u=rwX,go=rX $(SDK_DIR)
+
+# The Debian package: `make install` into a staging tree with PREFIX=/usr,
+# and dpkg-deb.
+DEB_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_STAGE   := target/deb/consfig
+DEB         := target/consfig_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb:
+	rm -rf $(DEB_STAGE)
+	$(MAKE) install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
+	install -d $(DEB_STAGE)/DEBIAN
+	{ echo "Package: consfig"; \
+	  echo "Version: $(DEB_VERSION)"; \
+	  echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: Consfig developers <consfig@localhost>"; \
+	  echo "Depends: libc6, libgcc-s1, libssl3 | libssl3t64, zlib1g"; \
+	  echo "Recommends: cargo"; \
+	  echo "Section: admin"; \
+	  echo "Priority: optional"; \
+	  echo "Installed-Size: $$(du -sk $(DEB_STAGE)/usr | cut -f1)"; \
+	  echo "Description: configuration management whose configuration code is WebAssembly"; \
+	  echo " consfig deploys hosts as a consfig of Wasm modules describes them, with the"; \
+	  echo " standard modules, the bundle stub and the guest SDK for consfig new."; \
+	} > $(DEB_STAGE)/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(DEB_STAGE) $(DEB)
 
 clean:
 	$(CARGO) clean

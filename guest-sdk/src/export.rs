@@ -72,7 +72,7 @@ impl Module {
     }
 
     /// Decode a form's arguments without effect; forms among them are
-    /// validated too (see [`crate::form::validating`]).
+    /// validated too (see `form::validating`).
     pub fn validate(&'static self, name: &str, args: &str) -> Result<()> {
         let property = self.property(name)?;
         let args = args::parse(args)?;

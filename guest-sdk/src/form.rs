@@ -14,9 +14,8 @@ use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use crate::bindings::consfig::module::{forms as wit, types};
 use crate::export::Module;
-use crate::{Change, Error, Result};
+use crate::{Change, Error, Result, sys};
 
 thread_local! {
     /// The module whose form is being validated, while it is.
@@ -42,7 +41,7 @@ fn validate_nested(form: &Form) -> Result<()> {
     let own = form.name.split_once(':').map(|(m, _)| m) == Some(module.name);
     let result = match own {
         true => module.validate(&form.name, &args),
-        false => wit::validate_form(&form.to_string()).map_err(Error::new),
+        false => sys::validate_form(form).map_err(Error::new),
     };
     result.map_err(|e| e.context(&form.name))
 }
@@ -174,11 +173,7 @@ impl fmt::Display for Form {
 /// Apply a form with a property of any module the host has loaded, and
 /// return what it did. Its errors come back prefixed with the form's name.
 pub fn apply(form: &Form) -> Result<Change> {
-    match wit::apply(&form.to_string()) {
-        Ok(types::Change::Unchanged) => Ok(Change::Unchanged),
-        Ok(types::Change::Changed) => Ok(Change::Changed),
-        Err(e) => Err(Error::new(e).context(&form.name)),
-    }
+    sys::apply(form).map_err(|e| Error::new(e).context(&form.name))
 }
 
 #[cfg(test)]

@@ -13,14 +13,14 @@ mod run;
 
 pub use run::{Command, Output, run};
 
-use crate::bindings::consfig::module::host as wit;
+use crate::sys;
 
 /// This host's data named `key` (`[hosts.NAME] data` in the consfig), such
 /// as a password: only this host gets it, it is never written to the host's
 /// disk unless a module writes it, and the runtime blanks it out of every
 /// output and reason it reports.
 pub fn data(key: &str) -> crate::Result<Vec<u8>> {
-    wit::data(key).map_err(crate::Error::new)
+    sys::data(key).map_err(crate::Error::new)
 }
 
 /// [`data`] as UTF-8 text, without the trailing newline files usually end with.
@@ -33,12 +33,12 @@ pub fn data_text(key: &str) -> crate::Result<String> {
 
 /// The host's name.
 pub fn hostname() -> String {
-    wit::hostname()
+    sys::hostname()
 }
 
 /// The machine's architecture as `uname -m` reports it, e.g. `x86_64`.
 pub fn architecture() -> String {
-    wit::architecture()
+    sys::architecture()
 }
 
 /// Who the calling process runs as: see [`identity`].
@@ -61,16 +61,5 @@ impl Identity {
 /// Who the process applying the current form runs as (the `whoami` import):
 /// in a subdeployment under `setuid:USER`, that user.
 pub fn identity() -> Identity {
-    let wit::Identity {
-        uid,
-        gid,
-        user,
-        home,
-    } = wit::whoami();
-    Identity {
-        uid,
-        gid,
-        user,
-        home,
-    }
+    sys::whoami()
 }

@@ -1,8 +1,7 @@
 //! Dumping the pristine image as a bundle: a standalone executable that
 //! evaluates one form when it starts, for running a service.
 
-use crate::bindings::consfig::module::{forms as wit, types};
-use crate::{Change, Error, Form, Result};
+use crate::{Change, Error, Form, Result, sys};
 
 /// Write a bundle at the absolute `path`: a runtime without compiler, the
 /// compiled code of every loaded module, and `form`, which the executable
@@ -10,9 +9,5 @@ use crate::{Change, Error, Form, Result};
 /// `net` for any address). The host writes it from the pristine image,
 /// atomically, mode 0755; changed only when the bytes differ.
 pub fn dump(path: &str, form: &Form, grants: &[String]) -> Result<Change> {
-    match wit::dump_image(path, &form.to_string(), grants) {
-        Ok(types::Change::Unchanged) => Ok(Change::Unchanged),
-        Ok(types::Change::Changed) => Ok(Change::Changed),
-        Err(e) => Err(Error::new(e)),
-    }
+    sys::dump_image(path, form, grants).map_err(Error::new)
 }

@@ -69,7 +69,7 @@
 //!     if fs::exists(&path)? {
 //!         return Ok(Change::Unchanged);
 //!     }
-//!     let output = run(Command::new("uname").arg("-a"))?;
+//!     let output = run(Command::query("uname").arg("-a"))?;
 //!     if !output.success() {
 //!         bail!("uname failed ({}): {}", output.status(), output.stderr_str().trim());
 //!     }
@@ -129,6 +129,13 @@
 //! stdout or stderr works too, and is captured with the form's output. Each
 //! form runs on a fresh copy of the module as it was after `init`, so state
 //! kept in statics does not carry over from one form to the next.
+//!
+//! # Testing a module
+//!
+//! Built natively rather than for `wasm32`, the same calls go to a fake host
+//! instead: [`testing::FakeHost`] has files in memory, scripted commands
+//! and facts, so `cargo test` runs properties on the build machine and the
+//! test looks at what they did. See [`testing`] for an example.
 
 // Lets the macros' expansions name this crate as `::consfig_guest` in its own tests.
 extern crate self as consfig_guest;
@@ -145,6 +152,9 @@ pub mod image;
 mod mode;
 mod property;
 mod subdeploy;
+mod sys;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use consfig_contract::Change;
 pub use consfig_guest_macros::{module, property};

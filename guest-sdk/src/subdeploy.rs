@@ -8,8 +8,7 @@ use std::str::FromStr;
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
-use crate::bindings::consfig::module::{forms as wit, types};
-use crate::{Change, Error, Form, Result};
+use crate::{Change, Error, Form, Result, sys};
 
 /// Where a subdeployment runs: an OS context the host enters before applying
 /// its forms. Written as text — `chroot:/srv/guest`, `setuid:www-data` — in
@@ -118,13 +117,7 @@ impl<'de> Deserialize<'de> for Context {
 /// # fn main() {}
 /// ```
 pub fn subdeploy(contexts: &[Context], forms: &[Form]) -> Result<Change> {
-    let contexts: Vec<String> = contexts.iter().map(|c| c.0.clone()).collect();
-    let forms: Vec<String> = forms.iter().map(Form::to_string).collect();
-    match wit::subdeploy(&contexts, &forms) {
-        Ok(types::Change::Unchanged) => Ok(Change::Unchanged),
-        Ok(types::Change::Changed) => Ok(Change::Changed),
-        Err(e) => Err(Error::new(e)),
-    }
+    sys::subdeploy(contexts, forms).map_err(Error::new)
 }
 
 #[cfg(test)]

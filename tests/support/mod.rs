@@ -52,6 +52,28 @@ pub fn module(name: &str) -> PathBuf {
     path
 }
 
+/// The target directory of every crate consfig builds from source in the
+/// tests and benches: one for all, so the guest SDK is compiled once.
+pub fn modules_target_dir() -> PathBuf {
+    repo_root().join("target/consfig-modules")
+}
+
+/// The environment consfig's cargo builds run with in tests: the shared
+/// target directory, no network (crates come from the local registry), one
+/// job, and cargo's and rustup's homes (a sandbox's HOME is not the user's).
+pub fn cargo_env() -> Vec<(&'static str, PathBuf)> {
+    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+    let var =
+        |name: &str, default: PathBuf| std::env::var_os(name).map(PathBuf::from).unwrap_or(default);
+    vec![
+        ("CARGO_TARGET_DIR", modules_target_dir()),
+        ("CARGO_NET_OFFLINE", "true".into()),
+        ("CARGO_BUILD_JOBS", "1".into()),
+        ("CARGO_HOME", var("CARGO_HOME", home.join(".cargo"))),
+        ("RUSTUP_HOME", var("RUSTUP_HOME", home.join(".rustup"))),
+    ]
+}
+
 /// What one run of `consfig` did.
 #[derive(Debug)]
 pub struct Run {
@@ -159,10 +181,33 @@ impl Sandbox {
     /// The same, with extra environment variables and, if given, this umask
     /// instead of the test's.
     pub fn consfig_with(&self, args: &[&str], env: &[(&str, &Path)], umask: Option<u32>) -> Run {
+        self.consfig_in(self.path(), args, env, umask)
+    }
+
+    /// The same, run in the directory `dir` (e.g. a consfig made there).
+    pub fn consfig_in(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+        umask: Option<u32>,
+    ) -> Run {
+        self.program_in(&consfig_bin(), dir, args, env, umask)
+    }
+
+    /// The same, with another `consfig` binary (e.g. an installed one).
+    pub fn program_in(
+        &self,
+        program: &Path,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+        umask: Option<u32>,
+    ) -> Run {
         if self.seeded {
             warm::seed(&self.cache().join("consfig"));
         }
-        let mut command = Command::new(consfig_bin());
+        let mut command = Command::new(program);
         if let Some(mask) = umask {
             let mask = nix::sys::stat::Mode::from_bits_truncate(mask as nix::libc::mode_t);
             // SAFETY: umask is async-signal-safe, and nothing else runs
@@ -176,7 +221,7 @@ impl Sandbox {
         }
         let out = command
             .args(args)
-            .current_dir(self.path())
+            .current_dir(dir)
             .env("XDG_CACHE_HOME", self.cache())
             .env("HOME", self.home())
             .env_remove("SSH_AUTH_SOCK")

@@ -25,7 +25,7 @@ fn single(argv: Vec<String>, creates: Option<String>) -> Result<Change> {
         debug!("{creates} exists: not running {program}");
         return Ok(Change::Unchanged);
     }
-    let command = Command::new(program).args(args);
+    let command = Command::change(program).args(args);
     let shown = command.to_string();
     let output = run(command)?;
 
@@ -65,4 +65,90 @@ consfig_guest::module! {
     needs: ["command:*", "env:*", "read:/"],
     doc: "Running commands, made idempotent with `creates`.",
     properties: [single],
+}
+
+#[cfg(test)]
+mod tests {
+    use consfig_guest::testing::FakeHost;
+
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn runs_the_command_and_logs_its_output() {
+        let host = FakeHost::new().command(["make", "-C", "/src"], 0, "built\n");
+        let make = || single(argv(&["make", "-C", "/src"]), None);
+        assert_eq!(host.apply(make), Ok(Change::Changed));
+        assert_eq!(host.commands_run(), [["make", "-C", "/src"]]);
+        assert_eq!(host.logged(), ["info: built"]);
+    }
+
+    #[test]
+    fn creates_makes_it_idempotent() {
+        // Nothing is scripted: had it run the command, the test would fail.
+        let host = FakeHost::new().file("/src/out", "");
+        let make = || single(argv(&["make"]), Some("/src/out".into()));
+        assert_eq!(host.apply(make), Ok(Change::Unchanged));
+        assert!(host.commands_run().is_empty());
+
+        let host = FakeHost::new().command(["make"], 0, "");
+        assert_eq!(host.apply(make), Ok(Change::Changed));
+    }
+
+    #[test]
+    fn a_failure_names_the_command_status_and_end_of_stderr() {
+        let stderr: String = (1..=12).map(|n| format!("line {n}\n")).collect();
+        let host = FakeHost::new()
+            .command_output(
+                ["sh", "-c", "exit 3"],
+                Output {
+                    exit_code: Some(3),
+                    stdout: Vec::new(),
+                    stderr: stderr.into_bytes(),
+                },
+            )
+            .command_output(
+                ["sleep", "9"],
+                Output {
+                    exit_code: None,
+                    stdout: Vec::new(),
+                    stderr: b"Killed\n".to_vec(),
+                },
+            );
+        let failed = host.apply(|| single(argv(&["sh", "-c", "exit 3"]), None));
+        let expected_tail: String = (3..=12).map(|n| format!("\nline {n}")).collect();
+        assert_eq!(
+            failed.unwrap_err().message(),
+            format!("sh -c 'exit 3': exit code 3:\n[2 earlier lines of stderr]{expected_tail}")
+        );
+        let killed = host.apply(|| single(argv(&["sleep", "9"]), None));
+        assert_eq!(
+            killed.unwrap_err().message(),
+            "sleep 9: killed by a signal: Killed"
+        );
+        let empty = host.apply(|| single(Vec::new(), None));
+        assert_eq!(
+            empty.unwrap_err().message(),
+            "argv is empty: give at least the program to run"
+        );
+    }
+
+    #[test]
+    fn check_mode_skips_the_command() {
+        let host = FakeHost::new().check_mode();
+        let rm = || single(argv(&["rm", "-rf", "/srv/cache"]), None);
+        assert_eq!(host.apply(rm), Ok(Change::Changed));
+        assert_eq!(host.commands_skipped(), [["rm", "-rf", "/srv/cache"]]);
+        assert!(host.commands_run().is_empty());
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail(""), "");
+        assert_eq!(tail("only\n"), ": only");
+        assert_eq!(tail("a\nb\n"), ":\na\nb");
+    }
 }

@@ -46,3 +46,72 @@ consfig_guest::module! {
     doc: "The example consfig module: a website composed of file: and cmd: forms.",
     properties: [website],
 }
+
+#[cfg(test)]
+mod tests {
+    use consfig_guest::serde_json::json;
+    use consfig_guest::testing::FakeHost;
+
+    use super::*;
+
+    fn names(forms: &[Form]) -> Vec<&str> {
+        forms.iter().map(Form::name).collect()
+    }
+
+    #[test]
+    fn composes_file_and_cmd_forms_without_running_them() {
+        let host = FakeHost::new().hostname("web1");
+        assert_eq!(
+            host.apply(|| website("/srv/site/".into())),
+            Ok(Change::Unchanged),
+            "every step answered unchanged"
+        );
+        let forms = host.forms_applied();
+        assert_eq!(
+            names(&forms),
+            [
+                "file:directory-exists",
+                "file:has-content",
+                "file:has-mode",
+                "cmd:single"
+            ]
+        );
+        assert_eq!(forms[0].args()[0], json!("/srv/site"));
+        let page = forms[1].args()[1].as_str().unwrap();
+        assert!(page.contains("<h1>Hello from web1</h1>"), "{page}");
+        assert!(
+            host.commands_run().is_empty(),
+            "the cmd: form was only recorded"
+        );
+        assert!(!host.exists("/srv/site"), "and so were the file: forms");
+    }
+
+    #[test]
+    fn changed_when_a_step_changed_and_stops_at_a_failure() {
+        let root = Form::new("file:directory-exists").arg("/srv/site").unwrap();
+        let host = FakeHost::new().form(root.clone(), Change::Changed);
+        assert_eq!(
+            host.apply(|| website("/srv/site".into())),
+            Ok(Change::Changed)
+        );
+
+        let host = FakeHost::new().form_fails(root, "mkdir /srv/site: Permission denied");
+        assert_eq!(
+            host.apply(|| website("/srv/site".into()))
+                .unwrap_err()
+                .message(),
+            "file:directory-exists: mkdir /srv/site: Permission denied"
+        );
+        assert_eq!(host.forms_applied().len(), 1, "no step after the failure");
+    }
+
+    #[test]
+    fn refuses_the_root() {
+        let host = FakeHost::new();
+        assert_eq!(
+            host.apply(|| website("/".into())).unwrap_err().message(),
+            "refusing to make a website of /"
+        );
+        assert!(host.forms_applied().is_empty());
+    }
+}

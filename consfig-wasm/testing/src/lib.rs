@@ -132,7 +132,7 @@ fn read(path: String) -> Result<Change> {
 #[property]
 fn run(argv: Vec<String>) -> Result<Change> {
     let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
-    let output = host::run(Command::new(program).args(args))?;
+    let output = host::run(Command::change(program).args(args))?;
     ensure!(output.success(), "{program} failed");
     Ok(Change::Changed)
 }
@@ -208,7 +208,12 @@ fn run_with(spec: Value) -> Result<Change> {
         .filter_map(text)
         .collect();
     let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
-    let mut command = Command::new(program).args(args);
+    // Given as `read-only: true`, the command is a query.
+    let mut command = match spec["read-only"].as_bool() {
+        Some(true) => Command::query(program),
+        _ => Command::change(program),
+    }
+    .args(args);
     if let Some(env) = spec["env"].as_object() {
         for (key, value) in env {
             command = command.env(key, value.as_str().unwrap_or_default());
@@ -219,9 +224,6 @@ fn run_with(spec: Value) -> Result<Change> {
     }
     if let Some(stdin) = text(&spec["stdin"]) {
         command = command.stdin(stdin.into_bytes());
-    }
-    if spec["read-only"].as_bool() == Some(true) {
-        command = command.read_only();
     }
     let output = host::run(command)?;
     log::info(format!(
@@ -478,7 +480,7 @@ fn leak_data_into_reports(key: String, dir: String, parent: String) -> Result<Ch
 fn pipe_data(key: String, argv: Vec<String>) -> Result<Change> {
     let secret = host::data(&key)?;
     let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
-    let output = host::run(Command::new(program).args(args).stdin(secret))?;
+    let output = host::run(Command::change(program).args(args).stdin(secret))?;
     log::info(format!(
         "stdout: {}",
         String::from_utf8_lossy(&output.stdout).trim_end()
@@ -510,7 +512,7 @@ echo "SHELL=$SHELL"
 echo "PATH=$PATH"
 echo "umask=$(umask)"
 echo "cwd=$(pwd)""#;
-    let output = host::run(Command::new("/bin/sh").args(["-c", SCRIPT]))?;
+    let output = host::run(Command::query("/bin/sh").args(["-c", SCRIPT]))?;
     ensure!(
         output.success(),
         "the report failed: {}",

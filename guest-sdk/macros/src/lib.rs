@@ -39,7 +39,9 @@ pub fn property(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Two properties of the same name are refused at compile time.
+/// Two properties of the same name are refused at compile time. It also
+/// defines `pub static MODULE`, the module's table, with which native tests
+/// apply the module's forms (`consfig_guest::testing`).
 #[proc_macro]
 pub fn module(input: TokenStream) -> TokenStream {
     module::expand(input.into())

@@ -132,16 +132,19 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     }
 
     Ok(quote! {
-        const _: () = {
-            use ::consfig_guest::__private::{Entry, Module, String, bindings};
+        /// This module's table of properties, made by `consfig_guest::module!`:
+        /// native tests apply its forms with it
+        /// (`consfig_guest::testing::FakeHost::new().module(&MODULE)`).
+        pub static MODULE: ::consfig_guest::__private::Module = ::consfig_guest::__private::Module {
+            name: #name,
+            doc: #doc,
+            init: #init,
+            properties: &[#(::consfig_guest::__private::Entry::of::<#markers>()),*],
+            needs: &[#(#needs),*],
+        };
 
-            static MODULE: Module = Module {
-                name: #name,
-                doc: #doc,
-                init: #init,
-                properties: &[#(Entry::of::<#markers>()),*],
-                needs: &[#(#needs),*],
-            };
+        const _: () = {
+            use ::consfig_guest::__private::{String, bindings};
 
             const _: () = {
                 #(#name_checks)*

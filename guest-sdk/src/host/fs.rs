@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::bindings::consfig::module::host as wit;
+use crate::sys;
 use crate::{Error, Mode, Result};
 
 /// What `stat` found at a path.
@@ -51,7 +51,7 @@ impl Stat {
 }
 
 pub fn read(path: impl AsRef<str>) -> Result<Vec<u8>> {
-    wit::read_file(path.as_ref()).map_err(Error::new)
+    sys::read_file(path.as_ref()).map_err(Error::new)
 }
 
 pub fn read_to_string(path: impl AsRef<str>) -> Result<String> {
@@ -62,27 +62,12 @@ pub fn read_to_string(path: impl AsRef<str>) -> Result<String> {
 /// Replace the file's contents atomically. With no mode, an existing file
 /// keeps its mode and a new one gets `0644`.
 pub fn write(path: impl AsRef<str>, contents: impl AsRef<[u8]>, mode: Option<Mode>) -> Result<()> {
-    wit::write_file(path.as_ref(), contents.as_ref(), mode.map(Mode::bits)).map_err(Error::new)
+    sys::write_file(path.as_ref(), contents.as_ref(), mode.map(Mode::bits)).map_err(Error::new)
 }
 
 /// What is at the path, without following a final symlink; `None` if nothing.
 pub fn stat(path: impl AsRef<str>) -> Result<Option<Stat>> {
-    let Some(stat) = wit::stat(path.as_ref()).map_err(Error::new)? else {
-        return Ok(None);
-    };
-    Ok(Some(Stat {
-        kind: match stat.kind {
-            wit::FileKind::File => FileKind::File,
-            wit::FileKind::Directory => FileKind::Directory,
-            wit::FileKind::Symlink => FileKind::Symlink,
-            wit::FileKind::Other => FileKind::Other,
-        },
-        // The host reports permission bits only.
-        mode: Mode::new(stat.mode & Mode::MAX)?,
-        size: stat.size,
-        uid: stat.uid,
-        gid: stat.gid,
-    }))
+    sys::stat(path.as_ref()).map_err(Error::new)
 }
 
 /// Whether anything (even a dangling symlink) is at the path.
@@ -92,14 +77,14 @@ pub fn exists(path: impl AsRef<str>) -> Result<bool> {
 
 /// Remove a file, a symlink or an empty directory.
 pub fn remove(path: impl AsRef<str>) -> Result<()> {
-    wit::remove(path.as_ref()).map_err(Error::new)
+    sys::remove(path.as_ref()).map_err(Error::new)
 }
 
 /// Create a directory and any missing parents; with no mode, `0755`.
 pub fn mkdir(path: impl AsRef<str>, mode: Option<Mode>) -> Result<()> {
-    wit::mkdir(path.as_ref(), mode.map(Mode::bits)).map_err(Error::new)
+    sys::mkdir(path.as_ref(), mode.map(Mode::bits)).map_err(Error::new)
 }
 
 pub fn chmod(path: impl AsRef<str>, mode: Mode) -> Result<()> {
-    wit::chmod(path.as_ref(), mode.bits()).map_err(Error::new)
+    sys::chmod(path.as_ref(), mode.bits()).map_err(Error::new)
 }

@@ -2,22 +2,45 @@
 //! shows with the form. (What a module prints to stdout or stderr is captured
 //! too; these add a level.)
 
-use crate::bindings::consfig::module::host::{self as wit, Level};
+use std::fmt;
+
+use crate::sys;
+
+/// How much a logged line matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl fmt::Display for Level {
+    /// `debug`, `info`, `warn` or `error`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        })
+    }
+}
 
 pub fn debug(message: impl AsRef<str>) {
-    wit::log(Level::Debug, message.as_ref());
+    sys::log(Level::Debug, message.as_ref());
 }
 
 pub fn info(message: impl AsRef<str>) {
-    wit::log(Level::Info, message.as_ref());
+    sys::log(Level::Info, message.as_ref());
 }
 
 pub fn warn(message: impl AsRef<str>) {
-    wit::log(Level::Warn, message.as_ref());
+    sys::log(Level::Warn, message.as_ref());
 }
 
 pub fn error(message: impl AsRef<str>) {
-    wit::log(Level::Error, message.as_ref());
+    sys::log(Level::Error, message.as_ref());
 }
 
 /// Log at debug level, formatting like `format!`.

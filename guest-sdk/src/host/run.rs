@@ -1,17 +1,25 @@
 //! Running commands on the host: a `Command` builder, and the `Output` of a
 //! command run to completion.
+//!
+//! A command says what it does when it is made: [`Command::query`] only
+//! looks, so check mode runs it; [`Command::change`] changes the host, so
+//! check mode skips it. There is no third way, so no module can forget to
+//! choose.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::bindings::consfig::module::host as wit;
+use crate::sys;
 use crate::{Error, Result};
 
-/// A command to run on the host, built like `std::process::Command`:
+/// A command to run on the host, built like `std::process::Command`, but
+/// made with [`query`](Command::query) (it only looks) or
+/// [`change`](Command::change) (it changes the host):
 ///
 /// ```no_run
 /// # use consfig_guest::host::Command;
-/// let output = Command::new("sh")
+/// let installed = Command::query("dpkg-query").args(["-W", "nginx"]).run()?;
+/// let output = Command::change("sh")
 ///     .args(["-c", "cat > /tmp/greeting"])
 ///     .stdin("hello\n")
 ///     .env("LC_ALL", "C")
@@ -25,19 +33,37 @@ pub struct Command {
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
     cwd: Option<String>,
-    read_only: bool,
+    /// Made with `query`: check mode runs it.
+    query: bool,
 }
 
 impl Command {
+    /// A command that only looks and changes nothing (`getent`, `dpkg-query`,
+    /// `systemctl is-active`), so check mode (`consfig deploy --check`) runs
+    /// it too, where the kernel keeps it from changing anything.
+    ///
     /// The program is looked up in the host's `PATH` when it has no `/`;
     /// one with a `/` must be an absolute path.
-    pub fn new(program: impl Into<String>) -> Self {
+    pub fn query(program: impl Into<String>) -> Self {
+        Command::with(program.into(), true)
+    }
+
+    /// A command that changes the host (`useradd`, `apt-get install`,
+    /// `systemctl reload`). Check mode skips it and reports it skipped,
+    /// answering as if it exited 0 with no output.
+    ///
+    /// The program is looked up as for [`query`](Command::query).
+    pub fn change(program: impl Into<String>) -> Self {
+        Command::with(program.into(), false)
+    }
+
+    fn with(program: String, query: bool) -> Self {
         Command {
-            argv: vec![program.into()],
+            argv: vec![program],
             stdin: None,
             env: Vec::new(),
             cwd: None,
-            read_only: false,
+            query,
         }
     }
 
@@ -72,17 +98,30 @@ impl Command {
         self
     }
 
-    /// The command only looks and changes nothing, so check mode
-    /// (`consfig deploy --check`) runs it; every other command is skipped
-    /// there, answered as if it exited 0 with no output.
-    pub fn read_only(mut self) -> Self {
-        self.read_only = true;
-        self
-    }
-
     /// The program and its arguments.
     pub fn argv(&self) -> &[String] {
         &self.argv
+    }
+
+    /// Bytes for its standard input, if any.
+    pub fn input(&self) -> Option<&[u8]> {
+        self.stdin.as_deref()
+    }
+
+    /// The environment variables it adds.
+    pub fn envs(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Its working directory, if set.
+    pub fn working_dir(&self) -> Option<&str> {
+        self.cwd.as_deref()
+    }
+
+    /// Whether the command only looks ([`Command::query`]) rather than
+    /// changes the host ([`Command::change`]).
+    pub fn is_query(&self) -> bool {
+        self.query
     }
 
     /// Run the command to completion; see [`run`].
@@ -145,19 +184,7 @@ impl Output {
 /// Run a command on the host to completion. This fails only when the command
 /// could not be started: check [`Output::success`] for how it ended.
 pub fn run(command: Command) -> Result<Output> {
-    let output = wit::run(&wit::Command {
-        argv: command.argv,
-        stdin: command.stdin,
-        env: command.env,
-        cwd: command.cwd,
-        read_only: command.read_only,
-    })
-    .map_err(Error::new)?;
-    Ok(Output {
-        exit_code: output.exit_code,
-        stdout: output.stdout,
-        stderr: output.stderr,
-    })
+    sys::run(&command).map_err(Error::new)
 }
 
 #[cfg(test)]
@@ -166,24 +193,26 @@ mod tests {
 
     #[test]
     fn builds_commands() {
-        let cmd = Command::new("touch")
+        let cmd = Command::change("touch")
             .arg("/x")
             .args(["-c"])
             .env("A", "b")
             .cwd("/tmp")
             .stdin("in");
         assert_eq!(cmd.argv(), ["touch", "/x", "-c"]);
-        assert_eq!(cmd.env, [("A".to_owned(), "b".to_owned())]);
-        assert_eq!(cmd.cwd.as_deref(), Some("/tmp"));
-        assert_eq!(cmd.stdin.as_deref(), Some(&b"in"[..]));
+        assert_eq!(cmd.envs(), [("A".to_owned(), "b".to_owned())]);
+        assert_eq!(cmd.working_dir(), Some("/tmp"));
+        assert_eq!(cmd.input(), Some(&b"in"[..]));
+        assert!(!cmd.is_query());
+        assert!(Command::query("getent").args(["passwd", "ada"]).is_query());
     }
 
     #[test]
     fn displays_as_a_shell_command_line() {
-        let cmd = Command::new("sh").args(["-c", "echo it's > /x", ""]);
+        let cmd = Command::change("sh").args(["-c", "echo it's > /x", ""]);
         assert_eq!(cmd.to_string(), r"sh -c 'echo it'\''s > /x' ''");
         assert_eq!(
-            Command::new("/bin/true").arg("a=b,c").to_string(),
+            Command::query("/bin/true").arg("a=b,c").to_string(),
             "/bin/true a=b,c"
         );
     }

@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use consfig_contract::Form;
 
-use super::shared::{ReportArgs, decide_grants, options, run_plans, validate_all};
+use super::shared::{ReportArgs, decide_grants, load_modules, options, run_plans, validate_all};
 use crate::controller::connection::Hop;
 use crate::controller::installation::Installation;
-use crate::controller::modules::{Inspector, expand_modules, read_modules};
+use crate::controller::modules::{Inspector, expand_modules};
 use crate::controller::plan::HostPlan;
 use crate::sandbox::decide::{ModuleSettings, SettingsFrom};
 use crate::sandbox::policy::Policy;
@@ -55,9 +55,9 @@ pub fn run(
     let files = if patterns.is_empty() {
         installation.default_modules()?
     } else {
-        expand_modules(Path::new("."), patterns).map_err(anyhow::Error::msg)?
+        expand_modules(Path::new("."), patterns, &installation).map_err(anyhow::Error::msg)?
     };
-    let modules = read_modules(&files)?;
+    let modules = load_modules(&files).context("nothing was deployed")?;
     let mut options = options(&installation, report, Policy::default())?;
     // Validating is held to the deploy's time limit too.
     let mut inspector = Inspector::with_limits(&modules, options.policy.limits.clone())?;

@@ -6,30 +6,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use consfig_contract::{Form, parse_grants};
 
-use super::shared::validate_all;
+use super::shared::{load_modules, validate_all};
 use crate::bundle::format::Bundle;
 use crate::controller::installation::Installation;
-use crate::controller::modules::{Inspector, expand_modules, read_modules};
+use crate::controller::modules::{Inspector, expand_modules};
 use crate::sandbox::files::{Disk, FileBackend};
 use crate::sandbox::place::Place;
 use crate::wire::terminal::escape;
 
-/// Module files for `--module` arguments: paths and globs as given; a bare
-/// name is a standard module installed beside consfig.
+/// Module files and crate directories for `--module` arguments: paths and
+/// globs as given; a bare name is a standard module installed with consfig.
 fn bundle_modules(installation: &Installation, args: &[String]) -> Result<Vec<PathBuf>> {
-    let mut paths = Vec::new();
-    for arg in args {
-        let is_name = !arg.contains('/') && !arg.ends_with(".wasm") && !arg.contains('*');
-        if is_name {
-            paths.push(installation.standard_module(arg)?);
-        } else {
-            paths.extend(
-                expand_modules(Path::new("."), std::slice::from_ref(arg))
-                    .map_err(anyhow::Error::msg)?,
-            );
-        }
-    }
-    Ok(paths)
+    expand_modules(Path::new("."), args, installation).map_err(anyhow::Error::msg)
 }
 
 pub fn run(
@@ -46,7 +34,8 @@ pub fn run(
         Some(path) => std::fs::read(path).with_context(|| format!("--stub {}", path.display()))?,
         None => installation.read_stub()?,
     };
-    let modules = read_modules(&bundle_modules(&installation, module_args)?)?;
+    let modules = load_modules(&bundle_modules(&installation, module_args)?)
+        .context("no bundle was written")?;
     let mut inspector = Inspector::new(&modules)?;
     validate_all(
         "no bundle was written",

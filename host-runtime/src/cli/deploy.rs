@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use super::shared::{ReportArgs, decide_grants, options, run_plans, validate_all};
+use super::shared::{ReportArgs, decide_grants, load_modules, options, run_plans, validate_all};
 use crate::controller::consfig_file::Consfig;
 use crate::controller::installation::Installation;
-use crate::controller::modules::{Inspector, read_modules};
+use crate::controller::modules::Inspector;
 use crate::controller::plan::HostPlan;
 use crate::sandbox::decide::SettingsFrom;
 
@@ -15,7 +15,8 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
     let installation = Installation::current()?;
     let consfig = Consfig::load(path)?;
     let hosts = consfig.select(names)?;
-    let modules = read_modules(&consfig.module_files)?;
+    let modules = load_modules(&consfig.module_paths)
+        .with_context(|| format!("{}: nothing was deployed", path.display()))?;
     let mut options = options(&installation, report, consfig.policy.clone())?;
     // Validating is held to the deploy's time limits too.
     let mut inspector = Inspector::with_limits(&modules, options.policy.limits.clone())?;

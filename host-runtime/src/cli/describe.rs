@@ -1,16 +1,18 @@
-//! `consfig describe MODULE.wasm…`: the properties of modules, their
-//! parameters and docs, and the grants each module needs. All of it is the
+//! `consfig describe MODULE…`: the properties of modules (`.wasm` files, or
+//! crate directories, built first), their parameters and docs, and the
+//! grants each module needs. All of it is the
 //! modules' own words, so it is printed with control characters made visible.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::controller::modules::{Inspector, read_modules};
+use super::shared::load_modules;
+use crate::controller::modules::Inspector;
 use crate::wire::terminal::{escape, json_line, one_line};
 
 pub fn run(paths: &[PathBuf], json: bool) -> Result<i32> {
-    let modules = read_modules(paths)?;
+    let modules = load_modules(paths)?;
     let inspector = Inspector::new(&modules)?;
     for (module, (sha256, info)) in modules.iter().zip(inspector.image().modules()) {
         if json {

@@ -6,6 +6,7 @@ mod apply;
 mod bundle;
 mod deploy;
 mod describe;
+mod new;
 mod shared;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make a new consfig in DIR: a Cargo workspace with one module crate, and
+    /// a Consfig.toml deploying it to this machine (`consfig deploy laptop`).
+    New {
+        /// The directory to make (or an empty one); its name names the module.
+        dir: PathBuf,
+    },
     /// Deploy hosts as Consfig.toml describes them.
     Deploy {
         /// The consfig to read.
@@ -51,8 +58,8 @@ enum Command {
         after_help = "Example:\n  consfig apply local '[\"file:has-content\", \"/tmp/motd\", \"hello\\n\"]'"
     )]
     Apply {
-        /// Module files or globs [default: the standard modules installed beside consfig,
-        /// or $CONSFIG_MODULES].
+        /// Module files, globs, crate directories (built first), or names of standard
+        /// modules [default: the standard modules installed with consfig, or $CONSFIG_MODULES].
         #[arg(long = "modules", value_name = "PATH")]
         modules: Vec<String>,
         #[command(flatten)]
@@ -76,7 +83,8 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
-        #[arg(required = true, value_name = "MODULE.wasm")]
+        /// Module files, or crate directories (built first).
+        #[arg(required = true, value_name = "MODULE")]
         modules: Vec<PathBuf>,
     },
     /// Write a bundle: one executable that applies a form when started, for
@@ -86,8 +94,8 @@ enum Command {
         the status a module passed to exit, or 125 when the bundle itself is damaged."
     )]
     Bundle {
-        /// Modules to put in: files, globs, or names of the standard modules
-        /// installed beside consfig (e.g. cool-web-service).
+        /// Modules to put in: files, globs, crate directories (built first), or
+        /// names of the standard modules installed with consfig (e.g. cool-web-service).
         #[arg(
             long = "module",
             value_name = "MODULE",
@@ -120,6 +128,7 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::New { dir } => new::run(&dir),
         Command::Deploy {
             consfig,
             report,

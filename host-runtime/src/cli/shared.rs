@@ -1,22 +1,26 @@
 //! What the sub-commands that deploy share: the reporting options, the
-//! deploy's options from them, each module's grants, validating every form
-//! before anything connects, and running the plans.
+//! deploy's options from them, the modules (built from source where they
+//! are crates), each module's grants, validating every form before anything
+//! connects, and running the plans.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use consfig_contract::Form;
 
+use crate::controller::build::{BuildObserver, Toolchain, WASM_TARGET, build_sources};
 use crate::controller::deploy::deploy_hosts;
 use crate::controller::installation::Installation;
-use crate::controller::modules::{Inspector, ModuleFile};
+use crate::controller::modules::{Inspector, ModuleFile, read_modules};
 use crate::controller::plan::{DEFAULT_JOBS, DeployOptions, HostPlan};
 use crate::controller::reporter::Reporter;
 use crate::controller::summary::combined_exit_code;
 use crate::sandbox::decide::{LoadedModule, ModuleSettings, SettingsFrom, decide};
 use crate::sandbox::grants::ModuleGrants;
 use crate::sandbox::policy::Policy;
+use crate::wire::terminal::escape;
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -43,6 +47,29 @@ pub struct ReportArgs {
     /// With --check, show a unified diff of each file a form would change.
     #[arg(long, requires = "check")]
     pub diff: bool,
+}
+
+/// What building modules from source tells the operator, on standard error
+/// (standard output may be the deploy's JSON).
+struct BuildMessages;
+
+impl BuildObserver for BuildMessages {
+    fn installing_target(&self, command: &str) {
+        eprintln!(
+            "consfig: building modules needs the Rust target {WASM_TARGET}, which is missing: installing it ({command})"
+        );
+    }
+
+    fn warning(&self, rendered: &str) {
+        eprintln!("{}", escape(rendered.trim_end()));
+    }
+}
+
+/// The modules at `paths`, read; crate directories among them are built
+/// first (cargo rebuilds only what changed).
+pub fn load_modules(paths: &[PathBuf]) -> Result<Vec<ModuleFile>> {
+    let files = build_sources(paths, &Toolchain::from_env(), &BuildMessages)?;
+    Ok(read_modules(&files)?)
 }
 
 /// The deploy's options: `policy` as the consfig set it, then the command line.

@@ -1,7 +1,7 @@
 //! `Consfig.toml`: which modules a consfig uses and which forms each host gets.
 //!
 //! ```toml
-//! modules = ["consfig-wasm/target/wasm32-wasip2/release/consfig_*.wasm"]
+//! modules = ["file", "cmd", "modules/web", "extra/*.wasm"]
 //! form-timeout = "5m"            # optional, per form
 //!
 //! [hosts.laptop]
@@ -20,6 +20,10 @@
 //! web = ["web1", "web2"]         # `consfig deploy web` deploys both
 //! ```
 //!
+//! A `modules` entry is a standard module's name, or a path or glob (relative
+//! to Consfig.toml) of `.wasm` files or of crate directories, which are built
+//! from source before anything connects.
+//!
 //! Unknown keys are errors, and every error names the file and, where it can, the line.
 
 use std::collections::BTreeMap;
@@ -30,6 +34,7 @@ use serde::Deserialize;
 use consfig_contract::{Form, parse_grants};
 
 use super::connection::Hop;
+use super::installation::Installation;
 use super::limits::{RawLimits, parse_duration};
 use super::modules::expand_modules;
 use crate::sandbox::decide::ModuleSettings;
@@ -112,7 +117,8 @@ pub struct Host {
 #[derive(Debug, Clone)]
 pub struct Consfig {
     pub path: PathBuf,
-    pub module_files: Vec<PathBuf>,
+    /// Module files and crate directories, in the order written.
+    pub module_paths: Vec<PathBuf>,
     /// Limits for every form and per module, as written.
     pub policy: Policy,
     /// Grants per module, as written under `[module.NAME]`.
@@ -136,7 +142,10 @@ impl Consfig {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConsfigError> {
-        Self::parse_with(path, text, expand_modules)
+        Self::parse_with(path, text, |base, patterns| {
+            let installation = Installation::current().map_err(|e| e.to_string())?;
+            expand_modules(base, patterns, &installation)
+        })
     }
 
     /// [`Consfig::parse`], with the module files found by `expand` from the
@@ -153,7 +162,7 @@ impl Consfig {
         };
         let raw: RawConsfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let module_files = expand(base, &raw.modules).map_err(invalid)?;
+        let module_paths = expand(base, &raw.modules).map_err(invalid)?;
         let mut policy = Policy::default();
         if let Some(limits) = &raw.limits {
             policy.limits.forms = limits.parse("[limits]").map_err(invalid)?;
@@ -249,7 +258,7 @@ impl Consfig {
         }
         Ok(Consfig {
             path: path.to_owned(),
-            module_files,
+            module_paths,
             policy,
             module_settings,
             hosts,
@@ -307,7 +316,7 @@ mod tests {
             "modules = [\"*.wasm\"]\nform-timeout = \"2s\"\n[hosts.a]\nconnection = [\"local\"]\nproperties = [\n  [\"file:absent\", \"/x\"],\n]\n",
         )
         .unwrap();
-        assert_eq!(c.module_files.len(), 1);
+        assert_eq!(c.module_paths.len(), 1);
         assert_eq!(c.policy.limits.forms.time, Some(Duration::from_secs(2)));
         let a = &c.hosts["a"];
         assert_eq!(a.forms[0].form.name(), "file:absent");

@@ -1,9 +1,14 @@
 //! Where this Consfig is installed: the `consfig` binary (which is also the
 //! runtime every target receives, unless `$CONSFIG_RUNTIME` names another
-//! build of it), the bundle stub beside it
-//! (`consfig-stub`, or `$CONSFIG_STUB`), and the standard modules in
-//! `modules/` beside it (what `consfig apply` uses unless told otherwise,
-//! and which modules count as standard, by content hash).
+//! build of it), the bundle stub (`consfig-stub`, or `$CONSFIG_STUB`), the
+//! standard modules in `modules/` (what `consfig apply` uses unless told
+//! otherwise, and which modules count as standard, by content hash), and
+//! the guest SDK's sources that `consfig new` makes consfigs build with.
+//!
+//! Two layouts: a build tree, everything beside the binary
+//! (`target/release/`, the SDK in the checkout's `guest-sdk/`); and an
+//! installation, `PREFIX/bin/consfig` with the rest in `PREFIX/lib/consfig/`
+//! (`sdk/guest-sdk/` for the SDK), as `make install` lays it out.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +16,13 @@ use crate::engine::cache::sha256_hex;
 
 /// The stub's file name, next to `consfig` (`make` puts it there).
 pub const STUB_NAME: &str = "consfig-stub";
+
+/// The library directory of an installation, relative to the binary's
+/// directory's parent (`PREFIX`).
+pub const LIB_DIR: &str = "lib/consfig";
+
+/// The variable naming the guest SDK's crate directory for `consfig new`.
+pub const SDK_VARIABLE: &str = "CONSFIG_SDK";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallationError {
@@ -22,8 +34,14 @@ pub enum InstallationError {
     NoStub(String),
     #[error("no modules given and none installed in {0}: pass --modules")]
     NoModules(String),
-    #[error("no standard module named {0} is installed beside consfig; give the .wasm file's path")]
-    NoSuchModule(String),
+    #[error(
+        "no standard module named {name} is installed (in {dir}); give a .wasm file's path, or a crate directory's (./{name})"
+    )]
+    NoSuchModule { name: String, dir: String },
+    #[error(
+        "no guest SDK found (looked in {looked}): set {SDK_VARIABLE} to the guest-sdk directory of a Consfig checkout"
+    )]
+    NoSdk { looked: String },
     #[error("$CONSFIG_MODULES: {0}")]
     BadModulesVariable(String),
 }
@@ -33,6 +51,8 @@ pub struct Installation {
     runtime: PathBuf,
     stub: PathBuf,
     modules: PathBuf,
+    /// Where the SDK's crate may be, in order; the first that is one wins.
+    sdk_candidates: Vec<PathBuf>,
 }
 
 impl Installation {
@@ -42,18 +62,60 @@ impl Installation {
         Ok(Self::of(&exe))
     }
 
-    /// The installation of the `consfig` at `exe`.
+    /// The installation of the `consfig` at `exe`: its stub and standard
+    /// modules beside it when either is there (a build tree), else in
+    /// `../lib/consfig` when that exists (an installation).
     pub fn of(exe: &Path) -> Self {
         let dir = exe.parent().unwrap_or(Path::new("."));
+        let prefix = dir.parent().unwrap_or(Path::new("/"));
+        let installed = prefix.join(LIB_DIR);
+        let beside = dir.join(STUB_NAME).exists() || dir.join("modules").exists();
+        let library = if !beside && installed.is_dir() {
+            installed.clone()
+        } else {
+            dir.to_owned()
+        };
+        let mut sdk_candidates: Vec<PathBuf> = std::env::var_os(SDK_VARIABLE)
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        sdk_candidates.push(installed.join("sdk/guest-sdk"));
+        // A build tree: target/release/consfig in the checkout.
+        sdk_candidates.push(prefix.parent().unwrap_or(prefix).join("guest-sdk"));
         Installation {
             runtime: std::env::var_os("CONSFIG_RUNTIME")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| exe.to_owned()),
             stub: std::env::var_os("CONSFIG_STUB")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| dir.join(STUB_NAME)),
-            modules: dir.join("modules"),
+                .unwrap_or_else(|| library.join(STUB_NAME)),
+            modules: library.join("modules"),
+            sdk_candidates,
         }
+    }
+
+    /// The guest SDK's crate directory (`consfig-guest`), absolute:
+    /// `$CONSFIG_SDK`, else the installation's `lib/consfig/sdk/guest-sdk`,
+    /// else the checkout's `guest-sdk/` when this `consfig` was built there.
+    pub fn sdk(&self) -> Result<PathBuf, InstallationError> {
+        // $CONSFIG_SDK, when set, is the only candidate that counts.
+        let explicit = std::env::var_os(SDK_VARIABLE).is_some();
+        let candidates = if explicit {
+            &self.sdk_candidates[..1]
+        } else {
+            &self.sdk_candidates[..]
+        };
+        candidates
+            .iter()
+            .find(|dir| dir.join("Cargo.toml").is_file())
+            .and_then(|dir| std::fs::canonicalize(dir).ok())
+            .ok_or_else(|| InstallationError::NoSdk {
+                looked: candidates
+                    .iter()
+                    .map(|c| c.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// The runtime `local` hops start and `ssh://` hops ship: this
@@ -106,7 +168,7 @@ impl Installation {
                 let patterns: Vec<String> = std::env::split_paths(&list)
                     .map(|p| p.to_string_lossy().into_owned())
                     .collect();
-                super::modules::expand_modules(Path::new("."), &patterns)
+                super::modules::expand_modules(Path::new("."), &patterns, self)
                     .map_err(InstallationError::BadModulesVariable)
             }
             None => self.standard_modules(),
@@ -118,7 +180,10 @@ impl Installation {
         let file = format!("consfig_{}.wasm", name.replace('-', "_"));
         Some(self.modules.join(file))
             .filter(|path| path.is_file())
-            .ok_or_else(|| InstallationError::NoSuchModule(name.to_owned()))
+            .ok_or_else(|| InstallationError::NoSuchModule {
+                name: name.to_owned(),
+                dir: self.modules.display().to_string(),
+            })
     }
 
     /// The SHA-256 of each standard module: how a module is recognised as one.
@@ -172,5 +237,59 @@ mod tests {
         );
         assert!(install.standard_module("nope").is_err());
         assert_eq!(install.standard_hashes(), [sha256_hex(b"w")]);
+    }
+
+    #[test]
+    fn finds_stub_and_standard_modules_in_lib_consfig_of_an_installation() {
+        let prefix = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(prefix.path().join("bin")).unwrap();
+        std::fs::create_dir_all(prefix.path().join("lib/consfig/modules")).unwrap();
+        std::fs::write(
+            prefix.path().join("lib/consfig/modules/consfig_file.wasm"),
+            b"f",
+        )
+        .unwrap();
+        let install = Installation::of(&prefix.path().join("bin/consfig"));
+        if std::env::var_os("CONSFIG_STUB").is_none() {
+            assert_eq!(
+                install.stub(),
+                prefix.path().join("lib/consfig").join(STUB_NAME)
+            );
+        }
+        assert_eq!(
+            install.standard_module("file").unwrap(),
+            prefix.path().join("lib/consfig/modules/consfig_file.wasm")
+        );
+        // Modules beside the binary win: a build tree inside a prefix.
+        std::fs::create_dir_all(prefix.path().join("bin/modules")).unwrap();
+        let install = Installation::of(&prefix.path().join("bin/consfig"));
+        assert_eq!(install.modules_dir(), prefix.path().join("bin/modules"));
+    }
+
+    #[test]
+    fn finds_the_sdk_installed_or_in_the_checkout() {
+        if std::env::var_os(SDK_VARIABLE).is_some() {
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let exe = root.path().join("target/release/consfig");
+        let e = Installation::of(&exe).sdk().unwrap_err();
+        assert!(matches!(e, InstallationError::NoSdk { .. }));
+        assert!(e.to_string().contains(SDK_VARIABLE), "{e}");
+        std::fs::create_dir_all(root.path().join("guest-sdk")).unwrap();
+        std::fs::write(root.path().join("guest-sdk/Cargo.toml"), "").unwrap();
+        assert_eq!(
+            Installation::of(&exe).sdk().unwrap(),
+            std::fs::canonicalize(root.path().join("guest-sdk")).unwrap()
+        );
+        let installed = root.path().join("usr/lib/consfig/sdk/guest-sdk");
+        std::fs::create_dir_all(&installed).unwrap();
+        std::fs::write(installed.join("Cargo.toml"), "").unwrap();
+        assert_eq!(
+            Installation::of(&root.path().join("usr/bin/consfig"))
+                .sdk()
+                .unwrap(),
+            std::fs::canonicalize(installed).unwrap()
+        );
     }
 }

@@ -4,13 +4,15 @@
 //!   [`limits`];
 //! - [`installation`]: where this Consfig's binary, stub and standard modules are;
 //! - [`modules`]: module files, and inspecting them to validate every form
-//!   before anything connects;
+//!   before anything connects; [`build`]: modules built from their crates;
 //! - [`plan`]: what each host gets, and the options all share;
 //! - [`deploy`]: deploying many hosts at once; [`session`]: one host's
 //!   conversation with its runtime;
 //! - [`connection`]: the hops to a runtime (`local`, `ssh://`, `sudo`);
-//! - [`reporter`], [`summary`], [`diff`]: what the operator sees.
+//! - [`reporter`], [`summary`], [`diff`]: what the operator sees;
+//! - [`scaffold`]: a new consfig, for `consfig new`.
 
+pub mod build;
 pub mod connection;
 pub mod consfig_file;
 pub mod deploy;
@@ -20,5 +22,6 @@ pub mod limits;
 pub mod modules;
 pub mod plan;
 pub mod reporter;
+pub mod scaffold;
 pub mod session;
 pub mod summary;

@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use consfig_contract::Form;
+use consfig_contract::name::is_name;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use super::build::is_crate_dir;
+use super::installation::Installation;
 use crate::engine::cache::{Cache, CacheError, sha256_hex};
 use crate::engine::image::Image;
 use crate::engine::launcher::NoLauncher;
@@ -70,24 +73,26 @@ pub fn read_modules(paths: &[PathBuf]) -> Result<Vec<ModuleFile>, ModuleError> {
         .collect()
 }
 
-/// Expand module paths and globs, relative to `base`; each must name at least one file.
-pub fn expand_modules(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, String> {
+/// Expand module entries, relative to `base`: paths and globs of `.wasm`
+/// files or crate directories (built by [`super::build`] before they are
+/// read), and names of standard modules (`file`, `cool-web-service`),
+/// found in `installation`. Each entry must lead to at least one module.
+pub fn expand_modules(
+    base: &Path,
+    patterns: &[String],
+    installation: &Installation,
+) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for pattern in patterns {
-        let full = base.join(pattern);
-        let full_text = full.to_string_lossy();
-        let matches =
-            glob::glob(&full_text).map_err(|e| format!("modules pattern {pattern:?}: {e}"))?;
-        let mut found: Vec<PathBuf> = matches
-            .filter_map(Result::ok)
-            .filter(|p| p.is_file())
-            .collect();
-        if found.is_empty() {
-            return Err(format!(
-                "modules entry {pattern:?} matches no file (looked for {full_text}); build the modules first (`make`)"
-            ));
-        }
-        found.sort();
+        let found = if is_name(pattern) {
+            vec![
+                installation
+                    .standard_module(pattern)
+                    .map_err(|e| e.to_string())?,
+            ]
+        } else {
+            expand_pattern(base, pattern)?
+        };
         for file in found {
             if !files.contains(&file) {
                 files.push(file);
@@ -95,6 +100,25 @@ pub fn expand_modules(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, 
         }
     }
     Ok(files)
+}
+
+/// The module files and crate directories a path or glob matches.
+fn expand_pattern(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let full = base.join(pattern);
+    let full_text = full.to_string_lossy();
+    let matches =
+        glob::glob(&full_text).map_err(|e| format!("modules pattern {pattern:?}: {e}"))?;
+    let mut found: Vec<PathBuf> = matches
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file() || is_crate_dir(p))
+        .collect();
+    if found.is_empty() {
+        return Err(format!(
+            "modules entry {pattern:?} matches no module file or crate directory (looked for {full_text}); build the modules first (`make`)"
+        ));
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// The modules loaded on the controller, where no host call may act: to
@@ -145,18 +169,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn module_globs_must_each_match_a_file() {
+    fn module_entries_are_files_globs_crate_directories_or_standard_names() {
         let dir = tempfile::tempdir().unwrap();
         for name in ["b.wasm", "a.wasm"] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
-        let found = expand_modules(dir.path(), &["*.wasm".into(), "a.wasm".into()]).unwrap();
+        let installation = Installation::of(&dir.path().join("bin/consfig"));
+        let expand = |patterns: &[&str]| {
+            let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+            expand_modules(dir.path(), &patterns, &installation)
+        };
         assert_eq!(
-            found,
+            expand(&["*.wasm", "a.wasm"]).unwrap(),
             [dir.path().join("a.wasm"), dir.path().join("b.wasm")]
         );
-        let e = expand_modules(dir.path(), &["nope/*.wasm".into()]).unwrap_err();
-        assert!(e.contains("matches no file"), "{e}");
+        let e = expand(&["nope/*.wasm"]).unwrap_err();
+        assert!(e.contains("matches no module file"), "{e}");
+        // A directory is a module only when it is a crate.
+        std::fs::create_dir_all(dir.path().join("modules/web/src")).unwrap();
+        assert!(expand(&["modules/*"]).is_err());
+        std::fs::write(dir.path().join("modules/web/Cargo.toml"), "").unwrap();
+        assert_eq!(
+            expand(&["modules/*"]).unwrap(),
+            [dir.path().join("modules/web")]
+        );
+        // A bare name is a standard module, never a path beside the consfig.
+        let e = expand(&["file"]).unwrap_err();
+        assert!(e.contains("no standard module named file"), "{e}");
+        std::fs::create_dir_all(dir.path().join("bin/modules")).unwrap();
+        std::fs::write(dir.path().join("bin/modules/consfig_file.wasm"), b"").unwrap();
+        assert_eq!(
+            expand(&["file"]).unwrap(),
+            [dir.path().join("bin/modules/consfig_file.wasm")]
+        );
     }
 
     #[test]

@@ -333,6 +333,16 @@ mod tests {
             .run(command(&[&tool_argv]))
             .unwrap();
         assert_eq!(out.stdout, b"tool\n");
+        // A standard module's command is not bounded by other modules'
+        // writes (its programs are the system's own).
+        let mut standard_runs = deploy(grants(&write, false));
+        standard_runs
+            .grants
+            .insert("m".to_owned(), grants(&run, true));
+        let out = host_under(standard_runs)
+            .run(command(&[&tool_argv]))
+            .unwrap();
+        assert_eq!(out.exit_code, Some(0));
         // Nor is a module the deploy does not have.
         let mut without = deploy(grants(&write, false));
         without.grants.remove("w");

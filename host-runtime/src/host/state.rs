@@ -339,7 +339,12 @@ impl HostState {
         }
         confining.extend(self.policy.ceiling.iter().cloned());
         let mut writers = self.policy.outer_writers.clone();
-        writers.extend(self.policy.deploy_writers());
+        // A standard module's programs are the system's own, which the
+        // host runs as root anyway: only a call an untrusted module asked
+        // for is bounded by what the deploy's other modules can write.
+        if confining.iter().any(|(_, g)| !g.trusted && !g.standard) {
+            writers.extend(self.policy.deploy_writers());
+        }
         for (name, grants) in confining.iter().filter(|(_, g)| !g.trusted) {
             writers.extend(Writer::of(name, grants));
         }
@@ -423,12 +428,15 @@ impl HostState {
         // Seen from inside a chroot, what was written from outside it is
         // beneath its `/`; the grants themselves apply to paths inside.
         let mut outer_writers = self.policy.outer_writers.clone();
-        outer_writers.extend(self.policy.deploy_writers());
+        let mut deploy_writers = self.policy.deploy_writers();
         for context in contexts {
             if let Context::Chroot { path, .. } = context {
                 let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);
                 let own = own.flat_map(|(name, grants)| Writer::of(name, grants));
                 outer_writers = (outer_writers.into_iter().chain(own))
+                    .filter_map(|writer| writer.inside(path))
+                    .collect();
+                deploy_writers = (deploy_writers.into_iter())
                     .filter_map(|writer| writer.inside(path))
                     .collect();
             }
@@ -441,6 +449,7 @@ impl HostState {
         Ok(Policy {
             ceiling: confinement.ceiling(),
             outer_writers,
+            deploy_writers_inside: deploy_writers,
             depth: self.policy.depth + 1,
             ..self.policy.clone()
         })
@@ -494,5 +503,41 @@ mod tests {
                 .to_string()
                 .starts_with("subdeploy: subdeployments nest at most 8 deep")
         );
+    }
+
+    #[test]
+    fn a_subdeployment_is_given_the_deploys_writers_as_seen_inside_its_chroot() {
+        let module = |grants: &[&str]| ModuleGrants {
+            grants: consfig_contract::parse_grants(grants).unwrap(),
+            ..ModuleGrants::default()
+        };
+        let mut policy = Policy::default();
+        policy
+            .grants
+            .insert("m".into(), module(&["subdeploy", "context:chroot:/srv/c1"]));
+        policy
+            .grants
+            .insert("w".into(), module(&["write:/srv/c1/opt"]));
+        policy
+            .grants
+            .insert("far".into(), module(&["write:/var/www"]));
+        let chroot = Context::Chroot {
+            path: "/srv/c1".into(),
+            mounts: false,
+        };
+        let inside = host_under(policy.clone())
+            .subdeployment_policy(&[chroot])
+            .unwrap();
+        let seen: Vec<_> = inside
+            .deploy_writers()
+            .into_iter()
+            .map(|w| (w.module, w.here))
+            .collect();
+        assert_eq!(seen, [("w".to_owned(), "/opt".into())]);
+        // And so at the next level down, without a chroot.
+        let deeper = host_under(inside.clone())
+            .subdeployment_policy(&[])
+            .unwrap();
+        assert_eq!(deeper.deploy_writers(), inside.deploy_writers());
     }
 }

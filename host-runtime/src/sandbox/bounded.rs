@@ -94,4 +94,29 @@ mod tests {
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         assert_eq!(read_path_at_most(&fifo, 100).unwrap(), b"");
     }
+
+    #[test]
+    fn a_fifo_whose_writer_is_slow_is_waited_for() {
+        // Opened without blocking, then read blocking: data that comes
+        // late is read, not refused as "would block".
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        use std::os::unix::fs::OpenOptionsExt;
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(OPEN_FLAGS)
+            .open(&fifo)
+            .unwrap();
+        let (opened, writer_ready) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            opened.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            std::io::Write::write_all(&mut w, b"late").unwrap();
+        });
+        writer_ready.recv().unwrap();
+        assert_eq!(read_at_most(reader, 100).unwrap(), b"late");
+        writer.join().unwrap();
+    }
 }

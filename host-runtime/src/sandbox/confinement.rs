@@ -371,6 +371,59 @@ mod tests {
     }
 
     #[test]
+    fn the_runtimes_own_files_are_changed_by_no_untrusted_module() {
+        let protected = [
+            PathBuf::from("/var/cache/consfig"),
+            PathBuf::from("/usr/bin/consfig"),
+        ];
+        let untrusted = Confinement {
+            modules: vec![("web".into(), grants(&["write:/"]))],
+            ..Confinement::default()
+        };
+        let refused = Err(Denied {
+            module: "web".into(),
+            why: Refusal::RuntimeFiles,
+        });
+        // Beneath one, or holding one (a directory that would be removed
+        // or replaced whole).
+        for path in [
+            "/var/cache/consfig/modules/x.cwasm",
+            "/usr/bin/consfig",
+            "/var/cache",
+        ] {
+            assert_eq!(
+                untrusted.protects(&protected, &[Path::new(path)]),
+                refused,
+                "{path}"
+            );
+        }
+        // Any of the paths: as written or as it resolves.
+        assert_eq!(
+            untrusted.protects(
+                &protected,
+                &[Path::new("/srv/link"), Path::new("/usr/bin/consfig")]
+            ),
+            refused
+        );
+        assert_eq!(
+            untrusted.protects(&protected, &[Path::new("/usr/bin/consfigure")]),
+            Ok(())
+        );
+        assert_eq!(
+            untrusted.protects(&protected, &[Path::new("/srv/www/x")]),
+            Ok(())
+        );
+        let trusted = Confinement {
+            modules: vec![("mine".into(), ModuleGrants::trusted())],
+            ..Confinement::default()
+        };
+        assert_eq!(
+            trusted.protects(&protected, &[Path::new("/usr/bin/consfig")]),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn commands_match_program_and_one_glob_per_argument() {
         let c = Confinement {
             modules: vec![(

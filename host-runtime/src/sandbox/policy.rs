@@ -120,11 +120,14 @@ pub struct Policy {
     /// Modules a subdeployment was asked for through: they bound its calls too.
     #[serde(default)]
     pub ceiling: Vec<(String, ModuleGrants)>,
-    /// What untrusted modules may write from outside the chroots this
-    /// subdeployment entered, as seen inside them: those it was asked for
-    /// through, and every untrusted module of the deploy.
+    /// What the untrusted modules it was asked for through may write from
+    /// outside the chroots this subdeployment entered, as seen inside them.
     #[serde(default)]
     pub outer_writers: Vec<Writer>,
+    /// In a subdeployment: what every untrusted module of the deploy may
+    /// write, as seen inside the chroots entered (see [`Policy::deploy_writers`]).
+    #[serde(default)]
+    pub deploy_writers_inside: Vec<Writer>,
     pub limits: LimitSet,
     /// Check mode: writes go to an overlay, commands that change things are skipped.
     #[serde(default)]
@@ -171,11 +174,11 @@ impl Policy {
 
     /// What the untrusted, non-standard modules of the deploy may write,
     /// whichever forms they run in: a program one of them can write runs
-    /// its code when another module's form starts it. Known only at the
-    /// top; a subdeployment carries them in `outer_writers`.
+    /// its code when another untrusted module's form starts it. Known from
+    /// the grants at the top; a subdeployment is given them.
     pub fn deploy_writers(&self) -> Vec<Writer> {
         if self.depth > 0 {
-            return Vec::new();
+            return self.deploy_writers_inside.clone();
         }
         (self.grants.iter())
             .filter(|(_, grants)| !grants.trusted && !grants.standard)
@@ -291,9 +294,11 @@ mod tests {
                 here: "/srv/www".into(),
             }]
         );
-        // A subdeployment has them in `outer_writers` already.
+        // A subdeployment has them as given, seen inside its chroots.
         policy.depth = 1;
         assert!(policy.deploy_writers().is_empty());
+        policy.deploy_writers_inside = writers.clone();
+        assert_eq!(policy.deploy_writers(), writers);
     }
 
     #[test]

@@ -1,0 +1,263 @@
+//! The host calls of a module built natively: each goes to the fake host
+//! that [`FakeHost::apply`](super::FakeHost::apply) installed for the
+//! property it runs. Outside one there is no host, and a call says so.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::{Answer, Dump, State, Subdeployment};
+use crate::host::fs::Stat;
+use crate::host::log::Level;
+use crate::host::{Command, Identity, Output};
+use crate::{Change, Context, Form};
+
+/// How deep forms of the module under test may nest, as in the runtime.
+const MAX_APPLY_DEPTH: usize = 32;
+
+thread_local! {
+    /// The fake host of the property running on this thread, if any.
+    static CURRENT: RefCell<Option<Rc<RefCell<State>>>> = const { RefCell::new(None) };
+}
+
+/// Install `state` as this thread's host while `body` runs (and put back the
+/// one before, even if `body` panics).
+pub(super) fn installed<T>(state: &Rc<RefCell<State>>, body: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Rc<RefCell<State>>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|current| *current.borrow_mut() = self.0.take());
+        }
+    }
+    let outer = CURRENT.with(|current| current.borrow_mut().replace(Rc::clone(state)));
+    let _restore = Restore(outer);
+    body()
+}
+
+/// The installed host, for the call named `call`.
+fn host(call: &str) -> Rc<RefCell<State>> {
+    CURRENT
+        .with(|current| current.borrow().clone())
+        .unwrap_or_else(|| {
+            panic!(
+                "host call `{call}` with no host: built natively, a module reaches a host only \
+             in a test, through consfig_guest::testing::FakeHost (host.apply(|| ...))"
+            )
+        })
+}
+
+/// `call` on the installed host's state.
+fn with<T>(call: &str, body: impl FnOnce(&mut State) -> T) -> T {
+    let host = host(call);
+    let mut state = host.borrow_mut();
+    body(&mut state)
+}
+
+/// `call` on the installed host's state, refused while a form is validated
+/// as the runtime refuses it: validation decodes arguments, with no effect.
+fn effect<T>(
+    call: &'static str,
+    body: impl FnOnce(&mut State) -> Result<T, String>,
+) -> Result<T, String> {
+    with(call, |state| {
+        if state.validating {
+            return Err(format!(
+                "host call `{call}` is not available while modules are described or forms validated"
+            ));
+        }
+        body(state)
+    })
+}
+
+fn absolute<'a>(call: &str, path: &'a str) -> Result<&'a str, String> {
+    match path.starts_with('/') {
+        true => Ok(path),
+        false => Err(format!("{call} {path:?}: the path must be absolute")),
+    }
+}
+
+pub fn log(level: Level, message: &str) {
+    with("log", |state| state.log.push((level, message.to_owned())));
+}
+
+pub fn run(command: &Command) -> Result<Output, String> {
+    effect("run", |state| {
+        if command.argv().is_empty() {
+            return Err("run: empty argv".to_owned());
+        }
+        if state.check && !command.is_query() {
+            state.commands.push((command.clone(), true));
+            return Ok(Output {
+                exit_code: Some(0),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            });
+        }
+        let output = state.scripted_output(command);
+        state.commands.push((command.clone(), false));
+        Ok(output)
+    })
+}
+
+pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    const CALL: &str = "read-file";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state
+            .files
+            .read(path)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn write_file(path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), String> {
+    const CALL: &str = "write-file";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        let owner = (state.identity.uid, state.identity.gid);
+        state
+            .files
+            .write(path, contents, mode, owner)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn stat(path: &str) -> Result<Option<Stat>, String> {
+    const CALL: &str = "stat";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state
+            .files
+            .stat(path)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn remove(path: &str) -> Result<(), String> {
+    const CALL: &str = "remove";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state
+            .files
+            .remove(path)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn mkdir(path: &str, mode: Option<u32>) -> Result<(), String> {
+    const CALL: &str = "mkdir";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        let owner = (state.identity.uid, state.identity.gid);
+        state
+            .files
+            .mkdir(path, mode.unwrap_or(0o755), owner)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn chmod(path: &str, mode: u32) -> Result<(), String> {
+    const CALL: &str = "chmod";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state
+            .files
+            .chmod(path, mode)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn whoami() -> Identity {
+    with("whoami", |state| state.identity.clone())
+}
+
+pub fn hostname() -> String {
+    with("hostname", |state| state.hostname.clone())
+}
+
+pub fn architecture() -> String {
+    with("architecture", |state| state.architecture.clone())
+}
+
+pub fn data(key: &str) -> Result<Vec<u8>, String> {
+    effect("data", |state| {
+        state.data.get(key).cloned().ok_or_else(|| {
+            let known: Vec<&str> = state.data.keys().map(String::as_str).collect();
+            format!(
+                "data: this host has no data named {key:?} (the FakeHost has {})",
+                match known.is_empty() {
+                    true => "none: give it with FakeHost::data".to_owned(),
+                    false => known.join(", "),
+                }
+            )
+        })
+    })
+}
+
+/// A form of the module under test runs, as the runtime would run it; any
+/// other is only recorded, and answered as the test scripted.
+pub fn apply(form: &Form) -> Result<Change, String> {
+    let own = effect("apply", |state| {
+        state.forms.push(form.clone());
+        let module = state.module.filter(|m| form_module(form) == Some(m.name));
+        Ok(match module {
+            Some(_) if state.depth == MAX_APPLY_DEPTH => Ok(Err(format!(
+                "{form}: apply nested more than {MAX_APPLY_DEPTH} deep"
+            ))),
+            Some(module) => {
+                state.depth += 1;
+                Err(module)
+            }
+            None => Ok(state.answer(|key| matches!(key, Answer::Form(f) if f == form))),
+        })
+    })?;
+    let module = match own {
+        Ok(answer) => return answer,
+        Err(module) => module,
+    };
+    // Run with the state released: the property makes host calls.
+    let ran = serde_json::to_string(form.args())
+        .map_err(|e| e.to_string())
+        .and_then(|args| {
+            module
+                .apply(form.name(), &args)
+                .map_err(|e| e.message().to_owned())
+        });
+    with("apply", |state| state.depth -= 1);
+    ran
+}
+
+/// Forms of the module under test are validated by it before this is
+/// reached; others belong to modules that are not here, so they pass.
+pub fn validate_form(_form: &Form) -> Result<(), String> {
+    with("validate-form", |_| Ok(()))
+}
+
+pub fn subdeploy(contexts: &[Context], forms: &[Form]) -> Result<Change, String> {
+    effect("subdeploy", |state| {
+        state.subdeployments.push(Subdeployment {
+            contexts: contexts.to_vec(),
+            forms: forms.to_vec(),
+        });
+        if forms.is_empty() {
+            return Ok(Change::Unchanged);
+        }
+        state.answer(|key| matches!(key, Answer::Subdeploy(c) if c == contexts))
+    })
+}
+
+pub fn dump_image(path: &str, form: &Form, grants: &[String]) -> Result<Change, String> {
+    const CALL: &str = "dump-image";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state.dumps.push(Dump {
+            path: path.to_owned(),
+            form: form.clone(),
+            grants: grants.to_vec(),
+        });
+        state.answer(|key| matches!(key, Answer::Dump(p) if p == path))
+    })
+}
+
+fn form_module(form: &Form) -> Option<&str> {
+    form.name().split_once(':').map(|(module, _)| module)
+}

@@ -1,0 +1,35 @@
+//! The `@NAME@` module: properties of this consfig, written in Consfig.toml
+//! as `["@NAME@:PROPERTY", ARGUMENTS…]`. `consfig deploy` rebuilds it when
+//! its sources change and sends it only to hosts that lack this build.
+
+use consfig_guest::prelude::*;
+
+/// Put a page greeting from this host in the directory `dir`: the
+/// directory, then `dir/index.html`. Composed of the standard `file:`
+/// properties, applied as Consfig.toml would list them.
+///
+/// Changed if any step changed the host.
+#[property]
+fn hello(dir: String) -> Result<Change> {
+    let page = format!(
+        "<!doctype html>\n<title>{host}</title>\n<h1>Hello from {host}</h1>\n",
+        host = host::hostname(),
+    );
+    let steps = [
+        Form::new("file:directory-exists").arg(&dir)?,
+        Form::new("file:has-content")
+            .arg(format!("{dir}/index.html"))?
+            .arg(page)?,
+    ];
+    let mut change = Change::Unchanged;
+    for step in &steps {
+        change |= apply(step)?;
+    }
+    Ok(change)
+}
+
+consfig_guest::module! {
+    name: "@NAME@",
+    doc: "The properties of this consfig.",
+    properties: [hello],
+}
