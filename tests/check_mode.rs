@@ -202,6 +202,40 @@ fn a_check_sees_through_chroots_both_ways() {
         "the chroot's changes are reported in the host's paths: {check:?}"
     );
 
+    // In text, each diff is under the line of the form that would make it,
+    // in the paths of the host.
+    let text = sb.consfig(&["deploy", "--check", "--diff", "box"]);
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{}", text.stdout))
+    };
+    let issue_diff = at(&format!("+++ {}", chroot.outside("/etc/issue").display()));
+    let issue_line = at("] file:has-content /etc/issue");
+    let subdeploy_line = at("box :: chroot:deploys");
+    let third_line = at(&format!(
+        "box :: file:has-content {}/etc/issue",
+        chroot.root.display()
+    ));
+    assert!(
+        subdeploy_line < issue_line && issue_line < issue_diff && issue_diff < third_line,
+        "the chroot's diff is under its nested line:\n{}",
+        text.stdout
+    );
+    let motd_diffs = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("+++ ") && l.contains("/etc/motd ("))
+        .count();
+    assert_eq!(motd_diffs, 1, "the first form's, once:\n{}", text.stdout);
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("+inside")).count(),
+        1,
+        "each diff once:\n{}",
+        text.stdout
+    );
+
     let deploy = sb.deploy(&[]);
     assert_eq!(
         statuses_with_nested(&deploy),
@@ -250,6 +284,142 @@ fn check_skips_commands_that_change_things_and_says_so() {
         "{}",
         text.stdout
     );
+}
+
+/// Forms that depend on a command check mode does not run: the command
+/// would make a file that the forms after it read.
+fn depending_on_a_command(sb: &Sandbox, extra_forms: &[String]) -> PathBuf {
+    let dir = sb.path().join("work");
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = dir.join("made");
+    let made_text = q(made.display().to_string());
+    let mut forms = vec![
+        format!(
+            "[\"cmd:single\", [\"sh\", \"-c\", {}], {made_text}]",
+            q(format!("echo built > {}", made.display()))
+        ),
+        format!("[\"testing:read\", {made_text}]"),
+        // The same, in a subdeployment.
+        format!("[\"testing:subdeploy-forms\", [], [[\"testing:read\", {made_text}]]]"),
+        format!(
+            "[\"file:has-content\", {}, \"known\\n\"]",
+            q(dir.join("known").display().to_string())
+        ),
+    ];
+    forms.extend_from_slice(extra_forms);
+    let grants = format!(
+        "[module.testing]\ngrants = [{}, \"subdeploy\"]\n",
+        q(format!("read:{}", dir.display()))
+    );
+    sb.write_consfig(
+        &[module("cmd"), module("testing"), module("file")],
+        &forms,
+        &grants,
+    );
+    made
+}
+
+#[test]
+fn a_failure_after_a_command_check_mode_did_not_run_is_unknown() {
+    let sb = Sandbox::new();
+    let made = depending_on_a_command(&sb, &[]);
+    let check = sb.deploy(&["--check"]);
+    assert_eq!(
+        check.statuses(),
+        ["would-change", "unknown", "unknown", "would-change"],
+        "{check:?}"
+    );
+    assert_eq!(check.code, 23, "unknown is no failure: {check:?}");
+    assert!(!made.exists(), "check mode ran the command");
+    let unknown = &check.forms()[1];
+    assert!(
+        unknown["reason"].as_str().unwrap().contains("No such file"),
+        "its failure is still shown: {unknown}"
+    );
+    let step = &unknown["unknown_after"][0];
+    assert_eq!(step["step"], "not-run", "{unknown}");
+    assert!(
+        step["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("sh -c echo built"),
+        "{unknown}"
+    );
+    let nested = &check.forms()[2]["nested"][0]["outcome"];
+    assert_eq!(nested["status"], "unknown", "{nested}");
+    assert_eq!(check.forms()[2]["unknown_after"][0], *step);
+    let summary = check.event("summary");
+    assert_eq!(
+        (&summary["failed"], &summary["unknown"], &summary["changed"]),
+        (&0.into(), &2.into(), &2.into()),
+        "{summary}"
+    );
+
+    let text = sb.consfig(&["deploy", "--check", "box"]);
+    assert_eq!(text.code, 23, "{text:?}");
+    assert!(
+        text.stdout.contains(&format!(
+            "box :: testing:read {} ... unknown: ",
+            made.display()
+        )) && text
+            .stdout
+            .contains("(not known: check mode did not run `sh -c echo built"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("box: 2 would change, 0 unchanged, 0 failed, 2 unknown"),
+        "{}",
+        text.stdout
+    );
+
+    let deploy = sb.deploy(&[]);
+    assert_eq!(
+        deploy.statuses(),
+        ["changed", "unchanged", "unchanged", "changed"],
+        "the deploy then succeeds: {deploy:?}"
+    );
+    assert_eq!(deploy.code, 23, "{deploy:?}");
+    assert_eq!(std::fs::read_to_string(&made).unwrap(), "built\n");
+}
+
+#[test]
+fn a_refusal_by_the_grants_or_a_limit_is_a_failure_even_after_a_command_not_run() {
+    let sb = Sandbox::new();
+    // Not granted: read beyond the testing module's directory.
+    let outside = sb.path().join("outside");
+    std::fs::write(&outside, "x").unwrap();
+    depending_on_a_command(
+        &sb,
+        &[
+            format!("[\"testing:read\", {}]", q(outside.display().to_string())),
+            // A limit reached in a call within is no more unknown.
+            "[\"testing:apply-recurse\"]".to_owned(),
+        ],
+    );
+    let check = sb.deploy(&["--check"]);
+    assert_eq!(
+        check.statuses(),
+        [
+            "would-change",
+            "unknown",
+            "unknown",
+            "would-change",
+            "failed",
+            "failed"
+        ],
+        "{check:?}"
+    );
+    assert!(
+        check.forms()[4]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("denied"),
+        "{check:?}"
+    );
+    assert_eq!(check.code, 22, "a refusal is a real failure: {check:?}");
+    assert_eq!(check.event("summary")["failed"], 2);
 }
 
 #[test]

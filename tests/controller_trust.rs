@@ -112,6 +112,7 @@ fn hostile_outcome(other: &str) -> Outcome {
     });
     outcome.nested.push(Nested {
         context: lie.clone(),
+        root: format!("/{lie}").into(),
         form: (&Form::new("testing:print", vec![lie.clone().into()]).unwrap()).into(),
         outcome: inner,
     });
@@ -319,7 +320,10 @@ fn one_hosts_runtime_reaches_neither_another_hosts_report_nor_its_data() {
             run.stdout
                 .lines()
                 .filter(|l| l.starts_with(&format!("{good} :: testing:print"))
-                    && l.ends_with("... unchanged"))
+                    // After `-v`'s duration of the form, e.g. ` [3 ms]`.
+                    && l.rsplit_once(" [").is_some_and(|(line, took)| {
+                        line.ends_with("... unchanged") && took.ends_with("s]")
+                    }))
                 .count(),
             2,
             "{}",

@@ -207,6 +207,70 @@ fn a_module_that_subdeploys_itself_stops_at_the_depth_limit() {
     );
 }
 
+#[test]
+fn a_module_that_applies_itself_stops_at_the_depth_limit() {
+    let sb = Sandbox::new();
+    sb.write_consfig(
+        &[module("testing")],
+        &[
+            r#"["testing:apply-recurse"]"#.to_owned(),
+            r#"["testing:echo", "after"]"#.to_owned(),
+        ],
+        consfig_tests::TESTING_GRANTS,
+    );
+    let start = Instant::now();
+    let run = sb.deploy(&[]);
+    assert!(start.elapsed() < Duration::from_secs(60), "{run:?}");
+    assert_eq!(run.statuses(), ["failed", "unchanged"], "{run:?}");
+    assert_eq!(run.code, 22, "{run:?}");
+    let reason = run.forms()[0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.contains("testing:apply-recurse: apply nested more than 32 deep"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn instances_lost_to_traps_are_not_made_again_without_end() {
+    let sb = Sandbox::new();
+    let traps = vec![r#"["testing:trap"]"#; 40].join(", ");
+    sb.write_consfig(
+        &[module("testing")],
+        &[
+            format!(r#"["testing:apply-all", [{traps}]]"#),
+            // Idle instances are used again: no limit is reached.
+            format!(
+                r#"["testing:apply-all", [{}]]"#,
+                vec![r#"["testing:counter"]"#; 40].join(", ")
+            ),
+        ],
+        consfig_tests::TESTING_GRANTS,
+    );
+    let start = Instant::now();
+    let run = sb.deploy(&[]);
+    assert!(start.elapsed() < Duration::from_secs(60), "{run:?}");
+    assert_eq!(run.statuses(), ["failed", "unchanged"], "{run:?}");
+    let reason = run.forms()[0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.contains("more than 32 instances were made"),
+        "{reason}"
+    );
+    let output = run.forms()[1]["output"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        output.contains("counter=40\n") && output.contains("inits=1\n"),
+        "one instance, used forty times: {output}"
+    );
+}
+
 /// A Consfig.toml with `modules` and one form of `testing:echo`, a time
 /// limit of 2 s for every call.
 fn load(sb: &Sandbox, modules: &[PathBuf], forms: &[String]) -> consfig_tests::Run {

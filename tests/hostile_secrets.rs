@@ -246,9 +246,27 @@ fn assert_blanked_fields(leak: &Leak, mode: &str, run: &Run, shown: &str) {
             "    --- {out}/{shown}.txt (file, mode 644)\n    +++ {out}/{shown}.txt (file, mode 644)\n    \
              @@ -1 +1,2 @@\n    -old {shown}\n    +password={shown}\n    +next line\n"
         ));
-        contains(&format!(
-            "    +++ {parent}/{shown}/in-{shown} (file, mode 644)\n    @@ -0,0 +1 @@\n    +inside {shown}\n"
-        ));
+        // The chroot's file, under the nested form that writes it, in the
+        // host's paths, and there only.
+        let inside = format!("+++ {parent}/{shown}/in-{shown} (file, mode 644)");
+        let write_line = run
+            .stdout
+            .lines()
+            .position(|l| l.starts_with(&format!("{nested}testing:write ")))
+            .unwrap_or_else(|| panic!("{mode}: no nested write in {}", run.stdout));
+        let under: Vec<&str> = run.stdout.lines().skip(write_line + 1).take(4).collect();
+        assert_eq!(
+            under,
+            [
+                format!("      --- {parent}/{shown}/in-{shown} (absent)"),
+                format!("      {inside}"),
+                "      @@ -0,0 +1 @@".to_owned(),
+                format!("      +inside {shown}"),
+            ],
+            "{}",
+            run.stdout
+        );
+        assert_eq!(run.stdout.matches(&inside).count(), 1, "{}", run.stdout);
         contains(&format!(
             "    +++ {out}/blob (file, mode 644)\n    binary contents differ\n"
         ));

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use consfig_tests::{Sandbox, assert_untouched, identities, module, q};
+use consfig_tests::{Sandbox, TESTING_GRANTS, assert_untouched, identities, module, q};
 
 fn std_modules() -> Vec<std::path::PathBuf> {
     vec![module("file"), module("cmd"), module("example")]
@@ -116,6 +116,104 @@ fn every_form_runs_in_a_fresh_copy_of_the_pristine_image() {
             "init ran once, before the image was taken: {output}"
         );
     }
+}
+
+#[test]
+fn a_module_applies_forms_of_its_own_in_another_instance_of_itself() {
+    let sb = Sandbox::new();
+    let target = sb.path().join("written");
+    let forms = vec![
+        r#"["testing:apply-form", ["testing:counter"]]"#.to_owned(),
+        format!(
+            r#"["testing:apply-form", ["testing:write", {}, "hi\n"]]"#,
+            q(target.display().to_string())
+        ),
+        // Two deep: each level its own instance.
+        r#"["testing:apply-form", ["testing:apply-form", ["testing:counter"]]]"#.to_owned(),
+        r#"["testing:echo", "after"]"#.to_owned(),
+    ];
+    sb.write_consfig(&[module("testing")], &forms, TESTING_GRANTS);
+    let run = sb.deploy(&[]);
+    assert_eq!(
+        run.statuses(),
+        ["changed", "changed", "changed", "unchanged"],
+        "{run:?}"
+    );
+    assert_eq!(run.code, 23, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hi\n");
+    for index in [0, 2] {
+        let output = run.forms()[index]["output"].as_str().unwrap().to_owned();
+        assert!(
+            output.contains("counter=1\n") && output.contains("inits=1\n"),
+            "the form ran in an instance fresh from init: {output}"
+        );
+    }
+}
+
+#[test]
+fn forms_report_how_long_they_took_and_count_once_with_their_subdeployments() {
+    let sb = Sandbox::new();
+    let forms = vec![
+        r#"["testing:run", ["sleep", "0.3"]]"#.to_owned(),
+        r#"["testing:subdeploy-forms", [], [["testing:counter"], ["testing:echo", 1], ["testing:run", ["sleep", "0.2"]]]]"#.to_owned(),
+    ];
+    let grants = "[module.testing]\ngrants = [\"command:*\", \"subdeploy\"]\n";
+    sb.write_consfig(&[module("testing")], &forms, grants);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["changed", "changed"], "{run:?}");
+    let took = |value: &serde_json::Value| {
+        value["duration_ms"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no duration in {value}"))
+    };
+    let form = &run.forms()[0];
+    assert!((300..60_000).contains(&took(form)), "{form}");
+    let nested = run.forms()[1]["nested"].as_array().unwrap().clone();
+    assert_eq!(nested.len(), 3);
+    assert!(took(&nested[2]["outcome"]) >= 200, "{}", nested[2]);
+    assert!(took(&run.forms()[1]) >= took(&nested[2]["outcome"]));
+    // The host's two forms, each once: not the three under the second.
+    let summary = run.event("summary");
+    assert_eq!(
+        (
+            &summary["changed"],
+            &summary["unchanged"],
+            &summary["failed"]
+        ),
+        (&2.into(), &0.into(), &0.into()),
+        "{summary}"
+    );
+
+    let text = sb.consfig(&["deploy", "-v", "box"]);
+    let first = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("box :: testing:run"))
+        .unwrap_or_else(|| panic!("{}", text.stdout));
+    let shown = first
+        .rsplit_once(" [")
+        .and_then(|(_, d)| d.strip_suffix(" ms]"))
+        .unwrap_or_else(|| panic!("a duration in {first}"));
+    assert!(shown.parse::<u64>().unwrap() >= 300, "{first}");
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.contains("[subdeployment] testing:counter ... changed [")),
+        "nested lines have theirs: {}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("box: 2 changed, 0 unchanged, 0 failed"),
+        "{}",
+        text.stdout
+    );
+    let quiet = sb.consfig(&["deploy", "box"]);
+    assert!(
+        !quiet.stdout.contains(" ms]"),
+        "only with -v: {}",
+        quiet.stdout
+    );
 }
 
 #[test]

@@ -226,6 +226,65 @@ fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
 }
 
 #[test]
+fn apply_says_to_grant_with_its_flags_not_in_a_consfig() {
+    let sb = Sandbox::new();
+    let target = sb.path().join("target.txt");
+    // Not the standard `file` module: granted nothing unless told.
+    let copy = sb.path().join("file-copy.wasm");
+    let mut bytes = std::fs::read(module("file")).unwrap();
+    bytes.extend_from_slice(&[0, 5, 4, b'e', b'd', b'i', b't']);
+    std::fs::write(&copy, bytes).unwrap();
+    let copy = copy.display().to_string();
+    let form = format!("[\"file:has-content\", {}, \"x\"]", path(&target));
+    let refused = sb.consfig(&["apply", "--modules", &copy, "local", &form]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("module file needs grants it was not given: \"write:/\"")
+            && refused.stderr.contains("--grant file=GRANT")
+            && refused.stderr.contains("--trusted file"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("[module.") && !refused.stderr.contains("Consfig.toml"),
+        "there is no Consfig.toml to edit: {}",
+        refused.stderr
+    );
+    let stray = sb.consfig(&[
+        "apply",
+        "--modules",
+        &copy,
+        "--trusted",
+        "nope",
+        "local",
+        &form,
+    ]);
+    assert!(
+        stray
+            .stderr
+            .contains("--grant/--trusted nope: no module named nope"),
+        "{}",
+        stray.stderr
+    );
+    assert!(!target.exists(), "nothing ran");
+    let granted = sb.consfig(&[
+        "apply",
+        "--modules",
+        &copy,
+        "--grant",
+        "file=write:/",
+        "--grant",
+        "file=setid:/",
+        "local",
+        &form,
+    ]);
+    assert_eq!(granted.code, 23, "{granted:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
+}
+
+#[test]
 fn a_consfig_can_narrow_a_standard_module() {
     let sb = Sandbox::new();
     let allowed = sb.path().join("allowed");

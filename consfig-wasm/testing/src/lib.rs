@@ -534,6 +534,31 @@ echo "cwd=$(pwd)""#;
     Ok(Change::Unchanged)
 }
 
+/// Apply this same form through the host: a module applying its own form
+/// with no end of its own, which the runtime's depth limit must stop.
+#[property]
+fn apply_recurse() -> Result<Change> {
+    apply(&Form::new("testing:apply-recurse"))
+}
+
+/// Apply each form through the host, whatever the ones before it came to;
+/// fails with the last failure's reason, if any: a module making the host
+/// instantiate it again and again (each form of its own that traps loses
+/// its instance).
+#[property]
+fn apply_all(forms: Vec<Form>) -> Result<Change> {
+    let mut last = None;
+    for form in &forms {
+        if let Err(e) = apply(form) {
+            last = Some(e);
+        }
+    }
+    match last {
+        Some(e) => Err(e),
+        None => Ok(Change::Unchanged),
+    }
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -579,6 +604,9 @@ consfig_guest::module! {
         leak_data_into_reports,
         pipe_data,
         // The groups and login environment of a context entered for a user.
-        process_report
+        process_report,
+        // A module applying forms of its own.
+        apply_recurse,
+        apply_all
     ],
 }

@@ -11,7 +11,7 @@ use crate::controller::connection::Hop;
 use crate::controller::installation::Installation;
 use crate::controller::modules::{Inspector, expand_modules};
 use crate::controller::plan::HostPlan;
-use crate::sandbox::decide::ModuleSettings;
+use crate::sandbox::decide::{ModuleSettings, SettingsFrom};
 use crate::sandbox::policy::Policy;
 
 /// `--grant MODULE=GRANT` and `--trusted MODULE` as module settings.
@@ -69,7 +69,12 @@ pub fn run(
             .enumerate()
             .map(|(i, f)| (format!("form {}", i + 1), f)),
     )?;
-    options.policy.grants = decide_grants(&installation, &inspector, settings)?;
+    options.policy.grants = decide_grants(
+        &installation,
+        &inspector,
+        settings,
+        SettingsFrom::CommandLine,
+    )?;
     let plan = HostPlan {
         name: connection.to_owned(),
         hops,

@@ -9,6 +9,7 @@ use crate::controller::consfig_file::Consfig;
 use crate::controller::installation::Installation;
 use crate::controller::modules::Inspector;
 use crate::controller::plan::HostPlan;
+use crate::sandbox::decide::SettingsFrom;
 
 pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
     let installation = Installation::current()?;
@@ -31,8 +32,13 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
             })
         }),
     )?;
-    options.policy.grants = decide_grants(&installation, &inspector, &consfig.module_settings)
-        .map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
+    options.policy.grants = decide_grants(
+        &installation,
+        &inspector,
+        &consfig.module_settings,
+        SettingsFrom::ConsfigFile,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
     let plans: Vec<HostPlan> = hosts
         .iter()
         .map(|host| HostPlan {

@@ -17,7 +17,7 @@ use crate::controller::modules::{Inspector, ModuleFile, read_modules};
 use crate::controller::plan::{DEFAULT_JOBS, DeployOptions, HostPlan};
 use crate::controller::reporter::Reporter;
 use crate::controller::summary::combined_exit_code;
-use crate::sandbox::decide::{LoadedModule, ModuleSettings, decide};
+use crate::sandbox::decide::{LoadedModule, ModuleSettings, SettingsFrom, decide};
 use crate::sandbox::grants::ModuleGrants;
 use crate::sandbox::policy::Policy;
 use crate::wire::terminal::escape;
@@ -91,11 +91,13 @@ pub fn options(
 }
 
 /// Each loaded module's grants; refused, with every problem, when a module
-/// needs grants it was not given.
+/// needs grants it was not given, saying how to fix it where the settings
+/// are written (`from`).
 pub fn decide_grants(
     installation: &Installation,
     inspector: &Inspector,
     settings: &BTreeMap<String, ModuleSettings>,
+    from: SettingsFrom,
 ) -> Result<BTreeMap<String, ModuleGrants>> {
     let standard = installation.standard_hashes();
     let loaded: Vec<LoadedModule<'_>> = inspector
@@ -107,7 +109,7 @@ pub fn decide_grants(
             standard: standard.iter().any(|s| s == sha256),
         })
         .collect();
-    decide(&loaded, settings)
+    decide(&loaded, settings, from)
         .map_err(|problems| anyhow::anyhow!("nothing was deployed:\n  {}", problems.join("\n  ")))
 }
 

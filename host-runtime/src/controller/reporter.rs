@@ -7,7 +7,9 @@
 //! host's text that spans lines has them indented under its own, so that no
 //! line of one host's passes for another's, or for the controller's.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,6 +19,7 @@ use consfig_contract::Form;
 
 use super::diff::render_diff;
 use super::summary::HostSummary;
+use crate::sandbox::overlay::{Entry, FileChange};
 use crate::wire::outcome::{Nested, Outcome, Status};
 use crate::wire::terminal::{escape, json_line, one_line};
 
@@ -39,8 +42,25 @@ impl Detail {
     }
 }
 
-/// One form's line, its reason and (when failed or verbose) its output.
-fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, detail: Detail) {
+/// A duration for people: milliseconds under a second, else seconds.
+fn show_duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// One form's line, its reason and (when failed, unknown or verbose) its
+/// output, and with `--diff` the diff of each of `changes`.
+fn render_line(
+    out: &mut String,
+    head: &str,
+    outcome: &Outcome,
+    changes: &[FileChange],
+    indent: &str,
+    detail: Detail,
+) {
     if !out.is_empty() {
         out.push('\n');
     }
@@ -51,24 +71,39 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
             reason.trim_end().replace('\n', &format!("\n{indent}    "))
         ));
     }
-    if !outcome.skipped.is_empty() {
-        let skipped: Vec<String> = outcome
-            .skipped
+    let quoted = |commands: &[String]| -> Vec<String> {
+        commands
             .iter()
             .map(|c| format!("`{}`", one_line(c)))
+            .collect()
+    };
+    if outcome.status == Status::Unknown {
+        // The steps include the form's own skipped commands.
+        let steps: Vec<String> = outcome
+            .unknown_after
+            .iter()
+            .map(|step| one_line(&step.to_string()).into_owned())
             .collect();
+        out.push_str(&format!(" (not known: check mode {})", steps.join(", ")));
+    } else if !outcome.skipped.is_empty() {
         out.push_str(&format!(
             " (could not know: did not run {})",
-            skipped.join(", ")
+            quoted(&outcome.skipped).join(", ")
         ));
     }
-    if (detail.verbose || outcome.status == Status::Failed) && !outcome.output.is_empty() {
+    if detail.verbose
+        && let Some(ms) = outcome.duration_ms
+    {
+        out.push_str(&format!(" [{}]", show_duration(ms)));
+    }
+    let failed = matches!(outcome.status, Status::Failed | Status::Unknown);
+    if (detail.verbose || failed) && !outcome.output.is_empty() {
         for line in outcome.output.trim_matches('\n').lines() {
             out.push_str(&format!("\n{indent}    | {line}"));
         }
     }
     if detail.diff {
-        for change in &outcome.changes {
+        for change in changes {
             for line in render_diff(change).lines() {
                 out.push_str(&format!("\n{indent}    {line}"));
             }
@@ -76,22 +111,59 @@ fn render_line(out: &mut String, head: &str, outcome: &Outcome, indent: &str, de
     }
 }
 
-fn render_nested(out: &mut String, host: &str, nested: &Nested, depth: usize, detail: Detail) {
+/// The changes an outcome made itself, not through its subdeployments
+/// (which also reach its changes, in its paths), seen from `root`.
+fn own_changes(outcome: &Outcome, root: &Path) -> Vec<FileChange> {
+    let from_nested: HashSet<PathBuf> = outcome
+        .nested
+        .iter()
+        .flat_map(|n| {
+            n.outcome
+                .changes
+                .iter()
+                .map(|c| c.seen_outside(&n.root).path)
+        })
+        .collect();
+    outcome
+        .changes
+        .iter()
+        .filter(|c| !from_nested.contains(&c.path))
+        .map(|c| c.seen_outside(root))
+        .collect()
+}
+
+/// A subdeployment's form and those under it, each with the diff of its
+/// own changes, in the paths of the host (`root` is where its parent's
+/// `/` is).
+fn render_nested(
+    out: &mut String,
+    host: &str,
+    nested: &Nested,
+    root: &Path,
+    depth: usize,
+    detail: Detail,
+) {
     let indent = "  ".repeat(depth);
     let head = format!(
         "{host} :: {indent}[{}] {}",
         one_line(&nested.context),
         one_line(&nested.form.summary().to_string())
     );
-    // Their changes are already in the diff of the form that asked for them,
-    // in the paths of the host.
-    let detail = Detail {
-        diff: false,
-        ..detail
+    let root = FileChange {
+        path: nested.root.clone(),
+        before: Entry::Other,
+        after: Entry::Other,
+    }
+    .seen_outside(root)
+    .path;
+    let changes = if detail.diff {
+        own_changes(&nested.outcome, &root)
+    } else {
+        Vec::new()
     };
-    render_line(out, &head, &nested.outcome, &indent, detail);
+    render_line(out, &head, &nested.outcome, &changes, &indent, detail);
     for inner in &nested.outcome.nested {
-        render_nested(out, host, inner, depth + 1, detail);
+        render_nested(out, host, inner, &root, depth + 1, detail);
     }
 }
 
@@ -176,19 +248,20 @@ impl Reporter {
             .iter()
             .map(|(host, s)| {
                 json!({"host": host, "state": s.state(), "changed": s.changed,
-                                    "unchanged": s.unchanged, "failed": s.failed, "error": s.error,
-                                    "bytes_sent": s.bytes_sent})
+                       "unchanged": s.unchanged, "failed": s.failed, "unknown": s.unknown,
+                       "error": s.error, "bytes_sent": s.bytes_sent})
             })
             .collect();
         self.emit(json!({"event": "recap", "hosts": rows}), || {
             let mut text = String::from("recap:");
             for (host, s) in hosts {
                 text.push_str(&format!(
-                    "\n  {host:width$}  {:11}  {} changed, {} unchanged, {} failed, {} bytes sent",
+                    "\n  {host:width$}  {:11}  {} changed, {} unchanged, {} failed, {} unknown, {} bytes sent",
                     s.state(),
                     s.changed,
                     s.unchanged,
                     s.failed,
+                    s.unknown,
                     s.bytes_sent
                 ));
             }
@@ -241,13 +314,13 @@ impl Reporter {
         };
         let nested_lines = |lines: &mut String| {
             for nested in &outcome.nested {
-                render_nested(lines, host, nested, 1, detail);
+                render_nested(lines, host, nested, Path::new("/"), 1, detail);
             }
         };
         let mut event = json!({
             "event": "form", "host": host, "index": index, "form": form,
             "status": outcome.status, "reason": outcome.reason, "output": outcome.output,
-            "nested": outcome.nested,
+            "nested": outcome.nested, "duration_ms": outcome.duration_ms,
         });
         if self.check {
             event["status"] = json!(detail.status(outcome.status).replace(' ', "-"));
@@ -266,13 +339,21 @@ impl Reporter {
                     .collect::<Vec<_>>()
             );
             event["skipped"] = json!(outcome.skipped);
+            event["unknown_after"] = json!(outcome.unknown_after);
         }
         self.emit(event, || {
             let mut line = String::new();
+            // Its subdeployments' changes show under their own lines.
+            let changes = if detail.diff {
+                own_changes(outcome, Path::new("/"))
+            } else {
+                Vec::new()
+            };
             render_line(
                 &mut line,
                 &format!("{host} :: {}", form.summary()),
                 outcome,
+                &changes,
                 "",
                 detail,
             );
@@ -304,7 +385,7 @@ impl Reporter {
     pub fn summary(&self, host: &str, s: &HostSummary) {
         self.emit(
             json!({"event": "summary", "host": host, "changed": s.changed, "unchanged": s.unchanged,
-                   "failed": s.failed, "error": s.error, "unreachable": s.unreachable,
+                   "failed": s.failed, "unknown": s.unknown, "error": s.error, "unreachable": s.unreachable,
                    "modules_sent": s.modules_sent, "bytes_sent": s.bytes_sent,
                    "runtime_bytes_sent": s.runtime_bytes_sent, "exit_code": s.exit_code()}),
             || {
@@ -318,8 +399,13 @@ impl Reporter {
                 } else {
                     "changed"
                 };
+                let unknown = if self.check || s.unknown > 0 {
+                    format!(", {} unknown", s.unknown)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{host}: {} {changed}, {} unchanged, {} failed{state}",
+                    "{host}: {} {changed}, {} unchanged, {} failed{unknown}{state}",
                     s.changed, s.unchanged, s.failed
                 )
             },
@@ -333,7 +419,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::sandbox::overlay::{Entry, FileChange};
+    use crate::sandbox::overlay::Unknowable;
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -369,6 +455,7 @@ mod tests {
         });
         outcome.nested.push(Nested {
             context: format!("chroot:/c\nweb2 :: {lie}"),
+            root: "/c".into(),
             form: (&Form::parse(
                 &serde_json::json!(["testing:echo", format!("a b\n{lie}")]).to_string(),
             )
@@ -426,5 +513,95 @@ mod tests {
             assert_eq!(event["host"], "web1", "{line}");
         }
         assert!(text.contains(r"\u009b2K\u007f\u202e"), "{text}");
+    }
+
+    /// A check's report of a subdeployment in a chroot at /c, whose form
+    /// would write /etc/motd there (so /c/etc/motd for the form that
+    /// started it) and whose other form is unknown.
+    fn checked() -> Outcome {
+        let motd = FileChange {
+            path: "/etc/motd".into(),
+            before: Entry::Absent,
+            after: Entry::text("inside\n"),
+        };
+        let mut inner = Outcome::failed("", String::new());
+        inner.status = Status::Changed;
+        inner.reason = None;
+        inner.changes.push(motd.clone());
+        inner.duration_ms = Some(1500);
+        let mut unknown = Outcome::failed("no such file", String::new());
+        unknown.settle_check(false, &[], &[Unknowable::NotRun("make".into())]);
+        let mut outer = Outcome::failed("1 of 2 forms could not be known", String::new());
+        outer.changes.push(motd.seen_outside(Path::new("/c")));
+        outer.changes.push(FileChange {
+            path: "/etc/own".into(),
+            before: Entry::Absent,
+            after: Entry::text("own\n"),
+        });
+        outer.duration_ms = Some(7);
+        for outcome in [inner, unknown] {
+            outer.nested.push(Nested {
+                context: "chroot:/c".into(),
+                root: "/c".into(),
+                form: (&Form::parse(r#"["testing:echo", "x"]"#).unwrap()).into(),
+                outcome,
+            });
+        }
+        outer.settle_check(false, &[], &[]);
+        outer
+    }
+
+    #[test]
+    fn a_check_shows_each_diff_under_its_own_form_and_says_what_it_could_not_know() {
+        let out = Shared::default();
+        let reporter = Reporter::new(Box::new(out.clone()), false, true).checking(true);
+        let form = Form::parse(r#"["testing:subdeploy-forms", ["chroot:/c"], []]"#).unwrap();
+        reporter.form("web1", 0, &form, &checked());
+        let mut summary = HostSummary::default();
+        summary.count(checked().status);
+        reporter.summary("web1", &summary);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+        };
+        assert!(
+            lines[0].ends_with(
+                "... unknown: 1 of 2 forms could not be known (not known: check mode did not run `make`) [7 ms]"
+            ),
+            "{text}"
+        );
+        let nested = at("[chroot:/c] testing:echo x ... would change [1.5 s]");
+        assert!(
+            at("+++ /etc/own") < nested,
+            "its own change under it:\n{text}"
+        );
+        assert!(
+            nested < at("+++ /c/etc/motd"),
+            "the chroot's under the chroot's form, in the host's paths:\n{text}"
+        );
+        assert_eq!(text.matches("/etc/motd").count(), 2, "once: {text}");
+        assert!(text.contains("web1: 0 would change, 0 unchanged, 0 failed, 1 unknown"));
+    }
+
+    #[test]
+    fn json_gives_durations_and_what_makes_a_form_unknown() {
+        let out = Shared::default();
+        let reporter = Reporter::new(Box::new(out.clone()), true, false).checking(false);
+        let form = Form::parse(r#"["testing:echo", "x"]"#).unwrap();
+        reporter.form("web1", 0, &form, &checked());
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let event: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(event["status"], "unknown");
+        assert_eq!(event["duration_ms"], 7);
+        assert_eq!(
+            event["unknown_after"],
+            json!([{"step": "not-run", "command": "make"}])
+        );
+        assert_eq!(event["nested"][0]["outcome"]["duration_ms"], 1500);
+        assert_eq!(event["nested"][0]["root"], "/c");
     }
 }

@@ -430,9 +430,9 @@ impl Session<'_> {
                     }
                 }
             };
-            for status in outcome.statuses() {
-                summary.count(status);
-            }
+            // A subdeployment's forms are the form's own doing: counted
+            // once, as the form.
+            summary.count(outcome.status);
             reporter.form(host, index, form, &outcome);
         }
         runtime.send(&ToRuntime::Finish)?;

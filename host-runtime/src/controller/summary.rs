@@ -1,6 +1,9 @@
-//! What a deploy came to, per host and for the whole run: counts of forms
-//! by status, whether the host could be reached, bytes sent, and the exit
-//! code Consfigurator uses (0 no change, 23 changes, 22 failures).
+//! What a deploy came to, per host and for the whole run: counts of the
+//! host's forms by status (a subdeployment's forms are part of the form that
+//! started them, counted once, as it), whether the host could be reached,
+//! bytes sent, and the exit code Consfigurator uses (0 no change, 23
+//! changes, 22 failures). In check mode a form that is `unknown` counts
+//! apart: not a failure, but not known to be unchanged either (23).
 
 use serde::Serialize;
 
@@ -17,6 +20,8 @@ pub struct HostSummary {
     pub changed: usize,
     pub unchanged: usize,
     pub failed: usize,
+    /// Check mode: forms that failed after a step check mode could not take.
+    pub unknown: usize,
     /// Set when the host could not be deployed at all (connection, runtime, load).
     pub error: Option<String>,
     /// The error was in reaching the host: connecting, its key, logging in.
@@ -33,15 +38,23 @@ impl HostSummary {
             Status::Unchanged => self.unchanged += 1,
             Status::Changed => self.changed += 1,
             Status::Failed => self.failed += 1,
+            Status::Unknown => self.unknown += 1,
         }
     }
 
     /// One word for the recap.
     pub fn state(&self) -> &'static str {
-        match (self.unreachable, &self.error, self.failed, self.changed) {
-            (true, _, _, _) => "unreachable",
-            (_, Some(_), _, _) | (_, _, 1.., _) => "failed",
-            (_, _, _, 1..) => "changed",
+        match (
+            self.unreachable,
+            &self.error,
+            self.failed,
+            self.unknown,
+            self.changed,
+        ) {
+            (true, ..) => "unreachable",
+            (_, Some(_), ..) | (_, _, 1.., _, _) => "failed",
+            (_, _, _, 1.., _) => "unknown",
+            (_, _, _, _, 1..) => "changed",
             _ => "unchanged",
         }
     }
@@ -49,7 +62,7 @@ impl HostSummary {
     pub fn exit_code(&self) -> i32 {
         if self.failed > 0 || self.error.is_some() {
             EXIT_FAILED
-        } else if self.changed > 0 {
+        } else if self.changed > 0 || self.unknown > 0 {
             EXIT_CHANGED
         } else {
             EXIT_UNCHANGED
@@ -78,6 +91,11 @@ mod tests {
         let mut s = HostSummary::default();
         s.count(Status::Unchanged);
         assert_eq!(s.exit_code(), 0);
+        s.count(Status::Unknown);
+        assert_eq!((s.exit_code(), s.state()), (23, "unknown"));
+        let mut unknown_only = HostSummary::default();
+        unknown_only.count(Status::Unknown);
+        assert_eq!(unknown_only.exit_code(), 23, "unknown is not a failure");
         s.count(Status::Changed);
         assert_eq!(s.exit_code(), 23);
         s.count(Status::Failed);

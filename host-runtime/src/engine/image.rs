@@ -17,7 +17,7 @@ use super::{EngineError, error_chain};
 use crate::host::bindings::Module as ModuleBindings;
 use crate::host::bindings::consfig::module::types::ModuleInfo;
 use crate::host::state::{FormReport, HostMode, HostState};
-use crate::sandbox::overlay::FileChange;
+use crate::sandbox::overlay::Unknowable;
 use crate::sandbox::policy::{INSPECT_TIME_LIMIT, LimitSet, Policy, show_bytes};
 use crate::sandbox::redact::Redactor;
 use crate::wire::outcome::{Outcome, Status};
@@ -173,8 +173,16 @@ impl Image {
         let report = self.store.data_mut().host_mut().take_report();
         let nested = self.store.data_mut().take_nested();
         let limit = self.policy().limits.for_module(form.module()).output;
-        let mut outcome = outcome_of(result, report, limit, &self.policy().data.redactor());
+        let (mut outcome, steps) =
+            outcome_of(result, report, limit, &self.policy().data.redactor());
         outcome.nested = nested;
+        if self.policy().check {
+            outcome.settle_check(
+                steps.real_failure,
+                &steps.ran_without_changes,
+                &steps.earlier,
+            );
+        }
         outcome
     }
 
@@ -192,8 +200,11 @@ impl Image {
 
     /// Check mode: take in what a form applied on a copy of this image
     /// would have changed, so the forms after it see it.
-    pub fn absorb(&mut self, changes: &[FileChange]) -> std::io::Result<()> {
-        self.store.data_mut().host_mut().absorb(changes)
+    /// The commands it did not run, too: a failure after them is unknown.
+    pub fn absorb(&mut self, outcome: &Outcome) -> std::io::Result<()> {
+        let host = self.store.data_mut().host_mut();
+        host.note_unknowable(outcome.not_run());
+        host.absorb(&outcome.changes)
     }
 
     /// The status a module asked to exit with (WASI `exit`), if one did.
@@ -222,21 +233,29 @@ fn flatten_timed<T>(result: Result<wasmtime::Result<T>, TimeLimitExceeded>) -> w
 }
 
 /// A form's outcome from what its call returned and what it left behind,
-/// its output held to `output_limit`.
+/// its output held to `output_limit`; and what check mode needs of it.
 fn outcome_of(
     result: Result<Change, CallError>,
     report: FormReport,
     output_limit: u64,
     redactor: &Redactor,
-) -> Outcome {
+) -> (Outcome, CheckSteps) {
     let FormReport {
         mut output,
         output_cut,
         socket_denials,
         changes,
         skipped,
+        ran_without_changes,
+        earlier_unknowable,
+        real_failure,
         panic,
     } = report;
+    // What check mode never takes for unknown: a refusal by the grants, a
+    // limit, a call the runtime itself refused, here or in a call within.
+    let real_failure = real_failure
+        || !socket_denials.is_empty()
+        || result.as_ref().is_err_and(|e| !e.check_may_not_know());
     // Blanked before it is cut, so a cut never splits a value: what a
     // cut could leave of one shows only from output cut while captured.
     redactor.string(&mut output);
@@ -280,6 +299,8 @@ fn outcome_of(
             nested: Vec::new(),
             changes: Vec::new(),
             skipped: Vec::new(),
+            unknown_after: Vec::new(),
+            duration_ms: None,
         },
         Err(reason) => {
             // Blanked before the outcome cuts it to its limit.
@@ -293,13 +314,35 @@ fn outcome_of(
     };
     outcome.changes = changes;
     outcome.skipped = skipped;
-    outcome
+    let steps = CheckSteps {
+        real_failure: real_failure || over_limit,
+        ran_without_changes,
+        earlier: earlier_unknowable,
+    };
+    (outcome, steps)
+}
+
+/// What check mode needs of a form's report to tell a failure from an
+/// unknown ([`Outcome::settle_check`]).
+struct CheckSteps {
+    real_failure: bool,
+    ran_without_changes: Vec<String>,
+    earlier: Vec<Unknowable>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::output::OutputLimitExceeded;
+
+    fn outcome_of0(
+        result: Result<Change, CallError>,
+        report: FormReport,
+        output_limit: u64,
+        redactor: &Redactor,
+    ) -> Outcome {
+        outcome_of(result, report, output_limit, redactor).0
+    }
 
     fn report(output: &str) -> FormReport {
         FormReport {
@@ -316,14 +359,14 @@ mod tests {
             socket_denials: vec!["denied: module web may not bind".into()],
             ..report("")
         };
-        let outcome = outcome_of(trapped, with_panic, 100, &Redactor::default());
+        let outcome = outcome_of0(trapped, with_panic, 100, &Redactor::default());
         assert_eq!(
             outcome.reason.as_deref(),
             Some(
                 "wasm trap: unreachable (panicked at src/lib.rs:4:5: deliberate panic) (denied: module web may not bind)"
             )
         );
-        let failed = outcome_of(
+        let failed = outcome_of0(
             Err(CallError::Failed("no".into())),
             report("out\n"),
             100,
@@ -341,7 +384,7 @@ mod tests {
 
     #[test]
     fn output_past_the_limit_fails_the_form_and_is_cut() {
-        let ok = outcome_of(
+        let ok = outcome_of0(
             Ok(Change::Changed),
             report("0123456789"),
             4,
@@ -354,7 +397,7 @@ mod tests {
                 .starts_with("output limit of 4 bytes exceeded")
         );
         assert_eq!(ok.output, "0123\n[output cut at the limit]\n");
-        let trapped = outcome_of(
+        let trapped = outcome_of0(
             Err(CallError::OutputLimit(OutputLimitExceeded)),
             report(""),
             4,
@@ -371,10 +414,10 @@ mod tests {
             ..report("")
         };
         assert_eq!(
-            outcome_of(Ok(Change::Unchanged), cut_log, 4, &Redactor::default()).status,
+            outcome_of0(Ok(Change::Unchanged), cut_log, 4, &Redactor::default()).status,
             Status::Failed
         );
-        let fine = outcome_of(
+        let fine = outcome_of0(
             Ok(Change::Unchanged),
             report("ok\n"),
             4,
@@ -389,7 +432,7 @@ mod tests {
         data.insert("db".into(), b"hunter22-secret".to_vec());
         let redactor = Redactor::new(&data);
         // The limit falls inside the value.
-        let outcome = outcome_of(
+        let outcome = outcome_of0(
             Ok(Change::Changed),
             report("pw: hunter22-secret\n"),
             10,
@@ -406,14 +449,14 @@ mod tests {
             output_cut: true,
             ..report("pw: hunter22-se")
         };
-        let outcome = outcome_of(Ok(Change::Changed), captured, 100, &redactor);
+        let outcome = outcome_of0(Ok(Change::Changed), captured, 100, &redactor);
         assert_eq!(outcome.output, "pw: [data db]");
         // A reason longer than its limit, with the value across the cut.
         let long = format!(
             "{}hunter22-secret",
             "x".repeat(crate::wire::outcome::MAX_REASON - 4)
         );
-        let failed = outcome_of(Err(CallError::Failed(long)), report(""), 100, &redactor);
+        let failed = outcome_of0(Err(CallError::Failed(long)), report(""), 100, &redactor);
         assert!(!failed.reason.unwrap().contains("hunt"));
     }
 }

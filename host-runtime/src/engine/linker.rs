@@ -61,6 +61,13 @@ enum FormsError {
         total: usize,
         chain: String,
     },
+    /// Check mode: forms of the subdeployment failed after steps it could not take.
+    #[error("{unknown} of {total} forms in {chain} could not be known in check mode")]
+    NestedUnknown {
+        unknown: usize,
+        total: usize,
+        chain: String,
+    },
 }
 
 pub(super) fn new_linker(engine: &Engine) -> Result<Linker<StoreData>, EngineError> {
@@ -81,9 +88,41 @@ fn wit_change(change: Change) -> types::Change {
     }
 }
 
-/// Text at the boundary: what the module receives.
-fn to_wit<T>(result: Result<T, FormsError>) -> Result<T, String> {
-    result.map_err(|e| e.to_string())
+impl FormsError {
+    /// Whether check mode may not know this failure to be one: what a
+    /// step it did not take could cause (a file or a chroot missing, a
+    /// property failing). Refusals by the grants, bad arguments and limits
+    /// are real whatever check mode skipped.
+    fn check_may_not_know(&self) -> bool {
+        match self {
+            FormsError::Host(error) => !error.is_refusal(),
+            FormsError::Call(error) => error.check_may_not_know(),
+            FormsError::Launch { .. }
+            | FormsError::Bundle { .. }
+            | FormsError::NestedFailed { .. }
+            | FormsError::NestedUnknown { .. } => true,
+            FormsError::BadForm { .. }
+            | FormsError::BadNestedForm { .. }
+            | FormsError::BadContext(_)
+            | FormsError::BadGrant(_)
+            | FormsError::Deferred(_)
+            | FormsError::NestedTooLarge(_)
+            | FormsError::NotLoaded(_)
+            | FormsError::BundledForm { .. } => false,
+        }
+    }
+}
+
+/// Text at the boundary: what the module receives. A real failure (a
+/// refusal by the grants, say) is noted for the form's report: its form
+/// fails in check mode whatever check mode skipped.
+fn to_wit<T>(data: &mut StoreData, result: Result<T, FormsError>) -> Result<T, String> {
+    result.map_err(|e| {
+        if !e.check_may_not_know() {
+            data.host_mut().note_real_failure();
+        }
+        e.to_string()
+    })
 }
 
 fn define_forms(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
@@ -93,14 +132,17 @@ fn define_forms(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         |mut store: StoreContextMut<'_, StoreData>, (form,): (String,)| {
             Box::new(async move {
                 let result = apply(&mut store, &form).await.map(wit_change);
-                Ok((to_wit(result),))
+                Ok((to_wit(store.data_mut(), result),))
             })
         },
     )?;
     forms.func_wrap_async(
         "validate-form",
         |mut store: StoreContextMut<'_, StoreData>, (form,): (String,)| {
-            Box::new(async move { Ok((to_wit(validate_form(&mut store, &form).await),)) })
+            Box::new(async move {
+                let result = validate_form(&mut store, &form).await;
+                Ok((to_wit(store.data_mut(), result),))
+            })
         },
     )?;
     forms.func_wrap_async(
@@ -109,7 +151,7 @@ fn define_forms(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
          (contexts, forms): (Vec<String>, Vec<String>)| {
             Box::new(async move {
                 let result = subdeploy(store.data_mut(), &contexts, &forms).map(wit_change);
-                Ok((to_wit(result),))
+                Ok((to_wit(store.data_mut(), result),))
             })
         },
     )?;
@@ -121,7 +163,7 @@ fn define_forms(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
                 let result = dump_image(&mut store, &path, &form, &grants)
                     .await
                     .map(wit_change);
-                Ok((to_wit(result),))
+                Ok((to_wit(store.data_mut(), result),))
             })
         },
     )?;
@@ -222,22 +264,29 @@ fn subdeploy(
             call: "subdeploy",
             error,
         })?;
-    let (mut changed, mut failed) = (false, 0);
+    let (mut changed, mut failed, mut unknown) = (false, 0, 0);
     for (form, outcome) in forms.iter().zip(outcomes) {
         data.host_mut().record_beneath(&root, &outcome.changes);
         changed |= outcome.status == Status::Changed;
         failed += usize::from(outcome.status == Status::Failed);
+        unknown += usize::from(outcome.status == Status::Unknown);
         data.push_nested(Nested {
             context: chain.clone(),
+            root: root.clone(),
             form: form.into(),
             outcome,
         })
         .map_err(FormsError::NestedTooLarge)?;
     }
-    match (failed, changed) {
-        (0, false) => Ok(Change::Unchanged),
-        (0, true) => Ok(Change::Changed),
-        (failed, _) => Err(FormsError::NestedFailed {
+    match (failed, unknown, changed) {
+        (0, 0, false) => Ok(Change::Unchanged),
+        (0, 0, true) => Ok(Change::Changed),
+        (0, unknown, _) => Err(FormsError::NestedUnknown {
+            unknown,
+            total: forms.len(),
+            chain,
+        }),
+        (failed, _, _) => Err(FormsError::NestedFailed {
             failed,
             total: forms.len(),
             chain,

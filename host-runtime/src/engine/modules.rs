@@ -1,6 +1,8 @@
 //! The instantiated modules of one store, which module owns which property,
 //! and calls into them: validating and applying a form with its module,
-//! with the call stack kept so a module is never re-entered.
+//! with the call stack kept so an instance is never re-entered. A module
+//! applying a form of its own (a form it holds as data) gets another
+//! instance of itself, fresh from `init`, in the same store.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,17 +23,30 @@ use crate::host::output::OutputLimitExceeded;
 /// How deep `apply` may nest inside properties before we call it runaway recursion.
 const MAX_APPLY_DEPTH: usize = 32;
 
+/// Most instances a store makes beyond the pristine ones, for modules
+/// applying their own forms. Idle ones are used again, so only nesting
+/// (bounded by [`MAX_APPLY_DEPTH`]) or instances lost to traps use more.
+pub const MAX_EXTRA_INSTANCES: usize = MAX_APPLY_DEPTH;
+
 /// Why a call into a module did not give a result.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error("unknown property {name}{}", hint.as_ref().map(|k| format!(" (did you mean {k}?)")).unwrap_or_default())]
     UnknownProperty { name: String, hint: Option<String> },
-    #[error(
-        "{form}: module `{module}` is already running; a module calls its own properties directly, not through apply"
-    )]
-    Reentered { form: String, module: String },
     #[error("{form}: apply nested more than {MAX_APPLY_DEPTH} deep")]
     TooDeep { form: String },
+    /// Applying forms of running modules made more instances than any form may.
+    #[error(
+        "{form}: more than {MAX_EXTRA_INSTANCES} instances were made for modules applying forms of their own in this form"
+    )]
+    TooManyInstances { form: String },
+    /// Another instance of a running module could not be made.
+    #[error("{form}: another instance of module `{module}`: {reason}")]
+    Instantiate {
+        form: String,
+        module: String,
+        reason: String,
+    },
     /// The module asked to exit (WASI `exit`), which ends its form.
     #[error("{form}: the module exited with status {status}")]
     Exited { form: String, status: i32 },
@@ -50,6 +65,15 @@ pub enum CallError {
     /// The property failed: its own reason.
     #[error("{0}")]
     Failed(String),
+}
+
+impl CallError {
+    /// Whether check mode may not know this failure to be one: a property's
+    /// own failure or a trap may come of a step check mode did not take; a
+    /// limit, an unknown property or a runaway recursion does not.
+    pub fn check_may_not_know(&self) -> bool {
+        matches!(self, CallError::Failed(_) | CallError::Trap(_))
+    }
 }
 
 pub(super) struct Instance {
@@ -199,28 +223,36 @@ impl ModuleSet {
         form: &Form,
     ) -> Result<Change, CallError> {
         let mut ctx = store.as_context_mut();
-        if ctx.data().is_active(index) {
-            return Err(CallError::Reentered {
-                form: form.name().to_owned(),
-                module: self.module_name(index).to_owned(),
-            });
-        }
         if ctx.data().depth() >= MAX_APPLY_DEPTH {
             return Err(CallError::TooDeep {
                 form: form.name().to_owned(),
             });
         }
+        // An instance on the stack cannot be entered again: a module applying
+        // its own form gets another instance of itself.
+        let another = if ctx.data().is_active(index) {
+            Some(self.another_instance(&mut ctx, index, form).await?)
+        } else {
+            None
+        };
+        let bindings = another.as_ref().unwrap_or(&self.instances[index].bindings);
         ctx.data_mut().enter(index, self.module_name(index));
-        let result = self.instances[index]
-            .bindings
+        let result = bindings
             .consfig_module_properties()
             .call_apply(&mut ctx, form.name(), &form.args_json())
             .await;
         ctx.data_mut().leave();
         match result {
-            Ok(Ok(wit::Change::Unchanged)) => Ok(Change::Unchanged),
-            Ok(Ok(wit::Change::Changed)) => Ok(Change::Changed),
-            Ok(Err(reason)) => Err(CallError::Failed(reason)),
+            Ok(result) => {
+                if let Some(bindings) = another {
+                    ctx.data_mut().put_spare(index, bindings);
+                }
+                match result {
+                    Ok(wit::Change::Unchanged) => Ok(Change::Unchanged),
+                    Ok(wit::Change::Changed) => Ok(Change::Changed),
+                    Err(reason) => Err(CallError::Failed(reason)),
+                }
+            }
             Err(trap) => {
                 ctx.data_mut().note_trap(());
                 if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
@@ -237,6 +269,53 @@ impl ModuleSet {
                     return Err(CallError::TimeLimit(limit));
                 }
                 Err(CallError::Trap(describe_trap(&trap)))
+            }
+        }
+    }
+
+    /// An instance of module `index` other than those on the stack: an idle
+    /// one made earlier in this store, or a new one from the module's
+    /// compiled code, initialised as the pristine one was — under the
+    /// module's own name, so its limits and grants are the module's.
+    async fn another_instance(
+        &self,
+        ctx: &mut wasmtime::StoreContextMut<'_, StoreData>,
+        index: usize,
+        form: &Form,
+    ) -> Result<ModuleBindings, CallError> {
+        if let Some(bindings) = ctx.data_mut().take_spare(index) {
+            return Ok(bindings);
+        }
+        if !ctx.data_mut().count_extra_instance() {
+            return Err(CallError::TooManyInstances {
+                form: form.name().to_owned(),
+            });
+        }
+        let failed = |reason: String| CallError::Instantiate {
+            form: form.name().to_owned(),
+            module: self.module_name(index).to_owned(),
+            reason,
+        };
+        let component = &self.recipe.components()[index].component;
+        let bindings =
+            ModuleBindings::instantiate_async(&mut *ctx, component, self.recipe.linker())
+                .await
+                .map_err(|e| failed(format!("cannot instantiate: {}", error_chain(&e))))?;
+        ctx.data_mut().enter(index, self.module_name(index));
+        let init = bindings
+            .consfig_module_properties()
+            .call_init(&mut *ctx)
+            .await;
+        ctx.data_mut().leave();
+        match init {
+            Ok(Ok(())) => Ok(bindings),
+            Ok(Err(reason)) => Err(failed(format!("init failed: {reason}"))),
+            Err(trap) => {
+                ctx.data_mut().note_trap(());
+                match time_limit_of(&trap) {
+                    Some(limit) => Err(CallError::TimeLimit(limit)),
+                    None => Err(failed(format!("init {}", describe_trap(&trap)))),
+                }
             }
         }
     }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use super::modules::ModuleSet;
+use super::modules::{MAX_EXTRA_INSTANCES, ModuleSet};
+use crate::host::bindings::Module as ModuleBindings;
 use crate::host::state::HostState;
 use crate::sandbox::policy::show_bytes;
 use crate::wire::outcome::Nested;
@@ -31,10 +32,16 @@ pub struct NestedTooLarge {
 fn nested_text(nested: &Nested) -> u64 {
     let outcome = &nested.outcome;
     let own = nested.context.len()
+        + nested.root.as_os_str().len()
         + nested.form.0.to_string().len()
         + outcome.output.len()
         + outcome.reason.as_ref().map_or(0, String::len)
-        + outcome.skipped.iter().map(String::len).sum::<usize>();
+        + outcome.skipped.iter().map(String::len).sum::<usize>()
+        + outcome
+            .unknown_after
+            .iter()
+            .map(|step| step.to_string().len())
+            .sum::<usize>();
     outcome
         .nested
         .iter()
@@ -73,6 +80,11 @@ pub struct StoreData {
     exit_requested: Option<i32>,
     /// A call into a module trapped: its instance cannot be entered again.
     trapped: bool,
+    /// Instances made beyond the pristine ones, for modules applying forms
+    /// of their own, that no call is running in now, by module index.
+    spare: Vec<(usize, ModuleBindings)>,
+    /// How many such instances this store made.
+    extra_instances: usize,
 }
 
 impl StoreData {
@@ -87,6 +99,8 @@ impl StoreData {
             nested_bytes: 0,
             exit_requested: None,
             trapped: false,
+            spare: Vec::new(),
+            extra_instances: 0,
         }
     }
 
@@ -124,6 +138,26 @@ impl StoreData {
     pub(super) fn leave(&mut self) {
         self.active.pop();
         self.host.leave();
+    }
+
+    /// An idle extra instance of module `index`, if there is one.
+    pub(super) fn take_spare(&mut self, index: usize) -> Option<ModuleBindings> {
+        let at = self.spare.iter().position(|(i, _)| *i == index)?;
+        Some(self.spare.swap_remove(at).1)
+    }
+
+    /// An extra instance of module `index` whose call returned: idle again.
+    pub(super) fn put_spare(&mut self, index: usize, bindings: ModuleBindings) {
+        self.spare.push((index, bindings));
+    }
+
+    /// Count one more extra instance; false when no more may be made.
+    pub(super) fn count_extra_instance(&mut self) -> bool {
+        if self.extra_instances >= MAX_EXTRA_INSTANCES {
+            return false;
+        }
+        self.extra_instances += 1;
+        true
     }
 
     /// Keep the form `text` of module `index` to validate later.
@@ -259,6 +293,7 @@ mod tests {
         data.enter(0, "m");
         let nested = |output: usize| Nested {
             context: "subdeployment".into(),
+            root: "/".into(),
             form: (&consfig_contract::Form::parse(r#"["m:p"]"#).unwrap()).into(),
             outcome: crate::wire::outcome::Outcome::failed("no", "o".repeat(output)),
         };

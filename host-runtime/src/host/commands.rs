@@ -58,6 +58,10 @@ impl HostState {
         }
         if self.check_mode() {
             read_only::confine(&mut cmd);
+            // It sees the host as it is, not as earlier forms would leave it.
+            if self.check_has_changes() {
+                self.ran_without_changes.push(command.argv.join(" "));
+            }
         }
         // Standard input comes from an unlinked temporary file, so feeding a
         // large input needs no writer thread: this process may fork again.
@@ -193,6 +197,50 @@ mod tests {
         assert!(!marker.exists(), "a read-only command wrote in check mode");
         let report = host.take_report();
         assert_eq!(report.skipped, [format!("touch {}", marker.display())]);
+    }
+
+    #[test]
+    fn check_mode_notes_what_makes_a_later_failure_unknowable() {
+        use crate::sandbox::overlay::Unknowable;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        let mut host = host_with_policy(
+            &["command:*", &format!("write:{}", dir.path().display())],
+            true,
+        );
+        let look = |word: &str| {
+            let mut cmd = command(&["echo", word]);
+            cmd.read_only = true;
+            cmd
+        };
+        host.run(look("before")).unwrap();
+        host.write_file(&file.display().to_string(), b"x", None)
+            .unwrap();
+        // Runs on the disk, where the file check mode wrote is not.
+        host.run(look("after")).unwrap();
+        host.run(command(&["touch", "/nowhere"])).unwrap();
+        host.note_unknowable([Unknowable::NotRun("make".into())]);
+        let report = host.take_report();
+        assert_eq!(report.ran_without_changes, ["echo after"]);
+        assert_eq!(report.skipped, ["touch /nowhere"]);
+        assert_eq!(
+            report.earlier_unknowable,
+            [Unknowable::NotRun("make".into())]
+        );
+        assert!(!report.real_failure);
+
+        // A refusal by the grants is noted as it becomes text.
+        let refused = host.read_file("/etc/shadow").unwrap_err();
+        assert!(matches!(refused, HostError::Denied { .. }), "{refused}");
+        let text = host.refusal_noted(refused);
+        assert!(text.starts_with("denied:"), "{text}");
+        assert!(host.take_report().real_failure);
+        let missing = host.read_file(&file.with_extension("no").display().to_string());
+        host.refusal_noted(missing.unwrap_err());
+        assert!(
+            !host.take_report().real_failure,
+            "a missing file may be unknowable"
+        );
     }
 
     #[test]

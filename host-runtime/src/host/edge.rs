@@ -1,6 +1,7 @@
 //! The `host` interface as the bindings declare it. Each call forwards to its
 //! typed implementation in this layer, and its error becomes text here: the
-//! one place the host's errors are turned into strings for a module.
+//! one place the host's errors are turned into strings for a module (a
+//! refusal by the grants noted on the way, for check mode's report).
 
 use super::bindings::consfig::module::host::{
     self, Command, CommandOutput, FileStat, Identity, Level,
@@ -17,11 +18,11 @@ impl host::Host for HostState {
     }
 
     fn run(&mut self, command: Command) -> Result<CommandOutput, String> {
-        HostState::run(self, command).map_err(|e| e.to_string())
+        HostState::run(self, command).map_err(|e| self.refusal_noted(e))
     }
 
     fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
-        HostState::read_file(self, &path).map_err(|e| e.to_string())
+        HostState::read_file(self, &path).map_err(|e| self.refusal_noted(e))
     }
 
     fn write_file(
@@ -30,23 +31,23 @@ impl host::Host for HostState {
         contents: Vec<u8>,
         mode: Option<u32>,
     ) -> Result<(), String> {
-        HostState::write_file(self, &path, &contents, mode).map_err(|e| e.to_string())
+        HostState::write_file(self, &path, &contents, mode).map_err(|e| self.refusal_noted(e))
     }
 
     fn stat(&mut self, path: String) -> Result<Option<FileStat>, String> {
-        HostState::stat(self, &path).map_err(|e| e.to_string())
+        HostState::stat(self, &path).map_err(|e| self.refusal_noted(e))
     }
 
     fn remove(&mut self, path: String) -> Result<(), String> {
-        HostState::remove(self, &path).map_err(|e| e.to_string())
+        HostState::remove(self, &path).map_err(|e| self.refusal_noted(e))
     }
 
     fn mkdir(&mut self, path: String, mode: Option<u32>) -> Result<(), String> {
-        HostState::mkdir(self, &path, mode).map_err(|e| e.to_string())
+        HostState::mkdir(self, &path, mode).map_err(|e| self.refusal_noted(e))
     }
 
     fn chmod(&mut self, path: String, mode: u32) -> Result<(), String> {
-        HostState::chmod(self, &path, mode).map_err(|e| e.to_string())
+        HostState::chmod(self, &path, mode).map_err(|e| self.refusal_noted(e))
     }
 
     fn whoami(&mut self) -> Identity {
@@ -62,6 +63,6 @@ impl host::Host for HostState {
     }
 
     fn data(&mut self, key: String) -> Result<Vec<u8>, String> {
-        HostState::data(self, &key).map_err(|e| e.to_string())
+        HostState::data(self, &key).map_err(|e| self.refusal_noted(e))
     }
 }

@@ -78,6 +78,11 @@ pub enum HostError {
 }
 
 impl HostError {
+    /// Whether the grants refused the call (not the host, nor the call's own arguments).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, HostError::Denied { .. } | HostError::LeadsOut { .. })
+    }
+
     /// The error of file call `call` on `path`, saying so when it was
     /// stopped at its granted directory.
     pub fn file(call: &'static str, path: &str, error: io::Error) -> HostError {

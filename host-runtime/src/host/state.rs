@@ -15,7 +15,7 @@ use crate::sandbox::confinement::{Confinement, Writer};
 use crate::sandbox::files::{Disk, FileBackend};
 use crate::sandbox::grants::ModuleGrants;
 use crate::sandbox::network::NetworkGate;
-use crate::sandbox::overlay::{FileChange, Overlay};
+use crate::sandbox::overlay::{FileChange, Overlay, Unknowable};
 use crate::sandbox::place::Place;
 use crate::sandbox::policy::{Limit, MAX_SUBDEPLOY_DEPTH, Policy};
 
@@ -48,6 +48,15 @@ pub struct FormReport {
     pub changes: Vec<FileChange>,
     /// Check mode: the commands it did not run.
     pub skipped: Vec<String>,
+    /// Check mode: the read-only commands it ran on the host as it is,
+    /// without the files check mode would have changed before them.
+    pub ran_without_changes: Vec<String>,
+    /// Check mode: the steps earlier forms did not take, oldest first.
+    pub earlier_unknowable: Vec<Unknowable>,
+    /// A call of the form failed for real: the grants refused it, or it
+    /// was malformed or over a limit. Check mode never takes its form's
+    /// failure for unknown.
+    pub real_failure: bool,
     /// Why a module panicked, as it said before aborting.
     pub panic: Option<String>,
 }
@@ -71,6 +80,9 @@ pub struct HostState {
     /// The deadline of the call running now, if it has one.
     deadline: Option<CallDeadline>,
     pub(super) skipped: Vec<String>,
+    pub(super) ran_without_changes: Vec<String>,
+    /// A call of this form failed for real (see [`FormReport::real_failure`]).
+    real_failure: bool,
     pub(super) panic: Option<String>,
 }
 
@@ -126,6 +138,8 @@ impl HostState {
             disk: Disk,
             deadline: None,
             skipped: Vec::new(),
+            ran_without_changes: Vec::new(),
+            real_failure: false,
             panic: None,
         }
     }
@@ -212,7 +226,47 @@ impl HostState {
                 .map(Check::take_changes)
                 .unwrap_or_default(),
             skipped: std::mem::take(&mut self.skipped),
+            ran_without_changes: std::mem::take(&mut self.ran_without_changes),
+            earlier_unknowable: self
+                .check
+                .as_ref()
+                .map(|check| check.earlier_unknowable().to_vec())
+                .unwrap_or_default(),
+            real_failure: std::mem::take(&mut self.real_failure),
             panic: self.panic.take(),
+        }
+    }
+
+    /// The text a module gets for `error`; a refusal by the grants is
+    /// noted, as a failure that check mode never takes for unknown.
+    pub fn refusal_noted(&mut self, error: super::error::HostError) -> String {
+        self.note_refusal(&error);
+        error.to_string()
+    }
+
+    /// Note `error` if the grants refused the call.
+    pub fn note_refusal(&mut self, error: &super::error::HostError) {
+        if error.is_refusal() {
+            self.note_real_failure();
+        }
+    }
+
+    /// A call of this form failed for real.
+    pub fn note_real_failure(&mut self) {
+        self.real_failure = true;
+    }
+
+    /// Check mode: whether a command run now would see the host without
+    /// files check mode would have changed.
+    pub(super) fn check_has_changes(&self) -> bool {
+        self.check.as_ref().is_some_and(Check::has_changes)
+    }
+
+    /// Check mode: take in the steps a form did not take, for the forms
+    /// after it.
+    pub fn note_unknowable(&mut self, steps: impl IntoIterator<Item = Unknowable>) {
+        if let Some(check) = &mut self.check {
+            check.note_unknowable(steps);
         }
     }
 
@@ -226,11 +280,17 @@ impl HostState {
     }
 
     /// Check mode: what a subdeployment chrooted at `root` sees.
+    /// It carries the commands this form and earlier ones did not run.
     pub fn check_view(&self, root: &std::path::Path) -> std::io::Result<Option<Overlay>> {
-        self.check
+        let mut view = self
+            .check
             .as_ref()
             .map(|check| check.view_beneath(root))
-            .transpose()
+            .transpose()?;
+        if let Some(view) = &mut view {
+            view.note_unknowable(self.skipped.iter().cloned().map(Unknowable::NotRun));
+        }
+        Ok(view)
     }
 
     /// Check mode: what a subdeployment chrooted at `root` would change.

@@ -214,7 +214,7 @@ impl Loaded {
         match zygote.apply_serving(form, time, line.server(), hangup, || answer_stub(up)) {
             Ok(outcome) => {
                 // Check mode: a control child forked anew later sees it too.
-                self.image.absorb(&outcome.changes).map_err(|e| {
+                self.image.absorb(&outcome).map_err(|e| {
                     RuntimeError::Fatal(format!(
                         "check mode cannot keep what forms would change: {e}"
                     ))

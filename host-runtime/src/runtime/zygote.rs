@@ -341,12 +341,15 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
         };
         let Request::Apply { form, timeout_ms } = request;
         let timeout = Duration::from_millis(timeout_ms);
+        let started = Instant::now();
         let Some(mut outcome) = evaluate_in_grandchild(image, &form, timeout, requests.as_fd())
         else {
             return 0;
         };
-        // Check mode: the next form sees what this one would have changed.
-        if let Err(e) = image.absorb(&outcome.changes) {
+        outcome.duration_ms = Some(started.elapsed().as_millis().try_into().unwrap_or(u64::MAX));
+        // Check mode: the next form sees what this one would have changed,
+        // and which commands it did not run.
+        if let Err(e) = image.absorb(&outcome) {
             let output = std::mem::take(&mut outcome.output);
             outcome = Outcome::failed(
                 format!("check mode could not keep what this form would change: {e}"),

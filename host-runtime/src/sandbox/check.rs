@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::bounded::TooLarge;
 use super::files::{FileBackend, our_ids};
-use super::overlay::{Entry, FileChange, Overlay, Recorder};
+use super::overlay::{Entry, FileChange, Overlay, Recorder, Unknowable};
 use super::place::{Place, Status};
 
 #[derive(Debug, Default)]
@@ -48,6 +48,22 @@ impl Check {
     /// Take in what a form would have changed, for the forms after it.
     pub fn absorb(&mut self, changes: &[FileChange]) -> io::Result<()> {
         self.overlay.apply(changes)
+    }
+
+    /// Take in steps a form did not take, for the forms after it.
+    pub fn note_unknowable(&mut self, steps: impl IntoIterator<Item = Unknowable>) {
+        self.overlay.note_unknowable(steps);
+    }
+
+    /// The steps earlier forms did not take, oldest first.
+    pub fn earlier_unknowable(&self) -> &[Unknowable] {
+        self.overlay.unknowable()
+    }
+
+    /// Whether this form or an earlier one would have changed any file:
+    /// a command run now sees the host without those changes.
+    pub fn has_changes(&self) -> bool {
+        !self.overlay.is_empty() || !self.recorder.is_empty()
     }
 
     /// What a subdeployment chrooted at `root` sees: what earlier forms and

@@ -17,6 +17,42 @@ pub struct ModuleSettings {
     pub trusted: bool,
 }
 
+/// Where a deploy's module settings are written: what a refusal tells the
+/// user to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsFrom {
+    /// `[module.NAME]` tables of Consfig.toml.
+    ConsfigFile,
+    /// `--grant MODULE=GRANT` and `--trusted MODULE` (`consfig apply`).
+    CommandLine,
+}
+
+impl SettingsFrom {
+    /// Settings for a module that is not loaded.
+    fn no_such_module(self, name: &str, loaded: &str) -> String {
+        match self {
+            SettingsFrom::ConsfigFile => {
+                format!("[module.{name}]: no module named {name} is loaded (loaded: {loaded})")
+            }
+            SettingsFrom::CommandLine => format!(
+                "--grant/--trusted {name}: no module named {name} is loaded (loaded: {loaded})"
+            ),
+        }
+    }
+
+    /// How to give module `name` what it needs.
+    fn how_to_grant(self, name: &str) -> String {
+        match self {
+            SettingsFrom::ConsfigFile => {
+                format!("add them to grants in [module.{name}], or set trusted = true there")
+            }
+            SettingsFrom::CommandLine => format!(
+                "give each with --grant {name}=GRANT, or run it unchecked with --trusted {name}"
+            ),
+        }
+    }
+}
+
 /// A loaded module, as the grants are decided for it.
 pub struct LoadedModule<'a> {
     pub name: &'a str,
@@ -29,19 +65,18 @@ pub struct LoadedModule<'a> {
 /// Each module's grants, from the consfig's settings and the modules' needs.
 /// Every problem at once when a module's needs are not granted, or are
 /// written wrong, or settings name no loaded module.
+/// Refusals say how to fix them where the settings are written (`from`).
 pub fn decide(
     modules: &[LoadedModule<'_>],
     settings: &BTreeMap<String, ModuleSettings>,
+    from: SettingsFrom,
 ) -> Result<BTreeMap<String, ModuleGrants>, Vec<String>> {
     let mut problems = Vec::new();
     let mut decided = BTreeMap::new();
     for name in settings.keys() {
         if !modules.iter().any(|m| m.name == name) {
             let loaded: Vec<&str> = modules.iter().map(|m| m.name).collect();
-            problems.push(format!(
-                "[module.{name}]: no module named {name} is loaded (loaded: {})",
-                loaded.join(", ")
-            ));
+            problems.push(from.no_such_module(name, &loaded.join(", ")));
         }
     }
     for module in modules {
@@ -71,10 +106,10 @@ pub fn decide(
             if !missing.is_empty() {
                 let list: Vec<String> = missing.iter().map(|g| format!("\"{g}\"")).collect();
                 problems.push(format!(
-                    "module {} needs grants it was not given: {} (add them to grants in [module.{}], or set trusted = true there)",
+                    "module {} needs grants it was not given: {} ({})",
                     module.name,
                     list.join(", "),
-                    module.name
+                    from.how_to_grant(module.name)
                 ));
             }
         }
@@ -102,7 +137,12 @@ mod tests {
     #[test]
     fn standard_modules_get_their_needs_unless_narrowed() {
         let needs = vec!["write:/".to_owned()];
-        let decided = decide(&[module("file", &needs, true)], &BTreeMap::new()).unwrap();
+        let decided = decide(
+            &[module("file", &needs, true)],
+            &BTreeMap::new(),
+            SettingsFrom::ConsfigFile,
+        )
+        .unwrap();
         assert_eq!(decided["file"].grants, parse_grants(&["write:/"]).unwrap());
         assert!(decided["file"].standard);
         let narrowed = BTreeMap::from([(
@@ -112,7 +152,12 @@ mod tests {
                 trusted: false,
             },
         )]);
-        let decided = decide(&[module("file", &needs, true)], &narrowed).unwrap();
+        let decided = decide(
+            &[module("file", &needs, true)],
+            &narrowed,
+            SettingsFrom::ConsfigFile,
+        )
+        .unwrap();
         assert_eq!(
             decided["file"].grants,
             parse_grants(&["write:/srv"]).unwrap()
@@ -130,6 +175,7 @@ mod tests {
                 module("odd", &bad_needs, false),
             ],
             &settings,
+            SettingsFrom::ConsfigFile,
         )
         .unwrap_err();
         assert_eq!(problems.len(), 3, "{problems:?}");
@@ -153,6 +199,35 @@ mod tests {
                 trusted: true,
             },
         )]);
-        assert!(decide(&[module("web", &needs, false)], &trusted).unwrap()["web"].trusted);
+        assert!(
+            decide(
+                &[module("web", &needs, false)],
+                &trusted,
+                SettingsFrom::ConsfigFile
+            )
+            .unwrap()["web"]
+                .trusted
+        );
+    }
+
+    #[test]
+    fn refusals_name_where_the_settings_are_written() {
+        let needs = vec!["write:/srv".to_owned()];
+        let settings = BTreeMap::from([("nope".to_owned(), ModuleSettings::default())]);
+        let web = [module("web", &needs, false)];
+        let file = decide(&web, &settings, SettingsFrom::ConsfigFile).unwrap_err();
+        assert!(file[1].contains("grants in [module.web]"), "{file:?}");
+        let flags = decide(&web, &settings, SettingsFrom::CommandLine).unwrap_err();
+        assert!(flags[0].starts_with("--grant/--trusted nope:"), "{flags:?}");
+        assert!(
+            flags[1].contains("--grant web=GRANT") && flags[1].contains("--trusted web"),
+            "{flags:?}"
+        );
+        assert!(
+            flags
+                .iter()
+                .all(|p| !p.contains("[module.") && !p.contains("trusted = true")),
+            "{flags:?}"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! What check mode (`--check`) knows of files: what a path holds or would
 //! hold ([`Entry`]), one form's change to a path ([`FileChange`], reported
 //! with the form's outcome for `--diff`), the paths earlier forms would have
-//! changed ([`Overlay`]), and the changes of the form running ([`Recorder`]).
+//! changed ([`Overlay`]), the changes of the form running ([`Recorder`]), and
+//! the steps check mode could not take, after which a failure is not known
+//! to be one ([`Unknowable`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -66,6 +68,33 @@ impl FileChange {
     }
 }
 
+/// A step check mode could not take as the deploy would: what follows it
+/// may fail in check mode only because of that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "step", content = "command")]
+pub enum Unknowable {
+    /// A command that may change things, which check mode did not run.
+    NotRun(String),
+    /// A read-only command, run on the host as it is: without the files
+    /// check mode would have changed before it.
+    RanWithoutChanges(String),
+}
+
+impl std::fmt::Display for Unknowable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unknowable::NotRun(command) => write!(f, "did not run `{command}`"),
+            Unknowable::RanWithoutChanges(command) => write!(
+                f,
+                "ran `{command}` without the changes check mode would have made"
+            ),
+        }
+    }
+}
+
+/// Most steps check mode keeps of the forms before: the latest.
+pub const MAX_UNKNOWABLE: usize = 16;
+
 /// The paths check mode changed so far, as they would be.
 ///
 /// File contents are kept out of this process's memory, in a file of their
@@ -78,6 +107,9 @@ pub struct Overlay {
     entries: BTreeMap<PathBuf, Kept>,
     /// Where file contents are; made when the first one comes.
     contents: Option<Arc<File>>,
+    /// Commands earlier forms would have run and check mode did not, the
+    /// latest [`MAX_UNKNOWABLE`], oldest first.
+    not_run: Vec<Unknowable>,
 }
 
 /// An entry, its contents (if a file) as a range of the contents file.
@@ -128,7 +160,29 @@ impl Overlay {
         Overlay {
             entries,
             contents: self.contents.clone(),
+            not_run: self.not_run.clone(),
         }
+    }
+
+    /// Whether check mode changed any path.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Take in steps check mode did not take, for the forms after them.
+    pub fn note_unknowable(&mut self, steps: impl IntoIterator<Item = Unknowable>) {
+        for step in steps {
+            if !self.not_run.contains(&step) {
+                self.not_run.push(step);
+            }
+        }
+        let over = self.not_run.len().saturating_sub(MAX_UNKNOWABLE);
+        self.not_run.drain(..over);
+    }
+
+    /// The steps earlier forms did not take, oldest first.
+    pub fn unknowable(&self) -> &[Unknowable] {
+        &self.not_run
     }
 
     /// Take in what forms would have changed.
@@ -196,6 +250,11 @@ impl Recorder {
             .into_values()
             .filter(|c| c.before != c.after)
             .collect()
+    }
+
+    /// Whether the form changed nothing so far.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
     }
 
     /// The form's changes so far, leaving them in place.

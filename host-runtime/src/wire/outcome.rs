@@ -1,12 +1,13 @@
 //! What a form came to, as the runtime reports it to the controller: its
 //! status, reason and output, the forms of its subdeployments, and in check
-//! mode the files it would change and the commands it skipped.
+//! mode the files it would change, the commands it skipped, and when it
+//! failed after a step check mode could not take, that it is unknown.
 
 use consfig_contract::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::sandbox::overlay::FileChange;
+use crate::sandbox::overlay::{FileChange, Unknowable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -14,6 +15,9 @@ pub enum Status {
     Unchanged,
     Changed,
     Failed,
+    /// Check mode: it failed after a step check mode could not take (a
+    /// command it did not run), so whether the deploy would fail is not known.
+    Unknown,
 }
 
 impl Status {
@@ -22,6 +26,7 @@ impl Status {
             Status::Unchanged => "unchanged",
             Status::Changed => "changed",
             Status::Failed => "failed",
+            Status::Unknown => "unknown",
         }
     }
 }
@@ -44,6 +49,13 @@ pub struct Outcome {
     /// In check mode: the commands it did not run, so could not know about.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<String>,
+    /// When unknown: the steps check mode did not take, in this form, its
+    /// subdeployments or the forms before it, that make its failure unknowable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_after: Vec<Unknowable>,
+    /// How long the form took, in milliseconds, as the runtime measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// A form a subdeployment evaluated, in the contexts it ran in.
@@ -51,8 +63,16 @@ pub struct Outcome {
 pub struct Nested {
     /// The chain of contexts, e.g. `chroot:/srv/c1 → setuid:www`.
     pub context: String,
+    /// Where the subdeployment's `/` is, in the paths of the form that
+    /// started it: its file changes are in its own paths.
+    #[serde(default = "file_system_root")]
+    pub root: std::path::PathBuf,
     pub form: ShownForm,
     pub outcome: Outcome,
+}
+
+fn file_system_root() -> std::path::PathBuf {
+    "/".into()
 }
 
 /// The most of a failure's reason kept: a module chooses its reasons, and
@@ -117,16 +137,74 @@ impl Outcome {
             nested: Vec::new(),
             changes: Vec::new(),
             skipped: Vec::new(),
+            unknown_after: Vec::new(),
+            duration_ms: None,
         }
     }
 
-    /// This outcome and those of every subdeployment under it.
-    pub fn statuses(&self) -> Vec<Status> {
-        let mut all = vec![self.status];
-        for nested in &self.nested {
-            all.extend(nested.outcome.statuses());
+    /// Check mode: a failure after a step check mode could not take becomes
+    /// `unknown`, naming those steps — this form's commands not run or run
+    /// without earlier changes, the unknown forms of its subdeployments,
+    /// then `earlier` forms' commands not run, the latest first. A failure
+    /// is real (stays `failed`) when `real` says so (a refusal by the
+    /// grants, a limit), when a subdeployment's form really failed, or when
+    /// check mode skipped nothing before it.
+    pub fn settle_check(
+        &mut self,
+        real: bool,
+        ran_without_changes: &[String],
+        earlier: &[Unknowable],
+    ) {
+        if self.status != Status::Failed
+            || real
+            || self
+                .nested
+                .iter()
+                .any(|n| n.outcome.status == Status::Failed)
+        {
+            return;
         }
-        all
+        let mut steps: Vec<Unknowable> = Vec::new();
+        let own = self.skipped.iter().cloned().map(Unknowable::NotRun);
+        let unseen = ran_without_changes
+            .iter()
+            .cloned()
+            .map(Unknowable::RanWithoutChanges);
+        let nested = self
+            .nested
+            .iter()
+            .filter(|n| n.outcome.status == Status::Unknown)
+            .flat_map(|n| n.outcome.unknown_after.iter().cloned());
+        for step in own
+            .chain(unseen)
+            .chain(nested)
+            .chain(earlier.iter().rev().cloned())
+        {
+            if !steps.contains(&step) {
+                steps.push(step);
+            }
+        }
+        if steps.is_empty() {
+            return;
+        }
+        steps.truncate(crate::sandbox::overlay::MAX_UNKNOWABLE);
+        self.status = Status::Unknown;
+        self.unknown_after = steps;
+    }
+
+    /// The commands this form and its subdeployments did not run, which
+    /// the forms after it could not know the effects of.
+    pub fn not_run(&self) -> Vec<Unknowable> {
+        let mut steps: Vec<Unknowable> = self
+            .skipped
+            .iter()
+            .cloned()
+            .map(Unknowable::NotRun)
+            .collect();
+        for nested in &self.nested {
+            steps.extend(nested.outcome.not_run());
+        }
+        steps
     }
 }
 
@@ -161,14 +239,92 @@ mod tests {
         assert_eq!(odd.summary(), r#"{"not":"a form"}"#);
     }
 
-    #[test]
-    fn statuses_reach_nested_outcomes() {
-        let mut outcome = Outcome::failed("outer", String::new());
-        outcome.nested.push(Nested {
+    fn nested(outcome: Outcome) -> Nested {
+        Nested {
             context: "chroot:/c".into(),
+            root: "/c".into(),
             form: ShownForm::from(&Form::parse(r#"["testing:counter"]"#).unwrap()),
-            outcome: Outcome::failed("inner", String::new()),
-        });
-        assert_eq!(outcome.statuses(), [Status::Failed, Status::Failed]);
+            outcome,
+        }
+    }
+
+    fn not_run(command: &str) -> Unknowable {
+        Unknowable::NotRun(command.into())
+    }
+
+    #[test]
+    fn a_failure_after_a_step_check_mode_did_not_take_is_unknown() {
+        // After a command an earlier form did not run.
+        let mut after_earlier = Outcome::failed("no such file", String::new());
+        after_earlier.settle_check(false, &[], &[not_run("apt-get install a"), not_run("b")]);
+        assert_eq!(after_earlier.status, Status::Unknown);
+        assert_eq!(
+            after_earlier.unknown_after,
+            [not_run("b"), not_run("apt-get install a")],
+            "the latest first"
+        );
+        assert_eq!(after_earlier.reason.as_deref(), Some("no such file"));
+
+        // Its own skipped command, and a query run without earlier changes.
+        let mut own = Outcome::failed("no", String::new());
+        own.skipped.push("touch /x".into());
+        own.settle_check(false, &["getent passwd a".into()], &[not_run("touch /x")]);
+        assert_eq!(
+            own.unknown_after,
+            [
+                not_run("touch /x"),
+                Unknowable::RanWithoutChanges("getent passwd a".into())
+            ],
+            "each step once"
+        );
+
+        // Through a subdeployment whose form was unknown.
+        let mut inner = Outcome::failed("inner", String::new());
+        inner.settle_check(false, &[], &[not_run("make")]);
+        let mut outer = Outcome::failed("1 of 1 forms could not be known", String::new());
+        outer.nested.push(nested(inner));
+        outer.settle_check(false, &[], &[]);
+        assert_eq!(
+            (outer.status, outer.unknown_after.as_slice()),
+            (Status::Unknown, [not_run("make")].as_slice())
+        );
+    }
+
+    #[test]
+    fn a_real_failure_stays_failed_in_check_mode() {
+        let earlier = [not_run("apt-get install a")];
+        // Nothing skipped: check mode knew everything.
+        let mut known = Outcome::failed("no", String::new());
+        known.settle_check(false, &[], &[]);
+        assert_eq!(known.status, Status::Failed);
+        // A refusal by the grants, or a limit.
+        let mut refused = Outcome::failed("denied", String::new());
+        refused.skipped.push("touch /x".into());
+        refused.settle_check(true, &[], &earlier);
+        assert_eq!(refused.status, Status::Failed);
+        assert!(refused.unknown_after.is_empty());
+        // A subdeployment's form that really failed.
+        let mut outer = Outcome::failed("1 of 2 forms failed", String::new());
+        outer
+            .nested
+            .push(nested(Outcome::failed("denied", String::new())));
+        outer.settle_check(false, &[], &earlier);
+        assert_eq!(outer.status, Status::Failed);
+        // What did not fail is what it was.
+        let mut fine = Outcome::failed("x", String::new());
+        fine.status = Status::Changed;
+        fine.reason = None;
+        fine.settle_check(false, &[], &earlier);
+        assert_eq!(fine.status, Status::Changed);
+    }
+
+    #[test]
+    fn the_commands_not_run_reach_into_subdeployments() {
+        let mut inner = Outcome::failed("x", String::new());
+        inner.skipped.push("make".into());
+        let mut outer = Outcome::failed("x", String::new());
+        outer.skipped.push("touch /x".into());
+        outer.nested.push(nested(inner));
+        assert_eq!(outer.not_run(), [not_run("touch /x"), not_run("make")]);
     }
 }

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::outcome::{Nested, Outcome, ShownForm};
 use super::protocol::{self, FromRuntime, ProtocolError};
-use crate::sandbox::overlay::{Entry, FileChange};
+use crate::sandbox::overlay::{Entry, FileChange, Unknowable};
 use crate::sandbox::policy::HostData;
 use crate::sandbox::redact::Redactor;
 
@@ -131,12 +131,25 @@ impl Redact for Outcome {
             nested,
             changes,
             skipped,
+            unknown_after,
+            duration_ms: _,
         } = self;
         reason.redact(redactor);
         output.redact(redactor);
         nested.redact(redactor);
         changes.redact(redactor);
         skipped.redact(redactor);
+        unknown_after.redact(redactor);
+    }
+}
+
+impl Redact for Unknowable {
+    fn redact(&mut self, redactor: &Redactor) {
+        match self {
+            Unknowable::NotRun(command) | Unknowable::RanWithoutChanges(command) => {
+                command.redact(redactor)
+            }
+        }
     }
 }
 
@@ -144,10 +157,12 @@ impl Redact for Nested {
     fn redact(&mut self, redactor: &Redactor) {
         let Nested {
             context,
+            root,
             form,
             outcome,
         } = self;
         context.redact(redactor);
+        root.redact(redactor);
         form.redact(redactor);
         outcome.redact(redactor);
     }
@@ -272,8 +287,12 @@ mod tests {
             r#"["testing:{SECRET}", "{SECRET}", {{"{SECRET}": ["deep {SECRET}"]}}]"#
         ))
         .unwrap();
+        inner
+            .unknown_after
+            .push(Unknowable::NotRun(format!("install {SECRET}")));
         outcome.nested.push(Nested {
             context: format!("chroot:/srv/{SECRET}"),
+            root: format!("/srv/{SECRET}").into(),
             form: ShownForm::from(&form),
             outcome: inner,
         });
@@ -327,6 +346,11 @@ mod tests {
         );
         let nested = &outcome.nested[0];
         assert_eq!(nested.context, "chroot:/srv/[data db]");
+        assert_eq!(nested.root, PathBuf::from("/srv/[data db]"));
+        assert_eq!(
+            nested.outcome.unknown_after,
+            [Unknowable::NotRun("install [data db]".into())]
+        );
         assert_eq!(
             nested.form.0,
             serde_json::json!(["testing:[data db]", "[data db]", {"[data db]": ["deep [data db]"]}])
