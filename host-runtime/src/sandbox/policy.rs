@@ -361,6 +361,18 @@ mod tests {
     }
 
     #[test]
+    fn host_data_is_found_by_key() {
+        let mut data = HostData::default();
+        assert!(data.is_empty());
+        data.insert("pin".into(), b"4711".to_vec());
+        data.insert("db".into(), b"hunter22".to_vec());
+        assert_eq!(data.get("db"), Some(&b"hunter22"[..]));
+        assert_eq!(data.get("nope"), None);
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["db", "pin"]);
+        assert!(!data.is_empty());
+    }
+
+    #[test]
     fn host_data_is_redacted_and_never_debug_printed() {
         let mut data = HostData::default();
         data.insert("db".into(), b"hunter22\n".to_vec());
