@@ -29,6 +29,9 @@ HOST_TARGET    := $(shell rustc -vV | sed -n 's/^host: //p')
 FUZZ_TARGETS       := protocol bundle consfig_toml form grant
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
+# The fuzz build (nightly, coverage-instrumented wasmtime) is slow: kept
+# outside the checkout so that every run on this machine reuses it.
+FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
 .PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench \
 	mutants clean fuzz fuzz-smoke fuzz-deps install deb
@@ -92,7 +95,8 @@ fuzz-deps:
 # An input taking over 10 s counts as a hang.
 fuzz-run = cd fuzz && for t in $(FUZZ_TARGETS); do \
 		mkdir -p corpus/$$t && \
-		$(CARGO) +nightly fuzz run --sanitizer none $$t corpus/$$t seeds/$$t -- \
+		$(CARGO) +nightly fuzz run --sanitizer none --target-dir $(FUZZ_TARGET_DIR) \
+			$$t corpus/$$t seeds/$$t -- \
 			-max_total_time=$(1) -timeout=10 || exit 1; \
 	done
 
