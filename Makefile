@@ -153,6 +153,9 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib/consfig
 SDK_DIR := $(LIBDIR)/sdk
+# The standard modules whose library crates (their typed forms) a consfig's
+# modules may depend on; installed beside the SDK, as in a checkout.
+LIBRARY_MODULES := file cmd chroot user image
 
 install:
 	@test -x $(BIN) -a -x target/release/consfig-stub -a -d target/release/modules || $(MAKE) build
@@ -166,6 +169,12 @@ install:
 	tar -cf - --exclude=target --exclude=Cargo.lock guest-sdk wit | tar -xf - -C $(SDK_DIR) --no-same-owner
 	sed -e "s|^members = .*|members = [$$(grep '^members = ' Cargo.toml | grep -o '"guest-sdk[^"]*"' | paste -sd, -)]|" \
 		-e '/^exclude = /d' -e '/^# The Wasm modules are built/,/^# the fuzz targets/d' Cargo.toml > $(SDK_DIR)/Cargo.toml
+	rm -rf $(SDK_DIR)/consfig-wasm
+	install -d $(SDK_DIR)/consfig-wasm
+	tar -cf - --exclude=target --exclude=component -C consfig-wasm $(LIBRARY_MODULES) \
+		| tar -xf - -C $(SDK_DIR)/consfig-wasm --no-same-owner
+	sed -e '/^members = \[/,/^\]/c members = [$(foreach m,$(LIBRARY_MODULES),"$(m)",)]' \
+		consfig-wasm/Cargo.toml > $(SDK_DIR)/consfig-wasm/Cargo.toml
 	chmod -R u=rwX,go=rX $(SDK_DIR)
 
 # The Debian package: `make install` into a staging tree with PREFIX=/usr,

@@ -94,11 +94,15 @@ pub fn create(dir: &Path, sdk: &Path) -> Result<Scaffold, ScaffoldError> {
     // The page the module's property makes, inside the consfig (ignored by
     // git): a first deploy needs no other directory, and no root.
     let www = dir.join("www").to_string_lossy().into_owned();
+    // The standard modules' library crates lie beside the SDK, in a
+    // checkout as `make install` lays them out.
+    let std_file = sdk.parent().unwrap_or(sdk).join("consfig-wasm/file");
     for (to, template) in TEMPLATES {
         let path = dir.join(to.replace("@NAME@", &module));
         let text = template
             .replace("@NAME@", &module)
             .replace("@SDK@", &toml_string(&sdk.to_string_lossy()))
+            .replace("@STD_FILE@", &toml_string(&std_file.to_string_lossy()))
             .replace("@WWW_GRANT@", &toml_string(&format!("write:{www}")))
             .replace("@WWW@", &toml_string(&www));
         if let Some(parent) = path.parent() {
@@ -136,6 +140,11 @@ mod tests {
         assert_eq!(
             workspace["workspace"]["dependencies"]["consfig-guest"]["path"].as_str(),
             Some("/opt/sdk \"x\"/guest-sdk")
+        );
+        assert_eq!(
+            workspace["workspace"]["dependencies"]["consfig-file"]["path"].as_str(),
+            Some("/opt/sdk \"x\"/consfig-wasm/file"),
+            "the standard file module's crate, beside the SDK"
         );
         let module: toml::Table = read("modules/web-site/Cargo.toml").parse().unwrap();
         assert_eq!(module["package"]["name"].as_str(), Some("web-site"));

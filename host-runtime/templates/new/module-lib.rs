@@ -2,11 +2,12 @@
 //! as `["@NAME@:PROPERTY", ARGUMENTS…]`. `consfig deploy` rebuilds it when
 //! its sources change and sends it only to hosts that lack this build.
 
+use consfig_file::forms as file;
 use consfig_guest::prelude::*;
 
 /// Put a page greeting from this host in the directory `dir`: the
 /// directory, then `dir/index.html`. Composed of the standard `file:`
-/// properties, applied as Consfig.toml would list them.
+/// properties, built with their typed forms (checked by the compiler).
 ///
 /// Changed if any step changed the host.
 #[property]
@@ -16,10 +17,8 @@ fn hello(dir: String) -> Result<Change> {
         host = host::hostname(),
     );
     let steps = [
-        Form::new("file:directory-exists").arg(&dir)?,
-        Form::new("file:has-content")
-            .arg(format!("{dir}/index.html"))?
-            .arg(page)?,
+        file::directory_exists(&dir),
+        file::has_content(format!("{dir}/index.html"), page),
     ];
     let mut change = Change::Unchanged;
     for step in &steps {
