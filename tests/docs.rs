@@ -2,7 +2,7 @@
 //! what `consfig describe --markdown` writes for them: a change to a
 //! property's doc or parameters that is not regenerated fails here.
 
-use consfig_tests::{Sandbox, repo_root};
+use consfig_tests::{Sandbox, module, repo_root};
 
 /// The standard modules the reference covers, in its order (as `make docs`).
 const DOCUMENTED: [&str; 5] = ["file", "cmd", "chroot", "user", "image"];
@@ -59,4 +59,43 @@ fn properties_reference_matches_the_standard_modules() {
             "no section for {property}"
         );
     }
+}
+
+/// A module's doc is its own words: a heading, a table, raw HTML or a code
+/// fence in it stays text of its property's section, and a `|` in a default
+/// stays in its cell.
+#[test]
+fn a_module_doc_cannot_change_the_reference() {
+    let testing = module("testing");
+    let run = Sandbox::new().consfig(&["describe", "--markdown", &testing.to_string_lossy()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let section = run
+        .stdout
+        .split("\n### `testing:markdown-breaker`\n")
+        .nth(1)
+        .expect("a section for testing:markdown-breaker");
+    let doc = section
+        .split("\n| parameter")
+        .next()
+        .expect("the doc before the parameters");
+    for line in doc.lines() {
+        for block in ["#", "```", "<", "|---|---|", "| a"] {
+            assert!(
+                !line.starts_with(block),
+                "a line of the doc starts a block: {line:?}"
+            );
+        }
+    }
+    assert!(section.contains("\n\\# Not a heading\n"), "{section}");
+    assert!(section.contains("\n\\`\\`\\`text\n"), "{section}");
+    // The one table of the section is the parameters', three cells a row.
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(
+        rows,
+        [
+            "| parameter | type | required or default |",
+            "|---|---|---|",
+            "| `text` | `String` | optional, default ``\"a\\|b`c\"`` |",
+        ]
+    );
 }
