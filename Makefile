@@ -8,6 +8,7 @@
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench    measure forms, SSH deploys, bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
+#   make docs     regenerate docs/properties.md, the standard modules' reference
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
 #   make deb      a Debian package of the same, in target/
 
@@ -34,7 +35,7 @@ FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
 .PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench \
-	mutants clean fuzz fuzz-smoke fuzz-deps install deb
+	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs
 
 all: build
 
@@ -119,6 +120,15 @@ bench: test-deps build
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
 	$(CARGO) bench --locked -p consfig-tests --bench source_modules
+
+# The property reference of the standard modules, as `consfig describe
+# --markdown` writes it; tests/docs.rs fails when it is out of date.
+DOCUMENTED_MODULES := file cmd chroot user image
+
+docs: build
+	mkdir -p docs
+	$(BIN) describe --markdown $(foreach m,$(DOCUMENTED_MODULES),target/release/modules/consfig_$(m).wasm) > docs/properties.md.new
+	mv docs/properties.md.new docs/properties.md
 
 # Mutation testing with cargo-mutants: the sandbox layer against its own
 # unit tests (sandbox::), the grant grammar against the contract's. A mutant

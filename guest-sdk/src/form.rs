@@ -199,6 +199,27 @@ pub fn keyword(mut form: Form, positional: usize, param: &str, value: Value) -> 
 
 /// Apply a form with a property of any module the host has loaded, and
 /// return what it did. Its errors come back prefixed with the form's name.
+///
+/// The form runs with the grants of the module that defines its property,
+/// and of the module applying it: what neither may do, the form may not.
+/// A form of the caller's own module runs in another, fresh instance of it.
+///
+/// ```no_run
+/// use consfig_guest::prelude::*;
+///
+/// /// The site's directory and its index page.
+/// #[property]
+/// fn site(root: String) -> Result<Change> {
+///     let made = apply(&Form::new("file:directory-exists").arg(&root)?)?;
+///     let index = Form::new("file:has-content")
+///         .arg(format!("{root}/index.html"))?
+///         .arg("<h1>hello</h1>\n")?;
+///     // Change is `|`-able: changed when either changed.
+///     Ok(made | apply(&index)?)
+/// }
+/// # consfig_guest::module! { name: "web", properties: [site] }
+/// # fn main() {}
+/// ```
 pub fn apply(form: &Form) -> Result<Change> {
     sys::apply(form).map_err(|e| Error::new(e).context(&form.name))
 }

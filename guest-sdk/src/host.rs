@@ -4,6 +4,29 @@
 //! While forms are only being validated, the host refuses every call with an
 //! effect, which is why validation decodes arguments and nothing more.
 //!
+//! Facts about the host need no grant: [`hostname`], [`architecture`] and
+//! [`identity`] (who the form runs as). [`data`] reads this host's secrets,
+//! each with its grant `data:KEY`.
+//!
+//! ```no_run
+//! use consfig_guest::prelude::*;
+//!
+//! /// The host's name and architecture, in a file only root reads.
+//! #[property]
+//! fn facts_recorded(path: String) -> Result<Change> {
+//!     let me = host::identity();
+//!     ensure!(me.is_root(), "needs root, runs as uid {}", me.uid);
+//!     let facts = format!("{} {}\n", host::hostname(), host::architecture());
+//!     if fs::exists(&path)? && fs::read_to_string(&path)? == facts {
+//!         return Ok(Change::Unchanged);
+//!     }
+//!     fs::write(&path, facts, Some(Mode::new(0o600)?))?;
+//!     Ok(Change::Changed)
+//! }
+//! # consfig_guest::module! { name: "facts", properties: [facts_recorded] }
+//! # fn main() {}
+//! ```
+//!
 //! Calling another module's property (`apply`, in the contract's `forms` interface) is [`crate::apply`],
 //! and applying forms in other contexts (`subdeploy`) is [`crate::subdeploy`].
 
@@ -24,6 +47,26 @@ pub fn data(key: &str) -> crate::Result<Vec<u8>> {
 }
 
 /// [`data`] as UTF-8 text, without the trailing newline files usually end with.
+///
+/// ```no_run
+/// use consfig_guest::prelude::*;
+///
+/// /// The database password, from the host's data `db-password` (the module
+/// /// needs the grant `data:db-password`), in the app's configuration.
+/// #[property]
+/// fn configured(path: String) -> Result<Change> {
+///     let password = host::data_text("db-password")?;
+///     let config = format!("password = {password}\n");
+///     if fs::exists(&path)? && fs::read(&path)? == config.as_bytes() {
+///         return Ok(Change::Unchanged);
+///     }
+///     // The file holds a secret: only its owner reads it.
+///     fs::write(&path, config, Some(Mode::new(0o600)?))?;
+///     Ok(Change::Changed)
+/// }
+/// # consfig_guest::module! { name: "app", properties: [configured] }
+/// # fn main() {}
+/// ```
 pub fn data_text(key: &str) -> crate::Result<String> {
     let bytes = data(key)?;
     let text = String::from_utf8(bytes)

@@ -176,12 +176,67 @@
 //!
 //! # What a module may do
 //!
-//! Only what the host lets it: [`host::fs`], [`host::run`], [`host::log`],
-//! [`host::identity`], [`host::hostname`], [`host::architecture`], [`apply`]
-//! and [`subdeploy`]. Printing to
-//! stdout or stderr works too, and is captured with the form's output. Each
-//! form runs on a fresh copy of the module as it was after `init`, so state
-//! kept in statics does not carry over from one form to the next.
+//! Only what the host lets it, through these calls, each documented with an
+//! example:
+//!
+//! | call | for | grant it needs |
+//! |---|---|---|
+//! | [`host::fs`] | files: read, write, stat, mkdir, remove, chmod | `read:DIR`, `write:DIR`, `setid:DIR` |
+//! | [`host::run`], [`Command::query`](host::Command::query), [`Command::change`](host::Command::change) | commands: `query` runs in check mode, `change` is skipped there | `command:PROGRAM [ARG…]`, `env:NAME` |
+//! | [`host::hostname`], [`host::architecture`], [`host::identity`] | facts | none |
+//! | [`host::data`], [`host::data_text`] | this host's secrets | `data:KEY` |
+//! | [`host::log`], [`info!`] and the other macros | the form's output | none |
+//! | [`apply`] | a form of another module's property, or of its own | none (the form's own module's grants apply too) |
+//! | [`subdeploy`] | forms in a chroot, as another user | `subdeploy`, `context:chroot:DIR`, `context:setuid:USER` |
+//! | [`image::dump`] | a bundle: a standalone executable applying one form | `write:DIR` |
+//!
+//! Printing to stdout or stderr works too, and is captured with the form's
+//! output. Each form runs on a fresh copy of the module as it was after
+//! `init`, so state kept in statics does not carry over from one form to the
+//! next.
+//!
+//! # Needs and grants
+//!
+//! A consfig grants each module what it may do (`[module.NAME] grants` in
+//! Consfig.toml, `--grant MODULE=GRANT` for `consfig apply`); a call the
+//! grants do not allow fails its form, naming the grant it lacks. A module
+//! says what it needs with `needs` in [`module!`]: `consfig describe` shows
+//! it, and `consfig deploy` refuses to start, listing what is missing, when
+//! the consfig does not grant it. Ask for the least that works — a command
+//! with fixed arguments rather than `command:*`, the directory a module
+//! writes rather than `/`:
+//!
+//! ```no_run
+//! use consfig_guest::prelude::*;
+//!
+//! /// nginx has reloaded its configuration.
+//! #[property]
+//! fn reloaded() -> Result<Change> {
+//!     let output = Command::change("/usr/bin/systemctl").args(["reload", "nginx"]).run()?;
+//!     ensure!(output.success(), "reload failed: {}", output.stderr_str().trim());
+//!     Ok(Change::Changed)
+//! }
+//!
+//! /// The site's configuration.
+//! #[property]
+//! fn site_configured(text: String) -> Result<Change> {
+//!     let path = "/etc/nginx/sites-enabled/site";
+//!     if fs::exists(path)? && fs::read(path)? == text.as_bytes() {
+//!         return Ok(Change::Unchanged);
+//!     }
+//!     fs::write(path, text, None)?;
+//!     Ok(Change::Changed | reloaded()?)
+//! }
+//!
+//! consfig_guest::module! {
+//!     name: "nginx",
+//!     needs: ["write:/etc/nginx/sites-enabled", "command:/usr/bin/systemctl reload nginx"],
+//!     properties: [reloaded, site_configured],
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! A grant that is malformed in `needs` stops the module from compiling.
 //!
 //! # Testing a module
 //!

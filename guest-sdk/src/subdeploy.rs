@@ -102,6 +102,10 @@ impl<'de> Deserialize<'de> for Context {
 /// any form changed; an error when a context cannot be entered or any form
 /// failed.
 ///
+/// The module needs the grant `subdeploy`, and one per context it enters:
+/// `context:chroot:DIR` for chroots at or beneath DIR, `context:setuid:USER`
+/// (or `context:setuid:*`) for users.
+///
 /// ```no_run
 /// use consfig_guest::prelude::*;
 ///

@@ -559,6 +559,18 @@ fn apply_all(forms: Vec<Form>) -> Result<Change> {
     }
 }
 
+/// # Not a heading
+/// | a | b |
+/// |---|---|
+/// <script>alert(1)</script>
+/// ```text
+/// an unclosed fence
+#[property]
+fn markdown_breaker(#[default = "a|b`c"] text: String) -> Result<Change> {
+    info!("{text}");
+    Ok(Change::Unchanged)
+}
+
 consfig_guest::module! {
     name: "testing",
     doc: "Misbehaving and diagnostic properties for the end-to-end tests.",
@@ -607,6 +619,8 @@ consfig_guest::module! {
         process_report,
         // A module applying forms of its own.
         apply_recurse,
-        apply_all
+        apply_all,
+        // A doc and a default written to break a Markdown reference.
+        markdown_breaker
     ],
 }

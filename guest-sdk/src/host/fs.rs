@@ -1,5 +1,32 @@
 //! Files on the host. Paths are absolute; a path the host refuses or an I/O
 //! failure comes back as an `Error` whose message names the path.
+//!
+//! Reading and [`stat`] need the grant `read:DIR` for a path at or beneath
+//! DIR, writing, [`mkdir`], [`remove`] and [`chmod`] `write:DIR` (set-uid and
+//! set-gid bits `setid:DIR` too). In check mode, writes go to an overlay that
+//! later reads see, and the host is left as it was.
+//!
+//! ```no_run
+//! use consfig_guest::prelude::*;
+//!
+//! /// The line is in the file, appended if not (a missing file is made).
+//! #[property]
+//! fn has_line(path: String, line: String) -> Result<Change> {
+//!     let text = match fs::stat(&path)? {
+//!         Some(stat) if stat.is_file() => fs::read_to_string(&path)?,
+//!         Some(stat) => bail!("{path} is a {}, not a file", stat.kind),
+//!         None => String::new(),
+//!     };
+//!     if text.lines().any(|l| l == line) {
+//!         return Ok(Change::Unchanged);
+//!     }
+//!     let separator = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+//!     fs::write(&path, format!("{text}{separator}{line}\n"), None)?;
+//!     Ok(Change::Changed)
+//! }
+//! # consfig_guest::module! { name: "lines", properties: [has_line] }
+//! # fn main() {}
+//! ```
 
 use std::fmt;
 

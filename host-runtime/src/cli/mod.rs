@@ -81,8 +81,11 @@ enum Command {
     /// List the properties of modules, and the grants they need.
     Describe {
         /// Print JSON instead of text.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print a property reference in Markdown instead of text.
+        #[arg(long)]
+        markdown: bool,
         /// Module files, or crate directories (built first).
         #[arg(required = true, value_name = "MODULE")]
         modules: Vec<PathBuf>,
@@ -143,7 +146,11 @@ pub fn main() -> i32 {
             forms,
         } => apply::settings(&grants, &trusted)
             .and_then(|settings| apply::run(&modules, &settings, &report, &connection, &forms)),
-        Command::Describe { json, modules } => describe::run(&modules, json),
+        Command::Describe {
+            json,
+            markdown,
+            modules,
+        } => describe::run(&modules, describe::Format::new(json, markdown)),
         Command::Bundle {
             info: Some(path), ..
         } => bundle::info(&path),
