@@ -226,6 +226,11 @@ fn run_with(spec: Value) -> Result<Change> {
         command = command.stdin(stdin.into_bytes());
     }
     let output = host::run(command)?;
+    logged_and_checked(program, &output)
+}
+
+/// Log a command's stdout and stderr; changed when it succeeded.
+fn logged_and_checked(program: &str, output: &host::Output) -> Result<Change> {
     log::info(format!(
         "stdout: {}",
         String::from_utf8_lossy(&output.stdout).trim_end()
@@ -491,16 +496,7 @@ fn pipe_data(key: String, argv: Vec<String>) -> Result<Change> {
     let secret = host::data(&key)?;
     let (program, args) = argv.split_first().ok_or_else(|| Error::new("empty argv"))?;
     let output = host::run(Command::change(program).args(args).stdin(secret))?;
-    log::info(format!(
-        "stdout: {}",
-        String::from_utf8_lossy(&output.stdout).trim_end()
-    ));
-    log::info(format!(
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr).trim_end()
-    ));
-    ensure!(output.success(), "{program} failed");
-    Ok(Change::Changed)
+    logged_and_checked(program, &output)
 }
 
 // What a context entered for a user gives the commands run in it: a
