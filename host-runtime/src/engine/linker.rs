@@ -20,7 +20,7 @@ use crate::host::state::HostState;
 use crate::wire::outcome::{Nested, Status};
 
 /// The `forms` interface, as modules import it.
-const FORMS: &str = "consfig:module/forms@0.3.0";
+const FORMS: &str = "consfig:module/forms@0.4.0";
 
 #[derive(Debug, thiserror::Error)]
 enum FormsError {

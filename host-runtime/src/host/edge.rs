@@ -4,7 +4,8 @@
 //! refusal by the grants noted on the way, for check mode's report).
 
 use super::bindings::consfig::module::host::{
-    self, Command, CommandOutput, FileStat, Identity, Level,
+    self, Command, CommandOutput, DirEntry, FileStat, GroupInfo, Identity, Level, OsInfo,
+    UserInfo,
 };
 use super::state::HostState;
 
@@ -64,5 +65,54 @@ impl host::Host for HostState {
 
     fn data(&mut self, key: String) -> Result<Vec<u8>, String> {
         HostState::data(self, &key).map_err(|e| self.refusal_noted(e))
+    }
+
+    // PLACEHOLDERS: each replaced by its typed implementation in this layer.
+    fn chown(&mut self, _path: String, _owner: Option<String>, _group: Option<String>) -> Result<(), String> {
+        Err("chown: PLACEHOLDER".into())
+    }
+
+    fn symlink(&mut self, _target: String, _link: String) -> Result<(), String> {
+        Err("symlink: PLACEHOLDER".into())
+    }
+
+    fn readlink(&mut self, _path: String) -> Result<String, String> {
+        Err("readlink: PLACEHOLDER".into())
+    }
+
+    fn list_dir(&mut self, _path: String) -> Result<Vec<DirEntry>, String> {
+        Err("list-dir: PLACEHOLDER".into())
+    }
+
+    fn rename(&mut self, _source: String, _destination: String) -> Result<(), String> {
+        Err("rename: PLACEHOLDER".into())
+    }
+
+    fn os_release(&mut self) -> Result<OsInfo, String> {
+        Err("os-release: PLACEHOLDER".into())
+    }
+
+    fn lookup_user(&mut self, _user: String) -> Result<Option<UserInfo>, String> {
+        Err("lookup-user: PLACEHOLDER".into())
+    }
+
+    fn lookup_group(&mut self, _group: String) -> Result<Option<GroupInfo>, String> {
+        Err("lookup-group: PLACEHOLDER".into())
+    }
+
+    fn in_chroot(&mut self) -> bool {
+        false // PLACEHOLDER
+    }
+
+    fn var(&mut self, _key: String) -> Option<String> {
+        None // PLACEHOLDER
+    }
+
+    fn vars(&mut self) -> String {
+        "{}".into() // PLACEHOLDER
+    }
+
+    fn consfig_file(&mut self, _path: String) -> Result<Vec<u8>, String> {
+        Err("consfig-file: PLACEHOLDER".into())
     }
 }

@@ -118,6 +118,7 @@ impl HostState {
             size: s.size,
             uid: s.uid,
             gid: s.gid,
+            mtime: 0, // PLACEHOLDER
         }))
     }
 
