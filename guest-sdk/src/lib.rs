@@ -58,7 +58,7 @@
 //!     Ok(made | has_content(path.clone(), format!("{greeting}, {name}!\n{signed}"))?)
 //! }
 //!
-//! /// Make a file's mode match, given as `"0644"` (or the number 420).
+//! /// Make a file's mode match, given as `"0644"`.
 //! #[property]
 //! fn has_mode(path: String, mode: Mode) -> Result<Change> {
 //!     match fs::stat(&path)? {
