@@ -77,6 +77,24 @@ fn absolute<'a>(call: &str, path: &'a str) -> Result<&'a str, String> {
     }
 }
 
+/// Record a file call that changed something, for
+/// [`FakeHost::file_changes`](super::FakeHost::file_changes).
+fn changed<T>(
+    state: &mut State,
+    result: Result<T, String>,
+    change: impl FnOnce() -> String,
+) -> Result<T, String> {
+    if result.is_ok() {
+        state.file_changes.push(change());
+    }
+    result
+}
+
+/// A mode as the file changes show it, or `-` for none.
+fn shown(mode: Option<u32>) -> String {
+    mode.map_or_else(|| "-".to_owned(), |mode| format!("{mode:04o}"))
+}
+
 pub fn log(level: Level, message: &str) {
     with("log", |state| state.log.push((level, message.to_owned())));
 }
@@ -116,10 +134,11 @@ pub fn write_file(path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), 
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
         let owner = (state.identity.uid, state.identity.gid);
-        state
+        let written = state
             .files
             .write(path, contents, mode, owner)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, written, || format!("{CALL} {path} {}", shown(mode)))
     })
 }
 
@@ -138,10 +157,11 @@ pub fn remove(path: &str) -> Result<(), String> {
     const CALL: &str = "remove";
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
-        state
+        let removed = state
             .files
             .remove(path)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, removed, || format!("{CALL} {path}"))
     })
 }
 
@@ -150,10 +170,11 @@ pub fn mkdir(path: &str, mode: Option<u32>) -> Result<(), String> {
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
         let owner = (state.identity.uid, state.identity.gid);
-        state
+        let made = state
             .files
             .mkdir(path, mode.unwrap_or(0o755), owner)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, made, || format!("{CALL} {path} {}", shown(mode)))
     })
 }
 
@@ -161,10 +182,13 @@ pub fn chmod(path: &str, mode: u32) -> Result<(), String> {
     const CALL: &str = "chmod";
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
-        state
+        let set = state
             .files
             .chmod(path, mode)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, set, || {
+            format!("{CALL} {path} {}", shown(Some(mode)))
+        })
     })
 }
 
@@ -201,10 +225,17 @@ pub fn chown(path: &str, owner: Option<&str>, group: Option<&str>) -> Result<(),
         let named = |e: String| format!("{CALL} {path}: {e}");
         let uid = owner.map(|o| uid_of(state, o)).transpose().map_err(named)?;
         let gid = group.map(|g| gid_of(state, g)).transpose().map_err(named)?;
-        state
+        let set = state
             .files
             .chown(path, uid, gid)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, set, || {
+            format!(
+                "{CALL} {path} {} {}",
+                owner.unwrap_or("-"),
+                group.unwrap_or("-")
+            )
+        })
     })
 }
 
@@ -213,10 +244,11 @@ pub fn symlink(target: &str, link: &str) -> Result<(), String> {
     effect(CALL, |state| {
         let link = absolute(CALL, link)?;
         let owner = (state.identity.uid, state.identity.gid);
-        state
+        let made = state
             .files
             .symlink(target, link, owner)
-            .map_err(|e| format!("{CALL} {link} -> {target}: {e}"))
+            .map_err(|e| format!("{CALL} {link} -> {target}: {e}"));
+        changed(state, made, || format!("{CALL} {link} -> {target}"))
     })
 }
 
@@ -247,10 +279,11 @@ pub fn rename(source: &str, destination: &str) -> Result<(), String> {
     effect(CALL, |state| {
         let source = absolute(CALL, source)?;
         let destination = absolute(CALL, destination)?;
-        state
+        let renamed = state
             .files
             .rename(source, destination)
-            .map_err(|e| format!("{CALL} {source} to {destination}: {e}"))
+            .map_err(|e| format!("{CALL} {source} to {destination}: {e}"));
+        changed(state, renamed, || format!("{CALL} {source} {destination}"))
     })
 }
 

@@ -164,6 +164,8 @@ struct State {
     subdeployments: Vec<Subdeployment>,
     dumps: Vec<Dump>,
     log: Vec<(Level, String)>,
+    /// Every file call that changed something, as text.
+    file_changes: Vec<String>,
     validating: bool,
     /// How many forms of the module under test are running, one in another.
     depth: usize,
@@ -267,6 +269,7 @@ impl FakeHost {
             subdeployments: Vec::new(),
             dumps: Vec::new(),
             log: Vec::new(),
+            file_changes: Vec::new(),
             validating: false,
             depth: 0,
         };
@@ -631,6 +634,15 @@ impl FakeHost {
     /// The bundles asked for, in order.
     pub fn dumps(&self) -> Vec<Dump> {
         self.state.borrow().dumps.clone()
+    }
+
+    /// Every file call the properties made that changed something, in
+    /// order, as text: `write-file PATH MODE`, `mkdir PATH MODE` (`-` for no
+    /// mode), `chmod PATH MODE`, `chown PATH OWNER GROUP` (as given, `-` for
+    /// none), `symlink LINK -> TARGET`, `rename SOURCE DESTINATION`,
+    /// `remove PATH`. To assert what a property did, and in which order.
+    pub fn file_changes(&self) -> Vec<String> {
+        self.state.borrow().file_changes.clone()
     }
 
     /// What the properties logged, in order, as `info: added user ada`.

@@ -369,6 +369,14 @@ fn chowns_by_name_or_number_never_through_a_symlink() {
         "the link's own owner"
     );
     assert_eq!(host.stat("/srv/f").unwrap().uid, 1000, "not its target's");
+    assert_eq!(
+        host.file_changes(),
+        [
+            "chown /srv/f ada staff",
+            "chown /srv/f - 7",
+            "chown /srv/l 4242 -"
+        ]
+    );
     let err = host.apply(|| fs::chown("/srv/f", Some("bob"), None));
     assert_eq!(
         err.unwrap_err().message(),
@@ -430,6 +438,15 @@ fn renames_as_linux_does() {
         "rename /srv/none to /srv/x: No such file or directory (os error 2)"
     );
     host.apply(|| fs::rename("/srv/b", "/srv/empty")).unwrap();
+    assert_eq!(
+        host.file_changes(),
+        [
+            "rename /srv/old /srv/new",
+            "rename /srv/a /srv/b",
+            "rename /srv/b /srv/empty"
+        ],
+        "failures are not changes"
+    );
     assert_eq!(
         host.text("/srv/empty/x").as_deref(),
         Some("x"),
