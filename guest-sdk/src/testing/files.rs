@@ -359,12 +359,21 @@ impl Files {
     }
 
     /// The owner and/or group of what is at the path itself (a symlink is
-    /// not followed, as `lchown`); `None` leaves it.
+    /// not followed, as `lchown`); `None` leaves it. As Linux does, even
+    /// for root, a change clears the set-uid bit of what is not a
+    /// directory, and its set-gid bit when it is group-executable.
     pub fn chown(&mut self, path: &str, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
         let path = self.resolve(path, false)?;
         let node = self.nodes.get_mut(&path).ok_or_else(|| errno(ENOENT))?;
         node.uid = uid.unwrap_or(node.uid);
         node.gid = gid.unwrap_or(node.gid);
+        let changed = uid.is_some() || gid.is_some();
+        if changed && node.kind != Kind::Directory {
+            node.mode &= !0o4000;
+            if node.mode & 0o010 != 0 {
+                node.mode &= !0o2000;
+            }
+        }
         Ok(())
     }
 
@@ -585,5 +594,35 @@ mod tests {
         files.chmod("/srv/l", 0o640).unwrap();
         assert_eq!(files.get("/srv/f").unwrap().mode, 0o640);
         assert_eq!(files.get("/srv/l").unwrap().mode, 0o777);
+    }
+
+    #[test]
+    fn chown_clears_set_id_bits_as_linux_does() {
+        let mut files = Files::default();
+        files.put("/tool", file(""));
+        files.put(
+            "/dir",
+            Node {
+                kind: Kind::Directory,
+                ..file("")
+            },
+        );
+        let mode = |files: &Files, path: &str| files.get(path).unwrap().mode;
+        for (before, after) in [
+            (0o4755, 0o755),
+            (0o2755, 0o755),
+            (0o2745, 0o2745),
+            (0o6711, 0o711),
+        ] {
+            files.chmod("/tool", before).unwrap();
+            files.chown("/tool", Some(0), None).unwrap();
+            assert_eq!(mode(&files, "/tool"), after, "{before:o}");
+        }
+        files.chmod("/tool", 0o4755).unwrap();
+        files.chown("/tool", None, None).unwrap();
+        assert_eq!(mode(&files, "/tool"), 0o4755, "no change, nothing cleared");
+        files.chmod("/dir", 0o6775).unwrap();
+        files.chown("/dir", Some(5), Some(5)).unwrap();
+        assert_eq!(mode(&files, "/dir"), 0o6775, "a directory keeps them");
     }
 }
