@@ -8,10 +8,15 @@
 //! [`subdeploy`](crate::subdeploy), [`image::dump`](crate::image::dump) —
 //! goes to the [`FakeHost`] running the property, instead of the runtime:
 //!
-//! - **Files** are a tree in memory, with contents, modes and owners; the
-//!   calls refuse what Linux refuses (a missing parent, a directory that is
-//!   not empty, …) and follow symlinks where Linux does. The test looks at
-//!   the tree afterwards ([`FakeHost::text`], [`FakeHost::stat`]).
+//! - **Files** are a tree in memory, with contents, modes, owners and
+//!   modification times (of a clock of its own, one second further at each
+//!   change); the calls — symlinks, chown (names from the host's own users
+//!   and groups, [`FakeHost::user`], [`FakeHost::group`]), rename, list-dir
+//!   included — refuse what Linux refuses (a missing parent, a directory
+//!   that is not empty, …) and follow symlinks where Linux does. The test
+//!   looks at the tree afterwards ([`FakeHost::text`], [`FakeHost::stat`],
+//!   [`FakeHost::readlink`], [`FakeHost::list_dir`]), and at the file calls
+//!   that changed it, in order ([`FakeHost::file_changes`]).
 //! - **Commands** are scripted: the program and arguments expected, and the
 //!   exit code and output to answer ([`FakeHost::command`]). A command the
 //!   test did not script fails the test, naming it. In check mode
