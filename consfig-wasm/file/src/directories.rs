@@ -104,6 +104,16 @@ pub fn directory_does_not_exist(path: String) -> Result<Change> {
 /// Remove the directory at `dir` and what it holds, depth first.
 fn remove_tree(dir: &str) -> Result<()> {
     let dir = dir.trim_end_matches('/');
+    // `list-dir` follows a symlink: a directory swapped for one since it was
+    // listed must not lead the removal elsewhere.
+    match fs::stat(dir)? {
+        Some(stat) if stat.is_dir() => {}
+        Some(stat) => bail!(
+            "{dir} became a {} while it was removed: stopping",
+            stat.kind
+        ),
+        None => return Ok(()),
+    }
     for entry in fs::list_dir(dir)? {
         let path = format!("{dir}/{}", entry.name);
         match entry.kind {
