@@ -261,7 +261,7 @@ fn check_deploy_again(sb: &Sandbox, root: &Path) {
         "every form would change something on a fresh root: {predicted_statuses:?} {check:?}"
     );
 
-    let first = deploy(sb, &["--diff"]);
+    let first = deploy(sb, &[]);
     assert_eq!(first.code, 23, "{first:?}");
     assert_eq!(
         statuses(&first),
@@ -275,7 +275,7 @@ fn check_deploy_again(sb: &Sandbox, root: &Path) {
         "the check predicted exactly the files the deploy changed"
     );
 
-    let second = deploy(sb, &["--diff"]);
+    let second = deploy(sb, &[]);
     assert_eq!(
         second.code, 0,
         "the second deploy changes nothing: {second:?}"
