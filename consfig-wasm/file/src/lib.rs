@@ -5,6 +5,8 @@
 //! replaced or followed behind the author's back: where one is in the way,
 //! the property fails and says so.
 
+pub mod edit;
+
 use consfig_guest::host::fs::FileKind;
 use consfig_guest::prelude::*;
 
