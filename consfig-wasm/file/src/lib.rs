@@ -5,7 +5,9 @@
 //! replaced or followed behind the author's back: where one is in the way,
 //! the property fails and says so.
 
+mod conf;
 pub mod edit;
+mod lines;
 
 use consfig_guest::host::fs::FileKind;
 use consfig_guest::prelude::*;
@@ -83,7 +85,24 @@ consfig_guest::module! {
     export: false,
     needs: ["write:/", "setid:/"],
     doc: "Files and directories: contents, directories, absence and modes.",
-    properties: [has_content, directory_exists, absent, has_mode],
+    properties: [
+        has_content,
+        directory_exists,
+        absent,
+        has_mode,
+        lines::line_in_file,
+        lines::block_in_file,
+        lines::replaced,
+        lines::contains_lines,
+        lines::lacks_lines,
+        lines::lacks_lines_matching,
+        lines::regex_replaced_lines,
+        conf::contains_conf_space,
+        conf::contains_conf_equals,
+        conf::contains_conf_tab,
+        conf::contains_conf_shell,
+        conf::contains_ini_settings,
+    ],
 }
 
 #[cfg(test)]

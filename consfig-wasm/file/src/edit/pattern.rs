@@ -4,7 +4,10 @@
 //! Patterns: the syntax is the `regex` crate's, which is Python's for
 //! everything but backreferences (`\1`, `(?P=name)`) and look-around
 //! (`(?=`, `(?!`, `(?<=`, `(?<!`), which it refuses with an error naming the
-//! option. Python's `\Z` (the very end) is accepted and means `\z`.
+//! option. Python's `\Z` (the very end) is accepted and means `\z`. `\w`,
+//! `\d`, `\s`, `\b` and `(?i)` are Unicode-aware, as in Python; Unicode
+//! classes (`\p{Greek}`) are refused, their tables being left out of the
+//! module to keep it small.
 //!
 //! Replacements follow Python's `re.sub` templates: `\1` to `\99` and
 //! `\g<1>` for numbered groups, `\g<name>` for named ones, `\g<0>` for the
@@ -332,6 +335,17 @@ mod tests {
         let err = compile("insert-after", "a(?=b)").unwrap_err().to_string();
         assert!(err.starts_with("insert-after: "), "{err}");
         assert!(err.contains("look-around"), "{err}");
+    }
+
+    #[test]
+    fn unicode_classes_and_case_folding() {
+        assert!(compile("regexp", r"^\w+\s\d$").unwrap().is_match("é ٣"));
+        assert!(compile("regexp", "(?i)émile").unwrap().is_match("ÉMILE"));
+        let err = compile("regexp", r"\p{Greek}").unwrap_err().to_string();
+        assert!(
+            err.starts_with(r#"regexp: "\\p{Greek}" is not a regular expression"#),
+            "{err}"
+        );
     }
 
     #[test]
