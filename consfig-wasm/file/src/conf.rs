@@ -24,40 +24,47 @@ fn contains_conf(
 }
 
 /// Set keys of a config file whose keys and values are separated by blanks
-/// (`sshd_config`, `login.defs`), written `KEY VALUE`.
+/// (`sshd_config`, `login.defs`): Consfigurator's
+/// `file:contains-conf-space`.
 ///
 /// For each key, the first line for it, commented out (`#`) or not, is
-/// uncommented and set; later lines for it are commented out (`# KEY OLD`).
-/// Keys the file lacks are appended, in alphabetical order. Lines for other
-/// keys are left as they are. A missing file is made, with its directory.
-/// Keys are single words; values are single lines, not empty.
+/// uncommented and set to `KEY VALUE`; later lines for it are commented out
+/// (`# ` put before them). Keys the file lacks are appended, in
+/// alphabetical order. Lines for other keys are left as they are. A missing
+/// file is made, with its directory. Keys are single words; values are
+/// single lines, not empty.
 #[property]
 pub fn contains_conf_space(path: String, settings: BTreeMap<String, String>) -> Result<Change> {
     contains_conf(&path, ConfStyle::Space, &settings)
 }
 
-/// As `file:contains-conf-space`, written `KEY<TAB>VALUE`.
+/// As `file:contains-conf-space`, with a tab: `KEY<TAB>VALUE`.
 #[property]
 pub fn contains_conf_tab(path: String, settings: BTreeMap<String, String>) -> Result<Change> {
     contains_conf(&path, ConfStyle::Tab, &settings)
 }
 
 /// Set keys of a config file of `KEY = VALUE` lines (read with or without
-/// a blank on either side of `=`), written `KEY = VALUE`.
+/// a blank on either side of `=`): Consfigurator's
+/// `file:contains-conf-equals`.
 ///
 /// For each key, the first line for it, commented out (`#`) or not, is
-/// uncommented and set; later lines for it are commented out. Keys the
-/// file lacks are appended, in alphabetical order. Lines for other keys are
-/// left as they are. A missing file is made, with its directory. Keys are
-/// single words without `=`; values are single lines.
+/// uncommented and set, keeping its spacing around `=`; later lines for it
+/// are commented out (`# ` put before them). Keys the file lacks are
+/// appended, in alphabetical order, spaced as the file's first setting is,
+/// or `KEY = VALUE` when it has none (Consfigurator always writes
+/// `KEY = VALUE`). Lines for other keys are left as they are. A missing
+/// file is made, with its directory. Keys are single words without `=`;
+/// values are single lines.
 #[property]
 pub fn contains_conf_equals(path: String, settings: BTreeMap<String, String>) -> Result<Change> {
     contains_conf(&path, ConfStyle::Equals, &settings)
 }
 
-/// Set variables of a shell config file (`/etc/default/*`), written
-/// `KEY=VALUE` with the value quoted for the shell when it needs to be (in
-/// double quotes, `$`, `` ` ``, `"` and `\` escaped).
+/// Set variables of a shell config file (`/etc/default/*`):
+/// Consfigurator's `file:contains-conf-shell`. Lines are `KEY=VALUE`, the
+/// value quoted for the shell when it needs to be (in double quotes, `$`,
+/// `` ` ``, `"` and `\` escaped).
 ///
 /// As `file:contains-conf-equals` otherwise: the first line for a key,
 /// commented or not, is uncommented and set; later ones are commented out;
@@ -67,17 +74,20 @@ pub fn contains_conf_shell(path: String, settings: BTreeMap<String, String>) -> 
     contains_conf(&path, ConfStyle::Shell, &settings)
 }
 
-/// Set keys in sections of an INI file: `settings` is a list of
-/// `[SECTION, KEY, VALUE]`, written `KEY=VALUE` (Consfigurator's format).
+/// Set keys in sections of an INI file: Consfigurator's
+/// `file:contains-ini-settings`, `settings` a list of
+/// `[SECTION, KEY, VALUE]`.
 ///
 /// In its section, the first line for a key, commented out (`#` or `;`) or
-/// not, is uncommented and set; later lines for it in that section are
-/// commented out (`# KEY=OLD`). A key the section lacks goes after the
-/// section's last key line (or its header); a section the file lacks is
-/// appended, after a blank line, with its keys, in the order given. The
-/// section `""` is the part of the file before its first header. The last
-/// value given for a key wins. Lines for other keys are left as they are.
-/// A missing file is made, with its directory.
+/// not, is uncommented and set, keeping its spacing around `=`; later lines
+/// for it in that section are commented out (`# ` put before them). A key
+/// the section lacks goes after the section's last setting (or its
+/// header); a section the file lacks is appended, after a blank line, with
+/// its keys, in the order given. New lines are spaced as the file's first
+/// setting is (`KEY = VALUE` when it has none; Consfigurator writes
+/// `KEY=VALUE`). The section `""` is the part of the file before its first
+/// header. The last value given for a key wins. Lines for other keys are
+/// left as they are. A missing file is made, with its directory.
 #[property]
 pub fn contains_ini_settings(
     path: String,

@@ -46,7 +46,7 @@ fn each_conf_format_sets_uncomments_and_comments_out() {
     );
     assert_eq!(
         host.text("/etc/default/useradd").as_deref(),
-        Some("SHELL = /bin/bash\n# SHELL = /bin/zsh\n")
+        Some("SHELL=/bin/bash\n# SHELL=/bin/zsh\n")
     );
     changes_once(
         &host,
@@ -75,7 +75,7 @@ fn ini_settings_in_a_new_and_an_existing_file() {
     );
     assert_eq!(
         host.text("/etc/app/app.ini").as_deref(),
-        Some("[main]\nname=web\n\n[db]\nport=5432\n")
+        Some("[main]\nname = web\n\n[db]\nport = 5432\n")
     );
     changes_once(
         &host,
@@ -83,7 +83,7 @@ fn ini_settings_in_a_new_and_an_existing_file() {
     );
     assert_eq!(
         host.text("/etc/php.ini").as_deref(),
-        Some("[PHP]\r\nmemory_limit=256M\r\n")
+        Some("[PHP]\r\nmemory_limit = 256M\r\n")
     );
 }
 

@@ -2,13 +2,19 @@
 //! `-tab`, `-equals`, `-shell` and `file:contains-ini-settings`.
 //!
 //! For each key set, the first line for it, commented or not, is
-//! uncommented and set; later lines for it are commented out (`# ` and the
-//! key and its old value, written in the file's format); keys the file
-//! lacks are appended. A line is read as a key and value once its comment
-//! characters (`#`, and `;` in INI files) and the blanks after them are
-//! taken off, so a commented default such as `#Port 22` is the line that
-//! gets set. Lines for other keys, and every other line, are left as they
-//! are.
+//! uncommented and set; later lines for it are commented out (`# ` put
+//! before them); keys the file lacks are appended. A line is read as a key
+//! and value once its comment characters (`#`, and `;` in INI files) and
+//! the blanks after them are taken off, so a commented default such as
+//! `#Port 22` is the line that gets set. Lines for other keys, and every
+//! other line, are left as they are.
+//!
+//! The space and tab formats write one space or tab between key and value,
+//! as Consfigurator does. The `=` formats keep a file's style: a line that
+//! is set keeps its own spacing around `=`, and new lines take the spacing
+//! of the file's first setting (`KEY = VALUE` when it has none; shell files
+//! are always `KEY=VALUE`). Consfigurator instead rewrites `=` lines as
+//! `KEY = VALUE` (and INI lines as `KEY=VALUE`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -30,20 +36,24 @@ pub enum ConfStyle {
     Shell,
 }
 
+/// The separator of `=` lines written where the file shows no style.
+const SPACED_EQUALS: &str = " = ";
+
 impl ConfStyle {
     fn pattern(self) -> &'static str {
         match self {
-            ConfStyle::Space | ConfStyle::Tab => r"^(\S+)\s+(.+)",
-            ConfStyle::Equals | ConfStyle::Shell => r"^([^\s=]+)\s?=\s?(.*)",
+            ConfStyle::Space | ConfStyle::Tab => r"^(\S+)(\s+)(.+)",
+            ConfStyle::Equals | ConfStyle::Shell => r"^([^\s=]+)(\s?=\s?)(.*)",
         }
     }
 
-    fn render(self, key: &str, value: &str) -> String {
+    /// The separator to write, given the one a line (or the file) has.
+    fn separator(self, found: Option<&str>) -> String {
         match self {
-            ConfStyle::Space => format!("{key} {value}"),
-            ConfStyle::Tab => format!("{key}\t{value}"),
-            ConfStyle::Equals => format!("{key} = {value}"),
-            ConfStyle::Shell => format!("{key}={value}"),
+            ConfStyle::Space => " ".into(),
+            ConfStyle::Tab => "\t".into(),
+            ConfStyle::Equals => found.unwrap_or(SPACED_EQUALS).into(),
+            ConfStyle::Shell => "=".into(),
         }
     }
 
@@ -85,10 +95,18 @@ fn uncomment<'a>(line: &'a str, comment: &[char]) -> (&'a str, bool) {
     (stripped.trim_start(), true)
 }
 
-/// Key and value of an uncommented line.
-fn key_value<'a>(regex: &Regex, line: &'a str) -> Option<(&'a str, &'a str)> {
+/// A setting as a line reads: key, separator, value.
+struct Setting<'a> {
+    key: &'a str,
+    separator: &'a str,
+}
+
+fn setting<'a>(regex: &Regex, line: &'a str) -> Option<Setting<'a>> {
     let captures = regex.captures(line)?;
-    Some((captures.get(1)?.as_str(), captures.get(2)?.as_str()))
+    Some(Setting {
+        key: captures.get(1)?.as_str(),
+        separator: captures.get(2)?.as_str(),
+    })
 }
 
 fn compiled(pattern: &str) -> Regex {
@@ -108,8 +126,8 @@ fn check_readable(
     one_line("key", key, "keys are single words")?;
     one_line("value", value, "values are single lines")?;
     let (uncommented, commented) = uncomment(written, comment);
-    match key_value(regex, uncommented) {
-        Some((read, _)) if !commented && read == key => Ok(()),
+    match setting(regex, uncommented) {
+        Some(read) if !commented && read.key == key => Ok(()),
         _ => Err(EditError::Unreadable {
             what: "key",
             value: key.to_owned(),
@@ -117,6 +135,34 @@ fn check_readable(
                      or holding `=`, and in the space and tab formats values are not empty",
         }),
     }
+}
+
+/// The separator of the file's first uncommented setting.
+fn file_separator<'a>(file: &'a Lines, regex: &Regex, comment: &[char]) -> Option<&'a str> {
+    file.lines
+        .iter()
+        .filter(|l| !uncomment(&l.text, comment).1)
+        .find_map(|l| setting(regex, &l.text).map(|s| s.separator))
+}
+
+/// Set the first line of a key, comment out the later ones: the new text
+/// of a line read as `found`, when it changes.
+fn rewritten(
+    line: &str,
+    found: &Setting,
+    commented: bool,
+    first: bool,
+    separator: String,
+    value: &str,
+) -> Option<String> {
+    let new = if first {
+        format!("{}{separator}{value}", found.key)
+    } else if commented {
+        return None;
+    } else {
+        format!("# {line}")
+    };
+    (new != line).then_some(new)
 }
 
 /// A checked `contains-conf-*`: keys and values as they will be written.
@@ -133,7 +179,8 @@ impl ConfSettings {
         let mut values = BTreeMap::new();
         for (key, value) in settings {
             let value = style.value(value);
-            check_readable(&style.render(key, &value), key, &value, &['#'], &regex)?;
+            let written = format!("{key}{}{value}", style.separator(None));
+            check_readable(&written, key, &value, &['#'], &regex)?;
             values.insert(key.clone(), value);
         }
         Ok(ConfSettings {
@@ -146,22 +193,20 @@ impl ConfSettings {
     /// The new text (the same text when every key is already set).
     pub fn apply(&self, text: &str) -> String {
         let mut file = Lines::parse(text);
+        let file_style = file_separator(&file, &self.regex, &['#']).map(str::to_owned);
         let mut set: BTreeSet<String> = BTreeSet::new();
         let mut changed = false;
         for line in &mut file.lines {
-            let (uncommented, _) = uncomment(&line.text, &['#']);
-            let Some((key, old)) = key_value(&self.regex, uncommented) else {
+            let (uncommented, commented) = uncomment(&line.text, &['#']);
+            let Some(found) = setting(&self.regex, uncommented) else {
                 continue;
             };
-            let Some(value) = self.values.get(key) else {
+            let Some(value) = self.values.get(found.key) else {
                 continue;
             };
-            let new = if set.insert(key.to_owned()) {
-                self.style.render(key, value)
-            } else {
-                format!("# {}", self.style.render(key, old))
-            };
-            if new != line.text {
+            let first = set.insert(found.key.to_owned());
+            let separator = self.style.separator(Some(found.separator));
+            if let Some(new) = rewritten(&line.text, &found, commented, first, separator, value) {
                 line.text = new;
                 changed = true;
             }
@@ -175,8 +220,9 @@ impl ConfSettings {
             return text.to_owned();
         }
         file.terminate_last();
+        let separator = self.style.separator(file_style.as_deref());
         for (key, value) in missing {
-            let line = file.line(self.style.render(key, value));
+            let line = file.line(format!("{key}{separator}{value}"));
             file.lines.push(line);
         }
         file.render()
@@ -185,7 +231,7 @@ impl ConfSettings {
 
 const INI_COMMENT: [char; 2] = ['#', ';'];
 const INI_SECTION: &str = r"^\[(.+)\]$";
-const INI_KEY_VALUE: &str = r"^([^=\s]+)\s*=\s*(.*)";
+const INI_SETTING: &str = r"^([^=\s]+)(\s*=\s*)(.*)";
 
 /// A checked `contains-ini-settings`: `(section, key, value)` triples, the
 /// last value given for a key winning; section `""` is the part of the
@@ -194,18 +240,19 @@ const INI_KEY_VALUE: &str = r"^([^=\s]+)\s*=\s*(.*)";
 pub struct IniSettings {
     settings: Vec<(String, String, String)>,
     section: Regex,
-    key_value: Regex,
+    setting: Regex,
 }
 
 impl IniSettings {
     pub fn new(triples: &[(String, String, String)]) -> Result<Self, EditError> {
         let section = compiled(INI_SECTION);
-        let key_value = compiled(INI_KEY_VALUE);
+        let setting = compiled(INI_SETTING);
         let mut settings: Vec<(String, String, String)> = Vec::new();
         for (name, key, value) in triples {
             one_line("section", name, "section names are single lines")?;
-            check_readable(&ini_line(key, value), key, value, &INI_COMMENT, &key_value)?;
-            if section.is_match(&ini_line(key, value)) {
+            let written = format!("{key}{SPACED_EQUALS}{value}");
+            check_readable(&written, key, value, &INI_COMMENT, &setting)?;
+            if section.is_match(&written) || section.is_match(&format!("{key}={value}")) {
                 return Err(EditError::Unreadable {
                     what: "key",
                     value: key.clone(),
@@ -220,7 +267,7 @@ impl IniSettings {
         Ok(IniSettings {
             settings,
             section,
-            key_value,
+            setting,
         })
     }
 
@@ -234,10 +281,13 @@ impl IniSettings {
     /// The new text (the same text when every setting is already there).
     pub fn apply(&self, text: &str) -> String {
         let mut file = Lines::parse(text);
+        let separator = file_separator(&file, &self.setting, &INI_COMMENT)
+            .unwrap_or(SPACED_EQUALS)
+            .to_owned();
         let mut current = String::new();
-        // Where each section is: its first header, and its last key line.
+        // Where each section is: its first header, and its last setting.
         let mut headers: HashMap<String, usize> = HashMap::new();
-        let mut last_key: HashMap<String, usize> = HashMap::new();
+        let mut last_setting: HashMap<String, usize> = HashMap::new();
         let mut set: BTreeSet<(String, String)> = BTreeSet::new();
         let mut changed = false;
         for (i, line) in file.lines.iter_mut().enumerate() {
@@ -247,19 +297,16 @@ impl IniSettings {
                 headers.entry(current.clone()).or_insert(i);
                 continue;
             }
-            let Some((key, old)) = key_value(&self.key_value, uncommented) else {
+            let Some(found) = setting(&self.setting, uncommented) else {
                 continue;
             };
-            last_key.insert(current.clone(), i);
-            let Some(value) = self.value(&current, key) else {
+            last_setting.insert(current.clone(), i);
+            let Some(value) = self.value(&current, found.key) else {
                 continue;
             };
-            let new = if set.insert((current.clone(), key.to_owned())) {
-                ini_line(key, value)
-            } else {
-                format!("# {}", ini_line(key, old))
-            };
-            if new != line.text {
+            let first = set.insert((current.clone(), found.key.to_owned()));
+            let own = found.separator.to_owned();
+            if let Some(new) = rewritten(&line.text, &found, commented, first, own, value) {
                 line.text = new;
                 changed = true;
             }
@@ -272,14 +319,14 @@ impl IniSettings {
         if !changed && missing.is_empty() {
             return text.to_owned();
         }
-        // Keys of sections the file has go after the section's last key
-        // line (or its header); the top part's at the top. The others go
+        // Keys of sections the file has go after the section's last
+        // setting (or its header); the top part's at the top. The others go
         // in new sections at the end, in the order first given.
         let mut inserts: BTreeMap<usize, Vec<Line>> = BTreeMap::new();
         let mut new_sections: Vec<(&str, Vec<Line>)> = Vec::new();
         for (section, key, value) in missing {
-            let line = file.line(ini_line(key, value));
-            let position = last_key
+            let line = file.line(format!("{key}{separator}{value}"));
+            let position = last_setting
                 .get(section)
                 .or_else(|| headers.get(section))
                 .map(|i| i + 1)
@@ -310,11 +357,6 @@ impl IniSettings {
         }
         file.render()
     }
-}
-
-/// A key and value as an INI line: `key=value`, as Consfigurator writes it.
-fn ini_line(key: &str, value: &str) -> String {
-    format!("{key}={value}")
 }
 
 #[cfg(test)]

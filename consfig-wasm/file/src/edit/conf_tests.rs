@@ -61,6 +61,8 @@ fn consfigurator_contains_conf_shell() {
     );
 }
 
+/// Consfigurator's INI test: where it writes `bar=baz` and
+/// `# bar=baz baz quux`, the lines set keep their own spacing around `=`.
 #[test]
 fn consfigurator_contains_ini_settings() {
     ini(
@@ -72,30 +74,32 @@ fn consfigurator_contains_ini_settings() {
             ("another", "key", "val"),
             ("finally", "this", "one"),
         ],
-        "[one]\ntwo=three\nfour=five\n\n[other]\nbar=baz\n# bar=baz baz quux\n\n[another]\nk=v\nkey=val\n\n[finally]\nthis=one\n",
+        "[one]\ntwo=three\nfour=five\n\n[other]\nbar = baz\n# bar = baz baz quux\n\n[another]\nk=v\nkey=val\n\n[finally]\nthis=one\n",
     );
 }
 
 #[test]
 fn each_format_writes_its_separator() {
+    // A later line for the key is commented out as it is; one already
+    // commented out is left.
     let text = "#Port 22\nPort 2222\n#Port 2223\n";
     conf(
         ConfStyle::Space,
         text,
         &[("Port", "80")],
-        "Port 80\n# Port 2222\n# Port 2223\n",
+        "Port 80\n# Port 2222\n#Port 2223\n",
     );
     conf(
         ConfStyle::Tab,
         text,
         &[("Port", "80")],
-        "Port\t80\n# Port\t2222\n# Port\t2223\n",
+        "Port\t80\n# Port 2222\n#Port 2223\n",
     );
     conf(
         ConfStyle::Equals,
         "# SHELL=/bin/sh\nSHELL = /bin/zsh\n",
         &[("SHELL", "/bin/bash")],
-        "SHELL = /bin/bash\n# SHELL = /bin/zsh\n",
+        "SHELL=/bin/bash\n# SHELL = /bin/zsh\n",
     );
     conf(
         ConfStyle::Shell,
@@ -139,7 +143,7 @@ fn missing_and_empty_files_and_files_without_final_newline() {
     ini(
         "",
         &[("main", "name", "web"), ("db", "port", "5432")],
-        "[main]\nname=web\n\n[db]\nport=5432\n",
+        "[main]\nname = web\n\n[db]\nport = 5432\n",
     );
     ini("[a]\nx=1", &[("a", "y", "2")], "[a]\nx=1\ny=2\n");
 }
@@ -235,4 +239,27 @@ fn ini_sections_headers_and_the_top_part() {
     );
     // A blank line already ends the file: no second one before a new section.
     ini("[a]\nk=1\n\n", &[("b", "k", "1")], "[a]\nk=1\n\n[b]\nk=1\n");
+}
+
+#[test]
+fn equals_lines_keep_the_file_style() {
+    // New keys take the spacing of the file's first setting.
+    conf(
+        ConfStyle::Equals,
+        "# comment = here\na=1\nb = 2\n",
+        &[("b", "3"), ("c", "4")],
+        "# comment = here\na=1\nb = 3\nc=4\n",
+    );
+    // A shell file is always KEY=VALUE.
+    conf(
+        ConfStyle::Shell,
+        "A = 1\n",
+        &[("A", "2"), ("B", "3")],
+        "A=2\nB=3\n",
+    );
+    ini(
+        "[s]\na = 1\n",
+        &[("s", "a", "2"), ("s", "b", "3"), ("t", "c", "4")],
+        "[s]\na = 2\nb = 3\n\n[t]\nc = 4\n",
+    );
 }
