@@ -1,9 +1,9 @@
 //! The config-file properties on a fake host, through their forms.
 
+use consfig_guest::prelude::*;
 use consfig_guest::testing::FakeHost;
 
 use crate::MODULE;
-use consfig_guest::prelude::*;
 
 fn host() -> FakeHost {
     FakeHost::new().module(&MODULE)

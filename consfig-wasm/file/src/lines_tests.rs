@@ -2,10 +2,11 @@
 //! with the option names users type): what they write, that a second
 //! application is unchanged, check mode, and missing or special files.
 
+use consfig_guest::prelude::*;
 use consfig_guest::testing::FakeHost;
 
 use crate::MODULE;
-use consfig_guest::prelude::*;
+use crate::edit::line::State;
 
 fn host() -> FakeHost {
     FakeHost::new().module(&MODULE)
@@ -369,5 +370,34 @@ fn check_mode_predicts_the_same_changes() {
             Change::Unchanged,
             Change::Changed
         ]
+    );
+}
+
+#[test]
+fn typed_forms_use_the_option_names_users_type() {
+    let form: Form = crate::forms::line_in_file("/etc/x")
+        .line("x")
+        .insert_before("BOF")
+        .state(State::Absent)
+        .into();
+    assert_eq!(
+        form.to_string(),
+        r#"["file:line-in-file","/etc/x",{"insert-before":"BOF","line":"x","state":"absent"}]"#
+    );
+    let host = host().file("/etc/x", "x\ny\n");
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(host.text("/etc/x").as_deref(), Some("y\n"));
+    let block: Form = crate::forms::block_in_file("/etc/x")
+        .block("b")
+        .marker_begin("<")
+        .append_newline(true)
+        .into();
+    assert!(
+        block.to_string().contains(r#""append-newline":true"#),
+        "{block}"
+    );
+    assert!(
+        block.to_string().contains(r#""marker-begin":"<""#),
+        "{block}"
     );
 }
