@@ -146,7 +146,14 @@ impl Template {
                     if chars.next() != Some('<') {
                         return Err(bad("\\g must be followed by <name> or <number>".into()));
                     }
-                    let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('>') => break,
+                            Some(c) => name.push(c),
+                            None => return Err(bad("\\g<... lacks its closing >".into())),
+                        }
+                    }
                     if let Ok(number) = name.parse::<usize>() {
                         group(number)?
                     } else {
@@ -322,6 +329,7 @@ mod tests {
         assert!(err(r"\d").ends_with("\\d is not an escape a replacement knows"));
         assert!(err("x\\").ends_with("it ends with a lone backslash"));
         assert!(err(r"\g1").contains("\\g must be followed by <name> or <number>"));
+        assert!(err(r"\g<1").ends_with("\\g<... lacks its closing >"));
     }
 
     #[test]
