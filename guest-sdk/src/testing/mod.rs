@@ -19,9 +19,11 @@
 //!   [`Command::change`](crate::host::Command::change) are skipped, as the
 //!   runtime skips them, and [`Command::query`](crate::host::Command::query)
 //!   ones run.
-//! - **Facts** — hostname, architecture, who the property runs as, the
-//!   host's data — are what the test says, or defaults (`test-host`,
-//!   `x86_64`, root).
+//! - **Facts** — hostname, architecture, who the property runs as,
+//!   os-release, the accounts and groups, whether in a chroot, the host's
+//!   data, variables and files of the consfig — are what the test says, or
+//!   defaults (`test-host`, `x86_64`, root, Debian 12, only the user and
+//!   group `root`, not in a chroot, none).
 //! - **Forms of other modules**, subdeployments and bundles are not run:
 //!   they are recorded, for the test to assert, and answer `Unchanged`
 //!   unless the test scripted another answer ([`FakeHost::form`]). Forms of
@@ -90,11 +92,12 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 use files::{Files, Kind, Node};
+use serde_json::{Map, Value};
 
 pub use crate::export::Module;
-use crate::host::fs::Stat;
+use crate::host::fs::{DirEntry, Stat};
 use crate::host::log::Level;
-use crate::host::{Command, Identity, Output};
+use crate::host::{Command, GroupInfo, Identity, OsRelease, Output, UserInfo};
 use crate::{Change, Context, Form, Result};
 
 /// A host for native tests; see [the module](self). Made with [`new`](Self::new)
@@ -147,7 +150,14 @@ struct State {
     hostname: String,
     architecture: String,
     identity: Identity,
+    os_release: OsRelease,
+    /// The accounts of the fake `/etc/passwd` and `/etc/group`, by name.
+    users: BTreeMap<String, UserInfo>,
+    groups: BTreeMap<String, GroupInfo>,
+    in_chroot: bool,
     data: BTreeMap<String, Vec<u8>>,
+    vars: Map<String, Value>,
+    consfig_files: BTreeMap<String, Vec<u8>>,
     module: Option<&'static Module>,
     answers: Vec<(Answer, std::result::Result<Change, String>)>,
     forms: Vec<Form>,
@@ -215,7 +225,9 @@ impl Default for FakeHost {
 
 impl FakeHost {
     /// A host with only the root directory, named `test-host`, on `x86_64`,
-    /// where properties run as root (uid 0, home `/root`); not in check mode.
+    /// running Debian 12 (`bookworm`), whose only user and group are `root`,
+    /// where properties run as root (uid 0, home `/root`); not in a chroot,
+    /// not in check mode, with no data, variables or files of the consfig.
     pub fn new() -> Self {
         let state = State {
             files: Files::default(),
@@ -230,7 +242,25 @@ impl FakeHost {
                 user: Some("root".to_owned()),
                 home: Some("/root".to_owned()),
             },
+            os_release: OsRelease {
+                id: "debian".to_owned(),
+                version_id: Some("12".to_owned()),
+                version_codename: Some("bookworm".to_owned()),
+                pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_owned()),
+            },
+            users: BTreeMap::from([("root".to_owned(), user_info("root", 0, 0))]),
+            groups: BTreeMap::from([(
+                "root".to_owned(),
+                GroupInfo {
+                    name: "root".to_owned(),
+                    gid: 0,
+                    members: Vec::new(),
+                },
+            )]),
+            in_chroot: false,
             data: BTreeMap::new(),
+            vars: Map::new(),
+            consfig_files: BTreeMap::new(),
             module: None,
             answers: Vec::new(),
             forms: Vec::new(),
@@ -260,6 +290,8 @@ impl FakeHost {
             mode: 0o644,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -271,6 +303,8 @@ impl FakeHost {
             mode: 0o755,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -282,6 +316,8 @@ impl FakeHost {
             mode: 0o777,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -294,6 +330,8 @@ impl FakeHost {
             mode: 0o600,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -312,6 +350,13 @@ impl FakeHost {
                 node.gid = gid;
             })
         })
+    }
+
+    /// The modification time of what was added at `path`, in seconds since
+    /// the Unix epoch. (Otherwise it is the fake clock's: 1700000000 at the
+    /// start, one second further at every change.)
+    pub fn mtime(self, path: &str, mtime: i64) -> Self {
+        self.set(|s| s.files.edit(path, |node| node.mtime = mtime))
     }
 
     // Commands.
@@ -371,6 +416,67 @@ impl FakeHost {
     /// Who the property runs as; new files and directories are theirs.
     pub fn identity(self, identity: Identity) -> Self {
         self.set(|s| s.identity = identity)
+    }
+
+    /// What `/etc/os-release` says (see [`crate::host::os_release`]).
+    pub fn os_release(self, os: OsRelease) -> Self {
+        self.set(|s| s.os_release = os)
+    }
+
+    /// An account `name` with this uid and primary gid, home `/home/NAME`
+    /// (`/root` for root), shell `/bin/sh`, no comment: found by
+    /// [`crate::host::lookup_user`], and by name by
+    /// [`chown`](crate::host::fs::chown). One of the same name is replaced.
+    pub fn user(self, name: &str, uid: u32, gid: u32) -> Self {
+        self.user_info(user_info(name, uid, gid))
+    }
+
+    /// An account as given, every field of it.
+    pub fn user_info(self, user: UserInfo) -> Self {
+        self.set(|s| {
+            s.users.insert(user.name.clone(), user);
+        })
+    }
+
+    /// A group `name` with this gid and these supplementary members: found by
+    /// [`crate::host::lookup_group`], and by name by
+    /// [`chown`](crate::host::fs::chown). One of the same name is replaced.
+    pub fn group<S: Into<String>>(
+        self,
+        name: &str,
+        gid: u32,
+        members: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let group = GroupInfo {
+            name: name.to_owned(),
+            gid,
+            members: members.into_iter().map(Into::into).collect(),
+        };
+        self.set(|s| {
+            s.groups.insert(name.to_owned(), group);
+        })
+    }
+
+    /// Whether properties run in a chroot (see [`crate::host::in_chroot`]).
+    pub fn in_chroot(self, in_chroot: bool) -> Self {
+        self.set(|s| s.in_chroot = in_chroot)
+    }
+
+    /// The host's variable `key` (see [`crate::host::var`]): any JSON,
+    /// `json!({"domain": "example.org"})` or a plain `"text"`.
+    pub fn var(self, key: &str, value: impl Into<Value>) -> Self {
+        self.set(|s| {
+            s.vars.insert(key.to_owned(), value.into());
+        })
+    }
+
+    /// The file of the consfig at `path`, relative to Consfig.toml, as the
+    /// controller sent it (see [`crate::host::consfig_file`]).
+    pub fn consfig_file(self, path: &str, content: impl AsRef<[u8]>) -> Self {
+        self.set(|s| {
+            s.consfig_files
+                .insert(path.to_owned(), content.as_ref().to_vec());
+        })
     }
 
     /// The host's data named `key` (see [`crate::host::data`]).
@@ -469,6 +575,16 @@ impl FakeHost {
         self.stat(path).is_some()
     }
 
+    /// What the symlink at `path` points to, if a symlink is there.
+    pub fn readlink(&self, path: &str) -> Option<String> {
+        self.state.borrow().files.readlink(path).ok()
+    }
+
+    /// The entries of the directory at `path`, sorted by name, if one is there.
+    pub fn list_dir(&self, path: &str) -> Option<Vec<DirEntry>> {
+        self.state.borrow().files.list_dir(path).ok()
+    }
+
     /// The commands that ran, in order, as program and arguments: all of
     /// them, or in check mode the queries.
     pub fn commands_run(&self) -> Vec<Vec<String>> {
@@ -524,6 +640,21 @@ impl FakeHost {
         lines
             .map(|(level, message)| format!("{level}: {message}"))
             .collect()
+    }
+}
+
+/// An account as [`FakeHost::user`] makes it.
+fn user_info(name: &str, uid: u32, gid: u32) -> UserInfo {
+    UserInfo {
+        name: name.to_owned(),
+        uid,
+        gid,
+        comment: String::new(),
+        home: match uid {
+            0 => "/root".to_owned(),
+            _ => format!("/home/{name}"),
+        },
+        shell: "/bin/sh".to_owned(),
     }
 }
 
