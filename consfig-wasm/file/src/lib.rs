@@ -8,6 +8,9 @@
 use consfig_guest::host::fs::FileKind;
 use consfig_guest::prelude::*;
 
+mod template;
+mod templated;
+
 /// Ensure a file has exactly this content.
 ///
 /// The file is replaced atomically, and only when its content differs. A new
@@ -81,7 +84,7 @@ consfig_guest::module! {
     export: false,
     needs: ["write:/", "setid:/"],
     doc: "Files and directories: contents, directories, absence and modes.",
-    properties: [has_content, directory_exists, absent, has_mode],
+    properties: [has_content, directory_exists, absent, has_mode, templated::templated],
 }
 
 #[cfg(test)]
