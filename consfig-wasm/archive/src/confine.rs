@@ -240,16 +240,19 @@ where
         name: path.into(),
         target: target.into(),
     };
-    let (mut resolved, rest): (Vec<&str>, &str) = match target.strip_prefix(dest) {
-        Some(rest) if target.starts_with('/') && (rest.is_empty() || rest.starts_with('/')) => {
-            (Vec::new(), rest)
-        }
-        _ if target.starts_with('/') => return Err(outside()),
-        _ => {
-            let mut dir: Vec<&str> = path.split('/').collect();
-            dir.pop();
-            (dir, target)
-        }
+    // An absolute target is resolved from the destination, when it lies beneath.
+    let (mut resolved, rest): (Vec<&str>, &str) = if target.starts_with('/') {
+        let beneath = match dest {
+            "/" => Some(target),
+            dest => target
+                .strip_prefix(dest)
+                .filter(|rest| rest.is_empty() || rest.starts_with('/')),
+        };
+        (Vec::new(), beneath.ok_or_else(outside)?)
+    } else {
+        let mut dir: Vec<&str> = path.split('/').collect();
+        dir.pop();
+        (dir, target)
     };
     let parts: Vec<&str> = rest
         .split('/')
@@ -394,6 +397,12 @@ mod tests {
             check(vec![symlink("sibling", "/srv/application")]).unwrap_err(),
             "the symlink \"sibling\" points to \"/srv/application\", outside the destination"
         );
+        assert_eq!(
+            check(vec![symlink("back", "/srv/app/../etc")]).unwrap_err(),
+            "the symlink \"back\" points to \"/srv/app/../etc\", outside the destination"
+        );
+        let at_root = confine("/", vec![symlink("etc/alt", "/etc/x")], |_| Ok(None));
+        assert!(at_root.is_ok(), "beneath / is everywhere: {at_root:?}");
     }
 
     #[test]
