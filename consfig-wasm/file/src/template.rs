@@ -8,7 +8,7 @@ use std::fmt;
 
 use consfig_guest::serde_json::{Map, Value as Json};
 use minijinja::syntax::SyntaxConfig;
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 /// Why a template could not be rendered: its name (the consfig's path of the
 /// template file, or `inline`), the line when minijinja knows it, and what
@@ -61,6 +61,9 @@ pub fn render(name: &str, source: &str, context: &Json) -> Result<String, Render
         .build()
         .expect("the default delimiters are valid");
     env.set_syntax(syntax);
+    // Text as written, as Ansible renders it: minijinja would HTML-escape
+    // values in templates named `*.html` or `*.xml`.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
     // Keeps the source in errors, so that they show the failing expression.
     env.set_debug(true);
     env.render_named_str(name, source, to_value(context))
@@ -205,6 +208,23 @@ server {{ site.name | upper }}{% if site.tls %} tls{% endif %} {{ loop.index }}/
             err.to_string().starts_with("template site.j2, line "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn nothing_is_escaped_whatever_the_name() {
+        let context = json!({"title": "Tom & <Jerry>"});
+        for name in [
+            "templates/index.html.j2",
+            "index.html",
+            "feed.xml",
+            "inline",
+        ] {
+            assert_eq!(
+                render(name, "<h1>{{ title }}</h1>", &context).unwrap(),
+                "<h1>Tom & <Jerry></h1>",
+                "{name}"
+            );
+        }
     }
 
     #[test]

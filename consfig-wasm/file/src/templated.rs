@@ -53,7 +53,8 @@ fn not_a_template(json: &Value) -> String {
 /// name). A variable that is not defined is an error naming the template and
 /// line (`is defined` and the `default` filter still test for one), so a typo
 /// never empties a file. As with Ansible's `template`, the newline after a
-/// block tag is dropped and the template's last newline kept.
+/// block tag is dropped, the template's last newline kept, and values are
+/// written as they are (not HTML-escaped, whatever the template's name).
 ///
 /// Written as `has-content` writes: atomically and only when the rendered
 /// text differs, with `mode` (e.g. `"0640"`; a new file otherwise gets
