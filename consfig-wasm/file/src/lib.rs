@@ -9,7 +9,8 @@
 //! has its file: [`content`] (whole files, with [`content::file_has`] for
 //! every property that writes one), [`ownership`], [`modes`], [`links`],
 //! [`directories`] and [`absence`]; text edits in [`edit`] (pure functions),
-//! their properties in `lines` and `conf`.
+//! their properties in `lines` and `conf`; Jinja2 templates in `template`,
+//! their property in `templated`.
 
 pub mod absence;
 mod conf;
@@ -20,6 +21,8 @@ mod lines;
 pub mod links;
 pub mod modes;
 pub mod ownership;
+mod template;
+mod templated;
 
 consfig_guest::module! {
     name: "file",
@@ -49,5 +52,6 @@ consfig_guest::module! {
         conf::contains_conf_tab,
         conf::contains_conf_shell,
         conf::contains_ini_settings,
+        templated::templated,
     ],
 }
