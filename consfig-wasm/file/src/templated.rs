@@ -5,6 +5,8 @@ use consfig_guest::prelude::*;
 use consfig_guest::serde::{Deserialize, Serialize};
 use consfig_guest::serde_json::{Map, Value, json};
 
+use crate::content::{Attributes, file_has};
+use crate::ownership::{Group, User};
 use crate::template;
 
 /// A template: the path of a file of the consfig (relative to
@@ -67,8 +69,8 @@ pub fn templated(
     template: Template,
     vars: Option<Map<String, Value>>,
     mode: Option<Mode>,
-    owner: Option<String>,
-    group: Option<String>,
+    owner: Option<User>,
+    group: Option<Group>,
 ) -> Result<Change> {
     let (name, source) = match template {
         Template::File(file) => {
@@ -81,13 +83,8 @@ pub fn templated(
     };
     let context = template::context(&host::vars(), &vars.unwrap_or_default(), facts());
     let text = template::render(&name, &source, &context).map_err(|e| Error::new(e.to_string()))?;
-    file_has(
-        &path,
-        text.as_bytes(),
-        mode,
-        owner.as_deref(),
-        group.as_deref(),
-    )
+    let attributes = Attributes::of(mode, owner.as_ref(), group.as_ref())?;
+    file_has(&path, text.as_bytes(), &attributes)
 }
 
 /// The facts a template sees as `facts`.
@@ -110,73 +107,6 @@ fn facts() -> Value {
         });
     }
     facts
-}
-
-/// The file at `path` has `content`, and the mode, owner and group given:
-/// written (atomically, with the mode) only when the content differs, the
-/// mode, owner and group changed only when they differ.
-fn file_has(
-    path: &str,
-    content: &[u8],
-    mode: Option<Mode>,
-    owner: Option<&str>,
-    group: Option<&str>,
-) -> Result<Change> {
-    let mut change = Change::Unchanged;
-    match fs::stat(path)? {
-        Some(stat) if !stat.is_file() => {
-            bail!("{path} is a {}, not a file: not replacing it", stat.kind)
-        }
-        Some(stat) if fs::read(path)? == content => {
-            if let Some(mode) = mode.filter(|mode| *mode != stat.mode) {
-                fs::chmod(path, mode)?;
-                change = Change::Changed;
-            }
-        }
-        _ => {
-            fs::write(path, content, mode)?;
-            change = Change::Changed;
-        }
-    }
-    if owner.is_some() || group.is_some() {
-        let stat = fs::stat(path)?.ok_or_else(|| Error::new(format!("{path} vanished")))?;
-        let wrong_owner = match owner {
-            Some(owner) => uid(owner)? != stat.uid,
-            None => false,
-        };
-        let wrong_group = match group {
-            Some(group) => gid(group)? != stat.gid,
-            None => false,
-        };
-        if wrong_owner || wrong_group {
-            fs::chown(
-                path,
-                owner.filter(|_| wrong_owner),
-                group.filter(|_| wrong_group),
-            )?;
-            change = Change::Changed;
-        }
-    }
-    Ok(change)
-}
-
-/// The uid of a user given by name or number, in the host's own /etc/passwd
-/// (a number need not be there).
-fn uid(owner: &str) -> Result<u32> {
-    match (host::lookup_user(owner)?, owner.parse()) {
-        (Some(user), _) => Ok(user.uid),
-        (None, Ok(uid)) => Ok(uid),
-        (None, Err(_)) => bail!("no user {owner:?} in the host's /etc/passwd"),
-    }
-}
-
-/// The gid of a group given by name or number, in the host's own /etc/group.
-fn gid(group: &str) -> Result<u32> {
-    match (host::lookup_group(group)?, group.parse()) {
-        (Some(group), _) => Ok(group.gid),
-        (None, Ok(gid)) => Ok(gid),
-        (None, Err(_)) => bail!("no group {group:?} in the host's /etc/group"),
-    }
 }
 
 #[cfg(test)]
@@ -377,7 +307,10 @@ server_name {{ vars.domain }};
                 None,
             )
         });
-        assert_eq!(err(nobody), "no user \"nobody\" in the host's /etc/passwd");
+        assert_eq!(
+            err(nobody),
+            "there is no user nobody on this host (in its /etc/passwd)"
+        );
     }
 
     #[test]
