@@ -136,7 +136,9 @@ impl HostState {
         const CALL: &str = "symlink";
         self.effects_allowed(CALL)?;
         let place = self.place(CALL, link, true)?;
-        let base = place.real_parent().unwrap_or_else(|| PathBuf::from("/"));
+        let reached = (self.files().reached(&place)).map_err(|e| HostError::file(CALL, link, e))?;
+        let base = (reached.as_ref().unwrap_or(&place).real_parent())
+            .unwrap_or_else(|| PathBuf::from("/"));
         self.link_target_allowed(CALL, link, &base, target)?;
         self.files()
             .symlink(&place, Path::new(target))
@@ -253,7 +255,9 @@ impl HostState {
             ));
         }
         if self.confinement().file_access(Path::new("/"), true) != Ok(None) {
-            let landing = match to.real_parent() {
+            let reached =
+                (self.files().reached(&to)).map_err(|e| HostError::file(CALL, destination, e))?;
+            let landing = match reached.as_ref().unwrap_or(&to).real_parent() {
                 Some(parent) => parent.join(to.path().file_name().unwrap_or_default()),
                 None => PathBuf::from("/"),
             };
@@ -909,5 +913,50 @@ mod tests {
                     .unwrap();
             }
         }
+    }
+
+    #[test]
+    fn paths_through_a_link_made_in_check_mode_lead_where_it_leads() {
+        let mut seen = Vec::new();
+        for check in [false, true] {
+            let (dir, root) = tree();
+            std::fs::create_dir_all(root.join("releases/1")).unwrap();
+            let before = snapshot(dir.path());
+            let mut host = host_with_policy(&[&grant(&root)], check);
+            let at = |rel: &str| text(&root.join(rel));
+            let mut observed = Vec::new();
+            host.mkdir(&at("releases/2"), None).unwrap();
+            host.symlink("releases/2", &at("current")).unwrap();
+            host.write_file(&at("current/config"), b"two\n", None)
+                .unwrap();
+            observed.push(host.read_file(&at("releases/2/config")).unwrap());
+            observed
+                .push(format!("{:?}", names(&host.list_dir(&at("current")).unwrap())).into_bytes());
+            // Relinked, absolutely, to a release on disk; then written beneath.
+            host.remove(&at("current")).unwrap();
+            host.symlink(&at("releases/1"), &at("current")).unwrap();
+            host.mkdir(&at("current/static/css"), None).unwrap();
+            host.write_file(&at("current/static/css/site.css"), b"a{}\n", None)
+                .unwrap();
+            observed.push(
+                host.read_file(&at("releases/1/static/css/site.css"))
+                    .unwrap(),
+            );
+            observed.push(
+                format!("{:?}", names(&host.list_dir(&at("releases/1")).unwrap())).into_bytes(),
+            );
+            let kind = host.stat(&at("current/static")).unwrap().unwrap().kind;
+            observed.push(format!("{kind:?}").into_bytes());
+            // A link made through a made link, leading out, is refused.
+            let out = host
+                .symlink("../../../outside", &at("current/up"))
+                .unwrap_err();
+            assert!(matches!(out, HostError::Denied { .. }), "{out}");
+            if check {
+                assert_eq!(snapshot(dir.path()), before, "check mode left the disk");
+            }
+            seen.push(observed);
+        }
+        assert_eq!(seen[0], seen[1], "check mode predicts the disk");
     }
 }

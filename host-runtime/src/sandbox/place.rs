@@ -662,6 +662,26 @@ impl Place {
         }
     }
 
+    /// The place at the absolute, plain `path`, confined as this one is
+    /// (refused, [`LeadsOut`], beneath another granted directory).
+    pub fn elsewhere(&self, path: &Path) -> io::Result<Place> {
+        match self {
+            Place::Anywhere(_) => Ok(Place::Anywhere(path.to_owned())),
+            Place::Beneath { root, .. } if path.starts_with(root) => {
+                Place::new(path, Some(root.clone()))
+            }
+            Place::Beneath { root, .. } => Err(LeadsOut::error(root)),
+        }
+    }
+
+    /// The granted directory this place is confined beneath, if any.
+    pub fn root(&self) -> Option<&Path> {
+        match self {
+            Place::Anywhere(_) => None,
+            Place::Beneath { root, .. } => Some(root),
+        }
+    }
+
     /// The place of `name` in this directory, confined as it is.
     pub fn child(&self, name: &OsStr) -> io::Result<Place> {
         Ok(match self {
