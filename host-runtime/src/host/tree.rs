@@ -121,9 +121,13 @@ impl HostState {
         }
         let resolved = normalized(&base.join(target));
         let what = format!("{shown} -> {target}");
-        let root = self
-            .confinement()
+        let confinement = self.confinement();
+        let root = confinement
             .file_access(&resolved, true)
+            .map_err(|denied| HostError::denied(call, what.clone(), denied))?;
+        // Nor at the runtime's own files, which no untrusted module writes.
+        confinement
+            .protects(&self.policy().protected, &[&resolved])
             .map_err(|denied| HostError::denied(call, what.clone(), denied))?;
         // The links already on its way must not lead out either.
         Place::new(&resolved, root)
@@ -958,5 +962,36 @@ mod tests {
             seen.push(observed);
         }
         assert_eq!(seen[0], seen[1], "check mode predicts the disk");
+    }
+
+    #[test]
+    fn no_link_of_an_untrusted_module_points_at_the_runtimes_own_files() {
+        let (dir, root) = tree();
+        let cache = dir.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let mut policy = crate::sandbox::policy::Policy {
+            protected: vec![cache.clone()],
+            ..Default::default()
+        };
+        policy.grants.insert(
+            "m".into(),
+            crate::sandbox::grants::ModuleGrants {
+                grants: consfig_contract::parse_grants(&["write:/"]).unwrap(),
+                ..Default::default()
+            },
+        );
+        let mut host = crate::host::test_support::host_under(policy);
+        let link = text(&root.join("l"));
+        let refused = host
+            .symlink(&text(&cache.join("x.cwasm")), &link)
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "denied: module m may not symlink {link} -> {}: that is the runtime's own cache and executable, which no module changes",
+                cache.join("x.cwasm").display()
+            )
+        );
+        host.symlink("index.html", &link).unwrap();
     }
 }
