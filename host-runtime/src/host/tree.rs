@@ -23,40 +23,70 @@ use crate::sandbox::place::{Kind, Place, normalized};
 /// The most entries beneath a directory whose symlinks a rename checks.
 const MAX_CHECKED_ON_RENAME: usize = 100_000;
 
+/// What a name given to `chown` names.
+#[derive(Debug, Clone, Copy)]
+enum Account {
+    User,
+    Group,
+}
+
+impl Account {
+    fn file(self) -> &'static str {
+        match self {
+            Account::User => PASSWD,
+            Account::Group => GROUP,
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            Account::User => "user",
+            Account::Group => "group",
+        }
+    }
+}
+
 impl HostState {
-    /// The id `name` gives: a number as it is, else the id of the account
-    /// of that name in this root's `file` (`/etc/passwd`, `/etc/group`).
+    /// The id `name` gives: a number as it is, else the id of the
+    /// `account` of that name in this root's own account file.
     fn account_id(
         &mut self,
         call: &'static str,
         path: &str,
         name: &str,
-        file: &'static str,
+        account: Account,
     ) -> Result<u32, HostError> {
-        if let Ok(id) = name.parse() {
+        if let Ok(id) = name.parse::<u32>() {
+            // chown(2) takes the largest id (-1) for "leave it as it is".
+            if id == u32::MAX {
+                return Err(HostError::BadPath {
+                    call,
+                    path: name.to_owned(),
+                    reason: "4294967295 (-1) is no user or group id",
+                });
+            }
             return Ok(id);
         }
-        let text = self.read_fact(call, file)?.unwrap_or_default();
+        let text = self.read_fact(call, account.file())?.unwrap_or_default();
         let bad = |source| HostError::Accounts { call, source };
-        let found = if file == PASSWD {
-            accounts::users(&text)
+        let found = match account {
+            Account::User => accounts::users(&text)
                 .map_err(bad)?
                 .into_iter()
                 .find(|u| u.name == name)
-                .map(|u| u.uid)
-        } else {
-            accounts::groups(&text)
+                .map(|u| u.uid),
+            Account::Group => accounts::groups(&text)
                 .map_err(bad)?
                 .into_iter()
                 .find(|g| g.name == name)
-                .map(|g| g.gid)
+                .map(|g| g.gid),
         };
         found.ok_or_else(|| HostError::NoAccount {
             call,
             path: path.to_owned(),
-            kind: if file == PASSWD { "user" } else { "group" },
+            kind: account.kind(),
             name: name.to_owned(),
-            file,
+            file: account.file(),
         })
     }
 
@@ -73,10 +103,10 @@ impl HostState {
         self.effects_allowed(CALL)?;
         let place = self.place(CALL, path, true)?;
         let uid = owner
-            .map(|name| self.account_id(CALL, path, name, PASSWD))
+            .map(|name| self.account_id(CALL, path, name, Account::User))
             .transpose()?;
         let gid = group
-            .map(|name| self.account_id(CALL, path, name, GROUP))
+            .map(|name| self.account_id(CALL, path, name, Account::Group))
             .transpose()?;
         if uid.is_none() && gid.is_none() {
             return Ok(());
@@ -694,6 +724,11 @@ mod tests {
                 format!(
                     "chown {index}: this host has no user named \"no-such-user-here\" in its /etc/passwd (create it first, or give a number)"
                 )
+            );
+            let minus_one = host.chown(&index, Some("4294967295"), None).unwrap_err();
+            assert!(
+                matches!(minus_one, HostError::BadPath { .. }),
+                "{minus_one}"
             );
             let unknown = host
                 .chown(&index, None, Some("no-such-group-here"))
