@@ -156,11 +156,13 @@ impl Check {
         })
     }
 
-    /// What check mode made `path` hold, if it changed it.
-    fn changed_entry(&self, path: &Path) -> io::Result<Option<Entry>> {
+    /// The target of the symlink check mode made `path`, if it made one.
+    fn made_link(&self, path: &Path) -> io::Result<Option<String>> {
         match self.recorder.current(path) {
-            Some(entry) => Ok(Some(entry.clone())),
-            None => self.overlay.get(path),
+            Some(Entry::Symlink { target, .. }) => Ok(Some(target.clone())),
+            // This form's change is the latest.
+            Some(_) => Ok(None),
+            None => self.overlay.symlink_target(path),
         }
     }
 
@@ -180,7 +182,7 @@ impl Check {
                 if at.root().is_some_and(|root| !dir.starts_with(root)) {
                     continue;
                 }
-                if let Some(Entry::Symlink { target, .. }) = self.changed_entry(dir)? {
+                if let Some(target) = self.made_link(dir)? {
                     made = Some((dir.to_owned(), target));
                     break;
                 }

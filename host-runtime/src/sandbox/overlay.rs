@@ -213,6 +213,17 @@ impl Overlay {
         }))
     }
 
+    /// The target of the symlink check mode made at `path`, if it made one
+    /// there (without reading what it made anywhere else).
+    pub fn symlink_target(&self, path: &Path) -> io::Result<Option<String>> {
+        match self.entries.get(path) {
+            Some(Kept::Symlink { at, len, .. }) => Ok(Some(
+                String::from_utf8(self.kept(*at, *len)?).map_err(io::Error::other)?,
+            )),
+            _ => Ok(None),
+        }
+    }
+
     /// The paths beneath `dir` check mode changed.
     pub fn paths_beneath<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
         // Paths order by component: those beneath `dir` follow it, together.
@@ -585,6 +596,16 @@ mod tests {
             Some(link)
         );
         assert_eq!(overlay.get(Path::new("/srv/app")).unwrap(), Some(dir));
+        assert_eq!(
+            overlay
+                .symlink_target(Path::new("/srv/app/current"))
+                .unwrap(),
+            Some("../releases/2".to_owned())
+        );
+        assert_eq!(
+            overlay.symlink_target(Path::new("/srv/apple")).unwrap(),
+            None
+        );
         let beneath: Vec<&Path> = overlay.paths_beneath(Path::new("/srv/app")).collect();
         assert_eq!(
             beneath,
