@@ -1029,4 +1029,31 @@ mod tests {
         );
         host.symlink("index.html", &link).unwrap();
     }
+
+    #[test]
+    fn a_later_form_in_check_mode_reaches_paths_through_an_earlier_forms_link() {
+        let (dir, root) = tree();
+        let before = snapshot(dir.path());
+        let at = |rel: &str| text(&root.join(rel));
+        let mut first = host_with_policy(&[&grant(&root)], true);
+        first.symlink("sub", &at("current")).unwrap();
+        let changes = first.take_report().changes;
+        let mut next = host_with_policy(&[&grant(&root)], true);
+        next.absorb(&changes).unwrap();
+        next.write_file(&at("current/new.html"), b"new\n", None)
+            .unwrap();
+        assert_eq!(next.read_file(&at("sub/new.html")).unwrap(), b"new\n");
+        assert_eq!(
+            names(&next.list_dir(&at("current")).unwrap()),
+            [("new.html", FileKind::File), ("page.html", FileKind::File)]
+        );
+        let paths: Vec<_> = next
+            .take_report()
+            .changes
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(paths, [root.join("sub/new.html")]);
+        assert_eq!(snapshot(dir.path()), before);
+    }
 }
