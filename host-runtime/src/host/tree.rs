@@ -462,6 +462,12 @@ mod tests {
             assert_eq!(errno(&onto_dir), Some(libc::EISDIR), "{onto_dir}");
             let into_itself = host.rename(&at("sub"), &at("sub/d/inner")).unwrap_err();
             assert_eq!(errno(&into_itself), Some(libc::EINVAL), "{into_itself}");
+            let granted_itself = host.rename(&text(&root), &at("x")).unwrap_err();
+            assert_eq!(
+                errno(&granted_itself),
+                Some(libc::EBUSY),
+                "{granted_itself}"
+            );
             let no_source = host.rename(&at("none"), &at("x")).unwrap_err();
             assert_eq!(errno(&no_source), Some(libc::ENOENT), "{no_source}");
             let not_a_dir = host.list_dir(&at("index.html")).unwrap_err();
@@ -1055,5 +1061,21 @@ mod tests {
             .collect();
         assert_eq!(paths, [root.join("sub/new.html")]);
         assert_eq!(snapshot(dir.path()), before);
+    }
+
+    #[test]
+    fn granted_files_are_renamed_by_their_names() {
+        for check in [false, true] {
+            let (_dir, root) = tree();
+            let (index, moved) = (text(&root.join("index.html")), text(&root.join("moved")));
+            let mut host = host_with_policy(
+                &[&format!("write:{index}"), &format!("write:{moved}")],
+                check,
+            );
+            host.rename(&index, &moved).unwrap();
+            assert_eq!(host.read_file(&moved).unwrap(), b"hi\n");
+            assert!(host.stat(&index).unwrap().is_none());
+            assert_eq!(root.join("moved").exists(), !check);
+        }
     }
 }

@@ -586,6 +586,11 @@ impl FileBackend for Check {
         let through_to = self.through_made_links(to)?;
         let to = through_to.as_ref().unwrap_or(to);
         let (from_path, to_path) = (from.path(), to.path());
+        // The granted directory itself (or `/`) is no name in an open
+        // directory: the disk refuses it as busy.
+        if !from.is_named() || !to.is_named() {
+            return Err(errno(libc::EBUSY));
+        }
         if from_path == to_path {
             return Ok(());
         }

@@ -726,6 +726,15 @@ impl Place {
         Ok(Some((parent, name.to_owned())))
     }
 
+    /// Whether this place is a name in a directory: not `/`, nor the
+    /// granted directory itself (which a rename refuses as busy).
+    pub fn is_named(&self) -> bool {
+        match self {
+            Place::Anywhere(path) => path.parent().is_some() && path.file_name().is_some(),
+            Place::Beneath { rel, .. } => rel.parent().is_some() && rel.file_name().is_some(),
+        }
+    }
+
     /// Set the owner and/or group, of a symlink itself, never of what it
     /// points to. Beneath a granted directory, never of a file with other
     /// names ([`SharedFile`]).
