@@ -662,6 +662,26 @@ impl Place {
         }
     }
 
+    /// The place at the absolute, plain `path`, confined as this one is
+    /// (refused, [`LeadsOut`], beneath another granted directory).
+    pub fn elsewhere(&self, path: &Path) -> io::Result<Place> {
+        match self {
+            Place::Anywhere(_) => Ok(Place::Anywhere(path.to_owned())),
+            Place::Beneath { root, .. } if path.starts_with(root) => {
+                Place::new(path, Some(root.clone()))
+            }
+            Place::Beneath { root, .. } => Err(LeadsOut::error(root)),
+        }
+    }
+
+    /// The granted directory this place is confined beneath, if any.
+    pub fn root(&self) -> Option<&Path> {
+        match self {
+            Place::Anywhere(_) => None,
+            Place::Beneath { root, .. } => Some(root),
+        }
+    }
+
     /// The place of `name` in this directory, confined as it is.
     pub fn child(&self, name: &OsStr) -> io::Result<Place> {
         Ok(match self {
@@ -704,6 +724,15 @@ impl Place {
             },
         };
         Ok(Some((parent, name.to_owned())))
+    }
+
+    /// Whether this place is a name in a directory: not `/`, nor the
+    /// granted directory itself (which a rename refuses as busy).
+    pub fn is_named(&self) -> bool {
+        match self {
+            Place::Anywhere(path) => path.parent().is_some() && path.file_name().is_some(),
+            Place::Beneath { rel, .. } => rel.parent().is_some() && rel.file_name().is_some(),
+        }
     }
 
     /// Set the owner and/or group, of a symlink itself, never of what it
