@@ -48,6 +48,7 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
             identity_files: host.identity_file.iter().cloned().collect(),
             sudo_password_file: host.sudo_password_file.clone(),
             data_files: host.data_files.clone(),
+            vars: host.vars.clone(),
         })
         .collect();
     Ok(run_plans(&plans, &modules, &options, report))

@@ -83,6 +83,7 @@ pub fn deploy_host(
         },
     };
     let mut policy = options.policy.clone();
+    policy.vars = plan.vars.clone();
     for (key, path) in &plan.data_files {
         match std::fs::read(path) {
             Ok(value) => policy.data.insert(key.clone(), value),

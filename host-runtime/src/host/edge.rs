@@ -4,8 +4,7 @@
 //! refusal by the grants noted on the way, for check mode's report).
 
 use super::bindings::consfig::module::host::{
-    self, Command, CommandOutput, DirEntry, FileStat, GroupInfo, Identity, Level, OsInfo,
-    UserInfo,
+    self, Command, CommandOutput, DirEntry, FileStat, GroupInfo, Identity, Level, OsInfo, UserInfo,
 };
 use super::state::HostState;
 
@@ -68,7 +67,12 @@ impl host::Host for HostState {
     }
 
     // PLACEHOLDERS: each replaced by its typed implementation in this layer.
-    fn chown(&mut self, _path: String, _owner: Option<String>, _group: Option<String>) -> Result<(), String> {
+    fn chown(
+        &mut self,
+        _path: String,
+        _owner: Option<String>,
+        _group: Option<String>,
+    ) -> Result<(), String> {
         Err("chown: PLACEHOLDER".into())
     }
 
@@ -104,15 +108,15 @@ impl host::Host for HostState {
         false // PLACEHOLDER
     }
 
-    fn var(&mut self, _key: String) -> Option<String> {
-        None // PLACEHOLDER
+    fn var(&mut self, key: String) -> Option<String> {
+        HostState::var(self, &key)
     }
 
     fn vars(&mut self) -> String {
-        "{}".into() // PLACEHOLDER
+        HostState::vars(self)
     }
 
-    fn consfig_file(&mut self, _path: String) -> Result<Vec<u8>, String> {
-        Err("consfig-file: PLACEHOLDER".into())
+    fn consfig_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        HostState::consfig_file(self, &path).map_err(|e| self.refusal_noted(e))
     }
 }

@@ -1,7 +1,8 @@
 //! The host: what a module's `host` calls do. [`state`] holds a store's host
 //! state; each WIT concern has its file — [`files`], [`commands`] (their
 //! output [`collect`]ed within the form's limits),
-//! [`facts`], [`log`] (and the captured [`output`]), [`data`], the memory
+//! [`facts`], [`log`] (and the captured [`output`]), [`data`], what the
+//! [`consfig`] gives the host (variables, files), the memory
 //! [`limits`] — with typed errors ([`error`]) that become text only in
 //! [`edge`], where the generated [`bindings`] meet them. Every decision on
 //! what a call may do is the sandbox's, below.
@@ -9,6 +10,7 @@
 pub mod bindings;
 pub mod collect;
 pub mod commands;
+pub mod consfig;
 pub mod data;
 pub mod edge;
 pub mod error;
