@@ -473,6 +473,7 @@ fn speak_to_runtime(
     };
     let load = ToRuntime::Load {
         modules: cached_modules,
+        files: Default::default(),
         policy: Box::new(policy),
         contexts,
         stub: None,

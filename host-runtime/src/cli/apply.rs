@@ -84,6 +84,7 @@ pub fn run(
         data_files: Default::default(),
         // Ad hoc forms have no consfig: no variables.
         vars: Default::default(),
+        files: Default::default(),
     };
     Ok(run_plans(&[plan], &modules, &options, report))
 }

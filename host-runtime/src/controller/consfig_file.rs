@@ -96,7 +96,7 @@ struct RawConsfig {
     vars: Option<toml::Spanned<toml::Value>>,
     /// Named lists of forms.
     #[serde(default)]
-    lists: BTreeMap<String, toml::Spanned<RawList>>,
+    lists: BTreeMap<String, RawList>,
 }
 
 #[derive(Deserialize)]
@@ -174,9 +174,8 @@ struct Group {
     vars: Vars,
 }
 
-/// A named list of forms as read: where it is, and its forms with their lines.
+/// A named list of forms as read: its forms with their lines.
 struct List {
-    line: usize,
     forms: Vec<(usize, serde_json::Value)>,
 }
 
@@ -334,7 +333,7 @@ fn expand_lists(
         };
         if within.iter().any(|l| l == name) {
             return Err((
-                list.line,
+                *line,
                 format!(
                     "list {name} includes itself: {} -> {name}",
                     within.join(" -> ")
@@ -471,9 +470,7 @@ impl Consfig {
         };
         let mut lists = BTreeMap::new();
         for (name, list) in raw.lists {
-            let span = list.span();
             let forms = list
-                .into_inner()
                 .properties
                 .into_iter()
                 .map(|form| {
@@ -487,13 +484,7 @@ impl Consfig {
                         })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            lists.insert(
-                name,
-                List {
-                    line: line_of(text, span.start),
-                    forms,
-                },
-            );
+            lists.insert(name, List { forms });
         }
 
         let mut hosts = BTreeMap::new();

@@ -119,6 +119,7 @@ pub fn deploy_host(
         host,
         forms: &plan.forms,
         modules,
+        files: &plan.files,
         policy,
         contexts,
         stub: &options.stub,

@@ -10,6 +10,7 @@ use consfig_contract::Form;
 use super::connection::Hop;
 use super::connection::bootstrap::RuntimeBinary;
 use super::consfig_file::Vars;
+use super::consfig_files::HostFiles;
 use super::installation::Installation;
 use crate::sandbox::policy::Policy;
 
@@ -28,6 +29,8 @@ pub struct HostPlan {
     pub data_files: BTreeMap<String, PathBuf>,
     /// This host's variables, sent with its policy.
     pub vars: Vars,
+    /// The files of the consfig its forms name, sent to it when it lacks them.
+    pub files: HostFiles,
 }
 
 pub struct DeployOptions {

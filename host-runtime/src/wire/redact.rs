@@ -175,17 +175,22 @@ impl Redact for FromRuntime {
                 protocol: _,
                 runtime_version,
                 cached_modules,
+                cached_files,
             } => {
                 runtime_version.redact(redactor);
                 cached_modules.redact(redactor);
+                cached_files.redact(redactor);
             }
             FromRuntime::Ready {
                 received_modules,
                 received_bytes: _,
                 compiled_modules,
+                received_files,
+                received_file_bytes: _,
             } => {
                 received_modules.redact(redactor);
                 compiled_modules.redact(redactor);
+                received_files.redact(redactor);
             }
             FromRuntime::NeedStub => {}
             FromRuntime::Outcome { id: _, outcome } => outcome.redact(redactor),
