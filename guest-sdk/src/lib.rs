@@ -58,7 +58,7 @@
 //!     Ok(made | has_content(path.clone(), format!("{greeting}, {name}!\n{signed}"))?)
 //! }
 //!
-//! /// Make a file's mode match, given as `"0644"` (or the number 420).
+//! /// Make a file's mode match, given as `"0644"`.
 //! #[property]
 //! fn has_mode(path: String, mode: Mode) -> Result<Change> {
 //!     match fs::stat(&path)? {
@@ -181,9 +181,10 @@
 //!
 //! | call | for | grant it needs |
 //! |---|---|---|
-//! | [`host::fs`] | files: read, write, stat, mkdir, remove, chmod | `read:DIR`, `write:DIR`, `setid:DIR` |
+//! | [`host::fs`] | files: read, write, stat, mkdir, remove, chmod, chown, symlink, readlink, list-dir, rename | `read:DIR`, `write:DIR`, `setid:DIR` |
 //! | [`host::run`], [`Command::query`](host::Command::query), [`Command::change`](host::Command::change) | commands: `query` runs in check mode, `change` is skipped there | `command:PROGRAM [ARG…]`, `env:NAME` |
-//! | [`host::hostname`], [`host::architecture`], [`host::identity`] | facts | none |
+//! | [`host::hostname`], [`host::architecture`], [`host::identity`], [`host::os_release`], [`host::lookup_user`], [`host::lookup_group`], [`host::in_chroot`] | facts | none |
+//! | [`host::var`], [`host::vars`], [`host::consfig_file`] | this host's variables and the files of the consfig its forms name | none |
 //! | [`host::data`], [`host::data_text`] | this host's secrets | `data:KEY` |
 //! | [`host::log`], [`info!`] and the other macros | the form's output | none |
 //! | [`apply`] | a form of another module's property, or of its own | none (the form's own module's grants apply too) |

@@ -11,9 +11,12 @@ use crate::Error;
 /// File permission bits (at most `0o7777`).
 ///
 /// In a form it is an octal string — `"0644"`, `"644"` or `"0o644"` — or a
-/// number, which is the bits themselves: `420`, or `0o644` in TOML. (So a
-/// bare `644` is decimal 644, i.e. `"1204"`: prefer strings.) It displays as
-/// `0644` and serializes as that string.
+/// number, which is the bits themselves: `493`, or `0o755` in TOML. A number
+/// whose decimal digits are all octal digits, such as `644`, is refused: it
+/// reads as octal but would be the bits of decimal 644 (`"1204"`), so the
+/// error asks for the string `"0644"`. (TOML's `0o644` is such a number, 420,
+/// and is refused as well.) Strings are never ambiguous: prefer them. It
+/// displays as `0644` and serializes as that string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Mode(u32);
 
@@ -96,6 +99,9 @@ impl<'de> Deserialize<'de> for Mode {
             }
 
             fn visit_u64<E: de::Error>(self, bits: u64) -> Result<Mode, E> {
+                if let Some(error) = ambiguous_number(bits) {
+                    return Err(E::custom(error));
+                }
                 u32::try_from(bits)
                     .map_err(|_| {
                         Error::new(format!("{bits:#o} is not a file mode: the most is 0o7777"))
@@ -120,6 +126,25 @@ impl<'de> Deserialize<'de> for Mode {
     }
 }
 
+/// Why a number given as a mode is refused when it reads as octal digits
+/// (`644`) but would be taken as the bits it is in decimal: someone who wrote
+/// `644` meant `0o644`. Numbers below 8 are the same either way.
+fn ambiguous_number(number: u64) -> Option<Error> {
+    let digits = number.to_string();
+    if number < 8 || !digits.bytes().all(|b| matches!(b, b'0'..=b'7')) {
+        return None;
+    }
+    let meant = format!("\"0{digits}\"");
+    let bits = match Mode::new(u32::try_from(number).ok()?) {
+        Ok(mode) => format!(", or \"{mode}\" for the bits {number} it is in decimal"),
+        Err(_) => String::new(),
+    };
+    Some(Error::new(format!(
+        "the number {number} as a file mode is ambiguous: write the mode as a string, \
+         {meant} for octal {digits}{bits}"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -132,12 +157,52 @@ mod tests {
 
     #[test]
     fn parses_octal_strings_and_numbers() {
-        for value in [json!("0644"), json!("644"), json!("0o644"), json!(420)] {
+        for value in [json!("0644"), json!("644"), json!("0o644")] {
             assert_eq!(from_json(value.clone()), Ok(Mode(0o644)), "{value}");
         }
+        // Numbers with an 8 or a 9 cannot be meant as octal: they are bits.
+        assert_eq!(from_json(json!(0o755)), Ok(Mode(0o755)), "493");
+        assert_eq!(from_json(json!(0o600)), Ok(Mode(0o600)), "384");
+        assert_eq!(from_json(json!(5)), Ok(Mode(5)), "the same either way");
         assert_eq!(from_json(json!("4755")), Ok(Mode(0o4755)));
         assert_eq!(from_json(json!("0")), Ok(Mode(0)));
         assert_eq!(from_json(json!(0o7777)), Ok(Mode(0o7777)));
+    }
+
+    #[test]
+    fn refuses_a_number_that_reads_as_octal() {
+        assert_eq!(
+            from_json(json!(644)),
+            Err(
+                "the number 644 as a file mode is ambiguous: write the mode as a string, \
+                 \"0644\" for octal 644, or \"1204\" for the bits 644 it is in decimal"
+                    .to_owned()
+            )
+        );
+        // TOML's 0o644 arrives as 420: the message gives both readings.
+        assert_eq!(
+            from_json(json!(0o644)),
+            Err(
+                "the number 420 as a file mode is ambiguous: write the mode as a string, \
+                 \"0420\" for octal 420, or \"0644\" for the bits 420 it is in decimal"
+                    .to_owned()
+            )
+        );
+        for number in [10, 600, 755, 777, 1777, 4755, 10000, 77777777] {
+            let error = from_json(json!(number)).unwrap_err();
+            assert!(
+                error.contains(&format!("write the mode as a string, \"0{number}\"")),
+                "{error}"
+            );
+        }
+        // In a property's arguments, the error names the argument.
+        let decoded: Result<(String, Mode), _> = serde_json::from_value(json!(["/f", 644]));
+        assert!(
+            decoded
+                .unwrap_err()
+                .to_string()
+                .contains("\"0644\" for octal 644")
+        );
     }
 
     #[test]

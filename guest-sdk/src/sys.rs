@@ -14,9 +14,9 @@ pub(crate) use wasm::*;
 #[cfg(target_arch = "wasm32")]
 mod wasm {
     use crate::bindings::consfig::module::{forms as wit_forms, host, types};
-    use crate::host::fs::{FileKind, Stat};
+    use crate::host::fs::{DirEntry, FileKind, Stat};
     use crate::host::log::Level;
-    use crate::host::{Command, Identity, Output};
+    use crate::host::{Command, GroupInfo, Identity, OsRelease, Output, UserInfo};
     use crate::{Change, Context, Form, Mode};
 
     fn change(change: types::Change) -> Change {
@@ -64,18 +64,23 @@ mod wasm {
             return Ok(None);
         };
         Ok(Some(Stat {
-            kind: match stat.kind {
-                host::FileKind::File => FileKind::File,
-                host::FileKind::Directory => FileKind::Directory,
-                host::FileKind::Symlink => FileKind::Symlink,
-                host::FileKind::Other => FileKind::Other,
-            },
+            kind: file_kind(stat.kind),
             // The host reports permission bits only.
             mode: Mode::new(stat.mode & Mode::MAX).map_err(|e| e.to_string())?,
             size: stat.size,
             uid: stat.uid,
             gid: stat.gid,
+            mtime: stat.mtime,
         }))
+    }
+
+    fn file_kind(kind: host::FileKind) -> FileKind {
+        match kind {
+            host::FileKind::File => FileKind::File,
+            host::FileKind::Directory => FileKind::Directory,
+            host::FileKind::Symlink => FileKind::Symlink,
+            host::FileKind::Other => FileKind::Other,
+        }
     }
 
     pub fn remove(path: &str) -> Result<(), String> {
@@ -88,6 +93,83 @@ mod wasm {
 
     pub fn chmod(path: &str, mode: u32) -> Result<(), String> {
         host::chmod(path, mode)
+    }
+
+    pub fn chown(path: &str, owner: Option<&str>, group: Option<&str>) -> Result<(), String> {
+        host::chown(path, owner, group)
+    }
+
+    pub fn symlink(target: &str, link: &str) -> Result<(), String> {
+        host::symlink(target, link)
+    }
+
+    pub fn readlink(path: &str) -> Result<String, String> {
+        host::readlink(path)
+    }
+
+    pub fn list_dir(path: &str) -> Result<Vec<DirEntry>, String> {
+        let entries = host::list_dir(path)?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| DirEntry {
+                name: entry.name,
+                kind: file_kind(entry.kind),
+            })
+            .collect())
+    }
+
+    pub fn rename(source: &str, destination: &str) -> Result<(), String> {
+        host::rename(source, destination)
+    }
+
+    pub fn os_release() -> Result<OsRelease, String> {
+        let host::OsInfo {
+            id,
+            version_id,
+            version_codename,
+            pretty_name,
+        } = host::os_release()?;
+        Ok(OsRelease {
+            id,
+            version_id,
+            version_codename,
+            pretty_name,
+        })
+    }
+
+    pub fn lookup_user(user: &str) -> Result<Option<UserInfo>, String> {
+        Ok(host::lookup_user(user)?.map(|user| UserInfo {
+            name: user.name,
+            uid: user.uid,
+            gid: user.gid,
+            comment: user.comment,
+            home: user.home,
+            shell: user.shell,
+        }))
+    }
+
+    pub fn lookup_group(group: &str) -> Result<Option<GroupInfo>, String> {
+        Ok(host::lookup_group(group)?.map(|group| GroupInfo {
+            name: group.name,
+            gid: group.gid,
+            members: group.members,
+        }))
+    }
+
+    pub fn in_chroot() -> bool {
+        host::in_chroot()
+    }
+
+    pub fn var(key: &str) -> Option<String> {
+        host::var(key)
+    }
+
+    pub fn vars() -> String {
+        host::vars()
+    }
+
+    pub fn consfig_file(path: &str) -> Result<Vec<u8>, String> {
+        host::consfig_file(path)
     }
 
     pub fn whoami() -> Identity {

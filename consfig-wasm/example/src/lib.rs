@@ -31,9 +31,9 @@ fn website(root: String) -> Result<Change> {
     // The path reaches the shell as an argument, never as shell code.
     let build = ["sh", "-c", "echo built > \"$1\"", "sh", &built].map(String::from);
 
-    let steps = [
-        file::directory_exists(root),
-        file::has_content(&index, page),
+    let steps: [Form; 4] = [
+        file::directory_exists(root).into(),
+        file::has_content(&index, page).into(),
         file::has_mode(&index, Mode::new(0o644)?),
         cmd::single(build).creates(&built).into(),
     ];

@@ -5,10 +5,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use serde_json::Value;
+
 use super::{Answer, Dump, State, Subdeployment};
-use crate::host::fs::Stat;
+use crate::host::fs::{DirEntry, Stat};
 use crate::host::log::Level;
-use crate::host::{Command, Identity, Output};
+use crate::host::{Command, GroupInfo, Identity, OsRelease, Output, UserInfo};
 use crate::{Change, Context, Form};
 
 /// How deep forms of the module under test may nest, as in the runtime.
@@ -75,6 +77,24 @@ fn absolute<'a>(call: &str, path: &'a str) -> Result<&'a str, String> {
     }
 }
 
+/// Record a file call that changed something, for
+/// [`FakeHost::file_changes`](super::FakeHost::file_changes).
+fn changed<T>(
+    state: &mut State,
+    result: Result<T, String>,
+    change: impl FnOnce() -> String,
+) -> Result<T, String> {
+    if result.is_ok() {
+        state.file_changes.push(change());
+    }
+    result
+}
+
+/// A mode as the file changes show it, or `-` for none.
+fn shown(mode: Option<u32>) -> String {
+    mode.map_or_else(|| "-".to_owned(), |mode| format!("{mode:04o}"))
+}
+
 pub fn log(level: Level, message: &str) {
     with("log", |state| state.log.push((level, message.to_owned())));
 }
@@ -114,10 +134,11 @@ pub fn write_file(path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), 
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
         let owner = (state.identity.uid, state.identity.gid);
-        state
+        let written = state
             .files
             .write(path, contents, mode, owner)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, written, || format!("{CALL} {path} {}", shown(mode)))
     })
 }
 
@@ -136,10 +157,11 @@ pub fn remove(path: &str) -> Result<(), String> {
     const CALL: &str = "remove";
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
-        state
+        let removed = state
             .files
             .remove(path)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, removed, || format!("{CALL} {path}"))
     })
 }
 
@@ -148,10 +170,11 @@ pub fn mkdir(path: &str, mode: Option<u32>) -> Result<(), String> {
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
         let owner = (state.identity.uid, state.identity.gid);
-        state
+        let made = state
             .files
             .mkdir(path, mode.unwrap_or(0o755), owner)
-            .map_err(|e| format!("{CALL} {path}: {e}"))
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, made, || format!("{CALL} {path} {}", shown(mode)))
     })
 }
 
@@ -159,10 +182,159 @@ pub fn chmod(path: &str, mode: u32) -> Result<(), String> {
     const CALL: &str = "chmod";
     effect(CALL, |state| {
         let path = absolute(CALL, path)?;
-        state
+        let set = state
             .files
             .chmod(path, mode)
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, set, || {
+            format!("{CALL} {path} {}", shown(Some(mode)))
+        })
+    })
+}
+
+/// The uid a `chown` owner names: a number, or a user of the fake
+/// `/etc/passwd`.
+fn uid_of(state: &State, owner: &str) -> Result<u32, String> {
+    if let Ok(uid) = owner.parse() {
+        return Ok(uid);
+    }
+    state
+        .users
+        .get(owner)
+        .map(|u| u.uid)
+        .ok_or_else(|| format!("no user {owner:?} in /etc/passwd (give it with FakeHost::user)"))
+}
+
+/// The gid a `chown` group names: a number, or a group of the fake
+/// `/etc/group`.
+fn gid_of(state: &State, group: &str) -> Result<u32, String> {
+    if let Ok(gid) = group.parse() {
+        return Ok(gid);
+    }
+    state
+        .groups
+        .get(group)
+        .map(|g| g.gid)
+        .ok_or_else(|| format!("no group {group:?} in /etc/group (give it with FakeHost::group)"))
+}
+
+pub fn chown(path: &str, owner: Option<&str>, group: Option<&str>) -> Result<(), String> {
+    const CALL: &str = "chown";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        let named = |e: String| format!("{CALL} {path}: {e}");
+        let uid = owner.map(|o| uid_of(state, o)).transpose().map_err(named)?;
+        let gid = group.map(|g| gid_of(state, g)).transpose().map_err(named)?;
+        let set = state
+            .files
+            .chown(path, uid, gid)
+            .map_err(|e| format!("{CALL} {path}: {e}"));
+        changed(state, set, || {
+            format!(
+                "{CALL} {path} {} {}",
+                owner.unwrap_or("-"),
+                group.unwrap_or("-")
+            )
+        })
+    })
+}
+
+pub fn symlink(target: &str, link: &str) -> Result<(), String> {
+    const CALL: &str = "symlink";
+    effect(CALL, |state| {
+        let link = absolute(CALL, link)?;
+        let owner = (state.identity.uid, state.identity.gid);
+        let made = state
+            .files
+            .symlink(target, link, owner)
+            .map_err(|e| format!("{CALL} {link} -> {target}: {e}"));
+        changed(state, made, || format!("{CALL} {link} -> {target}"))
+    })
+}
+
+pub fn readlink(path: &str) -> Result<String, String> {
+    const CALL: &str = "readlink";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state
+            .files
+            .readlink(path)
             .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn list_dir(path: &str) -> Result<Vec<DirEntry>, String> {
+    const CALL: &str = "list-dir";
+    effect(CALL, |state| {
+        let path = absolute(CALL, path)?;
+        state
+            .files
+            .list_dir(path)
+            .map_err(|e| format!("{CALL} {path}: {e}"))
+    })
+}
+
+pub fn rename(source: &str, destination: &str) -> Result<(), String> {
+    const CALL: &str = "rename";
+    effect(CALL, |state| {
+        let source = absolute(CALL, source)?;
+        let destination = absolute(CALL, destination)?;
+        let renamed = state
+            .files
+            .rename(source, destination)
+            .map_err(|e| format!("{CALL} {source} to {destination}: {e}"));
+        changed(state, renamed, || format!("{CALL} {source} {destination}"))
+    })
+}
+
+pub fn os_release() -> Result<OsRelease, String> {
+    effect("os-release", |state| Ok(state.os_release.clone()))
+}
+
+pub fn lookup_user(user: &str) -> Result<Option<UserInfo>, String> {
+    effect("lookup-user", |state| {
+        Ok(match user.parse::<u32>() {
+            Ok(uid) => state.users.values().find(|u| u.uid == uid).cloned(),
+            Err(_) => state.users.get(user).cloned(),
+        })
+    })
+}
+
+pub fn lookup_group(group: &str) -> Result<Option<GroupInfo>, String> {
+    effect("lookup-group", |state| {
+        Ok(match group.parse::<u32>() {
+            Ok(gid) => state.groups.values().find(|g| g.gid == gid).cloned(),
+            Err(_) => state.groups.get(group).cloned(),
+        })
+    })
+}
+
+pub fn in_chroot() -> bool {
+    with("in-chroot", |state| state.in_chroot)
+}
+
+pub fn var(key: &str) -> Option<String> {
+    with("var", |state| state.vars.get(key).map(Value::to_string))
+}
+
+pub fn vars() -> String {
+    with("vars", |state| {
+        Value::Object(state.vars.clone()).to_string()
+    })
+}
+
+pub fn consfig_file(path: &str) -> Result<Vec<u8>, String> {
+    effect("consfig-file", |state| {
+        state.consfig_files.get(path).cloned().ok_or_else(|| {
+            let known: Vec<&str> = state.consfig_files.keys().map(String::as_str).collect();
+            format!(
+                "consfig-file: the consfig sent no file {path:?} to this host (the FakeHost has {})",
+                match known.is_empty() {
+                    true => "none: give it with FakeHost::consfig_file".to_owned(),
+                    false => known.join(", "),
+                }
+            )
+        })
     })
 }
 

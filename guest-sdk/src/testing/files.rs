@@ -1,14 +1,17 @@
 //! The fake host's files: an in-memory tree of files, directories, symlinks
-//! and special files, each with a mode and an owner, that answers the file
-//! calls as a Linux host would — the same refusals (ENOENT, EEXIST, EISDIR,
-//! ENOTDIR, ENOTEMPTY, ELOOP), symlinks followed where the system follows
-//! them.
+//! and special files, each with a mode, an owner and a modification time,
+//! that answers the file calls as a Linux host would — the same refusals
+//! (ENOENT, EEXIST, EISDIR, ENOTDIR, ENOTEMPTY, ELOOP, EINVAL), symlinks
+//! followed where the system follows them.
+//!
+//! Time is a clock of its own, one second further at every change, so that
+//! tests are repeatable and a change always moves an mtime.
 
 use std::collections::BTreeMap;
 use std::io;
 
 use crate::Mode;
-use crate::host::fs::{FileKind, Stat};
+use crate::host::fs::{DirEntry, FileKind, Stat};
 
 const ENOENT: i32 = 2;
 const EBUSY: i32 = 16;
@@ -21,6 +24,9 @@ const ELOOP: i32 = 40;
 
 /// How many symlinks one path may go through, as on Linux.
 const MAX_LINKS: u32 = 40;
+
+/// The fake clock's first reading: 2023-11-14, seconds since the Unix epoch.
+pub(crate) const START_TIME: i64 = 1_700_000_000;
 
 fn errno(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
@@ -40,22 +46,34 @@ pub(crate) struct Node {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Last modification, in seconds since the Unix epoch.
+    pub mtime: i64,
 }
 
 impl Node {
+    fn kind(&self) -> FileKind {
+        match self.kind {
+            Kind::File(_) => FileKind::File,
+            Kind::Directory => FileKind::Directory,
+            Kind::Symlink(_) => FileKind::Symlink,
+            Kind::Other => FileKind::Other,
+        }
+    }
+
     fn stat(&self) -> Stat {
-        let (kind, size) = match &self.kind {
-            Kind::File(content) => (FileKind::File, content.len() as u64),
-            Kind::Directory => (FileKind::Directory, 4096),
-            Kind::Symlink(target) => (FileKind::Symlink, target.len() as u64),
-            Kind::Other => (FileKind::Other, 0),
+        let size = match &self.kind {
+            Kind::File(content) => content.len() as u64,
+            Kind::Directory => 4096,
+            Kind::Symlink(target) => target.len() as u64,
+            Kind::Other => 0,
         };
         Stat {
-            kind,
+            kind: self.kind(),
             mode: Mode::new(self.mode & Mode::MAX).expect("masked to a mode"),
             size,
             uid: self.uid,
             gid: self.gid,
+            mtime: self.mtime,
         }
     }
 }
@@ -65,6 +83,8 @@ impl Node {
 #[derive(Debug, Clone)]
 pub(crate) struct Files {
     nodes: BTreeMap<String, Node>,
+    /// The time now: the last change's.
+    clock: i64,
 }
 
 impl Default for Files {
@@ -74,9 +94,11 @@ impl Default for Files {
             mode: 0o755,
             uid: 0,
             gid: 0,
+            mtime: START_TIME,
         };
         Files {
             nodes: BTreeMap::from([("/".to_owned(), root)]),
+            clock: START_TIME,
         }
     }
 }
@@ -89,6 +111,19 @@ fn components(path: &str) -> impl Iterator<Item = String> + '_ {
 
 fn join(components: &[String]) -> String {
     format!("/{}", components.join("/"))
+}
+
+/// The directory holding a resolved path (`/` for `/` itself).
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(slash) => &path[..slash],
+    }
+}
+
+/// Whether the resolved path `path` is `dir` or beneath it.
+fn is_within(path: &str, dir: &str) -> bool {
+    path == dir || dir == "/" || path.starts_with(&format!("{dir}/"))
 }
 
 impl Files {
@@ -157,6 +192,7 @@ impl Files {
                         mode: 0o755,
                         uid: 0,
                         gid: 0,
+                        mtime: self.clock,
                     };
                     self.nodes.insert(parent, dir);
                 }
@@ -164,7 +200,25 @@ impl Files {
                 Some(_) => panic!("FakeHost: {path}: {parent} is not a directory"),
             }
         }
+        let node = Node {
+            mtime: self.clock,
+            ..node
+        };
         self.nodes.insert(join(&parts), node);
+    }
+
+    /// The clock moved on for a change: its new reading.
+    fn tick(&mut self) -> i64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// An entry of the directory holding `path` (resolved) was made,
+    /// removed or renamed: the directory's mtime is now.
+    fn touch_parent(&mut self, path: &str, now: i64) {
+        if let Some(dir) = self.nodes.get_mut(parent(path)) {
+            dir.mtime = now;
+        }
     }
 
     /// Change what is at the exact path, as a test sets the host up.
@@ -206,12 +260,16 @@ impl Files {
                 _ => (mode.unwrap_or(old.mode), (old.uid, old.gid)),
             },
         };
+        let now = self.tick();
         let node = Node {
             kind: Kind::File(contents.to_vec()),
             mode,
             uid,
             gid,
+            mtime: now,
         };
+        // Written to a temporary file renamed into place: the directory changes too.
+        self.touch_parent(&path, now);
         self.nodes.insert(path, node);
         Ok(())
     }
@@ -235,6 +293,8 @@ impl Files {
             Some(Kind::Directory) if self.has_children(&path) => Err(errno(ENOTEMPTY)),
             Some(_) => {
                 self.nodes.remove(&path);
+                let now = self.tick();
+                self.touch_parent(&path, now);
                 Ok(())
             }
         }
@@ -274,12 +334,15 @@ impl Files {
                 Some(_) if last => return Err(errno(EEXIST)),
                 Some(_) => return Err(errno(ENOTDIR)),
                 None => {
+                    let now = self.tick();
                     let dir = Node {
                         kind: Kind::Directory,
                         mode,
                         uid: owner.0,
                         gid: owner.1,
+                        mtime: now,
                     };
+                    self.touch_parent(&at, now);
                     self.nodes.insert(at, dir);
                 }
             }
@@ -294,6 +357,127 @@ impl Files {
         node.mode = mode;
         Ok(())
     }
+
+    /// The owner and/or group of what is at the path itself (a symlink is
+    /// not followed, as `lchown`); `None` leaves it. As Linux does, even
+    /// for root, a change clears the set-uid bit of what is not a
+    /// directory, and its set-gid bit when it is group-executable.
+    pub fn chown(&mut self, path: &str, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        let path = self.resolve(path, false)?;
+        let node = self.nodes.get_mut(&path).ok_or_else(|| errno(ENOENT))?;
+        node.uid = uid.unwrap_or(node.uid);
+        node.gid = gid.unwrap_or(node.gid);
+        let changed = uid.is_some() || gid.is_some();
+        if changed && node.kind != Kind::Directory {
+            node.mode &= !0o4000;
+            if node.mode & 0o010 != 0 {
+                node.mode &= !0o2000;
+            }
+        }
+        Ok(())
+    }
+
+    /// A symlink at `link` to `target`, owned by `owner`; nothing may be at
+    /// `link`, not even a dangling symlink.
+    pub fn symlink(&mut self, target: &str, link: &str, owner: (u32, u32)) -> io::Result<()> {
+        if target.is_empty() {
+            return Err(errno(ENOENT));
+        }
+        let link = self.resolve(link, false)?;
+        if self.nodes.contains_key(&link) {
+            return Err(errno(EEXIST));
+        }
+        let now = self.tick();
+        let node = Node {
+            kind: Kind::Symlink(target.to_owned()),
+            mode: 0o777,
+            uid: owner.0,
+            gid: owner.1,
+            mtime: now,
+        };
+        self.touch_parent(&link, now);
+        self.nodes.insert(link, node);
+        Ok(())
+    }
+
+    /// The contents of the symlink at the path; EINVAL when it is no symlink.
+    pub fn readlink(&self, path: &str) -> io::Result<String> {
+        let path = self.resolve(path, false)?;
+        match self.nodes.get(&path).map(|n| &n.kind) {
+            None => Err(errno(ENOENT)),
+            Some(Kind::Symlink(target)) => Ok(target.clone()),
+            Some(_) => Err(errno(EINVAL)),
+        }
+    }
+
+    /// The entries of the directory the path leads to (a symlink is
+    /// followed), sorted by name, each as what it is itself.
+    pub fn list_dir(&self, path: &str) -> io::Result<Vec<DirEntry>> {
+        let dir = self.resolve(path, true)?;
+        match self.nodes.get(&dir).map(|n| &n.kind) {
+            None => return Err(errno(ENOENT)),
+            Some(Kind::Directory) => {}
+            Some(_) => return Err(errno(ENOTDIR)),
+        }
+        let prefix = if dir == "/" {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        let mut entries: Vec<DirEntry> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter(|(p, _)| p.len() > prefix.len() && !p[prefix.len()..].contains('/'))
+            .map(|(p, node)| DirEntry {
+                name: p[prefix.len()..].to_owned(),
+                kind: node.kind(),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(entries)
+    }
+
+    /// `rename(2)`: what is at `source` (a symlink itself, not followed) is
+    /// now at `destination`, with everything beneath it, replacing a file or
+    /// symlink there, or an empty directory by a directory.
+    pub fn rename(&mut self, source: &str, destination: &str) -> io::Result<()> {
+        let from = self.resolve(source, false)?;
+        let to = self.resolve(destination, false)?;
+        let moving = self.nodes.get(&from).ok_or_else(|| errno(ENOENT))?;
+        if from == "/" || to == "/" {
+            return Err(errno(EBUSY));
+        }
+        if from == to {
+            return Ok(());
+        }
+        let moving_dir = matches!(moving.kind, Kind::Directory);
+        if moving_dir && is_within(&to, &from) {
+            return Err(errno(EINVAL));
+        }
+        match self.nodes.get(&to).map(|n| &n.kind) {
+            Some(Kind::Directory) if !moving_dir => return Err(errno(EISDIR)),
+            Some(Kind::Directory) if self.has_children(&to) => return Err(errno(ENOTEMPTY)),
+            Some(Kind::Directory) | None => {}
+            Some(_) if moving_dir => return Err(errno(ENOTDIR)),
+            Some(_) => {}
+        }
+        let moved: Vec<String> = self
+            .nodes
+            .keys()
+            .filter(|p| is_within(p, &from))
+            .cloned()
+            .collect();
+        for old in moved {
+            let node = self.nodes.remove(&old).expect("listed just now");
+            let new = format!("{to}{}", &old[from.len()..]);
+            self.nodes.insert(new, node);
+        }
+        let now = self.tick();
+        self.touch_parent(&from, now);
+        self.touch_parent(&to, now);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +490,7 @@ mod tests {
             mode: 0o600,
             uid: 1000,
             gid: 1000,
+            mtime: 0,
         }
     }
 
@@ -315,6 +500,7 @@ mod tests {
             mode: 0o777,
             uid: 0,
             gid: 0,
+            mtime: 0,
         }
     }
 
@@ -408,5 +594,35 @@ mod tests {
         files.chmod("/srv/l", 0o640).unwrap();
         assert_eq!(files.get("/srv/f").unwrap().mode, 0o640);
         assert_eq!(files.get("/srv/l").unwrap().mode, 0o777);
+    }
+
+    #[test]
+    fn chown_clears_set_id_bits_as_linux_does() {
+        let mut files = Files::default();
+        files.put("/tool", file(""));
+        files.put(
+            "/dir",
+            Node {
+                kind: Kind::Directory,
+                ..file("")
+            },
+        );
+        let mode = |files: &Files, path: &str| files.get(path).unwrap().mode;
+        for (before, after) in [
+            (0o4755, 0o755),
+            (0o2755, 0o755),
+            (0o2745, 0o2745),
+            (0o6711, 0o711),
+        ] {
+            files.chmod("/tool", before).unwrap();
+            files.chown("/tool", Some(0), None).unwrap();
+            assert_eq!(mode(&files, "/tool"), after, "{before:o}");
+        }
+        files.chmod("/tool", 0o4755).unwrap();
+        files.chown("/tool", None, None).unwrap();
+        assert_eq!(mode(&files, "/tool"), 0o4755, "no change, nothing cleared");
+        files.chmod("/dir", 0o6775).unwrap();
+        files.chown("/dir", Some(5), Some(5)).unwrap();
+        assert_eq!(mode(&files, "/dir"), 0o6775, "a directory keeps them");
     }
 }

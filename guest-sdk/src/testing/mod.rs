@@ -8,10 +8,15 @@
 //! [`subdeploy`](crate::subdeploy), [`image::dump`](crate::image::dump) —
 //! goes to the [`FakeHost`] running the property, instead of the runtime:
 //!
-//! - **Files** are a tree in memory, with contents, modes and owners; the
-//!   calls refuse what Linux refuses (a missing parent, a directory that is
-//!   not empty, …) and follow symlinks where Linux does. The test looks at
-//!   the tree afterwards ([`FakeHost::text`], [`FakeHost::stat`]).
+//! - **Files** are a tree in memory, with contents, modes, owners and
+//!   modification times (of a clock of its own, one second further at each
+//!   change); the calls — symlinks, chown (names from the host's own users
+//!   and groups, [`FakeHost::user`], [`FakeHost::group`]), rename, list-dir
+//!   included — refuse what Linux refuses (a missing parent, a directory
+//!   that is not empty, …) and follow symlinks where Linux does. The test
+//!   looks at the tree afterwards ([`FakeHost::text`], [`FakeHost::stat`],
+//!   [`FakeHost::readlink`], [`FakeHost::list_dir`]), and at the file calls
+//!   that changed it, in order ([`FakeHost::file_changes`]).
 //! - **Commands** are scripted: the program and arguments expected, and the
 //!   exit code and output to answer ([`FakeHost::command`]). A command the
 //!   test did not script fails the test, naming it. In check mode
@@ -19,9 +24,11 @@
 //!   [`Command::change`](crate::host::Command::change) are skipped, as the
 //!   runtime skips them, and [`Command::query`](crate::host::Command::query)
 //!   ones run.
-//! - **Facts** — hostname, architecture, who the property runs as, the
-//!   host's data — are what the test says, or defaults (`test-host`,
-//!   `x86_64`, root).
+//! - **Facts** — hostname, architecture, who the property runs as,
+//!   os-release, the accounts and groups, whether in a chroot, the host's
+//!   data, variables and files of the consfig — are what the test says, or
+//!   defaults (`test-host`, `x86_64`, root, Debian 12, only the user and
+//!   group `root`, not in a chroot, none).
 //! - **Forms of other modules**, subdeployments and bundles are not run:
 //!   they are recorded, for the test to assert, and answer `Unchanged`
 //!   unless the test scripted another answer ([`FakeHost::form`]). Forms of
@@ -90,11 +97,12 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 use files::{Files, Kind, Node};
+use serde_json::{Map, Value};
 
 pub use crate::export::Module;
-use crate::host::fs::Stat;
+use crate::host::fs::{DirEntry, Stat};
 use crate::host::log::Level;
-use crate::host::{Command, Identity, Output};
+use crate::host::{Command, GroupInfo, Identity, OsRelease, Output, UserInfo};
 use crate::{Change, Context, Form, Result};
 
 /// A host for native tests; see [the module](self). Made with [`new`](Self::new)
@@ -147,13 +155,22 @@ struct State {
     hostname: String,
     architecture: String,
     identity: Identity,
+    os_release: OsRelease,
+    /// The accounts of the fake `/etc/passwd` and `/etc/group`, by name.
+    users: BTreeMap<String, UserInfo>,
+    groups: BTreeMap<String, GroupInfo>,
+    in_chroot: bool,
     data: BTreeMap<String, Vec<u8>>,
+    vars: Map<String, Value>,
+    consfig_files: BTreeMap<String, Vec<u8>>,
     module: Option<&'static Module>,
     answers: Vec<(Answer, std::result::Result<Change, String>)>,
     forms: Vec<Form>,
     subdeployments: Vec<Subdeployment>,
     dumps: Vec<Dump>,
     log: Vec<(Level, String)>,
+    /// Every file call that changed something, as text.
+    file_changes: Vec<String>,
     validating: bool,
     /// How many forms of the module under test are running, one in another.
     depth: usize,
@@ -215,7 +232,9 @@ impl Default for FakeHost {
 
 impl FakeHost {
     /// A host with only the root directory, named `test-host`, on `x86_64`,
-    /// where properties run as root (uid 0, home `/root`); not in check mode.
+    /// running Debian 12 (`bookworm`), whose only user and group are `root`,
+    /// where properties run as root (uid 0, home `/root`); not in a chroot,
+    /// not in check mode, with no data, variables or files of the consfig.
     pub fn new() -> Self {
         let state = State {
             files: Files::default(),
@@ -230,13 +249,32 @@ impl FakeHost {
                 user: Some("root".to_owned()),
                 home: Some("/root".to_owned()),
             },
+            os_release: OsRelease {
+                id: "debian".to_owned(),
+                version_id: Some("12".to_owned()),
+                version_codename: Some("bookworm".to_owned()),
+                pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_owned()),
+            },
+            users: BTreeMap::from([("root".to_owned(), user_info("root", 0, 0))]),
+            groups: BTreeMap::from([(
+                "root".to_owned(),
+                GroupInfo {
+                    name: "root".to_owned(),
+                    gid: 0,
+                    members: Vec::new(),
+                },
+            )]),
+            in_chroot: false,
             data: BTreeMap::new(),
+            vars: Map::new(),
+            consfig_files: BTreeMap::new(),
             module: None,
             answers: Vec::new(),
             forms: Vec::new(),
             subdeployments: Vec::new(),
             dumps: Vec::new(),
             log: Vec::new(),
+            file_changes: Vec::new(),
             validating: false,
             depth: 0,
         };
@@ -260,6 +298,8 @@ impl FakeHost {
             mode: 0o644,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -271,6 +311,8 @@ impl FakeHost {
             mode: 0o755,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -282,6 +324,8 @@ impl FakeHost {
             mode: 0o777,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -294,6 +338,8 @@ impl FakeHost {
             mode: 0o600,
             uid: 0,
             gid: 0,
+            // The fake clock's reading when it is put there.
+            mtime: 0,
         };
         self.set(|s| s.files.put(path, node))
     }
@@ -312,6 +358,13 @@ impl FakeHost {
                 node.gid = gid;
             })
         })
+    }
+
+    /// The modification time of what was added at `path`, in seconds since
+    /// the Unix epoch. (Otherwise it is the fake clock's: 1700000000 at the
+    /// start, one second further at every change.)
+    pub fn mtime(self, path: &str, mtime: i64) -> Self {
+        self.set(|s| s.files.edit(path, |node| node.mtime = mtime))
     }
 
     // Commands.
@@ -371,6 +424,67 @@ impl FakeHost {
     /// Who the property runs as; new files and directories are theirs.
     pub fn identity(self, identity: Identity) -> Self {
         self.set(|s| s.identity = identity)
+    }
+
+    /// What `/etc/os-release` says (see [`crate::host::os_release`]).
+    pub fn os_release(self, os: OsRelease) -> Self {
+        self.set(|s| s.os_release = os)
+    }
+
+    /// An account `name` with this uid and primary gid, home `/home/NAME`
+    /// (`/root` for root), shell `/bin/sh`, no comment: found by
+    /// [`crate::host::lookup_user`], and by name by
+    /// [`chown`](crate::host::fs::chown). One of the same name is replaced.
+    pub fn user(self, name: &str, uid: u32, gid: u32) -> Self {
+        self.user_info(user_info(name, uid, gid))
+    }
+
+    /// An account as given, every field of it.
+    pub fn user_info(self, user: UserInfo) -> Self {
+        self.set(|s| {
+            s.users.insert(user.name.clone(), user);
+        })
+    }
+
+    /// A group `name` with this gid and these supplementary members: found by
+    /// [`crate::host::lookup_group`], and by name by
+    /// [`chown`](crate::host::fs::chown). One of the same name is replaced.
+    pub fn group<S: Into<String>>(
+        self,
+        name: &str,
+        gid: u32,
+        members: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let group = GroupInfo {
+            name: name.to_owned(),
+            gid,
+            members: members.into_iter().map(Into::into).collect(),
+        };
+        self.set(|s| {
+            s.groups.insert(name.to_owned(), group);
+        })
+    }
+
+    /// Whether properties run in a chroot (see [`crate::host::in_chroot`]).
+    pub fn in_chroot(self, in_chroot: bool) -> Self {
+        self.set(|s| s.in_chroot = in_chroot)
+    }
+
+    /// The host's variable `key` (see [`crate::host::var`]): any JSON,
+    /// `json!({"domain": "example.org"})` or a plain `"text"`.
+    pub fn var(self, key: &str, value: impl Into<Value>) -> Self {
+        self.set(|s| {
+            s.vars.insert(key.to_owned(), value.into());
+        })
+    }
+
+    /// The file of the consfig at `path`, relative to Consfig.toml, as the
+    /// controller sent it (see [`crate::host::consfig_file`]).
+    pub fn consfig_file(self, path: &str, content: impl AsRef<[u8]>) -> Self {
+        self.set(|s| {
+            s.consfig_files
+                .insert(path.to_owned(), content.as_ref().to_vec());
+        })
     }
 
     /// The host's data named `key` (see [`crate::host::data`]).
@@ -469,6 +583,16 @@ impl FakeHost {
         self.stat(path).is_some()
     }
 
+    /// What the symlink at `path` points to, if a symlink is there.
+    pub fn readlink(&self, path: &str) -> Option<String> {
+        self.state.borrow().files.readlink(path).ok()
+    }
+
+    /// The entries of the directory at `path`, sorted by name, if one is there.
+    pub fn list_dir(&self, path: &str) -> Option<Vec<DirEntry>> {
+        self.state.borrow().files.list_dir(path).ok()
+    }
+
     /// The commands that ran, in order, as program and arguments: all of
     /// them, or in check mode the queries.
     pub fn commands_run(&self) -> Vec<Vec<String>> {
@@ -517,6 +641,15 @@ impl FakeHost {
         self.state.borrow().dumps.clone()
     }
 
+    /// Every file call the properties made that changed something, in
+    /// order, as text: `write-file PATH MODE`, `mkdir PATH MODE` (`-` for no
+    /// mode), `chmod PATH MODE`, `chown PATH OWNER GROUP` (as given, `-` for
+    /// none), `symlink LINK -> TARGET`, `rename SOURCE DESTINATION`,
+    /// `remove PATH`. To assert what a property did, and in which order.
+    pub fn file_changes(&self) -> Vec<String> {
+        self.state.borrow().file_changes.clone()
+    }
+
     /// What the properties logged, in order, as `info: added user ada`.
     pub fn logged(&self) -> Vec<String> {
         let state = self.state.borrow();
@@ -524,6 +657,21 @@ impl FakeHost {
         lines
             .map(|(level, message)| format!("{level}: {message}"))
             .collect()
+    }
+}
+
+/// An account as [`FakeHost::user`] makes it.
+fn user_info(name: &str, uid: u32, gid: u32) -> UserInfo {
+    UserInfo {
+        name: name.to_owned(),
+        uid,
+        gid,
+        comment: String::new(),
+        home: match uid {
+            0 => "/root".to_owned(),
+            _ => format!("/home/{name}"),
+        },
+        shell: "/bin/sh".to_owned(),
     }
 }
 

@@ -303,3 +303,302 @@ fn records_subdeployments_and_gives_facts() {
 fn a_host_call_outside_a_fake_host_says_so() {
     crate::host::hostname();
 }
+
+#[test]
+fn makes_and_reads_symlinks() {
+    let host = FakeHost::new()
+        .dir("/etc/nginx/sites-available/x")
+        .file("/srv/f", "");
+    let made = host.apply(|| fs::symlink("sites-available", "/etc/nginx/sites-enabled"));
+    assert_eq!(made, Ok(()));
+    assert_eq!(
+        host.apply(|| fs::readlink("/etc/nginx/sites-enabled")),
+        Ok("sites-available".to_owned())
+    );
+    assert!(host.stat("/etc/nginx/sites-enabled").unwrap().is_symlink());
+    let listed = host
+        .apply(|| fs::list_dir("/etc/nginx/sites-enabled"))
+        .unwrap();
+    assert_eq!(
+        listed.len(),
+        1,
+        "a symlink to a directory is listed through"
+    );
+    let err = |r: Result<()>| r.unwrap_err().to_string();
+    assert_eq!(
+        err(host.apply(|| fs::symlink("/x", "/etc/nginx/sites-enabled"))),
+        "symlink /etc/nginx/sites-enabled -> /x: File exists (os error 17)"
+    );
+    assert_eq!(
+        err(host.apply(|| fs::symlink("/x", "/srv/f"))),
+        "symlink /srv/f -> /x: File exists (os error 17)"
+    );
+    assert_eq!(
+        err(host.apply(|| fs::symlink("/x", "/nope/link"))),
+        "symlink /nope/link -> /x: No such file or directory (os error 2)"
+    );
+    assert_eq!(
+        host.apply(|| fs::readlink("/srv/f")).unwrap_err().message(),
+        "readlink /srv/f: Invalid argument (os error 22)"
+    );
+    // A dangling one is there all the same.
+    host.apply(|| fs::symlink("/nowhere", "/srv/dangling"))
+        .unwrap();
+    assert_eq!(host.readlink("/srv/dangling").as_deref(), Some("/nowhere"));
+}
+
+#[test]
+fn chowns_by_name_or_number_never_through_a_symlink() {
+    let host = FakeHost::new()
+        .user("ada", 1000, 1000)
+        .group("staff", 50, ["ada"])
+        .file("/srv/f", "")
+        .symlink("/srv/l", "f");
+    host.apply(|| fs::chown("/srv/f", Some("ada"), Some("staff")))
+        .unwrap();
+    let stat = host.stat("/srv/f").unwrap();
+    assert_eq!((stat.uid, stat.gid), (1000, 50));
+    host.apply(|| fs::chown("/srv/f", None, Some("7"))).unwrap();
+    assert_eq!(host.stat("/srv/f").unwrap().uid, 1000, "owner left alone");
+    assert_eq!(host.stat("/srv/f").unwrap().gid, 7);
+    host.apply(|| fs::chown("/srv/l", Some("4242"), None))
+        .unwrap();
+    assert_eq!(
+        host.stat("/srv/l").unwrap().uid,
+        4242,
+        "the link's own owner"
+    );
+    assert_eq!(host.stat("/srv/f").unwrap().uid, 1000, "not its target's");
+    assert_eq!(
+        host.file_changes(),
+        [
+            "chown /srv/f ada staff",
+            "chown /srv/f - 7",
+            "chown /srv/l 4242 -"
+        ]
+    );
+    let err = host.apply(|| fs::chown("/srv/f", Some("bob"), None));
+    assert_eq!(
+        err.unwrap_err().message(),
+        "chown /srv/f: no user \"bob\" in /etc/passwd (give it with FakeHost::user)"
+    );
+    let err = host.apply(|| fs::chown("/srv/f", None, Some("wheel")));
+    assert_eq!(
+        err.unwrap_err().message(),
+        "chown /srv/f: no group \"wheel\" in /etc/group (give it with FakeHost::group)"
+    );
+    assert_eq!(
+        host.apply(|| fs::chown("/srv/none", Some("root"), None))
+            .unwrap_err()
+            .message(),
+        "chown /srv/none: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn renames_as_linux_does() {
+    let host = FakeHost::new()
+        .file("/srv/a/x", "x")
+        .file("/srv/a/sub/y", "y")
+        .file("/srv/old", "old")
+        .file("/srv/new", "new")
+        .dir("/srv/full/z")
+        .dir("/srv/empty");
+    host.apply(|| fs::rename("/srv/old", "/srv/new")).unwrap();
+    assert_eq!(host.text("/srv/new").as_deref(), Some("old"), "replaced");
+    assert!(!host.exists("/srv/old"));
+    host.apply(|| fs::rename("/srv/a", "/srv/b")).unwrap();
+    assert_eq!(
+        host.text("/srv/b/sub/y").as_deref(),
+        Some("y"),
+        "with what is beneath"
+    );
+    assert!(!host.exists("/srv/a/x"));
+    let err = |from: &'static str, to: &'static str| {
+        host.apply(|| fs::rename(from, to)).unwrap_err().to_string()
+    };
+    assert_eq!(
+        err("/srv/new", "/srv/empty"),
+        "rename /srv/new to /srv/empty: Is a directory (os error 21)"
+    );
+    assert_eq!(
+        err("/srv/b", "/srv/new"),
+        "rename /srv/b to /srv/new: Not a directory (os error 20)"
+    );
+    assert_eq!(
+        err("/srv/b", "/srv/full"),
+        "rename /srv/b to /srv/full: Directory not empty (os error 39)"
+    );
+    assert_eq!(
+        err("/srv/b", "/srv/b/sub/c"),
+        "rename /srv/b to /srv/b/sub/c: Invalid argument (os error 22)"
+    );
+    assert_eq!(
+        err("/srv/none", "/srv/x"),
+        "rename /srv/none to /srv/x: No such file or directory (os error 2)"
+    );
+    host.apply(|| fs::rename("/srv/b", "/srv/empty")).unwrap();
+    assert_eq!(
+        host.file_changes(),
+        [
+            "rename /srv/old /srv/new",
+            "rename /srv/a /srv/b",
+            "rename /srv/b /srv/empty"
+        ],
+        "failures are not changes"
+    );
+    assert_eq!(
+        host.text("/srv/empty/x").as_deref(),
+        Some("x"),
+        "an empty directory replaced"
+    );
+}
+
+#[test]
+fn lists_directories_sorted_with_each_entrys_own_kind() {
+    let host = FakeHost::new()
+        .file("/d/b-c", "")
+        .file("/d/b/inner", "")
+        .symlink("/d/a", "b")
+        .special("/d/fifo")
+        .file("/d2", "");
+    let entries = host.apply(|| fs::list_dir("/d")).unwrap();
+    let listed: Vec<(&str, fs::FileKind)> =
+        entries.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("a", fs::FileKind::Symlink),
+            ("b", fs::FileKind::Directory),
+            ("b-c", fs::FileKind::File),
+            ("fifo", fs::FileKind::Other),
+        ]
+    );
+    let root: Vec<String> = host
+        .list_dir("/")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(root, ["d", "d2"]);
+    assert_eq!(
+        host.apply(|| fs::list_dir("/d2")).unwrap_err().message(),
+        "list-dir /d2: Not a directory (os error 20)"
+    );
+    assert_eq!(
+        host.apply(|| fs::list_dir("/none")).unwrap_err().message(),
+        "list-dir /none: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn changes_move_mtimes() {
+    let host = FakeHost::new()
+        .file("/srv/old", "")
+        .mtime("/srv/old", 1_000)
+        .dir("/srv/d");
+    let stat = |path: &str| host.stat(path).unwrap();
+    assert_eq!(stat("/srv/old").mtime, 1_000);
+    let start = stat("/srv/d").mtime;
+    host.apply(|| fs::write("/srv/d/f", "x", None)).unwrap();
+    let written = stat("/srv/d/f").mtime;
+    assert!(written > start);
+    assert_eq!(
+        stat("/srv/d").mtime,
+        written,
+        "a new entry changes its directory"
+    );
+    host.apply(|| fs::chmod("/srv/d/f", crate::Mode::new(0o600).unwrap()))
+        .unwrap();
+    assert_eq!(stat("/srv/d/f").mtime, written, "chmod changes no content");
+    host.apply(|| fs::write("/srv/d/f", "y", None)).unwrap();
+    assert!(stat("/srv/d/f").mtime > written);
+    host.apply(|| fs::rename("/srv/old", "/srv/d/old")).unwrap();
+    assert_eq!(stat("/srv/d/old").mtime, 1_000, "a rename keeps it");
+}
+
+#[test]
+fn gives_facts_variables_and_files_of_the_consfig() {
+    let host = FakeHost::new()
+        .user("ada", 1000, 100)
+        .group("users", 100, ["ada", "bob"])
+        .in_chroot(true)
+        .var("domain", "example.org")
+        .var("ports", json!([80, 443]))
+        .consfig_file("files/motd", "hello\n");
+    let answers = host.apply(|| {
+        (
+            crate::host::os_release().unwrap().version_codename,
+            crate::host::lookup_user("ada").unwrap().map(|u| u.home),
+            crate::host::lookup_user("1000").unwrap().map(|u| u.name),
+            crate::host::lookup_user("bob").unwrap(),
+            crate::host::lookup_group("100").unwrap().map(|g| g.members),
+            crate::host::lookup_group("root").unwrap().map(|g| g.gid),
+            crate::host::in_chroot(),
+            crate::host::var("ports"),
+            crate::host::var("nope"),
+            crate::host::vars(),
+            crate::host::consfig_file("files/motd"),
+        )
+    });
+    let mut vars = serde_json::Map::new();
+    vars.insert("domain".into(), json!("example.org"));
+    vars.insert("ports".into(), json!([80, 443]));
+    assert_eq!(
+        answers,
+        (
+            Some("bookworm".to_owned()),
+            Some("/home/ada".to_owned()),
+            Some("ada".to_owned()),
+            None,
+            Some(vec!["ada".to_owned(), "bob".to_owned()]),
+            Some(0),
+            true,
+            Some(json!([80, 443])),
+            None,
+            vars,
+            Ok(b"hello\n".to_vec()),
+        )
+    );
+    assert_eq!(
+        host.apply(|| crate::host::consfig_file("other"))
+            .unwrap_err()
+            .message(),
+        "consfig-file: the consfig sent no file \"other\" to this host \
+         (the FakeHost has files/motd)"
+    );
+    let ubuntu = FakeHost::new().os_release(crate::host::OsRelease {
+        id: "ubuntu".into(),
+        version_id: Some("24.04".into()),
+        version_codename: Some("noble".into()),
+        pretty_name: None,
+    });
+    assert_eq!(ubuntu.apply(crate::host::os_release).unwrap().id, "ubuntu");
+    assert!(!ubuntu.apply(crate::host::in_chroot));
+}
+
+#[test]
+fn refuses_the_new_calls_with_an_effect_while_validating() {
+    let host = FakeHost::new().file("/f", "");
+    host.state.borrow_mut().validating = true;
+    let refused = host.apply(|| {
+        [
+            fs::chown("/f", Some("root"), None).err(),
+            fs::symlink("/f", "/l").err(),
+            fs::readlink("/f").err(),
+            fs::list_dir("/").err(),
+            fs::rename("/f", "/g").err(),
+            crate::host::os_release().err(),
+            crate::host::lookup_user("root").err(),
+            crate::host::consfig_file("x").err(),
+        ]
+    });
+    for error in refused {
+        let message = error.expect("refused").to_string();
+        assert!(
+            message.ends_with("is not available while modules are described or forms validated"),
+            "{message}"
+        );
+    }
+    assert!(host.exists("/f") && !host.exists("/l"));
+}
