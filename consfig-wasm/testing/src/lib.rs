@@ -616,12 +616,13 @@ consfig_guest::module! {
         // A module applying forms of its own.
         apply_recurse,
         apply_all,
-        // A doc and a default written to break a Markdown reference.
-        markdown_breaker,
         // What the consfig gives a host: variables and files.
         var,
         vars,
-        consfig_file
+        consfig_file,
+        // A doc and a default written to break a Markdown reference (last:
+        // its test reads its section to the end).
+        markdown_breaker
     ],
 }
 
