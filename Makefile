@@ -65,13 +65,16 @@ stub:
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
-# and client and sudo for the SSH tests, curl to fetch pages from bundles.
+# and client and sudo for the SSH tests, curl to fetch pages from bundles,
+# and a Debian 12 root made once with debootstrap and cached in /var/cache
+# for the standard library's end-to-end tests.
 test-deps: wasm-target
 	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
 	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
 	@command -v curl >/dev/null || { apt-get update -q && apt-get install -y -q curl; }
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
+	@bash tests/fixtures/debian-root.sh >/dev/null
 
 test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace

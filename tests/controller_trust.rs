@@ -111,6 +111,7 @@ fn hostile_outcome(other: &str) -> Outcome {
         after: Entry::File {
             content: lie.clone().into_bytes(),
             mode: 0o644,
+            owner: None,
         },
     });
     outcome.nested.push(Nested {

@@ -9,12 +9,16 @@
 //! has its file: [`content`] (whole files, with [`content::file_has`] for
 //! every property that writes one), [`copied`] (files of the consfig),
 //! [`uploaded`] (the host's data), [`ownership`], [`modes`], [`links`],
-//! [`directories`] and [`absence`].
+//! [`directories`] and [`absence`]; text edits in [`edit`] (pure functions),
+//! their properties in `lines` and `conf`.
 
 pub mod absence;
+mod conf;
 pub mod content;
 pub mod copied;
 pub mod directories;
+pub mod edit;
+mod lines;
 pub mod links;
 pub mod modes;
 pub mod ownership;
@@ -38,5 +42,17 @@ consfig_guest::module! {
         directories::directory_does_not_exist,
         absence::does_not_exist,
         absence::absent,
+        lines::line_in_file,
+        lines::block_in_file,
+        lines::replaced,
+        lines::contains_lines,
+        lines::lacks_lines,
+        lines::lacks_lines_matching,
+        lines::regex_replaced_lines,
+        conf::contains_conf_space,
+        conf::contains_conf_equals,
+        conf::contains_conf_tab,
+        conf::contains_conf_shell,
+        conf::contains_ini_settings,
     ],
 }

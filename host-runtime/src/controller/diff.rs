@@ -11,11 +11,23 @@ pub fn render_diff(change: &FileChange) -> String {
         Entry::File { content, .. } => std::str::from_utf8(content).ok().map(str::to_owned),
         _ => Some(String::new()),
     };
-    let describe = |entry: &Entry| match entry {
-        Entry::File { mode, .. } => format!("file, mode {mode:o}"),
-        Entry::Dir { mode } => format!("directory, mode {mode:o}"),
-        Entry::Absent => "absent".to_owned(),
-        Entry::Other => "not a file".to_owned(),
+    // The owner is shown where it changes, and known on both sides.
+    let owners = matches!(
+        (change.before.owner(), change.after.owner()),
+        (Some(before), Some(after)) if before != after
+    );
+    let describe = |entry: &Entry| {
+        let what = match entry {
+            Entry::File { mode, .. } => format!("file, mode {mode:o}"),
+            Entry::Dir { mode, .. } => format!("directory, mode {mode:o}"),
+            Entry::Symlink { target, .. } => format!("symlink to {}", one_line(target)),
+            Entry::Absent => "absent".to_owned(),
+            Entry::Other => "not a file".to_owned(),
+        };
+        match entry.owner() {
+            Some(owner) if owners => format!("{what}, owner {}:{}", owner.uid, owner.gid),
+            _ => what,
+        }
     };
     let mut out = format!(
         "--- {path} ({})\n+++ {path} ({})\n",
@@ -48,5 +60,45 @@ mod tests {
         let diff = render_diff(&change);
         assert!(diff.contains("--- /etc/motd (file, mode 644)"), "{diff}");
         assert!(diff.contains("-b\n+c\n"), "{diff}");
+    }
+
+    #[test]
+    fn owners_and_symlinks_are_described() {
+        let owned = |uid, gid| Entry::File {
+            content: b"x\n".to_vec(),
+            mode: 0o644,
+            owner: Some(crate::sandbox::overlay::Owner { uid, gid }),
+        };
+        let chowned = render_diff(&FileChange {
+            path: "/srv/www/index.html".into(),
+            before: owned(0, 0),
+            after: owned(33, 33),
+        });
+        assert_eq!(
+            chowned,
+            "--- /srv/www/index.html (file, mode 644, owner 0:0)\n+++ /srv/www/index.html (file, mode 644, owner 33:33)\n"
+        );
+        let unchanged_owner = render_diff(&FileChange {
+            path: "/etc/motd".into(),
+            before: owned(0, 0),
+            after: Entry::text("y\n"),
+        });
+        assert!(
+            unchanged_owner.starts_with("--- /etc/motd (file, mode 644)\n"),
+            "{unchanged_owner}"
+        );
+        let linked = render_diff(&FileChange {
+            path: "/srv/app/current".into(),
+            before: Entry::Absent,
+            after: Entry::Symlink {
+                target: "releases/2\nfake".into(),
+                owner: None,
+            },
+        });
+        assert_eq!(
+            linked.lines().nth(1),
+            Some("+++ /srv/app/current (symlink to releases/2\\nfake)"),
+            "{linked}"
+        );
     }
 }

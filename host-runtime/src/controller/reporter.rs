@@ -478,6 +478,7 @@ mod tests {
             after: Entry::File {
                 content: format!("line {lie}\nweb2 :: {lie}\n").into_bytes(),
                 mode: 0o644,
+                owner: None,
             },
         });
         outcome.nested.push(Nested {

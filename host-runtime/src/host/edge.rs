@@ -66,46 +66,46 @@ impl host::Host for HostState {
         HostState::data(self, &key).map_err(|e| self.refusal_noted(e))
     }
 
-    // PLACEHOLDERS: each replaced by its typed implementation in this layer.
     fn chown(
         &mut self,
-        _path: String,
-        _owner: Option<String>,
-        _group: Option<String>,
+        path: String,
+        owner: Option<String>,
+        group: Option<String>,
     ) -> Result<(), String> {
-        Err("chown: PLACEHOLDER".into())
+        HostState::chown(self, &path, owner.as_deref(), group.as_deref())
+            .map_err(|e| self.refusal_noted(e))
     }
 
-    fn symlink(&mut self, _target: String, _link: String) -> Result<(), String> {
-        Err("symlink: PLACEHOLDER".into())
+    fn symlink(&mut self, target: String, link: String) -> Result<(), String> {
+        HostState::symlink(self, &target, &link).map_err(|e| self.refusal_noted(e))
     }
 
-    fn readlink(&mut self, _path: String) -> Result<String, String> {
-        Err("readlink: PLACEHOLDER".into())
+    fn readlink(&mut self, path: String) -> Result<String, String> {
+        HostState::readlink(self, &path).map_err(|e| self.refusal_noted(e))
     }
 
-    fn list_dir(&mut self, _path: String) -> Result<Vec<DirEntry>, String> {
-        Err("list-dir: PLACEHOLDER".into())
+    fn list_dir(&mut self, path: String) -> Result<Vec<DirEntry>, String> {
+        HostState::list_dir(self, &path).map_err(|e| self.refusal_noted(e))
     }
 
-    fn rename(&mut self, _source: String, _destination: String) -> Result<(), String> {
-        Err("rename: PLACEHOLDER".into())
+    fn rename(&mut self, source: String, destination: String) -> Result<(), String> {
+        HostState::rename(self, &source, &destination).map_err(|e| self.refusal_noted(e))
     }
 
     fn os_release(&mut self) -> Result<OsInfo, String> {
-        Err("os-release: PLACEHOLDER".into())
+        HostState::os_release(self).map_err(|e| self.refusal_noted(e))
     }
 
-    fn lookup_user(&mut self, _user: String) -> Result<Option<UserInfo>, String> {
-        Err("lookup-user: PLACEHOLDER".into())
+    fn lookup_user(&mut self, user: String) -> Result<Option<UserInfo>, String> {
+        HostState::lookup_user(self, &user).map_err(|e| self.refusal_noted(e))
     }
 
-    fn lookup_group(&mut self, _group: String) -> Result<Option<GroupInfo>, String> {
-        Err("lookup-group: PLACEHOLDER".into())
+    fn lookup_group(&mut self, group: String) -> Result<Option<GroupInfo>, String> {
+        HostState::lookup_group(self, &group).map_err(|e| self.refusal_noted(e))
     }
 
     fn in_chroot(&mut self) -> bool {
-        false // PLACEHOLDER
+        HostState::in_chroot(self)
     }
 
     fn var(&mut self, key: String) -> Option<String> {

@@ -4,6 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::accounts::BadAccountLine;
 use super::collect::CollectError;
 use crate::sandbox::bounded::TooLarge;
 use crate::sandbox::confinement::Denied;
@@ -70,6 +71,26 @@ pub enum HostError {
     Command {
         program: String,
         error: CollectError,
+    },
+    /// The root's os-release says nothing usable.
+    #[error("os-release: {reason}")]
+    OsRelease { reason: String },
+    /// An account file of the root is malformed.
+    #[error("{call}: {source}")]
+    Accounts {
+        call: &'static str,
+        source: BadAccountLine,
+    },
+    /// A name given for an owner or group has no account.
+    #[error(
+        "{call} {path}: this host has no {kind} named {name:?} in its {file} (create it first, or give a number)"
+    )]
+    NoAccount {
+        call: &'static str,
+        path: String,
+        kind: &'static str,
+        name: String,
+        file: &'static str,
     },
     #[error(
         "data: this host has no data named {key:?} (give it under data in its [hosts.NAME] of Consfig.toml; it has {known})"

@@ -1,6 +1,8 @@
 //! The file calls: `read-file`, `write-file`, `stat`, `remove`, `mkdir`,
-//! `chmod`. Each checks the path against the grants ([`HostState::place`])
-//! and acts through the file backend — the disk, or check mode's overlay.
+//! `chmod` (those on owners, links, listings and renames are in
+//! [`tree`](super::tree)). Each checks the path against the grants
+//! ([`HostState::place`]) and acts through the file backend — the disk, or
+//! check mode's overlay.
 //! A mode with set-uid or set-gid bits needs a `setid:` grant as well, the
 //! same in check mode: without one the call is refused, not silently masked,
 //! so that the module's author learns why the file is not set-id.
@@ -10,7 +12,16 @@ use std::io;
 use super::bindings::consfig::module::host::{FileKind, FileStat};
 use super::error::HostError;
 use super::state::HostState;
-use crate::sandbox::place::Place;
+use crate::sandbox::place::{Kind, Place};
+
+pub(super) fn file_kind(kind: Kind) -> FileKind {
+    match kind {
+        Kind::File => FileKind::File,
+        Kind::Dir => FileKind::Directory,
+        Kind::Symlink => FileKind::Symlink,
+        Kind::Other => FileKind::Other,
+    }
+}
 
 /// The set-uid and set-gid bits.
 const SET_ID: u32 = 0o6000;
@@ -105,20 +116,12 @@ impl HostState {
             .status(&place)
             .map_err(|e| HostError::file(CALL, path, e))?;
         Ok(status.map(|s| FileStat {
-            kind: if s.is_symlink {
-                FileKind::Symlink
-            } else if s.is_dir {
-                FileKind::Directory
-            } else if s.is_file {
-                FileKind::File
-            } else {
-                FileKind::Other
-            },
+            kind: file_kind(s.kind()),
             mode: s.mode,
             size: s.size,
             uid: s.uid,
             gid: s.gid,
-            mtime: 0, // PLACEHOLDER
+            mtime: s.mtime,
         }))
     }
 

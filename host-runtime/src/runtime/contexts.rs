@@ -104,6 +104,7 @@ fn enter_chroot(path: &Path, mounts: bool) -> Result<(), String> {
         }
     }
     chroot(path).map_err(|e| format!("chroot: {e}"))?;
+    crate::host::facts::note_chroot_entered();
     chdir("/").map_err(|e| format!("chdir /: {e}"))?;
     Ok(())
 }
@@ -161,5 +162,33 @@ mod tests {
             enter(&nobody).unwrap_err().to_string(),
             "setuid:no-such-user-here: no such user"
         );
+    }
+
+    #[test]
+    fn a_process_in_a_chroot_it_entered_says_so_without_proc() {
+        use nix::sys::wait::{WaitStatus, waitpid};
+        use nix::unistd::{ForkResult, fork};
+        if !geteuid().is_root() {
+            return; // Entering a chroot needs root.
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let bare = Context::Chroot {
+            path: std::fs::canonicalize(dir.path()).unwrap(),
+            mounts: false,
+        };
+        // SAFETY: the child enters the chroot, asks, and exits.
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => {
+                let code = match enter(&bare) {
+                    Ok(()) if crate::host::facts::in_chroot() => 0,
+                    Ok(()) => 1,
+                    Err(_) => 2,
+                };
+                unsafe { nix::libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
+            }
+        }
     }
 }

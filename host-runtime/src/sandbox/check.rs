@@ -7,13 +7,15 @@
 //! process and never receives it through a pipe. Refusals are the errors the
 //! disk would give (ENOENT, EEXIST, EISDIR), as `io::Error`s.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::bounded::TooLarge;
 use super::files::{FileBackend, our_ids};
-use super::overlay::{Entry, FileChange, Overlay, Recorder, Unknowable};
-use super::place::{Place, Status};
+use super::overlay::{Entry, FileChange, Overlay, Owner, Recorder, Unknowable};
+use super::place::{Kind, Listed, MAX_LINKS, Place, Status};
 
 #[derive(Debug, Default)]
 pub struct Check {
@@ -26,6 +28,36 @@ pub struct Check {
 /// The most of a file on disk check mode keeps, to show what a form would
 /// change in it; a larger file is taken as something other than a file.
 const MAX_KEPT: u64 = 1 << 30;
+
+/// The most entries beneath a directory check mode follows a rename of.
+const MAX_MOVED: usize = 100_000;
+
+/// The owner of what this process creates.
+fn ours() -> Owner {
+    let (uid, gid) = our_ids();
+    Owner { uid, gid }
+}
+
+/// The mode a file keeps when its owner changes: the kernel clears its
+/// set-uid bit, and its set-gid bit when it is group-executable (else that
+/// bit means mandatory locking, and stays).
+fn mode_after_chown(mode: u32) -> u32 {
+    let mut mode = mode & !0o4000;
+    if mode & 0o2010 == 0o2010 {
+        mode &= !0o2000;
+    }
+    mode
+}
+
+fn kind_of(entry: &Entry) -> Option<Kind> {
+    match entry {
+        Entry::File { .. } => Some(Kind::File),
+        Entry::Dir { .. } => Some(Kind::Dir),
+        Entry::Symlink { .. } => Some(Kind::Symlink),
+        Entry::Other => Some(Kind::Other),
+        Entry::Absent => None,
+    }
+}
 
 fn errno(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
@@ -93,18 +125,96 @@ impl Check {
         if let Some(entry) = self.overlay.get(&path)? {
             return Ok(entry);
         }
-        Ok(match place.status()? {
-            None => Entry::Absent,
-            Some(s) if s.is_dir => Entry::Dir { mode: s.mode },
-            Some(s) if s.is_file => match place.read(MAX_KEPT) {
+        let Some(s) = place.status()? else {
+            return Ok(Entry::Absent);
+        };
+        let owner = Some(Owner {
+            uid: s.uid,
+            gid: s.gid,
+        });
+        Ok(if s.is_dir {
+            Entry::Dir {
+                mode: s.mode,
+                owner,
+            }
+        } else if s.is_file {
+            match place.read(MAX_KEPT) {
                 Ok(content) => Entry::File {
                     content,
                     mode: s.mode,
+                    owner,
                 },
                 Err(_) => Entry::Other,
-            },
-            Some(_) => Entry::Other,
+            }
+        } else if s.is_symlink {
+            match place.read_link().map(|t| t.into_os_string().into_string()) {
+                Ok(Ok(target)) => Entry::Symlink { target, owner },
+                _ => Entry::Other,
+            }
+        } else {
+            Entry::Other
         })
+    }
+
+    /// Where `place` leads when check mode sees a symlink there, followed
+    /// as on disk (confined, at most so many links); None when it is none.
+    /// A link check mode made leads where its contents say; one on disk
+    /// is resolved by the disk, then what it leads to is seen as check mode
+    /// sees it.
+    fn followed(&self, place: &Place) -> io::Result<Option<Place>> {
+        let mut current: Option<Place> = None;
+        for _ in 0..=MAX_LINKS {
+            let at = current.as_ref().unwrap_or(place);
+            match self.entry(at)? {
+                Entry::Symlink { target, .. } if self.changed(at) => {
+                    current = Some(at.link_target(Path::new(&target))?);
+                }
+                Entry::Symlink { .. } => current = Some(at.resolved()?),
+                _ => return Ok(current),
+            }
+        }
+        Err(errno(libc::ELOOP))
+    }
+
+    /// The owner of `place` as check mode sees it.
+    fn owner_of(&self, place: &Place, entry: &Entry) -> io::Result<Owner> {
+        if let Some(owner) = entry.owner() {
+            return Ok(owner);
+        }
+        Ok(place.status()?.map_or_else(ours, |s| Owner {
+            uid: s.uid,
+            gid: s.gid,
+        }))
+    }
+
+    /// Every path beneath the directory `dir` as check mode sees it, with
+    /// what it holds, parents before their children.
+    fn subtree(&self, dir: &Place) -> io::Result<Vec<(PathBuf, Entry)>> {
+        let mut found = Vec::new();
+        let mut todo = vec![self.child_places(dir)?];
+        while let Some(children) = todo.pop() {
+            for child in children {
+                if found.len() >= MAX_MOVED {
+                    return Err(io::Error::other(format!(
+                        "check mode follows the renaming of a directory of at most {MAX_MOVED} entries"
+                    )));
+                }
+                let entry = self.entry(&child)?;
+                if matches!(entry, Entry::Dir { .. }) {
+                    todo.push(self.child_places(&child)?);
+                }
+                found.push((child.path(), entry));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The places of the entries of the directory `dir`.
+    fn child_places(&self, dir: &Place) -> io::Result<Vec<Place>> {
+        self.list_dir(dir, u64::MAX)?
+            .into_iter()
+            .map(|listed| dir.child(&listed.name))
+            .collect()
     }
 
     /// Whether this form or an earlier one changed `place` in check mode
@@ -132,6 +242,8 @@ impl Check {
 
 impl FileBackend for Check {
     fn read(&self, place: &Place, limit: u64) -> io::Result<Vec<u8>> {
+        let followed = self.followed(place)?;
+        let place = followed.as_ref().unwrap_or(place);
         match self.entry(place)? {
             Entry::File { content, .. } if content.len() as u64 > limit => {
                 Err(TooLarge::error(limit))
@@ -139,32 +251,58 @@ impl FileBackend for Check {
             Entry::File { content, .. } => Ok(content),
             Entry::Absent => Err(errno(libc::ENOENT)),
             Entry::Dir { .. } => Err(errno(libc::EISDIR)),
+            Entry::Symlink { .. } => Err(errno(libc::ELOOP)),
             Entry::Other => place.read(limit),
         }
     }
 
     fn status(&self, place: &Place) -> io::Result<Option<Status>> {
         let on_disk = place.status()?;
-        let (uid, gid) = on_disk.as_ref().map_or_else(our_ids, |s| (s.uid, s.gid));
-        // What check mode wrote is a new file, with one name.
-        let links = match (&on_disk, self.changed(place)) {
-            (Some(s), false) => s.links,
-            _ => 1,
+        if !self.changed(place) {
+            return Ok(on_disk);
+        }
+        let entry = self.entry(place)?;
+        let owner = self.owner_of(place, &entry)?;
+        // What check mode changed is seen as just modified, unless it holds
+        // what the disk holds (its mode or owner changed, say).
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let same_as_disk = match (&entry, &on_disk) {
+            (Entry::File { content, .. }, Some(s)) if s.is_file => place
+                .read(content.len() as u64)
+                .is_ok_and(|there| &there == content),
+            (Entry::Dir { .. }, Some(s)) => s.is_dir,
+            (Entry::Symlink { target, .. }, Some(s)) if s.is_symlink => place
+                .read_link()
+                .is_ok_and(|there| there.as_os_str() == target.as_str()),
+            _ => false,
         };
-        let status = |is_dir, is_file, mode, size| Status {
+        let mtime = match &on_disk {
+            Some(s) if same_as_disk => s.mtime,
+            _ => now,
+        };
+        // What check mode wrote is a new file, with one name.
+        let status = |is_dir, is_file, is_symlink, mode, size| Status {
             is_dir,
             is_file,
-            is_symlink: false,
+            is_symlink,
             mode,
             size,
-            uid,
-            gid,
-            links,
+            uid: owner.uid,
+            gid: owner.gid,
+            links: 1,
+            mtime,
         };
-        Ok(match self.entry(place)? {
+        Ok(match entry {
             Entry::Absent => None,
-            Entry::Dir { mode } => Some(status(true, false, mode, 0)),
-            Entry::File { content, mode } => Some(status(false, true, mode, content.len() as u64)),
+            Entry::Dir { mode, .. } => Some(status(true, false, false, mode, 0)),
+            Entry::File { content, mode, .. } => {
+                Some(status(false, true, false, mode, content.len() as u64))
+            }
+            Entry::Symlink { target, .. } => {
+                Some(status(false, false, true, 0o777, target.len() as u64))
+            }
             Entry::Other => on_disk,
         })
     }
@@ -180,9 +318,16 @@ impl FileBackend for Check {
                 _ => None,
             })
             .unwrap_or(0o644);
+        // A file replaced keeps its owner; what replaces a link is new.
+        let owner = match &before {
+            Entry::File { owner, .. } | Entry::Dir { owner, .. } => *owner,
+            Entry::Other => None,
+            Entry::Symlink { .. } | Entry::Absent => Some(ours()),
+        };
         let after = Entry::File {
             content: contents.to_vec(),
             mode,
+            owner,
         };
         self.recorder.record(&place.path(), before, after);
         Ok(())
@@ -215,8 +360,14 @@ impl FileBackend for Check {
             }
         }
         for dir in missing.into_iter().rev() {
-            self.recorder
-                .record(&dir, Entry::Absent, Entry::Dir { mode });
+            self.recorder.record(
+                &dir,
+                Entry::Absent,
+                Entry::Dir {
+                    mode,
+                    owner: Some(ours()),
+                },
+            );
         }
         Ok(())
     }
@@ -225,19 +376,172 @@ impl FileBackend for Check {
     /// wrote it anew (a write replaces the file, leaving the other names).
     fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()> {
         if !self.changed(place) {
-            place.refuse_shared()?;
+            place.refuse_shared("mode")?;
         }
+        // A link's mode is not changed: what it leads to is.
+        let followed = self.followed(place)?;
+        let place = followed.as_ref().unwrap_or(place);
         let before = self.entry(place)?;
         let after = match &before {
-            Entry::File { content, .. } => Entry::File {
+            Entry::File { content, owner, .. } => Entry::File {
                 content: content.clone(),
                 mode,
+                owner: *owner,
             },
-            Entry::Dir { .. } => Entry::Dir { mode },
+            Entry::Dir { owner, .. } => Entry::Dir {
+                mode,
+                owner: *owner,
+            },
             Entry::Absent => return Err(errno(libc::ENOENT)),
+            Entry::Symlink { .. } => return Err(errno(libc::ELOOP)),
             Entry::Other => return Ok(()),
         };
         self.recorder.record(&place.path(), before, after);
+        Ok(())
+    }
+
+    /// Refused as on disk for a file with other names, unless check mode
+    /// made it anew; a link's own owner. Setting the owner it has already
+    /// changes nothing (the disk's call is not even made).
+    fn chown(&mut self, place: &Place, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        if !self.changed(place) {
+            place.refuse_shared("owner")?;
+        }
+        let before = self.entry(place)?;
+        match before {
+            Entry::Absent => return Err(errno(libc::ENOENT)),
+            Entry::Other => return Ok(()),
+            _ => {}
+        }
+        let current = self.owner_of(place, &before)?;
+        let new = Owner {
+            uid: uid.unwrap_or(current.uid),
+            gid: gid.unwrap_or(current.gid),
+        };
+        if new == current {
+            return Ok(());
+        }
+        let after = match before.clone().owned_by(new) {
+            Entry::File {
+                content,
+                mode,
+                owner,
+            } => Entry::File {
+                content,
+                mode: mode_after_chown(mode),
+                owner,
+            },
+            other => other,
+        };
+        self.recorder.record(&place.path(), before, after);
+        Ok(())
+    }
+
+    fn symlink(&mut self, place: &Place, target: &Path) -> io::Result<()> {
+        self.parent_must_be_dir(place)?;
+        let before = self.entry(place)?;
+        if before != Entry::Absent {
+            return Err(errno(libc::EEXIST));
+        }
+        let target = target
+            .to_str()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the target is no text"))?;
+        let after = Entry::Symlink {
+            target: target.to_owned(),
+            owner: Some(ours()),
+        };
+        self.recorder.record(&place.path(), before, after);
+        Ok(())
+    }
+
+    fn read_link(&self, place: &Place) -> io::Result<PathBuf> {
+        match self.entry(place)? {
+            Entry::Symlink { target, .. } => Ok(target.into()),
+            Entry::Absent => Err(errno(libc::ENOENT)),
+            Entry::Other => place.read_link(),
+            Entry::File { .. } | Entry::Dir { .. } => Err(errno(libc::EINVAL)),
+        }
+    }
+
+    /// The directory as on disk, with what this form and earlier ones
+    /// would have made or removed in it.
+    fn list_dir(&self, place: &Place, limit: u64) -> io::Result<Vec<Listed>> {
+        let followed = self.followed(place)?;
+        let place = followed.as_ref().unwrap_or(place);
+        let on_disk = match self.entry(place)? {
+            Entry::Absent => return Err(errno(libc::ENOENT)),
+            Entry::File { .. } => return Err(errno(libc::ENOTDIR)),
+            // Made by check mode, or there already.
+            Entry::Dir { .. } => match place.status()? {
+                Some(s) if s.is_dir => place.list_dir(limit)?,
+                _ => Vec::new(),
+            },
+            Entry::Symlink { .. } => return Err(errno(libc::ELOOP)),
+            Entry::Other => place.list_dir(limit)?,
+        };
+        let mut listed: BTreeMap<OsString, Kind> = on_disk
+            .into_iter()
+            .map(|listed| (listed.name, listed.kind))
+            .collect();
+        let dir = place.path();
+        let changed: Vec<OsString> = self
+            .recorder
+            .paths_beneath(&dir)
+            .chain(self.overlay.paths_beneath(&dir))
+            .filter(|path| path.parent() == Some(dir.as_path()))
+            .filter_map(|path| path.file_name().map(ToOwned::to_owned))
+            .collect();
+        for name in changed {
+            match kind_of(&self.entry(&place.child(&name)?)?) {
+                Some(kind) => listed.insert(name, kind),
+                None => listed.remove(&name),
+            };
+        }
+        let mut bytes = 0u64;
+        listed
+            .into_iter()
+            .map(|(name, kind)| {
+                bytes += name.len() as u64 + 16;
+                if bytes > limit {
+                    return Err(TooLarge::error(limit));
+                }
+                Ok(Listed { name, kind })
+            })
+            .collect()
+    }
+
+    /// As rename(2) would: a directory is moved with everything beneath it.
+    fn rename(&mut self, from: &Place, to: &Place) -> io::Result<()> {
+        let (from_path, to_path) = (from.path(), to.path());
+        if from_path == to_path {
+            return Ok(());
+        }
+        let moved = self.entry(from)?;
+        if moved == Entry::Absent {
+            return Err(errno(libc::ENOENT));
+        }
+        self.parent_must_be_dir(to)?;
+        let replaced = self.entry(to)?;
+        let moving_dir = matches!(moved, Entry::Dir { .. });
+        match (&replaced, moving_dir) {
+            (Entry::Dir { .. }, _) => return Err(errno(libc::EISDIR)),
+            (Entry::Absent, _) | (_, false) => {}
+            (_, true) => return Err(errno(libc::ENOTDIR)),
+        }
+        if moving_dir && to_path.starts_with(&from_path) {
+            return Err(errno(libc::EINVAL));
+        }
+        if moving_dir {
+            for (path, entry) in self.subtree(from)? {
+                let inside = path.strip_prefix(&from_path).map_err(io::Error::other)?;
+                let new = to_path.join(inside);
+                self.recorder.record(&path, entry.clone(), Entry::Absent);
+                self.recorder.record(&new, Entry::Absent, entry);
+            }
+        }
+        self.recorder
+            .record(&from_path, moved.clone(), Entry::Absent);
+        self.recorder.record(&to_path, replaced, moved);
         Ok(())
     }
 }
@@ -326,14 +630,16 @@ mod tests {
             changes[2].after,
             Entry::File {
                 content: b"x".to_vec(),
-                mode: 0o640
+                mode: 0o640,
+                owner: Some(ours()),
             }
         );
         assert_eq!(
             changes[3].before,
             Entry::File {
                 content: b"old\n".to_vec(),
-                mode: 0o644
+                mode: 0o644,
+                owner: Some(ours()),
             }
         );
         assert_eq!(changes[3].after, Entry::Absent);
@@ -411,7 +717,7 @@ mod tests {
         check.write(&at(&root, "motd"), b"new\n", None).unwrap();
         // A directory's mode is recorded as a change of the directory.
         check.chmod(&at(&root, "dir"), 0o700).unwrap();
-        // A symlink is not modelled: seen as on disk.
+        // A symlink unchanged is seen as on disk.
         assert!(
             check
                 .status(&at(&root, "link"))
@@ -424,13 +730,23 @@ mod tests {
         assert_eq!(paths, [root.join("dir"), root.join("motd")]);
         assert_eq!(
             (&changes[0].before, &changes[0].after),
-            (&Entry::Dir { mode: 0o755 }, &Entry::Dir { mode: 0o700 })
+            (
+                &Entry::Dir {
+                    mode: 0o755,
+                    owner: Some(ours())
+                },
+                &Entry::Dir {
+                    mode: 0o700,
+                    owner: Some(ours())
+                }
+            )
         );
         assert_eq!(
             changes[1].after,
             Entry::File {
                 content: b"new\n".to_vec(),
-                mode: 0o600
+                mode: 0o600,
+                owner: Some(ours()),
             }
         );
     }
@@ -453,7 +769,8 @@ mod tests {
             motd,
             Entry::File {
                 content: b"first\n".to_vec(),
-                mode: 0o644
+                mode: 0o644,
+                owner: Some(ours()),
             }
         );
         assert!(inside.get(Path::new("/issue")).unwrap().is_some());
@@ -464,7 +781,10 @@ mod tests {
             &[FileChange {
                 path: "/etc/hostname".into(),
                 before: Entry::Absent,
-                after: Entry::Dir { mode: 0o755 },
+                after: Entry::Dir {
+                    mode: 0o755,
+                    owner: None,
+                },
             }],
         );
         assert_eq!(next.take_changes()[0].path, root.join("etc/hostname"));

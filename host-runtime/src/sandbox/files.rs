@@ -5,7 +5,9 @@
 
 use std::io;
 
-use super::place::{Place, Status};
+use std::path::Path;
+
+use super::place::{Listed, Place, Status};
 
 /// The operations a file call may make on a place the grants allowed.
 pub trait FileBackend {
@@ -26,6 +28,23 @@ pub trait FileBackend {
     fn mkdir_all(&mut self, place: &Place, mode: u32) -> io::Result<()>;
 
     fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()>;
+
+    /// Set the owner and/or group, never following a final symlink.
+    fn chown(&mut self, place: &Place, uid: Option<u32>, gid: Option<u32>) -> io::Result<()>;
+
+    /// Make a symlink at `place` whose contents are `target` (checked by
+    /// the caller); EEXIST when something is there.
+    fn symlink(&mut self, place: &Place, target: &Path) -> io::Result<()>;
+
+    /// The contents of the symlink at `place`; EINVAL when it is none.
+    fn read_link(&self, place: &Place) -> io::Result<std::path::PathBuf>;
+
+    /// The entries of the directory at `place`, in no order; more than
+    /// `limit` bytes of them is refused.
+    fn list_dir(&self, place: &Place, limit: u64) -> io::Result<Vec<Listed>>;
+
+    /// Rename `from` to `to`, replacing what is at `to` as rename(2) does.
+    fn rename(&mut self, from: &Place, to: &Place) -> io::Result<()>;
 
     /// Replace the file with `contents` and `mode` unless it holds exactly
     /// them already; whether it changed.
@@ -89,6 +108,26 @@ impl FileBackend for Disk {
 
     fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()> {
         place.chmod(mode)
+    }
+
+    fn chown(&mut self, place: &Place, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        place.chown(uid, gid)
+    }
+
+    fn symlink(&mut self, place: &Place, target: &Path) -> io::Result<()> {
+        place.symlink(target)
+    }
+
+    fn read_link(&self, place: &Place) -> io::Result<std::path::PathBuf> {
+        place.read_link()
+    }
+
+    fn list_dir(&self, place: &Place, limit: u64) -> io::Result<Vec<Listed>> {
+        place.list_dir(limit)
+    }
+
+    fn rename(&mut self, from: &Place, to: &Place) -> io::Result<()> {
+        from.rename(to)
     }
 }
 

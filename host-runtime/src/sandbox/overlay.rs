@@ -16,7 +16,15 @@ use nix::sys::memfd::{MFdFlags, memfd_create};
 
 use serde::{Deserialize, Serialize};
 
-/// What a path holds (or would hold).
+/// Who owns a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// What a path holds (or would hold). The owner is none where it is not
+/// known (then it is as on disk, or the runtime's for what is new).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Entry {
@@ -24,13 +32,55 @@ pub enum Entry {
         #[serde(with = "bytes_as_text")]
         content: Vec<u8>,
         mode: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<Owner>,
     },
     Dir {
         mode: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<Owner>,
+    },
+    Symlink {
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<Owner>,
     },
     Absent,
-    /// Something check mode does not model (a symlink, a device): as on disk.
+    /// Something check mode does not model (a device, a FIFO, a link whose
+    /// target is no text): as on disk.
     Other,
+}
+
+impl Entry {
+    /// Its owner, where known.
+    pub fn owner(&self) -> Option<Owner> {
+        match self {
+            Entry::File { owner, .. } | Entry::Dir { owner, .. } | Entry::Symlink { owner, .. } => {
+                *owner
+            }
+            Entry::Absent | Entry::Other => None,
+        }
+    }
+
+    /// The same, owned by `new` (nothing for what has no owner to set).
+    pub fn owned_by(self, new: Owner) -> Entry {
+        match self {
+            Entry::File { content, mode, .. } => Entry::File {
+                content,
+                mode,
+                owner: Some(new),
+            },
+            Entry::Dir { mode, .. } => Entry::Dir {
+                mode,
+                owner: Some(new),
+            },
+            Entry::Symlink { target, .. } => Entry::Symlink {
+                target,
+                owner: Some(new),
+            },
+            other => other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -40,6 +90,7 @@ impl Entry {
         Entry::File {
             content: text.as_bytes().to_vec(),
             mode: 0o644,
+            owner: None,
         }
     }
 }
@@ -112,11 +163,25 @@ pub struct Overlay {
     not_run: Vec<Unknowable>,
 }
 
-/// An entry, its contents (if a file) as a range of the contents file.
+/// An entry, its contents (if a file, or a symlink's target) as a range
+/// of the contents file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kept {
-    File { at: u64, len: u64, mode: u32 },
-    Dir { mode: u32 },
+    File {
+        at: u64,
+        len: u64,
+        mode: u32,
+        owner: Option<Owner>,
+    },
+    Dir {
+        mode: u32,
+        owner: Option<Owner>,
+    },
+    Symlink {
+        at: u64,
+        len: u64,
+        owner: Option<Owner>,
+    },
     Absent,
     Other,
 }
@@ -128,18 +193,44 @@ impl Overlay {
             return Ok(None);
         };
         Ok(Some(match *kept {
-            Kept::File { at, len, mode } => {
-                let mut content = vec![0; usize::try_from(len).map_err(io::Error::other)?];
-                self.contents
-                    .as_ref()
-                    .ok_or_else(|| io::Error::other("check mode lost its file contents"))?
-                    .read_exact_at(&mut content, at)?;
-                Entry::File { content, mode }
-            }
-            Kept::Dir { mode } => Entry::Dir { mode },
+            Kept::File {
+                at,
+                len,
+                mode,
+                owner,
+            } => Entry::File {
+                content: self.kept(at, len)?,
+                mode,
+                owner,
+            },
+            Kept::Dir { mode, owner } => Entry::Dir { mode, owner },
+            Kept::Symlink { at, len, owner } => Entry::Symlink {
+                target: String::from_utf8(self.kept(at, len)?).map_err(io::Error::other)?,
+                owner,
+            },
             Kept::Absent => Entry::Absent,
             Kept::Other => Entry::Other,
         }))
+    }
+
+    /// The paths beneath `dir` check mode changed.
+    pub fn paths_beneath<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
+        // Paths order by component: those beneath `dir` follow it, together.
+        self.entries
+            .range(dir.to_owned()..)
+            .map(|(path, _)| path.as_path())
+            .skip_while(move |path| *path == dir)
+            .take_while(move |path| path.starts_with(dir))
+    }
+
+    /// `len` bytes of the contents file at `at`.
+    fn kept(&self, at: u64, len: u64) -> io::Result<Vec<u8>> {
+        let mut content = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+        self.contents
+            .as_ref()
+            .ok_or_else(|| io::Error::other("check mode lost its file contents"))?
+            .read_exact_at(&mut content, at)?;
+        Ok(content)
     }
 
     /// Whether check mode changed `path`.
@@ -189,15 +280,31 @@ impl Overlay {
     pub fn apply(&mut self, changes: &[FileChange]) -> io::Result<()> {
         for change in changes {
             let kept = match &change.after {
-                Entry::File { content, mode } => {
+                Entry::File {
+                    content,
+                    mode,
+                    owner,
+                } => {
                     let (at, len) = self.keep(content)?;
                     Kept::File {
                         at,
                         len,
                         mode: *mode,
+                        owner: *owner,
                     }
                 }
-                Entry::Dir { mode } => Kept::Dir { mode: *mode },
+                Entry::Dir { mode, owner } => Kept::Dir {
+                    mode: *mode,
+                    owner: *owner,
+                },
+                Entry::Symlink { target, owner } => {
+                    let (at, len) = self.keep(target.as_bytes())?;
+                    Kept::Symlink {
+                        at,
+                        len,
+                        owner: *owner,
+                    }
+                }
                 Entry::Absent => Kept::Absent,
                 Entry::Other => Kept::Other,
             };
@@ -265,6 +372,15 @@ impl Recorder {
     /// The state check mode gives `path` now, if this form changed it.
     pub fn current(&self, path: &Path) -> Option<&Entry> {
         self.changes.get(path).map(|c| &c.after)
+    }
+
+    /// The paths beneath `dir` this form changed.
+    pub fn paths_beneath<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
+        self.changes
+            .range(dir.to_owned()..)
+            .map(|(path, _)| path.as_path())
+            .skip_while(move |path| *path == dir)
+            .take_while(move |path| path.starts_with(dir))
     }
 }
 
@@ -336,7 +452,13 @@ mod tests {
         first
             .apply(&[
                 change("/c", file("three")),
-                change("/d", Entry::Dir { mode: 0o700 }),
+                change(
+                    "/d",
+                    Entry::Dir {
+                        mode: 0o700,
+                        owner: None,
+                    },
+                ),
             ])
             .unwrap();
         assert_eq!(first.get(Path::new("/a")).unwrap(), Some(file("one")));
@@ -346,11 +468,15 @@ mod tests {
         assert_eq!(copy.get(Path::new("/a")).unwrap(), Some(Entry::Absent));
         assert_eq!(
             first.get(Path::new("/d")).unwrap(),
-            Some(Entry::Dir { mode: 0o700 })
+            Some(Entry::Dir {
+                mode: 0o700,
+                owner: None,
+            })
         );
         let empty = Entry::File {
             content: Vec::new(),
             mode: 0o600,
+            owner: None,
         };
         first.apply(&[change("/e", empty.clone())]).unwrap();
         assert_eq!(first.get(Path::new("/e")).unwrap(), Some(empty));
@@ -392,6 +518,11 @@ mod tests {
             Entry::File {
                 content: vec![0, 159, 146, 150],
                 mode: 0o600,
+                owner: Some(Owner { uid: 0, gid: 33 }),
+            },
+            Entry::Symlink {
+                target: "../releases/2".into(),
+                owner: None,
             },
         ] {
             let json = serde_json::to_string(&entry).unwrap();

@@ -16,9 +16,10 @@
 //! file that has others ([`SharedFile`]): a hard link inside the grant may
 //! be the same file as one outside it.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Component, Path, PathBuf};
 
@@ -42,6 +43,53 @@ pub struct Status {
     pub gid: u32,
     /// How many names (hard links) the file has.
     pub links: u64,
+    /// Last modification, in seconds since the Unix epoch.
+    pub mtime: i64,
+}
+
+/// What kind of thing a path is, as a directory lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    /// A device, a FIFO, a socket.
+    Other,
+}
+
+impl Status {
+    pub fn kind(&self) -> Kind {
+        if self.is_symlink {
+            Kind::Symlink
+        } else if self.is_dir {
+            Kind::Dir
+        } else if self.is_file {
+            Kind::File
+        } else {
+            Kind::Other
+        }
+    }
+}
+
+impl From<fs::FileType> for Kind {
+    fn from(t: fs::FileType) -> Kind {
+        if t.is_symlink() {
+            Kind::Symlink
+        } else if t.is_dir() {
+            Kind::Dir
+        } else if t.is_file() {
+            Kind::File
+        } else {
+            Kind::Other
+        }
+    }
+}
+
+/// One entry of a directory listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: OsString,
+    pub kind: Kind,
 }
 
 /// A path whose symlinks (or `..`) lead out of its granted directory: the
@@ -90,15 +138,17 @@ impl ThroughLink {
     }
 }
 
-/// A file with more than one name (hard link), whose mode a call would
-/// change: the payload of the `io::Error` it is refused with. Its other
-/// names may lie outside the grant, and they would change too.
+/// A file with more than one name (hard link), whose mode or owner a call
+/// would change: the payload of the `io::Error` it is refused with. Its
+/// other names may lie outside the grant, and they would change too.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "denied: the file has {links} names (hard links), which may lie outside the grant and would change with it: its mode is never changed through one of them (remove the other links, or write the file anew)"
+    "denied: the file has {links} names (hard links), which may lie outside the grant and would change with it: its {what} is never changed through one of them (remove the other links, or write the file anew)"
 )]
 pub struct SharedFile {
     pub links: u64,
+    /// What the call would change: `mode` or `owner`.
+    pub what: &'static str,
 }
 
 impl SharedFile {
@@ -107,16 +157,16 @@ impl SharedFile {
         error.get_ref()?.downcast_ref()
     }
 
-    /// Refuse a mode change of what has this status, if it has other names.
-    /// Directories cannot be hard linked (their link count is their
-    /// subdirectories').
-    fn refuse(is_dir: bool, links: u64) -> io::Result<()> {
+    /// Refuse a change of `what` (mode, owner) of what has this status, if
+    /// it has other names. Directories cannot be hard linked (their link
+    /// count is their subdirectories').
+    fn refuse(is_dir: bool, links: u64, what: &'static str) -> io::Result<()> {
         if is_dir || links <= 1 {
             return Ok(());
         }
         Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            SharedFile { links },
+            SharedFile { links, what },
         ))
     }
 }
@@ -183,7 +233,7 @@ fn chmod_unshared(dir: &Dir, rel: &Path, mode: u32) -> io::Result<()> {
             Ok(file) => {
                 let file = file.into_std();
                 let meta = file.metadata()?;
-                SharedFile::refuse(meta.is_dir(), meta.nlink())?;
+                SharedFile::refuse(meta.is_dir(), meta.nlink(), "mode")?;
                 return file.set_permissions(fs::Permissions::from_mode(mode));
             }
             // A runtime that is not root may own a file it cannot read.
@@ -191,8 +241,59 @@ fn chmod_unshared(dir: &Dir, rel: &Path, mode: u32) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    SharedFile::refuse(found.is_dir(), MetadataExt::nlink(&found))?;
+    SharedFile::refuse(found.is_dir(), MetadataExt::nlink(&found), "mode")?;
     dir.set_permissions(rel, Permissions::from_mode(mode))
+}
+
+/// Set the owner and group of what `fd` (opened with O_PATH, never
+/// following a final symlink: a link's own owner) is, unless it is a file
+/// with other names beneath a grant ([`SharedFile`]), or it has them
+/// already. Checked and changed through the one descriptor, so the file
+/// checked is the file changed.
+fn chown_fd(fd: &OwnedFd, uid: Option<u32>, gid: Option<u32>, confined: bool) -> io::Result<()> {
+    use nix::fcntl::AtFlags;
+    use nix::unistd::{Gid, Uid, fchownat};
+    let stat = nix::sys::stat::fstat(fd)?;
+    let is_dir = stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    if confined {
+        SharedFile::refuse(is_dir, stat.st_nlink as u64, "owner")?;
+    }
+    // Not even the call: changing an owner clears a file's set-id bits,
+    // which setting the same owner must not do.
+    if uid.unwrap_or(stat.st_uid) == stat.st_uid && gid.unwrap_or(stat.st_gid) == stat.st_gid {
+        return Ok(());
+    }
+    fchownat(
+        fd,
+        "",
+        uid.map(Uid::from_raw),
+        gid.map(Gid::from_raw),
+        AtFlags::AT_EMPTY_PATH | AtFlags::AT_SYMLINK_NOFOLLOW,
+    )?;
+    Ok(())
+}
+
+/// `name` in `dir`, opened with O_PATH and never followed.
+fn open_path(dir: &impl AsFd, name: &OsStr) -> io::Result<OwnedFd> {
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    Ok(openat(dir, name, flags, Mode::empty())?)
+}
+
+/// `path` with `.` and `..` taken out by name alone (`..` of `/` is `/`).
+pub fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::Normal(name) => out.push(name),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }
 
 /// Where a checked file call acts.
@@ -213,7 +314,7 @@ pub enum Place {
 }
 
 /// Symlinks followed in one path before giving up, as Linux's limit.
-const MAX_LINKS: usize = 40;
+pub(super) const MAX_LINKS: usize = 40;
 
 /// `rel` beneath `dir` (the granted directory `root`) with its symlinks
 /// resolved, the last component's too with `follow_last`. cap-std refuses
@@ -283,6 +384,7 @@ fn status_of(m: &fs::Metadata) -> Status {
         uid: m.uid(),
         gid: m.gid(),
         links: m.nlink(),
+        mtime: m.mtime(),
     }
 }
 
@@ -337,6 +439,22 @@ impl Place {
             return Ok(rel.to_owned());
         }
         resolve_beneath(dir, root, rel, true)
+    }
+
+    /// The absolute path of the directory holding this place, with the
+    /// links on its way resolved (as the kernel resolves a relative link's
+    /// contents from it); None for `/`.
+    pub fn real_parent(&self) -> Option<PathBuf> {
+        match self {
+            Place::Anywhere(path) => path.parent().map(Path::to_owned),
+            Place::Beneath {
+                root, lone: true, ..
+            } => root.parent().map(Path::to_owned),
+            Place::Beneath { root, rel, .. } => {
+                let real = normalized(&root.join(rel));
+                real.parent().map(Path::to_owned)
+            }
+        }
     }
 
     /// The absolute path this place is.
@@ -394,6 +512,7 @@ impl Place {
                 uid: MetadataExt::uid(&m),
                 gid: MetadataExt::gid(&m),
                 links: MetadataExt::nlink(&m),
+                mtime: MetadataExt::mtime(&m),
             }),
         };
         match found {
@@ -451,9 +570,11 @@ impl Place {
         }
     }
 
-    /// Whether [`chmod`](Self::chmod) would refuse the file as it is on
-    /// disk for its other names: check mode's answer, the same as the disk's.
-    pub fn refuse_shared(&self) -> io::Result<()> {
+    /// Whether [`chmod`](Self::chmod) (`what`: `mode`) or
+    /// [`chown`](Self::chown) (`owner`, then never following a final link)
+    /// would refuse the file as it is on disk for its other names: check
+    /// mode's answer, the same as the disk's.
+    pub fn refuse_shared(&self, what: &'static str) -> io::Result<()> {
         let Place::Beneath {
             dir,
             root,
@@ -464,11 +585,235 @@ impl Place {
         else {
             return Ok(());
         };
-        match dir.symlink_metadata(Self::followed(dir, root, rel, *lone)?) {
-            Ok(m) => SharedFile::refuse(m.is_dir(), MetadataExt::nlink(&m)),
+        let rel = match what {
+            "owner" => rel.clone(),
+            _ => Self::followed(dir, root, rel, *lone)?,
+        };
+        match dir.symlink_metadata(rel) {
+            Ok(m) => SharedFile::refuse(m.is_dir(), MetadataExt::nlink(&m), what),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Where a symlink here whose contents are `target` leads, confined as
+    /// this place is: a link out of the granted directory is refused
+    /// ([`LeadsOut`]) as following it on disk would be. The links on the
+    /// way are resolved as on disk; the last is left for the caller.
+    pub fn link_target(&self, target: &Path) -> io::Result<Place> {
+        match self {
+            Place::Anywhere(path) => {
+                let base = path.parent().unwrap_or(Path::new("/"));
+                Ok(Place::Anywhere(normalized(&base.join(target))))
+            }
+            // A granted path that is a link is never followed.
+            Place::Beneath { lone: true, .. } => Err(io::Error::from_raw_os_error(libc::ELOOP)),
+            Place::Beneath { dir, root, rel, .. } => {
+                let wanted = if target.is_absolute() {
+                    target
+                        .strip_prefix(root)
+                        .map_err(|_| LeadsOut::error(root))?
+                        .to_owned()
+                } else {
+                    rel.parent().unwrap_or(Path::new("")).join(target)
+                };
+                let rel = resolve_beneath(dir, root, &wanted, false)?;
+                let given = if rel == Path::new(".") {
+                    PathBuf::new()
+                } else {
+                    rel.clone()
+                };
+                Ok(Place::Beneath {
+                    dir: dir.try_clone()?,
+                    root: root.clone(),
+                    rel,
+                    given,
+                    lone: false,
+                })
+            }
+        }
+    }
+
+    /// This place with every link on its way resolved as on disk, its last
+    /// too (confined: [`LeadsOut`] when a link leads out). Unconfined, a
+    /// dangling link leads where its contents say.
+    pub fn resolved(&self) -> io::Result<Place> {
+        match self {
+            Place::Anywhere(path) => match fs::canonicalize(path) {
+                Ok(real) => Ok(Place::Anywhere(real)),
+                Err(_) => self.link_target(&fs::read_link(path)?),
+            },
+            Place::Beneath { lone: true, .. } => Err(io::Error::from_raw_os_error(libc::ELOOP)),
+            Place::Beneath { dir, root, rel, .. } => {
+                let rel = resolve_beneath(dir, root, rel, true)?;
+                let given = if rel == Path::new(".") {
+                    PathBuf::new()
+                } else {
+                    rel.clone()
+                };
+                Ok(Place::Beneath {
+                    dir: dir.try_clone()?,
+                    root: root.clone(),
+                    rel,
+                    given,
+                    lone: false,
+                })
+            }
+        }
+    }
+
+    /// The place of `name` in this directory, confined as it is.
+    pub fn child(&self, name: &OsStr) -> io::Result<Place> {
+        Ok(match self {
+            Place::Anywhere(path) => Place::Anywhere(path.join(name)),
+            Place::Beneath {
+                dir,
+                root,
+                rel,
+                given,
+                ..
+            } => Place::Beneath {
+                dir: dir.try_clone()?,
+                root: root.clone(),
+                rel: rel.join(name),
+                given: given.join(name),
+                lone: false,
+            },
+        })
+    }
+
+    /// The directory holding this place, opened (confined as the place
+    /// is), and its name there; None for `/` and the granted directory
+    /// itself. Acting on a single name in an open directory leaves nothing
+    /// on the way to swap for a symlink.
+    fn in_parent(&self) -> io::Result<Option<(Dir, OsString)>> {
+        let (parent, name) = match self {
+            Place::Anywhere(path) => {
+                let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                    return Ok(None);
+                };
+                let dir = Dir::open_ambient_dir(parent, cap_std::ambient_authority())?;
+                return Ok(Some((dir, name.to_owned())));
+            }
+            Place::Beneath { dir, rel, .. } => match (rel.parent(), rel.file_name()) {
+                (Some(parent), Some(name)) if parent.as_os_str().is_empty() => {
+                    (dir.try_clone()?, name)
+                }
+                (Some(parent), Some(name)) => (dir.open_dir(parent)?, name),
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some((parent, name.to_owned())))
+    }
+
+    /// Set the owner and/or group, of a symlink itself, never of what it
+    /// points to. Beneath a granted directory, never of a file with other
+    /// names ([`SharedFile`]).
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        let confined = matches!(self, Place::Beneath { .. });
+        let fd = match (self.in_parent()?, self) {
+            (Some((parent, name)), _) => open_path(&parent, &name)?,
+            // The granted directory itself, open already.
+            (None, Place::Beneath { dir, .. }) => dir.as_fd().try_clone_to_owned()?,
+            (None, Place::Anywhere(path)) => open_path(
+                &Dir::open_ambient_dir("/", cap_std::ambient_authority())?,
+                path.as_os_str(),
+            )?,
+        };
+        chown_fd(&fd, uid, gid, confined)
+    }
+
+    /// Make a symlink here whose contents are `target`, which the caller
+    /// has checked: it is not resolved here.
+    pub fn symlink(&self, target: &Path) -> io::Result<()> {
+        match self.in_parent()? {
+            Some((parent, name)) => parent.symlink_contents(target, name),
+            None => Err(io::Error::from_raw_os_error(libc::EEXIST)),
+        }
+    }
+
+    /// The contents of the symlink here.
+    pub fn read_link(&self) -> io::Result<PathBuf> {
+        match self {
+            Place::Anywhere(path) => fs::read_link(path),
+            Place::Beneath { dir, rel, .. } => dir.read_link_contents(rel),
+        }
+    }
+
+    /// The entries of the directory here (following a final symlink that
+    /// stays beneath the grant, as reading does), in no order, refused past
+    /// `limit` bytes of names.
+    pub fn list_dir(&self, limit: u64) -> io::Result<Vec<Listed>> {
+        let mut listed = Vec::new();
+        let mut bytes = 0u64;
+        let mut take = |name: OsString, kind: Kind| {
+            // What the module is given for each: a name and a kind.
+            bytes += name.len() as u64 + 16;
+            if bytes > limit {
+                return Err(super::bounded::TooLarge::error(limit));
+            }
+            listed.push(Listed { name, kind });
+            Ok(())
+        };
+        match self {
+            Place::Anywhere(path) => {
+                for entry in fs::read_dir(path)? {
+                    let entry = entry?;
+                    take(entry.file_name(), entry.file_type()?.into())?;
+                }
+            }
+            Place::Beneath {
+                dir,
+                root,
+                rel,
+                lone,
+                ..
+            } => {
+                // A granted path that is no directory is never followed.
+                if *lone && dir.symlink_metadata(rel)?.file_type().is_symlink() {
+                    return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+                }
+                for entry in dir.read_dir(Self::followed(dir, root, rel, *lone)?)? {
+                    let entry = entry?;
+                    let kind = entry.file_type()?;
+                    let kind = if kind.is_symlink() {
+                        Kind::Symlink
+                    } else if kind.is_dir() {
+                        Kind::Dir
+                    } else if kind.is_file() {
+                        Kind::File
+                    } else {
+                        Kind::Other
+                    };
+                    take(entry.file_name(), kind)?;
+                }
+            }
+        }
+        Ok(listed)
+    }
+
+    /// Whether the links on the way to this place, and the place itself if
+    /// it is one, stay beneath its granted directory ([`LeadsOut`] if not).
+    pub fn resolves_inside(&self) -> io::Result<()> {
+        match self {
+            Place::Beneath {
+                dir,
+                root,
+                rel,
+                lone: false,
+                ..
+            } => resolve_beneath(dir, root, rel, true).map(drop),
+            _ => Ok(()),
+        }
+    }
+
+    /// Rename this place to `to`, each confined as it is, never following
+    /// a final symlink of either (a link is renamed, or replaced).
+    pub fn rename(&self, to: &Place) -> io::Result<()> {
+        let busy = || io::Error::from_raw_os_error(libc::EBUSY);
+        let (from_dir, from_name) = self.in_parent()?.ok_or_else(busy)?;
+        let (to_dir, to_name) = to.in_parent()?.ok_or_else(busy)?;
+        from_dir.rename(from_name, &to_dir, to_name)
     }
 
     /// Replace the file atomically: a temporary file beside it, then rename.
@@ -679,27 +1024,27 @@ mod tests {
         let refused = at.chmod(0o4755).unwrap_err();
         assert_eq!(refused.kind(), io::ErrorKind::PermissionDenied);
         assert_eq!(SharedFile::of(&refused).map(|s| s.links), Some(2));
-        let checked = at.refuse_shared().unwrap_err();
+        let checked = at.refuse_shared("mode").unwrap_err();
         assert_eq!(SharedFile::of(&checked).map(|s| s.links), Some(2));
         assert_eq!(fs::metadata(&outside).unwrap().mode() & 0o7777, 0o644);
         // Directories are no hard links, whatever their link count.
         let dir = place(&root, "releases").unwrap();
         assert!(fs::metadata(root.join("releases")).unwrap().nlink() > 1);
-        dir.refuse_shared().unwrap();
+        dir.refuse_shared("mode").unwrap();
         dir.chmod(0o750).unwrap();
         // Once the file has one name again, it is the grant's.
         fs::remove_file(&outside).unwrap();
-        at.refuse_shared().unwrap();
+        at.refuse_shared("mode").unwrap();
         at.chmod(0o640).unwrap();
         assert_eq!(fs::metadata(&file).unwrap().mode() & 0o7777, 0o640);
         // Nothing there: nothing to refuse; nothing beneath a file: an error.
         place(&root, "releases/none")
             .unwrap()
-            .refuse_shared()
+            .refuse_shared("mode")
             .unwrap();
         let beneath = place(&root, "current/tool/x").unwrap();
         assert_eq!(
-            beneath.refuse_shared().unwrap_err().raw_os_error(),
+            beneath.refuse_shared("mode").unwrap_err().raw_os_error(),
             Some(libc::ENOTDIR)
         );
         assert_eq!(

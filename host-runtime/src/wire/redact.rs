@@ -103,8 +103,9 @@ impl Redact for ShownForm {
 impl Redact for Entry {
     fn redact(&mut self, redactor: &Redactor) {
         match self {
-            Entry::File { content, mode: _ } => content.redact(redactor),
-            Entry::Dir { mode: _ } | Entry::Absent | Entry::Other => {}
+            Entry::File { content, .. } => content.redact(redactor),
+            Entry::Symlink { target, .. } => target.redact(redactor),
+            Entry::Dir { .. } | Entry::Absent | Entry::Other => {}
         }
     }
 }
@@ -268,6 +269,7 @@ mod tests {
             Entry::File {
                 content,
                 mode: 0o600,
+                owner: None,
             }
         };
         let mut inner = Outcome::failed(format!("inner {SECRET}"), format!("out {SECRET}\n"));
@@ -286,6 +288,7 @@ mod tests {
             after: Entry::File {
                 content: format!("password={SECRET}\nnext\n").into_bytes(),
                 mode: 0o600,
+                owner: None,
             },
         });
         let form = Form::parse(&format!(
@@ -346,7 +349,8 @@ mod tests {
             change.after,
             Entry::File {
                 content: b"password=[data db]\nnext\n".to_vec(),
-                mode: 0o600
+                mode: 0o600,
+                owner: None,
             }
         );
         let nested = &outcome.nested[0];
@@ -375,7 +379,8 @@ mod tests {
                 change.before,
                 Entry::File {
                     content: blanked,
-                    mode: 0o600
+                    mode: 0o600,
+                    owner: None,
                 }
             );
         }
