@@ -57,13 +57,17 @@ fn uploaded_data_never_shows_in_a_diff_a_report_or_the_json() {
         let check = sb.consfig(args);
         assert_eq!(check.code, 23, "{args:?}: {check:?}");
         assert_not_shown(&check, &format!("{args:?}"));
+        // The diff says the file would change, and that its contents are
+        // not shown: not even what the data replaces.
         assert!(
-            check.stdout.contains("[data db]"),
+            check
+                .stdout
+                .contains("contents not shown: this file holds the host's data"),
             "{args:?}: {}",
             check.stdout
         );
         assert!(
-            check.stdout.contains("old password"),
+            !check.stdout.contains("old password"),
             "{args:?}: {}",
             check.stdout
         );
@@ -124,4 +128,51 @@ fn a_copied_file_is_predicted_by_check_and_written_only_when_it_differs() {
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "port = 8080\n");
     assert_eq!(sb.deploy(&[]).statuses(), ["changed"]);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "port = 9090\n");
+}
+
+/// Data written to a file, then that file edited line by line by later
+/// forms: neither the check's diffs nor the deploy's report show any line
+/// of the data, even once an edit has split it.
+#[test]
+fn data_edited_by_line_properties_later_never_shows() {
+    let sb = Sandbox::new();
+    let secrets = tempfile::tempdir().unwrap();
+    let secret_file = secrets.path().join("db");
+    // Two lines: an edit of the first leaves the second on its own.
+    std::fs::write(
+        &secret_file,
+        format!("user=app-9f2b-user\npassword={SECRET}\n"),
+    )
+    .unwrap();
+    let target = sb.path().join("db.conf");
+    let path = q(target.display().to_string());
+    let forms = [
+        format!("[\"file:data-uploaded\", {path}, \"db\"]"),
+        format!(
+            "[\"file:line-in-file\", {path}, {{ line = \"# managed by consfig\", insert-before = \"BOF\" }}]"
+        ),
+        format!("[\"file:line-in-file\", {path}, {{ regexp = \"^user=\", line = \"user=web\" }}]"),
+        format!("[\"file:contains-lines\", {path}, [\"port=5432\"]]"),
+    ];
+    write_consfig(sb.path(), &secret_file, &forms);
+    for args in [
+        &["deploy", "--check", "--diff", "box"][..],
+        &["deploy", "--check", "--diff", "--json", "box"],
+    ] {
+        let check = sb.consfig(args);
+        assert_eq!(check.code, 23, "{args:?}: {check:?}");
+        assert_not_shown(&check, &format!("{args:?}"));
+        let diffs = check
+            .stdout
+            .matches("contents not shown: this file holds the host's data");
+        assert!(diffs.count() >= 4, "{args:?}: {}", check.stdout);
+    }
+    assert!(!target.exists());
+    let deploy = sb.consfig(&["deploy", "--json", "-v", "box"]);
+    assert_eq!(deploy.code, 23, "{deploy:?}");
+    assert_not_shown(&deploy, "deploy");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        format!("# managed by consfig\nuser=web\npassword={SECRET}\nport=5432\n")
+    );
 }
