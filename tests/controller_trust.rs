@@ -41,11 +41,14 @@ fn greeting(modules: &[PathBuf]) -> Vec<u8> {
             protocol: PROTOCOL_VERSION,
             runtime_version: "0.1.0".into(),
             cached_modules: cached,
+            cached_files: Vec::new(),
         }),
         frame(&FromRuntime::Ready {
             received_modules: Vec::new(),
             received_bytes: 0,
             compiled_modules: Vec::new(),
+            received_files: Vec::new(),
+            received_file_bytes: 0,
         }),
     ]
     .concat()
@@ -467,6 +470,7 @@ fn a_runtime_flooding_stderr_and_never_ending_costs_the_controller_little() {
         protocol: PROTOCOL_VERSION,
         runtime_version: "0.1.0".into(),
         cached_modules: Vec::new(),
+        cached_files: Vec::new(),
     });
     let fatal = frame(&FromRuntime::Fatal {
         message: format!("gave up {}", "\x1b[2J".repeat(1 << 20)),

@@ -178,8 +178,8 @@ fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
     let sb = Sandbox::new();
     let target = sb.path().join("target.txt");
     // A copy of the standard `file` module with one more byte is no longer
-    // it: it gets only what the consfig grants, and it needs write:/ and
-    // setid:/.
+    // it: it gets only what the consfig grants, and it needs write:/,
+    // setid:/ and data:*.
     let copy = sb.path().join("file-copy.wasm");
     let mut bytes = std::fs::read(module("file")).unwrap();
     bytes.extend_from_slice(&[0, 5, 4, b'e', b'd', b'i', b't']);
@@ -202,7 +202,7 @@ fn a_deploy_refuses_to_start_when_a_modules_needs_are_not_granted() {
     sb.write_consfig(
         std::slice::from_ref(&copy),
         std::slice::from_ref(&form),
-        "[module.file]\ngrants = [\"write:/\", \"setid:/\"]\n",
+        "[module.file]\ngrants = [\"write:/\", \"setid:/\", \"data:*\"]\n",
     );
     let granted = sb.deploy(&[]);
     assert_eq!(granted.statuses(), ["changed"], "{granted:?}");
@@ -277,6 +277,8 @@ fn apply_says_to_grant_with_its_flags_not_in_a_consfig() {
         "file=write:/",
         "--grant",
         "file=setid:/",
+        "--grant",
+        "file=data:*",
         "local",
         &form,
     ]);

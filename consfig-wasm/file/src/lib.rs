@@ -7,7 +7,8 @@
 //! exact. Symlinks are never replaced or followed behind the author's back:
 //! where one is in the way, the property fails and says so. Each concern
 //! has its file: [`content`] (whole files, with [`content::file_has`] for
-//! every property that writes one), [`ownership`], [`modes`], [`links`],
+//! every property that writes one), [`copied`] (files of the consfig),
+//! [`uploaded`] (the host's data), [`ownership`], [`modes`], [`links`],
 //! [`directories`] and [`absence`]; text edits in [`edit`] (pure functions),
 //! their properties in `lines` and `conf`; Jinja2 templates in `template`,
 //! their property in `templated`.
@@ -15,6 +16,7 @@
 pub mod absence;
 mod conf;
 pub mod content;
+pub mod copied;
 pub mod directories;
 pub mod edit;
 mod lines;
@@ -23,15 +25,18 @@ pub mod modes;
 pub mod ownership;
 mod template;
 mod templated;
+pub mod uploaded;
 
 consfig_guest::module! {
     name: "file",
     export: false,
-    needs: ["write:/", "setid:/"],
+    needs: ["write:/", "setid:/", "data:*"],
     doc: "Files, directories and symlinks: content, mode, owner, links, existence.",
     properties: [
         content::has_content,
         content::is_copy_of,
+        copied::copied,
+        uploaded::data_uploaded,
         ownership::has_ownership,
         modes::has_mode,
         links::symlinked,

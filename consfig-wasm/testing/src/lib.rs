@@ -699,7 +699,37 @@ consfig_guest::module! {
         // A module applying forms of its own.
         apply_recurse,
         apply_all,
-        // A doc and a default written to break a Markdown reference.
+        // What the consfig gives a host: variables and files.
+        var,
+        vars,
+        consfig_file,
+        // A doc and a default written to break a Markdown reference (last:
+        // its test reads its section to the end).
         markdown_breaker
     ],
+}
+
+/// Write this host's variable `key` (its JSON, or `none`) to the file at
+/// `path`: how the tests see what a module reads of the variables.
+#[property]
+fn var(key: String, path: String) -> Result<Change> {
+    let value = wit::var(&key).unwrap_or_else(|| "none".to_owned());
+    fs::write(&path, value.as_bytes(), None)?;
+    Ok(Change::Changed)
+}
+
+/// Write every variable of this host, one JSON object, to the file at `path`.
+#[property]
+fn vars(path: String) -> Result<Change> {
+    fs::write(&path, wit::vars().as_bytes(), None)?;
+    Ok(Change::Changed)
+}
+
+/// Write the file of the consfig named `name` to the file at `path`; fails
+/// as reading it fails.
+#[property]
+fn consfig_file(name: String, path: String) -> Result<Change> {
+    let bytes = wit::consfig_file(&name).map_err(Error::new)?;
+    fs::write(&path, &bytes, None)?;
+    Ok(Change::Changed)
 }

@@ -82,6 +82,9 @@ pub fn run(
         identity_files: Vec::new(),
         sudo_password_file: None,
         data_files: Default::default(),
+        // Ad hoc forms have no consfig: no variables.
+        vars: Default::default(),
+        files: Default::default(),
     };
     Ok(run_plans(&[plan], &modules, &options, report))
 }

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use super::shared::{ReportArgs, decide_grants, load_modules, options, run_plans, validate_all};
 use crate::controller::consfig_file::Consfig;
+use crate::controller::consfig_files::ConsfigFiles;
 use crate::controller::installation::Installation;
 use crate::controller::modules::Inspector;
 use crate::controller::plan::HostPlan;
@@ -39,16 +40,21 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
         SettingsFrom::ConsfigFile,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
+    let mut files = ConsfigFiles::new(&consfig)?;
     let plans: Vec<HostPlan> = hosts
         .iter()
-        .map(|host| HostPlan {
-            name: host.name.clone(),
-            hops: host.connection.clone(),
-            forms: host.forms.iter().map(|f| f.form.clone()).collect(),
-            identity_files: host.identity_file.iter().cloned().collect(),
-            sudo_password_file: host.sudo_password_file.clone(),
-            data_files: host.data_files.clone(),
+        .map(|host| {
+            Ok(HostPlan {
+                name: host.name.clone(),
+                hops: host.connection.clone(),
+                forms: host.forms.iter().map(|f| f.form.clone()).collect(),
+                identity_files: host.identity_file.iter().cloned().collect(),
+                sudo_password_file: host.sudo_password_file.clone(),
+                data_files: host.data_files.clone(),
+                vars: host.vars.clone(),
+                files: files.of_host(host)?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(run_plans(&plans, &modules, &options, report))
 }

@@ -16,9 +16,23 @@
 //! sudo-password-file = "/etc/consfig/web1-sudo"   # optional; kept outside the consfig
 //! properties = []
 //!
-//! [groups]
-//! web = ["web1", "web2"]         # `consfig deploy web` deploys both
+//! [groups.web]                   # `consfig deploy web` deploys both
+//! hosts = ["web1", "web2"]       # (or, without vars: [groups] web = ["web1", "web2"])
+//! vars = { domain = "example.org" }
+//!
+//! [vars]                         # every host's; a group's override them, a host's those
+//! admin = "root@example.org"
+//!
+//! [lists.webserver]              # forms many hosts share: ["list", "webserver"]
+//! properties = [["file:has-content", "/etc/motd", { "$var" = "domain" }]]
 //! ```
+//!
+//! Variables merge per host: `[vars]`, then the `vars` of each group the host
+//! is in, groups in alphabetical order (a later one winning), then the
+//! host's own `vars`. A form `["list", NAME]` among a host's (or a list's)
+//! properties stands for that list's forms; `{"$var": NAME}` anywhere inside
+//! a form stands for the host's variable NAME. Both are replaced here, so
+//! the runtime, validation and reports see plain forms.
 //!
 //! A `modules` entry is a standard module's name, or a path or glob (relative
 //! to Consfig.toml) of `.wasm` files or of crate directories, which are built
@@ -49,6 +63,12 @@ pub enum ConsfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{path}:{line}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{path}:{line}: host {host}: {message}")]
     Host {
         path: PathBuf,
@@ -69,8 +89,21 @@ struct RawConsfig {
     module: BTreeMap<String, RawModule>,
     #[serde(default)]
     hosts: BTreeMap<String, toml::Spanned<RawHost>>,
+    /// A group is a list of hosts, or a table with `hosts` and `vars`.
     #[serde(default)]
-    groups: BTreeMap<String, Vec<String>>,
+    groups: BTreeMap<String, toml::Spanned<toml::Value>>,
+    /// Variables of every host.
+    vars: Option<toml::Spanned<toml::Value>>,
+    /// Named lists of forms.
+    #[serde(default)]
+    lists: BTreeMap<String, RawList>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawList {
+    #[serde(default)]
+    properties: Vec<toml::Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +126,8 @@ struct RawHost {
     data: BTreeMap<String, PathBuf>,
     #[serde(default)]
     properties: Vec<toml::Spanned<toml::Value>>,
+    /// This host's own variables, over those of its groups and `[vars]`.
+    vars: Option<toml::Spanned<toml::Value>>,
 }
 
 /// One form of a host, with the line it was written on.
@@ -111,8 +146,13 @@ pub struct Host {
     pub sudo_password_file: Option<PathBuf>,
     /// Data files by key, absolute or relative to the Consfig.toml.
     pub data_files: BTreeMap<String, PathBuf>,
+    /// Variables, merged from `[vars]`, its groups' and its own.
+    pub vars: Vars,
     pub line: usize,
 }
+
+/// A host's variables by name, as JSON values.
+pub type Vars = serde_json::Map<String, serde_json::Value>;
 
 #[derive(Debug, Clone)]
 pub struct Consfig {
@@ -126,6 +166,222 @@ pub struct Consfig {
     pub hosts: BTreeMap<String, Host>,
     /// Named lists of hosts.
     pub groups: BTreeMap<String, Vec<String>>,
+}
+
+/// A group as read: its hosts and its variables.
+struct Group {
+    hosts: Vec<String>,
+    vars: Vars,
+}
+
+/// A named list of forms as read: its forms with their lines.
+struct List {
+    forms: Vec<(usize, serde_json::Value)>,
+}
+
+/// The most forms one host's lists may expand to: lists that include each
+/// other twice over would otherwise grow without bound.
+const MAX_EXPANDED_FORMS: usize = 100_000;
+
+/// `[groups]`: each a list of hosts, or a table `{hosts, vars}`; every
+/// member must be a host, and no group may have a host's name.
+fn read_groups(
+    raw: BTreeMap<String, toml::Spanned<toml::Value>>,
+    hosts: &BTreeMap<String, toml::Spanned<RawHost>>,
+    at: impl Fn(std::ops::Range<usize>, String) -> ConsfigError,
+) -> Result<BTreeMap<String, Group>, ConsfigError> {
+    let mut groups = BTreeMap::new();
+    for (name, spanned) in raw {
+        let span = spanned.span();
+        let err = |message: String| at(span.clone(), format!("group {name:?}: {message}"));
+        if hosts.contains_key(&name) {
+            return Err(err("has the name of a host; rename one of them".into()));
+        }
+        let (members, vars) = match spanned.into_inner() {
+            members @ toml::Value::Array(_) => (members, Vars::new()),
+            toml::Value::Table(mut table) => {
+                let members = table
+                    .remove("hosts")
+                    .ok_or_else(|| err("has no hosts; write hosts = [\"web1\", ...]".into()))?;
+                let vars = match table.remove("vars") {
+                    None => Vars::new(),
+                    Some(vars) => read_vars(vars).map_err(err)?,
+                };
+                if let Some(unknown) = table.keys().next() {
+                    return Err(err(format!(
+                        "unknown key {unknown:?}; a group has hosts and vars"
+                    )));
+                }
+                (members, vars)
+            }
+            other => {
+                return Err(err(format!(
+                    "is a {}; write a list of hosts, or a table with hosts and vars",
+                    other.type_str()
+                )));
+            }
+        };
+        let toml::Value::Array(members) = members else {
+            return Err(err("hosts must be a list of host names".into()));
+        };
+        let mut names = Vec::new();
+        for member in members {
+            let toml::Value::String(member) = member else {
+                return Err(err("hosts must be a list of host names".into()));
+            };
+            if !hosts.contains_key(&member) {
+                return Err(err(format!("lists {member:?}, which is not a host")));
+            }
+            names.push(member);
+        }
+        groups.insert(name, Group { hosts: names, vars });
+    }
+    Ok(groups)
+}
+
+/// A `vars` table as JSON values by name.
+fn read_vars(value: toml::Value) -> Result<Vars, String> {
+    match value {
+        toml::Value::Table(table) => table
+            .into_iter()
+            .map(|(key, value)| {
+                to_json(value)
+                    .map(|value| (key.clone(), value))
+                    .map_err(|e| format!("vars {key}: {e}"))
+            })
+            .collect(),
+        other => Err(format!(
+            "vars must be a table, e.g. vars = {{ domain = \"example.org\" }}, not a {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// A TOML value as JSON: dates and times become their text.
+fn to_json(value: toml::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        toml::Value::String(s) => Json::String(s),
+        toml::Value::Integer(i) => Json::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f)
+            .map(Json::Number)
+            .ok_or_else(|| format!("{f} has no JSON form"))?,
+        toml::Value::Boolean(b) => Json::Bool(b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(items) => {
+            Json::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(table) => Json::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| to_json(v).map(|v| (k, v)))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// The list a form `["list", NAME]` names; none for any other value.
+fn list_name(value: &serde_json::Value) -> Result<Option<&str>, String> {
+    match value.as_array().map(Vec::as_slice) {
+        Some([serde_json::Value::String(list), rest @ ..]) if list == "list" => match rest {
+            [serde_json::Value::String(name)] => Ok(Some(name)),
+            _ => Err("write a list of forms as [\"list\", \"NAME\"], with one list name".into()),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// `forms` with every `["list", NAME]` replaced by that list's forms, in
+/// place, lists inside lists too; `within` is the lists being expanded.
+/// Errors carry the line they are about.
+fn expand_lists(
+    forms: &[(usize, serde_json::Value)],
+    lists: &BTreeMap<String, List>,
+    within: &mut Vec<String>,
+    out: &mut Vec<(usize, serde_json::Value)>,
+) -> Result<(), (usize, String)> {
+    let inside = |within: &[String]| match within.last() {
+        Some(list) => format!("in list {list}: "),
+        None => String::new(),
+    };
+    for (line, form) in forms {
+        let name = list_name(form).map_err(|e| (*line, format!("{}{e}", inside(within))))?;
+        let Some(name) = name else {
+            if out.len() >= MAX_EXPANDED_FORMS {
+                return Err((
+                    *line,
+                    format!("its lists expand to more than {MAX_EXPANDED_FORMS} forms"),
+                ));
+            }
+            out.push((*line, form.clone()));
+            continue;
+        };
+        let Some(list) = lists.get(name) else {
+            let known: Vec<&str> = lists.keys().map(String::as_str).collect();
+            return Err((
+                *line,
+                format!(
+                    "{}no list {name:?}; lists: {}",
+                    inside(within),
+                    if known.is_empty() {
+                        "none (define one under [lists.NAME])".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        if within.iter().any(|l| l == name) {
+            return Err((
+                *line,
+                format!(
+                    "list {name} includes itself: {} -> {name}",
+                    within.join(" -> ")
+                ),
+            ));
+        }
+        within.push(name.to_owned());
+        expand_lists(&list.forms, lists, within, out)?;
+        within.pop();
+    }
+    Ok(())
+}
+
+/// Why a form's `{"$var": NAME}` could not be replaced.
+enum VarError {
+    /// The host has no variable of this name.
+    Missing(String),
+    /// `$var` with a name that is no string, or beside other keys.
+    Malformed,
+}
+
+/// `value` with every `{"$var": NAME}` replaced by the variable NAME of
+/// `vars`. A variable's own value is taken as it is, never looked into for
+/// more.
+fn with_vars(value: &serde_json::Value, vars: &Vars) -> Result<serde_json::Value, VarError> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        Json::Object(object) if object.contains_key("$var") => match object.get("$var") {
+            Some(Json::String(name)) if object.len() == 1 => vars
+                .get(name)
+                .cloned()
+                .ok_or_else(|| VarError::Missing(name.clone()))?,
+            _ => return Err(VarError::Malformed),
+        },
+        Json::Object(object) => Json::Object(
+            object
+                .iter()
+                .map(|(k, v)| with_vars(v, vars).map(|v| (k.clone(), v)))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Array(items) => Json::Array(
+            items
+                .iter()
+                .map(|v| with_vars(v, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -199,6 +455,38 @@ impl Consfig {
             }
         }
 
+        let at = |span: std::ops::Range<usize>, message: String| ConsfigError::At {
+            path: path.to_owned(),
+            line: line_of(text, span.start),
+            message,
+        };
+        let groups = read_groups(raw.groups, &raw.hosts, at)?;
+        let global_vars = match raw.vars {
+            None => Vars::new(),
+            Some(vars) => {
+                let span = vars.span();
+                read_vars(vars.into_inner()).map_err(|e| at(span, format!("[vars]: {e}")))?
+            }
+        };
+        let mut lists = BTreeMap::new();
+        for (name, list) in raw.lists {
+            let forms = list
+                .properties
+                .into_iter()
+                .map(|form| {
+                    let line = line_of(text, form.span().start);
+                    to_json(form.into_inner())
+                        .map(|value| (line, value))
+                        .map_err(|e| ConsfigError::At {
+                            path: path.to_owned(),
+                            line,
+                            message: format!("list {name}: {e}"),
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            lists.insert(name, List { forms });
+        }
+
         let mut hosts = BTreeMap::new();
         for (name, spanned) in raw.hosts {
             let line = line_of(text, spanned.span().start);
@@ -221,11 +509,46 @@ impl Consfig {
                     "connection is empty; write connection = [\"local\"]".into(),
                 ));
             }
-            let mut forms = Vec::new();
+            // Global, then each group the host is in (alphabetically, a
+            // later one winning), then its own.
+            let mut vars = global_vars.clone();
+            for group in groups.values().filter(|g| g.hosts.contains(&name)) {
+                vars.extend(group.vars.clone());
+            }
+            if let Some(own) = raw_host.vars {
+                let line = line_of(text, own.span().start);
+                vars.extend(read_vars(own.into_inner()).map_err(|e| host_err(line, e))?);
+            }
+            let mut written = Vec::new();
             for property in raw_host.properties {
                 let line = line_of(text, property.span().start);
-                let value = serde_json::to_value(property.get_ref())
-                    .map_err(|e| host_err(line, format!("form cannot be read as JSON: {e}")))?;
+                let value = to_json(property.into_inner()).map_err(|e| host_err(line, e))?;
+                written.push((line, value));
+            }
+            let mut expanded = Vec::new();
+            expand_lists(&written, &lists, &mut Vec::new(), &mut expanded)
+                .map_err(|(line, e)| host_err(line, e))?;
+            let mut forms = Vec::new();
+            for (line, value) in expanded {
+                let value = with_vars(&value, &vars).map_err(|e| {
+                    let form = super::session::bounded(&value.to_string(), 200);
+                    host_err(
+                        line,
+                        match e {
+                            VarError::Missing(missing) => format!(
+                                "form {form} uses variable {missing:?}, which this host does not have (its variables: {})",
+                                if vars.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    vars.keys().cloned().collect::<Vec<_>>().join(", ")
+                                }
+                            ),
+                            VarError::Malformed => format!(
+                                "form {form}: a variable is written {{\"$var\": \"NAME\"}}, alone in its object"
+                            ),
+                        },
+                    )
+                })?;
                 let form = Form::from_value(value).map_err(|e| host_err(line, e.to_string()))?;
                 forms.push(HostForm { form, line });
             }
@@ -242,19 +565,10 @@ impl Consfig {
                         .into_iter()
                         .map(|(key, file)| (key, base.join(file)))
                         .collect(),
+                    vars,
                     line,
                 },
             );
-        }
-        for (group, members) in &raw.groups {
-            if hosts.contains_key(group) {
-                return Err(invalid(format!("group {group:?} has the name of a host")));
-            }
-            if let Some(unknown) = members.iter().find(|m| !hosts.contains_key(*m)) {
-                return Err(invalid(format!(
-                    "group {group:?} lists {unknown:?}, which is not a host"
-                )));
-            }
         }
         Ok(Consfig {
             path: path.to_owned(),
@@ -262,7 +576,10 @@ impl Consfig {
             policy,
             module_settings,
             hosts,
-            groups: raw.groups,
+            groups: groups
+                .into_iter()
+                .map(|(name, g)| (name, g.hosts))
+                .collect(),
         })
     }
 
@@ -396,5 +713,134 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lists \"nope\""), "{e}");
+    }
+
+    const HOSTS: &str = "modules = [\"*.wasm\"]\n[hosts.a]\nconnection = [\"local\"]\n[hosts.b]\nconnection = [\"local\"]\n";
+
+    #[test]
+    fn variables_merge_host_over_groups_alphabetically_over_global() {
+        let c = parse(&format!(
+            "{HOSTS}vars = {{ x = 1 }}\n\n[vars]\nlevel = \"global\"\nonly = \"global\"\nwhen = 2024-01-02\n\
+             [groups.zz]\nhosts = [\"a\"]\nvars = {{ level = \"zz\", zz = true }}\n\
+             [groups.aa]\nhosts = [\"a\", \"b\"]\n[groups.aa.vars]\nlevel = \"aa\"\nzz = false\nlist = [1, 2]\n"
+        ))
+        .unwrap();
+        let a = &c.hosts["a"].vars;
+        assert_eq!(a.get("x"), None);
+        assert_eq!(a["level"], "zz", "zz comes after aa and wins");
+        assert_eq!(a["zz"], true);
+        assert_eq!(a["only"], "global");
+        assert_eq!(a["when"], "2024-01-02", "dates become text");
+        assert_eq!(a["list"], serde_json::json!([1, 2]));
+        let b = &c.hosts["b"].vars;
+        assert_eq!(b["level"], "aa");
+        assert_eq!(b["x"], 1, "the host's own");
+        assert_eq!(c.groups["aa"], ["a", "b"]);
+        // The short form of a group still works.
+        let c = parse(&format!("{HOSTS}[groups]\nweb = [\"b\"]\n")).unwrap();
+        assert_eq!(c.groups["web"], ["b"]);
+    }
+
+    #[test]
+    fn bad_variables_and_groups_name_file_line_and_what_is_wrong() {
+        for (bad, says) in [
+            ("vars = 3\n", "Consfig.toml:6: host b: vars must be a table"),
+            (
+                "[groups.web]\nhosts = [\"a\", \"c\"]\n",
+                "Consfig.toml:6: group \"web\": lists \"c\", which is not a host",
+            ),
+            ("[groups.web]\nvars = {}\n", "group \"web\": has no hosts"),
+            (
+                "[groups.web]\nhosts = [\"a\"]\nvars = [1]\n",
+                "vars must be a table",
+            ),
+            (
+                "[groups.web]\nhosts = [\"a\"]\nvar = {}\n",
+                "unknown key \"var\"",
+            ),
+            ("[groups]\na = [\"b\"]\n", "has the name of a host"),
+            ("[groups]\nweb = 1\n", "write a list of hosts"),
+            (
+                "[vars]\nnan = nan\n",
+                "[vars]: vars nan: NaN has no JSON form",
+            ),
+        ] {
+            let e = parse(&format!("{HOSTS}{bad}")).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn lists_expand_in_place_nested_and_vars_are_replaced() {
+        let c = parse(&format!(
+            "{HOSTS}properties = [\n  [\"t:first\"],\n  [\"list\", \"web\"],\n  [\"t:last\", {{ \"$var\" = \"port\" }}],\n]\n\
+             vars = {{ port = 8080, names = [\"x\"] }}\n\
+             [lists.base]\nproperties = [[\"t:base\", {{ deep = [{{ \"$var\" = \"names\" }}] }}]]\n\
+             [lists.web]\nproperties = [\n  [\"list\", \"base\"],\n  [\"t:web\", {{ \"$var\" = \"port\" }}],\n]\n"
+        ))
+        .unwrap();
+        let b = &c.hosts["b"];
+        let forms: Vec<String> = b
+            .forms
+            .iter()
+            .map(|f| f.form.to_value().to_string())
+            .collect();
+        assert_eq!(
+            forms,
+            [
+                r#"["t:first"]"#,
+                r#"["t:base",{"deep":[["x"]]}]"#,
+                r#"["t:web",8080]"#,
+                r#"["t:last",8080]"#
+            ]
+        );
+        // Each form keeps the line it was written on, in its list if it came from one.
+        let lines: Vec<usize> = b.forms.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [7, 13, 17, 9]);
+    }
+
+    #[test]
+    fn list_and_variable_errors_name_host_list_and_variable() {
+        for (bad, says) in [
+            (
+                "properties = [[\"list\", \"nope\"]]\n[lists.web]\n",
+                "host b: no list \"nope\"; lists: web",
+            ),
+            (
+                "properties = [[\"list\", \"x\"]]\n[lists.x]\nproperties = [[\"list\", \"y\"]]\n[lists.y]\nproperties = [[\"list\", \"x\"]]\n",
+                "host b: list x includes itself: x -> y -> x",
+            ),
+            (
+                "properties = [[\"list\", \"x\"]]\n[lists.x]\nproperties = [[\"list\", \"y\"]]\n",
+                "host b: in list x: no list \"y\"",
+            ),
+            ("properties = [[\"list\"]]\n", "one list name"),
+            (
+                "vars = { a = 1 }\nproperties = [[\"t:x\", { \"$var\" = \"port\" }]]\n",
+                "Consfig.toml:7: host b: form [\"t:x\",{\"$var\":\"port\"}] uses variable \"port\", which this host does not have (its variables: a)",
+            ),
+            (
+                "properties = [[\"t:x\", { \"$var\" = \"port\", other = 1 }]]\n",
+                "alone in its object",
+            ),
+            ("[lists.x]\nforms = []\n", "unknown field `forms`"),
+        ] {
+            let e = parse(&format!("{HOSTS}{bad}")).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn lists_that_multiply_are_bounded() {
+        let mut text = format!("{HOSTS}properties = [[\"list\", \"l0\"]]\n");
+        for i in 0..20 {
+            text.push_str(&format!(
+                "[lists.l{i}]\nproperties = [[\"list\", \"l{n}\"], [\"list\", \"l{n}\"]]\n",
+                n = i + 1
+            ));
+        }
+        text.push_str("[lists.l20]\nproperties = [[\"t:x\"]]\n");
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(e.contains("more than 100000 forms"), "{e}");
     }
 }

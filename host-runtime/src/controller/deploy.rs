@@ -83,6 +83,7 @@ pub fn deploy_host(
         },
     };
     let mut policy = options.policy.clone();
+    policy.vars = plan.vars.clone();
     for (key, path) in &plan.data_files {
         match std::fs::read(path) {
             Ok(value) => policy.data.insert(key.clone(), value),
@@ -118,6 +119,7 @@ pub fn deploy_host(
         host,
         forms: &plan.forms,
         modules,
+        files: &plan.files,
         policy,
         contexts,
         stub: &options.stub,

@@ -1,6 +1,7 @@
 //! Check mode's `--diff`: a unified diff of each file a form would change.
 
 use crate::sandbox::overlay::{Entry, FileChange};
+use crate::wire::redact::WITHHELD;
 use crate::wire::terminal::one_line;
 
 /// A unified diff of one change, for people.
@@ -34,6 +35,12 @@ pub fn render_diff(change: &FileChange) -> String {
         describe(&change.before),
         describe(&change.after)
     );
+    let withheld =
+        |entry: &Entry| matches!(entry, Entry::File { content, .. } if content == WITHHELD);
+    if withheld(&change.before) || withheld(&change.after) {
+        out.push_str("contents not shown: this file holds the host's data\n");
+        return out;
+    }
     match (text(&change.before), text(&change.after)) {
         (Some(old), Some(new)) => {
             let diff = similar::TextDiff::from_lines(&old, &new);
@@ -60,6 +67,24 @@ mod tests {
         let diff = render_diff(&change);
         assert!(diff.contains("--- /etc/motd (file, mode 644)"), "{diff}");
         assert!(diff.contains("-b\n+c\n"), "{diff}");
+    }
+
+    #[test]
+    fn a_file_holding_data_shows_no_contents() {
+        let change = FileChange {
+            path: "/etc/db.conf".into(),
+            before: Entry::Absent,
+            after: Entry::File {
+                content: WITHHELD.to_vec(),
+                mode: 0o600,
+                owner: None,
+            },
+        };
+        let diff = render_diff(&change);
+        assert_eq!(
+            diff,
+            "--- /etc/db.conf (absent)\n+++ /etc/db.conf (file, mode 600)\ncontents not shown: this file holds the host's data\n"
+        );
     }
 
     #[test]

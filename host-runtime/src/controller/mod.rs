@@ -1,7 +1,8 @@
 //! The controller: the operator's side of a deployment.
 //!
 //! - [`consfig_file`]: `Consfig.toml` — modules, hosts, groups, grants, and
-//!   [`limits`];
+//!   [`limits`], variables and lists of forms; [`consfig_files`]: the
+//!   files of the consfig its hosts' forms name, sent to them;
 //! - [`installation`]: where this Consfig's binary, stub and standard modules are;
 //! - [`modules`]: module files, and inspecting them to validate every form
 //!   before anything connects; [`build`]: modules built from their crates;
@@ -15,6 +16,7 @@
 pub mod build;
 pub mod connection;
 pub mod consfig_file;
+pub mod consfig_files;
 pub mod deploy;
 pub mod diff;
 pub mod installation;

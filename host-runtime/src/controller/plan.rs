@@ -9,6 +9,8 @@ use consfig_contract::Form;
 
 use super::connection::Hop;
 use super::connection::bootstrap::RuntimeBinary;
+use super::consfig_file::Vars;
+use super::consfig_files::HostFiles;
 use super::installation::Installation;
 use crate::sandbox::policy::Policy;
 
@@ -25,6 +27,10 @@ pub struct HostPlan {
     /// Files of this host's data, by key: read when the host is deployed and
     /// sent to its runtime only.
     pub data_files: BTreeMap<String, PathBuf>,
+    /// This host's variables, sent with its policy.
+    pub vars: Vars,
+    /// The files of the consfig its forms name, sent to it when it lacks them.
+    pub files: HostFiles,
 }
 
 pub struct DeployOptions {

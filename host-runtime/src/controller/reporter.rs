@@ -303,6 +303,33 @@ impl Reporter {
         );
     }
 
+    /// The files of the consfig a host's forms name: those sent now (by
+    /// path), their bytes on the wire, and how many the host has in all.
+    pub fn files_sent(&self, host: &str, sent: &[String], bytes: u64, total: usize) {
+        let verbose = self.verbose;
+        self.emit(
+            json!({"event": "files", "host": host, "sent": sent, "bytes": bytes, "files": total}),
+            || {
+                let mut line = if sent.is_empty() {
+                    format!(
+                        "{host} :: files of the consfig up to date ({total}), no file bytes sent"
+                    )
+                } else {
+                    format!(
+                        "{host} :: sent {} of {total} file(s) of the consfig, {bytes} bytes",
+                        sent.len()
+                    )
+                };
+                if verbose {
+                    for path in sent {
+                        line.push_str(&format!("\n{host} ::   sent {path}"));
+                    }
+                }
+                line
+            },
+        );
+    }
+
     pub fn form(&self, host: &str, index: usize, form: &Form, outcome: &Outcome) {
         if let Some(bar) = &self.progress {
             bar.inc(1);
@@ -386,7 +413,7 @@ impl Reporter {
         self.emit(
             json!({"event": "summary", "host": host, "changed": s.changed, "unchanged": s.unchanged,
                    "failed": s.failed, "unknown": s.unknown, "error": s.error, "unreachable": s.unreachable,
-                   "modules_sent": s.modules_sent, "bytes_sent": s.bytes_sent,
+                   "modules_sent": s.modules_sent, "files_sent": s.files_sent, "bytes_sent": s.bytes_sent,
                    "runtime_bytes_sent": s.runtime_bytes_sent, "exit_code": s.exit_code()}),
             || {
                 let state = if s.error.is_some() {

@@ -1,5 +1,6 @@
-//! One host's conversation with its runtime: the greeting, the modules it
-//! lacks, loading them under the deploy's policy, then the forms one by one
+//! One host's conversation with its runtime: the greeting, the modules and
+//! files of the consfig it lacks, loading them under the deploy's policy,
+//! then the forms one by one
 //! — answering the runtime's request for the bundle stub when a form needs
 //! it — each outcome reported as it comes.
 
@@ -11,6 +12,7 @@ use consfig_contract::{Context, Form};
 use super::connection::RuntimeChannel;
 use super::connection::bootstrap::RuntimeBinary;
 use super::connection::deadline::Deadline;
+use super::consfig_files::HostFiles;
 use super::modules::ModuleFile;
 use super::reporter::Reporter;
 use super::summary::HostSummary;
@@ -75,6 +77,15 @@ pub enum SessionError {
         sent_bytes: u64,
         sent: usize,
     },
+    #[error(
+        "runtime received {received_bytes} bytes in {received} files of the consfig, but {sent_bytes} in {sent} were sent"
+    )]
+    ReceivedFiles {
+        received_bytes: u64,
+        received: usize,
+        sent_bytes: u64,
+        sent: usize,
+    },
     #[error("the runtime says it compiled a module it was not given: {0}")]
     Compiled(String),
     #[error(
@@ -92,6 +103,8 @@ pub struct Session<'a> {
     pub host: &'a str,
     pub forms: &'a [Form],
     pub modules: &'a [ModuleFile],
+    /// The files of the consfig this host's forms name.
+    pub files: &'a HostFiles,
     /// The deploy's policy with this host's data.
     pub policy: Policy,
     pub contexts: Vec<Context>,
@@ -273,6 +286,7 @@ impl Session<'_> {
             host,
             forms,
             modules,
+            files,
             policy,
             contexts,
             stub,
@@ -288,12 +302,13 @@ impl Session<'_> {
             step,
         };
         const GREETING: &str = "waiting for its greeting";
-        let cached = match runtime.recv(GREETING, step)? {
+        let (cached, cached_files) = match runtime.recv(GREETING, step)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
                 cached_modules,
+                cached_files,
                 ..
-            } => cached_modules,
+            } => (cached_modules, cached_files),
             FromRuntime::Hello {
                 protocol,
                 runtime_version,
@@ -328,8 +343,34 @@ impl Session<'_> {
         drop(cached);
         summary.modules_sent = sent.len();
         summary.bytes_sent += module_bytes;
+        // Each content once, and only when the target's cache lacks it.
+        let mut files_sent: Vec<String> = Vec::new();
+        let mut paths_sent = Vec::new();
+        let mut file_bytes = 0;
+        for (path, file) in files {
+            if cached_files.contains(&file.sha256) || files_sent.contains(&file.sha256) {
+                continue;
+            }
+            let compressed = file.compressed();
+            runtime.send(&ToRuntime::File {
+                sha256: file.sha256.clone(),
+                size: file.bytes.len() as u64,
+                compressed_size: compressed.len() as u64,
+            })?;
+            runtime.send_frame(compressed)?;
+            files_sent.push(file.sha256.clone());
+            paths_sent.push(path.clone());
+            file_bytes += compressed.len() as u64;
+        }
+        drop(cached_files);
+        summary.files_sent = files_sent.len();
+        summary.bytes_sent += file_bytes;
         runtime.send(&ToRuntime::Load {
             modules: modules.iter().map(|m| m.sha256.clone()).collect(),
+            files: files
+                .iter()
+                .map(|(path, file)| (path.clone(), file.sha256.clone()))
+                .collect(),
             policy: Box::new(policy),
             contexts,
             stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
@@ -340,6 +381,8 @@ impl Session<'_> {
                 received_modules,
                 received_bytes,
                 compiled_modules,
+                received_files,
+                received_file_bytes,
             } => {
                 if received_bytes != module_bytes || received_modules != sent {
                     return Err(SessionError::Received {
@@ -347,6 +390,14 @@ impl Session<'_> {
                         received: received_modules.len(),
                         sent_bytes: module_bytes,
                         sent: sent.len(),
+                    });
+                }
+                if received_file_bytes != file_bytes || received_files != files_sent {
+                    return Err(SessionError::ReceivedFiles {
+                        received_bytes: received_file_bytes,
+                        received: received_files.len(),
+                        sent_bytes: file_bytes,
+                        sent: files_sent.len(),
                     });
                 }
                 // Only hashes of modules it was given are reported (and printed).
@@ -363,6 +414,9 @@ impl Session<'_> {
                     summary.runtime_bytes_sent,
                     &compiled_modules,
                 );
+                if !files.is_empty() {
+                    reporter.files_sent(host, &paths_sent, file_bytes, files.len());
+                }
             }
             other => {
                 return Err(SessionError::Unexpected {
@@ -523,6 +577,7 @@ mod tests {
             protocol: PROTOCOL_VERSION,
             runtime_version: "test".into(),
             cached_modules: Vec::new(),
+            cached_files: Vec::new(),
         })
     }
 
@@ -531,6 +586,8 @@ mod tests {
             received_modules: Vec::new(),
             received_bytes: 0,
             compiled_modules: compiled.iter().map(|s| s.to_string()).collect(),
+            received_files: Vec::new(),
+            received_file_bytes: 0,
         })
     }
 
@@ -573,6 +630,7 @@ mod tests {
             host: "web1",
             forms: &forms,
             modules: &[],
+            files: &HostFiles::new(),
             policy: Policy::default(),
             contexts: Vec::new(),
             stub,
@@ -650,6 +708,7 @@ mod tests {
             protocol: PROTOCOL_VERSION + 1,
             runtime_version: "v".repeat(1 << 20),
             cached_modules: Vec::new(),
+            cached_files: Vec::new(),
         });
         let error = converse(1, version).0.unwrap_err().to_string();
         assert!(error.len() < MAX_RUNTIME_WORDS + 100, "{}", error.len());
@@ -689,6 +748,7 @@ mod tests {
             host: "web1",
             forms: &[],
             modules: &[],
+            files: &HostFiles::new(),
             policy: Policy::default(),
             contexts: Vec::new(),
             stub: &stub,

@@ -27,7 +27,9 @@ pub struct HostSummary {
     /// The error was in reaching the host: connecting, its key, logging in.
     pub unreachable: bool,
     pub modules_sent: usize,
-    /// Module and runtime bytes sent, as they crossed the wire (compressed).
+    /// Files of the consfig sent (each content once).
+    pub files_sent: usize,
+    /// Module, file and runtime bytes sent, as they crossed the wire (compressed).
     pub bytes_sent: u64,
     pub runtime_bytes_sent: u64,
 }

@@ -3,7 +3,7 @@
 //!
 //! `modules/<sha256>.wasm` holds a module's bytes, `modules/<sha256>.<engine>.cwasm`
 //! its compiled code for one engine configuration, `stub/<sha256>` a bundle
-//! stub the controller sent. Every entry is written to a temporary file in
+//! stub the controller sent, `files/<sha256>` a file of a consfig. Every entry is written to a temporary file in
 //! the same directory and renamed into place, so a crash or a dropped
 //! connection never leaves a half-written entry under a final name. The
 //! controller keeps one too, for the compiled code of the modules it inspects.
@@ -125,11 +125,84 @@ impl Cache {
         Ok(path)
     }
 
+    fn files_dir(&self) -> PathBuf {
+        self.root.join("files")
+    }
+
+    /// Where the file of a consfig with this hash is kept.
+    pub fn file_path(&self, sha256: &str) -> Result<PathBuf, CacheError> {
+        if !is_hash(sha256) {
+            return Err(CacheError::BadHash(sha256.to_owned()));
+        }
+        Ok(self.files_dir().join(sha256))
+    }
+
+    /// Hashes of the files of consfigs held.
+    pub fn cached_files(&self) -> Result<Vec<String>, CacheError> {
+        let dir = self.files_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        let mut hashes = Vec::new();
+        for entry in entries {
+            let name = entry.map_err(io_err(&dir))?.file_name();
+            if let Some(hash) = name.to_str().filter(|n| is_hash(n)) {
+                hashes.push(hash.to_owned());
+            }
+        }
+        hashes.sort();
+        Ok(hashes)
+    }
+
+    /// Store a file of a consfig received under its hash (mode 0600),
+    /// refusing bytes that do not match it.
+    pub fn store_file(&self, sha256: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
+        let path = self.file_path(sha256)?;
+        let actual = sha256_hex(bytes);
+        if actual != sha256 {
+            return Err(CacheError::HashMismatch {
+                expected: sha256.to_owned(),
+                actual,
+            });
+        }
+        let dir = self.files_dir();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io_err(&dir))?;
+        write_atomic(&path, bytes, 0o600, None).map_err(io_err(&path))?;
+        Ok(path)
+    }
+
+    /// Read a cached file of a consfig back, verifying its hash (a damaged
+    /// entry is dropped, so the next deploy sends it again).
+    pub fn read_file(&self, sha256: &str) -> Result<Vec<u8>, CacheError> {
+        let path = self.file_path(sha256)?;
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let actual = sha256_hex(&bytes);
+        if actual != sha256 {
+            let _ = fs::remove_file(&path);
+            return Err(CacheError::HashMismatch {
+                expected: sha256.to_owned(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
     /// Remove temporary files a runtime killed mid-write left behind: a write
     /// takes milliseconds, so one untouched for `ABANDONED_AFTER` is nobody's.
     /// Best effort: what cannot be removed is left for next time.
     pub fn sweep_abandoned(&self) {
-        let Ok(entries) = fs::read_dir(self.modules_dir()) else {
+        self.sweep_in(&self.modules_dir());
+        self.sweep_in(&self.files_dir());
+    }
+
+    fn sweep_in(&self, dir: &Path) {
+        let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
@@ -265,6 +338,33 @@ mod tests {
         assert_eq!(path, cache.stub_path(&hash).unwrap());
         assert_eq!(fs::read(path).unwrap(), stub);
         assert!(cache.stub_path("../x").is_err());
+    }
+
+    #[test]
+    fn keeps_files_of_the_consfig_by_hash_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path()).unwrap();
+        assert!(cache.cached_files().unwrap().is_empty(), "no directory yet");
+        let bytes = b"a template {{ x }}\n";
+        let hash = sha256_hex(bytes);
+        assert!(matches!(
+            cache.store_file(&hash, b"other bytes"),
+            Err(CacheError::HashMismatch { .. })
+        ));
+        assert!(
+            cache.cached_files().unwrap().is_empty(),
+            "nothing half-stored"
+        );
+        cache.store_file(&hash, bytes).unwrap();
+        assert_eq!(cache.cached_files().unwrap(), [hash.clone()]);
+        assert_eq!(cache.read_file(&hash).unwrap(), bytes);
+        fs::write(cache.file_path(&hash).unwrap(), b"flipped").unwrap();
+        assert!(cache.read_file(&hash).is_err());
+        assert!(cache.cached_files().unwrap().is_empty(), "damage dropped");
+        assert!(matches!(
+            cache.read_file("../modules/x"),
+            Err(CacheError::BadHash(_))
+        ));
     }
 
     #[test]

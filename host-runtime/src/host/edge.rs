@@ -108,16 +108,15 @@ impl host::Host for HostState {
         HostState::in_chroot(self)
     }
 
-    // PLACEHOLDERS: each replaced by its typed implementation in this layer.
-    fn var(&mut self, _key: String) -> Option<String> {
-        None // PLACEHOLDER
+    fn var(&mut self, key: String) -> Option<String> {
+        HostState::var(self, &key)
     }
 
     fn vars(&mut self) -> String {
-        "{}".into() // PLACEHOLDER
+        HostState::vars(self)
     }
 
-    fn consfig_file(&mut self, _path: String) -> Result<Vec<u8>, String> {
-        Err("consfig-file: PLACEHOLDER".into())
+    fn consfig_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        HostState::consfig_file(self, &path).map_err(|e| self.refusal_noted(e))
     }
 }

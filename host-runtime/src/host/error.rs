@@ -96,6 +96,10 @@ pub enum HostError {
         "data: this host has no data named {key:?} (give it under data in its [hosts.NAME] of Consfig.toml; it has {known})"
     )]
     NoData { key: String, known: String },
+    #[error(
+        "consfig-file: {path:?} was not sent to this host: only files that this host's forms name, by their path relative to Consfig.toml, are sent (sent: {sent})"
+    )]
+    NoConsfigFile { path: String, sent: String },
 }
 
 impl HostError {

@@ -2,15 +2,17 @@
 //! state; each WIT concern has its file — [`files`] and [`tree`] (owners,
 //! links, listings, renames), [`commands`] (their output [`collect`]ed
 //! within the form's limits), [`facts`] (with the target's [`accounts`]),
-//! [`log`] (and the captured [`output`]), [`data`], the memory [`limits`] —
-//! with typed errors ([`error`]) that become text only in [`edge`], where
-//! the generated [`bindings`] meet them. Every decision on what a call may
-//! do is the sandbox's, below.
+//! [`log`] (and the captured [`output`]), [`data`], what the [`consfig`]
+//! gives the host (variables, files), the memory [`limits`] — with typed
+//! errors ([`error`]) that become text only in [`edge`], where the
+//! generated [`bindings`] meet them. Every decision on what a call may do
+//! is the sandbox's, below.
 
 pub mod accounts;
 pub mod bindings;
 pub mod collect;
 pub mod commands;
+pub mod consfig;
 pub mod data;
 pub mod edge;
 pub mod error;

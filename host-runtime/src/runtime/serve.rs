@@ -1,13 +1,16 @@
 //! `consfig runtime`: the process on the target that the controller talks to
 //! over stdin/stdout.
 //!
-//! It says which modules it already caches, receives only the missing ones into
-//! the cache (verified by hash, renamed into place), loads every module into the
+//! It says which modules (and files of consfigs) it already caches, receives
+//! only the missing ones into the cache (verified by hash, renamed into
+//! place), reads the files this host's forms may read into memory (where a
+//! subdeployment in a chroot still has them), loads every module into the
 //! pristine image (compiled code from the cache, compiling only when absent),
 //! forks the control child, and then has each form evaluated in a grandchild.
 //! While a form runs it answers its descendants' requests for the bundle
 //! stub, from its cache or by asking the controller.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -24,7 +27,7 @@ use crate::engine::cache::{Cache, CacheError};
 use crate::engine::image::Image;
 use crate::engine::recipe::Recipe;
 use crate::host::state::{HostMode, HostState};
-use crate::sandbox::policy::Policy;
+use crate::sandbox::policy::{ConsfigFiles, Policy};
 use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
 use crate::wire::redact::ReportSender;
@@ -107,10 +110,13 @@ pub fn serve(
         protocol: PROTOCOL_VERSION,
         runtime_version: env!("CARGO_PKG_VERSION").to_owned(),
         cached_modules: up.cache.cached_modules().unwrap_or_default(),
+        cached_files: up.cache.cached_files().unwrap_or_default(),
     })?;
 
     let mut received_modules = Vec::new();
     let mut received_bytes = 0u64;
+    let mut received_files = Vec::new();
+    let mut received_file_bytes = 0u64;
     let mut loaded: Option<Loaded> = None;
     loop {
         let message = match protocol::recv(&mut up.input) {
@@ -133,13 +139,32 @@ pub fn serve(
                 received_bytes += compressed_size;
                 received_modules.push(sha256);
             }
+            ToRuntime::File {
+                sha256,
+                size,
+                compressed_size,
+            } => {
+                let stored = receive(&mut up.input, size, compressed_size, |bytes| {
+                    up.cache.store_file(&sha256, bytes)
+                })?;
+                if let Err(e) = stored {
+                    return fatal(&mut up.output, format!("file of the consfig {sha256}: {e}"));
+                }
+                received_file_bytes += compressed_size;
+                received_files.push(sha256);
+            }
             ToRuntime::Load {
                 modules,
-                policy,
+                files,
+                mut policy,
                 contexts,
                 stub,
             } => {
                 up.stub = stub;
+                policy.files = match read_files(&up.cache, &files) {
+                    Ok(files) => files,
+                    Err(message) => return fatal(&mut up.output, message),
+                };
                 // From here on the host's data is in this process: blanked
                 // out of every message, and out of what reaches stderr.
                 up.output.blank(&policy.data);
@@ -164,6 +189,8 @@ pub fn serve(
                     received_modules: std::mem::take(&mut received_modules),
                     received_bytes,
                     compiled_modules: compiled,
+                    received_files: std::mem::take(&mut received_files),
+                    received_file_bytes,
                 })?;
             }
             ToRuntime::Apply { id, form } => {
@@ -313,6 +340,23 @@ fn decompress(compressed: &[u8], compressed_size: u64, size: u64) -> Result<Vec<
         return Err(format!("expected {size} bytes, got {}", bytes.len()));
     }
     Ok(bytes)
+}
+
+/// The files of the consfig named (path → hash), read from the cache, each
+/// verified by its hash.
+fn read_files(cache: &Cache, files: &BTreeMap<String, String>) -> Result<ConsfigFiles, String> {
+    files
+        .iter()
+        .map(|(path, sha256)| {
+            cache
+                .read_file(sha256)
+                .map(|bytes| (path.clone(), bytes))
+                .map_err(|e| {
+                    format!("file of the consfig {path} ({sha256}) is not in the cache: {e}")
+                })
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()
+        .map(ConsfigFiles::new)
 }
 
 /// Tell the controller why the runtime stops, and stop: the message is

@@ -135,6 +135,16 @@ pub struct Policy {
     /// This host's data (secrets), by key.
     #[serde(default)]
     pub data: HostData,
+    /// This host's variables, merged from the consfig's levels. Not secret:
+    /// they may show in forms and reports.
+    #[serde(default)]
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// The files of the consfig sent to this host, by their path relative
+    /// to Consfig.toml. They travel apart, content-addressed (see the wire
+    /// protocol), and are put here on the target: never inside the policy's
+    /// own message.
+    #[serde(skip)]
+    pub files: ConsfigFiles,
     /// The runtime's own files — its cache of modules and compiled code, its
     /// executable — which no untrusted module may change: code loaded from
     /// there runs with any module's grants.
@@ -160,6 +170,51 @@ impl fmt::Debug for HostData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.0.keys()).finish()
     }
+}
+
+/// Files of the consfig a host was sent, in memory: shared by every copy
+/// of the policy (each form's, each subdeployment's, inside a chroot too).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ConsfigFiles(std::sync::Arc<BTreeMap<String, Vec<u8>>>);
+
+impl fmt::Debug for ConsfigFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl ConsfigFiles {
+    pub fn new(files: BTreeMap<String, Vec<u8>>) -> Self {
+        ConsfigFiles(std::sync::Arc::new(
+            files
+                .into_iter()
+                .map(|(path, bytes)| (normal_path(&path), bytes))
+                .collect(),
+        ))
+    }
+
+    /// The file a form named `path`, however it spells the same relative
+    /// path (`./a`, `a//b`).
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.0.get(&normal_path(path)).map(Vec::as_slice)
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A relative path without `.` and empty components: `./a//b` is `a/b`.
+/// `..` stays: only the file system knows where it leads.
+pub fn normal_path(path: &str) -> String {
+    path.split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 impl Policy {

@@ -28,6 +28,9 @@ pub const REDACT_MIN_LEN: usize = 4;
 pub struct Redactor {
     /// Values to find, longest first, each with what replaces it.
     needles: Vec<(Finder<'static>, Vec<u8>)>,
+    /// Each line of a value of several lines, for [`Redactor::holds_data`]:
+    /// an edit may leave one without the others.
+    lines: Vec<Finder<'static>>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -59,7 +62,22 @@ impl Redactor {
             })
             .collect();
         needles.sort_by_key(|(finder, _)| std::cmp::Reverse(finder.needle().len()));
-        Redactor { needles }
+        let lines = values
+            .iter()
+            .filter(|(_, value)| value.contains(&b'\n'))
+            .flat_map(|(_, value)| value.split(|&b| b == b'\n'))
+            .map(|line| line.trim_ascii())
+            .filter(|line| line.len() >= REDACT_MIN_LEN)
+            .map(|line| Finder::new(line).into_owned())
+            .collect();
+        Redactor { needles, lines }
+    }
+
+    /// Whether `bytes` hold a value, or a line of a value of several lines.
+    pub fn holds_data(&self, bytes: &[u8]) -> bool {
+        (self.needles.iter().map(|(finder, _)| finder))
+            .chain(&self.lines)
+            .any(|finder| finder.find(bytes).is_some())
     }
 
     /// Whether there is nothing to blank.

@@ -4,8 +4,11 @@
 //!
 //! A frame is a 4-byte big-endian length followed by that many bytes. Control
 //! messages are JSON; module bytes travel raw in the frame that follows a
-//! [`ToRuntime::Module`] message, so they are never inflated by an encoding.
+//! [`ToRuntime::Module`] message, and those of a file of the consfig in the
+//! frame after a [`ToRuntime::File`], so they are never inflated by an
+//! encoding.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -16,7 +19,7 @@ use super::outcome::Outcome;
 use crate::sandbox::policy::Policy;
 
 /// Bumped on every incompatible change; the controller refuses a runtime that differs.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Frames larger than this are refused: no module, form or outcome is near it,
 /// and a corrupt length must not make us allocate gigabytes.
@@ -126,12 +129,21 @@ pub enum FromRuntime {
         protocol: u32,
         runtime_version: String,
         cached_modules: Vec<String>,
+        /// Hashes of the files of consfigs it holds.
+        #[serde(default)]
+        cached_files: Vec<String>,
     },
     /// All modules are loaded and the control child is forked: forms may come.
     Ready {
         received_modules: Vec<String>,
         received_bytes: u64,
         compiled_modules: Vec<String>,
+        /// Hashes of the files of the consfig received, in order, and their
+        /// bytes as they crossed the wire.
+        #[serde(default)]
+        received_files: Vec<String>,
+        #[serde(default)]
+        received_file_bytes: u64,
     },
     /// A form is writing a bundle and this runtime has no stub for it:
     /// answered with [`ToRuntime::Stub`] or [`ToRuntime::NoStub`].
@@ -170,9 +182,20 @@ pub enum ToRuntime {
         size: u64,
         compressed_size: u64,
     },
+    /// Followed by one raw frame holding a file of the consfig, gzip-compressed.
+    File {
+        sha256: String,
+        size: u64,
+        compressed_size: u64,
+    },
     /// Load these modules (all present by now) and fork the control child.
     Load {
         modules: Vec<String>,
+        /// The files of the consfig this host's forms may read, by their
+        /// path relative to Consfig.toml: the SHA-256 of each (all present
+        /// by now).
+        #[serde(default)]
+        files: BTreeMap<String, String>,
         /// Limits (and the rest of the deploy's policy) for every form.
         policy: Box<Policy>,
         /// Contexts the control child enters before any form: the context hops

@@ -13,10 +13,11 @@
 //! base64 of other bytes spell a value by chance, that shows nothing of
 //! the value, and blanking it would make the contents undecodable.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -176,17 +177,22 @@ impl Redact for FromRuntime {
                 protocol: _,
                 runtime_version,
                 cached_modules,
+                cached_files,
             } => {
                 runtime_version.redact(redactor);
                 cached_modules.redact(redactor);
+                cached_files.redact(redactor);
             }
             FromRuntime::Ready {
                 received_modules,
                 received_bytes: _,
                 compiled_modules,
+                received_files,
+                received_file_bytes: _,
             } => {
                 received_modules.redact(redactor);
                 compiled_modules.redact(redactor);
+                received_files.redact(redactor);
             }
             FromRuntime::NeedStub => {}
             FromRuntime::Outcome { id: _, outcome } => outcome.redact(redactor),
@@ -195,11 +201,19 @@ impl Redact for FromRuntime {
     }
 }
 
+/// What a check's report shows of a file that holds the host's data.
+pub const WITHHELD: &[u8] = b"[contents not shown: this file holds the host's data]\n";
+
 /// The runtime's end of the channel to the controller: the only way a
 /// message leaves the runtime, each with the host's data blanked out.
+/// A file seen holding data (or a line of it) in a check has its contents
+/// withheld from every report of it after, and from the one it was seen in:
+/// an edit that splits the data would otherwise show what no blank matches.
 pub struct ReportSender<W> {
     output: W,
     redactor: Redactor,
+    /// Files seen holding the host's data, in the runtime's own paths.
+    held_data: BTreeSet<PathBuf>,
 }
 
 impl<W: Write> ReportSender<W> {
@@ -208,6 +222,7 @@ impl<W: Write> ReportSender<W> {
         ReportSender {
             output,
             redactor: Redactor::default(),
+            held_data: BTreeSet::new(),
         }
     }
 
@@ -223,10 +238,67 @@ impl<W: Write> ReportSender<W> {
 
     pub fn send(&mut self, mut message: FromRuntime) -> Result<(), ProtocolError> {
         if !self.redactor.is_empty() {
+            if let FromRuntime::Outcome { outcome, .. } = &mut message {
+                let root = Path::new("/");
+                note_held_data(outcome, root, &self.redactor, &mut self.held_data);
+                withhold(outcome, root, &self.held_data);
+            }
             message.redact(&self.redactor);
         }
         protocol::send(&mut self.output, &message)
     }
+}
+
+/// Where a change made beneath `root` is, in the runtime's paths.
+fn outside(change: &FileChange, root: &Path) -> PathBuf {
+    change.seen_outside(root).path
+}
+
+/// Add to `held` every file `outcome` (and its subdeployments) saw holding data.
+fn note_held_data(
+    outcome: &Outcome,
+    root: &Path,
+    redactor: &Redactor,
+    held: &mut BTreeSet<PathBuf>,
+) {
+    for change in &outcome.changes {
+        let holds = [&change.before, &change.after].into_iter().any(
+            |entry| matches!(entry, Entry::File { content, .. } if redactor.holds_data(content)),
+        );
+        if holds {
+            held.insert(outside(change, root));
+        }
+    }
+    for nested in &outcome.nested {
+        note_held_data(
+            &nested.outcome,
+            &root.join(strip_root(&nested.root)),
+            redactor,
+            held,
+        );
+    }
+}
+
+/// The contents of every file in `held` replaced by [`WITHHELD`].
+fn withhold(outcome: &mut Outcome, root: &Path, held: &BTreeSet<PathBuf>) {
+    for change in &mut outcome.changes {
+        if held.contains(&outside(change, root)) {
+            for entry in [&mut change.before, &mut change.after] {
+                if let Entry::File { content, .. } = entry {
+                    *content = WITHHELD.to_vec();
+                }
+            }
+        }
+    }
+    for nested in &mut outcome.nested {
+        let inner = root.join(strip_root(&nested.root));
+        withhold(&mut nested.outcome, &inner, held);
+    }
+}
+
+/// `path` without its leading `/`, to join beneath another root.
+fn strip_root(path: &Path) -> &Path {
+    path.strip_prefix("/").unwrap_or(path)
 }
 
 /// The controller's end: the next message from a runtime, with the host's
@@ -427,6 +499,87 @@ mod tests {
         let json = serde_json::to_string(&received).unwrap();
         assert!(!json.contains(SECRET), "{json}");
         assert!(json.contains("[data db]"), "{json}");
+    }
+
+    #[test]
+    fn a_file_seen_holding_data_is_withheld_from_every_report_after() {
+        let mut data = HostData::default();
+        data.insert("db".into(), b"user=app\npassword=hunter22\n".to_vec());
+        let change = |path: &str, before: &str, after: &str| FileChange {
+            path: path.into(),
+            before: Entry::text(before),
+            after: Entry::text(after),
+        };
+        let outcome = |changes: Vec<FileChange>| Outcome {
+            changes,
+            ..Outcome::failed("", String::new())
+        };
+        let mut sent = Vec::new();
+        let mut sender = ReportSender::new(&mut sent);
+        sender.blank(&data);
+        let reports = [
+            // Written whole, with another file beside it.
+            outcome(vec![
+                change("/etc/db.conf", "", "user=app\npassword=hunter22\n"),
+                change("/etc/motd", "", "hello\n"),
+            ]),
+            // Then edited: the whole value is no longer in it.
+            outcome(vec![change(
+                "/etc/db.conf",
+                "user=app\npassword=hunter22\n",
+                "user=web\npassword=hunter22\n",
+            )]),
+            outcome(vec![change(
+                "/etc/db.conf",
+                "user=web\npassword=hunter22\n",
+                "user=web\npassword=hunter23\n",
+            )]),
+            // A subdeployment in a chroot holding one line of it.
+            Outcome {
+                nested: vec![Nested {
+                    context: "chroot:/srv/c1".into(),
+                    root: "/srv/c1".into(),
+                    form: ShownForm::from(&Form::parse(r#"["file:x"]"#).unwrap()),
+                    outcome: outcome(vec![change("/etc/app", "", "password=hunter22\n")]),
+                }],
+                ..outcome(Vec::new())
+            },
+        ];
+        for report in reports {
+            sender
+                .send(FromRuntime::Outcome {
+                    id: 0,
+                    outcome: report,
+                })
+                .unwrap();
+        }
+        let mut frames = sent.as_slice();
+        let mut contents = Vec::new();
+        while let Ok(FromRuntime::Outcome { outcome, .. }) = protocol::recv(&mut frames) {
+            let nested = outcome
+                .nested
+                .iter()
+                .flat_map(|n| n.outcome.changes.clone());
+            for change in outcome.changes.iter().cloned().chain(nested) {
+                for entry in [change.before, change.after] {
+                    if let Entry::File { content, .. } = entry {
+                        contents.push((change.path.clone(), content));
+                    }
+                }
+            }
+        }
+        let withheld = WITHHELD.to_vec();
+        for (path, content) in &contents {
+            let shown = path == Path::new("/etc/motd");
+            assert_eq!(&content[..] == WITHHELD, !shown, "{path:?}");
+            assert!(
+                !String::from_utf8_lossy(content).contains("hunter2"),
+                "{path:?}"
+            );
+        }
+        assert_eq!(contents.len(), 10);
+        assert!(contents.contains(&(PathBuf::from("/etc/motd"), b"hello\n".to_vec())));
+        assert!(contents.contains(&(PathBuf::from("/etc/app"), withheld)));
     }
 
     #[test]
