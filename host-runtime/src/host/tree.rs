@@ -1078,4 +1078,38 @@ mod tests {
             assert_eq!(root.join("moved").exists(), !check);
         }
     }
+
+    #[test]
+    fn a_rename_never_crosses_file_systems_in_check_mode_either() {
+        use std::os::unix::fs::MetadataExt;
+        let (dir, root) = tree();
+        let shm = Path::new("/dev/shm");
+        let Ok(shm_meta) = std::fs::metadata(shm) else {
+            return; // No second file system at hand to cross to.
+        };
+        let crossing = shm_meta.dev() != std::fs::metadata(&root).unwrap().dev();
+        let away = tempfile::tempdir_in(shm).unwrap();
+        let mut answers = Vec::new();
+        for check in [false, true] {
+            let mut host = host_with_policy(&["write:/"], check);
+            let from = text(&root.join("index.html"));
+            let to = text(&away.path().join(format!("moved-{check}")));
+            answers.push(host.rename(&from, &to).map_err(|e| errno(&e)));
+            // Nor does a directory check mode made.
+            host.mkdir(
+                &text(&away.path().join(format!("made-{check}/deeper"))),
+                None,
+            )
+            .unwrap();
+            let made = text(&away.path().join(format!("made-{check}")));
+            answers.push(
+                host.rename(&made, &text(&dir.path().join("made")))
+                    .map_err(|e| errno(&e)),
+            );
+        }
+        assert_eq!(answers[..2], answers[2..], "check mode answers as the disk");
+        if crossing {
+            assert_eq!(answers[0], Err(Some(libc::EXDEV)));
+        }
+    }
 }

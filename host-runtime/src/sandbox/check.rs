@@ -221,6 +221,27 @@ impl Check {
         Err(errno(libc::ELOOP))
     }
 
+    /// The file system `place` is (or would be made) on: that of the
+    /// nearest directory holding it on disk.
+    fn device_of(&self, place: &Place) -> io::Result<u64> {
+        let mut parent = place.parent()?;
+        while let Some(dir) = parent {
+            if let Some(status) = dir.status()? {
+                return Ok(status.dev);
+            }
+            parent = dir.parent()?;
+        }
+        // Up to the granted path: the directory holding it is there, open
+        // (only its device is looked at).
+        let top = match place.root() {
+            Some(root) => root.parent().unwrap_or(root),
+            None => Path::new("/"),
+        };
+        Ok(Place::Anywhere(top.to_owned())
+            .status()?
+            .map_or(0, |s| s.dev))
+    }
+
     /// The owner of `place` as check mode sees it.
     fn owner_of(&self, place: &Place, entry: &Entry) -> io::Result<Owner> {
         if let Some(owner) = entry.owner() {
@@ -332,6 +353,10 @@ impl FileBackend for Check {
             _ => now,
         };
         // What check mode wrote is a new file, with one name.
+        let dev = match &on_disk {
+            Some(s) => s.dev,
+            None => self.device_of(place)?,
+        };
         let status = |is_dir, is_file, is_symlink, mode, size| Status {
             is_dir,
             is_file,
@@ -342,6 +367,7 @@ impl FileBackend for Check {
             gid: owner.gid,
             links: 1,
             mtime,
+            dev,
         };
         Ok(match entry {
             Entry::Absent => None,
@@ -599,6 +625,10 @@ impl FileBackend for Check {
             return Err(errno(libc::ENOENT));
         }
         self.parent_must_be_dir(to)?;
+        // A rename never crosses file systems.
+        if self.device_of(from)? != self.device_of(to)? {
+            return Err(errno(libc::EXDEV));
+        }
         let replaced = self.entry(to)?;
         let moving_dir = matches!(moved, Entry::Dir { .. });
         match (&replaced, moving_dir) {

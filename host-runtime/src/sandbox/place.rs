@@ -45,6 +45,8 @@ pub struct Status {
     pub links: u64,
     /// Last modification, in seconds since the Unix epoch.
     pub mtime: i64,
+    /// The file system it is on.
+    pub dev: u64,
 }
 
 /// What kind of thing a path is, as a directory lists it.
@@ -385,6 +387,7 @@ fn status_of(m: &fs::Metadata) -> Status {
         gid: m.gid(),
         links: m.nlink(),
         mtime: m.mtime(),
+        dev: m.dev(),
     }
 }
 
@@ -513,6 +516,7 @@ impl Place {
                 gid: MetadataExt::gid(&m),
                 links: MetadataExt::nlink(&m),
                 mtime: MetadataExt::mtime(&m),
+                dev: MetadataExt::dev(&m),
             }),
         };
         match found {
