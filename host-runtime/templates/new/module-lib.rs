@@ -16,9 +16,11 @@ fn hello(dir: String) -> Result<Change> {
         "<!doctype html>\n<title>{host}</title>\n<h1>Hello from {host}</h1>\n",
         host = host::hostname(),
     );
-    let steps = [
-        file::directory_exists(&dir),
-        file::has_content(format!("{dir}/index.html"), page),
+    // Forms with options are builders (`.mode(..)`, `.owner(..)`); `into`
+    // makes them plain forms, to be listed together.
+    let steps: [Form; 2] = [
+        file::directory_exists(&dir).into(),
+        file::has_content(format!("{dir}/index.html"), page).into(),
     ];
     let mut change = Change::Unchanged;
     for step in &steps {
