@@ -6,53 +6,8 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use consfig_tests::{Chroot, Run, Sandbox, module, q};
-
-/// Every path under `root` with its kind, mode and contents.
-fn listing(root: &Path) -> Vec<(PathBuf, String, u32, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(path) = stack.pop() {
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        let mode = meta.permissions().mode() & 0o7777;
-        if meta.is_dir() {
-            out.push((path.clone(), "dir".into(), mode, Vec::new()));
-            for entry in std::fs::read_dir(&path).unwrap() {
-                stack.push(entry.unwrap().path());
-            }
-        } else {
-            out.push((
-                path.clone(),
-                "file".into(),
-                mode,
-                std::fs::read(&path).unwrap(),
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The paths whose entry differs between two listings.
-fn differing(
-    before: &[(PathBuf, String, u32, Vec<u8>)],
-    after: &[(PathBuf, String, u32, Vec<u8>)],
-) -> BTreeSet<PathBuf> {
-    let set = |l: &[(PathBuf, String, u32, Vec<u8>)]| l.iter().cloned().collect::<BTreeSet<_>>();
-    set(before)
-        .symmetric_difference(&set(after))
-        .map(|(p, ..)| p.clone())
-        .collect()
-}
-
-/// The paths a check run says would change, nested forms included.
-fn predicted(run: &Run) -> BTreeSet<PathBuf> {
-    run.forms()
-        .iter()
-        .flat_map(|f| f["changes"].as_array().cloned().unwrap_or_default())
-        .map(|c| PathBuf::from(c["path"].as_str().unwrap()))
-        .collect()
-}
+use consfig_tests::tree::{differing, listing};
+use consfig_tests::{Chroot, Sandbox, module, q};
 
 #[test]
 fn check_changes_nothing_and_predicts_exactly_what_the_deploy_changes() {
@@ -115,40 +70,16 @@ fn check_changes_nothing_and_predicts_exactly_what_the_deploy_changes() {
 
     let deploy = sb.deploy(&[]);
     assert_eq!(
-        statuses_with_nested(&deploy),
+        deploy.statuses_as_checked(),
         check_statuses,
         "the check predicted every form: {deploy:?}"
     );
     let changed = differing(&before, &listing(&root));
     assert_eq!(
-        predicted(&check),
+        check.changed_paths(Path::new("/")),
         changed,
         "the check predicted exactly the files changed"
     );
-}
-
-/// The statuses of a run's forms and of the forms nested in them, in order,
-/// with `changed` read as `would-change`.
-fn statuses_with_nested(run: &Run) -> Vec<String> {
-    fn walk(status: &serde_json::Value, nested: &serde_json::Value, out: &mut Vec<String>) {
-        let status = status.as_str().unwrap();
-        out.push(
-            if status == "changed" {
-                "would-change"
-            } else {
-                status
-            }
-            .to_owned(),
-        );
-        for n in nested.as_array().into_iter().flatten() {
-            walk(&n["outcome"]["status"], &n["outcome"]["nested"], out);
-        }
-    }
-    let mut out = Vec::new();
-    for form in run.forms() {
-        walk(&form["status"], &form["nested"], &mut out);
-    }
-    out
 }
 
 #[test]
@@ -184,7 +115,7 @@ fn a_check_sees_through_chroots_both_ways() {
         before,
         "check mode changed the chroot"
     );
-    let predicted_statuses = statuses_with_nested(&check);
+    let predicted_statuses = check.statuses_as_checked();
     assert_eq!(
         predicted_statuses,
         [
@@ -197,7 +128,7 @@ fn a_check_sees_through_chroots_both_ways() {
         "the chroot saw the motd written outside, the outside saw its issue: {check:?}"
     );
     assert_eq!(
-        predicted(&check),
+        check.changed_paths(Path::new("/")),
         BTreeSet::from([chroot.outside("/etc/motd"), chroot.outside("/etc/issue")]),
         "the chroot's changes are reported in the host's paths: {check:?}"
     );
@@ -238,13 +169,13 @@ fn a_check_sees_through_chroots_both_ways() {
 
     let deploy = sb.deploy(&[]);
     assert_eq!(
-        statuses_with_nested(&deploy),
+        deploy.statuses_as_checked(),
         predicted_statuses,
         "the check predicted every form: {deploy:?}"
     );
     assert_eq!(
         differing(&before, &listing(&chroot.root)),
-        predicted(&check),
+        check.changed_paths(Path::new("/")),
         "the check predicted exactly the files changed"
     );
 }

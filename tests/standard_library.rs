@@ -7,12 +7,12 @@
 //! statuses of the real deploy, the second deploy changes nothing, and the
 //! secret never appears in any output.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use consfig_tests::sshd::{Sshd, trust};
+use consfig_tests::tree::{differing, listing};
 use consfig_tests::{Run, Sandbox, q};
 
 /// The cached root, made on first use.
@@ -38,104 +38,6 @@ fn debian_root(sb: &Sandbox, name: &str) -> PathBuf {
         .unwrap();
     assert!(status.success());
     root
-}
-
-/// What a path holds: kind, mode, owner, group, and contents or link target.
-type Entry = (String, u32, u32, u32, Vec<u8>);
-
-/// Every path of the root but the kernel's and volatile trees, with its entry.
-fn listing(root: &Path) -> BTreeMap<PathBuf, Entry> {
-    const SKIPPED: [&str; 5] = ["proc", "sys", "dev", "run", "tmp"];
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(path) = stack.pop() {
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        let owner = (meta.mode() & 0o7777, meta.uid(), meta.gid());
-        let (kind, body) = if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&path).unwrap();
-            ("link", target.into_os_string().into_encoded_bytes())
-        } else if meta.is_dir() {
-            let skipped = path.parent() == Some(root)
-                && SKIPPED.iter().any(|s| path.file_name().unwrap() == *s);
-            if !skipped {
-                for entry in std::fs::read_dir(&path).unwrap() {
-                    stack.push(entry.unwrap().path());
-                }
-            }
-            ("dir", Vec::new())
-        } else if meta.is_file() {
-            ("file", std::fs::read(&path).unwrap())
-        } else {
-            ("other", Vec::new())
-        };
-        out.insert(path, (kind.to_owned(), owner.0, owner.1, owner.2, body));
-    }
-    out
-}
-
-/// The paths whose entries differ between two listings.
-fn differing(
-    before: &BTreeMap<PathBuf, Entry>,
-    after: &BTreeMap<PathBuf, Entry>,
-) -> BTreeSet<PathBuf> {
-    before
-        .keys()
-        .chain(after.keys())
-        .filter(|p| before.get(*p) != after.get(*p))
-        .cloned()
-        .collect()
-}
-
-/// The statuses of a run's forms and of their nested forms, in order, with
-/// `changed` read as `would-change`.
-fn statuses(run: &Run) -> Vec<String> {
-    fn walk(status: &serde_json::Value, nested: &serde_json::Value, out: &mut Vec<String>) {
-        let status = status.as_str().unwrap();
-        out.push(
-            if status == "changed" {
-                "would-change"
-            } else {
-                status
-            }
-            .to_owned(),
-        );
-        for n in nested.as_array().into_iter().flatten() {
-            walk(&n["outcome"]["status"], &n["outcome"]["nested"], out);
-        }
-    }
-    let mut out = Vec::new();
-    for form in run.forms() {
-        walk(&form["status"], &form["nested"], &mut out);
-    }
-    out
-}
-
-/// The paths (outside the root) a check run says would change, nested forms
-/// included.
-fn predicted(run: &Run, root: &Path) -> BTreeSet<PathBuf> {
-    fn walk(changes: &serde_json::Value, nested: &serde_json::Value, out: &mut Vec<String>) {
-        for c in changes.as_array().into_iter().flatten() {
-            out.push(c["path"].as_str().unwrap().to_owned());
-        }
-        for n in nested.as_array().into_iter().flatten() {
-            walk(&n["outcome"]["changes"], &n["outcome"]["nested"], out);
-        }
-    }
-    let mut paths = Vec::new();
-    for form in run.forms() {
-        walk(&form["changes"], &form["nested"], &mut paths);
-    }
-    paths
-        .into_iter()
-        .map(|p| {
-            let p = PathBuf::from(p);
-            if p.starts_with(root) {
-                p
-            } else {
-                root.join(p.strip_prefix("/").unwrap())
-            }
-        })
-        .collect()
 }
 
 /// The forms of the consfig, those of its list `base` included.
@@ -256,7 +158,7 @@ fn check_deploy_again(sb: &Sandbox, root: &Path) {
     let check = deploy(sb, &["--check", "--diff"]);
     assert_eq!(check.code, 23, "something would change: {check:?}");
     assert_eq!(listing(root), before, "check mode changed the root");
-    let predicted_statuses = statuses(&check);
+    let predicted_statuses = check.statuses_as_checked();
     assert_eq!(
         predicted_statuses.len(),
         FORMS,
@@ -272,13 +174,13 @@ fn check_deploy_again(sb: &Sandbox, root: &Path) {
     let first = deploy(sb, &[]);
     assert_eq!(first.code, 23, "{first:?}");
     assert_eq!(
-        statuses(&first),
+        first.statuses_as_checked(),
         predicted_statuses,
         "the check predicted every status"
     );
     let after = listing(root);
     assert_eq!(
-        predicted(&check, root),
+        check.changed_paths(root),
         differing(&before, &after),
         "the check predicted exactly the files the deploy changed"
     );
@@ -289,7 +191,10 @@ fn check_deploy_again(sb: &Sandbox, root: &Path) {
         "the second deploy changes nothing: {second:?}"
     );
     assert!(
-        statuses(&second).iter().all(|s| s == "unchanged"),
+        second
+            .statuses_as_checked()
+            .iter()
+            .all(|s| s == "unchanged"),
         "{second:?}"
     );
     assert_eq!(

@@ -4,64 +4,12 @@
 //! Consfigurator's equivalents write (keeping modes and CRLF line endings),
 //! and a second deploy changes nothing.
 
-use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use consfig_tests::{Run, Sandbox, module, toml_value};
+use consfig_tests::tree::{differing, listing};
+use consfig_tests::{Sandbox, module, toml_value};
 use serde_json::json;
-
-/// Every path under `root` with its kind, mode and contents.
-fn listing(root: &Path) -> BTreeSet<(PathBuf, bool, u32, Vec<u8>)> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(path) = stack.pop() {
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        let mode = meta.permissions().mode() & 0o7777;
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(&path).unwrap() {
-                stack.push(entry.unwrap().path());
-            }
-            out.insert((path, true, mode, Vec::new()));
-        } else {
-            let content = std::fs::read(&path).unwrap();
-            out.insert((path, false, mode, content));
-        }
-    }
-    out
-}
-
-fn differing(
-    before: &BTreeSet<(PathBuf, bool, u32, Vec<u8>)>,
-    after: &BTreeSet<(PathBuf, bool, u32, Vec<u8>)>,
-) -> BTreeSet<PathBuf> {
-    before
-        .symmetric_difference(after)
-        .map(|(p, ..)| p.clone())
-        .collect()
-}
-
-fn predicted(run: &Run) -> BTreeSet<PathBuf> {
-    run.forms()
-        .iter()
-        .flat_map(|f| f["changes"].as_array().cloned().unwrap_or_default())
-        .map(|c| PathBuf::from(c["path"].as_str().unwrap()))
-        .collect()
-}
-
-/// `changed` read as `would-change`, to compare a deploy with its check.
-fn as_checked(statuses: Vec<String>) -> Vec<String> {
-    statuses
-        .into_iter()
-        .map(|s| {
-            if s == "changed" {
-                "would-change".into()
-            } else {
-                s
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn every_text_property_checks_deploys_and_settles() {
@@ -158,13 +106,13 @@ fn every_text_property_checks_deploys_and_settles() {
     let deploy = sb.deploy(&[]);
     assert_eq!(deploy.code, 23, "{deploy:?}");
     assert_eq!(
-        as_checked(deploy.statuses()),
+        deploy.statuses_as_checked(),
         expected,
         "the check predicted every status"
     );
     let after = listing(&root);
     assert_eq!(
-        predicted(&check),
+        check.changed_paths(Path::new("/")),
         differing(&before, &after),
         "the check predicted exactly the files the deploy changed"
     );

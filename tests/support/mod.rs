@@ -6,6 +6,7 @@
 //! skips) and says to build.
 
 pub mod sshd;
+pub mod tree;
 pub mod warm;
 
 use std::path::{Path, PathBuf};

@@ -621,21 +621,26 @@ impl Place {
                 } else {
                     rel.parent().unwrap_or(Path::new("")).join(target)
                 };
-                let rel = resolve_beneath(dir, root, &wanted, false)?;
-                let given = if rel == Path::new(".") {
-                    PathBuf::new()
-                } else {
-                    rel.clone()
-                };
-                Ok(Place::Beneath {
-                    dir: dir.try_clone()?,
-                    root: root.clone(),
-                    rel,
-                    given,
-                    lone: false,
-                })
+                Place::resolved_beneath(dir, root, resolve_beneath(dir, root, &wanted, false)?)
             }
         }
+    }
+
+    /// The place at `rel`, a path beneath `root` with no link left on its way
+    /// (`.` for the granted directory itself).
+    fn resolved_beneath(dir: &Dir, root: &Path, rel: PathBuf) -> io::Result<Place> {
+        let given = if rel == Path::new(".") {
+            PathBuf::new()
+        } else {
+            rel.clone()
+        };
+        Ok(Place::Beneath {
+            dir: dir.try_clone()?,
+            root: root.to_owned(),
+            rel,
+            given,
+            lone: false,
+        })
     }
 
     /// This place with every link on its way resolved as on disk, its last
@@ -649,19 +654,7 @@ impl Place {
             },
             Place::Beneath { lone: true, .. } => Err(io::Error::from_raw_os_error(libc::ELOOP)),
             Place::Beneath { dir, root, rel, .. } => {
-                let rel = resolve_beneath(dir, root, rel, true)?;
-                let given = if rel == Path::new(".") {
-                    PathBuf::new()
-                } else {
-                    rel.clone()
-                };
-                Ok(Place::Beneath {
-                    dir: dir.try_clone()?,
-                    root: root.clone(),
-                    rel,
-                    given,
-                    lone: false,
-                })
+                Place::resolved_beneath(dir, root, resolve_beneath(dir, root, rel, true)?)
             }
         }
     }
