@@ -4,7 +4,10 @@
 //! elsewhere, each refused with its exact message and the tree (contents and
 //! modes) unchanged, in check mode too; set-id bits without a `setid:`
 //! grant; a hard link out of a grant; a granted directory that is a symlink;
-//! and WASI's own files and environment, which a module never gets.
+//! and WASI's own files and environment, which a module never gets. The
+//! calls on links, owners, listings and renames (symlink, readlink, chown,
+//! list-dir, rename) are held to their grants the same way: link targets,
+//! hard links, `..` and symlinks out of a grant.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -470,4 +473,168 @@ fn a_granted_file_is_acted_on_by_its_name_and_never_through_a_symlink() {
     assert_eq!(std::fs::read_to_string(&new).unwrap(), "made\n");
     assert_eq!(std::fs::metadata(&new).unwrap().mode() & 0o7777, 0o600);
     assert_eq!(state(&outside), before, "the outside unchanged");
+}
+
+/// The refusal of `call` on `path`, which symlinks lead out of `root`.
+fn leads_out(call: &str, path: &str, root: &Path) -> String {
+    format!(
+        "denied: {call} {path}: the path leads out of the granted directory {} (through a symlink)",
+        root.display()
+    )
+}
+
+#[test]
+fn links_owners_listings_and_renames_are_confined_to_their_grants() {
+    let sb = Sandbox::new();
+    let dir = tree(&sb, "dir");
+    let outside = tree(&sb, "outside");
+    std::fs::hard_link(outside.join("f"), dir.join("linked")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("outdir")).unwrap();
+    let p = |path: &Path| q(text(path));
+    let l = dir.join("l");
+    let forms = vec![
+        // Link targets outside the grant: absolute, climbing, via a link.
+        form("symlink", &[q("/etc/shadow"), p(&l)]),
+        form("symlink", &[q("../outside/f"), p(&l)]),
+        form("symlink", &[q("outdir/f"), p(&l)]),
+        // A hard link to a file outside, and a path through a link out.
+        form("chown", &[p(&dir.join("linked")), q("0")]),
+        form("chown", &[p(&dir.join("outdir/f")), q("0")]),
+        form("chown", &[p(&dir.join("f")), q("no-such-user-here")]),
+        // Out of the grant, into it from outside.
+        form("rename", &[p(&dir.join("f")), p(&outside.join("stolen"))]),
+        form("rename", &[p(&outside.join("f")), p(&dir.join("stolen"))]),
+        form("list-dir", &[p(&outside)]),
+        form("list-dir", &[p(&dir.join("outdir"))]),
+        form("readlink", &[p(&outside.join("f"))]),
+    ];
+    let expected = vec![
+        failed(format!(
+            "denied: module testing may not symlink {} -> /etc/shadow: it has no grant write:/etc/shadow",
+            l.display()
+        )),
+        failed(format!(
+            "denied: module testing may not symlink {} -> ../outside/f: it has no grant write:{}",
+            l.display(),
+            outside.join("f").display()
+        )),
+        failed(leads_out(
+            "symlink",
+            &format!("{} -> outdir/f", l.display()),
+            &dir,
+        )),
+        failed(format!(
+            "chown {}: denied: the file has 2 names (hard links), which may lie outside the grant and would change with it: its owner is never changed through one of them (remove the other links, or write the file anew)",
+            dir.join("linked").display()
+        )),
+        failed(leads_out("chown", &text(&dir.join("outdir/f")), &dir)),
+        failed(format!(
+            "chown {}: this host has no user named \"no-such-user-here\" in its /etc/passwd (create it first, or give a number)",
+            dir.join("f").display()
+        )),
+        failed(no_grant("rename", &outside.join("stolen"), "write")),
+        failed(no_grant("rename", &outside.join("f"), "write")),
+        failed(no_grant("list-dir", &outside, "read")),
+        failed(leads_out("list-dir", &text(&dir.join("outdir")), &dir)),
+        failed(no_grant("readlink", &outside.join("f"), "read")),
+    ];
+    sb.write_consfig(
+        &[module("testing")],
+        &forms,
+        &granting(&[format!("write:{}", dir.display())]),
+    );
+    let (before, before_outside) = (state(&dir), state(&outside));
+    for args in [&["--check"][..], &[]] {
+        let run = sb.deploy(args);
+        assert_eq!(outcomes(&run), expected, "{args:?}: {run:?}");
+        assert_eq!(state(&dir), before, "{args:?}: nothing changed");
+        assert_eq!(
+            state(&outside),
+            before_outside,
+            "{args:?}: the outside unchanged"
+        );
+    }
+    assert!(!Path::new("/etc/shadow").is_symlink());
+}
+
+#[test]
+fn links_owners_listings_and_renames_act_beneath_their_grant_as_check_mode_predicts() {
+    let sb = Sandbox::new();
+    let dir = tree(&sb, "dir");
+    let p = |path: &Path| q(text(path));
+    let current = dir.join("current");
+    // Root gives the link away; anyone else can set its own ids.
+    let (uid, gid) = if nix::unistd::geteuid().is_root() {
+        (4242, 4243)
+    } else {
+        let meta = std::fs::metadata(&dir).unwrap();
+        (meta.uid(), meta.gid())
+    };
+    let forms = vec![
+        form("symlink", &[q("sub/g"), p(&current)]),
+        form("readlink", &[p(&current)]),
+        form("read", &[p(&current)]),
+        form("rename", &[p(&dir.join("f")), p(&dir.join("sub/f2"))]),
+        form("list-dir", &[p(&dir.join("sub"))]),
+        form(
+            "chown",
+            &[p(&current), q(uid.to_string()), q(gid.to_string())],
+        ),
+        form("owner", &[p(&current)]),
+        form("facts", &[]),
+    ];
+    sb.write_consfig(
+        &[module("testing")],
+        &forms,
+        &granting(&[format!("write:{}", dir.display())]),
+    );
+    let outputs = |run: &Run| -> Vec<String> {
+        run.forms()
+            .iter()
+            .map(|f| f["output"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let before = state(&dir);
+    let check = sb.deploy(&["--check", "--diff"]);
+    assert_eq!(state(&dir), before, "check mode changed nothing: {check:?}");
+    let statuses = |changed: &'static str| {
+        vec![
+            changed,
+            "unchanged",
+            "unchanged",
+            changed,
+            "unchanged",
+            changed,
+            "unchanged",
+            "unchanged",
+        ]
+    };
+    assert_eq!(check.statuses(), statuses("would-change"), "{check:?}");
+    let link = &check.forms()[0]["changes"][0];
+    assert_eq!(link["path"], text(&current).as_str(), "{link}");
+    assert!(
+        link["diff"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("+++ {} (symlink to sub/g)", current.display())),
+        "{link}"
+    );
+    let deploy = sb.deploy(&[]);
+    assert_eq!(deploy.statuses(), statuses("changed"), "{deploy:?}");
+    assert_eq!(
+        outputs(&check),
+        outputs(&deploy),
+        "check mode saw what the deploy did"
+    );
+    let seen = outputs(&deploy);
+    assert_eq!(seen[1], "readlink: sub/g\n");
+    assert_eq!(seen[4], "list-dir: f2 file, g file\n");
+    assert_eq!(seen[6], format!("owner: {uid}:{gid}\n"));
+    assert!(seen[7].contains("root: 0 /root\n"), "{}", seen[7]);
+    assert!(seen[7].starts_with("os: "), "{}", seen[7]);
+    assert_eq!(std::fs::read_link(&current).unwrap(), Path::new("sub/g"));
+    let meta = std::fs::symlink_metadata(&current).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+    assert_eq!(std::fs::read_to_string(dir.join("sub/f2")).unwrap(), "hi\n");
+    assert!(!dir.join("f").exists());
 }

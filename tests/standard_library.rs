@@ -138,6 +138,9 @@ fn predicted(run: &Run, root: &Path) -> BTreeSet<PathBuf> {
         .collect()
 }
 
+/// The forms of the consfig, those of its list `base` included.
+const FORMS: usize = 32;
+
 /// The secret the consfig uploads with `file:data-uploaded`.
 const SECRET: &str = "s3cr3t-Pa55w0rd-for-the-db";
 
@@ -254,6 +257,11 @@ fn check_deploy_again(sb: &Sandbox, root: &Path) {
     assert_eq!(check.code, 23, "something would change: {check:?}");
     assert_eq!(listing(root), before, "check mode changed the root");
     let predicted_statuses = statuses(&check);
+    assert_eq!(
+        predicted_statuses.len(),
+        FORMS,
+        "one status per form, the list's expanded: {check:?}"
+    );
     assert!(
         !predicted_statuses
             .iter()

@@ -401,3 +401,81 @@ fn a_user_hop_gives_every_form_the_users_groups_and_login_environment() {
         assert_eq!(report["PATH"], "/usr/local/bin:/usr/bin:/bin", "{how}");
     }
 }
+
+#[test]
+fn facts_and_owners_in_a_chroot_are_the_chroots_own() {
+    let sb = Sandbox::new();
+    let chroot = Chroot::build(sb.path().join("c1"));
+    let etc =
+        |file: &str, text: &str| std::fs::write(chroot.root.join("etc").join(file), text).unwrap();
+    etc(
+        "passwd",
+        "root:x:0:0:root:/root:/bin/sh\nada:x:4242:4243:Ada:/home/ada:/bin/sh\n",
+    );
+    etc("group", "root:x:0:\nweb:x:4244:ada\n");
+    etc(
+        "os-release",
+        "# a root of its own\nID=\"jailos\"\nVERSION_ID=1\n",
+    );
+    let owned = chroot.root.join("owned");
+    std::fs::write(&owned, "x").unwrap();
+    // Bare: no /proc inside to tell, only that the chroot was entered.
+    let forms = vec![
+        format!(
+            r#"["testing:subdeploy-forms", [{}], [
+                ["testing:facts"],
+                ["testing:chown", "/owned", "ada", "web"],
+                ["testing:owner", "/owned"]
+            ]]"#,
+            q(format!("chroot-bare:{}", chroot.root.display()))
+        ),
+        r#"["testing:facts"]"#.to_owned(),
+    ];
+    sb.write_consfig(&modules(), &forms, TESTING_GRANTS);
+    let outputs = |run: &consfig_tests::Run| -> Vec<String> {
+        let forms = run.forms();
+        let nested = forms[0]["nested"].as_array().unwrap().clone();
+        nested
+            .iter()
+            .map(|n| {
+                n["outcome"]["output"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .chain([forms[1]["output"].as_str().unwrap_or_default().to_owned()])
+            .collect()
+    };
+    let before = std::fs::metadata(&owned).unwrap();
+    let check = sb.deploy(&["--check"]);
+    let after_check = std::fs::metadata(&owned).unwrap();
+    assert_eq!(
+        (after_check.uid(), after_check.gid()),
+        (before.uid(), before.gid())
+    );
+    let run = sb.deploy(&[]);
+    assert_eq!(run.code, 23, "{run:?}");
+    let seen = outputs(&run);
+    assert_eq!(outputs(&check), seen, "check mode saw what the deploy did");
+    assert_eq!(
+        seen[0],
+        "os: jailos\nroot: 0 /root\ngroup 0: root\nchroot: true\n"
+    );
+    assert_eq!(seen[2], "owner: 4242:4244\n");
+    let meta = std::fs::metadata(&owned).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (4242, 4244),
+        "the chroot's ada and web"
+    );
+    // The parent never entered it.
+    let outside = std::fs::metadata("/").unwrap();
+    let init_root = std::fs::metadata("/proc/1/root").ok();
+    let chrooted = init_root.is_some_and(|i| (i.dev(), i.ino()) != (outside.dev(), outside.ino()));
+    assert!(
+        seen[3].ends_with(&format!("chroot: {chrooted}\n")),
+        "{}",
+        seen[3]
+    );
+    assert!(!seen[3].contains("jailos"), "{}", seen[3]);
+}

@@ -10,7 +10,8 @@
 //! every property that writes one), [`copied`] (files of the consfig),
 //! [`uploaded`] (the host's data), [`ownership`], [`modes`], [`links`],
 //! [`directories`] and [`absence`]; text edits in [`edit`] (pure functions),
-//! their properties in `lines` and `conf`.
+//! their properties in `lines` and `conf`; Jinja2 templates in `template`,
+//! their property in `templated`.
 
 pub mod absence;
 mod conf;
@@ -22,6 +23,8 @@ mod lines;
 pub mod links;
 pub mod modes;
 pub mod ownership;
+mod template;
+mod templated;
 pub mod uploaded;
 
 consfig_guest::module! {
@@ -54,5 +57,6 @@ consfig_guest::module! {
         conf::contains_conf_tab,
         conf::contains_conf_shell,
         conf::contains_ini_settings,
+        templated::templated,
     ],
 }

@@ -323,6 +323,82 @@ fn chmod(path: String, mode: u32) -> Result<Change> {
     Ok(Change::Changed)
 }
 
+/// Set the owner and/or group of `path` (names or numbers).
+#[property]
+fn chown(path: String, owner: Option<String>, group: Option<String>) -> Result<Change> {
+    wit::chown(&path, owner.as_deref(), group.as_deref()).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Make a symlink at `link` whose contents are `target`.
+#[property]
+fn symlink(target: String, link: String) -> Result<Change> {
+    wit::symlink(&target, &link).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Log the contents of the symlink at `path`: `readlink: TARGET`.
+#[property]
+fn readlink(path: String) -> Result<Change> {
+    let target = wit::readlink(&path).map_err(Error::new)?;
+    log::info(format!("readlink: {target}"));
+    Ok(Change::Unchanged)
+}
+
+/// Log the entries of the directory `path`: `list-dir: NAME KIND, ...`.
+#[property]
+fn list_dir(path: String) -> Result<Change> {
+    let entries = wit::list_dir(&path).map_err(Error::new)?;
+    let shown: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let kind = match e.kind {
+                wit::FileKind::File => "file",
+                wit::FileKind::Directory => "directory",
+                wit::FileKind::Symlink => "symlink",
+                wit::FileKind::Other => "other",
+            };
+            format!("{} {kind}", e.name)
+        })
+        .collect();
+    log::info(format!("list-dir: {}", shown.join(", ")));
+    Ok(Change::Unchanged)
+}
+
+/// Rename `source` to `destination`.
+#[property]
+fn rename(source: String, destination: String) -> Result<Change> {
+    wit::rename(&source, &destination).map_err(Error::new)?;
+    Ok(Change::Changed)
+}
+
+/// Log the owner of `path`: `owner: UID:GID`.
+#[property]
+fn owner(path: String) -> Result<Change> {
+    match wit::stat(&path).map_err(Error::new)? {
+        Some(s) => log::info(format!("owner: {}:{}", s.uid, s.gid)),
+        None => log::info("owner: none"),
+    }
+    Ok(Change::Unchanged)
+}
+
+/// Log the facts: `os: ID`, `root: UID HOME`, `group 0: NAME`, `chroot: BOOL`.
+#[property]
+fn facts() -> Result<Change> {
+    let os = wit::os_release().map_err(Error::new)?;
+    log::info(format!("os: {}", os.id));
+    match wit::lookup_user("root").map_err(Error::new)? {
+        Some(root) => log::info(format!("root: {} {}", root.uid, root.home)),
+        None => log::info("root: none"),
+    }
+    match wit::lookup_group("0").map_err(Error::new)? {
+        Some(group) => log::info(format!("group 0: {}", group.name)),
+        None => log::info("group 0: none"),
+    }
+    log::info(format!("chroot: {}", wit::in_chroot()));
+    Ok(Change::Unchanged)
+}
+
 /// Try the host's files and environment through WASI itself (std::fs,
 /// std::env), not through `host`, and log one line per attempt:
 /// `wasi NAME: refused (ERROR)` or `wasi NAME: GOT WHAT`.
@@ -601,6 +677,13 @@ consfig_guest::module! {
         remove,
         mkdir,
         chmod,
+        chown,
+        symlink,
+        readlink,
+        list_dir,
+        rename,
+        owner,
+        facts,
         wasi_probe,
         // Limits and hangs.
         subdeploy_texts,

@@ -23,40 +23,70 @@ use crate::sandbox::place::{Kind, Place, normalized};
 /// The most entries beneath a directory whose symlinks a rename checks.
 const MAX_CHECKED_ON_RENAME: usize = 100_000;
 
+/// What a name given to `chown` names.
+#[derive(Debug, Clone, Copy)]
+enum Account {
+    User,
+    Group,
+}
+
+impl Account {
+    fn file(self) -> &'static str {
+        match self {
+            Account::User => PASSWD,
+            Account::Group => GROUP,
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            Account::User => "user",
+            Account::Group => "group",
+        }
+    }
+}
+
 impl HostState {
-    /// The id `name` gives: a number as it is, else the id of the account
-    /// of that name in this root's `file` (`/etc/passwd`, `/etc/group`).
+    /// The id `name` gives: a number as it is, else the id of the
+    /// `account` of that name in this root's own account file.
     fn account_id(
         &mut self,
         call: &'static str,
         path: &str,
         name: &str,
-        file: &'static str,
+        account: Account,
     ) -> Result<u32, HostError> {
-        if let Ok(id) = name.parse() {
+        if let Ok(id) = name.parse::<u32>() {
+            // chown(2) takes the largest id (-1) for "leave it as it is".
+            if id == u32::MAX {
+                return Err(HostError::BadPath {
+                    call,
+                    path: name.to_owned(),
+                    reason: "4294967295 (-1) is no user or group id",
+                });
+            }
             return Ok(id);
         }
-        let text = self.read_fact(call, file)?.unwrap_or_default();
+        let text = self.read_fact(call, account.file())?.unwrap_or_default();
         let bad = |source| HostError::Accounts { call, source };
-        let found = if file == PASSWD {
-            accounts::users(&text)
+        let found = match account {
+            Account::User => accounts::users(&text)
                 .map_err(bad)?
                 .into_iter()
                 .find(|u| u.name == name)
-                .map(|u| u.uid)
-        } else {
-            accounts::groups(&text)
+                .map(|u| u.uid),
+            Account::Group => accounts::groups(&text)
                 .map_err(bad)?
                 .into_iter()
                 .find(|g| g.name == name)
-                .map(|g| g.gid)
+                .map(|g| g.gid),
         };
         found.ok_or_else(|| HostError::NoAccount {
             call,
             path: path.to_owned(),
-            kind: if file == PASSWD { "user" } else { "group" },
+            kind: account.kind(),
             name: name.to_owned(),
-            file,
+            file: account.file(),
         })
     }
 
@@ -73,10 +103,10 @@ impl HostState {
         self.effects_allowed(CALL)?;
         let place = self.place(CALL, path, true)?;
         let uid = owner
-            .map(|name| self.account_id(CALL, path, name, PASSWD))
+            .map(|name| self.account_id(CALL, path, name, Account::User))
             .transpose()?;
         let gid = group
-            .map(|name| self.account_id(CALL, path, name, GROUP))
+            .map(|name| self.account_id(CALL, path, name, Account::Group))
             .transpose()?;
         if uid.is_none() && gid.is_none() {
             return Ok(());
@@ -121,9 +151,13 @@ impl HostState {
         }
         let resolved = normalized(&base.join(target));
         let what = format!("{shown} -> {target}");
-        let root = self
-            .confinement()
+        let confinement = self.confinement();
+        let root = confinement
             .file_access(&resolved, true)
+            .map_err(|denied| HostError::denied(call, what.clone(), denied))?;
+        // Nor at the runtime's own files, which no untrusted module writes.
+        confinement
+            .protects(&self.policy().protected, &[&resolved])
             .map_err(|denied| HostError::denied(call, what.clone(), denied))?;
         // The links already on its way must not lead out either.
         Place::new(&resolved, root)
@@ -136,7 +170,9 @@ impl HostState {
         const CALL: &str = "symlink";
         self.effects_allowed(CALL)?;
         let place = self.place(CALL, link, true)?;
-        let base = place.real_parent().unwrap_or_else(|| PathBuf::from("/"));
+        let reached = (self.files().reached(&place)).map_err(|e| HostError::file(CALL, link, e))?;
+        let base = (reached.as_ref().unwrap_or(&place).real_parent())
+            .unwrap_or_else(|| PathBuf::from("/"));
         self.link_target_allowed(CALL, link, &base, target)?;
         self.files()
             .symlink(&place, Path::new(target))
@@ -253,7 +289,9 @@ impl HostState {
             ));
         }
         if self.confinement().file_access(Path::new("/"), true) != Ok(None) {
-            let landing = match to.real_parent() {
+            let reached =
+                (self.files().reached(&to)).map_err(|e| HostError::file(CALL, destination, e))?;
+            let landing = match reached.as_ref().unwrap_or(&to).real_parent() {
                 Some(parent) => parent.join(to.path().file_name().unwrap_or_default()),
                 None => PathBuf::from("/"),
             };
@@ -424,6 +462,12 @@ mod tests {
             assert_eq!(errno(&onto_dir), Some(libc::EISDIR), "{onto_dir}");
             let into_itself = host.rename(&at("sub"), &at("sub/d/inner")).unwrap_err();
             assert_eq!(errno(&into_itself), Some(libc::EINVAL), "{into_itself}");
+            let granted_itself = host.rename(&text(&root), &at("x")).unwrap_err();
+            assert_eq!(
+                errno(&granted_itself),
+                Some(libc::EBUSY),
+                "{granted_itself}"
+            );
             let no_source = host.rename(&at("none"), &at("x")).unwrap_err();
             assert_eq!(errno(&no_source), Some(libc::ENOENT), "{no_source}");
             let not_a_dir = host.list_dir(&at("index.html")).unwrap_err();
@@ -687,6 +731,11 @@ mod tests {
                     "chown {index}: this host has no user named \"no-such-user-here\" in its /etc/passwd (create it first, or give a number)"
                 )
             );
+            let minus_one = host.chown(&index, Some("4294967295"), None).unwrap_err();
+            assert!(
+                matches!(minus_one, HostError::BadPath { .. }),
+                "{minus_one}"
+            );
             let unknown = host
                 .chown(&index, None, Some("no-such-group-here"))
                 .unwrap_err();
@@ -908,6 +957,159 @@ mod tests {
                 host.write_file(&text(&tmp.join("real/c")), b"right\n", None)
                     .unwrap();
             }
+        }
+    }
+
+    #[test]
+    fn paths_through_a_link_made_in_check_mode_lead_where_it_leads() {
+        let mut seen = Vec::new();
+        for check in [false, true] {
+            let (dir, root) = tree();
+            std::fs::create_dir_all(root.join("releases/1")).unwrap();
+            let before = snapshot(dir.path());
+            let mut host = host_with_policy(&[&grant(&root)], check);
+            let at = |rel: &str| text(&root.join(rel));
+            let mut observed = Vec::new();
+            host.mkdir(&at("releases/2"), None).unwrap();
+            host.symlink("releases/2", &at("current")).unwrap();
+            host.write_file(&at("current/config"), b"two\n", None)
+                .unwrap();
+            observed.push(host.read_file(&at("releases/2/config")).unwrap());
+            observed
+                .push(format!("{:?}", names(&host.list_dir(&at("current")).unwrap())).into_bytes());
+            // Relinked, absolutely, to a release on disk; then written beneath.
+            host.remove(&at("current")).unwrap();
+            host.symlink(&at("releases/1"), &at("current")).unwrap();
+            host.mkdir(&at("current/static/css"), None).unwrap();
+            host.write_file(&at("current/static/css/site.css"), b"a{}\n", None)
+                .unwrap();
+            observed.push(
+                host.read_file(&at("releases/1/static/css/site.css"))
+                    .unwrap(),
+            );
+            observed.push(
+                format!("{:?}", names(&host.list_dir(&at("releases/1")).unwrap())).into_bytes(),
+            );
+            let kind = host.stat(&at("current/static")).unwrap().unwrap().kind;
+            observed.push(format!("{kind:?}").into_bytes());
+            // A link made through a made link, leading out, is refused.
+            let out = host
+                .symlink("../../../outside", &at("current/up"))
+                .unwrap_err();
+            assert!(matches!(out, HostError::Denied { .. }), "{out}");
+            if check {
+                assert_eq!(snapshot(dir.path()), before, "check mode left the disk");
+            }
+            seen.push(observed);
+        }
+        assert_eq!(seen[0], seen[1], "check mode predicts the disk");
+    }
+
+    #[test]
+    fn no_link_of_an_untrusted_module_points_at_the_runtimes_own_files() {
+        let (dir, root) = tree();
+        let cache = dir.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let mut policy = crate::sandbox::policy::Policy {
+            protected: vec![cache.clone()],
+            ..Default::default()
+        };
+        policy.grants.insert(
+            "m".into(),
+            crate::sandbox::grants::ModuleGrants {
+                grants: consfig_contract::parse_grants(&["write:/"]).unwrap(),
+                ..Default::default()
+            },
+        );
+        let mut host = crate::host::test_support::host_under(policy);
+        let link = text(&root.join("l"));
+        let refused = host
+            .symlink(&text(&cache.join("x.cwasm")), &link)
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "denied: module m may not symlink {link} -> {}: that is the runtime's own cache and executable, which no module changes",
+                cache.join("x.cwasm").display()
+            )
+        );
+        host.symlink("index.html", &link).unwrap();
+    }
+
+    #[test]
+    fn a_later_form_in_check_mode_reaches_paths_through_an_earlier_forms_link() {
+        let (dir, root) = tree();
+        let before = snapshot(dir.path());
+        let at = |rel: &str| text(&root.join(rel));
+        let mut first = host_with_policy(&[&grant(&root)], true);
+        first.symlink("sub", &at("current")).unwrap();
+        let changes = first.take_report().changes;
+        let mut next = host_with_policy(&[&grant(&root)], true);
+        next.absorb(&changes).unwrap();
+        next.write_file(&at("current/new.html"), b"new\n", None)
+            .unwrap();
+        assert_eq!(next.read_file(&at("sub/new.html")).unwrap(), b"new\n");
+        assert_eq!(
+            names(&next.list_dir(&at("current")).unwrap()),
+            [("new.html", FileKind::File), ("page.html", FileKind::File)]
+        );
+        let paths: Vec<_> = next
+            .take_report()
+            .changes
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(paths, [root.join("sub/new.html")]);
+        assert_eq!(snapshot(dir.path()), before);
+    }
+
+    #[test]
+    fn granted_files_are_renamed_by_their_names() {
+        for check in [false, true] {
+            let (_dir, root) = tree();
+            let (index, moved) = (text(&root.join("index.html")), text(&root.join("moved")));
+            let mut host = host_with_policy(
+                &[&format!("write:{index}"), &format!("write:{moved}")],
+                check,
+            );
+            host.rename(&index, &moved).unwrap();
+            assert_eq!(host.read_file(&moved).unwrap(), b"hi\n");
+            assert!(host.stat(&index).unwrap().is_none());
+            assert_eq!(root.join("moved").exists(), !check);
+        }
+    }
+
+    #[test]
+    fn a_rename_never_crosses_file_systems_in_check_mode_either() {
+        use std::os::unix::fs::MetadataExt;
+        let (dir, root) = tree();
+        let shm = Path::new("/dev/shm");
+        let Ok(shm_meta) = std::fs::metadata(shm) else {
+            return; // No second file system at hand to cross to.
+        };
+        let crossing = shm_meta.dev() != std::fs::metadata(&root).unwrap().dev();
+        let away = tempfile::tempdir_in(shm).unwrap();
+        let mut answers = Vec::new();
+        for check in [false, true] {
+            let mut host = host_with_policy(&["write:/"], check);
+            let from = text(&root.join("index.html"));
+            let to = text(&away.path().join(format!("moved-{check}")));
+            answers.push(host.rename(&from, &to).map_err(|e| errno(&e)));
+            // Nor does a directory check mode made.
+            host.mkdir(
+                &text(&away.path().join(format!("made-{check}/deeper"))),
+                None,
+            )
+            .unwrap();
+            let made = text(&away.path().join(format!("made-{check}")));
+            answers.push(
+                host.rename(&made, &text(&dir.path().join("made")))
+                    .map_err(|e| errno(&e)),
+            );
+        }
+        assert_eq!(answers[..2], answers[2..], "check mode answers as the disk");
+        if crossing {
+            assert_eq!(answers[0], Err(Some(libc::EXDEV)));
         }
     }
 }

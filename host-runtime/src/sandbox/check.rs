@@ -156,6 +156,47 @@ impl Check {
         })
     }
 
+    /// The target of the symlink check mode made `path`, if it made one.
+    fn made_link(&self, path: &Path) -> io::Result<Option<String>> {
+        match self.recorder.current(path) {
+            Some(Entry::Symlink { target, .. }) => Ok(Some(target.clone())),
+            // This form's change is the latest.
+            Some(_) => Ok(None),
+            None => self.overlay.symlink_target(path),
+        }
+    }
+
+    /// `place` as it is reached when a directory on its way is a symlink
+    /// check mode made (the disk resolved the path without it): through
+    /// that link, as the disk would after the real calls. None when no
+    /// such link is on its way.
+    fn through_made_links(&self, place: &Place) -> io::Result<Option<Place>> {
+        let mut current: Option<Place> = None;
+        for _ in 0..=MAX_LINKS {
+            let at = current.as_ref().unwrap_or(place);
+            let path = at.path();
+            let mut made = None;
+            // The link nearest the root comes first: the disk meets it first.
+            let ancestors: Vec<&Path> = path.ancestors().skip(1).collect();
+            for dir in ancestors.into_iter().rev() {
+                if at.root().is_some_and(|root| !dir.starts_with(root)) {
+                    continue;
+                }
+                if let Some(target) = self.made_link(dir)? {
+                    made = Some((dir.to_owned(), target));
+                    break;
+                }
+            }
+            let Some((link, target)) = made else {
+                return Ok(current);
+            };
+            let rest = path.strip_prefix(&link).map_err(io::Error::other)?;
+            let led = at.elsewhere(&link)?.link_target(Path::new(&target))?;
+            current = Some(at.elsewhere(&led.path().join(rest))?);
+        }
+        Err(errno(libc::ELOOP))
+    }
+
     /// Where `place` leads when check mode sees a symlink there, followed
     /// as on disk (confined, at most so many links); None when it is none.
     /// A link check mode made leads where its contents say; one on disk
@@ -167,13 +208,38 @@ impl Check {
             let at = current.as_ref().unwrap_or(place);
             match self.entry(at)? {
                 Entry::Symlink { target, .. } if self.changed(at) => {
-                    current = Some(at.link_target(Path::new(&target))?);
+                    let led = at.link_target(Path::new(&target))?;
+                    current = Some(self.through_made_links(&led)?.unwrap_or(led));
                 }
-                Entry::Symlink { .. } => current = Some(at.resolved()?),
+                Entry::Symlink { .. } => {
+                    let led = at.resolved()?;
+                    current = Some(self.through_made_links(&led)?.unwrap_or(led));
+                }
                 _ => return Ok(current),
             }
         }
         Err(errno(libc::ELOOP))
+    }
+
+    /// The file system `place` is (or would be made) on: that of the
+    /// nearest directory holding it on disk.
+    fn device_of(&self, place: &Place) -> io::Result<u64> {
+        let mut parent = place.parent()?;
+        while let Some(dir) = parent {
+            if let Some(status) = dir.status()? {
+                return Ok(status.dev);
+            }
+            parent = dir.parent()?;
+        }
+        // Up to the granted path: the directory holding it is there, open
+        // (only its device is looked at).
+        let top = match place.root() {
+            Some(root) => root.parent().unwrap_or(root),
+            None => Path::new("/"),
+        };
+        Ok(Place::Anywhere(top.to_owned())
+            .status()?
+            .map_or(0, |s| s.dev))
     }
 
     /// The owner of `place` as check mode sees it.
@@ -242,6 +308,8 @@ impl Check {
 
 impl FileBackend for Check {
     fn read(&self, place: &Place, limit: u64) -> io::Result<Vec<u8>> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         let followed = self.followed(place)?;
         let place = followed.as_ref().unwrap_or(place);
         match self.entry(place)? {
@@ -257,6 +325,8 @@ impl FileBackend for Check {
     }
 
     fn status(&self, place: &Place) -> io::Result<Option<Status>> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         let on_disk = place.status()?;
         if !self.changed(place) {
             return Ok(on_disk);
@@ -283,6 +353,10 @@ impl FileBackend for Check {
             _ => now,
         };
         // What check mode wrote is a new file, with one name.
+        let dev = match &on_disk {
+            Some(s) => s.dev,
+            None => self.device_of(place)?,
+        };
         let status = |is_dir, is_file, is_symlink, mode, size| Status {
             is_dir,
             is_file,
@@ -293,6 +367,7 @@ impl FileBackend for Check {
             gid: owner.gid,
             links: 1,
             mtime,
+            dev,
         };
         Ok(match entry {
             Entry::Absent => None,
@@ -310,6 +385,8 @@ impl FileBackend for Check {
     /// Refused where a real write would be: under a parent that is not (or
     /// would not be) a directory.
     fn write(&mut self, place: &Place, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         self.parent_must_be_dir(place)?;
         let before = self.entry(place)?;
         let mode = mode
@@ -334,6 +411,8 @@ impl FileBackend for Check {
     }
 
     fn remove(&mut self, place: &Place) -> io::Result<()> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         let before = self.entry(place)?;
         if before == Entry::Absent {
             return Err(errno(libc::ENOENT));
@@ -343,6 +422,8 @@ impl FileBackend for Check {
     }
 
     fn mkdir_all(&mut self, place: &Place, mode: u32) -> io::Result<()> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         let mut missing = Vec::new();
         let mut parent: Option<Place> = None;
         // Up from `place`, through its confined parents, to the first that exists.
@@ -375,6 +456,8 @@ impl FileBackend for Check {
     /// Refused as on disk for a file with other names, unless check mode
     /// wrote it anew (a write replaces the file, leaving the other names).
     fn chmod(&mut self, place: &Place, mode: u32) -> io::Result<()> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         if !self.changed(place) {
             place.refuse_shared("mode")?;
         }
@@ -404,6 +487,8 @@ impl FileBackend for Check {
     /// made it anew; a link's own owner. Setting the owner it has already
     /// changes nothing (the disk's call is not even made).
     fn chown(&mut self, place: &Place, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         if !self.changed(place) {
             place.refuse_shared("owner")?;
         }
@@ -438,6 +523,8 @@ impl FileBackend for Check {
     }
 
     fn symlink(&mut self, place: &Place, target: &Path) -> io::Result<()> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         self.parent_must_be_dir(place)?;
         let before = self.entry(place)?;
         if before != Entry::Absent {
@@ -455,6 +542,8 @@ impl FileBackend for Check {
     }
 
     fn read_link(&self, place: &Place) -> io::Result<PathBuf> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         match self.entry(place)? {
             Entry::Symlink { target, .. } => Ok(target.into()),
             Entry::Absent => Err(errno(libc::ENOENT)),
@@ -466,6 +555,8 @@ impl FileBackend for Check {
     /// The directory as on disk, with what this form and earlier ones
     /// would have made or removed in it.
     fn list_dir(&self, place: &Place, limit: u64) -> io::Result<Vec<Listed>> {
+        let through = self.through_made_links(place)?;
+        let place = through.as_ref().unwrap_or(place);
         let followed = self.followed(place)?;
         let place = followed.as_ref().unwrap_or(place);
         let on_disk = match self.entry(place)? {
@@ -510,9 +601,22 @@ impl FileBackend for Check {
             .collect()
     }
 
+    fn reached(&self, place: &Place) -> io::Result<Option<Place>> {
+        self.through_made_links(place)
+    }
+
     /// As rename(2) would: a directory is moved with everything beneath it.
     fn rename(&mut self, from: &Place, to: &Place) -> io::Result<()> {
+        let through_from = self.through_made_links(from)?;
+        let from = through_from.as_ref().unwrap_or(from);
+        let through_to = self.through_made_links(to)?;
+        let to = through_to.as_ref().unwrap_or(to);
         let (from_path, to_path) = (from.path(), to.path());
+        // The granted directory itself (or `/`) is no name in an open
+        // directory: the disk refuses it as busy.
+        if !from.is_named() || !to.is_named() {
+            return Err(errno(libc::EBUSY));
+        }
         if from_path == to_path {
             return Ok(());
         }
@@ -521,6 +625,10 @@ impl FileBackend for Check {
             return Err(errno(libc::ENOENT));
         }
         self.parent_must_be_dir(to)?;
+        // A rename never crosses file systems.
+        if self.device_of(from)? != self.device_of(to)? {
+            return Err(errno(libc::EXDEV));
+        }
         let replaced = self.entry(to)?;
         let moving_dir = matches!(moved, Entry::Dir { .. });
         match (&replaced, moving_dir) {

@@ -46,6 +46,14 @@ pub trait FileBackend {
     /// Rename `from` to `to`, replacing what is at `to` as rename(2) does.
     fn rename(&mut self, from: &Place, to: &Place) -> io::Result<()>;
 
+    /// `place` as this backend reaches it, where that is not where the
+    /// disk resolved it (check mode: through a symlink it made); None when
+    /// it is where the disk says.
+    fn reached(&self, place: &Place) -> io::Result<Option<Place>> {
+        let _ = place;
+        Ok(None)
+    }
+
     /// Replace the file with `contents` and `mode` unless it holds exactly
     /// them already; whether it changed.
     fn write_if_changed(&mut self, place: &Place, contents: &[u8], mode: u32) -> io::Result<bool> {

@@ -213,6 +213,17 @@ impl Overlay {
         }))
     }
 
+    /// The target of the symlink check mode made at `path`, if it made one
+    /// there (without reading what it made anywhere else).
+    pub fn symlink_target(&self, path: &Path) -> io::Result<Option<String>> {
+        match self.entries.get(path) {
+            Some(Kept::Symlink { at, len, .. }) => Ok(Some(
+                String::from_utf8(self.kept(*at, *len)?).map_err(io::Error::other)?,
+            )),
+            _ => Ok(None),
+        }
+    }
+
     /// The paths beneath `dir` check mode changed.
     pub fn paths_beneath<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
         // Paths order by component: those beneath `dir` follow it, together.
@@ -545,5 +556,76 @@ mod tests {
                 .unwrap()
                 .contains("\"plain\"")
         );
+    }
+
+    #[test]
+    fn links_and_owners_are_kept_and_paths_beneath_a_directory_found() {
+        let owner = Some(Owner { uid: 33, gid: 33 });
+        let link = Entry::Symlink {
+            target: "../releases/2".into(),
+            owner,
+        };
+        let dir = Entry::Dir { mode: 0o750, owner };
+        let mut overlay = Overlay::default();
+        overlay
+            .apply(&[
+                FileChange {
+                    path: "/srv/app/current".into(),
+                    before: Entry::Absent,
+                    after: link.clone(),
+                },
+                FileChange {
+                    path: "/srv/app".into(),
+                    before: Entry::Absent,
+                    after: dir.clone(),
+                },
+                FileChange {
+                    path: "/srv/app/releases/2/f".into(),
+                    before: Entry::Absent,
+                    after: file("x"),
+                },
+                FileChange {
+                    path: "/srv/apple".into(),
+                    before: Entry::Absent,
+                    after: file("y"),
+                },
+            ])
+            .unwrap();
+        assert_eq!(
+            overlay.get(Path::new("/srv/app/current")).unwrap(),
+            Some(link)
+        );
+        assert_eq!(overlay.get(Path::new("/srv/app")).unwrap(), Some(dir));
+        assert_eq!(
+            overlay
+                .symlink_target(Path::new("/srv/app/current"))
+                .unwrap(),
+            Some("../releases/2".to_owned())
+        );
+        assert_eq!(
+            overlay.symlink_target(Path::new("/srv/apple")).unwrap(),
+            None
+        );
+        let beneath: Vec<&Path> = overlay.paths_beneath(Path::new("/srv/app")).collect();
+        assert_eq!(
+            beneath,
+            [
+                Path::new("/srv/app/current"),
+                Path::new("/srv/app/releases/2/f")
+            ]
+        );
+        let mut recorder = Recorder::default();
+        recorder.record(Path::new("/a/b"), Entry::Absent, file("1"));
+        recorder.record(
+            Path::new("/a"),
+            Entry::Absent,
+            Entry::Dir {
+                mode: 0o755,
+                owner: None,
+            },
+        );
+        recorder.record(Path::new("/ab"), Entry::Absent, file("2"));
+        let beneath: Vec<&Path> = recorder.paths_beneath(Path::new("/a")).collect();
+        assert_eq!(beneath, [Path::new("/a/b")]);
     }
 }

@@ -45,6 +45,8 @@ pub struct Status {
     pub links: u64,
     /// Last modification, in seconds since the Unix epoch.
     pub mtime: i64,
+    /// The file system it is on.
+    pub dev: u64,
 }
 
 /// What kind of thing a path is, as a directory lists it.
@@ -385,6 +387,7 @@ fn status_of(m: &fs::Metadata) -> Status {
         gid: m.gid(),
         links: m.nlink(),
         mtime: m.mtime(),
+        dev: m.dev(),
     }
 }
 
@@ -513,6 +516,7 @@ impl Place {
                 gid: MetadataExt::gid(&m),
                 links: MetadataExt::nlink(&m),
                 mtime: MetadataExt::mtime(&m),
+                dev: MetadataExt::dev(&m),
             }),
         };
         match found {
@@ -662,6 +666,26 @@ impl Place {
         }
     }
 
+    /// The place at the absolute, plain `path`, confined as this one is
+    /// (refused, [`LeadsOut`], beneath another granted directory).
+    pub fn elsewhere(&self, path: &Path) -> io::Result<Place> {
+        match self {
+            Place::Anywhere(_) => Ok(Place::Anywhere(path.to_owned())),
+            Place::Beneath { root, .. } if path.starts_with(root) => {
+                Place::new(path, Some(root.clone()))
+            }
+            Place::Beneath { root, .. } => Err(LeadsOut::error(root)),
+        }
+    }
+
+    /// The granted directory this place is confined beneath, if any.
+    pub fn root(&self) -> Option<&Path> {
+        match self {
+            Place::Anywhere(_) => None,
+            Place::Beneath { root, .. } => Some(root),
+        }
+    }
+
     /// The place of `name` in this directory, confined as it is.
     pub fn child(&self, name: &OsStr) -> io::Result<Place> {
         Ok(match self {
@@ -704,6 +728,15 @@ impl Place {
             },
         };
         Ok(Some((parent, name.to_owned())))
+    }
+
+    /// Whether this place is a name in a directory: not `/`, nor the
+    /// granted directory itself (which a rename refuses as busy).
+    pub fn is_named(&self) -> bool {
+        match self {
+            Place::Anywhere(path) => path.parent().is_some() && path.file_name().is_some(),
+            Place::Beneath { rel, .. } => rel.parent().is_some() && rel.file_name().is_some(),
+        }
     }
 
     /// Set the owner and/or group, of a symlink itself, never of what it
