@@ -181,3 +181,70 @@ fn a_secret_or_key_of_the_consfig_named_in_a_form_is_refused_before_anything_con
         run.stdout
     );
 }
+
+/// A bundle dumped during a deploy carries the host's variables and the
+/// files of the consfig its form names: run later, on its own, its form
+/// reads them as it would have in the deploy.
+#[test]
+fn a_bundle_dumped_in_a_deploy_carries_the_variables_and_files_its_form_reads() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let grants = format!("[{}]", q(format!("write:{}", out.display())));
+    let dump = |bundle: &str, form: String| {
+        format!(
+            "[\"image:dumped\", {}, {form}, {grants}]",
+            q(sb.path().join(bundle).display().to_string())
+        )
+    };
+    let forms = [
+        dump("reads-file", copy("conf/app.ini", &out.join("app.ini"))),
+        dump(
+            "reads-vars",
+            format!(
+                "[\"testing:vars\", {}]",
+                q(out.join("vars.json").display().to_string())
+            ),
+        ),
+    ];
+    let dir = sb.path().join("consfig");
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(dir.join("conf/app.ini"), b"[app]\nport = 8080\n").unwrap();
+    std::fs::write(dir.join("unnamed.txt"), b"not named by the bundle").unwrap();
+    let text = format!(
+        "modules = [{}, {}]\n{TESTING_GRANTS}[vars]\nport = 8080\n[hosts.box]\nconnection = [\"local\"]\nproperties = [\n{},\n{},\n[\"testing:echo\", \"unnamed.txt\"]\n]\n",
+        q(module("testing").display().to_string()),
+        q(module("image").display().to_string()),
+        forms[0],
+        forms[1],
+    );
+    std::fs::write(dir.join("Consfig.toml"), text).unwrap();
+    let run = deploy(&sb, &dir);
+    assert_eq!(run.code, 23, "{}\n{}", run.stdout, run.stderr);
+    assert!(!out.join("app.ini").exists(), "only the bundle applies it");
+
+    let info = sb.consfig(&[
+        "bundle",
+        "--info",
+        &sb.path().join("reads-file").display().to_string(),
+    ]);
+    assert!(
+        info.stdout.contains("\"conf/app.ini\": 18 bytes"),
+        "{info:?}"
+    );
+    assert!(!info.stdout.contains("unnamed.txt"), "{info:?}");
+    for bundle in ["reads-file", "reads-vars"] {
+        let status = std::process::Command::new(sb.path().join(bundle))
+            .env_clear()
+            .status()
+            .unwrap();
+        assert!(status.success(), "{bundle}: {status}");
+    }
+    assert_eq!(
+        std::fs::read(out.join("app.ini")).unwrap(),
+        b"[app]\nport = 8080\n"
+    );
+    let vars: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("vars.json")).unwrap()).unwrap();
+    assert_eq!(vars, serde_json::json!({"port": 8080}));
+}

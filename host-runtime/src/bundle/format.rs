@@ -5,13 +5,15 @@
 //! payload appended, then a trailer:
 //!
 //! ```text
-//! stub executable | manifest length (u32 LE) | manifest (JSON) | compiled module… | trailer
+//! stub executable | manifest length (u32 LE) | manifest (JSON) | compiled module… | consfig file… | trailer
 //! trailer (64 bytes): stub length (u64 LE) | payload length (u64 LE)
 //!                     | SHA-256 of everything before the trailer | magic (16 bytes)
 //! ```
 //!
 //! The manifest names the modules (with the hash of their Wasm), the form and
-//! the grants. This file is the format: writing one, and reading one back
+//! the grants; a bundle dumped during a deploy also carries the host's
+//! variables and the files of the consfig its form names, which its form
+//! reads as it would in the deploy. This file is the format: writing one, and reading one back
 //! verified. Starting one is the runtime's (`runtime::bundled`).
 
 use std::fs::File;
@@ -101,6 +103,28 @@ pub struct Manifest {
     pub form: serde_json::Value,
     pub grants: Vec<Grant>,
     pub modules: Vec<ManifestModule>,
+    /// The variables of the host it was dumped on.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// Files of the consfig its form names, after the compiled code, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ManifestFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// Its path relative to the consfig's Consfig.toml, as forms name it.
+    pub path: String,
+    pub size: u64,
+}
+
+/// What a consfig gave the host a bundle is dumped on, for its form.
+#[derive(Debug, Clone, Default)]
+pub struct BundleGiven {
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// Files of the consfig by path.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +165,13 @@ pub struct BundleModule {
 }
 
 /// The bytes of a bundle: `stub`, then the payload, then the trailer.
-pub fn assemble(stub: &[u8], form: &Form, grants: &[Grant], modules: &[BundleModule]) -> Vec<u8> {
+pub fn assemble(
+    stub: &[u8],
+    form: &Form,
+    grants: &[Grant],
+    modules: &[BundleModule],
+    given: &BundleGiven,
+) -> Vec<u8> {
     let manifest = Manifest {
         format: FORMAT,
         consfig: env!("CARGO_PKG_VERSION").to_owned(),
@@ -156,15 +186,26 @@ pub fn assemble(stub: &[u8], form: &Form, grants: &[Grant], modules: &[BundleMod
                 compiled_size: m.compiled.len() as u64,
             })
             .collect(),
+        vars: given.vars.clone(),
+        files: (given.files.iter())
+            .map(|(path, bytes)| ManifestFile {
+                path: path.clone(),
+                size: bytes.len() as u64,
+            })
+            .collect(),
     };
     let manifest = serde_json::to_vec(&manifest).expect("a manifest always serializes");
-    let code: usize = modules.iter().map(|m| m.compiled.len()).sum();
+    let code: usize = modules.iter().map(|m| m.compiled.len()).sum::<usize>()
+        + given.files.iter().map(|(_, b)| b.len()).sum::<usize>();
     let mut bytes = Vec::with_capacity(stub.len() + 4 + manifest.len() + code + TRAILER_LEN);
     bytes.extend_from_slice(stub);
     bytes.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&manifest);
     for module in modules {
         bytes.extend_from_slice(&module.compiled);
+    }
+    for (_, file) in &given.files {
+        bytes.extend_from_slice(file);
     }
     let trailer = Trailer {
         stub_len: stub.len() as u64,
@@ -184,6 +225,8 @@ pub struct Bundle {
     bytes: Vec<u8>,
     /// Where each module's compiled code lies in `bytes`.
     code: Vec<std::ops::Range<usize>>,
+    /// Where each file of the consfig lies in `bytes`.
+    files: Vec<std::ops::Range<usize>>,
 }
 
 impl Bundle {
@@ -266,9 +309,23 @@ impl Bundle {
             code.push(at..end);
             at = end;
         }
+        let mut files = Vec::new();
+        for file in &manifest.files {
+            let path = &file.path;
+            if path.is_empty() || path.starts_with('/') || path.contains('\0') {
+                return Err(bad(format!("{path:?} is not a path of a consfig file")));
+            }
+            let end = usize::try_from(file.size)
+                .ok()
+                .and_then(|size| at.checked_add(size))
+                .filter(|&end| end <= body.len())
+                .ok_or_else(|| bad(format!("file {path}: runs past the payload")))?;
+            files.push(at..end);
+            at = end;
+        }
         if at != body.len() {
             return Err(bad(format!(
-                "{} bytes after the last module",
+                "{} bytes after the last module and file",
                 body.len() - at
             )));
         }
@@ -278,6 +335,7 @@ impl Bundle {
             stub_len,
             bytes,
             code,
+            files,
         })
     }
 
@@ -293,6 +351,14 @@ impl Bundle {
             .iter()
             .zip(&self.code)
             .map(|(m, range)| (m, &self.bytes[range.clone()]))
+    }
+
+    /// The files of the consfig it carries, by path.
+    pub fn files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        (self.manifest.files.iter())
+            .zip(&self.files)
+            .map(|(file, range)| (file.path.clone(), self.bytes[range.clone()].to_vec()))
+            .collect()
     }
 
     /// What `consfig bundle --info` prints.
@@ -324,6 +390,16 @@ impl Bundle {
                 module.name,
                 &module.sha256[..module.sha256.len().min(16)],
                 module.compiled_size
+            ));
+        }
+        if !self.manifest.vars.is_empty() {
+            let names: Vec<&str> = self.manifest.vars.keys().map(String::as_str).collect();
+            text.push_str(&format!("  variables: {}\n", names.join(", ")));
+        }
+        for file in &self.manifest.files {
+            text.push_str(&format!(
+                "  file of the consfig {:?}: {} bytes\n",
+                file.path, file.size
             ));
         }
         text
@@ -366,7 +442,45 @@ mod tests {
                 compiled: b"compiled file code".to_vec(),
             },
         ];
-        assemble(b"\x7fELF stub", &form, &grants, &modules)
+        assemble(
+            b"\x7fELF stub",
+            &form,
+            &grants,
+            &modules,
+            &BundleGiven::default(),
+        )
+    }
+
+    #[test]
+    fn carries_the_hosts_variables_and_files_after_the_code() {
+        let form = Form::parse(r#"["web:start-server", 8080]"#).unwrap();
+        let given = BundleGiven {
+            vars: [("port".to_owned(), serde_json::json!(8080))]
+                .into_iter()
+                .collect(),
+            files: vec![
+                ("conf/app.ini".to_owned(), b"[app]\n".to_vec()),
+                ("logo.png".to_owned(), vec![0x89, b'P', 0]),
+            ],
+        };
+        let module = BundleModule {
+            name: "web".into(),
+            sha256: "ab".repeat(32),
+            compiled: b"compiled web".to_vec(),
+        };
+        let bytes = assemble(b"stub", &form, &[], std::slice::from_ref(&module), &given);
+        let bundle = Bundle::parse(bytes, "b").unwrap();
+        assert_eq!(bundle.manifest.vars["port"], 8080);
+        assert_eq!(bundle.files().into_iter().collect::<Vec<_>>(), given.files);
+        assert_eq!(bundle.compiled().next().unwrap().1, b"compiled web");
+        let info = bundle.describe();
+        assert!(
+            info.contains("variables: port") && info.contains("\"conf/app.ini\": 6 bytes"),
+            "{info}"
+        );
+        // Without any, the manifest is as it always was.
+        let plain = String::from_utf8_lossy(&sample()).into_owned();
+        assert!(!plain.contains("\"vars\"") && !plain.contains("\"files\""));
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub fn run(
     let bytes = inspector
         .image()
         .module_set()
-        .bundle(&stub, &form, &grants)
+        // Made on the controller, outside any consfig: no variables, no files.
+        .bundle(&stub, &form, &grants, &Default::default())
         .map_err(anyhow::Error::msg)?;
     let place = Place::new(output, None)?;
     let changed = Disk

@@ -14,9 +14,11 @@ use super::launcher::{LaunchError, Subdeployment};
 use super::modules::{CallError, ModuleSet};
 use super::store::{DeferRefused, NestedTooLarge, StoreData};
 use super::{EngineError, error_chain};
+use crate::bundle::format::BundleGiven;
 use crate::host::bindings::consfig::module::{host, types};
 use crate::host::error::HostError;
 use crate::host::state::HostState;
+use crate::sandbox::policy::{Policy, normal_path};
 use crate::wire::outcome::{Nested, Status};
 
 /// The `forms` interface, as modules import it.
@@ -294,6 +296,32 @@ fn subdeploy(
     }
 }
 
+/// What a bundle of `form` carries from the consfig under `policy`: the
+/// host's variables, and the files it was sent that `form` names.
+fn given_to(policy: &Policy, form: &Form) -> BundleGiven {
+    fn strings_in<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v str>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| strings_in(v, out)),
+            _ => {}
+        }
+    }
+    let mut strings = Vec::new();
+    for arg in form.args() {
+        strings_in(arg, &mut strings);
+    }
+    let named: Vec<String> = strings.into_iter().map(normal_path).collect();
+    let files = (policy.files.paths())
+        .filter(|path| named.iter().any(|n| n == path))
+        .filter_map(|path| Some((path.to_owned(), policy.files.get(path)?.to_vec())))
+        .collect();
+    BundleGiven {
+        vars: policy.vars.clone(),
+        files,
+    }
+}
+
 /// Write a bundle of every loaded module applying `form`, through the file
 /// backend (check mode records it); changed only when the bytes differ.
 async fn dump_image(
@@ -325,8 +353,11 @@ async fn dump_image(
             call: "dump-image",
             error,
         })?;
+    // What the consfig gave this host goes with it: its variables, and the
+    // files of the consfig the bundled form names.
+    let given = given_to(store.data().host().policy(), &form);
     let bytes = modules
-        .bundle(&stub, &form, &grants)
+        .bundle(&stub, &form, &grants, &given)
         .map_err(|reason| FormsError::Bundle {
             path: path.to_owned(),
             reason,

@@ -15,7 +15,7 @@ use super::deadline::{TimeLimitExceeded, time_limit_of};
 use super::error_chain;
 use super::recipe::Recipe;
 use super::store::{MAX_DEFERRED, StoreData};
-use crate::bundle::format::{BundleModule, assemble};
+use crate::bundle::format::{BundleGiven, BundleModule, assemble};
 use crate::host::bindings::Module as ModuleBindings;
 use crate::host::bindings::consfig::module::types::{self as wit, ModuleInfo};
 use crate::host::output::OutputLimitExceeded;
@@ -125,7 +125,13 @@ impl ModuleSet {
 
     /// The bytes of a bundle of every module here on `stub`, applying `form`
     /// with `grants` for its modules.
-    pub fn bundle(&self, stub: &[u8], form: &Form, grants: &[Grant]) -> Result<Vec<u8>, String> {
+    pub fn bundle(
+        &self,
+        stub: &[u8],
+        form: &Form,
+        grants: &[Grant],
+        given: &BundleGiven,
+    ) -> Result<Vec<u8>, String> {
         let mut bundled = Vec::new();
         for (name, sha256, component) in self.compiled() {
             let compiled = component
@@ -137,7 +143,7 @@ impl ModuleSet {
                 compiled,
             });
         }
-        Ok(assemble(stub, form, grants, &bundled))
+        Ok(assemble(stub, form, grants, &bundled, given))
     }
 
     /// The module defining the property `name`.

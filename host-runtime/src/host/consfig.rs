@@ -27,13 +27,25 @@ impl HostState {
             .map(<[u8]>::to_vec)
             .ok_or_else(|| HostError::NoConsfigFile {
                 path: path.to_owned(),
-                sent: if files.is_empty() {
-                    "none".to_owned()
-                } else {
-                    files.paths().collect::<Vec<_>>().join(", ")
-                },
+                sent: sent_list(files.paths()),
             })
     }
+}
+
+/// The most paths a refusal lists of the files sent.
+const LISTED: usize = 10;
+
+/// The paths sent, for an error: at most [`LISTED`], saying how many more.
+fn sent_list<'p>(paths: impl ExactSizeIterator<Item = &'p str>) -> String {
+    let total = paths.len();
+    if total == 0 {
+        return "none".to_owned();
+    }
+    let mut listed: Vec<&str> = paths.take(LISTED).collect();
+    let more = total - listed.len();
+    let more = (more > 0).then(|| format!("and {more} more"));
+    listed.extend(more.as_deref());
+    listed.join(", ")
 }
 
 #[cfg(test)]
@@ -94,6 +106,16 @@ mod tests {
                 && text.contains("keys.txt, templates/motd.j2"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_refusal_lists_at_most_ten_paths_sent() {
+        let many: Vec<String> = (0..12).map(|i| format!("f{i:02}")).collect();
+        assert_eq!(
+            super::sent_list(many.iter().map(String::as_str)),
+            "f00, f01, f02, f03, f04, f05, f06, f07, f08, f09, and 2 more"
+        );
+        assert_eq!(super::sent_list(std::iter::empty()), "none");
     }
 
     #[test]

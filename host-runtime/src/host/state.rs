@@ -17,7 +17,7 @@ use crate::sandbox::grants::ModuleGrants;
 use crate::sandbox::network::NetworkGate;
 use crate::sandbox::overlay::{FileChange, Overlay, Unknowable};
 use crate::sandbox::place::Place;
-use crate::sandbox::policy::{Limit, MAX_SUBDEPLOY_DEPTH, Policy};
+use crate::sandbox::policy::{ConsfigFiles, Limit, MAX_SUBDEPLOY_DEPTH, Policy};
 
 /// When the call into a module running now must end, and the limit that
 /// set it (for messages).
@@ -96,13 +96,20 @@ impl HostState {
     }
 
     /// For a bundle's service: output to this process's stdout and stderr,
-    /// and the bundle's grants for every module in it.
-    pub fn for_service(grants: Vec<Grant>) -> Self {
+    /// the bundle's grants for every module in it, and the variables and
+    /// files of the consfig it carries.
+    pub fn for_service(
+        grants: Vec<Grant>,
+        vars: serde_json::Map<String, serde_json::Value>,
+        files: ConsfigFiles,
+    ) -> Self {
         let policy = Policy {
             every_module: Some(ModuleGrants {
                 grants,
                 ..ModuleGrants::default()
             }),
+            vars,
+            files,
             ..Policy::default()
         };
         Self::build(

@@ -12,6 +12,7 @@ use crate::bundle::format::{Bundle, EXIT_BAD_BUNDLE, EXIT_FORM_FAILED};
 use crate::engine::image::Image;
 use crate::engine::recipe::Recipe;
 use crate::host::state::HostState;
+use crate::sandbox::policy::ConsfigFiles;
 use crate::wire::outcome::Status;
 
 /// Apply the form of the bundle this executable is; the process's exit status.
@@ -57,7 +58,11 @@ pub fn run_self() -> i32 {
         Ok(recipe) => recipe,
         Err(e) => return fail(e.to_string()),
     };
-    let host = HostState::for_service(bundle.manifest.grants.clone());
+    let host = HostState::for_service(
+        bundle.manifest.grants.clone(),
+        bundle.manifest.vars.clone(),
+        ConsfigFiles::new(bundle.files()),
+    );
     let mut image = match Image::new(&recipe, host) {
         Ok(image) => image,
         Err(e) => return fail(e.to_string()),

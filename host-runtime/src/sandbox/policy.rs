@@ -199,7 +199,7 @@ impl ConsfigFiles {
         self.0.get(&normal_path(path)).map(Vec::as_slice)
     }
 
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
+    pub fn paths(&self) -> impl ExactSizeIterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
 
