@@ -43,6 +43,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The bytes cached at `path`, which must have the hash `sha256` they are
+/// stored under. A damaged entry would fail every deploy: it is dropped, so
+/// the next deploy sends it again.
+fn read_verified(path: &Path, sha256: &str) -> Result<Vec<u8>, CacheError> {
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    let actual = sha256_hex(&bytes);
+    if actual != sha256 {
+        let _ = fs::remove_file(path);
+        return Err(CacheError::HashMismatch {
+            expected: sha256.to_owned(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}
+
 fn is_hash(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
@@ -180,17 +196,7 @@ impl Cache {
     /// Read a cached file of a consfig back, verifying its hash (a damaged
     /// entry is dropped, so the next deploy sends it again).
     pub fn read_file(&self, sha256: &str) -> Result<Vec<u8>, CacheError> {
-        let path = self.file_path(sha256)?;
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
-        let actual = sha256_hex(&bytes);
-        if actual != sha256 {
-            let _ = fs::remove_file(&path);
-            return Err(CacheError::HashMismatch {
-                expected: sha256.to_owned(),
-                actual,
-            });
-        }
-        Ok(bytes)
+        read_verified(&self.file_path(sha256)?, sha256)
     }
 
     /// Remove temporary files a runtime killed mid-write left behind: a write
@@ -258,18 +264,7 @@ impl Cache {
         if !is_hash(sha256) {
             return Err(CacheError::BadHash(sha256.to_owned()));
         }
-        let path = self.module_path(sha256);
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
-        let actual = sha256_hex(&bytes);
-        if actual != sha256 {
-            // A damaged entry would fail every deploy: drop it so the next one re-sends it.
-            let _ = fs::remove_file(&path);
-            return Err(CacheError::HashMismatch {
-                expected: sha256.to_owned(),
-                actual,
-            });
-        }
-        Ok(bytes)
+        read_verified(&self.module_path(sha256), sha256)
     }
 }
 
