@@ -37,7 +37,7 @@ fn group_exists(name: String) -> Result<Change> {
     if found("group", &name)? {
         return Ok(Change::Unchanged);
     }
-    succeed(Command::change("groupadd").arg(&name))?;
+    Command::change("groupadd").arg(&name).succeed()?;
     info!("added group {name}");
     Ok(Change::Changed)
 }
@@ -69,7 +69,7 @@ fn exists(name: String, home: Option<String>, shell: Option<String>) -> Result<C
     if let Some(shell) = &shell {
         command = command.args(["--shell", shell]);
     }
-    succeed(command.arg(&name))?;
+    command.arg(&name).succeed()?;
     info!("added user {name}");
     Ok(Change::Changed)
 }
@@ -100,30 +100,7 @@ fn found(database: &str, key: &str) -> Result<bool> {
     match output.exit_code {
         Some(0) => Ok(true),
         Some(2) => Ok(false),
-        _ => bail!("{shown}: {}{}", output.status(), stderr(&output)),
-    }
-}
-
-/// Run a command that must exit 0, logging what it printed.
-fn succeed(command: Command) -> Result<()> {
-    let shown = command.to_string();
-    let output = run(command)?;
-    if !output.success() {
-        bail!("{shown}: {}{}", output.status(), stderr(&output));
-    }
-    for text in [output.stdout_str(), output.stderr_str()] {
-        if !text.trim().is_empty() {
-            log::info(text.trim_end());
-        }
-    }
-    Ok(())
-}
-
-/// A failed command's stderr, to append to its error.
-fn stderr(output: &Output) -> String {
-    match output.stderr_str().trim() {
-        "" => String::new(),
-        text => format!(": {text}"),
+        _ => bail!("{shown}: {}{}", output.status(), output.stderr_suffix()),
     }
 }
 

@@ -128,6 +128,27 @@ impl Command {
     pub fn run(self) -> Result<Output> {
         run(self)
     }
+
+    /// Run the command, which must exit 0: otherwise an error naming the
+    /// command line, how it ended and what it wrote on stderr. What it
+    /// printed is logged.
+    pub fn succeed(self) -> Result<Output> {
+        let shown = self.to_string();
+        let output = run(self)?;
+        if !output.success() {
+            return Err(Error::new(format!(
+                "{shown}: {}{}",
+                output.status(),
+                output.stderr_suffix()
+            )));
+        }
+        for text in [output.stdout_str(), output.stderr_str()] {
+            if !text.trim().is_empty() {
+                super::log::info(text.trim_end());
+            }
+        }
+        Ok(output)
+    }
 }
 
 impl fmt::Display for Command {
@@ -167,6 +188,15 @@ impl Output {
         match self.exit_code {
             Some(code) => format!("exit code {code}"),
             None => "killed by a signal".to_owned(),
+        }
+    }
+
+    /// `: ` and what the command wrote on stderr, trimmed, to append to a
+    /// message about it; empty when it wrote nothing.
+    pub fn stderr_suffix(&self) -> String {
+        match self.stderr_str().trim() {
+            "" => String::new(),
+            text => format!(": {text}"),
         }
     }
 
@@ -227,6 +257,12 @@ mod tests {
         assert!(out.success());
         assert_eq!(out.stdout_str(), "ok\n");
         assert_eq!(out.stderr_str(), "\u{fffd}");
+        assert_eq!(out.stderr_suffix(), ": \u{fffd}");
+        let quiet = Output {
+            stderr: b" \n".to_vec(),
+            ..out.clone()
+        };
+        assert_eq!(quiet.stderr_suffix(), "");
         let killed = Output {
             exit_code: None,
             ..out.clone()
