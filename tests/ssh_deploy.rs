@@ -248,8 +248,22 @@ fn a_connection_dropped_during_a_module_upload_leaves_nothing_corrupt() {
         "no form ran"
     );
 
-    // Nothing half-written in the target's cache: every module there has its hash.
+    // Nothing half-written in the target's cache: every module there has its
+    // hash. The controller gives up as soon as the connection drops; the
+    // target's runtime notices a moment later and removes the module it was
+    // writing, so wait for it to be gone before looking.
     let cache = server.target_cache().join("consfig/modules");
+    let temporary = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with('.'))
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !temporary().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let cached = std::fs::read_dir(&cache)
         .unwrap()
         .filter(|e| {
