@@ -59,13 +59,15 @@ pub enum Kind {
     Other,
 }
 
-impl Status {
-    pub fn kind(&self) -> Kind {
-        if self.is_symlink {
+impl Kind {
+    /// The kind from a file type's three questions, which `std` and
+    /// `cap_std` file types and [`Status`] each answer.
+    fn of(is_symlink: bool, is_dir: bool, is_file: bool) -> Kind {
+        if is_symlink {
             Kind::Symlink
-        } else if self.is_dir {
+        } else if is_dir {
             Kind::Dir
-        } else if self.is_file {
+        } else if is_file {
             Kind::File
         } else {
             Kind::Other
@@ -73,17 +75,15 @@ impl Status {
     }
 }
 
+impl Status {
+    pub fn kind(&self) -> Kind {
+        Kind::of(self.is_symlink, self.is_dir, self.is_file)
+    }
+}
+
 impl From<fs::FileType> for Kind {
     fn from(t: fs::FileType) -> Kind {
-        if t.is_symlink() {
-            Kind::Symlink
-        } else if t.is_dir() {
-            Kind::Dir
-        } else if t.is_file() {
-            Kind::File
-        } else {
-            Kind::Other
-        }
+        Kind::of(t.is_symlink(), t.is_dir(), t.is_file())
     }
 }
 
@@ -802,15 +802,7 @@ impl Place {
                 for entry in dir.read_dir(Self::followed(dir, root, rel, *lone)?)? {
                     let entry = entry?;
                     let kind = entry.file_type()?;
-                    let kind = if kind.is_symlink() {
-                        Kind::Symlink
-                    } else if kind.is_dir() {
-                        Kind::Dir
-                    } else if kind.is_file() {
-                        Kind::File
-                    } else {
-                        Kind::Other
-                    };
+                    let kind = Kind::of(kind.is_symlink(), kind.is_dir(), kind.is_file());
                     take(entry.file_name(), kind)?;
                 }
             }

@@ -15,13 +15,7 @@ fn opts<'a>() -> BlockOptions<'a> {
 #[track_caller]
 fn edits(text: &str, options: &BlockOptions, expected: &str) {
     let edit = BlockInFile::new(options).unwrap();
-    let once = edit.apply(text);
-    assert_eq!(once, expected);
-    assert_eq!(
-        edit.apply(&once),
-        once,
-        "a second application changes nothing"
-    );
+    crate::edit::assert_edits_once(|t| edit.apply(t), text, expected);
 }
 
 #[test]

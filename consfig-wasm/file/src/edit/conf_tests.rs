@@ -14,13 +14,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 #[track_caller]
 fn conf(style: ConfStyle, text: &str, pairs: &[(&str, &str)], expected: &str) {
     let edit = ConfSettings::new(style, &map(pairs)).unwrap();
-    let once = edit.apply(text);
-    assert_eq!(once, expected);
-    assert_eq!(
-        edit.apply(&once),
-        once,
-        "a second application changes nothing"
-    );
+    crate::edit::assert_edits_once(|t| edit.apply(t), text, expected);
 }
 
 fn triples(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
@@ -32,13 +26,7 @@ fn triples(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 #[track_caller]
 fn ini(text: &str, list: &[(&str, &str, &str)], expected: &str) {
     let edit = IniSettings::new(&triples(list)).unwrap();
-    let once = edit.apply(text);
-    assert_eq!(once, expected);
-    assert_eq!(
-        edit.apply(&once),
-        once,
-        "a second application changes nothing"
-    );
+    crate::edit::assert_edits_once(|t| edit.apply(t), text, expected);
 }
 
 #[test]

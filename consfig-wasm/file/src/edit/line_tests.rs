@@ -13,13 +13,7 @@ fn opts<'a>() -> LineOptions<'a> {
 #[track_caller]
 fn edits(text: &str, options: &LineOptions, expected: &str) {
     let edit = LineInFile::new(options).unwrap();
-    let once = edit.apply(text);
-    assert_eq!(once, expected);
-    assert_eq!(
-        edit.apply(&once),
-        once,
-        "a second application changes nothing"
-    );
+    crate::edit::assert_edits_once(|t| edit.apply(t), text, expected);
 }
 
 fn error(options: &LineOptions) -> String {

@@ -64,3 +64,13 @@ fn one_line(what: &'static str, value: &str, hint: &'static str) -> Result<(), E
     }
     Ok(())
 }
+
+/// Apply an edit to `text`, expecting `expected`, then to its result: a
+/// second application must change nothing. The edits' tests share it.
+#[cfg(test)]
+#[track_caller]
+fn assert_edits_once(apply: impl Fn(&str) -> String, text: &str, expected: &str) {
+    let once = apply(text);
+    assert_eq!(once, expected);
+    assert_eq!(apply(&once), once, "a second application changes nothing");
+}
