@@ -168,7 +168,7 @@ LIBDIR  := $(DESTDIR)$(PREFIX)/lib/consfig
 SDK_DIR := $(LIBDIR)/sdk
 # The standard modules whose library crates (their typed forms) a consfig's
 # modules may depend on; installed beside the SDK, as in a checkout.
-LIBRARY_MODULES := file cmd chroot user image archive
+LIBRARY_MODULES := file cmd chroot user image archive apt systemd
 
 install:
 	@test -x $(BIN) -a -x target/release/consfig-stub -a -d target/release/modules || $(MAKE) build

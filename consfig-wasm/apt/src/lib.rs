@@ -51,3 +51,6 @@ consfig_guest::module! {
         debconf::reconfigured,
     ],
 }
+
+#[cfg(test)]
+mod tests;

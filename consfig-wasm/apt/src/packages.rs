@@ -103,6 +103,17 @@ pub fn candidates(packages: &[String]) -> Result<BTreeMap<String, Option<String>
     Ok(found)
 }
 
+/// The packages, each once, in the order given.
+fn distinct(packages: &[String]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for package in packages {
+        if !seen.contains(package) {
+            seen.push(package.clone());
+        }
+    }
+    seen
+}
+
 /// The packages are installed (with `apt-get install`, from the package
 /// lists as they are: see `apt:updated`).
 ///
@@ -123,8 +134,8 @@ pub fn candidates(packages: &[String]) -> Result<BTreeMap<String, Option<String>
 pub fn installed(packages: Vec<String>, #[default = false] no_recommends: bool) -> Result<Change> {
     check_packages("packages", &packages)?;
     let mut missing = Vec::new();
-    for package in &packages {
-        if !status(package)?.installed() && !missing.contains(package) {
+    for package in &distinct(&packages) {
+        if !status(package)?.installed() {
             missing.push(package.clone());
         }
     }
@@ -166,14 +177,14 @@ pub fn installed(packages: Vec<String>, #[default = false] no_recommends: bool) 
 pub fn removed(packages: Vec<String>, #[default = false] purge: bool) -> Result<Change> {
     check_packages("packages", &packages)?;
     let mut present = Vec::new();
-    for package in &packages {
+    for package in &distinct(&packages) {
         let status = status(package)?;
         let left = if purge {
             status.remembered()
         } else {
             status.present()
         };
-        if left && !present.contains(package) {
+        if left {
             present.push(package.clone());
         }
     }
