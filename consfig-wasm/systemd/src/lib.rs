@@ -68,3 +68,6 @@ consfig_guest::module! {
         activity::daemon_reloaded,
     ],
 }
+
+#[cfg(test)]
+mod tests;
