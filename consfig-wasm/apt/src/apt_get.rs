@@ -38,6 +38,9 @@ pub fn apt_get<S: Into<String>>(args: impl IntoIterator<Item = S>) -> Command {
             "Dpkg::Options::=--force-confdef",
             "-o",
             "Dpkg::Options::=--force-confold",
+            // No progress bars drawn with carriage returns in the form's output.
+            "-o",
+            "Dpkg::Use-Pty=0",
         ])
         .args(args)
 }

@@ -34,6 +34,8 @@ fn apt_get(args: &[&str]) -> Vec<String> {
         "Dpkg::Options::=--force-confdef",
         "-o",
         "Dpkg::Options::=--force-confold",
+        "-o",
+        "Dpkg::Use-Pty=0",
     ]);
     argv.extend(strings(args));
     argv
