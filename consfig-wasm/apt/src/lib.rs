@@ -39,7 +39,7 @@ consfig_guest::module! {
         "read:/var/cache/debconf/passwords.dat",
         "read:/run/systemd/system",
     ],
-    doc: "Debian packages (installed, removed, upgraded), package lists, sources, keyrings and debconf answers; never interactive, starting no service where systemd does not run.",
+    doc: "Debian packages (installed, removed, upgraded), package lists, sources, keyrings and debconf answers; never interactive, waiting up to 120 s for the dpkg lock, and starting no service where systemd does not run (a chroot, an image being built: /usr/sbin/policy-rc.d forbids it while apt-get runs).",
     properties: [
         packages::installed,
         packages::removed,

@@ -127,9 +127,13 @@ fn distinct(packages: &[String]) -> Vec<String> {
 /// each (an unknown name fails before apt-get runs: `apt:updated` first,
 /// or an `apt:source` may be missing). Never interactive: the dpkg lock is
 /// waited for up to 120 s, configuration files changed locally are kept.
-/// Where systemd does not run (a chroot, an image being built) no service
-/// is started: see the module's documentation. Check mode asks dpkg and
-/// apt-cache, and predicts exactly.
+/// Where systemd does not run (a chroot, an image being built, a system
+/// not booted with systemd) no service is started: /usr/sbin/policy-rc.d
+/// forbids it while apt-get runs and is removed afterwards, even when
+/// apt-get failed (a policy already there is the administrator's, used and
+/// left as it is); the same holds for every property of this module that
+/// runs apt-get or dpkg-reconfigure. Check mode asks dpkg and apt-cache,
+/// and predicts exactly.
 #[property]
 pub fn installed(packages: Vec<String>, #[default = false] no_recommends: bool) -> Result<Change> {
     check_packages("packages", &packages)?;
