@@ -228,4 +228,67 @@ fn packages_and_services_in_an_unbooted_root() {
         logged(&first, 4)
     );
     assert!(!installed(&root, "hello"));
+
+    // Sources: a keyring and a deb822 source of it, the lists updated
+    // because the source is newer than them; a debconf answer.
+    let keyring = Command::new("base64")
+        .args(["-w0"])
+        .arg(root.join("usr/share/keyrings/debian-archive-keyring.gpg"))
+        .output()
+        .unwrap();
+    assert!(keyring.status.success());
+    let keyring = String::from_utf8(keyring.stdout).unwrap();
+    let sources_list = std::fs::read_to_string(root.join("etc/apt/sources.list")).unwrap();
+    let mirror = sources_list
+        .lines()
+        .find_map(|l| l.strip_prefix("deb ")?.split_whitespace().next())
+        .expect("a deb line in the root's sources.list")
+        .to_owned();
+    write_consfig(
+        &sb,
+        &root,
+        &format!(
+            r#"  ["apt:key", "debian", {{ base64 = {keyring} }}],
+  ["apt:source", "contrib", {{ uris = {mirror}, suites = "bookworm", components = ["contrib"], signed-by = "/etc/apt/keyrings/debian.gpg" }}],
+  ["apt:updated", {{ max-age = "1d" }}],
+  ["apt:reconfigured", "debconf", [["debconf/priority", "select", "critical"]]],
+"#,
+            keyring = q(&keyring),
+            mirror = q(&mirror),
+        ),
+    );
+    let all = ["would-change"; 4];
+    let first = check_deploy_again(&sb, &root, &all, &all);
+    assert!(
+        logged(&first, 2)
+            .contains("etc/apt/sources.list.d/contrib.sources changed since the last update"),
+        "{}",
+        logged(&first, 2)
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/apt/sources.list.d/contrib.sources")).unwrap(),
+        format!(
+            "Types: deb\nURIs: {mirror}\nSuites: bookworm\nComponents: contrib\n\
+             Signed-By: /etc/apt/keyrings/debian.gpg\n"
+        )
+    );
+    let lists: Vec<String> = std::fs::read_dir(root.join("var/lib/apt/lists"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        lists
+            .iter()
+            .any(|l| l.contains("_contrib_binary-") && l.ends_with("_Packages")),
+        "apt read no contrib list: {lists:?}"
+    );
+    let shown = Command::new("chroot")
+        .arg(&root)
+        .args(["debconf-show", "debconf"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("* debconf/priority: critical"),
+        "{shown:?}"
+    );
 }

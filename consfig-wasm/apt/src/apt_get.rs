@@ -88,7 +88,7 @@ pub fn without_services<T>(action: impl FnOnce() -> Result<T>) -> Result<T> {
     }
     info!(
         "systemd does not run here (a chroot, or not booted): no service starts; \
-         {POLICY_RC_D} forbids it until apt-get ends"
+         {POLICY_RC_D} forbids it until the packages are done"
     );
     fs::write(POLICY_RC_D, NO_SERVICES, Some(Mode::new(0o755)?))?;
     let result = action();
