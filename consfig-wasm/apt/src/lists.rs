@@ -173,7 +173,8 @@ fn newer_source(since: i64) -> Result<Option<String>> {
 ///
 /// Their age is that of /var/lib/apt/periodic/update-success-stamp, which
 /// this property (like apt's daily job) touches after each successful
-/// update; with no stamp, the lists are updated. Unchanged when none of the
+/// update; with no stamp, the lists are updated. An update that could not
+/// fetch every list (apt-get warns and exits 0) fails, and is not recorded. Unchanged when none of the
 /// above holds. Check mode reads the same files and asks apt-cache, and
 /// predicts exactly.
 #[property]
@@ -186,7 +187,17 @@ pub fn updated(
         return Ok(Change::Unchanged);
     };
     info!("updating the package lists: {why}");
-    run_apt_get(apt_get(["update"]))?;
+    let output = run_apt_get(apt_get(["update"]))?;
+    // apt-get exits 0 when some lists could not be fetched: those are stale
+    // still, so the update is not recorded as a success.
+    let stderr = output.stderr_str();
+    if let Some(failure) = stderr.lines().find(|line| {
+        line.starts_with("E: ")
+            || line.starts_with("W: Failed to fetch")
+            || line.starts_with("W: Some index files failed")
+    }) {
+        bail!("apt-get update could not update every list: {failure}");
+    }
     if fs::stat(PERIODIC)?.is_none() {
         fs::mkdir(PERIODIC, None)?;
     }

@@ -454,6 +454,26 @@ fn updated_follows_max_age_sources_and_candidates() {
 }
 
 #[test]
+fn an_update_that_fetched_not_every_list_fails_unrecorded() {
+    let host = host().command_output(
+        apt_get(&["update"]),
+        Output {
+            exit_code: Some(0),
+            stdout: b"Err:1 http://deb.example.org bookworm InRelease\n".to_vec(),
+            stderr: b"W: Failed to fetch http://deb.example.org/dists/bookworm/InRelease  Could not resolve\n\
+                      W: Some index files failed to download.\n"
+                .to_vec(),
+        },
+    );
+    assert_eq!(
+        err(host.apply(|| updated(Age(0), Vec::new()))),
+        "apt-get update could not update every list: W: Failed to fetch \
+         http://deb.example.org/dists/bookworm/InRelease  Could not resolve"
+    );
+    assert!(!host.exists(UPDATE_STAMP));
+}
+
+#[test]
 fn updated_in_check_mode_predicts_and_skips() {
     let host = host().check_mode();
     assert_eq!(
