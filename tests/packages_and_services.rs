@@ -291,4 +291,41 @@ fn packages_and_services_in_an_unbooted_root() {
         String::from_utf8_lossy(&shown.stdout).contains("* debconf/priority: critical"),
         "{shown:?}"
     );
+
+    // A dpkg lock another package manager holds is waited for.
+    write_consfig(&sb, &root, "  [\"apt:installed\", [\"hello\"]],\n");
+    let lock = hold_dpkg_lock(&root);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        drop(lock);
+    });
+    let waited = deploy(&sb, &[]);
+    release.join().unwrap();
+    assert_eq!(waited.statuses(), ["changed"], "{waited:?}");
+    assert!(
+        waited.forms()[0]["duration_ms"].as_u64().unwrap() >= 2000,
+        "{waited:?}"
+    );
+    let output = logged(&waited, 0);
+    assert!(output.contains("waits up to 120 s"), "{output}");
+    assert!(output.contains("Waiting for cache lock"), "{output}");
+    assert!(installed(&root, "hello"));
+    assert_no_policy_and_nothing_running(&root);
+}
+
+/// The lock apt and dpkg take before changing packages, as another package
+/// manager would hold it (an fcntl lock: released when the file is closed).
+fn hold_dpkg_lock(root: &Path) -> std::fs::File {
+    use nix::fcntl::{FcntlArg, fcntl};
+    use nix::libc;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(root.join("var/lib/dpkg/lock-frontend"))
+        .unwrap();
+    // SAFETY: flock is plain data; all zeroes is a valid value.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as i16;
+    lock.l_whence = libc::SEEK_SET as i16;
+    fcntl(&file, FcntlArg::F_SETLK(&lock)).unwrap();
+    file
 }
