@@ -15,8 +15,9 @@
 //! User instances (`{"user": "ada"}`) go through
 //! `systemctl --user --machine=ada@.host`, which needs the user's manager
 //! running (the user logged in, or lingering: `loginctl enable-linger
-//! ada`); when it does not run, the properties do nothing, say so, and are
-//! unchanged. Each concern has its file: [`names`] (unit and user names),
+//! ada`) and reachable on the user's D-Bus (the `dbus-user-session`
+//! package); when the manager does not run, the properties do nothing, say
+//! so, and are unchanged. Each concern has its file: [`names`] (unit and user names),
 //! [`manager`] (systemctl, and whether a manager runs), [`unit`] (unit
 //! files), [`enablement`] (enabled, disabled, masked) and [`activity`]
 //! (started, stopped, restarted, reloaded, daemon-reloaded).
@@ -55,7 +56,7 @@ consfig_guest::module! {
         "read:/run/systemd/system",
         "read:/run/user",
     ],
-    doc: "systemd units: unit files, enabled, disabled, masked (offline too), started, stopped, restarted, reloaded; for the system or a user's manager.",
+    doc: "systemd units: unit files, enabled, disabled, masked (offline too, in a chroot or an image), started, stopped, restarted, reloaded (nothing started where systemd does not run); for the system, or with option `user` a user's manager (`systemctl --user --machine=USER@.host`: the user's manager must run, lingering or logged in, with dbus-user-session).",
     properties: [
         unit::unit,
         enablement::enabled,
