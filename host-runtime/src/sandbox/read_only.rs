@@ -2,7 +2,11 @@
 //! commands a module says only look: each runs in a mount namespace of its
 //! own where every mount is read-only, and a network namespace of its own
 //! with no interface up. A command that would write fails instead of
-//! changing the host, whatever its module said of it.
+//! changing the host, whatever its module said of it. Only a scratch
+//! directory is writable, a fresh tmpfs over /dev/shm that `TMPDIR` names
+//! and that vanishes with the command: programs that only look but need a
+//! temporary file (apt-get -s and apt-cache, reading signed package lists)
+//! can run.
 
 use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
@@ -24,9 +28,14 @@ struct MountAttr {
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const AT_RECURSIVE: libc::c_int = 0x8000;
 
+/// Where a confined command may write: a tmpfs of its own, mounted over
+/// the tree's /dev/shm (where it has one), gone when the command ends.
+pub const SCRATCH: &str = "/dev/shm";
+
 /// Make `command` run in a read-only view of the host, without network.
 /// If the view cannot be made, the command fails to start, saying why.
 pub fn confine(command: &mut Command) {
+    command.env("TMPDIR", SCRATCH);
     // SAFETY: the closure runs in the child between fork and exec. The
     // runtime is single-threaded when it runs commands (it forks per form),
     // so nothing it uses can be held by another thread.
@@ -85,6 +94,22 @@ fn enter_read_only_view() -> io::Result<()> {
             "check mode runs read-only commands with every mount read-only, and could not make them so: {e}"
         )));
     }
+    // A tree without /dev/shm has no scratch directory: commands needing
+    // one fail there as they would with no tmpfs at all.
+    if std::path::Path::new(SCRATCH).is_dir() {
+        mount(
+            Some("tmpfs"),
+            SCRATCH,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("size=64m,mode=1777"),
+        )
+        .map_err(|e| {
+            io::Error::other(format!(
+                "check mode gives read-only commands a scratch tmpfs at {SCRATCH}, and could not mount it: {e}"
+            ))
+        })?;
+    }
     Ok(())
 }
 
@@ -107,7 +132,8 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let script = format!(
             "cat seen; echo x > written || echo refused; echo > /dev/null && echo null-ok; \
-             (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo connected || echo offline"
+             (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo connected || echo offline; \
+             echo x > \"$TMPDIR/consfig-scratch-test\" && echo scratch-ok"
         );
         let mut command = Command::new("bash");
         command.args(["-c", &script]).current_dir(dir.path());
@@ -115,11 +141,17 @@ mod tests {
         let output = command.output().unwrap();
         assert_eq!(
             String::from_utf8_lossy(&output.stdout),
-            "seen\nrefused\nnull-ok\noffline\n",
+            "seen\nrefused\nnull-ok\noffline\nscratch-ok\n",
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
         assert!(!dir.path().join("written").exists());
+        // The scratch directory was the command's own.
+        assert!(
+            !std::path::Path::new(SCRATCH)
+                .join("consfig-scratch-test")
+                .exists()
+        );
         // Outside the view, the same command writes.
         let free = Command::new("bash")
             .args(["-c", "echo x > written"])
