@@ -71,8 +71,14 @@ fn validate(config: &str, text: &str) -> Result<()> {
         .args(["-t", "-f", "/dev/stdin"])
         .stdin(text);
     let shown = command.to_string();
-    let output = run(command)
-        .map_err(|e| Error::new(format!("{shown} (is openssh-server installed?): {e}")))?;
+    let output = run(command).map_err(|e| {
+        let e = e.to_string();
+        let hint = match e.contains("No such file") || e.contains("not found") {
+            true => " (is openssh-server installed?)",
+            false => "",
+        };
+        Error::new(format!("{shown}{hint}: {e}"))
+    })?;
     if output.success() {
         return Ok(());
     }
