@@ -72,6 +72,9 @@ fn prepared_root(sb: &Sandbox) -> PathBuf {
         "#Consfig: old\n@daily root true\n",
     )
     .unwrap();
+    // The minimal root has no ssh client; a server has /etc/ssh. (Check mode
+    // cannot write beneath a grant's directory that it made itself.)
+    std::fs::create_dir(root.join("etc/ssh")).unwrap();
     root
 }
 
@@ -92,7 +95,7 @@ fn write_consfig(sb: &Sandbox, root: &Path) {
 
 [hosts.debian]
 connection = ["local", {chroot}]
-data = {{ ada-password = {hash} }}
+data = {{ ada-hash = {hash} }}
 properties = [
   ["group:exists", "web", {{ gid = 990, system = true }}],
   ["group:exists", "voice", {{ gid = 2022 }}],
@@ -101,7 +104,7 @@ properties = [
   ["user:has-account", "deploy", {{ home = "/srv/deploy", shell = "/bin/bash", groups = ["web"] }}],
   ["user:has-groups", "ada", ["web", "adm", "users"], {{ exclusive = true }}],
   ["user:has-login-shell", "ada", "/bin/bash"],
-  ["user:has-password", "ada", "ada-password"],
+  ["user:has-password", "ada", "ada-hash"],
   ["user:has-locked-password", "root"],
   ["user:absent", "games"],
   ["ssh:authorized-keys", "ada", [{key}]],

@@ -96,6 +96,8 @@ pub fn file_has(
     }
     let corrected = match owner {
         Some(account) => owned(path, account, mode)?,
+        // Just written with its mode.
+        None if change == Change::Changed => Change::Unchanged,
         None => match fs::stat(path)? {
             Some(stat) if stat.mode.bits() != mode => {
                 fs::chmod(path, Mode::new(mode)?)?;

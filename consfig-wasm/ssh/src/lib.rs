@@ -101,13 +101,19 @@ pub fn known_host(host: String, keys: Vec<String>, user: Option<String>) -> Resu
             (format!("{dir}/known_hosts"), Some(account), change)
         }
         None => {
-            if !fs::exists("/etc/ssh")? {
+            // A root without openssh-client has no /etc/ssh.
+            let missing = !fs::exists("/etc/ssh")?;
+            if missing {
                 fs::mkdir("/etc/ssh", None)?;
             }
-            (SYSTEM_KNOWN_HOSTS.to_owned(), None, Change::Unchanged)
+            (SYSTEM_KNOWN_HOSTS.to_owned(), None, Change::from(missing))
         }
     };
-    let before = read(&path)?;
+    // Nothing to read in a directory just made.
+    let before = match (&user, change) {
+        (None, Change::Changed) => None,
+        _ => read(&path)?,
+    };
     let mut unused: Vec<&str> = keys.clone();
     let mut lines = Vec::new();
     for line in before.as_deref().unwrap_or_default().lines() {
