@@ -118,7 +118,7 @@ fn absent_removes_the_job_and_its_marker_once() {
         .command(
             [CRONTAB, "-l", "-u", "ada"],
             0,
-            &format!("{BACKUP}@reboot x\n"),
+            format!("{BACKUP}@reboot x\n"),
         )
         .command([CRONTAB, "-u", "ada", "-"], 0, "")
         .command([CRONTAB, "-l", "-u", "ada"], 0, "@reboot x\n");
@@ -213,18 +213,18 @@ fn env_sets_updates_and_removes_a_variable_line() {
         .command(
             [CRONTAB, "-l", "-u", "ada"],
             0,
-            &format!("MAILTO=\"ops@example.org\"\n{BACKUP}"),
+            format!("MAILTO=\"ops@example.org\"\n{BACKUP}"),
         )
         .command(
             [CRONTAB, "-l", "-u", "ada"],
             0,
-            &format!("MAILTO=\"ops@example.org\"\n{BACKUP}"),
+            format!("MAILTO=\"ops@example.org\"\n{BACKUP}"),
         )
         .command([CRONTAB, "-u", "ada", "-"], 0, "")
         .command(
             [CRONTAB, "-l", "-u", "ada"],
             0,
-            &format!("MAILTO=\"ops@example.org\"\n{BACKUP}"),
+            format!("MAILTO=\"ops@example.org\"\n{BACKUP}"),
         )
         .command([CRONTAB, "-u", "ada", "-"], 0, "");
     let mailto = |to: &str| {
