@@ -22,8 +22,11 @@ const SYSTEM_KNOWN_HOSTS: &str = "/etc/ssh/ssh_known_hosts";
 /// file (0600) are made, or corrected, owned by the user. A symlink at
 /// `~/.ssh` or at the file is refused, not followed. Unchanged when the
 /// file, its mode and owner, and the directory's are already so. Check mode
-/// reads them and predicts the same; the account must exist (a check run
-/// whose earlier form would make it fails here).
+/// reads them and predicts the same; the account must exist (in a check
+/// run whose earlier form would make it, this form is unknown).
+///
+/// The module writes beneath `/home`, `/root`, `/srv` and `/var/lib` (its
+/// grants): a home elsewhere needs `[module.ssh] grants` naming it.
 #[property]
 pub fn authorized_keys(
     user: String,

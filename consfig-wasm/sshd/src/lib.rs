@@ -39,10 +39,34 @@ fn check_value(key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// `text` with each keyword of `keys` written as in `keys`: sshd reads
+/// keywords in any case and takes the first line for one, so
+/// `permitrootlogin yes` is the line to set for `PermitRootLogin`.
+fn keywords_cased(keys: &[&str], text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let start = line.len() - line.trim_start_matches(['#', ' ', '\t']).len();
+        let rest = &line[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let found = keys
+            .iter()
+            .find(|key| key.eq_ignore_ascii_case(&rest[..end]) && **key != &rest[..end]);
+        match found {
+            Some(key) => {
+                out.push_str(&line[..start]);
+                out.push_str(key);
+                out.push_str(&rest[end..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// The new text: the settings applied to the part of the file before its
 /// first `Match` block (whose lines only apply to some connections, so
 /// they are neither edited nor appended to).
-fn edited(edit: &ConfSettings, text: &str) -> String {
+fn edited(keys: &[&str], edit: &ConfSettings, text: &str) -> String {
     let mut head_len = text.len();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -54,7 +78,7 @@ fn edited(edit: &ConfSettings, text: &str) -> String {
         offset += line.len();
     }
     let (head, tail) = text.split_at(head_len);
-    let new_head = edit.apply(head);
+    let new_head = edit.apply(&keywords_cased(keys, head));
     if new_head == head {
         return text.to_owned();
     }
@@ -124,7 +148,8 @@ fn reload() -> Result<()> {
 /// keyword, commented out or not, is set; later ones are commented out;
 /// missing keywords are appended) — in the global part of the file, before
 /// its first `Match` block, which is left as it is. Keywords are matched
-/// as written (sshd reads them in any case: write them as the file does).
+/// in any case, as sshd reads them (a line `permitrootlogin yes` is the one
+/// set for `PermitRootLogin`, and written so).
 ///
 /// Option `config`: the file, `/etc/ssh/sshd_config` by default. The new
 /// text is checked with `sshd -t` first: one sshd refuses leaves the file
@@ -153,13 +178,13 @@ pub fn configured(
         Some(stat) => bail!("{config} is a {}, not a file", stat.kind),
         None => bail!("{config} does not exist (is openssh-server installed?)"),
     };
-    let after = edited(&edit, &before);
+    let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
+    let after = edited(&keys, &edit, &before);
     if after == before {
         return Ok(Change::Unchanged);
     }
     validate(&config, &after)?;
     fs::write(&config, &after, None)?;
-    let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
     info!("{config}: set {}", keys.join(", "));
     if config == SSHD_CONFIG {
         reload()?;

@@ -211,3 +211,23 @@ fn a_keyword_only_inside_match_is_appended_before_it() {
         "X11Forwarding yes\nAllowTcpForwarding no\nMatch User anoncvs\n\tX11Forwarding no\n"
     ));
 }
+
+#[test]
+fn keywords_match_in_any_case_as_sshd_reads_them() {
+    let host = FakeHost::new()
+        .module(&MODULE)
+        .dir("/etc/ssh")
+        .file(
+            SSHD_CONFIG,
+            "permitrootlogin yes\n#  PASSWORDAUTHENTICATION yes\nPort 22\n",
+        )
+        .command(TEST, 0, "");
+    let form =
+        form(r#"["sshd:configured", {"PermitRootLogin": "no", "PasswordAuthentication": "no"}]"#);
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(
+        host.text(SSHD_CONFIG).unwrap(),
+        "PermitRootLogin no\nPasswordAuthentication no\nPort 22\n"
+    );
+    assert_eq!(host.apply_form(&form), Ok(Change::Unchanged));
+}
