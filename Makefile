@@ -17,11 +17,13 @@ WASM_TARGET := wasm32-wasip2
 WASM_OUT    := consfig-wasm/target/$(WASM_TARGET)/release
 BIN         := target/release/consfig
 # The standard modules, installed beside the binary for `consfig apply`.
-STD_MODULES := file cmd chroot user image archive example cool-web-service
+STD_MODULES := file cmd chroot user image archive git hostname timezone locale sysctl fstab mount \
+               example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 # The modules whose unit tests run natively, on the build machine's target,
 # against consfig_guest::testing's fake host.
-TESTED_MODULES := file cmd chroot user image archive example
+TESTED_MODULES := file cmd chroot user image archive git hostname timezone locale sysctl fstab mount \
+                  example
 HOST_TARGET    := $(shell rustc -vV | sed -n 's/^host: //p')
 
 # The fuzz targets (fuzz/fuzz_targets), each run in turn: crashes land in
@@ -126,7 +128,8 @@ bench: test-deps build
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.
-DOCUMENTED_MODULES := file cmd chroot user image archive
+DOCUMENTED_MODULES := file cmd chroot user image archive git hostname timezone locale sysctl fstab \
+                      mount
 
 docs: build
 	mkdir -p docs
@@ -168,7 +171,7 @@ LIBDIR  := $(DESTDIR)$(PREFIX)/lib/consfig
 SDK_DIR := $(LIBDIR)/sdk
 # The standard modules whose library crates (their typed forms) a consfig's
 # modules may depend on; installed beside the SDK, as in a checkout.
-LIBRARY_MODULES := file cmd chroot user image archive
+LIBRARY_MODULES := file cmd chroot user image archive git hostname timezone locale sysctl fstab mount
 
 install:
 	@test -x $(BIN) -a -x target/release/consfig-stub -a -d target/release/modules || $(MAKE) build

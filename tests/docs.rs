@@ -5,7 +5,10 @@
 use consfig_tests::{Sandbox, module, repo_root};
 
 /// The standard modules the reference covers, in its order (as `make docs`).
-const DOCUMENTED: [&str; 6] = ["file", "cmd", "chroot", "user", "image", "archive"];
+const DOCUMENTED: [&str; 13] = [
+    "file", "cmd", "chroot", "user", "image", "archive", "git", "hostname", "timezone", "locale",
+    "sysctl", "fstab", "mount",
+];
 
 #[test]
 fn properties_reference_matches_the_standard_modules() {

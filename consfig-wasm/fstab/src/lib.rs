@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 const FSTAB: &str = "/etc/fstab";
 
-/// An entry as a form gives it: a line of fstab (`"UUID=… / ext4
-/// errors=remount-ro 0 1"`) or its fields (`["tmpfs", "/tmp", "tmpfs",
-/// "size=1G"]`); DUMP and PASS may be left out (`0`).
+/// An entry as a form gives it: a line of fstab
+/// (`"UUID=… / ext4 errors=remount-ro 0 1"`) or its fields
+/// (`["tmpfs", "/tmp", "tmpfs", "size=1G"]`); DUMP and PASS may be left out
+/// (`0`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Entry {
@@ -21,8 +22,8 @@ pub enum Entry {
 const PLACEHOLDERS: [&str; 2] = ["none", "PLACEHOLDER"];
 
 /// `/etc/fstab` has each of ENTRIES, a list of lines
-/// (`"tmpfs /tmp tmpfs size=1G 0 0"`) or of lists of fields (`[SPEC, FILE,
-/// VFSTYPE, OPTIONS, DUMP, PASS]`, DUMP and PASS optional, `0` if left
+/// (`"tmpfs /tmp tmpfs size=1G 0 0"`) or of lists of fields
+/// (`[SPEC, FILE, VFSTYPE, OPTIONS, DUMP, PASS]`, DUMP and PASS optional, `0` if left
 /// out): the line for an entry's mount point (FILE; for swap, whose FILE is
 /// `none` or `swap`, the line for the same SPEC) is replaced by the entry,
 /// fields joined by a space, and entries the file has no line for are

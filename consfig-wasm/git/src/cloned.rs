@@ -7,8 +7,8 @@ use crate::git::{self, Target};
 /// DEST is a working copy cloned from URL (its `origin` remote is URL), at
 /// the revision `rev` when one is given.
 ///
-/// When DEST is missing or an empty directory, URL is cloned there (`git
-/// clone`, with `--branch REV` when `rev` is a branch or tag). When DEST is
+/// When DEST is missing or an empty directory, URL is cloned there
+/// (`git clone`, with `--branch REV` when `rev` is a branch or tag). When DEST is
 /// anything else that is not a working copy whose `remote.origin.url` is
 /// exactly URL, it is removed (with everything beneath it) and URL cloned in
 /// its place. A working copy of URL is left where it is, unless `rev` is

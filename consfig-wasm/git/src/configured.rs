@@ -9,13 +9,13 @@ use crate::git;
 /// The repository at REPO has these settings in its own configuration
 /// (`.git/config`, or `config` of a bare repository): each KEY
 /// (`section.name` or `section.subsection.name`) has the single value
-/// VALUE. A key with another value, or several, is set with `git config
-/// --replace-all`; the file keeps its owner (git replaces
-/// it with one of its own user's: `chown` gives it back).
+/// VALUE. A key with another value, or several, is set with
+/// `git config --replace-all`; the file keeps its owner (git replaces it
+/// with one of its own user's: `chown` gives it back).
 ///
-/// Unchanged when every key already has exactly its value (read with `git
-/// config --get-all`, a query, so check mode predicts exactly and skips the
-/// setting). Keys are checked before git sees them: no leading `-`, no
+/// Unchanged when every key already has exactly its value (read with
+/// `git config --get-all`, a query, so check mode predicts exactly and
+/// skips the setting). Keys are checked before git sees them: no leading `-`, no
 /// whitespace or control characters in the section or name; values are one
 /// line. Note that some keys make git run programs (`core.sshCommand`,
 /// `core.hooksPath`…): a setting is code.

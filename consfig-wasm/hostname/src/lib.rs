@@ -18,8 +18,8 @@ const SELF_ADDRESS: &str = "127.0.1.1";
 /// RFC 1123 allows (labels of letters, digits and `-`, not starting or
 /// ending with `-`, at most 63 characters each and 253 in all): as
 /// Consfigurator's `hostname:configured` does it, `/etc/hostname` holds its
-/// first label (the short name), and `/etc/hosts` has the line `127.0.1.1
-/// FQDN SHORT` (`127.0.1.1 SHORT` for a name without a domain), set as
+/// first label (the short name), and `/etc/hosts` has the line
+/// `127.0.1.1 FQDN SHORT` (`127.0.1.1 SHORT` for a name without a domain), set as
 /// `file:contains-conf-tab` sets a key: the first line for `127.0.1.1`,
 /// commented out or not, is set, later ones commented out, and one is
 /// appended when there is none. Outside a chroot, the running hostname is
