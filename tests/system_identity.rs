@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use consfig_tests::tree::{differing, listing};
-use consfig_tests::{Run, Sandbox, q};
+use consfig_tests::{Run, Sandbox, q, toml_value};
 
 /// The cached root, made on first use.
 fn cached_root() -> PathBuf {
@@ -28,8 +28,9 @@ fn cached_root() -> PathBuf {
 
 /// A fresh copy of the Debian root in the sandbox, with the files of
 /// Debian's `locales` package (which debootstrap's minimal root lacks)
-/// copied from this machine, and `/etc/locale.gen` as the package makes it:
-/// every supported locale, commented out.
+/// copied from this machine, `/etc/locale.gen` as the package makes it
+/// (every supported locale, commented out), and `/etc/sysctl.d`, as procps
+/// makes it.
 fn debian_root(sb: &Sandbox) -> PathBuf {
     let root = sb.path().join("debian");
     let status = Command::new("cp")
@@ -47,17 +48,31 @@ fn debian_root(sb: &Sandbox) -> PathBuf {
         files.status.success(),
         "this machine needs Debian's locales package (apt-get install locales)"
     );
-    for file in String::from_utf8(files.stdout).unwrap().lines() {
-        let path = Path::new(file);
-        if path.is_file() && !path.is_symlink() && file != "/etc/locale.gen" {
-            let status = Command::new("cp")
-                .args(["-a", "--parents", file])
-                .arg(&root)
-                .status()
-                .unwrap();
-            assert!(status.success(), "copying {file}");
-        }
-    }
+    let list: String = String::from_utf8(files.stdout)
+        .unwrap()
+        .lines()
+        .filter(|f| {
+            let path = Path::new(f);
+            path.is_file() && !path.is_symlink() && *f != "/etc/locale.gen"
+        })
+        .map(|f| format!("{}\n", &f[1..]))
+        .collect();
+    let copy = Command::new("sh")
+        .arg("-c")
+        .arg("tar -C / -cf - -T - | tar -C \"$1\" -xf -")
+        .arg("sh")
+        .arg(&root)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(list.as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(copy.success(), "copying the locales package into the root");
+    // What procps (not in debootstrap's minimal root) would make.
+    std::fs::create_dir(root.join("etc/sysctl.d")).unwrap();
     let supported = std::fs::read_to_string(root.join("usr/share/i18n/SUPPORTED")).unwrap();
     let commented: String = supported.lines().map(|l| format!("# {l}\n")).collect();
     std::fs::write(
@@ -80,7 +95,10 @@ const FORMS: [&str; 8] = [
 ];
 
 fn write_consfig(sb: &Sandbox, root: &Path) {
-    let forms: Vec<String> = FORMS.iter().map(|f| format!("  {f},")).collect();
+    let forms: Vec<String> = FORMS
+        .iter()
+        .map(|f| format!("  {},", toml_value(&serde_json::from_str(f).unwrap())))
+        .collect();
     let text = format!(
         "modules = [\"hostname\", \"timezone\", \"locale\", \"sysctl\", \"fstab\"]\n\n\
          [hosts.debian]\nconnection = [\"local\", {}]\nproperties = [\n{}\n]\n",

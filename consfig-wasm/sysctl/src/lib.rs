@@ -14,8 +14,8 @@ const PROGRAM: &str = "/usr/sbin/sysctl";
 /// The kernel parameter KEY (`net.ipv4.ip_forward`) is VALUE: persisted as
 /// `KEY = VALUE` in `/etc/sysctl.d/FILE`, set as `file:contains-conf-equals`
 /// sets a key (the first line for it, commented out or not, is set, later
-/// ones commented out, one appended when there is none; the file and
-/// `/etc/sysctl.d` are made when missing), and, outside a chroot, applied
+/// ones commented out, one appended when there is none; the file is made
+/// when missing, but `/etc/sysctl.d` must exist), and, outside a chroot, applied
 /// now with `sysctl -w KEY=VALUE` when `/proc/sys/KEY` reads otherwise
 /// (blanks compared as one space, so `4096 87380 6291456` matches what the
 /// kernel shows with tabs). In a chroot (an image being built) the running
@@ -42,6 +42,14 @@ pub fn value(
     let settings = BTreeMap::from([(key.clone(), value.clone())]);
     let edit = ConfSettings::new(ConfStyle::Equals, &settings)
         .map_err(|e| Error::new(format!("{path}: {e}")))?;
+    // The module may write only beneath /etc/sysctl.d (a grant on /etc
+    // would cover /etc/ld.so.preload, and no command could then run), so it
+    // cannot make the directory; procps and systemd ship it.
+    ensure!(
+        fs::stat(SYSCTL_D)?.is_some_and(|s| s.is_dir()),
+        "{SYSCTL_D} does not exist: install procps, or make the directory first \
+         (file:directory-exists)"
+    );
     let before = match fs::stat(&path)? {
         Some(stat) if stat.is_file() => Some(fs::read_to_string(&path)?),
         Some(stat) => bail!("{path} is a {}, not a file", stat.kind),
@@ -50,9 +58,6 @@ pub fn value(
     let after = edit.apply(before.as_deref().unwrap_or_default());
     let mut change = Change::Unchanged;
     if before.as_deref() != Some(after.as_str()) {
-        if before.is_none() && !fs::exists(SYSCTL_D)? {
-            fs::mkdir(SYSCTL_D, None)?;
-        }
         fs::write(&path, &after, None)?;
         info!("{path}: {key} = {value}");
         change = Change::Changed;
@@ -159,7 +164,7 @@ mod tests {
 
     #[test]
     fn persists_and_applies_then_is_unchanged() {
-        let host = FakeHost::new().file(FORWARD, "0\n").command(
+        let host = FakeHost::new().dir(SYSCTL_D).file(FORWARD, "0\n").command(
             [PROGRAM, "-w", "net.ipv4.ip_forward=1"],
             0,
             "net.ipv4.ip_forward = 1\n",
@@ -202,8 +207,13 @@ mod tests {
     #[test]
     fn in_a_chroot_only_the_file_changes() {
         let host = FakeHost::new().in_chroot(true).file(FORWARD, "0\n");
+        assert_eq!(
+            err(host.apply(forward("1"))),
+            "/etc/sysctl.d does not exist: install procps, or make the directory first \
+             (file:directory-exists)"
+        );
+        let host = host.dir(SYSCTL_D);
         assert_eq!(host.apply(forward("1")), Ok(Change::Changed));
-        assert!(host.stat("/etc/sysctl.d").unwrap().is_dir());
         assert_eq!(host.apply(forward("1")), Ok(Change::Unchanged));
         assert!(host.commands_run().is_empty());
     }
@@ -228,7 +238,7 @@ mod tests {
 
     #[test]
     fn an_unknown_parameter_fails_outside_a_chroot() {
-        let host = FakeHost::new();
+        let host = FakeHost::new().dir(SYSCTL_D);
         assert_eq!(
             err(host.apply(|| value("net.nope".into(), "1".into(), "60-consfig.conf".into()))),
             "the kernel has no parameter net.nope (/proc/sys/net/nope does not exist)"
