@@ -315,3 +315,69 @@ fn bad_arguments_fail_before_any_change() {
     }
     assert_eq!(listing(&root), before, "a refused form changed the root");
 }
+
+/// Puts a kernel parameter back and removes the file the test wrote, when
+/// dropped.
+struct Restore {
+    parameter: &'static str,
+    value: String,
+    file: PathBuf,
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = Command::new("sysctl")
+            .arg("-w")
+            .arg(format!("{}={}", self.parameter, self.value.trim()))
+            .output();
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// Outside a chroot, `sysctl:value` sets the running kernel's value too:
+/// a check predicts it from /proc/sys without setting it.
+#[test]
+fn sysctl_value_applies_live_outside_a_chroot() {
+    warm_standard_modules();
+    let sb = Sandbox::new();
+    let live = "/proc/sys/net/ipv4/ip_default_ttl";
+    let value = std::fs::read_to_string(live).unwrap();
+    let wanted = if value.trim() == "65" { "66" } else { "65" };
+    let file = PathBuf::from("/etc/sysctl.d/99-consfig-test-live.conf");
+    let _restore = Restore {
+        parameter: "net.ipv4.ip_default_ttl",
+        value: value.clone(),
+        file: file.clone(),
+    };
+    std::fs::create_dir_all("/etc/sysctl.d").unwrap();
+    let form = format!(
+        r#"["sysctl:value", "net.ipv4.ip_default_ttl", "{wanted}", {{"file": "99-consfig-test-live.conf"}}]"#
+    );
+    let apply = |check: bool| {
+        let mut args = vec!["apply", "--json"];
+        if check {
+            args.push("--check");
+        }
+        args.extend(["local", form.as_str()]);
+        sb.consfig(&args)
+    };
+    let check = apply(true);
+    assert_eq!(check.statuses(), ["would-change"], "{check:?}");
+    assert_eq!(
+        std::fs::read_to_string(live).unwrap(),
+        value,
+        "the check set it"
+    );
+    assert!(!file.exists(), "the check wrote the file");
+    let first = apply(false);
+    assert_eq!(first.statuses(), ["changed"], "{first:?}");
+    assert_eq!(std::fs::read_to_string(live).unwrap().trim(), wanted);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("net.ipv4.ip_default_ttl = {wanted}\n")
+    );
+    for check in [false, true] {
+        let again = apply(check);
+        assert_eq!(again.statuses(), ["unchanged"], "{again:?}");
+    }
+}
