@@ -298,3 +298,25 @@ fn urls_that_run_commands_and_options_are_refused() {
         "{run:?}"
     );
 }
+
+/// git replaces a configuration file with one of its own user's: the
+/// owner of a repository another user owns is given back its file.
+#[test]
+fn configured_keeps_the_owner_of_the_configuration_file() {
+    warm_standard_modules();
+    let sb = Sandbox::new();
+    let dir = scratch();
+    let repo = repository(&dir.path().join("repo"), &["one"]);
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let configured = form(serde_json::json!(
+        ["git:configured", repo.to_str().unwrap(), {"core.autocrlf": "false"}]
+    ));
+    check_deploy_again(&sb, &repo, &[configured]);
+    let meta = std::fs::metadata(repo.join(".git/config")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+}
