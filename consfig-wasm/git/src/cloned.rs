@@ -8,7 +8,8 @@ use crate::git::{self, Target};
 /// the revision `rev` when one is given.
 ///
 /// When DEST is missing or an empty directory, URL is cloned there
-/// (`git clone`, with `--branch REV` when `rev` is a branch or tag). When DEST is
+/// (`git clone`, with `--branch REV` when `rev` is a branch or tag; a `rev`
+/// of hex digits is a commit, checked out detached). When DEST is
 /// anything else that is not a working copy whose `remote.origin.url` is
 /// exactly URL, it is removed (with everything beneath it) and URL cloned in
 /// its place. A working copy of URL is left where it is, unless `rev` is
@@ -27,8 +28,10 @@ use crate::git::{self, Target};
 /// Unchanged when DEST is a working copy of URL at `rev` (or any revision
 /// when none is given). Check mode runs the queries (`git config`,
 /// `git rev-parse`, `git ls-remote`) and skips clone, fetch and checkout,
-/// so it predicts exactly, except that commands have no network in check
-/// mode: `rev` on a remote across the network fails the check there.
+/// so it predicts exactly. A fresh clone asks the remote nothing, but
+/// moving an existing working copy to `rev` asks it with `git ls-remote`,
+/// and commands have no network in check mode: there a remote across the
+/// network fails the check.
 /// URLs starting with `-`, `ext::` or `fd::` are refused; DEST must be an
 /// absolute path.
 #[property]
@@ -95,29 +98,32 @@ fn depth_args(depth: Option<u32>) -> Vec<String> {
     depth.map_or_else(Vec::new, |d| vec!["--depth".to_owned(), d.to_string()])
 }
 
-/// Clone `url` into `dest` (missing or empty), then check out `rev`.
+/// Clone `url` into `dest` (missing or empty) at `rev`, asking the remote
+/// nothing first, so that a check (where commands have no network) can
+/// predict a clone: a branch or tag is cloned with `--branch`; a commit
+/// (a `rev` of hex digits) is checked out detached after the clone, fetched
+/// by itself into a shallow one.
 fn clone(url: &str, dest: &str, rev: Option<&str>, depth: Option<u32>) -> Result<()> {
-    let target = match rev {
-        Some(rev) => Some(git::remote_target(None, url, rev)?),
-        None => None,
-    };
-    if let (Some(Target::Commit(sha)), Some(_)) = (&target, depth) {
+    let commit = rev.filter(|rev| git::looks_like_commit(rev));
+    if let (Some(rev), Some(_)) = (commit, depth) {
         ensure!(
-            git::is_full_hash(sha),
-            "rev {sha:?} is an abbreviated commit: with depth, give it in full"
+            git::is_full_hash(rev),
+            "rev {rev:?} is an abbreviated commit: with depth, give it in full"
         );
     }
     let mut command = git::change().arg("clone").args(depth_args(depth));
-    if let Some(Target::Branch(name, _) | Target::Tag(name, _)) = &target {
-        command = command.args(["--branch", name]);
+    match (rev, commit) {
+        (_, Some(_)) => command = command.arg("--no-checkout"),
+        (Some(name), None) => command = command.args(["--branch", name]),
+        (None, None) => {}
     }
     command.args(["--", url, dest]).succeed()?;
     info!("cloned {url} into {dest}");
-    if let Some(Target::Commit(sha)) = &target {
+    if let Some(commit) = commit {
         if depth.is_some() {
-            fetch(dest, depth, sha)?;
+            fetch(dest, depth, commit)?;
         }
-        checkout_commit(dest, sha)?;
+        checkout_commit(dest, commit)?;
     }
     Ok(())
 }

@@ -131,6 +131,12 @@ pub fn check_user(user: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether a revision is spelled as a commit (hex digits, at least 4): it
+/// is cloned as one rather than as a branch or tag.
+pub fn looks_like_commit(rev: &str) -> bool {
+    rev.len() >= 4 && rev.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// A commit written out in full (40 hex digits, or 64 in a SHA-256 repository).
 pub fn is_full_hash(rev: &str) -> bool {
     matches!(rev.len(), 40 | 64) && rev.chars().all(|c| c.is_ascii_hexdigit())
@@ -176,8 +182,10 @@ pub fn remote_target(dir: Option<&str>, remote: &str, rev: &str) -> Result<Targe
     if let Some(sha) = find(&format!("{tag}^{{}}")).or_else(|| find(&tag)) {
         return Ok(Target::Tag(rev.to_owned(), sha));
     }
-    let hex = rev.len() >= 4 && rev.chars().all(|c| c.is_ascii_hexdigit());
-    ensure!(hex, "{remote} has no branch or tag {rev:?}");
+    ensure!(
+        looks_like_commit(rev),
+        "{remote} has no branch or tag {rev:?}"
+    );
     Ok(Target::Commit(rev.to_ascii_lowercase()))
 }
 

@@ -102,16 +102,13 @@ fn cloned_clones_into_a_missing_dest_then_is_unchanged() {
 
 #[test]
 fn cloned_with_a_branch_and_depth_clones_that_branch_shallow() {
-    let host = FakeHost::new()
-        .dir("/srv/app")
-        .command(g(&["ls-remote", "--", URL]), 0, refs())
-        .command(
-            g(&[
-                "clone", "--depth", "1", "--branch", "next", "--", URL, "/srv/app",
-            ]),
-            0,
-            "",
-        );
+    let host = FakeHost::new().dir("/srv/app").command(
+        g(&[
+            "clone", "--depth", "1", "--branch", "next", "--", URL, "/srv/app",
+        ]),
+        0,
+        "",
+    );
     assert_eq!(
         host.apply(|| cloned(
             URL.into(),
@@ -128,8 +125,7 @@ fn cloned_with_a_branch_and_depth_clones_that_branch_shallow() {
 #[test]
 fn cloned_with_a_commit_clones_then_checks_it_out() {
     let host = FakeHost::new()
-        .command(g(&["ls-remote", "--", URL]), 0, refs())
-        .command(g(&["clone", "--", URL, "/srv/app"]), 0, "")
+        .command(g(&["clone", "--no-checkout", "--", URL, "/srv/app"]), 0, "")
         .command(
             g(&["-C", "/srv/app", "checkout", "--detach", "abc1234", "--"]),
             0,
@@ -147,7 +143,7 @@ fn cloned_with_a_commit_clones_then_checks_it_out() {
     );
     assert!(host.commands_not_run().is_empty());
     // With depth, only a commit in full can be fetched.
-    let host = FakeHost::new().command(g(&["ls-remote", "--", URL]), 0, refs());
+    let host = FakeHost::new();
     assert_eq!(
         err(host.apply(|| cloned(
             URL.into(),
@@ -159,8 +155,19 @@ fn cloned_with_a_commit_clones_then_checks_it_out() {
         "rev \"abc1234\" is an abbreviated commit: with depth, give it in full"
     );
     let host = FakeHost::new()
-        .command(g(&["ls-remote", "--", URL]), 0, refs())
-        .command(g(&["clone", "--depth", "2", "--", URL, "/srv/app"]), 0, "")
+        .command(
+            g(&[
+                "clone",
+                "--depth",
+                "2",
+                "--no-checkout",
+                "--",
+                URL,
+                "/srv/app",
+            ]),
+            0,
+            "",
+        )
         .command(
             g(&[
                 "-C",
@@ -402,6 +409,18 @@ fn cloned_in_check_mode_runs_queries_and_skips_changes() {
     );
     assert_eq!(host.commands_run().len(), 3);
     assert_eq!(host.commands_skipped().len(), 2);
+
+    // A fresh clone asks the remote nothing: a check needs no network.
+    let host = FakeHost::new().check_mode();
+    assert_eq!(
+        host.apply(|| cloned(URL.into(), "/srv/new".into(), Some("v1".into()), None, None)),
+        Ok(Change::Changed)
+    );
+    assert!(host.commands_run().is_empty());
+    assert_eq!(
+        host.commands_skipped(),
+        [g(&["clone", "--branch", "v1", "--", URL, "/srv/new"])]
+    );
 
     let host = FakeHost::new().check_mode().file("/srv/other/x", "x");
     assert_eq!(
