@@ -52,8 +52,16 @@ pub fn pulled(dest: String, user: Option<String>) -> Result<Change> {
         .find(|(_, name)| *name == merge)
         .map(|(sha, _)| sha.to_owned())
         .ok_or_else(|| Error::new(format!("{remote} has no {merge}")))?;
-    if git::local_commit(&dest, &upstream)?.is_some() && contains(&dest, &upstream)? {
-        return Ok(Change::Unchanged);
+    // With the upstream's commit at hand, whether a fast-forward is needed,
+    // or possible, is known before fetching: a check predicts a divergence.
+    if git::local_commit(&dest, &upstream)?.is_some() {
+        if is_ancestor(&dest, &upstream, "HEAD")? {
+            return Ok(Change::Unchanged);
+        }
+        ensure!(
+            is_ancestor(&dest, "HEAD", &upstream)?,
+            "{branch} of {dest} has diverged from {remote} {merge}: not fast-forwarding it"
+        );
     }
     git::change()
         .args(["-C", &dest, "fetch", "--", &remote, &merge])
@@ -65,9 +73,16 @@ pub fn pulled(dest: String, user: Option<String>) -> Result<Change> {
     Ok(Change::Changed)
 }
 
-/// Whether HEAD at `dest` has the commit `sha` (it is HEAD or an ancestor).
-fn contains(dest: &str, sha: &str) -> Result<bool> {
-    let command = git::query().args(["-C", dest, "merge-base", "--is-ancestor", sha, "HEAD"]);
+/// Whether the commit `ancestor` is `descendant` or one of its ancestors.
+fn is_ancestor(dest: &str, ancestor: &str, descendant: &str) -> Result<bool> {
+    let command = git::query().args([
+        "-C",
+        dest,
+        "merge-base",
+        "--is-ancestor",
+        ancestor,
+        descendant,
+    ]);
     let shown = command.to_string();
     let output = run(command)?;
     match output.exit_code {

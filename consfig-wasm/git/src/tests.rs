@@ -566,6 +566,18 @@ fn pulled_fetches_and_fast_forwards_when_behind() {
         .command(rev_parse(SHA2), 0, format!("{SHA2}\n"))
         .command(is_ancestor(SHA2), 1, "")
         .command(
+            g(&[
+                "-C",
+                "/srv/app",
+                "merge-base",
+                "--is-ancestor",
+                "HEAD",
+                SHA2,
+            ]),
+            0,
+            "",
+        )
+        .command(
             g(&["-C", "/srv/app", "fetch", "--", "origin", "refs/heads/main"]),
             0,
             "",
@@ -575,6 +587,30 @@ fn pulled_fetches_and_fast_forwards_when_behind() {
         host.apply(|| pulled("/srv/app".into(), None)),
         Ok(Change::Changed)
     );
+}
+
+#[test]
+fn pulled_fails_before_fetching_when_the_branch_has_diverged() {
+    let host = upstream()
+        .command(rev_parse(SHA2), 0, format!("{SHA2}\n"))
+        .command(is_ancestor(SHA2), 1, "")
+        .command(
+            g(&[
+                "-C",
+                "/srv/app",
+                "merge-base",
+                "--is-ancestor",
+                "HEAD",
+                SHA2,
+            ]),
+            1,
+            "",
+        );
+    assert_eq!(
+        err(host.apply(|| pulled("/srv/app".into(), None))),
+        "main of /srv/app has diverged from origin refs/heads/main: not fast-forwarding it"
+    );
+    assert!(host.commands_not_run().is_empty());
 }
 
 #[test]
