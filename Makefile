@@ -16,12 +16,17 @@ CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
 WASM_OUT    := consfig-wasm/target/$(WASM_TARGET)/release
 BIN         := target/release/consfig
-# The standard modules, installed beside the binary for `consfig apply`.
-STD_MODULES := file cmd chroot user image archive consfig apt systemd group cron ssh sshd example cool-web-service
+# The standard modules: each a library crate (its typed forms, for modules
+# that compose it) and a component, installed beside the binary for `consfig
+# apply`, unit-tested natively and documented in docs/properties.md.
+STANDARD_MODULES := file cmd chroot user image archive consfig apt systemd group cron ssh sshd \
+                    git hostname timezone locale sysctl fstab mount
+# The modules installed beside the binary: the standard ones and the examples.
+STD_MODULES := $(STANDARD_MODULES) example cool-web-service
 DEMO_DIR    := /tmp/consfig-demo
 # The modules whose unit tests run natively, on the build machine's target,
 # against consfig_guest::testing's fake host.
-TESTED_MODULES := file cmd chroot user image archive consfig apt systemd group cron ssh sshd example
+TESTED_MODULES := $(STANDARD_MODULES) example
 HOST_TARGET    := $(shell rustc -vV | sed -n 's/^host: //p')
 
 # The fuzz targets (fuzz/fuzz_targets), each run in turn: crashes land in
@@ -126,11 +131,9 @@ bench: test-deps build
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.
-DOCUMENTED_MODULES := file cmd chroot user image archive consfig apt systemd group cron ssh sshd
-
 docs: build
 	mkdir -p docs
-	$(BIN) describe --markdown $(foreach m,$(DOCUMENTED_MODULES),target/release/modules/consfig_$(m).wasm) > docs/properties.md.new
+	$(BIN) describe --markdown $(foreach m,$(STANDARD_MODULES),target/release/modules/consfig_$(m).wasm) > docs/properties.md.new
 	mv docs/properties.md.new docs/properties.md
 
 # Mutation testing with cargo-mutants: the sandbox layer against its own
@@ -166,9 +169,6 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib/consfig
 SDK_DIR := $(LIBDIR)/sdk
-# The standard modules whose library crates (their typed forms) a consfig's
-# modules may depend on; installed beside the SDK, as in a checkout.
-LIBRARY_MODULES := file cmd chroot user image archive consfig apt systemd group cron ssh sshd
 
 install:
 	@test -x $(BIN) -a -x target/release/consfig-stub -a -d target/release/modules || $(MAKE) build
@@ -184,9 +184,9 @@ install:
 		-e '/^exclude = /d' -e '/^# The Wasm modules are built/,/^# the fuzz targets/d' Cargo.toml > $(SDK_DIR)/Cargo.toml
 	rm -rf $(SDK_DIR)/consfig-wasm
 	install -d $(SDK_DIR)/consfig-wasm
-	tar -cf - --exclude=target --exclude=component -C consfig-wasm $(LIBRARY_MODULES) \
+	tar -cf - --exclude=target --exclude=component -C consfig-wasm $(STANDARD_MODULES) \
 		| tar -xf - -C $(SDK_DIR)/consfig-wasm --no-same-owner
-	sed -e '/^members = \[/,/^\]/c members = [$(foreach m,$(LIBRARY_MODULES),"$(m)",)]' \
+	sed -e '/^members = \[/,/^\]/c members = [$(foreach m,$(STANDARD_MODULES),"$(m)",)]' \
 		consfig-wasm/Cargo.toml > $(SDK_DIR)/consfig-wasm/Cargo.toml
 	chmod -R u=rwX,go=rX $(SDK_DIR)
 

@@ -1,0 +1,3 @@
+//! The `git` module as a Wasm component: the library's module, exported.
+
+consfig_guest::export!(module);
