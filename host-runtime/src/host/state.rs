@@ -436,17 +436,37 @@ impl HostState {
         // beneath its `/`; the grants themselves apply to paths inside.
         let mut outer_writers = self.policy.outer_writers.clone();
         let mut deploy_writers = self.policy.deploy_writers();
+        // Whether an earlier context of the chain moved the root already:
+        // a process id after it is not this process's to look up.
+        let mut moved = false;
         for context in contexts {
-            if let Context::Chroot { path, .. } = context {
-                let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);
-                let own = own.flat_map(|(name, grants)| Writer::of(name, grants));
-                outer_writers = (outer_writers.into_iter().chain(own))
-                    .filter_map(|writer| writer.inside(path))
-                    .collect();
-                deploy_writers = (deploy_writers.into_iter())
-                    .filter_map(|writer| writer.inside(path))
-                    .collect();
-            }
+            // A container's root, where this process can see it; None when it
+            // cannot tell: then what any of them may write could be anywhere
+            // inside, and counts as all of it.
+            let root = match context {
+                Context::Chroot { path, .. } => Some(Some(path.clone())),
+                Context::Nsenter { .. } | Context::Machine { .. } => Some(
+                    (!moved)
+                        .then(|| crate::runtime::contexts::namespace_root(context))
+                        .flatten(),
+                ),
+                Context::Setuid { .. } => None,
+            };
+            let Some(root) = root else { continue };
+            moved = true;
+            let inside = |writer: Writer| match &root {
+                Some(path) => writer.inside(path),
+                None => Some(Writer {
+                    here: "/".into(),
+                    ..writer
+                }),
+            };
+            let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);
+            let own = own.flat_map(|(name, grants)| Writer::of(name, grants));
+            outer_writers = (outer_writers.into_iter().chain(own))
+                .filter_map(inside)
+                .collect();
+            deploy_writers = (deploy_writers.into_iter()).filter_map(inside).collect();
         }
         if self.policy.depth >= MAX_SUBDEPLOY_DEPTH {
             return Err(HostError::SubdeployTooDeep {
