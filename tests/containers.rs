@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use consfig_tests::booted::{Booted, HOSTNAME};
-use consfig_tests::{Run, Sandbox, module, q};
+use consfig_tests::{Chroot, Run, Sandbox, module, q};
 
 /// A Consfig.toml with one host `box` reached through `connection`.
 fn write_consfig(
@@ -273,6 +273,25 @@ fn a_process_that_is_no_container_or_no_number_is_refused() {
     let gone = try_hop("nsenter:4194304");
     assert_ne!(gone.code, 0);
     assert!(reason(&gone).contains("no such process"), "{gone:?}");
+    // From inside a chroot, a process id is this machine's: no way out.
+    let chroot = Chroot::build(sb.path().join("c1"));
+    write_consfig(
+        &sb,
+        &[module("file")],
+        &[
+            "local".into(),
+            format!("chroot:{}", chroot.root.display()),
+            "nsenter:1".into(),
+        ],
+        &forms,
+        "",
+    );
+    let out_of_chroot = sb.deploy(&[]);
+    assert_ne!(out_of_chroot.code, 0);
+    assert!(
+        reason(&out_of_chroot).contains("entering one would leave the chroot"),
+        "{out_of_chroot:?}"
+    );
     assert!(!Path::new("/tmp/consfig-never-written").exists());
 
     // The same, asked for by a module: refused before anything is entered.

@@ -360,6 +360,53 @@ mod tests {
     }
 
     #[test]
+    fn a_machine_leader_is_read_from_machineds_state_file() {
+        let state = "# This is private data. Do not parse.\nNAME=web\nSCOPE=machine-web.scope\nCLASS=container\nROOT=/var/lib/machines/web\nLEADER=4242\n";
+        assert_eq!(parse_leader(state), Some(4242));
+        assert_eq!(parse_leader("NAME=web\n"), None);
+        for bad in ["LEADER=\n", "LEADER=0\n", "LEADER=-1\n", "LEADER=12x\n"] {
+            assert_eq!(parse_leader(bad), None, "{bad:?}");
+        }
+        // A name is checked before it becomes a path.
+        for name in ["../etc/passwd", "-H", ".x", "a/b"] {
+            assert!(
+                machine_leader(name).unwrap_err().contains("machine name"),
+                "{name:?}"
+            );
+        }
+        assert!(
+            machine_leader("consfig-no-such-machine")
+                .unwrap_err()
+                .contains("no such machine")
+        );
+    }
+
+    #[test]
+    fn a_process_that_cannot_be_entered_says_why() {
+        let gone: Context = format!("nsenter:{}", consfig_contract::PID_MAX)
+            .parse()
+            .unwrap();
+        let error = enter(&gone).unwrap_err();
+        assert!(
+            error.message.contains("no such process") || error.message.contains("needs root"),
+            "{error}"
+        );
+        // Nothing here is entered: a file's root is only looked up.
+        assert_eq!(namespace_root(&"setuid:root".parse().unwrap()), None);
+        assert_eq!(process_root(consfig_contract::PID_MAX), None);
+        assert_eq!(
+            files_root(&["chroot:/srv/c1".parse().unwrap()]),
+            Path::new("/srv/c1")
+        );
+        assert_eq!(
+            files_root(&[format!("nsenter:{}", consfig_contract::PID_MAX)
+                .parse()
+                .unwrap()]),
+            PathBuf::from(format!("/proc/{}/root", consfig_contract::PID_MAX))
+        );
+    }
+
+    #[test]
     fn a_process_in_a_chroot_it_entered_says_so_without_proc() {
         use nix::sys::wait::{WaitStatus, waitpid};
         use nix::unistd::{ForkResult, fork};
