@@ -567,4 +567,30 @@ mod tests {
             .unwrap();
         assert_eq!(deeper.deploy_writers(), inside.deploy_writers());
     }
+
+    #[test]
+    fn in_a_container_whose_root_cannot_be_named_every_writer_writes_all_of_it() {
+        let module = |grants: &[&str]| ModuleGrants {
+            grants: consfig_contract::parse_grants(grants).unwrap(),
+            ..ModuleGrants::default()
+        };
+        let mut policy = Policy::default();
+        policy
+            .grants
+            .insert("m".into(), module(&["subdeploy", "context:nsenter:*"]));
+        policy
+            .grants
+            .insert("w".into(), module(&["write:/var/lib/machines/web/opt"]));
+        // No such process: its root is not among this system's files.
+        let gone = Context::Nsenter {
+            pid: consfig_contract::PID_MAX,
+        };
+        let inside = host_under(policy).subdeployment_policy(&[gone]).unwrap();
+        let seen: Vec<_> = inside
+            .deploy_writers()
+            .into_iter()
+            .map(|w| (w.module, w.here))
+            .collect();
+        assert_eq!(seen, [("w".to_owned(), "/".into())]);
+    }
 }
