@@ -215,6 +215,10 @@ fn a_subdeployment_enters_the_container_it_is_granted() {
         "[module.testing]\ngrants = [\"subdeploy\", \"context:nsenter:{leader}\", {inside}]\n"
     );
     write_consfig(&sb, &modules, &["local".into()], &forms, &granted);
+    let check = sb.deploy(&["--check"]);
+    assert_eq!(check.statuses(), ["would-change"], "{check:?}");
+    assert!(!booted.inside("/etc/consfig-subdeploy").exists());
+    assert!(!booted.inside("/root/seen-nested").exists());
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 23, "{run:?}");
     assert_eq!(read(&booted.inside("/etc/consfig-subdeploy")), "nested");
