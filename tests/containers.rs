@@ -270,10 +270,32 @@ fn a_process_that_is_no_container_or_no_number_is_refused() {
         reason(&word).contains("nsenter:self: the process id must be a decimal number"),
         "{word:?}"
     );
-    // This test's own process shares this machine's mounts and root.
+    // This test's own process has this machine's root.
     let own = try_hop(&format!("nsenter:{}", std::process::id()));
     assert_ne!(own.code, 0);
     assert!(reason(&own).contains("is in no container"), "{own:?}");
+    // So has a process with mount and host-name namespaces of its own (a
+    // sandboxed service, not a container): its files are this machine's.
+    let mut service = std::process::Command::new("/usr/bin/unshare")
+        .args(["--mount", "--uts", "/bin/sleep", "120"])
+        .spawn()
+        .unwrap();
+    let service_pid = service.id();
+    let wait_ns = std::time::Instant::now();
+    while std::fs::read_link(format!("/proc/{service_pid}/ns/uts")).ok()
+        == std::fs::read_link("/proc/self/ns/uts").ok()
+    {
+        assert!(wait_ns.elapsed().as_secs() < 10, "unshare did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let sandboxed = try_hop(&format!("nsenter:{service_pid}"));
+    let _ = service.kill();
+    let _ = service.wait();
+    assert_ne!(sandboxed.code, 0);
+    assert!(
+        reason(&sandboxed).contains("its root directory is this system's own"),
+        "{sandboxed:?}"
+    );
     let gone = try_hop("nsenter:4194304");
     assert_ne!(gone.code, 0);
     assert!(reason(&gone).contains("no such process"), "{gone:?}");

@@ -49,8 +49,8 @@ impl Context {
     /// `nsenter:PID`: the namespaces (mount, UTS, IPC, network, PID, cgroup,
     /// and user when it differs) and the root directory of the running
     /// process `pid`, a process of a container. Forms run as processes of
-    /// that container. The host refuses a process of its own mounts and
-    /// root (one in no container), and any from inside a chroot.
+    /// that container. The host refuses a process whose root directory is
+    /// its own (one in no container), and any from inside a chroot.
     pub fn nsenter(pid: u32) -> Context {
         Context(format!("nsenter:{pid}"))
     }

@@ -273,11 +273,9 @@ fn enter_process(pid: u32, machine: Option<&str>) -> Result<(), String> {
     )
     .map_err(|e| format!("opening the root of process {pid}: {e}"))?;
     let mut flags = CloneFlags::empty();
-    let mut same_mounts = false;
     for (name, flag) in NAMESPACES {
-        let theirs = identity(&proc.join("ns").join(name))?;
-        let ours = identity(&Path::new("/proc/self/ns").join(name))?;
-        same_mounts |= flag == CloneFlags::CLONE_NEWNS && theirs == ours;
+        // Each must be there to be entered (and readable: the kernel's own check).
+        identity(&proc.join("ns").join(name))?;
         flags |= flag;
     }
     if identity(&proc.join("ns/user"))? != identity(Path::new("/proc/self/ns/user"))? {
@@ -287,11 +285,12 @@ fn enter_process(pid: u32, machine: Option<&str>) -> Result<(), String> {
     if !still_running(&pidfd) {
         return Err(format!("process {pid} ended while it was entered"));
     }
-    // A process of this system's own mount namespace and root is in no
-    // container: its files are this system's, which no namespace grant is for.
-    if same_mounts && identity(&proc.join("root"))? == identity(Path::new("/"))? {
+    // A process whose root is this system's own is in no container (PID 1,
+    // the runtime's own processes, a service with private mounts or network):
+    // its files are this system's, which no namespace grant is for.
+    if identity(&proc.join("root"))? == identity(Path::new("/"))? {
         return Err(format!(
-            "process {pid} is in no container: it shares this system's mounts and root"
+            "process {pid} is in no container: its root directory is this system's own"
         ));
     }
     nix::sched::setns(&pidfd, flags)
