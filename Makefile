@@ -79,7 +79,9 @@ test-deps: wasm-target
 	@command -v curl >/dev/null || { apt-get update -q && apt-get install -y -q curl; }
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
+	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
 	@bash tests/fixtures/debian-root.sh >/dev/null
+	@bash tests/fixtures/debian-booted.sh >/dev/null
 
 test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace

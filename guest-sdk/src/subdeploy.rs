@@ -1,5 +1,6 @@
 //! Subdeployments: forms applied by a child process of the host that has
-//! entered other *contexts* first — a chroot, another user — each starting
+//! entered other *contexts* first — a chroot, another user, a running
+//! container's namespaces — each starting
 //! from a fresh copy of the modules, as a deploy does.
 
 use std::fmt;
@@ -19,6 +20,8 @@ use crate::{Change, Error, Form, Result, sys};
 /// assert_eq!(Context::chroot("/srv/guest").to_string(), "chroot:/srv/guest");
 /// assert_eq!(Context::setuid("www-data").to_string(), "setuid:www-data");
 /// assert_eq!("as:www-data".parse::<Context>()?, Context::setuid("www-data"));
+/// assert_eq!(Context::nsenter(4242).to_string(), "nsenter:4242");
+/// assert_eq!(Context::machine("web").to_string(), "machine:web");
 /// # Ok::<(), consfig_guest::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -41,6 +44,21 @@ impl Context {
     /// and a `PATH` for them.
     pub fn setuid(user: impl AsRef<str>) -> Context {
         Context(format!("setuid:{}", user.as_ref()))
+    }
+
+    /// `nsenter:PID`: the namespaces (mount, UTS, IPC, network, PID, cgroup,
+    /// and user when it differs) and the root directory of the running
+    /// process `pid`, a process of a container. Forms run as processes of
+    /// that container. The host refuses a process whose root directory is
+    /// its own (one in no container), and any from inside a chroot.
+    pub fn nsenter(pid: u32) -> Context {
+        Context(format!("nsenter:{pid}"))
+    }
+
+    /// `machine:NAME`: like [`nsenter`](Context::nsenter), for the leader
+    /// process of the systemd container (systemd-machined's machine) `name`.
+    pub fn machine(name: impl AsRef<str>) -> Context {
+        Context(format!("machine:{}", name.as_ref()))
     }
 
     /// The text as given, unchecked: for contexts this crate does not know

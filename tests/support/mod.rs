@@ -5,6 +5,7 @@
 //! `make test` builds everything first; run alone, a test fails (it never
 //! skips) and says to build.
 
+pub mod booted;
 pub mod sshd;
 pub mod tree;
 pub mod warm;

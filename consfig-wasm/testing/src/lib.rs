@@ -194,6 +194,14 @@ fn subdeploy_counter(contexts: Vec<String>, n: u32) -> Result<Change> {
     subdeploy(&contexts, &forms)
 }
 
+/// Apply `forms` in a subdeployment in the contexts, given as text and
+/// passed on unchecked; the result is the subdeployment's.
+#[property]
+fn deploys_in(contexts: Vec<String>, forms: Vec<Form>) -> Result<Change> {
+    let contexts: Vec<Context> = contexts.into_iter().map(Context::raw).collect();
+    subdeploy(&contexts, &forms)
+}
+
 /// Run a command as a hostile module would: `spec` is an object with
 /// `argv`, and optionally `env` (an object of variables to set), `cwd`,
 /// `stdin` (text) and `read-only`. Logs its stdout and stderr; fails unless
@@ -656,6 +664,7 @@ consfig_guest::module! {
         eat_memory,
         flood,
         leak_data,
+        deploys_in,
         panic_with_data,
         flood_panic,
         write,

@@ -26,6 +26,10 @@
 //! - `subdeploy` — apply forms in subdeployments (a fresh image, here);
 //! - `context:chroot:DIR` — with `subdeploy`, into chroots at or beneath DIR;
 //!   `context:setuid:USER` — as USER (`context:setuid:*`: any user);
+//!   `context:nsenter:PID` — in the namespaces and root of process PID
+//!   (`context:nsenter:*`: of any process in a container, and any machine);
+//!   `context:machine:NAME` — of the systemd container NAME (`context:machine:*`:
+//!   any of them);
 //! - `data:KEY` — read this host's data KEY (`data:*`: all of it).
 //!
 //! What a grant allows at run time is the runtime's sandbox; this is the
@@ -68,6 +72,10 @@ pub enum Grant {
     Chroot(PathBuf),
     /// A user (None: any) as a subdeployment context.
     Setuid(Option<String>),
+    /// A running process's namespaces (None: any process's, and any machine's).
+    Nsenter(Option<u32>),
+    /// A systemd container by machine name (None: any).
+    Machine(Option<String>),
     /// A key of the host's data (None: all of them).
     Data(Option<String>),
 }
@@ -169,8 +177,17 @@ impl FromStr for Grant {
                 Some(("setuid", user)) if !user.is_empty() && !user.contains(['/', ':']) => {
                     Ok(Grant::Setuid(Some(user.to_owned())))
                 }
+                Some(("nsenter", "*")) => Ok(Grant::Nsenter(None)),
+                Some(("nsenter", pid)) => Ok(Grant::Nsenter(Some(
+                    crate::context::parse_pid(pid).map_err(bad)?,
+                ))),
+                Some(("machine", "*")) => Ok(Grant::Machine(None)),
+                Some(("machine", name)) => {
+                    crate::context::check_machine_name(name).map_err(bad)?;
+                    Ok(Grant::Machine(Some(name.to_owned())))
+                }
                 _ => Err(bad(
-                    "write context:chroot:DIR, context:setuid:USER or context:setuid:*",
+                    "write context:chroot:DIR, context:setuid:USER, context:setuid:*, context:nsenter:PID, context:nsenter:*, context:machine:NAME or context:machine:*",
                 )),
             },
             ("command", Some("*")) => Ok(Grant::Command {
@@ -198,7 +215,7 @@ impl FromStr for Grant {
             }
             ("net", Some(address)) => Ok(Grant::Network(parse_address(address).map_err(bad)?)),
             _ => Err(bad(
-                "write read:DIR, write:DIR, setid:DIR, command:PROGRAM [ARG…], command:*, env:NAME, data:KEY, net, net:HOST:PORT, subdeploy, context:chroot:DIR or context:setuid:USER",
+                "write read:DIR, write:DIR, setid:DIR, command:PROGRAM [ARG…], command:*, env:NAME, data:KEY, net, net:HOST:PORT, subdeploy, context:chroot:DIR, context:setuid:USER, context:nsenter:PID or context:machine:NAME",
             )),
         }
     }
@@ -275,6 +292,10 @@ impl fmt::Display for Grant {
             Grant::Chroot(path) => write!(f, "context:chroot:{}", path.display()),
             Grant::Setuid(None) => f.write_str("context:setuid:*"),
             Grant::Setuid(Some(user)) => write!(f, "context:setuid:{user}"),
+            Grant::Nsenter(None) => f.write_str("context:nsenter:*"),
+            Grant::Nsenter(Some(pid)) => write!(f, "context:nsenter:{pid}"),
+            Grant::Machine(None) => f.write_str("context:machine:*"),
+            Grant::Machine(Some(name)) => write!(f, "context:machine:{name}"),
             Grant::Data(None) => f.write_str("data:*"),
             Grant::Data(Some(key)) => write!(f, "data:{key}"),
         }
@@ -308,6 +329,8 @@ impl Grant {
             | (Grant::SetId(dir), Grant::SetId(path))
             | (Grant::Chroot(dir), Grant::Chroot(path)) => path.starts_with(dir),
             (Grant::Setuid(None), Grant::Setuid(_)) => true,
+            (Grant::Nsenter(None), Grant::Nsenter(_) | Grant::Machine(_)) => true,
+            (Grant::Machine(None), Grant::Machine(_)) => true,
             (Grant::Data(None), Grant::Data(_)) => true,
             (Grant::Command { program: None, .. }, Grant::Command { .. }) => true,
             (
@@ -354,6 +377,10 @@ mod tests {
             "context:chroot:/srv/c1",
             "context:setuid:www-data",
             "context:setuid:*",
+            "context:nsenter:4242",
+            "context:nsenter:*",
+            "context:machine:web1",
+            "context:machine:*",
             "data:db",
             "data:*",
         ] {
@@ -382,6 +409,14 @@ mod tests {
             "context:chroot:srv",
             "context:setuid:",
             "context:user:www",
+            "context:nsenter:",
+            "context:nsenter:0",
+            "context:nsenter:-1",
+            "context:nsenter:self",
+            "context:nsenter:1-9",
+            "context:machine:",
+            "context:machine:-H",
+            "context:machine:../x",
             "data:",
             "setid:bin",
             "command:/bin/sh -c 'echo *\0'",
@@ -429,6 +464,13 @@ mod tests {
         assert!(!g("context:chroot:/srv/c1").covers(&g("context:chroot:/srv")));
         assert!(g("context:setuid:*").covers(&g("context:setuid:www")));
         assert!(!g("context:setuid:www").covers(&g("context:setuid:root")));
+        assert!(g("context:nsenter:*").covers(&g("context:nsenter:42")));
+        assert!(g("context:nsenter:*").covers(&g("context:machine:web")));
+        assert!(!g("context:nsenter:42").covers(&g("context:nsenter:43")));
+        assert!(!g("context:nsenter:42").covers(&g("context:nsenter:*")));
+        assert!(g("context:machine:*").covers(&g("context:machine:web")));
+        assert!(!g("context:machine:*").covers(&g("context:nsenter:42")));
+        assert!(!g("context:machine:web").covers(&g("context:machine:db")));
         assert!(g("data:*").covers(&g("data:db")));
         assert!(!g("data:db").covers(&g("data:api")));
         assert!(!g("write:/usr").covers(&g("setid:/usr/bin")));

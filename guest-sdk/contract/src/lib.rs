@@ -21,6 +21,6 @@ mod grant;
 pub mod name;
 
 pub use change::Change;
-pub use context::{Context, ContextError};
+pub use context::{Context, ContextError, PID_MAX, check_machine_name, parse_pid};
 pub use form::{Form, FormError};
 pub use grant::{AddressPattern, Grant, GrantError, absolute_path, args_match, parse_grants};

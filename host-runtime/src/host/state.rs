@@ -436,17 +436,37 @@ impl HostState {
         // beneath its `/`; the grants themselves apply to paths inside.
         let mut outer_writers = self.policy.outer_writers.clone();
         let mut deploy_writers = self.policy.deploy_writers();
+        // Whether an earlier context of the chain moved the root already:
+        // a process id after it is not this process's to look up.
+        let mut moved = false;
         for context in contexts {
-            if let Context::Chroot { path, .. } = context {
-                let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);
-                let own = own.flat_map(|(name, grants)| Writer::of(name, grants));
-                outer_writers = (outer_writers.into_iter().chain(own))
-                    .filter_map(|writer| writer.inside(path))
-                    .collect();
-                deploy_writers = (deploy_writers.into_iter())
-                    .filter_map(|writer| writer.inside(path))
-                    .collect();
-            }
+            // A container's root, where this process can see it; None when it
+            // cannot tell: then what any of them may write could be anywhere
+            // inside, and counts as all of it.
+            let root = match context {
+                Context::Chroot { path, .. } => Some(Some(path.clone())),
+                Context::Nsenter { .. } | Context::Machine { .. } => Some(
+                    (!moved)
+                        .then(|| crate::runtime::contexts::namespace_root(context))
+                        .flatten(),
+                ),
+                Context::Setuid { .. } => None,
+            };
+            let Some(root) = root else { continue };
+            moved = true;
+            let inside = |writer: Writer| match &root {
+                Some(path) => writer.inside(path),
+                None => Some(Writer {
+                    here: "/".into(),
+                    ..writer
+                }),
+            };
+            let own = confinement.modules.iter().filter(|(_, g)| !g.trusted);
+            let own = own.flat_map(|(name, grants)| Writer::of(name, grants));
+            outer_writers = (outer_writers.into_iter().chain(own))
+                .filter_map(inside)
+                .collect();
+            deploy_writers = (deploy_writers.into_iter()).filter_map(inside).collect();
         }
         if self.policy.depth >= MAX_SUBDEPLOY_DEPTH {
             return Err(HostError::SubdeployTooDeep {
@@ -546,5 +566,31 @@ mod tests {
             .subdeployment_policy(&[])
             .unwrap();
         assert_eq!(deeper.deploy_writers(), inside.deploy_writers());
+    }
+
+    #[test]
+    fn in_a_container_whose_root_cannot_be_named_every_writer_writes_all_of_it() {
+        let module = |grants: &[&str]| ModuleGrants {
+            grants: consfig_contract::parse_grants(grants).unwrap(),
+            ..ModuleGrants::default()
+        };
+        let mut policy = Policy::default();
+        policy
+            .grants
+            .insert("m".into(), module(&["subdeploy", "context:nsenter:*"]));
+        policy
+            .grants
+            .insert("w".into(), module(&["write:/var/lib/machines/web/opt"]));
+        // No such process: its root is not among this system's files.
+        let gone = Context::Nsenter {
+            pid: consfig_contract::PID_MAX,
+        };
+        let inside = host_under(policy).subdeployment_policy(&[gone]).unwrap();
+        let seen: Vec<_> = inside
+            .deploy_writers()
+            .into_iter()
+            .map(|w| (w.module, w.here))
+            .collect();
+        assert_eq!(seen, [("w".to_owned(), "/".into())]);
     }
 }

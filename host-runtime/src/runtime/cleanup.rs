@@ -34,6 +34,11 @@ const MAX_ROUNDS: usize = 10_000;
 /// The process group of the form running in this control child; 0 for none.
 static FORM_GROUP: AtomicI32 = AtomicI32::new(0);
 
+/// A pidfd of this control child, which its forms inherit: a form in a
+/// container's process namespace cannot see its parent's id (getppid is 0)
+/// and asks this instead whether its parent still runs. -1 for none.
+static CONTROL_PIDFD: AtomicI32 = AtomicI32::new(-1);
+
 extern "C" fn stop_form_and_exit(_: libc::c_int) {
     let group = FORM_GROUP.load(Ordering::Relaxed);
     // SAFETY: kill and _exit are async-signal-safe.
@@ -66,7 +71,32 @@ pub fn become_control(parent: Pid) -> Result<(), String> {
     if getppid() != parent {
         return Err("the process that asked for it is gone".to_owned());
     }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
+    // (close-on-exec: commands never get it).
+    let own = unsafe { libc::syscall(libc::SYS_pidfd_open, getpid().as_raw(), 0) };
+    // One inherited from the control child this one was forked under is not ours.
+    let inherited = CONTROL_PIDFD.swap(if own < 0 { -1 } else { own as i32 }, Ordering::Relaxed);
+    if inherited >= 0 {
+        // SAFETY: that descriptor is used nowhere else in this process.
+        unsafe { libc::close(inherited) };
+    }
     Ok(())
+}
+
+/// Whether the control child this form was forked by still runs, asked
+/// through its pidfd (readable once it has exited).
+fn control_running() -> bool {
+    let fd = CONTROL_PIDFD.load(Ordering::Relaxed);
+    if fd < 0 {
+        return false;
+    }
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    unsafe { libc::poll(&mut poll, 1, 0) == 0 }
 }
 
 /// In a form's process, right after the fork: its own process group, the
@@ -77,7 +107,10 @@ pub fn become_form(parent: Pid) {
     // SAFETY: restoring the default action.
     let _ = unsafe { sigaction(PARENT_DEATH, &default) };
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    if getppid() != parent {
+    // In a container's process namespace the parent, outside it, has no id
+    // here: getppid says 0.
+    let ppid = getppid();
+    if ppid != parent && !(ppid.as_raw() == 0 && control_running()) {
         crate::runtime::fork::exit_child(1);
     }
 }

@@ -1,14 +1,26 @@
-//! Entering a context — a chroot, another user — for good, in a process
-//! forked for the purpose (a control child), never in the one that asked, so
-//! the asker is never stuck inside a chroot or a lower uid. Contexts are
-//! entered in order, each resolved inside the ones before it: a chroot's path
-//! inside the previous chroot, a user in the chroot's passwd. What a context
-//! says is the contract's ([`Context`]).
+//! Entering a context — a chroot, another user, a running container's
+//! namespaces — for good, in a process forked for the purpose (a control
+//! child), never in the one that asked, so the asker is never stuck inside a
+//! chroot or a lower uid. Contexts are entered in order, each resolved inside
+//! the ones before it: a chroot's path inside the previous chroot, a user in
+//! the chroot's passwd, a process id in the container's process namespace.
+//! What a context says is the contract's ([`Context`]).
+//!
+//! A process's namespaces are entered with setns(2) on a pidfd, so the
+//! process entered is the one looked up even if its id is reused meanwhile:
+//! its root is opened through /proc, then the pidfd shows it was still alive
+//! (so that /proc entry was its own), then every namespace is entered at
+//! once. The process namespace applies to children: the forms run in
+//! processes the control child forks afterwards, each one a process of the
+//! container.
 
 use std::ffi::CString;
-use std::path::Path;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use consfig_contract::Context;
+use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::stat::{Mode, umask};
@@ -31,6 +43,10 @@ pub fn enter(context: &Context) -> Result<(), EnterError> {
     let result = match context {
         Context::Chroot { path, mounts } => enter_chroot(path, *mounts),
         Context::Setuid { user } => enter_user(user),
+        Context::Nsenter { pid } => enter_process(*pid, None),
+        Context::Machine { name } => {
+            machine_leader(name).and_then(|pid| enter_process(pid, Some(name)))
+        }
     };
     result.map_err(|message| EnterError {
         context: context.to_string(),
@@ -109,6 +125,184 @@ fn enter_chroot(path: &Path, mounts: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Where systemd-machined records its machines, one file per name.
+const MACHINES: &str = "/run/systemd/machines";
+
+/// The leader process of the systemd container `name`, as systemd-machined
+/// records it (`machinectl show NAME -p Leader` reads the same).
+pub fn machine_leader(name: &str) -> Result<u32, String> {
+    consfig_contract::check_machine_name(name)?;
+    let file = Path::new(MACHINES).join(name);
+    let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "no such machine: systemd-machined lists none named so ({} is missing)",
+            file.display()
+        ),
+        _ => format!("reading {}: {e}", file.display()),
+    })?;
+    parse_leader(&text).ok_or_else(|| format!("{} names no leader process", file.display()))
+}
+
+/// The `LEADER=` of a machine's state file.
+fn parse_leader(text: &str) -> Option<u32> {
+    text.lines()
+        .find_map(|line| line.strip_prefix("LEADER="))
+        .and_then(|pid| consfig_contract::parse_pid(pid.trim()).ok())
+}
+
+/// The namespaces a process shares with a container's, entered together;
+/// the user namespace joins them when it differs from this process's.
+const NAMESPACES: [(&str, CloneFlags); 6] = [
+    ("mnt", CloneFlags::CLONE_NEWNS),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+];
+
+/// (device, inode) of a file, following links: a namespace's identity.
+fn identity(path: &Path) -> Result<(u64, u64), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// A pidfd for process `pid` of this process's process namespace.
+fn pidfd_open(pid: u32) -> Result<OwnedFd, String> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(match nix::Error::last() {
+            nix::Error::ESRCH => "no such process".to_owned(),
+            e => format!("pidfd_open: {e}"),
+        });
+    }
+    // SAFETY: the descriptor was just made, and is owned here alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Whether the process of `pidfd` is still running (not exited).
+fn still_running(pidfd: &OwnedFd) -> bool {
+    // Signal 0 checks without sending anything.
+    // SAFETY: a valid pidfd, no siginfo, no flags.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    sent == 0
+}
+
+/// Where the root of process `pid` (of this process namespace) lies among
+/// this process's files, when it can be told for sure: the path /proc gives
+/// for it leads to the same directory. None when it cannot (the process is
+/// gone, or its root is not reachable from here, e.g. a mount only its own
+/// namespace has).
+pub fn process_root(pid: u32) -> Option<PathBuf> {
+    let link = PathBuf::from(format!("/proc/{pid}/root"));
+    let path = std::fs::read_link(&link).ok()?;
+    (path.is_absolute() && identity(&path).ok()? == identity(&link).ok()?).then_some(path)
+}
+
+/// The root of the process a namespace context enters, among this
+/// process's files (see [`process_root`]); a machine is looked up first.
+pub fn namespace_root(context: &Context) -> Option<PathBuf> {
+    match context {
+        Context::Nsenter { pid } => process_root(*pid),
+        Context::Machine { name } => process_root(machine_leader(name).ok()?),
+        Context::Chroot { .. } | Context::Setuid { .. } => None,
+    }
+}
+
+/// Where `/` of a process inside `contexts` lies among this process's
+/// files ([`Context::files_root`]), with a first container context's root
+/// looked up: the directory it is, where that can be told, else its
+/// `/proc/PID/root`.
+pub fn files_root(contexts: &[Context]) -> PathBuf {
+    let Some((first, rest)) = contexts.split_first() else {
+        return PathBuf::from("/");
+    };
+    let leader = match first {
+        Context::Machine { name } => machine_leader(name).ok(),
+        Context::Nsenter { pid } => Some(*pid),
+        Context::Chroot { .. } | Context::Setuid { .. } => None,
+    };
+    let Some(pid) = leader else {
+        return Context::files_root(contexts);
+    };
+    let root = process_root(pid).unwrap_or_else(|| PathBuf::from(format!("/proc/{pid}/root")));
+    let inner = Context::files_root(rest);
+    root.join(inner.strip_prefix("/").unwrap_or(&inner))
+}
+
+/// Enter the namespaces and root of process `pid`; for a machine, `machine`
+/// names it, and its leader must still be `pid` once the process is held.
+fn enter_process(pid: u32, machine: Option<&str>) -> Result<(), String> {
+    need_root("entering a process's namespaces")?;
+    // A chroot's processes are this system's: a process id from inside one
+    // would lead out of it.
+    if crate::host::facts::in_chroot() {
+        return Err(
+            "this process is in a chroot, whose processes are the system's own: entering one would leave the chroot".into(),
+        );
+    }
+    // Process ids are this process's process namespace's; so must /proc's be.
+    let me = std::fs::read_link("/proc/self")
+        .map_err(|e| format!("/proc is not mounted here, to find the process: {e}"))?;
+    if me != Path::new(&nix::unistd::getpid().to_string()) {
+        return Err("/proc here belongs to another process namespace than this process's".into());
+    }
+    let pidfd = pidfd_open(pid).map_err(|e| format!("process {pid}: {e}"))?;
+    if let Some(name) = machine {
+        // The machine may have been restarted since its leader was read.
+        if machine_leader(name)? != pid {
+            return Err(format!(
+                "the leader of machine {name} changed while it was entered"
+            ));
+        }
+    }
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let root = nix::fcntl::open(
+        &proc.join("root"),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("opening the root of process {pid}: {e}"))?;
+    let mut flags = CloneFlags::empty();
+    for (name, flag) in NAMESPACES {
+        // Each must be there to be entered (and readable: the kernel's own check).
+        identity(&proc.join("ns").join(name))?;
+        flags |= flag;
+    }
+    if identity(&proc.join("ns/user"))? != identity(Path::new("/proc/self/ns/user"))? {
+        flags |= CloneFlags::CLONE_NEWUSER;
+    }
+    // The pid was the process held only if it is still running now.
+    if !still_running(&pidfd) {
+        return Err(format!("process {pid} ended while it was entered"));
+    }
+    // A process whose root is this system's own is in no container (PID 1,
+    // the runtime's own processes, a service with private mounts or network):
+    // its files are this system's, which no namespace grant is for.
+    if identity(&proc.join("root"))? == identity(Path::new("/"))? {
+        return Err(format!(
+            "process {pid} is in no container: its root directory is this system's own"
+        ));
+    }
+    nix::sched::setns(&pidfd, flags)
+        .map_err(|e| format!("entering the namespaces of process {pid}: {e}"))?;
+    // setns moved this process to the root of the mount namespace; the
+    // process's own root may lie beneath it (a chroot inside the container).
+    nix::unistd::fchdir(&root).map_err(|e| format!("fchdir to the root: {e}"))?;
+    chroot(".").map_err(|e| format!("chroot to the root of process {pid}: {e}"))?;
+    chdir("/").map_err(|e| format!("chdir /: {e}"))?;
+    Ok(())
+}
+
 fn enter_user(name: &str) -> Result<(), String> {
     let user = User::from_name(name)
         .map_err(|e| format!("looking up the user: {e}"))?
@@ -161,6 +355,53 @@ mod tests {
         assert_eq!(
             enter(&nobody).unwrap_err().to_string(),
             "setuid:no-such-user-here: no such user"
+        );
+    }
+
+    #[test]
+    fn a_machine_leader_is_read_from_machineds_state_file() {
+        let state = "# This is private data. Do not parse.\nNAME=web\nSCOPE=machine-web.scope\nCLASS=container\nROOT=/var/lib/machines/web\nLEADER=4242\n";
+        assert_eq!(parse_leader(state), Some(4242));
+        assert_eq!(parse_leader("NAME=web\n"), None);
+        for bad in ["LEADER=\n", "LEADER=0\n", "LEADER=-1\n", "LEADER=12x\n"] {
+            assert_eq!(parse_leader(bad), None, "{bad:?}");
+        }
+        // A name is checked before it becomes a path.
+        for name in ["../etc/passwd", "-H", ".x", "a/b"] {
+            assert!(
+                machine_leader(name).unwrap_err().contains("machine name"),
+                "{name:?}"
+            );
+        }
+        assert!(
+            machine_leader("consfig-no-such-machine")
+                .unwrap_err()
+                .contains("no such machine")
+        );
+    }
+
+    #[test]
+    fn a_process_that_cannot_be_entered_says_why() {
+        let gone: Context = format!("nsenter:{}", consfig_contract::PID_MAX)
+            .parse()
+            .unwrap();
+        let error = enter(&gone).unwrap_err();
+        assert!(
+            error.message.contains("no such process") || error.message.contains("needs root"),
+            "{error}"
+        );
+        // Nothing here is entered: a file's root is only looked up.
+        assert_eq!(namespace_root(&"setuid:root".parse().unwrap()), None);
+        assert_eq!(process_root(consfig_contract::PID_MAX), None);
+        assert_eq!(
+            files_root(&["chroot:/srv/c1".parse().unwrap()]),
+            Path::new("/srv/c1")
+        );
+        assert_eq!(
+            files_root(&[format!("nsenter:{}", consfig_contract::PID_MAX)
+                .parse()
+                .unwrap()]),
+            PathBuf::from(format!("/proc/{}/root", consfig_contract::PID_MAX))
         );
     }
 

@@ -256,6 +256,8 @@ impl Confinement {
         let needed = match context {
             Context::Chroot { path, .. } => Grant::Chroot(path.clone()),
             Context::Setuid { user } => Grant::Setuid(Some(user.clone())),
+            Context::Nsenter { pid } => Grant::Nsenter(Some(*pid)),
+            Context::Machine { name } => Grant::Machine(Some(name.clone())),
         };
         self.first_denial(needed, |g| g.allows_context(context))
     }

@@ -131,6 +131,13 @@ impl ModuleGrants {
             (Grant::Chroot(dir), Context::Chroot { path, .. }) => path.starts_with(dir),
             (Grant::Setuid(None), Context::Setuid { .. }) => true,
             (Grant::Setuid(Some(granted)), Context::Setuid { user }) => granted == user,
+            // Any process's namespaces: any machine's too. Whether the
+            // process is in a container at all is the runtime's to check
+            // when it enters (it refuses this system's own namespaces).
+            (Grant::Nsenter(None), Context::Nsenter { .. } | Context::Machine { .. }) => true,
+            (Grant::Nsenter(Some(granted)), Context::Nsenter { pid }) => granted == pid,
+            (Grant::Machine(None), Context::Machine { .. }) => true,
+            (Grant::Machine(Some(granted)), Context::Machine { name }) => granted == name,
             _ => false,
         })
     }
@@ -246,6 +253,35 @@ mod tests {
             "a chroot is no user"
         );
         assert!(!grants(&["subdeploy", "write:/"]).allows_context(&ctx("chroot:/srv/c")));
+    }
+
+    #[test]
+    fn namespaces_are_granted_by_process_or_machine() {
+        let ctx = |t: &str| t.parse::<Context>().unwrap();
+        let one = grants(&["context:nsenter:42", "context:machine:web"]);
+        assert!(one.allows_context(&ctx("nsenter:42")));
+        assert!(!one.allows_context(&ctx("nsenter:43")));
+        assert!(!one.allows_context(&ctx("nsenter:1")));
+        assert!(one.allows_context(&ctx("machine:web")));
+        assert!(!one.allows_context(&ctx("machine:db")));
+        let any = grants(&["context:nsenter:*"]);
+        assert!(any.allows_context(&ctx("nsenter:1")));
+        assert!(any.allows_context(&ctx("machine:db")));
+        assert!(
+            !any.allows_context(&ctx("chroot:/")),
+            "a process is no chroot"
+        );
+        assert!(!any.allows_context(&ctx("setuid:root")));
+        let machines = grants(&["context:machine:*"]);
+        assert!(machines.allows_context(&ctx("machine:db")));
+        assert!(
+            !machines.allows_context(&ctx("nsenter:42")),
+            "a machine's leader is not any process"
+        );
+        assert!(
+            !grants(&["context:chroot:/", "context:setuid:*", "subdeploy"])
+                .allows_context(&ctx("nsenter:42"))
+        );
     }
 
     #[test]

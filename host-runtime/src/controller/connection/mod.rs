@@ -32,7 +32,7 @@ pub enum Hop {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error(
-        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER"
+        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
     )]
     UnknownHop(String),
     #[error("{0}")]

@@ -1,0 +1,379 @@
+//! A booted Debian 12 system for the tests: the cached root of
+//! tests/fixtures/debian-booted.sh (made once, with systemd, dbus and
+//! openssh-server) under a fresh overlay — the cache is the lower layer and
+//! is never written; what the test changes lands in an upper layer of its
+//! own — booted with `systemd-nspawn --boot --register=no --keep-unit`.
+//!
+//! The container shares this machine's network: its sshd listens on
+//! 127.0.0.1 and a free port, with a host key made for this boot, and lets
+//! root in with a client key made here. [`Booted::boot`] returns once sshd
+//! answers with its banner (systemd started it, so systemd is up) and the
+//! container's init is known ([`Booted::leader`], for `nsenter:` contexts).
+//!
+//! [`Booted::stop`] (also run on drop) powers the container off (SIGTERM
+//! to systemd-nspawn halts it), kills it if it does not go within the time,
+//! checks that no process of it is left, and removes the overlay.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// How long a boot may take until sshd answers.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a power-off may take before the container is killed.
+const HALT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The host name the container is given, unlike this machine's.
+pub const HOSTNAME: &str = "consfig-booted";
+
+pub struct Booted {
+    dir: tempfile::TempDir,
+    root: PathBuf,
+    port: u16,
+    leader: u32,
+    child: Option<Child>,
+    mounted: bool,
+}
+
+/// The cached root, made by the fixture script if it is not there yet.
+pub fn cached_root() -> PathBuf {
+    let script = crate::repo_root().join("tests/fixtures/debian-booted.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed: a booted Debian 12 root could not be made (`make test-deps` makes it)",
+        script.display()
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "consfig-test", "-f"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .status()
+        .expect("ssh-keygen (`make test-deps` installs openssh-client)");
+    assert!(status.success(), "ssh-keygen -f {} failed", path.display());
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+impl Booted {
+    /// Boot a fresh copy of the cached root. Returns once its sshd answers.
+    pub fn boot() -> Booted {
+        assert!(
+            Path::new("/usr/bin/systemd-nspawn").exists(),
+            "systemd-nspawn is missing: `make test-deps` installs systemd-container"
+        );
+        let cache = cached_root();
+        let dir = tempfile::Builder::new()
+            .prefix("consfig-booted-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path().join("root");
+        for sub in ["upper", "work", "root"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            cache.display(),
+            dir.path().join("upper").display(),
+            dir.path().join("work").display()
+        );
+        nix::mount::mount(
+            Some("overlay"),
+            &root,
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(options.as_str()),
+        )
+        .unwrap_or_else(|e| panic!("mounting an overlay of {}: {e}", cache.display()));
+        let mut booted = Booted {
+            dir,
+            root,
+            port: 0,
+            leader: 0,
+            child: None,
+            mounted: true,
+        };
+        booted.port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        booted.configure();
+        booted.start();
+        booted
+    }
+
+    /// sshd on the loopback port with a host key of this boot, root let in
+    /// with the client key; the host name [`HOSTNAME`].
+    fn configure(&self) {
+        let etc = self.root.join("etc");
+        for old in std::fs::read_dir(etc.join("ssh")).unwrap().flatten() {
+            if old.file_name().to_string_lossy().starts_with("ssh_host_") {
+                std::fs::remove_file(old.path()).unwrap();
+            }
+        }
+        keygen(&etc.join("ssh/ssh_host_ed25519_key"));
+        write(
+            &etc.join("ssh/sshd_config.d/consfig-test.conf"),
+            &format!(
+                "Port {}\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\n\
+                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n",
+                self.port
+            ),
+            0o644,
+        );
+        keygen(&self.client_key());
+        let public = std::fs::read_to_string(self.client_key().with_extension("pub")).unwrap();
+        let ssh = self.root.join("root/.ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
+        write(&ssh.join("authorized_keys"), &public, 0o600);
+        write(&etc.join("hostname"), &format!("{HOSTNAME}\n"), 0o644);
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("nspawn.log")).unwrap();
+        let child = Command::new("/usr/bin/systemd-nspawn")
+            .arg("-D")
+            .arg(&self.root)
+            .args([
+                "--boot",
+                "--register=no",
+                "--keep-unit",
+                "--console=passive",
+                &format!("--hostname={HOSTNAME}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("running systemd-nspawn");
+        self.child = Some(child);
+        let deadline = Instant::now() + BOOT_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
+                panic!(
+                    "systemd-nspawn ended ({status}) before sshd answered: {}",
+                    self.log()
+                );
+            }
+            if self.leader == 0 {
+                self.leader = self.find_leader().unwrap_or(0);
+            }
+            if self.leader != 0 && banner(self.port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = self.log();
+        self.stop();
+        panic!(
+            "the container's sshd did not answer on 127.0.0.1:{} within {BOOT_TIMEOUT:?}: {log}",
+            self.port
+        );
+    }
+
+    /// The container's init: the process under systemd-nspawn that is
+    /// process 1 of its own process namespace.
+    fn find_leader(&self) -> Option<u32> {
+        let nspawn = self.child.as_ref()?.id() as i32;
+        descendants(Pid::from_raw(nspawn))
+            .into_iter()
+            .find_map(|pid| {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+                let ids: Vec<&str> = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("NSpid:"))?
+                    .split_whitespace()
+                    .collect();
+                (ids.len() >= 2 && ids.last() == Some(&"1")).then_some(pid.as_raw() as u32)
+            })
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nspawn.log")).unwrap_or_default()
+    }
+
+    /// The loopback port the container's sshd listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The container's init, as this machine numbers it.
+    pub fn leader(&self) -> u32 {
+        self.leader
+    }
+
+    /// The client's private key (no passphrase), which root's
+    /// authorized_keys in the container lists.
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.path().join("client_ed25519")
+    }
+
+    /// Where a path of the container's lies among this machine's files:
+    /// through its init's root, so it sees the container's own mounts (/run).
+    pub fn inside(&self, path: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.leader)).join(path.trim_start_matches('/'))
+    }
+
+    /// The known_hosts line for the container's sshd.
+    pub fn known_hosts_line(&self) -> String {
+        let key =
+            std::fs::read_to_string(self.root.join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap();
+        let key: Vec<&str> = key.split_whitespace().take(2).collect();
+        format!("[127.0.0.1]:{} {}", self.port, key.join(" "))
+    }
+
+    /// Write `home`/.ssh/config naming the container `name` (user root,
+    /// the client key) and a known_hosts that trusts it alone.
+    pub fn trust(&self, home: &Path, name: &str) {
+        let ssh = home.join(".ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(
+            ssh.join("config"),
+            format!(
+                "Host {name}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
+                self.port,
+                self.client_key().display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            ssh.join("known_hosts"),
+            format!("{}\n", self.known_hosts_line()),
+        )
+        .unwrap();
+    }
+
+    /// Power the container off (kill it if it takes too long), check that
+    /// nothing of it is left running, and remove the overlay.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let nspawn = Pid::from_raw(child.id() as i32);
+            let left = descendants(nspawn);
+            // systemd-nspawn halts the container on SIGTERM.
+            let _ = kill(nspawn, Signal::SIGTERM);
+            if !wait_until(HALT_TIMEOUT, || matches!(child.try_wait(), Ok(Some(_)))) {
+                // Its init gone, the kernel kills every process of its namespace.
+                if self.leader != 0 {
+                    let _ = kill(Pid::from_raw(self.leader as i32), Signal::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let gone = |pid: &Pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|s| {
+                        s.rsplit_once(')')
+                            .is_some_and(|(_, r)| r.trim_start().starts_with(['Z', 'X']))
+                    })
+                    .unwrap_or(true)
+            };
+            if !wait_until(Duration::from_secs(5), || left.iter().all(gone)) {
+                for pid in &left {
+                    let _ = kill(*pid, Signal::SIGKILL);
+                }
+                let still: Vec<_> = left.iter().filter(|p| !gone(p)).collect();
+                if !std::thread::panicking() {
+                    assert!(
+                        still.is_empty(),
+                        "processes of the container left: {still:?}"
+                    );
+                }
+            }
+        }
+        if self.mounted {
+            // What nspawn mounted lived in its own namespace; the overlay is ours.
+            if nix::mount::umount(&self.root).is_err() {
+                let _ = nix::mount::umount2(&self.root, nix::mount::MntFlags::MNT_DETACH);
+            }
+            self.mounted = false;
+        }
+    }
+}
+
+impl Drop for Booted {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether an SSH server answers on 127.0.0.1:`port` with its banner.
+fn banner(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut banner = [0u8; 8];
+    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-2.0-"
+}
+
+/// Poll `done` every 20 ms for up to `limit`; whether it became true.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every process descended from `root`.
+fn descendants(root: Pid) -> Vec<Pid> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
+        if let Some(ppid) = ppid {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root.as_raw()];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|&&(_, pp)| pp == parent)
+                .map(|&(p, _)| p),
+        );
+        i += 1;
+    }
+    found[1..].iter().map(|&pid| Pid::from_raw(pid)).collect()
+}
