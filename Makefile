@@ -71,8 +71,10 @@ stub:
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
 # and client and sudo for the SSH tests, curl to fetch pages from bundles,
-# and a Debian 12 root made once with debootstrap and cached in /var/cache
-# for the standard library's end-to-end tests.
+# systemd-nspawn to boot containers, locales and git for the standard
+# modules' tests, and two Debian 12 roots made once with debootstrap and
+# cached in /var/cache: a plain one for chroots, and one with systemd and
+# sshd to boot.
 test-deps: wasm-target
 	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
 	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
@@ -80,6 +82,8 @@ test-deps: wasm-target
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
+	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q locales git; }
 	@bash tests/fixtures/debian-root.sh >/dev/null
 	@bash tests/fixtures/debian-booted.sh >/dev/null
 

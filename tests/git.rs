@@ -151,7 +151,7 @@ fn cloned_clones_moves_between_revisions_and_replaces_what_is_not_a_clone() {
 
     // Without rev, an existing clone is left where it is.
     let plain = form(serde_json::json!(["git:cloned", src_s, dest_s]));
-    let run = apply(&sb, false, &[plain.clone()]);
+    let run = apply(&sb, false, std::slice::from_ref(&plain));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(head(), v1);
 
@@ -206,7 +206,7 @@ fn pulled_fast_forwards_and_configured_sets_keys() {
     );
     let two = commit(&src, "two");
     let pulled = form(serde_json::json!(["git:pulled", dest.to_str().unwrap()]));
-    check_deploy_again(&sb, dest.parent().unwrap(), &[pulled.clone()]);
+    check_deploy_again(&sb, dest.parent().unwrap(), std::slice::from_ref(&pulled));
     assert_eq!(git(&dest, &["rev-parse", "HEAD"]), two);
 
     let configured = form(serde_json::json!(

@@ -187,7 +187,7 @@ mod tests {
             assert_eq!(
                 err(bad),
                 format!(
-                    "unknown context {bad:?}: write chroot:PATH, chroot-bare:PATH, setuid:USER or as:USER"
+                    "unknown context {bad:?}: write chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID or machine:NAME"
                 )
             );
         }

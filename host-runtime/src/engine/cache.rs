@@ -351,7 +351,7 @@ mod tests {
             "nothing half-stored"
         );
         cache.store_file(&hash, bytes).unwrap();
-        assert_eq!(cache.cached_files().unwrap(), [hash.clone()]);
+        assert_eq!(cache.cached_files().unwrap(), std::slice::from_ref(&hash));
         assert_eq!(cache.read_file(&hash).unwrap(), bytes);
         fs::write(cache.file_path(&hash).unwrap(), b"flipped").unwrap();
         assert!(cache.read_file(&hash).is_err());

@@ -248,7 +248,7 @@ fn subdeploy(
     };
     // In check mode a subdeployment sees what was and would be written so
     // far, beneath its chroot if it has one, and adds to that.
-    let root = crate::runtime::contexts::files_root(&contexts);
+    let root = crate::host::processes::files_root(&contexts);
     let overlay = data
         .host()
         .check_view(&root)

@@ -3,7 +3,8 @@
 //! links, listings, renames), [`commands`] (their output [`collect`]ed
 //! within the form's limits), [`facts`] (with the target's [`accounts`]),
 //! [`log`] (and the captured [`output`]), [`data`], what the [`consfig`]
-//! gives the host (variables, files), the memory [`limits`] — with typed
+//! gives the host (variables, files), the memory [`limits`], where running
+//! containers' [`processes`] are — with typed
 //! errors ([`error`]) that become text only in [`edge`], where the
 //! generated [`bindings`] meet them. Every decision on what a call may do
 //! is the sandbox's, below.
@@ -21,6 +22,7 @@ pub mod files;
 pub mod limits;
 pub mod log;
 pub mod output;
+pub mod processes;
 pub mod state;
 #[cfg(test)]
 mod test_support;

@@ -447,7 +447,7 @@ impl HostState {
                 Context::Chroot { path, .. } => Some(Some(path.clone())),
                 Context::Nsenter { .. } | Context::Machine { .. } => Some(
                     (!moved)
-                        .then(|| crate::runtime::contexts::namespace_root(context))
+                        .then(|| super::processes::namespace_root(context))
                         .flatten(),
                 ),
                 Context::Setuid { .. } => None,
