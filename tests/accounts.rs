@@ -14,49 +14,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use consfig_tests::debian::{copy_of_root, in_root};
 use consfig_tests::{Run, Sandbox, q};
-
-/// The cached root, made on first use.
-fn cached_root() -> PathBuf {
-    let script = consfig_tests::repo_root().join("tests/fixtures/debian-root.sh");
-    let out = Command::new("bash").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "making the Debian root failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// Run a shell command inside the root; it must succeed.
-fn in_root(root: &Path, script: &str) {
-    let out = Command::new("chroot")
-        .arg(root)
-        .args(["/bin/sh", "-c", script])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "in the root, {script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A copy of the Debian root with cron (its services never started) and an
 /// account `ada` made as an installer would have, with a uid, shell and
 /// comment the consfig corrects; and a cron file the consfig removes.
 fn prepared_root(sb: &Sandbox) -> PathBuf {
-    let root = sb.path().join("debian");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(cached_root())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let root = copy_of_root(&sb, "debian");
     std::fs::write(root.join("usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n").unwrap();
     in_root(&root, "chmod 755 /usr/sbin/policy-rc.d");
     in_root(
@@ -278,14 +243,7 @@ fn assert_cron(root: &Path) {
 #[test]
 fn a_symlinked_ssh_directory_is_refused() {
     let sb = Sandbox::new();
-    let root = sb.path().join("debian");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(cached_root())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let root = copy_of_root(&sb, "debian");
     in_root(
         &root,
         "useradd --create-home mallory && ln -s /etc /home/mallory/.ssh && chown -h mallory: /home/mallory/.ssh",

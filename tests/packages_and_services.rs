@@ -7,36 +7,12 @@
 //! predicts each deploy's statuses and leaves the root as it was; a second
 //! deploy changes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use consfig_tests::debian::copy_of_root;
 use consfig_tests::tree::listing;
 use consfig_tests::{Run, Sandbox, q};
-
-/// The cached root, made on first use.
-fn cached_root() -> PathBuf {
-    let script = consfig_tests::repo_root().join("tests/fixtures/debian-root.sh");
-    let out = Command::new("bash").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "making the Debian root failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// A fresh copy of the Debian root in the sandbox.
-fn debian_root(sb: &Sandbox) -> PathBuf {
-    let root = sb.path().join("debian");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(cached_root())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    root
-}
 
 fn write_consfig(sb: &Sandbox, root: &Path, properties: &str) {
     let text = format!(
@@ -136,7 +112,7 @@ const UNIT: &str = "[Unit]\nDescription=a test unit\n\n[Service]\nExecStart=/bin
 #[test]
 fn packages_and_services_in_an_unbooted_root() {
     let sb = Sandbox::new();
-    let root = debian_root(&sb);
+    let root = copy_of_root(&sb, "debian");
 
     // Packages: the lists updated, packages installed, no service started.
     // cron's maintainer scripts start cron wherever nothing forbids it.

@@ -8,37 +8,13 @@
 //! secret never appears in any output.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use consfig_tests::debian::copy_of_root;
 use consfig_tests::sshd::{Sshd, trust};
 use consfig_tests::tree::{differing, listing};
 use consfig_tests::{Run, Sandbox, q};
-
-/// The cached root, made on first use.
-fn cached_root() -> PathBuf {
-    let script = consfig_tests::repo_root().join("tests/fixtures/debian-root.sh");
-    let out = Command::new("bash").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "making the Debian root failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// A fresh copy of the Debian root in the sandbox.
-fn debian_root(sb: &Sandbox, name: &str) -> PathBuf {
-    let root = sb.path().join(name);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(cached_root())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    root
-}
 
 /// The forms of the consfig, those of its list `base` included.
 const FORMS: usize = 32;
@@ -276,7 +252,7 @@ fn group_id(root: &Path, name: &str) -> u32 {
 #[test]
 fn every_property_through_the_chroot_hop() {
     let sb = Sandbox::new();
-    let root = debian_root(&sb, "debian");
+    let root = copy_of_root(&sb, "debian");
     write_consfig(
         &sb,
         &format!(
@@ -292,7 +268,7 @@ fn every_property_over_ssh() {
     let server = Sshd::start();
     let sb = Sandbox::new();
     trust(&sb.home(), &[&server], |_| "web1".to_owned());
-    let root = debian_root(&sb, "debian");
+    let root = copy_of_root(&sb, "debian");
     write_consfig(
         &sb,
         &format!(

@@ -11,20 +11,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use consfig_tests::debian::copy_of_root;
 use consfig_tests::tree::{differing, listing};
 use consfig_tests::{Run, Sandbox, q, toml_value};
-
-/// The cached root, made on first use.
-fn cached_root() -> PathBuf {
-    let script = consfig_tests::repo_root().join("tests/fixtures/debian-root.sh");
-    let out = Command::new("bash").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "making the Debian root failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
 
 /// A fresh copy of the Debian root in the sandbox, with the files of
 /// Debian's `locales` package (which debootstrap's minimal root lacks)
@@ -32,14 +21,7 @@ fn cached_root() -> PathBuf {
 /// (every supported locale, commented out), and `/etc/sysctl.d`, as procps
 /// makes it.
 fn debian_root(sb: &Sandbox) -> PathBuf {
-    let root = sb.path().join("debian");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(cached_root())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let root = copy_of_root(&sb, "debian");
     let files = Command::new("dpkg")
         .args(["-L", "locales"])
         .output()
@@ -253,14 +235,7 @@ fn assert_results(root: &Path) {
 fn bad_arguments_fail_before_any_change() {
     warm_standard_modules();
     let sb = Sandbox::new();
-    let root = sb.path().join("debian");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(cached_root())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let root = copy_of_root(&sb, "debian");
     let hop = format!("local,chroot:{}", root.display());
     let before = listing(&root);
     for (form, message) in [

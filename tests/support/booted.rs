@@ -42,22 +42,6 @@ pub struct Booted {
     mounted: bool,
 }
 
-/// The cached root, made by the fixture script if it is not there yet.
-pub fn cached_root() -> PathBuf {
-    let script = crate::repo_root().join("tests/fixtures/debian-booted.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: a booted Debian 12 root could not be made (`make test-deps` makes it)",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "consfig-test", "-f"])
@@ -81,7 +65,7 @@ impl Booted {
             Path::new("/usr/bin/systemd-nspawn").exists(),
             "systemd-nspawn is missing: `make test-deps` installs systemd-container"
         );
-        let cache = cached_root();
+        let cache = crate::debian::fixture("debian-booted.sh");
         let dir = tempfile::Builder::new()
             .prefix("consfig-booted-")
             .tempdir()
@@ -197,7 +181,7 @@ impl Booted {
     /// process 1 of its own process namespace.
     fn find_leader(&self) -> Option<u32> {
         let nspawn = self.child.as_ref()?.id() as i32;
-        descendants(Pid::from_raw(nspawn))
+        super::sshd::descendants(Pid::from_raw(nspawn))
             .into_iter()
             .find_map(|pid| {
                 let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -270,7 +254,7 @@ impl Booted {
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let nspawn = Pid::from_raw(child.id() as i32);
-            let left = descendants(nspawn);
+            let left = super::sshd::descendants(nspawn);
             // systemd-nspawn halts the container on SIGTERM.
             let _ = kill(nspawn, Signal::SIGTERM);
             if !wait_until(HALT_TIMEOUT, || matches!(child.try_wait(), Ok(Some(_)))) {
@@ -340,40 +324,4 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Every process descended from `root`.
-fn descendants(root: Pid) -> Vec<Pid> {
-    let mut parents = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
-        if let Some(ppid) = ppid {
-            parents.push((pid, ppid));
-        }
-    }
-    let mut found = vec![root.as_raw()];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(
-            parents
-                .iter()
-                .filter(|&&(_, pp)| pp == parent)
-                .map(|&(p, _)| p),
-        );
-        i += 1;
-    }
-    found[1..].iter().map(|&pid| Pid::from_raw(pid)).collect()
 }

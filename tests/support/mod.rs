@@ -6,6 +6,7 @@
 //! skips) and says to build.
 
 pub mod booted;
+pub mod debian;
 pub mod sshd;
 pub mod tree;
 pub mod warm;

@@ -346,7 +346,7 @@ fn process_state(pid: Pid) -> Option<char> {
 }
 
 /// Every process descended from `root`, parents before children.
-fn descendants(root: Pid) -> Vec<Pid> {
+pub(crate) fn descendants(root: Pid) -> Vec<Pid> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry

@@ -2,14 +2,9 @@
 //! /etc/apt/sources.list.d) and `apt:key` (a keyring in /etc/apt/keyrings),
 //! written through the host's file calls.
 
-use std::fmt;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use consfig_file::content::Content;
 use consfig_guest::prelude::*;
-use consfig_guest::serde::de::{self, Deserializer, MapAccess, Visitor};
-use consfig_guest::serde::ser::SerializeMap;
-use consfig_guest::serde::{Deserialize, Serialize, Serializer};
+use consfig_guest::serde::{Deserialize, Serialize};
 
 use crate::names::{check_file_name, is_word};
 
@@ -208,72 +203,6 @@ pub fn source(
     Ok(change)
 }
 
-/// A keyring as a form gives it: armored text, or bytes as `{"base64": "..."}`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Key(pub Vec<u8>);
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Key({} bytes)", self.0.len())
-    }
-}
-
-impl Serialize for Key {
-    /// Text when it is UTF-8, else `{"base64": "..."}`.
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        match std::str::from_utf8(&self.0) {
-            Ok(text) => serializer.serialize_str(text),
-            Err(_) => {
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry("base64", &BASE64.encode(&self.0))?;
-                map.end()
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct KeyVisitor;
-
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an armored key, or bytes as {\"base64\": \"...\"}")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Key, E> {
-                Ok(Key(text.as_bytes().to_vec()))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Key, A::Error> {
-                let mut bytes = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key != "base64" || bytes.is_some() {
-                        return Err(de::Error::custom(format!(
-                            "unexpected key {key:?}: a key is armored text, or bytes as \
-                             {{\"base64\": \"...\"}} and nothing else"
-                        )));
-                    }
-                    let encoded: String = map.next_value()?;
-                    bytes = Some(BASE64.decode(encoded.trim()).map_err(|e| {
-                        de::Error::custom(format!("the base64 of the key is not valid: {e}"))
-                    })?);
-                }
-                bytes.map(Key).ok_or_else(|| {
-                    de::Error::custom("a key is armored text, or bytes as {\"base64\": \"...\"}")
-                })
-            }
-        }
-
-        deserializer.deserialize_any(KeyVisitor)
-    }
-}
-
 /// A keyring for `apt:source`'s `signed-by`: /etc/apt/keyrings/NAME.asc for
 /// an armored key (text beginning `-----BEGIN PGP PUBLIC KEY BLOCK-----`),
 /// NAME.gpg for a binary one (given as `{"base64": "..."}`).
@@ -283,7 +212,7 @@ impl<'de> Deserialize<'de> for Key {
 /// Unchanged when the file already holds exactly KEY with mode 0644. Check
 /// mode writes to its overlay and predicts exactly.
 #[property]
-pub fn key(name: String, key: Key) -> Result<Change> {
+pub fn key(name: String, key: Content) -> Result<Change> {
     check_file_name("keyring", &name)?;
     let armored =
         std::str::from_utf8(&key.0).is_ok_and(|text| text.trim_start().starts_with(ARMOR_BEGIN));

@@ -12,7 +12,8 @@ use crate::apt_get::{APT_GET, NO_SERVICES, POLICY_RC_D};
 use crate::debconf::reconfigured;
 use crate::lists::{Age, UPDATE_STAMP, autoremoved, updated, upgraded};
 use crate::packages::{installed, removed};
-use crate::sources::{Key, Words, key, source};
+use crate::sources::{Words, key, source};
+use consfig_file::content::Content;
 
 fn err(result: Result<Change>) -> String {
     result.unwrap_err().to_string()
@@ -800,7 +801,7 @@ fn key_writes_an_armored_or_binary_keyring() {
         .file("/etc/apt/keyrings/docker.asc", ARMORED)
         .mode("/etc/apt/keyrings/docker.asc", 0o600);
     assert_eq!(
-        host.apply(|| key("docker".into(), Key(ARMORED.as_bytes().to_vec()))),
+        host.apply(|| key("docker".into(), Content::from(ARMORED))),
         Ok(Change::Changed)
     );
     assert_eq!(
@@ -820,18 +821,18 @@ fn serde_json_string(text: &str) -> String {
 fn key_refuses_what_is_no_key_and_names_that_are_paths() {
     let host = FakeHost::new().module(&MODULE);
     assert!(
-        err(host.apply(|| key("x".into(), Key(b"not a key".to_vec()))))
+        err(host.apply(|| key("x".into(), Content::from("not a key"))))
             .starts_with("the key is neither an armored public key")
     );
     for name in ["../trusted.gpg.d/evil", "a/b", "..", ".x", "-x"] {
         assert!(
-            err(host.apply(|| key(name.into(), Key(ARMORED.as_bytes().to_vec()))))
+            err(host.apply(|| key(name.into(), Content::from(ARMORED))))
                 .contains("is not a valid keyring name"),
             "{name:?}"
         );
     }
     let bad: Form = r#"["apt:key", "x", {"base64": "@@"}]"#.parse().unwrap();
-    assert!(err(host.apply_form(&bad)).contains("the base64 of the key is not valid"));
+    assert!(err(host.apply_form(&bad)).contains("the base64 of the content is not valid"));
     let extra: Form = r#"["apt:key", "x", {"base64": "AA==", "mode": "0600"}]"#
         .parse()
         .unwrap();
