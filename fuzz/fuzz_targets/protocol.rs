@@ -11,6 +11,7 @@ use std::io::{Cursor, Write};
 use std::sync::{Arc, Mutex};
 
 use consfig::controller::connection::{RuntimeChannel, RuntimeProcess};
+use consfig::controller::consfig_files::HostFiles;
 use consfig::controller::reporter::Reporter;
 use consfig::controller::session::Session;
 use consfig::controller::summary::HostSummary;
@@ -61,6 +62,7 @@ fn converse(data: &[u8], json: bool) {
         host: "web1",
         forms: &forms,
         modules: &[],
+        files: &HostFiles::new(),
         policy: Policy::default(),
         contexts: Vec::new(),
         stub: &stub,
