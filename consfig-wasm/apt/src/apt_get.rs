@@ -58,10 +58,51 @@ pub fn simulate<S: Into<String>>(args: impl IntoIterator<Item = S>) -> Command {
 /// Run an apt-get command that must succeed, saying that it may wait for
 /// the dpkg lock, with services kept from starting where systemd does not run.
 pub fn run_apt_get(command: Command) -> Result<Output> {
+    run_apt_get_with_policy(command, None)
+}
+
+/// [`run_apt_get`], with /usr/sbin/policy-rc.d forced to exit `policy`
+/// while apt-get runs when one is given (Ansible's `policy_rc_d`: 101
+/// keeps the packages' services from starting, even where systemd runs).
+pub fn run_apt_get_with_policy(command: Command, policy: Option<u8>) -> Result<Output> {
     info!(
         "{command} (waits up to {LOCK_TIMEOUT} s should another package manager hold the dpkg lock)"
     );
-    without_services(|| command.succeed())
+    match policy {
+        Some(code) => with_policy(code, || command.succeed()),
+        None => without_services(|| command.succeed()),
+    }
+}
+
+/// A policy-rc.d that answers every request with `code`.
+fn forced_policy(code: u8) -> String {
+    format!(
+        "#!/bin/sh\n\
+         # Written by Consfig while packages change: every service action is\n\
+         # answered with {code}. Removed (or the previous policy put back) after.\n\
+         exit {code}\n"
+    )
+}
+
+/// Run `action` with [`POLICY_RC_D`] answering `code`; afterwards the policy
+/// there before (contents and mode) is put back, or the file removed, even
+/// when the action failed.
+pub fn with_policy<T>(code: u8, action: impl FnOnce() -> Result<T>) -> Result<T> {
+    let previous = match fs::stat(POLICY_RC_D)? {
+        Some(stat) if stat.kind == fs::FileKind::File => Some((fs::read(POLICY_RC_D)?, stat.mode)),
+        Some(_) => bail!("{POLICY_RC_D} is there but is no regular file: it is left alone"),
+        None => None,
+    };
+    info!("{POLICY_RC_D} answers {code} to every service action until the packages are done");
+    fs::write(POLICY_RC_D, forced_policy(code), Some(Mode::new(0o755)?))?;
+    let result = action();
+    let restored = match previous {
+        Some((contents, mode)) => fs::write(POLICY_RC_D, contents, Some(mode)),
+        None => fs::remove(POLICY_RC_D),
+    };
+    let value = result?;
+    restored?;
+    Ok(value)
 }
 
 /// Whether systemd runs the tree this form changes: it booted the system

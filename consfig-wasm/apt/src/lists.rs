@@ -8,7 +8,7 @@ use consfig_guest::prelude::*;
 use consfig_guest::serde::de::{self, Deserializer, Visitor};
 use consfig_guest::serde::{Deserialize, Serialize, Serializer};
 
-use crate::apt_get::{apt_get, parsed, run_apt_get, simulate, simulated};
+use crate::apt_get::{apt_get, parsed, run_apt_get, run_apt_get_with_policy, simulate, simulated};
 use crate::names::check_packages;
 use crate::packages::candidates;
 
@@ -213,9 +213,9 @@ pub fn updated(
 /// a simulation (`apt-get -s`, run in check mode too) would upgrade
 /// nothing; packages apt holds back are not counted. Never interactive,
 /// configuration files changed locally are kept; where systemd does not run
-/// no service is restarted.
+/// no service is restarted. Option `policy-rc-d`: as for `apt:installed`.
 #[property]
-pub fn upgraded(#[default = false] dist: bool) -> Result<Change> {
+pub fn upgraded(#[default = false] dist: bool, policy_rc_d: Option<u8>) -> Result<Change> {
     let verb = if dist { "dist-upgrade" } else { "upgrade" };
     let simulation = parsed(simulate([verb]))?;
     let upgrades = simulated(&simulation, "Inst");
@@ -223,7 +223,7 @@ pub fn upgraded(#[default = false] dist: bool) -> Result<Change> {
     if upgrades.is_empty() && removals.is_empty() {
         return Ok(Change::Unchanged);
     }
-    run_apt_get(apt_get([verb]))?;
+    run_apt_get_with_policy(apt_get([verb]), policy_rc_d)?;
     info!("upgraded {}", upgrades.join(" "));
     Ok(Change::Changed)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use consfig_guest::prelude::*;
 
-use crate::apt_get::{APT_CACHE, DPKG_QUERY, apt_get, parsed, run_apt_get};
+use crate::apt_get::{APT_CACHE, DPKG_QUERY, apt_get, parsed, run_apt_get_with_policy};
 use crate::names::check_packages;
 
 /// What dpkg knows of a package (its `db:Status-Status`), for each of its
@@ -132,10 +132,18 @@ fn distinct(packages: &[String]) -> Vec<String> {
 /// forbids it while apt-get runs and is removed afterwards, even when
 /// apt-get failed (a policy already there is the administrator's, used and
 /// left as it is); the same holds for every property of this module that
-/// runs apt-get or dpkg-reconfigure. Check mode asks dpkg and apt-cache,
-/// and predicts exactly.
+/// runs apt-get or dpkg-reconfigure. Option `policy-rc-d` (Ansible's
+/// `policy_rc_d`, a number 0–255): /usr/sbin/policy-rc.d answers every
+/// service action with it while apt-get runs, wherever — 101 installs a
+/// service without starting it, even where systemd runs, so that it starts
+/// only once configured; a policy there before is put back afterwards.
+/// Check mode asks dpkg and apt-cache, and predicts exactly.
 #[property]
-pub fn installed(packages: Vec<String>, #[default = false] no_recommends: bool) -> Result<Change> {
+pub fn installed(
+    packages: Vec<String>,
+    #[default = false] no_recommends: bool,
+    policy_rc_d: Option<u8>,
+) -> Result<Change> {
     check_packages("packages", &packages)?;
     let mut missing = Vec::new();
     for package in &distinct(&packages) {
@@ -163,7 +171,7 @@ pub fn installed(packages: Vec<String>, #[default = false] no_recommends: bool) 
     }
     args.push("--".to_owned());
     args.extend(missing.iter().cloned());
-    run_apt_get(apt_get(args))?;
+    run_apt_get_with_policy(apt_get(args), policy_rc_d)?;
     info!("installed {}", missing.join(" "));
     Ok(Change::Changed)
 }
@@ -175,10 +183,15 @@ pub fn installed(packages: Vec<String>, #[default = false] no_recommends: bool) 
 /// Unchanged when dpkg has none of them installed (with `purge`: when it
 /// keeps no configuration files of them either). Packages depending on a
 /// removed one are removed with it, as apt-get does. Never interactive;
-/// where systemd does not run, no service is stopped or started. Check mode
-/// asks dpkg and predicts exactly.
+/// where systemd does not run, no service is stopped or started. Option
+/// `policy-rc-d`: as for `apt:installed`. Check mode asks dpkg and predicts
+/// exactly.
 #[property]
-pub fn removed(packages: Vec<String>, #[default = false] purge: bool) -> Result<Change> {
+pub fn removed(
+    packages: Vec<String>,
+    #[default = false] purge: bool,
+    policy_rc_d: Option<u8>,
+) -> Result<Change> {
     check_packages("packages", &packages)?;
     let mut present = Vec::new();
     for package in &distinct(&packages) {
@@ -198,7 +211,7 @@ pub fn removed(packages: Vec<String>, #[default = false] purge: bool) -> Result<
     let verb = if purge { "purge" } else { "remove" };
     let mut args = vec![verb.to_owned(), "--".to_owned()];
     args.extend(present.iter().cloned());
-    run_apt_get(apt_get(args))?;
+    run_apt_get_with_policy(apt_get(args), policy_rc_d)?;
     info!(
         "{} {}",
         if purge { "purged" } else { "removed" },

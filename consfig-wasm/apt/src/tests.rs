@@ -106,7 +106,7 @@ fn installed_installs_only_the_missing_packages_and_no_service_starts() {
         )
         .command(dpkg("bash"), 0, "installed ")
         .command(dpkg("hello"), 0, "installed ");
-    let both = || installed(strings(&["bash", "hello", "hello"]), false);
+    let both = || installed(strings(&["bash", "hello", "hello"]), false, None);
     assert_eq!(host.apply(both), Ok(Change::Changed));
     assert_eq!(
         host.file_changes(),
@@ -167,7 +167,7 @@ fn installed_refuses_a_package_apt_does_not_know_exactly() {
         policy_of("hello", "2.10-3"),
     );
     assert_eq!(
-        err(regex.apply(|| installed(strings(&["hell.o"]), false))),
+        err(regex.apply(|| installed(strings(&["hell.o"]), false, None))),
         "apt has no installation candidate for hell.o: the package lists may need updating \
          (apt:updated), or a source is missing"
     );
@@ -178,7 +178,7 @@ fn installed_refuses_a_package_apt_does_not_know_exactly() {
         "mail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n",
     );
     assert!(
-        err(virtual_host.apply(|| installed(strings(&["mail-transport-agent"]), false)))
+        err(virtual_host.apply(|| installed(strings(&["mail-transport-agent"]), false, None)))
             .starts_with("apt has no installation candidate for mail-transport-agent")
     );
     assert!(regex.file_changes().is_empty() && virtual_host.file_changes().is_empty());
@@ -191,7 +191,7 @@ fn installed_in_check_mode_asks_dpkg_and_skips_apt_get() {
         .command(dpkg("hello:amd64"), 1, "")
         .command(policy(&["hello:amd64"]), 0, policy_of("hello", "2.10-3"));
     assert_eq!(
-        host.apply(|| installed(strings(&["hello:amd64"]), false)),
+        host.apply(|| installed(strings(&["hello:amd64"]), false, None)),
         Ok(Change::Changed)
     );
     assert_eq!(
@@ -209,7 +209,7 @@ fn no_policy_is_written_where_systemd_runs_and_one_there_is_kept() {
         .command(policy(&["hello"]), 0, policy_of("hello", "2.10-3"))
         .command(apt_get(&["install", "--", "hello"]), 0, "");
     assert_eq!(
-        running.apply(|| installed(strings(&["hello"]), false)),
+        running.apply(|| installed(strings(&["hello"]), false, None)),
         Ok(Change::Changed)
     );
     assert!(running.file_changes().is_empty());
@@ -222,7 +222,7 @@ fn no_policy_is_written_where_systemd_runs_and_one_there_is_kept() {
         .command(policy(&["hello"]), 0, policy_of("hello", "2.10-3"))
         .command(apt_get(&["install", "--", "hello"]), 0, "");
     assert_eq!(
-        chroot.apply(|| installed(strings(&["hello"]), false)),
+        chroot.apply(|| installed(strings(&["hello"]), false, None)),
         Ok(Change::Changed)
     );
     assert_eq!(chroot.file_changes().len(), 2);
@@ -233,11 +233,76 @@ fn no_policy_is_written_where_systemd_runs_and_one_there_is_kept() {
         .command(policy(&["hello"]), 0, policy_of("hello", "2.10-3"))
         .command(apt_get(&["install", "--", "hello"]), 0, "");
     assert_eq!(
-        kept.apply(|| installed(strings(&["hello"]), false)),
+        kept.apply(|| installed(strings(&["hello"]), false, None)),
         Ok(Change::Changed)
     );
     assert!(kept.file_changes().is_empty());
     assert_eq!(kept.text(POLICY_RC_D).unwrap(), "#!/bin/sh\nexit 0\n");
+}
+
+#[test]
+fn a_forced_policy_holds_while_apt_get_runs_even_where_systemd_runs() {
+    let install = apt_get(&["install", "--", "nginx"]);
+    let running = host()
+        .dir("/run/systemd/system")
+        .command(dpkg("nginx"), 1, "")
+        .command(policy(&["nginx"]), 0, policy_of("nginx", "1.22"))
+        .command(install.clone(), 0, "");
+    let form: Form = r#"["apt:installed", ["nginx"], {"policy-rc-d": 101}]"#
+        .parse()
+        .unwrap();
+    assert_eq!(
+        running.clone().module(&MODULE).apply_form(&form),
+        Ok(Change::Changed)
+    );
+    assert_eq!(
+        running.file_changes(),
+        [
+            format!("write-file {POLICY_RC_D} 0755"),
+            format!("remove {POLICY_RC_D}")
+        ]
+    );
+    assert_eq!(running.commands_run().last(), Some(&install));
+    assert!(
+        running
+            .logged()
+            .iter()
+            .any(|line| line.contains("answers 101 to every service action")),
+        "{:?}",
+        running.logged()
+    );
+    assert!(!running.exists(POLICY_RC_D));
+
+    // The administrator's policy is put back as it was, after a failure too.
+    let theirs = "#!/bin/sh\nexit 0\n";
+    let failing = host()
+        .file(POLICY_RC_D, theirs)
+        .mode(POLICY_RC_D, 0o750)
+        .command(dpkg("nginx"), 1, "")
+        .command(policy(&["nginx"]), 0, policy_of("nginx", "1.22"))
+        .command(install, 100, "");
+    assert!(failing.apply(|| installed(strings(&["nginx"]), false, Some(101))).is_err());
+    assert_eq!(failing.text(POLICY_RC_D).unwrap(), theirs);
+    assert_eq!(failing.stat(POLICY_RC_D).unwrap().mode.bits(), 0o750);
+
+    // Not a regular file there: left alone, nothing installed.
+    let linked = host()
+        .symlink(POLICY_RC_D, "/bin/true")
+        .command(dpkg("nginx"), 1, "")
+        .command(policy(&["nginx"]), 0, policy_of("nginx", "1.22"));
+    let refusal = err(linked.apply(|| installed(strings(&["nginx"]), false, Some(101))));
+    assert!(refusal.contains("no regular file"), "{refusal}");
+    assert_eq!(linked.readlink(POLICY_RC_D).as_deref(), Some("/bin/true"));
+    assert!(linked.commands_run().iter().all(|c| c[0] != APT_GET));
+
+    // A code no exit status can be is refused before anything runs.
+    let big: Form = r#"["apt:installed", ["nginx"], {"policy-rc-d": 256}]"#
+        .parse()
+        .unwrap();
+    let refused = host().module(&MODULE);
+    let message = err(refused.apply_form(&big));
+    assert!(message.contains("policy-rc-d"), "{message}");
+    assert!(refused.commands_run().is_empty());
 }
 
 #[test]
@@ -253,7 +318,7 @@ fn the_policy_is_removed_when_apt_get_fails() {
                 stderr: b"E: Could not get lock /var/lib/dpkg/lock-frontend\n".to_vec(),
             },
         );
-    let failure = err(host.apply(|| installed(strings(&["hello"]), false)));
+    let failure = err(host.apply(|| installed(strings(&["hello"]), false, None)));
     assert!(
         failure.ends_with(
             "install -- hello: exit code 100: E: Could not get lock /var/lib/dpkg/lock-frontend"
@@ -280,9 +345,9 @@ fn package_names_that_are_options_patterns_or_paths_are_refused_before_any_comma
         "hello\n",
         "",
     ] {
-        let message = err(host.apply(|| installed(vec![bad.to_owned()], false)));
+        let message = err(host.apply(|| installed(vec![bad.to_owned()], false, None)));
         assert!(message.starts_with("packages: "), "{message}");
-        assert!(host.apply(|| removed(vec![bad.to_owned()], true)).is_err());
+        assert!(host.apply(|| removed(vec![bad.to_owned()], true, None)).is_err());
         assert!(
             host.apply(|| updated(Age(0), vec![bad.to_owned()]))
                 .is_err()
@@ -294,7 +359,7 @@ fn package_names_that_are_options_patterns_or_paths_are_refused_before_any_comma
     }
     assert!(host.commands().is_empty());
     assert_eq!(
-        host.apply(|| installed(Vec::new(), false)),
+        host.apply(|| installed(Vec::new(), false, None)),
         Ok(Change::Unchanged)
     );
 }
@@ -309,7 +374,7 @@ fn removed_removes_present_packages_and_purges_when_told() {
         .command(dpkg("ed"), 0, "config-files ")
         .command(apt_get(&["remove", "--", "nano"]), 0, "Removing nano\n");
     assert_eq!(
-        first.apply(|| removed(strings(&["nano", "vim", "ed"]), false)),
+        first.apply(|| removed(strings(&["nano", "vim", "ed"]), false, None)),
         Ok(Change::Changed)
     );
     assert!(first.logged().contains(&"info: removed nano".to_owned()));
@@ -321,7 +386,7 @@ fn removed_removes_present_packages_and_purges_when_told() {
         .command(apt_get(&["purge", "--", "ed"]), 0, "")
         .command(dpkg("ed"), 1, "");
     assert_eq!(
-        host.apply(|| removed(strings(&["ed", "vim"]), false)),
+        host.apply(|| removed(strings(&["ed", "vim"]), false, None)),
         Ok(Change::Unchanged)
     );
     let form: Form = r#"["apt:removed", ["ed", "vim"], {"purge": true}]"#
@@ -339,7 +404,7 @@ fn removed_in_check_mode_skips_apt_get() {
         .check_mode()
         .command(dpkg("nano"), 0, "half-configured ");
     assert_eq!(
-        host.apply(|| removed(strings(&["nano"]), false)),
+        host.apply(|| removed(strings(&["nano"]), false, None)),
         Ok(Change::Changed)
     );
     assert_eq!(
@@ -359,7 +424,7 @@ fn a_failing_dpkg_query_is_an_error_naming_it() {
         },
     );
     assert_eq!(
-        err(host.apply(|| removed(strings(&["nano"]), false))),
+        err(host.apply(|| removed(strings(&["nano"]), false, None))),
         "/usr/bin/dpkg-query --show '--showformat=${db:Status-Status} ' -- nano: exit code 2: \
          dpkg-query: error: parsing file '/var/lib/dpkg/status'"
     );
@@ -539,13 +604,13 @@ fn upgraded_upgrades_only_when_a_simulation_would() {
         .command(simulate(&["upgrade"]), 0, plan)
         .command(apt_get(&["upgrade"]), 0, "")
         .command(simulate(&["upgrade"]), 0, "0 upgraded, 0 newly installed\n");
-    assert_eq!(upgrading.apply(|| upgraded(false)), Ok(Change::Changed));
+    assert_eq!(upgrading.apply(|| upgraded(false, None)), Ok(Change::Changed));
     assert!(
         upgrading
             .logged()
             .contains(&"info: upgraded bash".to_owned())
     );
-    assert_eq!(upgrading.apply(|| upgraded(false)), Ok(Change::Unchanged));
+    assert_eq!(upgrading.apply(|| upgraded(false, None)), Ok(Change::Unchanged));
     let simulation = upgrading
         .commands()
         .into_iter()
