@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use consfig_tests::debian::copy_of_root;
+use consfig_tests::debian::{assert_no_policy_and_nothing_running_in, copy_of_root};
 use consfig_tests::tree::listing;
 use consfig_tests::{Run, Sandbox, q};
 
@@ -57,35 +57,8 @@ fn check_deploy_again(sb: &Sandbox, root: &Path, checked: &[&str], deployed: &[&
         second.statuses().iter().all(|s| s == "unchanged"),
         "{second:?}"
     );
-    assert_no_policy_and_nothing_running(root);
+    assert_no_policy_and_nothing_running_in(root);
     first
-}
-
-/// The policy forbidding services is gone, and no process runs in the root.
-fn assert_no_policy_and_nothing_running(root: &Path) {
-    assert!(
-        !root.join("usr/sbin/policy-rc.d").exists(),
-        "policy-rc.d was left in the root"
-    );
-    let root = root.canonicalize().unwrap();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-        {
-            continue;
-        }
-        if let Ok(its_root) = std::fs::read_link(entry.path().join("root")) {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            assert!(
-                its_root != root,
-                "a process runs in the root: {}",
-                String::from_utf8_lossy(&cmdline).replace('\0', " ")
-            );
-        }
-    }
 }
 
 /// Whether dpkg in the root has the package installed.
@@ -286,7 +259,7 @@ fn packages_and_services_in_an_unbooted_root() {
     assert!(output.contains("waits up to 120 s"), "{output}");
     assert!(output.contains("Waiting for cache lock"), "{output}");
     assert!(installed(&root, "hello"));
-    assert_no_policy_and_nothing_running(&root);
+    assert_no_policy_and_nothing_running_in(&root);
 }
 
 /// The lock apt and dpkg take before changing packages, as another package

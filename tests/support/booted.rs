@@ -34,15 +34,90 @@ const HALT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const HOSTNAME: &str = "consfig-booted";
 
 pub struct Booted {
-    dir: tempfile::TempDir,
+    overlay: Overlay,
+    dir: PathBuf,
     root: PathBuf,
     port: u16,
     leader: u32,
     child: Option<Child>,
+}
+
+/// A fresh, writable copy of a cached root: an overlay whose lower layer is
+/// the cache (never written) and whose upper layer is a scratch directory of
+/// its own. Unmounted, and its scratch directory removed, on drop.
+pub struct Overlay {
+    dir: tempfile::TempDir,
+    root: PathBuf,
     mounted: bool,
 }
 
-fn keygen(path: &Path) {
+impl Overlay {
+    /// An overlay of `lower`, mounted at `<scratch>/root`.
+    pub fn of(lower: &Path) -> Overlay {
+        let dir = tempfile::Builder::new()
+            .prefix("consfig-overlay-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path().join("root");
+        for sub in ["upper", "work", "root"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.display(),
+            dir.path().join("upper").display(),
+            dir.path().join("work").display()
+        );
+        nix::mount::mount(
+            Some("overlay"),
+            &root,
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(options.as_str()),
+        )
+        .unwrap_or_else(|e| panic!("mounting an overlay of {}: {e}", lower.display()));
+        Overlay {
+            dir,
+            root,
+            mounted: true,
+        }
+    }
+
+    /// A fresh copy of the booted root of tests/fixtures/debian-booted.sh
+    /// (systemd, dbus, openssh-server installed), not booted: a tree where
+    /// systemd does not run, as an image being built.
+    pub fn of_booted_root() -> Overlay {
+        Overlay::of(&crate::debian::fixture("debian-booted.sh"))
+    }
+
+    /// Where the copy is.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A scratch directory beside the copy, removed with it.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn unmount(&mut self) {
+        if self.mounted {
+            if nix::mount::umount(&self.root).is_err() {
+                let _ = nix::mount::umount2(&self.root, nix::mount::MntFlags::MNT_DETACH);
+            }
+            self.mounted = false;
+        }
+    }
+}
+
+impl Drop for Overlay {
+    fn drop(&mut self) {
+        self.unmount();
+    }
+}
+
+/// A new ed25519 key pair without passphrase: `path` and `path`.pub.
+pub fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "consfig-test", "-f"])
         .arg(path)
@@ -65,36 +140,14 @@ impl Booted {
             Path::new("/usr/bin/systemd-nspawn").exists(),
             "systemd-nspawn is missing: `make test-deps` installs systemd-container"
         );
-        let cache = crate::debian::fixture("debian-booted.sh");
-        let dir = tempfile::Builder::new()
-            .prefix("consfig-booted-")
-            .tempdir()
-            .unwrap();
-        let root = dir.path().join("root");
-        for sub in ["upper", "work", "root"] {
-            std::fs::create_dir(dir.path().join(sub)).unwrap();
-        }
-        let options = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            cache.display(),
-            dir.path().join("upper").display(),
-            dir.path().join("work").display()
-        );
-        nix::mount::mount(
-            Some("overlay"),
-            &root,
-            Some("overlay"),
-            nix::mount::MsFlags::empty(),
-            Some(options.as_str()),
-        )
-        .unwrap_or_else(|e| panic!("mounting an overlay of {}: {e}", cache.display()));
+        let overlay = Overlay::of_booted_root();
         let mut booted = Booted {
-            dir,
-            root,
+            dir: overlay.scratch().to_owned(),
+            root: overlay.root().to_owned(),
+            overlay,
             port: 0,
             leader: 0,
             child: None,
-            mounted: true,
         };
         booted.port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -135,7 +188,7 @@ impl Booted {
     }
 
     fn start(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("nspawn.log")).unwrap();
+        let log = std::fs::File::create(self.dir.join("nspawn.log")).unwrap();
         let child = Command::new("/usr/bin/systemd-nspawn")
             .arg("-D")
             .arg(&self.root)
@@ -195,7 +248,7 @@ impl Booted {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("nspawn.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join("nspawn.log")).unwrap_or_default()
     }
 
     /// The loopback port the container's sshd listens on.
@@ -211,7 +264,7 @@ impl Booted {
     /// The client's private key (no passphrase), which root's
     /// authorized_keys in the container lists.
     pub fn client_key(&self) -> PathBuf {
-        self.dir.path().join("client_ed25519")
+        self.dir.join("client_ed25519")
     }
 
     /// Where a path of the container's lies among this machine's files:
@@ -286,13 +339,8 @@ impl Booted {
                 }
             }
         }
-        if self.mounted {
-            // What nspawn mounted lived in its own namespace; the overlay is ours.
-            if nix::mount::umount(&self.root).is_err() {
-                let _ = nix::mount::umount2(&self.root, nix::mount::MntFlags::MNT_DETACH);
-            }
-            self.mounted = false;
-        }
+        // What nspawn mounted lived in its own namespace; the overlay is ours.
+        self.overlay.unmount();
     }
 }
 
@@ -304,12 +352,24 @@ impl Drop for Booted {
 
 /// Whether an SSH server answers on 127.0.0.1:`port` with its banner.
 fn banner(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut banner = [0u8; 8];
-    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-2.0-"
+    ssh_version(port).is_some_and(|line| line.starts_with("SSH-2.0-"))
+}
+
+/// The version line an SSH server on 127.0.0.1:`port` greets with
+/// (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`), if it answers.
+pub fn ssh_version(port: u16) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < 255 {
+        stream.read_exact(&mut byte).ok()?;
+        if byte[0] == b'\n' {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&line).trim_end().to_owned())
 }
 
 /// Poll `done` every 20 ms for up to `limit`; whether it became true.

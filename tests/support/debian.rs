@@ -65,3 +65,31 @@ pub fn in_root(root: &Path, script: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The policy that forbids services while packages change is gone from
+/// `root`, and no process runs in it: nothing was started there.
+pub fn assert_no_policy_and_nothing_running_in(root: &Path) {
+    assert!(
+        !root.join("usr/sbin/policy-rc.d").exists(),
+        "policy-rc.d was left in the root"
+    );
+    let root = root.canonicalize().unwrap();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        if let Ok(its_root) = std::fs::read_link(entry.path().join("root")) {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            assert!(
+                its_root != root,
+                "a process runs in the root: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            );
+        }
+    }
+}

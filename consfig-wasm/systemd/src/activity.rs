@@ -6,6 +6,7 @@
 
 use consfig_guest::prelude::*;
 
+use crate::enablement::state;
 use crate::manager::Manager;
 use crate::names::unit_name;
 
@@ -33,10 +34,14 @@ fn activity(manager: &Manager, unit: &str) -> Result<String> {
 /// not active (nor activating or reloading).
 ///
 /// NAME as for `systemd:unit`; option `user`: the unit of that user's
-/// manager. Unchanged when it is active. Where systemd does not run (a
-/// chroot, a tree not booted with systemd) or the user's manager does not,
-/// nothing is started: the form's output says why, and it is unchanged.
-/// Check mode asks `systemctl is-active` and predicts exactly.
+/// manager. Unchanged when it is active. A unit that does not exist fails
+/// (`systemctl is-enabled` says `not-found`), before anything is started —
+/// in check mode too, where a unit a skipped package installation would
+/// have brought makes the form unknown rather than a wrong prediction.
+/// Where systemd does not run (a chroot, a tree not booted with systemd)
+/// or the user's manager does not, nothing is started: the form's output
+/// says why, and it is unchanged. Check mode asks `systemctl is-active`
+/// (and `is-enabled`) and predicts exactly.
 #[property]
 pub fn started(name: String, user: Option<String>) -> Result<Change> {
     let unit = unit_name(&name)?;
@@ -47,6 +52,9 @@ pub fn started(name: String, user: Option<String>) -> Result<Change> {
     match activity(&manager, &unit)?.as_str() {
         "active" | "activating" | "reloading" => Ok(Change::Unchanged),
         _ => {
+            if state(&manager, &unit)? == "not-found" {
+                bail!("{unit}: no such unit for {}", manager.describe());
+            }
             manager.change("start", &unit)?;
             Ok(Change::Changed)
         }

@@ -10,7 +10,7 @@ use crate::names::unit_name;
 /// What `systemctl is-enabled` says of a unit: `enabled`, `disabled`,
 /// `static`, `masked`, …, or `not-found` (also when systemctl only said so
 /// on stderr, as it does offline).
-fn state(manager: &Manager, unit: &str) -> Result<String> {
+pub(crate) fn state(manager: &Manager, unit: &str) -> Result<String> {
     let output = manager.query("is-enabled", unit)?;
     let state = output
         .stdout_str()

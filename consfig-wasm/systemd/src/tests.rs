@@ -383,6 +383,11 @@ fn started_and_stopped_follow_is_active() {
             3,
             "inactive\n",
         )
+        .command(
+            systemctl(&["is-enabled", "--", "nginx.service"]),
+            0,
+            "enabled\n",
+        )
         .command(systemctl(&["start", "--", "nginx.service"]), 0, "")
         .command(
             systemctl(&["is-active", "--", "nginx.service"]),
@@ -424,6 +429,33 @@ fn started_and_stopped_follow_is_active() {
     assert_eq!(
         err(broken.apply(|| started("nginx".into(), None))),
         "systemctl is-active nginx.service: exit code 1: Failed to connect to bus"
+    );
+}
+
+#[test]
+fn a_unit_that_does_not_exist_is_not_started_and_fails() {
+    let host = booted()
+        .command(
+            systemctl(&["is-active", "--", "nginx.service"]),
+            3,
+            "inactive\n",
+        )
+        .command_output(
+            systemctl(&["is-enabled", "--", "nginx.service"]),
+            failing(
+                1,
+                "",
+                "Failed to get unit file state for nginx.service: No such file or directory\n",
+            ),
+        );
+    assert_eq!(
+        err(host.apply(|| started("nginx".into(), None))),
+        "nginx.service: no such unit for systemd"
+    );
+    assert!(
+        host.commands_run()
+            .iter()
+            .all(|c| !c.contains(&"start".to_owned()))
     );
 }
 
