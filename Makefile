@@ -39,7 +39,7 @@ FUZZ_SMOKE_SECONDS ?= 5
 # outside the checkout so that every run on this machine reuses it.
 FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench \
+.PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench bench-deps \
 	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs
 
 all: build
@@ -129,11 +129,17 @@ demo: build
 	$(BIN) deploy --consfig consfig-wasm/example/Consfig.toml laptop
 	@echo "== what it made:"; ls -l $(DEMO_DIR)
 
-bench: test-deps build
+# Ansible, the baseline of the web server bench, from Debian's packages.
+bench-deps:
+	@command -v ansible-playbook >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends ansible; }
+
+bench: test-deps bench-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
 	$(CARGO) bench --locked -p consfig-tests --bench source_modules
+	$(CARGO) bench --locked -p consfig-tests --bench web_server
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.

@@ -86,6 +86,14 @@ const UNIT: &str = "[Unit]\nDescription=a test unit\n\n[Service]\nExecStart=/bin
 fn packages_and_services_in_an_unbooted_root() {
     let sb = Sandbox::new();
     let root = copy_of_root(&sb, "debian");
+    // Lists two days old (the root has no update stamp: their directory
+    // tells their age), whenever the cached root was made.
+    let status = Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(root.join("var/lib/apt/lists"))
+        .status()
+        .unwrap();
+    assert!(status.success());
 
     // Packages: the lists updated, packages installed, no service started.
     // cron's maintainer scripts start cron wherever nothing forbids it.

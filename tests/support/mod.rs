@@ -10,6 +10,7 @@ pub mod debian;
 pub mod sshd;
 pub mod tree;
 pub mod warm;
+pub mod web_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -110,15 +110,21 @@ fn now() -> i64 {
 
 /// Why the lists need updating, if they do.
 fn stale(max_age: Age, packages: &[String]) -> Result<Option<String>> {
-    let Some(stamp) = fs::stat(UPDATE_STAMP)? else {
-        return Ok(Some(format!(
-            "no successful update is recorded ({UPDATE_STAMP})"
-        )));
+    // As Ansible's apt module reckons it: the stamp, or without one the
+    // lists' directory, which an update changes.
+    let (last_update, by) = match (fs::stat(UPDATE_STAMP)?, fs::stat(LISTS)?) {
+        (Some(stamp), _) => (stamp.mtime, UPDATE_STAMP),
+        (None, Some(lists)) if lists.is_dir() => (lists.mtime, LISTS),
+        (None, _) => {
+            return Ok(Some(format!(
+                "no successful update is recorded ({UPDATE_STAMP}) and there are no lists"
+            )));
+        }
     };
-    let age = now().saturating_sub(stamp.mtime);
+    let age = now().saturating_sub(last_update);
     if u64::try_from(age).unwrap_or(0) >= max_age.0 {
         return Ok(Some(format!(
-            "the lists were updated {age} s ago, max-age is {max_age}"
+            "the lists were updated {age} s ago ({by}), max-age is {max_age}"
         )));
     }
     let has_lists = match fs::stat(LISTS)? {
@@ -130,7 +136,7 @@ fn stale(max_age: Age, packages: &[String]) -> Result<Option<String>> {
     if !has_lists {
         return Ok(Some(format!("{LISTS} holds no package lists")));
     }
-    if let Some(newer) = newer_source(stamp.mtime)? {
+    if let Some(newer) = newer_source(last_update)? {
         return Ok(Some(format!("{newer} changed since the last update")));
     }
     let missing: Vec<String> = candidates(packages)?
@@ -173,7 +179,8 @@ fn newer_source(since: i64) -> Result<Option<String>> {
 ///
 /// Their age is that of /var/lib/apt/periodic/update-success-stamp, which
 /// this property (like apt's daily job) touches after each successful
-/// update; with no stamp, the lists are updated. An update that could not
+/// update; with no stamp, that of /var/lib/apt/lists, as Ansible's
+/// `cache_valid_time` reckons it. An update that could not
 /// fetch every list (apt-get warns and exits 0) fails, and is not recorded. Unchanged when none of the
 /// above holds. Check mode reads the same files and asks apt-cache, and
 /// predicts exactly.

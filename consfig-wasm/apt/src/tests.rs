@@ -434,17 +434,44 @@ fn a_failing_dpkg_query_is_an_error_naming_it() {
 
 #[test]
 fn updated_updates_without_a_stamp_and_records_it() {
+    // No stamp: the lists' directory tells their age, as Ansible reckons it.
+    let recent = host()
+        .mtime("/var/lib/apt/lists", now() - 600)
+        .command(apt_get(&["update"]), 0, "");
+    assert_eq!(
+        recent.apply(|| updated(Age(86_400), Vec::new())),
+        Ok(Change::Unchanged)
+    );
+    assert_eq!(
+        recent.apply(|| updated(Age(300), Vec::new())),
+        Ok(Change::Changed)
+    );
+    assert!(
+        recent
+            .logged()
+            .iter()
+            .any(|l| l.contains("s ago (/var/lib/apt/lists), max-age is 300"))
+    );
+    let nothing = FakeHost::new()
+        .dir("/usr/sbin")
+        .command(apt_get(&["update"]), 0, "");
+    assert_eq!(
+        nothing.apply(|| updated(Age(86_400), Vec::new())),
+        Ok(Change::Changed)
+    );
+    assert!(
+        nothing
+            .logged()
+            .iter()
+            .any(|l| l.contains("no successful update is recorded"))
+    );
+
     let host = host().command(apt_get(&["update"]), 0, "Hit:1 http://deb.debian.org\n");
     assert_eq!(
         host.apply(|| updated(Age(86_400), Vec::new())),
         Ok(Change::Changed)
     );
     assert!(host.exists(UPDATE_STAMP));
-    assert!(
-        host.logged()
-            .iter()
-            .any(|l| l.contains("no successful update is recorded"))
-    );
     // Fresh now (the fake host's clock is older than this one: a long max-age).
     let long = Age::parse("520w").unwrap();
     assert_eq!(
