@@ -44,8 +44,9 @@ pub fn write_consfig(sb: &Sandbox, connection: &[String], http_port: u16) -> Pat
 
 /// A bare repository at `root`/srv/git/site.git with one commit: README.txt.
 pub fn make_site_repository(sb: &Sandbox, root: &Path) {
-    let work = sb.path().join("site-work");
-    std::fs::create_dir_all(&work).unwrap();
+    let scratch = tempfile::tempdir_in(sb.path()).unwrap();
+    let work = scratch.path().join("work");
+    std::fs::create_dir(&work).unwrap();
     std::fs::write(work.join("README.txt"), README).unwrap();
     let git = |dir: &Path, args: &[&str]| {
         let out = Command::new("git")
@@ -69,7 +70,7 @@ pub fn make_site_repository(sb: &Sandbox, root: &Path) {
     std::fs::create_dir_all(&parent).unwrap();
     let copied = Command::new("cp")
         .arg("-a")
-        .arg(sb.path().join("site.git"))
+        .arg(scratch.path().join("site.git"))
         .arg(&parent)
         .status()
         .unwrap();
