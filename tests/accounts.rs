@@ -8,7 +8,8 @@
 //! `--check` predicts every status, the second deploy changes nothing, and
 //! the hash is in no output. `sshd:configured` runs on this machine's own
 //! sshd, on a copy of its configuration (the root has no openssh-server):
-//! `sshd -t` refuses a bad value and the file stays as it was.
+//! `sshd -t` refuses a bad value and the file stays as it was, and
+//! `sshd:no-passwords` sets what `sshd -T` then reports.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOv8ZyhQ6Rb3JxBq1qkT0N8ZlW0u8b0hJ6n0pFzT4d2a ada@laptop";
 
 /// The forms of the consfig.
-const FORMS: usize = 18;
+const FORMS: usize = 19;
 
 fn write_consfig(sb: &Sandbox, root: &Path) {
     let hash = sb.path().join("ada-password");
@@ -68,6 +69,7 @@ properties = [
   ["user:has-account", "ada", {{ uid = 1600, comment = "Ada Lovelace", groups = ["web", "adm"] }}],
   ["user:has-account", "deploy", {{ home = "/srv/deploy", shell = "/bin/bash", groups = ["web"] }}],
   ["user:has-groups", "ada", ["web", "adm", "users"], {{ exclusive = true }}],
+  ["user:has-desktop-groups", "deploy"],
   ["user:has-login-shell", "ada", "/bin/bash"],
   ["user:has-password", "ada", "ada-hash"],
   ["user:has-locked-password", "root"],
@@ -179,6 +181,12 @@ fn assert_accounts(root: &Path) {
     assert_eq!(members("web"), "ada,deploy");
     assert_eq!(members("adm"), "ada");
     assert_eq!(members("users"), "ada");
+    // The desktop groups a minimal Debian has (base-passwd's); the others
+    // (netdev, bluetooth, …) come with packages it lacks.
+    for group in ["audio", "cdrom", "dip", "floppy", "video", "plugdev"] {
+        assert_eq!(members(group), "deploy", "{group}");
+    }
+    assert!(entry(root, "group", "netdev").is_none());
     assert!(entry(root, "group", "fax").is_none());
     assert!(entry(root, "passwd", "games").is_none());
     assert_eq!(entry(root, "shadow", "ada").unwrap()[1], HASH);
@@ -331,5 +339,57 @@ fn sshd_checks_the_new_configuration_before_replacing_it() {
         .unwrap();
     assert!(status.success(), "sshd reads what was written");
     let second = apply(&[], good);
+    assert_eq!(second.code, 0, "{second:?}");
+
+    // sshd:no-passwords on the same copy: the included files (this
+    // machine's sshd_config.d) are read too, and allow no passwords.
+    std::fs::write(&config, &original).unwrap();
+    let no_passwords = |extra: &[&str]| {
+        let form = format!(
+            r#"["sshd:no-passwords", {{"config": {}}}]"#,
+            serde_json::Value::String(config.display().to_string())
+        );
+        let mut args = vec![
+            "apply",
+            "--grant",
+            &write,
+            "--grant",
+            "sshd=read:/etc/ssh",
+            "--grant",
+            "sshd=command:/usr/sbin/sshd -t -f /dev/stdin",
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["local", form.as_str()]);
+        sb.consfig(&args)
+    };
+    let check = no_passwords(&["--check"]);
+    assert_eq!(check.code, 23, "{check:?}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    let first = no_passwords(&[]);
+    assert_eq!(first.code, 23, "{first:?}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    for line in [
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    let effective = Command::new("/usr/sbin/sshd")
+        .arg("-T")
+        .arg("-f")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let effective = String::from_utf8_lossy(&effective.stdout);
+    for line in [
+        "passwordauthentication no",
+        "kbdinteractiveauthentication no",
+    ] {
+        assert!(
+            effective.lines().any(|l| l == line),
+            "{line} in {effective}"
+        );
+    }
+    let second = no_passwords(&[]);
     assert_eq!(second.code, 0, "{second:?}");
 }

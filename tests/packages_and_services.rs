@@ -5,7 +5,9 @@
 //! policy forbidding it is gone afterwards), systemctl enables a unit
 //! offline, and `systemd:started` says why nothing started. `--check`
 //! predicts each deploy's statuses and leaves the root as it was; a second
-//! deploy changes nothing.
+//! deploy changes nothing. Packages are held and released with the root's
+//! own dpkg (apt-mark sees it), Debian's sources.list written for the
+//! root's release, and a user's lingering recorded offline.
 
 use std::path::Path;
 use std::process::Command;
@@ -268,6 +270,96 @@ fn packages_and_services_in_an_unbooted_root() {
     assert!(output.contains("Waiting for cache lock"), "{output}");
     assert!(installed(&root, "hello"));
     assert_no_policy_and_nothing_running_in(&root);
+}
+
+/// What `apt-mark showhold` in the root lists.
+fn shown_held(root: &Path) -> Vec<String> {
+    let out = Command::new("chroot")
+        .arg(root)
+        .args(["apt-mark", "showhold"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn holds_sources_list_and_lingering_offline() {
+    let sb = Sandbox::new();
+    let root = copy_of_root(&sb, "debian");
+    let sources_list = std::fs::read_to_string(root.join("etc/apt/sources.list")).unwrap();
+    let mirror = sources_list
+        .lines()
+        .find_map(|l| l.strip_prefix("deb ")?.split_whitespace().next())
+        .expect("a deb line in the root's sources.list")
+        .to_owned();
+    write_consfig(
+        &sb,
+        &root,
+        &format!(
+            r#"  ["apt:held", ["apt", "bash"]],
+  ["apt:unheld", ["dash", "hello"]],
+  ["apt:standard-sources.list", {{ mirror = {mirror}, components = "main contrib" }}],
+  ["systemd:lingering-enabled", "nobody"],
+"#,
+            mirror = q(&mirror)
+        ),
+    );
+    let all = ["would-change", "unchanged", "would-change", "would-change"];
+    check_deploy_again(&sb, &root, &all, &all);
+    assert_eq!(shown_held(&root), ["apt", "bash"]);
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/apt/sources.list")).unwrap(),
+        format!(
+            "deb {mirror} bookworm main contrib\ndeb {mirror} bookworm-updates main contrib\n\
+             deb http://security.debian.org/debian-security bookworm-security main contrib\n"
+        )
+    );
+    // apt reads it: each suite's release file is one it would fetch.
+    let out = Command::new("chroot")
+        .arg(&root)
+        .args(["apt-get", "update", "--print-uris", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let uris = String::from_utf8_lossy(&out.stdout);
+    for release in [
+        format!("{mirror}/dists/bookworm/InRelease"),
+        format!("{mirror}/dists/bookworm-updates/InRelease"),
+        "http://security.debian.org/debian-security/dists/bookworm-security/InRelease".to_owned(),
+    ] {
+        assert!(
+            uris.lines().any(|l| l.starts_with(&format!("'{release}'"))),
+            "{release} in {uris}"
+        );
+    }
+    let linger = root.join("var/lib/systemd/linger/nobody");
+    assert_eq!(std::fs::read(&linger).unwrap(), b"");
+
+    // Released, one kept; a package dpkg never knew is refused.
+    write_consfig(
+        &sb,
+        &root,
+        "  [\"apt:unheld\", [\"apt\"]],\n  [\"apt:held\", [\"bash\"]],\n",
+    );
+    check_deploy_again(
+        &sb,
+        &root,
+        &["would-change", "unchanged"],
+        &["would-change", "unchanged"],
+    );
+    assert_eq!(shown_held(&root), ["bash"]);
+    write_consfig(&sb, &root, "  [\"apt:held\", [\"bash\", \"hello\"]],\n");
+    let refused = deploy(&sb, &[]);
+    assert_eq!(refused.statuses(), ["failed"], "{refused:?}");
+    assert!(
+        refused.stdout.contains("dpkg knows no package hello"),
+        "{refused:?}"
+    );
+    assert_eq!(shown_held(&root), ["bash"]);
 }
 
 /// The lock apt and dpkg take before changing packages, as another package

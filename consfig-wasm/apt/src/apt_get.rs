@@ -7,6 +7,7 @@ use consfig_guest::prelude::*;
 pub const APT_GET: &str = "/usr/bin/apt-get";
 pub const APT_CACHE: &str = "/usr/bin/apt-cache";
 pub const DPKG_QUERY: &str = "/usr/bin/dpkg-query";
+pub const DPKG: &str = "/usr/bin/dpkg";
 
 /// How long apt-get waits for another package manager to release the dpkg
 /// lock before it fails, in seconds: well within a form's default time limit.

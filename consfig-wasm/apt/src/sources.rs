@@ -112,7 +112,7 @@ fn render(
 /// Ensure the file at `path` in `dir` holds `content` with mode 0644,
 /// making `dir` (0755) when it is missing. Anything but a file at `path`
 /// is refused.
-fn file_holds(dir: &str, path: &str, content: &[u8]) -> Result<Change> {
+pub(crate) fn file_holds(dir: &str, path: &str, content: &[u8]) -> Result<Change> {
     let mode = Mode::new(0o644)?;
     match fs::stat(path)? {
         Some(stat) if !stat.is_file() => {

@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use consfig_guest::host::OsRelease;
 use consfig_guest::prelude::*;
 use consfig_guest::testing::FakeHost;
 
@@ -12,7 +13,9 @@ use crate::apt_get::{APT_GET, NO_SERVICES, POLICY_RC_D};
 use crate::debconf::reconfigured;
 use crate::lists::{Age, UPDATE_STAMP, autoremoved, updated, upgraded};
 use crate::packages::{installed, removed};
+use crate::selections::{held, unheld};
 use crate::sources::{Words, key, source};
+use crate::standard_sources::{SOURCES_LIST, standard_sources_list};
 use consfig_file::content::Content;
 
 fn err(result: Result<Change>) -> String {
@@ -1071,4 +1074,338 @@ fn reconfigured_refuses_bad_settings_and_packages_not_installed() {
         err(host.apply(|| reconfigured("tzdata".into(), one("tzdata/Areas", "select", "Etc")))),
         "tzdata is not installed: install it first (apt:installed) to reconfigure it"
     );
+}
+
+// apt:held, apt:unheld
+
+/// dpkg-query as `apt:held` asks it: selection and status.
+fn want(package: &str) -> Vec<String> {
+    strings(&[
+        "/usr/bin/dpkg-query",
+        "--show",
+        "--showformat=${db:Status-Want}/${db:Status-Status} ",
+        "--",
+        package,
+    ])
+}
+
+const SET_SELECTIONS: [&str; 2] = ["/usr/bin/dpkg", "--set-selections"];
+
+/// The input of the run of `dpkg --set-selections`, if any.
+fn selections_given(host: &FakeHost) -> Vec<String> {
+    host.commands()
+        .into_iter()
+        .filter(|c| c.argv() == SET_SELECTIONS)
+        .map(|c| String::from_utf8(c.input().unwrap_or_default().to_vec()).unwrap())
+        .collect()
+}
+
+#[test]
+fn held_holds_only_the_packages_not_held_yet() {
+    let host = host()
+        .module(&MODULE)
+        .command(want("nginx"), 0, "install/installed ")
+        .command(want("openssl"), 0, "hold/installed ")
+        .command(want("old"), 0, "deinstall/config-files ")
+        .command(SET_SELECTIONS, 0, "")
+        .command(want("nginx"), 0, "hold/installed ")
+        .command(want("openssl"), 0, "hold/installed ")
+        .command(want("old"), 0, "hold/config-files ");
+    let form: Form = r#"["apt:held", ["nginx", "openssl", "old", "nginx"]]"#
+        .parse()
+        .unwrap();
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(selections_given(&host), ["nginx hold\nold hold\n"]);
+    assert!(host.logged().contains(&"info: held nginx old".to_owned()));
+    // A second time: every one held, nothing set.
+    assert_eq!(host.apply_form(&form), Ok(Change::Unchanged));
+    assert!(host.commands_not_run().is_empty());
+    assert_eq!(selections_given(&host).len(), 1);
+    // No file is touched: no policy-rc.d, nothing.
+    assert!(host.file_changes().is_empty());
+}
+
+#[test]
+fn held_holds_every_architecture_of_a_package() {
+    let host = host()
+        .command(want("libc6"), 0, "hold/installed install/installed ")
+        .command(SET_SELECTIONS, 0, "");
+    assert_eq!(
+        host.apply(|| held(strings(&["libc6"]))),
+        Ok(Change::Changed)
+    );
+    assert_eq!(selections_given(&host), ["libc6 hold\n"]);
+}
+
+#[test]
+fn held_refuses_a_package_dpkg_does_not_know_before_holding_any() {
+    // As Ansible's dpkg_selections fails for a package it cannot find.
+    let host = host()
+        .command(want("nginx"), 0, "install/installed ")
+        .command(want("nosuch"), 1, "");
+    assert_eq!(
+        err(host.apply(|| held(strings(&["nginx", "nosuch"])))),
+        "packages: dpkg knows no package nosuch: install it before holding it (apt:installed)"
+    );
+    assert!(selections_given(&host).is_empty());
+    assert!(host.commands_not_run().is_empty());
+}
+
+#[test]
+fn held_in_check_mode_asks_dpkg_query_and_skips_the_change() {
+    let some = host()
+        .check_mode()
+        .command(want("nginx"), 0, "install/installed ");
+    assert_eq!(
+        some.apply(|| held(strings(&["nginx"]))),
+        Ok(Change::Changed)
+    );
+    assert_eq!(some.commands_skipped(), [SET_SELECTIONS]);
+    let all_held = host()
+        .check_mode()
+        .command(want("nginx"), 0, "hold/installed ");
+    assert_eq!(
+        all_held.apply(|| held(strings(&["nginx"]))),
+        Ok(Change::Unchanged)
+    );
+    assert!(all_held.commands_skipped().is_empty());
+}
+
+#[test]
+fn unheld_sets_install_or_deinstall_as_apt_mark_does() {
+    let host = host()
+        .module(&MODULE)
+        .command(want("nginx"), 0, "hold/installed ")
+        .command(want("old"), 0, "hold/config-files ")
+        .command(want("bash"), 0, "install/installed ")
+        .command(want("nosuch"), 1, "")
+        .command(SET_SELECTIONS, 0, "")
+        .command(want("nginx"), 0, "install/installed ")
+        .command(want("old"), 0, "deinstall/config-files ")
+        .command(want("bash"), 0, "install/installed ")
+        .command(want("nosuch"), 1, "");
+    let form: Form = r#"["apt:unheld", ["nginx", "old", "bash", "nosuch"]]"#
+        .parse()
+        .unwrap();
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(selections_given(&host), ["nginx install\nold deinstall\n"]);
+    assert!(
+        host.logged()
+            .contains(&"info: released the hold on nginx old".to_owned())
+    );
+    assert_eq!(host.apply_form(&form), Ok(Change::Unchanged));
+    assert!(host.commands_not_run().is_empty());
+}
+
+#[test]
+fn unheld_in_check_mode_skips_the_change() {
+    let host = host()
+        .check_mode()
+        .command(want("nginx"), 0, "hold/half-configured ");
+    assert_eq!(
+        host.apply(|| unheld(strings(&["nginx"]))),
+        Ok(Change::Changed)
+    );
+    assert_eq!(host.commands_skipped(), [SET_SELECTIONS]);
+    assert_eq!(selections_given(&host), ["nginx install\n"]);
+}
+
+#[test]
+fn held_and_unheld_refuse_names_that_would_be_options_or_new_lines() {
+    // Nothing scripted: any command would fail the test.
+    let host = host();
+    for bad in [
+        "-oAPT::X=1",
+        "--admindir=/tmp",
+        "nginx hold\nbash",
+        "nginx\nopenssl purge",
+        "nginx purge",
+        "../etc/passwd",
+        "ngin*",
+        "",
+    ] {
+        let message = err(host.apply(|| held(vec!["bash".to_owned(), bad.to_owned()])));
+        assert!(message.starts_with("packages: "), "{message}");
+        let message = err(host.apply(|| unheld(vec![bad.to_owned()])));
+        assert!(message.starts_with("packages: "), "{message}");
+    }
+    assert!(host.commands().is_empty());
+    assert_eq!(host.apply(|| held(Vec::new())), Ok(Change::Unchanged));
+    assert_eq!(host.apply(|| unheld(Vec::new())), Ok(Change::Unchanged));
+}
+
+#[test]
+fn a_failing_set_selections_is_an_error_naming_it() {
+    let host = host()
+        .command(want("nginx"), 0, "install/installed ")
+        .command_output(
+            SET_SELECTIONS,
+            Output {
+                exit_code: Some(2),
+                stdout: Vec::new(),
+                stderr: b"dpkg: error: dpkg frontend lock was locked by another process\n".to_vec(),
+            },
+        );
+    assert_eq!(
+        err(host.apply(|| held(strings(&["nginx"])))),
+        "/usr/bin/dpkg --set-selections: exit code 2: dpkg: error: dpkg frontend lock was \
+         locked by another process"
+    );
+}
+
+// apt:standard-sources.list
+
+const BOOKWORM: &str = "deb http://deb.debian.org/debian bookworm main\n\
+                        deb http://deb.debian.org/debian bookworm-updates main\n\
+                        deb http://security.debian.org/debian-security bookworm-security main\n";
+
+fn os(id: &str, version_id: Option<&str>, codename: Option<&str>) -> OsRelease {
+    OsRelease {
+        id: id.to_owned(),
+        version_id: version_id.map(str::to_owned),
+        version_codename: codename.map(str::to_owned),
+        pretty_name: None,
+    }
+}
+
+#[test]
+fn standard_sources_list_writes_the_release_updates_and_security() {
+    let host = host().module(&MODULE).mode(SOURCES_LIST, 0o644);
+    let form: Form = r#"["apt:standard-sources.list"]"#.parse().unwrap();
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(host.text(SOURCES_LIST).unwrap(), BOOKWORM);
+    assert_eq!(host.stat(SOURCES_LIST).unwrap().mode.bits(), 0o644);
+    assert_eq!(host.apply_form(&form), Ok(Change::Unchanged));
+    assert!(host.commands().is_empty());
+    assert_eq!(
+        host.file_changes(),
+        [format!("write-file {SOURCES_LIST} 0644")]
+    );
+}
+
+#[test]
+fn standard_sources_list_takes_a_mirror_and_components() {
+    let host = host()
+        .module(&MODULE)
+        .os_release(os("debian", Some("13"), Some("trixie")));
+    let form: Form =
+        r#"["apt:standard-sources.list", {"mirror": "https://mirror.example.org/debian/",
+        "components": "main contrib non-free-firmware"}]"#
+            .parse()
+            .unwrap();
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(
+        host.text(SOURCES_LIST).unwrap(),
+        "deb https://mirror.example.org/debian/ trixie main contrib non-free-firmware\n\
+         deb https://mirror.example.org/debian/ trixie-updates main contrib non-free-firmware\n\
+         deb http://security.debian.org/debian-security trixie-security main contrib \
+         non-free-firmware\n"
+    );
+    let list: Form =
+        r#"["apt:standard-sources.list", {"mirror": "https://mirror.example.org/debian/",
+        "components": ["main", "contrib", "non-free-firmware"]}]"#
+            .parse()
+            .unwrap();
+    assert_eq!(host.apply_form(&list), Ok(Change::Unchanged));
+}
+
+#[test]
+fn standard_sources_list_corrects_the_mode_and_mentions_a_deb822_source() {
+    let host = host()
+        .file(SOURCES_LIST, BOOKWORM)
+        .mode(SOURCES_LIST, 0o600)
+        .file("/etc/apt/sources.list.d/debian.sources", "Types: deb\n");
+    assert_eq!(
+        host.apply(|| standard_sources_list("http://deb.debian.org/debian".into(), None)),
+        Ok(Change::Changed)
+    );
+    assert_eq!(host.stat(SOURCES_LIST).unwrap().mode.bits(), 0o644);
+    assert!(
+        host.logged()
+            .iter()
+            .any(|l| l.contains("/etc/apt/sources.list.d/debian.sources is there too"))
+    );
+}
+
+#[test]
+fn standard_sources_list_in_check_mode_predicts_from_the_file() {
+    let apply = || standard_sources_list("http://deb.debian.org/debian".into(), None);
+    let other = host().check_mode();
+    assert_eq!(other.apply(apply), Ok(Change::Changed));
+    let same = host()
+        .check_mode()
+        .file(SOURCES_LIST, BOOKWORM)
+        .mode(SOURCES_LIST, 0o644);
+    assert_eq!(same.apply(apply), Ok(Change::Unchanged));
+    assert!(same.file_changes().is_empty());
+}
+
+#[test]
+fn standard_sources_list_is_for_debian_stable_releases_only() {
+    let apply = |os: OsRelease| {
+        let host = host().os_release(os);
+        let result =
+            err(host.apply(|| standard_sources_list("http://deb.debian.org/debian".into(), None)));
+        assert_eq!(
+            host.text(SOURCES_LIST).unwrap(),
+            "deb http://deb.debian.org/debian bookworm main\n",
+            "nothing written"
+        );
+        result
+    };
+    let mut ubuntu = os("ubuntu", Some("24.04"), Some("noble"));
+    ubuntu.pretty_name = Some("Ubuntu 24.04 LTS".into());
+    assert_eq!(
+        apply(ubuntu),
+        "apt:standard-sources.list writes Debian's sources, and this system is Ubuntu 24.04 \
+         LTS (os-release ID \"ubuntu\"): use apt:source for its own"
+    );
+    assert!(apply(os("debian", Some("12"), None)).contains("names no VERSION_CODENAME"),);
+    assert!(apply(os("debian", Some("12"), Some(""))).contains("names no VERSION_CODENAME"),);
+    assert!(apply(os("debian", None, Some("trixie"))).contains("Debian testing or unstable"));
+    // A codename that would add a line or a field is refused.
+    for codename in [
+        "bookworm\ndeb [trusted=yes] http://evil/ x main",
+        "book worm",
+        "../x",
+    ] {
+        assert!(
+            apply(os("debian", Some("12"), Some(codename))).contains("is not a Debian codename"),
+            "{codename:?}"
+        );
+    }
+}
+
+#[test]
+fn standard_sources_list_refuses_mirrors_and_components_that_inject() {
+    let host = host();
+    for mirror in [
+        "[trusted=yes] http://evil.example/debian",
+        "[trusted=yes]",
+        "http://a.example/debian bookworm main\ndeb http://evil.example/debian",
+        "http://a.example/ debian",
+        "deb.debian.org/debian",
+        "-o",
+        "http://a.example/#",
+        "",
+    ] {
+        let message = err(host.apply(|| standard_sources_list(mirror.into(), None)));
+        assert!(message.starts_with("mirror: "), "{mirror:?}: {message}");
+    }
+    for components in [
+        Words::Many(strings(&[
+            "main",
+            "contrib\ndeb http://evil.example/ x main",
+        ])),
+        Words::Many(strings(&["#main"])),
+        Words::Many(strings(&["[trusted=yes]"])),
+        Words::Many(Vec::new()),
+        Words::One("  ".into()),
+    ] {
+        let message = err(host.apply(|| {
+            standard_sources_list("http://deb.debian.org/debian".into(), Some(components))
+        }));
+        assert!(message.starts_with("components"), "{message}");
+    }
+    assert!(host.file_changes().is_empty());
 }

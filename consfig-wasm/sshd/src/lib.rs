@@ -1,12 +1,15 @@
 //! The `sshd` module: the SSH server's configuration, edited as
 //! Consfigurator's `file:contains-conf-space` edits files (the editor of
 //! the `file` module), checked by `sshd -t` before it replaces the file,
-//! and sshd reloaded when it runs.
+//! and sshd reloaded when it runs; and on that, [`passwords`]
+//! (`sshd:no-passwords`).
 
 use std::collections::BTreeMap;
 
 use consfig_file::edit::conf::{ConfSettings, ConfStyle};
 use consfig_guest::prelude::*;
+
+pub mod passwords;
 
 const SSHD: &str = "/usr/sbin/sshd";
 const SYSTEMCTL: &str = "/usr/bin/systemctl";
@@ -167,24 +170,46 @@ pub fn configured(
         check_key(key)?;
         check_value(key, value)?;
     }
+    check_config(&config)?;
+    configure(&settings, &config, |_, _| Ok(()))
+}
+
+fn check_config(config: &str) -> Result<()> {
     ensure!(
         config.starts_with('/') && !config.chars().any(char::is_control),
         "the config {config:?} is not an absolute path"
     );
-    let edit = ConfSettings::new(ConfStyle::Space, &settings)
-        .map_err(|e| Error::new(format!("{config}: {e}")))?;
-    let before = match fs::stat(&config)? {
-        Some(stat) if stat.is_file() => fs::read_to_string(&config)?,
+    Ok(())
+}
+
+/// The file's text, which must be there.
+fn read_config(config: &str) -> Result<String> {
+    match fs::stat(config)? {
+        Some(stat) if stat.is_file() => fs::read_to_string(config),
         Some(stat) => bail!("{config} is a {}, not a file", stat.kind),
         None => bail!("{config} does not exist (is openssh-server installed?)"),
-    };
+    }
+}
+
+/// Set `settings` (checked) in `config` as `sshd:configured` does: edited,
+/// `look` given the text before and after (to refuse it, before anything
+/// is written), checked by `sshd -t`, written, sshd reloaded.
+fn configure(
+    settings: &BTreeMap<String, String>,
+    config: &str,
+    look: impl FnOnce(&str, &str) -> Result<()>,
+) -> Result<Change> {
+    let edit = ConfSettings::new(ConfStyle::Space, settings)
+        .map_err(|e| Error::new(format!("{config}: {e}")))?;
+    let before = read_config(config)?;
     let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
     let after = edited(&keys, &edit, &before);
+    look(&before, &after)?;
     if after == before {
         return Ok(Change::Unchanged);
     }
-    validate(&config, &after)?;
-    fs::write(&config, &after, None)?;
+    validate(config, &after)?;
+    fs::write(config, &after, None)?;
     info!("{config}: set {}", keys.join(", "));
     if config == SSHD_CONFIG {
         reload()?;
@@ -202,8 +227,8 @@ consfig_guest::module! {
         "command:/usr/bin/systemctl is-active --quiet ssh.service",
         "command:/usr/bin/systemctl reload ssh.service",
     ],
-    doc: "The SSH server's configuration: keywords of sshd_config, checked by sshd -t.",
-    properties: [configured],
+    doc: "The SSH server's configuration: keywords of sshd_config, checked by sshd -t; password logins refused.",
+    properties: [configured, passwords::no_passwords],
 }
 
 #[cfg(test)]

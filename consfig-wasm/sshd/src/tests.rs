@@ -231,3 +231,183 @@ fn keywords_match_in_any_case_as_sshd_reads_them() {
     );
     assert_eq!(host.apply_form(&form), Ok(Change::Unchanged));
 }
+
+// sshd:no-passwords
+
+/// Debian 12's sshd_config, as openssh-server installs it (its settings).
+const BOOKWORM: &str = "Include /etc/ssh/sshd_config.d/*.conf\n\
+                        #PasswordAuthentication yes\n\
+                        #PermitEmptyPasswords no\n\
+                        KbdInteractiveAuthentication no\n\
+                        UsePAM yes\n\
+                        X11Forwarding yes\n\
+                        Subsystem\tsftp\t/usr/lib/openssh/sftp-server\n";
+
+const BOOKWORM_NO_PASSWORDS: &str = "Include /etc/ssh/sshd_config.d/*.conf\n\
+                                     PasswordAuthentication no\n\
+                                     #PermitEmptyPasswords no\n\
+                                     KbdInteractiveAuthentication no\n\
+                                     UsePAM yes\n\
+                                     X11Forwarding yes\n\
+                                     Subsystem\tsftp\t/usr/lib/openssh/sftp-server\n";
+
+fn bookworm() -> FakeHost {
+    FakeHost::new()
+        .module(&MODULE)
+        .dir("/etc/ssh/sshd_config.d")
+        .file(SSHD_CONFIG, BOOKWORM)
+}
+
+#[test]
+fn no_passwords_sets_both_keywords_checks_and_reloads() {
+    let host = bookworm()
+        .file(
+            "/etc/ssh/sshd_config.d/10-local.conf",
+            "PasswordAuthentication no\n",
+        )
+        .file("/etc/ssh/sshd_config.d/20-x.conf", "X11Forwarding no\n")
+        .dir(SYSTEMD_RUNNING)
+        .command(TEST, 0, "")
+        .command(ACTIVE, 0, "")
+        .command(RELOAD, 0, "");
+    let no = form(r#"["sshd:no-passwords"]"#);
+    assert_eq!(host.apply_form(&no), Ok(Change::Changed));
+    assert_eq!(host.text(SSHD_CONFIG).unwrap(), BOOKWORM_NO_PASSWORDS);
+    assert_eq!(
+        host.commands()[0].input(),
+        Some(BOOKWORM_NO_PASSWORDS.as_bytes())
+    );
+    assert_eq!(
+        host.commands_run(),
+        [TEST.to_vec(), ACTIVE.to_vec(), RELOAD.to_vec()]
+    );
+    assert_eq!(host.apply_form(&no), Ok(Change::Unchanged));
+    assert_eq!(host.commands_run().len(), 3);
+}
+
+#[test]
+fn no_passwords_sets_the_older_keyword_where_the_file_has_it() {
+    let old = "ChallengeResponseAuthentication yes\nUsePAM yes\n";
+    let host = FakeHost::new()
+        .module(&MODULE)
+        .file(SSHD_CONFIG, old)
+        .command(TEST, 0, "");
+    assert_eq!(
+        host.apply_form(&form(r#"["sshd:no-passwords"]"#)),
+        Ok(Change::Changed)
+    );
+    assert_eq!(
+        host.text(SSHD_CONFIG).unwrap(),
+        "ChallengeResponseAuthentication no\nUsePAM yes\nKbdInteractiveAuthentication no\n\
+         PasswordAuthentication no\n"
+    );
+}
+
+#[test]
+fn no_passwords_fails_when_an_included_file_read_first_allows_passwords() {
+    for (name, text, named) in [
+        (
+            "50-cloud-init.conf",
+            "PasswordAuthentication yes\n",
+            "/etc/ssh/sshd_config.d/50-cloud-init.conf: PasswordAuthentication yes",
+        ),
+        (
+            "a.conf",
+            "# set by hand\nkbdinteractiveauthentication=yes\n",
+            "/etc/ssh/sshd_config.d/a.conf: kbdinteractiveauthentication yes",
+        ),
+        (
+            "b.conf",
+            "ChallengeResponseAuthentication yes\n",
+            "/etc/ssh/sshd_config.d/b.conf: ChallengeResponseAuthentication yes",
+        ),
+    ] {
+        let host = bookworm()
+            .file(&format!("/etc/ssh/sshd_config.d/{name}"), text)
+            .command(TEST, 0, "");
+        let message = err(host.apply_form(&form(r#"["sshd:no-passwords"]"#)));
+        assert_eq!(
+            message,
+            format!(
+                "/etc/ssh/sshd_config: sshd would still allow passwords, since it reads \
+                 first {named}: remove or change that (sshd takes the first value it reads)"
+            )
+        );
+        assert_eq!(host.text(SSHD_CONFIG).unwrap(), BOOKWORM, "nothing written");
+        assert!(host.commands().is_empty());
+    }
+    // Read after the main file's own line, inside a Match block, in a file
+    // the glob does not name, or saying no: no matter.
+    let host = FakeHost::new()
+        .module(&MODULE)
+        .file(
+            SSHD_CONFIG,
+            "PasswordAuthentication no\nInclude conf.d/*.conf\nKbdInteractiveAuthentication no\n",
+        )
+        .file("/etc/ssh/conf.d/a.conf", "PasswordAuthentication yes\n")
+        .file(
+            "/etc/ssh/conf.d/b.conf",
+            "kbdinteractiveauthentication no\nKbdInteractiveAuthentication yes\n\
+             Match User ada\n  PasswordAuthentication yes\n",
+        )
+        .file(
+            "/etc/ssh/conf.d/c.conf.bak",
+            "KbdInteractiveAuthentication yes\n",
+        );
+    assert_eq!(
+        host.apply_form(&form(r#"["sshd:no-passwords"]"#)),
+        Ok(Change::Unchanged)
+    );
+    // A glob in the directory of an Include cannot be followed: said.
+    let globbed = FakeHost::new()
+        .module(&MODULE)
+        .file(SSHD_CONFIG, "Include /etc/ssh/*/x.conf\n");
+    assert!(
+        err(globbed.apply_form(&form(r#"["sshd:no-passwords"]"#)))
+            .starts_with("Include /etc/ssh/*/x.conf: only `*` and `?`")
+    );
+}
+
+#[test]
+fn no_passwords_in_check_mode_validates_and_predicts() {
+    let host = bookworm().check_mode().command(TEST, 0, "");
+    assert_eq!(
+        host.apply_form(&form(r#"["sshd:no-passwords"]"#)),
+        Ok(Change::Changed)
+    );
+    assert_eq!(host.commands_run(), [TEST.to_vec()]);
+    let done = FakeHost::new()
+        .module(&MODULE)
+        .check_mode()
+        .file(SSHD_CONFIG, BOOKWORM_NO_PASSWORDS);
+    assert_eq!(
+        done.apply_form(&form(r#"["sshd:no-passwords"]"#)),
+        Ok(Change::Unchanged)
+    );
+    assert!(done.commands().is_empty());
+}
+
+#[test]
+fn no_passwords_refuses_a_bad_config_and_a_missing_file() {
+    let host = FakeHost::new().module(&MODULE);
+    for (config, message) in [
+        (
+            "sshd_config",
+            "the config \"sshd_config\" is not an absolute path",
+        ),
+        (
+            "/etc/ssh/sshd_config\n",
+            "the config \"/etc/ssh/sshd_config\\n\" is not an absolute path",
+        ),
+        (
+            "/etc/ssh/sshd_config",
+            "/etc/ssh/sshd_config does not exist (is openssh-server installed?)",
+        ),
+    ] {
+        let no = Form::new("sshd:no-passwords")
+            .arg(consfig_guest::serde_json::json!({ "config": config }))
+            .unwrap();
+        assert_eq!(err(host.apply_form(&no)), message);
+    }
+    assert!(host.file_changes().is_empty() && host.commands().is_empty());
+}

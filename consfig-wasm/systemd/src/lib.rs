@@ -19,11 +19,13 @@
 //! package); when the manager does not run, the properties do nothing, say
 //! so, and are unchanged. Each concern has its file: [`names`] (unit and user names),
 //! [`manager`] (systemctl, and whether a manager runs), [`unit`] (unit
-//! files), [`enablement`] (enabled, disabled, masked) and [`activity`]
-//! (started, stopped, restarted, reloaded, daemon-reloaded).
+//! files), [`enablement`] (enabled, disabled, masked), [`activity`]
+//! (started, stopped, restarted, reloaded, daemon-reloaded) and [`linger`]
+//! (lingering-enabled: a user's manager running without a session).
 
 pub mod activity;
 pub mod enablement;
+pub mod linger;
 pub mod manager;
 pub mod names;
 pub mod unit;
@@ -52,11 +54,16 @@ consfig_guest::module! {
         "command:/usr/bin/systemctl --user --machine=*@.host restart -- *",
         "command:/usr/bin/systemctl --user --machine=*@.host reload -- *",
         "command:/usr/bin/systemctl --user --machine=*@.host daemon-reload",
+        "command:/usr/bin/loginctl enable-linger -- *",
         "write:/etc/systemd/system",
+        // logind's linger directory, made where it is missing: the grant is
+        // its parent, since check mode cannot write beneath a grant's
+        // directory that it made itself.
+        "write:/var/lib/systemd",
         "read:/run/systemd/system",
         "read:/run/user",
     ],
-    doc: "systemd units: unit files, enabled, disabled, masked (offline too, in a chroot or an image), started, stopped, restarted, reloaded (nothing started where systemd does not run); for the system, or with option `user` a user's manager (`systemctl --user --machine=USER@.host`: the user's manager must run, lingering or logged in, with dbus-user-session).",
+    doc: "systemd units: unit files, enabled, disabled, masked (offline too, in a chroot or an image), started, stopped, restarted, reloaded (nothing started where systemd does not run); for the system, or with option `user` a user's manager (`systemctl --user --machine=USER@.host`: the user's manager must run, lingering or logged in, with dbus-user-session); users' managers lingering, running without a session (offline too).",
     properties: [
         unit::unit,
         enablement::enabled,
@@ -67,6 +74,7 @@ consfig_guest::module! {
         activity::restarted,
         activity::reloaded,
         activity::daemon_reloaded,
+        linger::lingering_enabled,
     ],
 }
 

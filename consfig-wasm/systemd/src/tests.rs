@@ -8,6 +8,7 @@ use consfig_guest::testing::FakeHost;
 use crate::MODULE;
 use crate::activity::{daemon_reloaded, reloaded, restarted, started, stopped};
 use crate::enablement::{disabled, enabled, masked};
+use crate::linger::{LINGER_DIR, lingering_enabled};
 use crate::unit::unit;
 
 fn err(result: Result<Change>) -> String {
@@ -535,4 +536,129 @@ fn nothing_starts_where_systemd_does_not_run() {
 
 fn daemon_reloaded_system() -> Result<Change> {
     daemon_reloaded(None)
+}
+
+// systemd:lingering-enabled
+
+const LINGER: [&str; 4] = ["/usr/bin/loginctl", "enable-linger", "--", "ada"];
+
+#[test]
+fn lingering_enabled_asks_logind_where_systemd_runs() {
+    let host = booted()
+        .module(&MODULE)
+        .user("ada", 1000, 1000)
+        .command(LINGER, 0, "");
+    let form: Form = r#"["systemd:lingering-enabled", "ada"]"#.parse().unwrap();
+    assert_eq!(host.apply_form(&form), Ok(Change::Changed));
+    assert_eq!(host.commands_run(), [LINGER]);
+    // loginctl made no file on the fake host; logind's file is what says so.
+    assert!(host.file_changes().is_empty());
+    let lingering = booted()
+        .module(&MODULE)
+        .file(&format!("{LINGER_DIR}/ada"), "");
+    assert_eq!(lingering.apply_form(&form), Ok(Change::Unchanged));
+    assert!(lingering.commands().is_empty());
+}
+
+#[test]
+fn lingering_enabled_makes_logind_s_file_where_systemd_does_not_run() {
+    for host in [
+        unbooted().dir("/var/lib/systemd").user("ada", 1000, 1000),
+        booted()
+            .in_chroot(true)
+            .dir("/var/lib/systemd")
+            .user("ada", 1000, 1000),
+    ] {
+        let apply = || lingering_enabled("ada".into());
+        assert_eq!(host.apply(apply), Ok(Change::Changed));
+        let path = format!("{LINGER_DIR}/ada");
+        assert_eq!(host.text(&path).unwrap(), "");
+        assert_eq!(host.stat(&path).unwrap().mode.bits(), 0o644);
+        assert_eq!(host.stat(LINGER_DIR).unwrap().mode.bits(), 0o755);
+        assert!(host.commands().is_empty());
+        assert!(host.logged().iter().any(|l| l.contains("starts at boot")));
+        // The second time: the file is there.
+        assert_eq!(host.apply(apply), Ok(Change::Unchanged));
+        assert_eq!(host.file_changes().len(), 2);
+    }
+    // The directory is there already: only the file is written.
+    let host = unbooted()
+        .dir(LINGER_DIR)
+        .file(&format!("{LINGER_DIR}/bob"), "");
+    assert_eq!(
+        host.apply(|| lingering_enabled("ada".into())),
+        Ok(Change::Changed)
+    );
+    assert_eq!(
+        host.file_changes(),
+        [format!("write-file {LINGER_DIR}/ada 0644")]
+    );
+    // No such account in the tree yet: said, not refused.
+    assert!(
+        host.logged()
+            .iter()
+            .any(|l| l.contains("there is no user ada in /etc/passwd yet"))
+    );
+}
+
+#[test]
+fn lingering_enabled_in_check_mode_reads_the_file() {
+    let running = booted().check_mode();
+    assert_eq!(
+        running.apply(|| lingering_enabled("ada".into())),
+        Ok(Change::Changed)
+    );
+    assert_eq!(running.commands_skipped(), [LINGER]);
+    let offline = unbooted().check_mode().dir("/var/lib/systemd");
+    assert_eq!(
+        offline.apply(|| lingering_enabled("ada".into())),
+        Ok(Change::Changed)
+    );
+    let done = unbooted()
+        .check_mode()
+        .file(&format!("{LINGER_DIR}/ada"), "");
+    assert_eq!(
+        done.apply(|| lingering_enabled("ada".into())),
+        Ok(Change::Unchanged)
+    );
+}
+
+#[test]
+fn lingering_enabled_fails_when_loginctl_does() {
+    let host = booted().command_output(
+        LINGER,
+        failing(1, "", "Failed to look up user ada: No such process\n"),
+    );
+    assert_eq!(
+        err(host.apply(|| lingering_enabled("ada".into()))),
+        "/usr/bin/loginctl enable-linger -- ada: exit code 1: \
+         Failed to look up user ada: No such process"
+    );
+}
+
+#[test]
+fn lingering_enabled_refuses_paths_options_and_odd_files() {
+    let host = unbooted().dir(LINGER_DIR);
+    for bad in [
+        "../../../etc/shadow",
+        "..",
+        "ada/../root",
+        "-h",
+        "--machine=root@.host",
+        "ada\nroot",
+        "Ada",
+        "",
+    ] {
+        let message = err(host.apply(|| lingering_enabled(bad.into())));
+        assert!(message.starts_with("user: "), "{bad:?}: {message}");
+    }
+    let booted_host = booted();
+    assert!(err(booted_host.apply(|| lingering_enabled("-H".into()))).starts_with("user: "));
+    assert!(host.file_changes().is_empty() && booted_host.commands().is_empty());
+    // A directory where logind's file would be is not taken for it.
+    let odd = unbooted().dir(&format!("{LINGER_DIR}/ada"));
+    assert_eq!(
+        err(odd.apply(|| lingering_enabled("ada".into()))),
+        format!("{LINGER_DIR}/ada is a directory, not the file logind makes")
+    );
 }

@@ -1,5 +1,6 @@
-//! Groups of the `user` module: `user:group-exists` (a group, created only)
-//! and `user:has-groups` (an account's supplementary groups).
+//! Groups of the `user` module: `user:group-exists` (a group, created only),
+//! `user:has-groups` (an account's supplementary groups) and
+//! `user:has-desktop-groups` (those a desktop user is given).
 
 use consfig_guest::prelude::*;
 
@@ -77,6 +78,44 @@ pub fn has_groups(
     Ok(Change::Changed)
 }
 
+/// The groups Debian's installer puts the account it creates in
+/// (user-setup's `passwd/user-default-groups`), as Consfigurator lists them.
+pub const DESKTOP_GROUPS: [&str; 11] = [
+    "audio",
+    "cdrom",
+    "dip",
+    "floppy",
+    "video",
+    "plugdev",
+    "netdev",
+    "scanner",
+    "bluetooth",
+    "debian-tor",
+    "lpadmin",
+];
+
+/// The user is a member of the standard desktop groups that exist on the
+/// system — those Debian's installer gives the account it creates: audio,
+/// cdrom, dip, floppy, video, plugdev, netdev, scanner, bluetooth,
+/// debian-tor, lpadmin (Consfigurator's `user:has-desktop-groups`). Groups
+/// not in the system's /etc/group are skipped, pending the software that
+/// makes them (applied again later, the property adds the user to them).
+///
+/// Added as `user:has-groups` adds them, never removed from others.
+/// Unchanged when the user is in each of them already (or none exists).
+/// Check mode reads /etc/group and the memberships, and predicts the same.
+#[property]
+pub fn has_desktop_groups(name: String) -> Result<Change> {
+    check_name("user", &name)?;
+    let mut existing = Vec::new();
+    for group in DESKTOP_GROUPS {
+        if host::lookup_group(group)?.is_some() {
+            existing.push(group.to_owned());
+        }
+    }
+    has_groups(name, existing, false)
+}
+
 #[cfg(test)]
 mod tests {
     use consfig_guest::testing::FakeHost;
@@ -94,6 +133,116 @@ mod tests {
     }
 
     const GROUPS: &str = "root:x:0:\nadm:x:4:syslog,ada\ncdrom:x:24:ada\nsudo:x:27:\n";
+
+    /// A Debian system's desktop groups of /etc/group, some made by packages
+    /// not installed yet.
+    fn desktop_host() -> FakeHost {
+        FakeHost::new()
+            .module(&MODULE)
+            .group("audio", 29, ["ada"])
+            .group("cdrom", 24, ["ada"])
+            .group("dip", 30, Vec::<String>::new())
+            .group("floppy", 25, Vec::<String>::new())
+            .group("video", 44, Vec::<String>::new())
+            .group("plugdev", 46, Vec::<String>::new())
+            .group("sudo", 27, Vec::<String>::new())
+    }
+
+    const DESKTOP: &str = "root:x:0:\naudio:x:29:ada\ncdrom:x:24:ada\ndip:x:30:\nfloppy:x:25:\n\
+                           video:x:44:\nplugdev:x:46:\nsudo:x:27:\n";
+    const DESKTOP_AFTER: &str = "root:x:0:\naudio:x:29:ada\ncdrom:x:24:ada\ndip:x:30:ada\n\
+                                 floppy:x:25:ada\nvideo:x:44:ada\nplugdev:x:46:ada\nsudo:x:27:\n";
+
+    #[test]
+    fn has_desktop_groups_adds_the_existing_ones_only() {
+        let host = desktop_host()
+            .command([GETENT, "group"], 0, DESKTOP)
+            .command(
+                [
+                    USERMOD,
+                    "--append",
+                    "--groups",
+                    "dip,floppy,video,plugdev",
+                    "--",
+                    "ada",
+                ],
+                0,
+                "",
+            )
+            .command([GETENT, "group"], 0, DESKTOP_AFTER);
+        let ada = form(r#"["user:has-desktop-groups", "ada"]"#);
+        assert_eq!(host.apply_form(&ada), Ok(Change::Changed));
+        assert_eq!(
+            host.logged(),
+            ["info: added ada to dip, floppy, video, plugdev"]
+        );
+        assert_eq!(host.apply_form(&ada), Ok(Change::Unchanged));
+        assert!(host.commands_not_run().is_empty());
+        // Not exclusive: sudo stays.
+        let sudoer = desktop_host().command(
+            [GETENT, "group"],
+            0,
+            "audio:x:29:bob\ncdrom:x:24:bob\ndip:x:30:bob\nfloppy:x:25:bob\nvideo:x:44:bob\n\
+             plugdev:x:46:bob\nsudo:x:27:bob\n",
+        );
+        assert_eq!(
+            sudoer.apply(|| has_desktop_groups("bob".into())),
+            Ok(Change::Unchanged)
+        );
+    }
+
+    #[test]
+    fn has_desktop_groups_with_none_of_them_changes_nothing() {
+        let host = FakeHost::new().command([GETENT, "group"], 0, "root:x:0:\n");
+        assert_eq!(
+            host.apply(|| has_desktop_groups("ada".into())),
+            Ok(Change::Unchanged)
+        );
+        assert_eq!(DESKTOP_GROUPS.len(), 11);
+    }
+
+    #[test]
+    fn has_desktop_groups_in_check_mode_predicts_from_getent() {
+        let host = desktop_host()
+            .check_mode()
+            .command([GETENT, "group"], 0, DESKTOP);
+        assert_eq!(
+            host.apply(|| has_desktop_groups("ada".into())),
+            Ok(Change::Changed)
+        );
+        assert_eq!(
+            host.commands_skipped(),
+            [[
+                USERMOD,
+                "--append",
+                "--groups",
+                "dip,floppy,video,plugdev",
+                "--",
+                "ada"
+            ]]
+        );
+    }
+
+    #[test]
+    fn has_desktop_groups_refuses_names_that_are_not_user_names() {
+        let host = desktop_host();
+        for bad in [
+            "-G",
+            "--root=/tmp",
+            "../root",
+            "ada\nroot",
+            "ada,bob",
+            "Ada",
+            "",
+        ] {
+            let error = err(host.apply(|| has_desktop_groups(bad.into())));
+            assert!(
+                error.starts_with(&format!("{bad:?} is not a valid user name")),
+                "{error}"
+            );
+        }
+        assert!(host.commands().is_empty());
+    }
     const AFTER: &str = "root:x:0:\nadm:x:4:syslog,ada\ncdrom:x:24:ada\nsudo:x:27:ada\n";
 
     #[test]

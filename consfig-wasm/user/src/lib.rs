@@ -6,7 +6,7 @@
 //! `userdel` and `chpasswd`, on every common Linux distribution. Each
 //! concern has its file: [`names`] (checking names, reading accounts),
 //! [`account`] (`exists`, `has-account`, `absent`), [`groups`]
-//! (`has-groups`, `group-exists`), [`shell`] (`has-login-shell`) and
+//! (`has-groups`, `has-desktop-groups`, `group-exists`), [`shell`] (`has-login-shell`) and
 //! [`password`] (`has-password`, `has-locked-password`).
 //!
 //! Where an account a property needs does not exist yet, the property does
@@ -71,6 +71,7 @@ consfig_guest::module! {
         account::has_account,
         account::absent,
         groups::has_groups,
+        groups::has_desktop_groups,
         shell::has_login_shell,
         password::has_password,
         password::has_locked_password,

@@ -16,7 +16,7 @@ use syn::{
     Attribute, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Pat, ReturnType, Type, UnOp,
 };
 
-use consfig_contract::name::is_name;
+use consfig_contract::name::{is_name, is_property_part};
 
 use crate::naming::{camel_case, doc_text, is_option, kebab_case, option_inner, type_text};
 
@@ -283,11 +283,12 @@ fn custom_name(attr: TokenStream) -> syn::Result<Option<String>> {
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
             let lit: LitStr = meta.value()?.parse()?;
-            if !is_name(&lit.value()) {
+            if !is_property_part(&lit.value()) {
                 return Err(syn::Error::new(
                     lit.span(),
                     "a property name is lowercase letters, digits and dashes, \
-                     starting with a letter, e.g. \"has-content\"",
+                     starting with a letter, e.g. \"has-content\", perhaps with \
+                     inner dots, e.g. \"standard-sources.list\"",
                 ));
             }
             name = Some(lit.value());
