@@ -22,7 +22,7 @@ use consfig_tests::{Run, Sandbox, q};
 /// account `ada` made as an installer would have, with a uid, shell and
 /// comment the consfig corrects; and a cron file the consfig removes.
 fn prepared_root(sb: &Sandbox) -> PathBuf {
-    let root = copy_of_root(&sb, "debian");
+    let root = copy_of_root(sb, "debian");
     std::fs::write(root.join("usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n").unwrap();
     in_root(&root, "chmod 755 /usr/sbin/policy-rc.d");
     in_root(

@@ -21,7 +21,7 @@ use consfig_tests::{Run, Sandbox, q, toml_value};
 /// (every supported locale, commented out), and `/etc/sysctl.d`, as procps
 /// makes it.
 fn debian_root(sb: &Sandbox) -> PathBuf {
-    let root = copy_of_root(&sb, "debian");
+    let root = copy_of_root(sb, "debian");
     let files = Command::new("dpkg")
         .args(["-L", "locales"])
         .output()
