@@ -374,6 +374,51 @@ fn check_mode_runs_read_only_commands_where_they_can_write_nothing_and_reach_nob
 }
 
 #[test]
+fn a_check_mode_commands_scratch_space_is_its_own_small_and_gone_after() {
+    let sb = Sandbox::new();
+    let bash = program("bash");
+    let marker = format!("consfig-scratch-{}", std::process::id());
+    let forms = vec![
+        // Leaves a file in its scratch directory, then tries to fill it.
+        run_with(json!({
+            "argv": [bash, "-c", format!(
+                "echo kept > /dev/shm/{marker} && test \"$TMPDIR\" = /dev/shm && \
+                 head -c 100M /dev/zero > /dev/shm/filler"
+            )],
+            "read-only": true,
+        })),
+        // The next command (of the next form) finds none of it.
+        run_with(json!({
+            "argv": [bash, "-c", format!("ls -A /dev/shm; test ! -e /dev/shm/{marker}")],
+            "read-only": true,
+        })),
+    ];
+    sb.write_consfig(
+        &[module("testing")],
+        &forms,
+        &grants(&[format!("command:{} -c *", bash.display())]),
+    );
+    let run = sb.deploy(&["--check"]);
+    assert_eq!(run.statuses(), ["failed", "would-change"], "{run:?}");
+    assert!(
+        run.forms()[0]["output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("No space left on device"),
+        "the scratch holds 64 MiB at most: {run:?}"
+    );
+    assert_eq!(
+        run.forms()[1]["output"],
+        "stdout: \nstderr: \n",
+        "a later command sees an empty scratch: {run:?}"
+    );
+    assert!(
+        !Path::new("/dev/shm").join(&marker).exists(),
+        "the scratch is not this machine's /dev/shm"
+    );
+}
+
+#[test]
 fn names_are_looked_up_only_for_a_module_granted_net_and_never_in_check_mode() {
     let sb = Sandbox::new();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

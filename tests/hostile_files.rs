@@ -390,6 +390,61 @@ fn a_granted_directory_that_is_a_symlink_is_not_followed() {
 }
 
 #[test]
+fn a_granted_directory_not_there_is_made_as_itself_and_never_above() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path().join("x")).unwrap();
+    let granted = sb.path().join("x/granted");
+    let orphan = sb.path().join("y/granted");
+    let p = |path: &Path| q(text(path));
+    let forms = [
+        form("stat", &[p(&granted.join("f"))]),
+        form("write", &[p(&granted.join("f")), q("x")]),
+        form("mkdir", &[p(&granted.join("sub/deeper")), "493".into()]),
+        form("write", &[p(&granted.join("sub/deeper/f")), q("x")]),
+        form("stat", &[p(&granted.join("sub/deeper/f"))]),
+        form("mkdir", &[p(&orphan.join("sub")), "493".into()]),
+    ];
+    sb.write_consfig(
+        &[module("testing")],
+        &forms,
+        &granting(&[
+            format!("write:{}", granted.display()),
+            format!("write:{}", orphan.display()),
+        ]),
+    );
+    let no_such = |call: &str, path: &Path| {
+        failed(format!(
+            "{call} {}: No such file or directory (os error 2)",
+            path.display()
+        ))
+    };
+    let expected = |changed: &str| {
+        vec![
+            done("unchanged"),
+            no_such("write-file", &granted.join("f")),
+            done(changed),
+            done(changed),
+            done("unchanged"),
+            no_such("mkdir", &orphan.join("sub")),
+        ]
+    };
+    let check = sb.deploy(&["--check"]);
+    assert_eq!(outcomes(&check), expected("would-change"), "{check:?}");
+    assert!(!granted.exists(), "check mode made nothing");
+    let run = sb.deploy(&[]);
+    assert_eq!(outcomes(&run), expected("changed"), "{run:?}");
+    assert_eq!(std::fs::read(granted.join("sub/deeper/f")).unwrap(), b"x");
+    assert!(
+        !sb.path().join("y").exists(),
+        "nothing is made above a granted directory"
+    );
+    // What the module saw of the file it wrote, in both runs.
+    for run in [&check, &run] {
+        assert_eq!(run.forms()[4]["output"], "stat: file 644 1\n", "{run:?}");
+    }
+}
+
+#[test]
 fn a_module_gets_no_files_and_no_environment_from_wasi() {
     let sb = Sandbox::new();
     let planted = Path::new("/tmp/consfig-wasi-probe");

@@ -18,8 +18,9 @@ use consfig_tests::{Run, Sandbox, q, toml_value};
 /// A fresh copy of the Debian root in the sandbox, with the files of
 /// Debian's `locales` package (which debootstrap's minimal root lacks)
 /// copied from this machine, `/etc/locale.gen` as the package makes it
-/// (every supported locale, commented out), and `/etc/sysctl.d`, as procps
-/// makes it.
+/// (every supported locale, commented out). It has no `/etc/sysctl.d`
+/// (procps is not in debootstrap's minimal root): `sysctl:value` makes it,
+/// in check mode too.
 fn debian_root(sb: &Sandbox) -> PathBuf {
     let root = copy_of_root(sb, "debian");
     let files = Command::new("dpkg")
@@ -53,8 +54,6 @@ fn debian_root(sb: &Sandbox) -> PathBuf {
         })
         .unwrap();
     assert!(copy.success(), "copying the locales package into the root");
-    // What procps (not in debootstrap's minimal root) would make.
-    std::fs::create_dir(root.join("etc/sysctl.d")).unwrap();
     let supported = std::fs::read_to_string(root.join("usr/share/i18n/SUPPORTED")).unwrap();
     let commented: String = supported.lines().map(|l| format!("# {l}\n")).collect();
     std::fs::write(

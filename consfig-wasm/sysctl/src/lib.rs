@@ -15,7 +15,7 @@ const PROGRAM: &str = "/usr/sbin/sysctl";
 /// `KEY = VALUE` in `/etc/sysctl.d/FILE`, set as `file:contains-conf-equals`
 /// sets a key (the first line for it, commented out or not, is set, later
 /// ones commented out, one appended when there is none; the file is made
-/// when missing, but `/etc/sysctl.d` must exist), and, outside a chroot, applied
+/// when missing, and `/etc/sysctl.d` too), and, outside a chroot, applied
 /// now with `sysctl -w KEY=VALUE` when `/proc/sys/KEY` reads otherwise
 /// (blanks compared as one space, so `4096 87380 6291456` matches what the
 /// kernel shows with tabs). In a chroot (an image being built) the running
@@ -42,14 +42,12 @@ pub fn value(
     let settings = BTreeMap::from([(key.clone(), value.clone())]);
     let edit = ConfSettings::new(ConfStyle::Equals, &settings)
         .map_err(|e| Error::new(format!("{path}: {e}")))?;
-    // The module may write only beneath /etc/sysctl.d (a grant on /etc
-    // would cover /etc/ld.so.preload, and no command could then run), so it
-    // cannot make the directory; procps and systemd ship it.
-    ensure!(
-        fs::stat(SYSCTL_D)?.is_some_and(|s| s.is_dir()),
-        "{SYSCTL_D} does not exist: install procps, or make the directory first \
-         (file:directory-exists)"
-    );
+    // procps and systemd ship the directory; a minimal tree may lack it.
+    match fs::stat(SYSCTL_D)? {
+        Some(stat) if stat.is_dir() => {}
+        Some(stat) => bail!("{SYSCTL_D} is a {}, not a directory", stat.kind),
+        None => fs::mkdir(SYSCTL_D, Some(Mode::new(0o755)?))?,
+    }
     let before = match fs::stat(&path)? {
         Some(stat) if stat.is_file() => Some(fs::read_to_string(&path)?),
         Some(stat) => bail!("{path} is a {}, not a file", stat.kind),
@@ -206,13 +204,20 @@ mod tests {
 
     #[test]
     fn in_a_chroot_only_the_file_changes() {
-        let host = FakeHost::new().in_chroot(true).file(FORWARD, "0\n");
+        // A minimal tree without procps: the directory is made too.
+        let host = FakeHost::new()
+            .in_chroot(true)
+            .dir("/etc")
+            .file(FORWARD, "0\n");
+        assert_eq!(host.apply(forward("1")), Ok(Change::Changed));
+        assert!(host.stat(SYSCTL_D).is_some_and(|s| s.is_dir()));
+        assert_eq!(host.apply(forward("1")), Ok(Change::Unchanged));
+        let file = FakeHost::new().in_chroot(true).file(SYSCTL_D, "");
         assert_eq!(
-            err(host.apply(forward("1"))),
-            "/etc/sysctl.d does not exist: install procps, or make the directory first \
-             (file:directory-exists)"
+            err(file.apply(forward("1"))),
+            "/etc/sysctl.d is a file, not a directory"
         );
-        let host = host.dir(SYSCTL_D);
+        let host = FakeHost::new().in_chroot(true).dir(SYSCTL_D);
         assert_eq!(host.apply(forward("1")), Ok(Change::Changed));
         assert_eq!(host.apply(forward("1")), Ok(Change::Unchanged));
         assert!(host.commands_run().is_empty());

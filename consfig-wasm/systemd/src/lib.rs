@@ -56,10 +56,8 @@ consfig_guest::module! {
         "command:/usr/bin/systemctl --user --machine=*@.host daemon-reload",
         "command:/usr/bin/loginctl enable-linger -- *",
         "write:/etc/systemd/system",
-        // logind's linger directory, made where it is missing: the grant is
-        // its parent, since check mode cannot write beneath a grant's
-        // directory that it made itself.
-        "write:/var/lib/systemd",
+        // logind's linger directory, made where it is missing.
+        "write:/var/lib/systemd/linger",
         "read:/run/systemd/system",
         "read:/run/user",
     ],

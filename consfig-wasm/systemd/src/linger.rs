@@ -31,15 +31,10 @@ pub const LINGER_DIR: &str = "/var/lib/systemd/linger";
 pub fn lingering_enabled(user: String) -> Result<Change> {
     check_user(&user)?;
     let path = format!("{LINGER_DIR}/{user}");
-    // Nobody lingers yet where logind has not made its directory (and
-    // nothing beneath it can be asked of).
-    let dir_there = fs::stat(LINGER_DIR)?.is_some();
-    if dir_there {
-        match fs::stat(&path)? {
-            Some(stat) if stat.is_file() => return Ok(Change::Unchanged),
-            Some(stat) => bail!("{path} is a {}, not the file logind makes", stat.kind),
-            None => {}
-        }
+    match fs::stat(&path)? {
+        Some(stat) if stat.is_file() => return Ok(Change::Unchanged),
+        Some(stat) => bail!("{path} is a {}, not the file logind makes", stat.kind),
+        None => {}
     }
     match Manager::of(None)?.not_running()? {
         None => {
@@ -54,7 +49,8 @@ pub fn lingering_enabled(user: String) -> Result<Change> {
                     "there is no user {user} in /etc/passwd yet: {path} takes effect once there is"
                 );
             }
-            if !dir_there {
+            // Nobody lingers yet where logind has not made its directory.
+            if fs::stat(LINGER_DIR)?.is_none() {
                 fs::mkdir(LINGER_DIR, Some(Mode::new(0o755)?))?;
             }
             fs::write(&path, "", Some(Mode::new(0o644)?))?;

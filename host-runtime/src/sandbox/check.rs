@@ -755,6 +755,30 @@ mod tests {
     }
 
     #[test]
+    fn a_granted_directory_check_mode_makes_holds_what_is_written_beneath_it() {
+        let (dir, _, mut check) = setup();
+        let granted = dir.path().join("linger");
+        let ada = at(&granted, "ada");
+        assert!(check.status(&ada).unwrap().is_none());
+        assert_eq!(
+            check.write(&ada, b"", None).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT),
+            "no directory to write in, as on disk"
+        );
+        check.mkdir_all(&at(&granted, "sub"), 0o755).unwrap();
+        check.write(&at(&granted, "ada"), b"x", None).unwrap();
+        assert_eq!(check.read(&at(&granted, "ada"), 10).unwrap(), b"x");
+        let listed = check.list_dir(&at(&granted, "sub"), 100).unwrap();
+        assert!(listed.is_empty());
+        assert!(!granted.exists(), "the disk is untouched");
+        let paths: Vec<_> = check.take_changes().into_iter().map(|c| c.path).collect();
+        assert_eq!(
+            paths,
+            [granted.clone(), granted.join("ada"), granted.join("sub")]
+        );
+    }
+
+    #[test]
     fn refusals_are_the_errors_the_disk_would_give() {
         // Each refused call, in check mode and then for real on the same
         // tree, with a file that check mode made and one that was there.

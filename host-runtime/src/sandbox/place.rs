@@ -8,7 +8,11 @@
 //! a [`LeadsOut`] error, which callers recognise by type.
 //!
 //! A granted path that is no directory (a file, or nothing yet) is acted on
-//! by its name in the directory holding it, and never followed.
+//! by its name in the directory holding it, and never followed. Beneath a
+//! granted directory that is not there, nothing is: a path there is
+//! absent, every call but making directories fails as it would on disk
+//! (ENOENT), and making one makes the granted directory first, as its own
+//! name in the directory holding it.
 //!
 //! The granted directory itself is opened one component at a time, never
 //! through a symlink ([`ThroughLink`]): a grant names a place, not whatever
@@ -283,6 +287,12 @@ fn open_path(dir: &impl AsFd, name: &OsStr) -> io::Result<OwnedFd> {
     Ok(openat(dir, name, flags, Mode::empty())?)
 }
 
+/// What a call on a path beneath a granted directory that is not there
+/// meets, as on disk.
+fn not_there() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOENT)
+}
+
 /// `path` with `.` and `..` taken out by name alone (`..` of `/` is `/`).
 pub fn normalized(path: &Path) -> PathBuf {
     let mut out = PathBuf::from("/");
@@ -313,6 +323,9 @@ pub enum Place {
         given: PathBuf,
         lone: bool,
     },
+    /// `given` beneath the granted directory `root`, which is not there:
+    /// nothing is, until [`Place::mkdir_all`] makes it.
+    Unmade { root: PathBuf, given: PathBuf },
 }
 
 /// Symlinks followed in one path before giving up, as Linux's limit.
@@ -407,6 +420,9 @@ impl Place {
             {
                 return Place::lone(root);
             }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                return Ok(Place::Unmade { root, given });
+            }
             Err(e) => return Err(e),
         };
         let rel = resolve_beneath(&dir, &root, &given, false)?;
@@ -457,6 +473,10 @@ impl Place {
                 let real = normalized(&root.join(rel));
                 real.parent().map(Path::to_owned)
             }
+            Place::Unmade { root, given } => {
+                let real = normalized(&root.join(given));
+                real.parent().map(Path::to_owned)
+            }
         }
     }
 
@@ -465,7 +485,7 @@ impl Place {
         match self {
             Place::Anywhere(path) => path.clone(),
             Place::Beneath { root, given, .. } if given.as_os_str().is_empty() => root.clone(),
-            Place::Beneath { root, given, .. } => root.join(given),
+            Place::Beneath { root, given, .. } | Place::Unmade { root, given } => root.join(given),
         }
     }
 
@@ -474,10 +494,12 @@ impl Place {
     pub fn parent(&self) -> io::Result<Option<Place>> {
         match self {
             Place::Anywhere(path) => Ok(path.parent().map(|p| Place::Anywhere(p.to_owned()))),
-            Place::Beneath { root, given, .. } => match given.parent() {
-                None => Ok(None),
-                Some(parent) => Place::new(&root.join(parent), Some(root.clone())).map(Some),
-            },
+            Place::Beneath { root, given, .. } | Place::Unmade { root, given } => {
+                match given.parent() {
+                    None => Ok(None),
+                    Some(parent) => Place::new(&root.join(parent), Some(root.clone())).map(Some),
+                }
+            }
         }
     }
 
@@ -499,6 +521,7 @@ impl Place {
                 let file = dir.open_with(Self::followed(dir, root, rel, *lone)?, &options)?;
                 read_at_most(file.into_std(), limit)
             }
+            Place::Unmade { .. } => Err(not_there()),
         }
     }
 
@@ -518,6 +541,7 @@ impl Place {
                 mtime: MetadataExt::mtime(&m),
                 dev: MetadataExt::dev(&m),
             }),
+            Place::Unmade { .. } => return Ok(None),
         };
         match found {
             Ok(status) => Ok(Some(status)),
@@ -535,6 +559,7 @@ impl Place {
             (Place::Anywhere(path), false) => fs::remove_file(path),
             (Place::Beneath { dir, rel, .. }, true) => dir.remove_dir(rel),
             (Place::Beneath { dir, rel, .. }, false) => dir.remove_file(rel),
+            (Place::Unmade { .. }, _) => Err(not_there()),
         }
     }
 
@@ -556,6 +581,15 @@ impl Place {
                 DirBuilderExt::mode(&mut builder, mode);
                 dir.create_dir_with(Self::followed(dir, root, rel, *lone)?, &builder)
             }
+            // The granted directory first, by its name in the directory
+            // holding it (never above it), then the rest beneath it.
+            Place::Unmade { root, given } => {
+                Place::lone(root.clone())?.mkdir_all(mode)?;
+                match Place::new(&root.join(given), Some(root.clone()))? {
+                    Place::Unmade { .. } => Err(not_there()),
+                    made => made.mkdir_all(mode),
+                }
+            }
         }
     }
 
@@ -571,6 +605,7 @@ impl Place {
                 lone,
                 ..
             } => chmod_unshared(dir, &Self::followed(dir, root, rel, *lone)?, mode),
+            Place::Unmade { .. } => Err(not_there()),
         }
     }
 
@@ -623,6 +658,28 @@ impl Place {
                 };
                 Place::resolved_beneath(dir, root, resolve_beneath(dir, root, &wanted, false)?)
             }
+            // No link on the way: there is nothing there.
+            Place::Unmade { root, given } => {
+                let wanted = if target.is_absolute() {
+                    target
+                        .strip_prefix(root)
+                        .map_err(|_| LeadsOut::error(root))?
+                        .to_owned()
+                } else {
+                    given.parent().unwrap_or(Path::new("")).join(target)
+                };
+                let mut inside = PathBuf::new();
+                for component in wanted.components() {
+                    match component {
+                        Component::Normal(name) => inside.push(name),
+                        Component::ParentDir if !inside.pop() => {
+                            return Err(LeadsOut::error(root));
+                        }
+                        _ => {}
+                    }
+                }
+                Place::new(&root.join(inside), Some(root.clone()))
+            }
         }
     }
 
@@ -656,6 +713,7 @@ impl Place {
             Place::Beneath { dir, root, rel, .. } => {
                 Place::resolved_beneath(dir, root, resolve_beneath(dir, root, rel, true)?)
             }
+            Place::Unmade { .. } => Err(not_there()),
         }
     }
 
@@ -664,10 +722,10 @@ impl Place {
     pub fn elsewhere(&self, path: &Path) -> io::Result<Place> {
         match self {
             Place::Anywhere(_) => Ok(Place::Anywhere(path.to_owned())),
-            Place::Beneath { root, .. } if path.starts_with(root) => {
+            Place::Beneath { root, .. } | Place::Unmade { root, .. } if path.starts_with(root) => {
                 Place::new(path, Some(root.clone()))
             }
-            Place::Beneath { root, .. } => Err(LeadsOut::error(root)),
+            Place::Beneath { root, .. } | Place::Unmade { root, .. } => Err(LeadsOut::error(root)),
         }
     }
 
@@ -675,7 +733,7 @@ impl Place {
     pub fn root(&self) -> Option<&Path> {
         match self {
             Place::Anywhere(_) => None,
-            Place::Beneath { root, .. } => Some(root),
+            Place::Beneath { root, .. } | Place::Unmade { root, .. } => Some(root),
         }
     }
 
@@ -695,6 +753,10 @@ impl Place {
                 rel: rel.join(name),
                 given: given.join(name),
                 lone: false,
+            },
+            Place::Unmade { root, given } => Place::Unmade {
+                root: root.clone(),
+                given: given.join(name),
             },
         })
     }
@@ -719,6 +781,7 @@ impl Place {
                 (Some(parent), Some(name)) => (dir.open_dir(parent)?, name),
                 _ => return Ok(None),
             },
+            Place::Unmade { .. } => return Err(not_there()),
         };
         Ok(Some((parent, name.to_owned())))
     }
@@ -729,6 +792,7 @@ impl Place {
         match self {
             Place::Anywhere(path) => path.parent().is_some() && path.file_name().is_some(),
             Place::Beneath { rel, .. } => rel.parent().is_some() && rel.file_name().is_some(),
+            Place::Unmade { .. } => true,
         }
     }
 
@@ -736,7 +800,7 @@ impl Place {
     /// points to. Beneath a granted directory, never of a file with other
     /// names ([`SharedFile`]).
     pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
-        let confined = matches!(self, Place::Beneath { .. });
+        let confined = !matches!(self, Place::Anywhere(_));
         let fd = match (self.in_parent()?, self) {
             (Some((parent, name)), _) => open_path(&parent, &name)?,
             // The granted directory itself, open already.
@@ -745,6 +809,7 @@ impl Place {
                 &Dir::open_ambient_dir("/", cap_std::ambient_authority())?,
                 path.as_os_str(),
             )?,
+            (None, Place::Unmade { .. }) => return Err(not_there()),
         };
         chown_fd(&fd, uid, gid, confined)
     }
@@ -763,6 +828,7 @@ impl Place {
         match self {
             Place::Anywhere(path) => fs::read_link(path),
             Place::Beneath { dir, rel, .. } => dir.read_link_contents(rel),
+            Place::Unmade { .. } => Err(not_there()),
         }
     }
 
@@ -806,6 +872,7 @@ impl Place {
                     take(entry.file_name(), kind)?;
                 }
             }
+            Place::Unmade { .. } => return Err(not_there()),
         }
         Ok(listed)
     }
@@ -844,6 +911,7 @@ impl Place {
         let (dir, rel) = match self {
             Place::Anywhere(path) => return write_atomic(path, bytes, mode, owner),
             Place::Beneath { dir, rel, .. } => (dir, rel),
+            Place::Unmade { .. } => return Err(not_there()),
         };
         let parent = rel.parent().unwrap_or(Path::new(""));
         let name = rel
@@ -953,6 +1021,60 @@ mod tests {
         let looping = place(&root, "loop/x").map(|_| ()).unwrap_err();
         assert_eq!(looping.raw_os_error(), Some(libc::ELOOP));
         assert!(!Path::new("/etc/x").exists());
+    }
+
+    #[test]
+    fn beneath_a_granted_directory_not_there_nothing_is_until_it_is_made() {
+        let (tmp, _) = grant();
+        let granted = tmp.path().join("linger");
+        let at = |rel: &str| Place::new(&granted.join(rel), Some(granted.clone())).unwrap();
+        let ada = at("ada");
+        assert_eq!(ada.path(), granted.join("ada"));
+        assert!(ada.status().unwrap().is_none(), "absent, not an error");
+        let enoent = |r: io::Result<()>| r.unwrap_err().raw_os_error() == Some(libc::ENOENT);
+        assert!(enoent(ada.read(10).map(drop)));
+        assert!(enoent(ada.write_atomic(b"x", 0o644, None)));
+        assert!(enoent(ada.list_dir(100).map(drop)));
+        assert!(enoent(ada.remove()));
+        assert!(enoent(ada.chmod(0o600)));
+        assert!(enoent(ada.chown(Some(0), None)));
+        assert!(enoent(ada.symlink(Path::new("x"))));
+        assert!(enoent(ada.read_link().map(drop)));
+        assert!(!granted.exists(), "nothing was made");
+        // Its parent is the granted path, as a lone name; links from it
+        // stay beneath the grant.
+        assert_eq!(ada.parent().unwrap().unwrap().path(), granted);
+        assert_eq!(
+            ada.link_target(Path::new("sub/../bob")).unwrap().path(),
+            granted.join("bob")
+        );
+        for out in ["../../etc/passwd", "/etc/passwd"] {
+            let error = ada.link_target(Path::new(out)).map(drop).unwrap_err();
+            assert!(LeadsOut::of(&error).is_some(), "{out}: {error}");
+        }
+
+        // Making a directory beneath it makes the granted directory first.
+        at("sub/deeper").mkdir_all(0o755).unwrap();
+        assert!(granted.join("sub/deeper").is_dir());
+        at("ada").write_atomic(b"", 0o644, None).unwrap();
+        assert!(granted.join("ada").is_file());
+
+        // Never above the grant: with the directory holding it missing too,
+        // nothing is made.
+        let deep = tmp.path().join("a/b");
+        let place = Place::new(&deep.join("x"), Some(deep.clone())).unwrap();
+        assert!(enoent(place.mkdir_all(0o755)));
+        assert!(!tmp.path().join("a").exists());
+
+        // A symlink put at the granted path meanwhile is not followed.
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let swapped = tmp.path().join("swapped");
+        let place = Place::new(&swapped.join("x"), Some(swapped.clone())).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &swapped).unwrap();
+        assert!(place.mkdir_all(0o755).is_err());
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert!(swapped.is_symlink());
     }
 
     #[test]
