@@ -63,6 +63,16 @@ fn check_deploy_again(sb: &Sandbox, root: &Path, checked: &[&str], deployed: &[&
     first
 }
 
+/// The mirror the root's sources.list names (its first `deb` line's).
+fn mirror_of(root: &Path) -> String {
+    let sources_list = std::fs::read_to_string(root.join("etc/apt/sources.list")).unwrap();
+    sources_list
+        .lines()
+        .find_map(|l| l.strip_prefix("deb ")?.split_whitespace().next())
+        .expect("a deb line in the root's sources.list")
+        .to_owned()
+}
+
 /// Whether dpkg in the root has the package installed.
 fn installed(root: &Path, package: &str) -> bool {
     let out = Command::new("chroot")
@@ -197,12 +207,7 @@ fn packages_and_services_in_an_unbooted_root() {
         .unwrap();
     assert!(keyring.status.success());
     let keyring = String::from_utf8(keyring.stdout).unwrap();
-    let sources_list = std::fs::read_to_string(root.join("etc/apt/sources.list")).unwrap();
-    let mirror = sources_list
-        .lines()
-        .find_map(|l| l.strip_prefix("deb ")?.split_whitespace().next())
-        .expect("a deb line in the root's sources.list")
-        .to_owned();
+    let mirror = mirror_of(&root);
     write_consfig(
         &sb,
         &root,
@@ -290,12 +295,7 @@ fn shown_held(root: &Path) -> Vec<String> {
 fn holds_sources_list_and_lingering_offline() {
     let sb = Sandbox::new();
     let root = copy_of_root(&sb, "debian");
-    let sources_list = std::fs::read_to_string(root.join("etc/apt/sources.list")).unwrap();
-    let mirror = sources_list
-        .lines()
-        .find_map(|l| l.strip_prefix("deb ")?.split_whitespace().next())
-        .expect("a deb line in the root's sources.list")
-        .to_owned();
+    let mirror = mirror_of(&root);
     write_consfig(
         &sb,
         &root,

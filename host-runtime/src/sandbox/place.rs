@@ -648,26 +648,12 @@ impl Place {
             // A granted path that is a link is never followed.
             Place::Beneath { lone: true, .. } => Err(io::Error::from_raw_os_error(libc::ELOOP)),
             Place::Beneath { dir, root, rel, .. } => {
-                let wanted = if target.is_absolute() {
-                    target
-                        .strip_prefix(root)
-                        .map_err(|_| LeadsOut::error(root))?
-                        .to_owned()
-                } else {
-                    rel.parent().unwrap_or(Path::new("")).join(target)
-                };
+                let wanted = Self::target_beneath(root, rel, target)?;
                 Place::resolved_beneath(dir, root, resolve_beneath(dir, root, &wanted, false)?)
             }
             // No link on the way: there is nothing there.
             Place::Unmade { root, given } => {
-                let wanted = if target.is_absolute() {
-                    target
-                        .strip_prefix(root)
-                        .map_err(|_| LeadsOut::error(root))?
-                        .to_owned()
-                } else {
-                    given.parent().unwrap_or(Path::new("")).join(target)
-                };
+                let wanted = Self::target_beneath(root, given, target)?;
                 let mut inside = PathBuf::new();
                 for component in wanted.components() {
                     match component {
@@ -681,6 +667,19 @@ impl Place {
                 Place::new(&root.join(inside), Some(root.clone()))
             }
         }
+    }
+
+    /// Where a link at `rel` beneath `root` whose contents are `target`
+    /// points, as a path beneath `root` (its `..` not resolved yet); an
+    /// absolute target elsewhere leads out ([`LeadsOut`]).
+    fn target_beneath(root: &Path, rel: &Path, target: &Path) -> io::Result<PathBuf> {
+        if target.is_absolute() {
+            return Ok(target
+                .strip_prefix(root)
+                .map_err(|_| LeadsOut::error(root))?
+                .to_owned());
+        }
+        Ok(rel.parent().unwrap_or(Path::new("")).join(target))
     }
 
     /// The place at `rel`, a path beneath `root` with no link left on its way
