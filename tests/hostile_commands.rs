@@ -419,6 +419,58 @@ fn a_check_mode_commands_scratch_space_is_its_own_small_and_gone_after() {
 }
 
 #[test]
+fn check_mode_queries_as_another_user_write_nothing_and_reach_nobody() {
+    let sb = Sandbox::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Where the user may write, outside any grant of the module's.
+    let marker = PathBuf::from(format!("/tmp/consfig-as-nobody-{}", std::process::id()));
+    let bash = program("bash");
+    let as_nobody = |script: String| {
+        toml_value(&json!([
+            "testing:subdeploy-forms",
+            ["setuid:nobody"],
+            [["testing:run-with", {"argv": [bash, "-c", script], "read-only": true}]]
+        ]))
+    };
+    let forms = vec![
+        as_nobody(format!("touch {}", marker.display())),
+        as_nobody(format!("exec 3<>/dev/tcp/127.0.0.1/{port}")),
+        // Looking, and a scratch file, work.
+        as_nobody("id -un && echo x > \"$TMPDIR/scratch\" && cat /etc/hostname".into()),
+    ];
+    let granted = grants(&[
+        "subdeploy".into(),
+        "context:setuid:nobody".into(),
+        format!("command:{} -c *", bash.display()),
+    ]);
+    sb.write_consfig(&[module("testing")], &forms, &granted);
+    let run = sb.deploy(&["--check"]);
+    assert_eq!(
+        run.statuses(),
+        ["failed", "failed", "would-change"],
+        "{run:?}"
+    );
+    let nested = |i: usize| run.forms()[i]["nested"][0]["outcome"]["output"].to_string();
+    assert!(nested(0).contains("Read-only file system"), "{run:?}");
+    assert!(!marker.exists(), "a check-mode query as another user wrote");
+    assert!(listener.accept().is_err(), "a check-mode query connected");
+    assert!(nested(2).contains("nobody"), "{run:?}");
+    // Deploying for real, the same command writes, as that user.
+    let real = sb.deploy(&[]);
+    let owner = std::fs::metadata(&marker).map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(
+        owner.ok(),
+        nix::unistd::User::from_name("nobody")
+            .unwrap()
+            .map(|u| u.uid.as_raw()),
+        "{real:?}"
+    );
+}
+
+#[test]
 fn names_are_looked_up_only_for_a_module_granted_net_and_never_in_check_mode() {
     let sb = Sandbox::new();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

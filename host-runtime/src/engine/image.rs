@@ -212,6 +212,11 @@ impl Image {
         self.store.data().exit_requested()
     }
 
+    /// Whether this image's forms run in check mode.
+    pub fn check_mode(&self) -> bool {
+        self.store.data().host().check_mode()
+    }
+
     /// The policy this image's forms, and their subdeployments, run under.
     pub fn policy(&self) -> &Policy {
         self.store.data().host().policy()

@@ -36,7 +36,7 @@ use consfig_contract::{Context, Form};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
-use nix::unistd::{ForkResult, Pid, pipe2};
+use nix::unistd::{ForkResult, Pid, geteuid, pipe2};
 use serde::{Deserialize, Serialize};
 
 use super::cleanup;
@@ -47,6 +47,7 @@ use crate::engine::recipe::Recipe;
 use crate::host::state::{HostMode, HostState};
 use crate::sandbox::overlay::Overlay;
 use crate::sandbox::policy::Policy;
+use crate::sandbox::read_only;
 use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{self, ProtocolError};
 
@@ -170,6 +171,18 @@ impl Zygote {
                 };
                 let ready = image.and_then(|image| {
                     for context in contexts {
+                        // Check mode: the read-only view for its commands is
+                        // made while this process can still make it.
+                        if image.check_mode()
+                            && matches!(context, Context::Setuid { .. })
+                            && geteuid().is_root()
+                        {
+                            read_only::confine_process().map_err(|e| {
+                                format!(
+                                    "{context}: check mode's read-only view for its commands: {e}"
+                                )
+                            })?;
+                        }
                         contexts::enter(context).map_err(|e| e.to_string())?;
                     }
                     // After the contexts: `setuid` clears the parent-death signal.

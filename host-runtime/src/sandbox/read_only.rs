@@ -7,10 +7,18 @@
 //! and that vanishes with the command: programs that only look but need a
 //! temporary file (apt-get -s and apt-cache, reading signed package lists)
 //! can run.
+//!
+//! A check-mode subdeployment as another user enters the view once, for
+//! the whole process, while it is still root ([`confine_process`]): after
+//! the change of user it could make one only in a user namespace of its
+//! own, whose maps a process that changed its uid may not write (it is no
+//! longer dumpable). Its commands then run in that view, sharing its
+//! scratch directory, which vanishes with the subdeployment.
 
 use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
@@ -32,6 +40,20 @@ const AT_RECURSIVE: libc::c_int = 0x8000;
 /// the tree's /dev/shm (where it has one), gone when the command ends.
 pub const SCRATCH: &str = "/dev/shm";
 
+/// Whether this whole process is in the read-only view already
+/// ([`confine_process`]): its commands are then, without more ado.
+static PROCESS_IN_VIEW: AtomicBool = AtomicBool::new(false);
+
+/// Put this whole process (and so every command it runs) in the read-only
+/// view, with one scratch directory for all. Only a control child forked
+/// for the purpose calls this, single-threaded, as root, before it becomes
+/// another user.
+pub fn confine_process() -> io::Result<()> {
+    enter_read_only_view()?;
+    PROCESS_IN_VIEW.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
 /// Make `command` run in a read-only view of the host, without network.
 /// If the view cannot be made, the command fails to start, saying why.
 pub fn confine(command: &mut Command) {
@@ -45,6 +67,9 @@ pub fn confine(command: &mut Command) {
 }
 
 fn enter_read_only_view() -> io::Result<()> {
+    if PROCESS_IN_VIEW.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     let (uid, gid) = (getuid(), getgid());
     let private = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
     if unshare(private).is_err() {
