@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::sshd::wait_until;
+
 /// How long a boot may take until sshd answers.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -370,18 +372,4 @@ pub fn ssh_version(port: u16) -> Option<String> {
         line.push(byte[0]);
     }
     Some(String::from_utf8_lossy(&line).trim_end().to_owned())
-}
-
-/// Poll `done` every 20 ms for up to `limit`; whether it became true.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -320,7 +320,7 @@ fn password_locked(user: &str) -> bool {
 }
 
 /// Poll `done` every 10 ms for up to `limit`; whether it became true.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     loop {
         if done() {

@@ -18,9 +18,7 @@ use crate::sources::{Words, key, source};
 use crate::standard_sources::{SOURCES_LIST, standard_sources_list};
 use consfig_file::content::Content;
 
-fn err(result: Result<Change>) -> String {
-    result.unwrap_err().to_string()
-}
+use consfig_guest::testing::failure;
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
@@ -170,7 +168,7 @@ fn installed_refuses_a_package_apt_does_not_know_exactly() {
         policy_of("hello", "2.10-3"),
     );
     assert_eq!(
-        err(regex.apply(|| installed(strings(&["hell.o"]), false, None))),
+        failure(regex.apply(|| installed(strings(&["hell.o"]), false, None))),
         "apt has no installation candidate for hell.o: the package lists may need updating \
          (apt:updated), or a source is missing"
     );
@@ -181,7 +179,7 @@ fn installed_refuses_a_package_apt_does_not_know_exactly() {
         "mail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n",
     );
     assert!(
-        err(virtual_host.apply(|| installed(strings(&["mail-transport-agent"]), false, None)))
+        failure(virtual_host.apply(|| installed(strings(&["mail-transport-agent"]), false, None)))
             .starts_with("apt has no installation candidate for mail-transport-agent")
     );
     assert!(regex.file_changes().is_empty() && virtual_host.file_changes().is_empty());
@@ -284,7 +282,11 @@ fn a_forced_policy_holds_while_apt_get_runs_even_where_systemd_runs() {
         .command(dpkg("nginx"), 1, "")
         .command(policy(&["nginx"]), 0, policy_of("nginx", "1.22"))
         .command(install, 100, "");
-    assert!(failing.apply(|| installed(strings(&["nginx"]), false, Some(101))).is_err());
+    assert!(
+        failing
+            .apply(|| installed(strings(&["nginx"]), false, Some(101)))
+            .is_err()
+    );
     assert_eq!(failing.text(POLICY_RC_D).unwrap(), theirs);
     assert_eq!(failing.stat(POLICY_RC_D).unwrap().mode.bits(), 0o750);
 
@@ -293,7 +295,7 @@ fn a_forced_policy_holds_while_apt_get_runs_even_where_systemd_runs() {
         .symlink(POLICY_RC_D, "/bin/true")
         .command(dpkg("nginx"), 1, "")
         .command(policy(&["nginx"]), 0, policy_of("nginx", "1.22"));
-    let refusal = err(linked.apply(|| installed(strings(&["nginx"]), false, Some(101))));
+    let refusal = failure(linked.apply(|| installed(strings(&["nginx"]), false, Some(101))));
     assert!(refusal.contains("no regular file"), "{refusal}");
     assert_eq!(linked.readlink(POLICY_RC_D).as_deref(), Some("/bin/true"));
     assert!(linked.commands_run().iter().all(|c| c[0] != APT_GET));
@@ -303,7 +305,7 @@ fn a_forced_policy_holds_while_apt_get_runs_even_where_systemd_runs() {
         .parse()
         .unwrap();
     let refused = host().module(&MODULE);
-    let message = err(refused.apply_form(&big));
+    let message = failure(refused.apply_form(&big));
     assert!(message.contains("policy-rc-d"), "{message}");
     assert!(refused.commands_run().is_empty());
 }
@@ -321,7 +323,7 @@ fn the_policy_is_removed_when_apt_get_fails() {
                 stderr: b"E: Could not get lock /var/lib/dpkg/lock-frontend\n".to_vec(),
             },
         );
-    let failure = err(host.apply(|| installed(strings(&["hello"]), false, None)));
+    let failure = failure(host.apply(|| installed(strings(&["hello"]), false, None)));
     assert!(
         failure.ends_with(
             "install -- hello: exit code 100: E: Could not get lock /var/lib/dpkg/lock-frontend"
@@ -348,9 +350,12 @@ fn package_names_that_are_options_patterns_or_paths_are_refused_before_any_comma
         "hello\n",
         "",
     ] {
-        let message = err(host.apply(|| installed(vec![bad.to_owned()], false, None)));
+        let message = failure(host.apply(|| installed(vec![bad.to_owned()], false, None)));
         assert!(message.starts_with("packages: "), "{message}");
-        assert!(host.apply(|| removed(vec![bad.to_owned()], true, None)).is_err());
+        assert!(
+            host.apply(|| removed(vec![bad.to_owned()], true, None))
+                .is_err()
+        );
         assert!(
             host.apply(|| updated(Age(0), vec![bad.to_owned()]))
                 .is_err()
@@ -427,7 +432,7 @@ fn a_failing_dpkg_query_is_an_error_naming_it() {
         },
     );
     assert_eq!(
-        err(host.apply(|| removed(strings(&["nano"]), false, None))),
+        failure(host.apply(|| removed(strings(&["nano"]), false, None))),
         "/usr/bin/dpkg-query --show '--showformat=${db:Status-Status} ' -- nano: exit code 2: \
          dpkg-query: error: parsing file '/var/lib/dpkg/status'"
     );
@@ -438,9 +443,10 @@ fn a_failing_dpkg_query_is_an_error_naming_it() {
 #[test]
 fn updated_updates_without_a_stamp_and_records_it() {
     // No stamp: the lists' directory tells their age, as Ansible reckons it.
-    let recent = host()
-        .mtime("/var/lib/apt/lists", now() - 600)
-        .command(apt_get(&["update"]), 0, "");
+    let recent =
+        host()
+            .mtime("/var/lib/apt/lists", now() - 600)
+            .command(apt_get(&["update"]), 0, "");
     assert_eq!(
         recent.apply(|| updated(Age(86_400), Vec::new())),
         Ok(Change::Unchanged)
@@ -562,7 +568,7 @@ fn an_update_that_fetched_not_every_list_fails_unrecorded() {
         },
     );
     assert_eq!(
-        err(host.apply(|| updated(Age(0), Vec::new()))),
+        failure(host.apply(|| updated(Age(0), Vec::new()))),
         "apt-get update could not update every list: W: Failed to fetch \
          http://deb.example.org/dists/bookworm/InRelease  Could not resolve"
     );
@@ -612,9 +618,9 @@ fn max_age_is_seconds_or_a_duration() {
         host.apply_form(&form(r#"["apt:updated"]"#)),
         Ok(Change::Unchanged)
     );
-    let bad = err(host.apply_form(&form(r#"["apt:updated", {"max-age": "1y"}]"#)));
+    let bad = failure(host.apply_form(&form(r#"["apt:updated", {"max-age": "1y"}]"#)));
     assert!(bad.contains("\"1y\" is not a duration"), "{bad}");
-    let negative = err(host.apply_form(&form(r#"["apt:updated", {"max-age": -5}]"#)));
+    let negative = failure(host.apply_form(&form(r#"["apt:updated", {"max-age": -5}]"#)));
     assert!(negative.contains("-5 is negative"), "{negative}");
 }
 
@@ -634,13 +640,19 @@ fn upgraded_upgrades_only_when_a_simulation_would() {
         .command(simulate(&["upgrade"]), 0, plan)
         .command(apt_get(&["upgrade"]), 0, "")
         .command(simulate(&["upgrade"]), 0, "0 upgraded, 0 newly installed\n");
-    assert_eq!(upgrading.apply(|| upgraded(false, None)), Ok(Change::Changed));
+    assert_eq!(
+        upgrading.apply(|| upgraded(false, None)),
+        Ok(Change::Changed)
+    );
     assert!(
         upgrading
             .logged()
             .contains(&"info: upgraded bash".to_owned())
     );
-    assert_eq!(upgrading.apply(|| upgraded(false, None)), Ok(Change::Unchanged));
+    assert_eq!(
+        upgrading.apply(|| upgraded(false, None)),
+        Ok(Change::Unchanged)
+    );
     let simulation = upgrading
         .commands()
         .into_iter()
@@ -688,7 +700,7 @@ fn autoremoved_removes_only_when_a_simulation_would() {
         },
     );
     assert_eq!(
-        err(failing.apply(autoremoved)),
+        failure(failing.apply(autoremoved)),
         "/usr/bin/apt-get -s -q autoremove: exit code 100: E: broken"
     );
 }
@@ -769,7 +781,7 @@ fn source_refuses_bad_names_and_values_before_writing() {
                    suites: Option<Words>,
                    components: Option<Words>,
                    signed_by: Option<&str>| {
-        err(host.apply(|| {
+        failure(host.apply(|| {
             source(
                 name.into(),
                 types,
@@ -865,7 +877,7 @@ fn source_refuses_bad_names_and_values_before_writing() {
     // A directory where the file goes is not replaced.
     let host = FakeHost::new().dir("/etc/apt/sources.list.d/x.sources");
     assert_eq!(
-        err(host.apply(|| source("x".into(), None, uris(), suites(), main(), None))),
+        failure(host.apply(|| source("x".into(), None, uris(), suites(), main(), None))),
         "/etc/apt/sources.list.d/x.sources is a directory, not a file: not replacing it"
     );
 }
@@ -916,22 +928,22 @@ fn serde_json_string(text: &str) -> String {
 fn key_refuses_what_is_no_key_and_names_that_are_paths() {
     let host = FakeHost::new().module(&MODULE);
     assert!(
-        err(host.apply(|| key("x".into(), Content::from("not a key"))))
+        failure(host.apply(|| key("x".into(), Content::from("not a key"))))
             .starts_with("the key is neither an armored public key")
     );
     for name in ["../trusted.gpg.d/evil", "a/b", "..", ".x", "-x"] {
         assert!(
-            err(host.apply(|| key(name.into(), Content::from(ARMORED))))
+            failure(host.apply(|| key(name.into(), Content::from(ARMORED))))
                 .contains("is not a valid keyring name"),
             "{name:?}"
         );
     }
     let bad: Form = r#"["apt:key", "x", {"base64": "@@"}]"#.parse().unwrap();
-    assert!(err(host.apply_form(&bad)).contains("the base64 of the content is not valid"));
+    assert!(failure(host.apply_form(&bad)).contains("the base64 of the content is not valid"));
     let extra: Form = r#"["apt:key", "x", {"base64": "AA==", "mode": "0600"}]"#
         .parse()
         .unwrap();
-    assert!(err(host.apply_form(&extra)).contains("unexpected key \"mode\""));
+    assert!(failure(host.apply_form(&extra)).contains("unexpected key \"mode\""));
     assert!(host.file_changes().is_empty());
 }
 
@@ -1044,12 +1056,12 @@ fn reconfigured_refuses_bad_settings_and_packages_not_installed() {
     let host = host();
     let one = |q: &str, t: &str, v: &str| vec![(q.to_owned(), t.to_owned(), v.to_owned())];
     assert!(
-        err(host.apply(|| reconfigured("tzdata".into(), one("tzdata/Areas", "selekt", "Etc"))))
+        failure(host.apply(|| reconfigured("tzdata".into(), one("tzdata/Areas", "selekt", "Etc"))))
             .starts_with("tzdata/Areas: \"selekt\" is not a debconf type")
     );
     // A newline would add a selection of the attacker's choosing.
     assert_eq!(
-        err(host.apply(|| reconfigured(
+        failure(host.apply(|| reconfigured(
             "tzdata".into(),
             one("tzdata/Areas", "select", "Etc\nlocales locales/x string y")
         ))),
@@ -1063,7 +1075,7 @@ fn reconfigured_refuses_bad_settings_and_packages_not_installed() {
         "",
     ] {
         assert!(
-            err(host.apply(|| reconfigured("tzdata".into(), one(question, "select", "Etc"))))
+            failure(host.apply(|| reconfigured("tzdata".into(), one(question, "select", "Etc"))))
                 .contains("is not a debconf question"),
             "{question:?}"
         );
@@ -1071,7 +1083,7 @@ fn reconfigured_refuses_bad_settings_and_packages_not_installed() {
     assert!(host.commands().is_empty());
     let host = host.command(dpkg("tzdata"), 1, "");
     assert_eq!(
-        err(host.apply(|| reconfigured("tzdata".into(), one("tzdata/Areas", "select", "Etc")))),
+        failure(host.apply(|| reconfigured("tzdata".into(), one("tzdata/Areas", "select", "Etc")))),
         "tzdata is not installed: install it first (apt:installed) to reconfigure it"
     );
 }
@@ -1144,7 +1156,7 @@ fn held_refuses_a_package_dpkg_does_not_know_before_holding_any() {
         .command(want("nginx"), 0, "install/installed ")
         .command(want("nosuch"), 1, "");
     assert_eq!(
-        err(host.apply(|| held(strings(&["nginx", "nosuch"])))),
+        failure(host.apply(|| held(strings(&["nginx", "nosuch"])))),
         "packages: dpkg knows no package nosuch: install it before holding it (apt:installed)"
     );
     assert!(selections_given(&host).is_empty());
@@ -1224,9 +1236,9 @@ fn held_and_unheld_refuse_names_that_would_be_options_or_new_lines() {
         "ngin*",
         "",
     ] {
-        let message = err(host.apply(|| held(vec!["bash".to_owned(), bad.to_owned()])));
+        let message = failure(host.apply(|| held(vec!["bash".to_owned(), bad.to_owned()])));
         assert!(message.starts_with("packages: "), "{message}");
-        let message = err(host.apply(|| unheld(vec![bad.to_owned()])));
+        let message = failure(host.apply(|| unheld(vec![bad.to_owned()])));
         assert!(message.starts_with("packages: "), "{message}");
     }
     assert!(host.commands().is_empty());
@@ -1247,7 +1259,7 @@ fn a_failing_set_selections_is_an_error_naming_it() {
             },
         );
     assert_eq!(
-        err(host.apply(|| held(strings(&["nginx"])))),
+        failure(host.apply(|| held(strings(&["nginx"])))),
         "/usr/bin/dpkg --set-selections: exit code 2: dpkg: error: dpkg frontend lock was \
          locked by another process"
     );
@@ -1344,8 +1356,9 @@ fn standard_sources_list_in_check_mode_predicts_from_the_file() {
 fn standard_sources_list_is_for_debian_stable_releases_only() {
     let apply = |os: OsRelease| {
         let host = host().os_release(os);
-        let result =
-            err(host.apply(|| standard_sources_list("http://deb.debian.org/debian".into(), None)));
+        let result = failure(
+            host.apply(|| standard_sources_list("http://deb.debian.org/debian".into(), None)),
+        );
         assert_eq!(
             host.text(SOURCES_LIST).unwrap(),
             "deb http://deb.debian.org/debian bookworm main\n",
@@ -1389,7 +1402,7 @@ fn standard_sources_list_refuses_mirrors_and_components_that_inject() {
         "http://a.example/#",
         "",
     ] {
-        let message = err(host.apply(|| standard_sources_list(mirror.into(), None)));
+        let message = failure(host.apply(|| standard_sources_list(mirror.into(), None)));
         assert!(message.starts_with("mirror: "), "{mirror:?}: {message}");
     }
     for components in [
@@ -1402,7 +1415,7 @@ fn standard_sources_list_refuses_mirrors_and_components_that_inject() {
         Words::Many(Vec::new()),
         Words::One("  ".into()),
     ] {
-        let message = err(host.apply(|| {
+        let message = failure(host.apply(|| {
             standard_sources_list("http://deb.debian.org/debian".into(), Some(components))
         }));
         assert!(message.starts_with("components"), "{message}");

@@ -28,9 +28,7 @@ mod tests {
     use crate::extracted::extracted;
     use crate::format::build::{self, Item};
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn items() -> Vec<Item<'static>> {
         vec![
@@ -172,7 +170,7 @@ mod tests {
         for (items, why) in cases {
             let host = FakeHost::new().file("/evil.tar", build::tar(items));
             assert_eq!(
-                err(extract(&host, "/evil.tar", "/srv/www")),
+                failure(extract(&host, "/evil.tar", "/srv/www")),
                 format!("/evil.tar: {why}; nothing was extracted into /srv/www")
             );
             assert!(!host.exists("/srv/www"), "{why}: nothing written");
@@ -190,7 +188,7 @@ mod tests {
             .dir("/etc")
             .symlink("/srv/conf", "/etc");
         assert_eq!(
-            err(extract(&host, "/a.tar", "/srv")),
+            failure(extract(&host, "/a.tar", "/srv")),
             "/a.tar: the entry \"conf/x\" lies beneath \"conf\", a symlink: nothing is \
              extracted through a symlink; nothing was extracted into /srv"
         );
@@ -206,7 +204,7 @@ mod tests {
             )
             .dir("/srv/b/c");
         assert_eq!(
-            err(extract(&host, "/a.tar", "/srv")),
+            failure(extract(&host, "/a.tar", "/srv")),
             "/srv/b/c is a directory, where the archive has a file: not replacing it"
         );
         assert!(!host.exists("/srv/a"), "checked before writing");
@@ -230,7 +228,7 @@ mod tests {
             Some("changed by hand")
         );
         assert_eq!(
-            err(host.apply(|| extracted("/a.tar.xz".into(), "/opt".into(), Some("x".into())))),
+            failure(host.apply(|| extracted("/a.tar.xz".into(), "/opt".into(), Some("x".into())))),
             "creates must be an absolute path without `..`, not \"x\""
         );
     }
@@ -239,12 +237,12 @@ mod tests {
     fn what_is_not_an_archive_names_it() {
         let host = FakeHost::new().file("/notes.txt", "hello");
         assert_eq!(
-            err(extract(&host, "/notes.txt", "/srv")),
+            failure(extract(&host, "/notes.txt", "/srv")),
             "/notes.txt: not a .tar, .tar.gz (.tgz), .tar.xz (.txz) or .zip archive \
              (judged by its first bytes and its name)"
         );
         assert_eq!(
-            err(extract(&host, "/srv/../etc/a.tar", "/srv")),
+            failure(extract(&host, "/srv/../etc/a.tar", "/srv")),
             "archive must be an absolute path without `..`, not \"/srv/../etc/a.tar\""
         );
     }

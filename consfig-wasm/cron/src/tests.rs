@@ -9,9 +9,7 @@ fn form(json: &str) -> Form {
     json.parse().unwrap()
 }
 
-fn err(result: Result<Change>) -> String {
-    result.unwrap_err().to_string()
-}
+use consfig_guest::testing::failure;
 
 fn no_crontab(user: &str) -> Output {
     Output {
@@ -282,7 +280,7 @@ fn reading_a_crontab_fails_with_crontab_s_reason() {
         },
     );
     assert_eq!(
-        err(host.apply_form(&form(r#"["cron:job", "b", {"job": "b", "user": "ada"}]"#))),
+        failure(host.apply_form(&form(r#"["cron:job", "b", {"job": "b", "user": "ada"}]"#))),
         "/usr/bin/crontab -l -u ada: exit code 1: crontab: user 'ada' unknown"
     );
 }
@@ -362,7 +360,7 @@ fn refuses_injection_before_any_effect() {
         (r#"["cron:job", "x"]"#, "x: give `job` (the command)"),
         (r#"["cron:job", "", {"job": "x"}]"#, "the name is empty"),
     ] {
-        let error = err(host.apply_form(&form(json)));
+        let error = failure(host.apply_form(&form(json)));
         assert!(error.starts_with(message), "{json}: {error}");
     }
     assert!(
@@ -423,11 +421,11 @@ fn user_crontab_replaces_the_whole_crontab() {
     assert_eq!(none.commands_skipped(), [[CRONTAB, "-u", "ada", "-"]]);
     let bad = FakeHost::new().module(&MODULE);
     assert!(
-        err(bad.apply_form(&form(r#"["cron:user-crontab", "ada", ["a\nb"]]"#)))
+        failure(bad.apply_form(&form(r#"["cron:user-crontab", "ada", ["a\nb"]]"#)))
             .starts_with("the line \"a\\nb\" is not a single line")
     );
     assert!(
-        err(bad.apply_form(&form(r#"["cron:user-crontab", "-u", []]"#)))
+        failure(bad.apply_form(&form(r#"["cron:user-crontab", "-u", []]"#)))
             .starts_with("\"-u\" is not a valid user name")
     );
     assert!(bad.commands_run().is_empty());

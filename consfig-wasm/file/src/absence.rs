@@ -42,9 +42,7 @@ mod tests {
     use super::*;
     use crate::MODULE;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     #[test]
     fn absent_removes_a_link_not_its_target() {
@@ -63,7 +61,7 @@ mod tests {
             Ok(Change::Unchanged)
         );
         assert_eq!(
-            err(host.apply(|| absent("/tmp/full".into()))),
+            failure(host.apply(|| absent("/tmp/full".into()))),
             "remove /tmp/full: Directory not empty (os error 39)"
         );
     }
@@ -86,7 +84,7 @@ mod tests {
         assert_eq!(host.text("/etc/target").as_deref(), Some("keep"));
         assert_eq!(apply("/nowhere/at/all"), Ok(Change::Unchanged));
         assert_eq!(
-            err(apply("/etc/empty.d")),
+            failure(apply("/etc/empty.d")),
             "/etc/empty.d is a directory: not removing it \
              (file:directory-does-not-exist removes directories)"
         );

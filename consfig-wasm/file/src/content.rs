@@ -310,9 +310,7 @@ mod tests {
     use super::*;
     use crate::MODULE;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure as err;
 
     fn form(json: &str) -> Form {
         json.parse().unwrap()

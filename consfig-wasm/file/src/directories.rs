@@ -135,9 +135,7 @@ mod tests {
         json.parse().unwrap()
     }
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure as err;
 
     /// (mode, uid, gid) of what is at `path`.
     fn attrs(host: &FakeHost, path: &str) -> (u32, u32, u32) {

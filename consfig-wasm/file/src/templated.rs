@@ -116,9 +116,7 @@ mod tests {
 
     use super::*;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn inline(text: &str) -> Template {
         Template::Inline {
@@ -213,7 +211,7 @@ server_name {{ vars.domain }};
             )
         });
         assert_eq!(
-            err(result),
+            failure(result),
             "template templates/site.j2, line 5: `vars.domain` is undefined"
         );
         assert!(!host.exists("/site"));
@@ -227,7 +225,7 @@ server_name {{ vars.domain }};
                 None,
             )
         });
-        assert_eq!(err(result), "template inline, line 1: `a` is undefined");
+        assert_eq!(failure(result), "template inline, line 1: `a` is undefined");
     }
 
     #[test]
@@ -243,7 +241,7 @@ server_name {{ vars.domain }};
                 None,
             )
         });
-        assert!(err(result).contains("nope.j2"));
+        assert!(failure(result).contains("nope.j2"));
         assert!(!host.exists("/x"));
     }
 
@@ -308,7 +306,7 @@ server_name {{ vars.domain }};
             )
         });
         assert_eq!(
-            err(nobody),
+            failure(nobody),
             "there is no user nobody on this host (in its /etc/passwd)"
         );
     }
@@ -327,7 +325,7 @@ server_name {{ vars.domain }};
         for path in ["/d", "/l"] {
             let path = path.to_owned();
             let result = host.apply(move || templated(path, inline("x"), None, None, None, None));
-            assert!(err(result).ends_with("not a file: not replacing it"));
+            assert!(failure(result).ends_with("not a file: not replacing it"));
         }
     }
 
@@ -346,7 +344,7 @@ server_name {{ vars.domain }};
         assert_eq!(host.stat("/motd").unwrap().mode.bits(), 0o600);
         let bad = host.apply_form(&form(r#"["file:templated", "/motd", {"text": "x"}]"#));
         assert_eq!(
-            err(bad),
+            failure(bad),
             "argument 2 (template): {\"text\":\"x\"} is not a template: give the path of a \
              template file of the consfig (relative to Consfig.toml) or {\"inline\": \"TEXT\"}"
         );
@@ -354,7 +352,7 @@ server_name {{ vars.domain }};
             r#"["file:templated", "/motd", "t.j2", {"vars": [1]}]"#,
         ));
         assert_eq!(
-            err(bad),
+            failure(bad),
             "keyword argument vars: invalid type: sequence, expected a map"
         );
     }

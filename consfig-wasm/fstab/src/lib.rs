@@ -192,9 +192,7 @@ mod tests {
         UUID=2222\t/boot\text4\tdefaults\t0\t2\n\
         /swapfile none swap sw 0 0\n";
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn line(text: &str) -> Entry {
         Entry::Line(text.to_owned())
@@ -258,7 +256,9 @@ mod tests {
             Ok(Change::Unchanged)
         );
         let missing = vec![list(&["PLACEHOLDER", "/srv", "ext4", "defaults"])];
-        assert!(err(host.apply(|| has_entries(missing.clone()))).contains("has no line for it"));
+        assert!(
+            failure(host.apply(|| has_entries(missing.clone()))).contains("has no line for it")
+        );
     }
 
     #[test]
@@ -339,12 +339,12 @@ mod tests {
             ),
         ];
         for (entry, message) in cases {
-            let got = err(host.apply(|| has_entries(vec![entry.clone()])));
+            let got = failure(host.apply(|| has_entries(vec![entry.clone()])));
             assert!(got.contains(message), "{entry:?}: {got}");
         }
         let twice = vec![line("a /x tmpfs defaults"), line("b /x tmpfs defaults")];
         assert_eq!(
-            err(host.apply(|| has_entries(twice.clone()))),
+            failure(host.apply(|| has_entries(twice.clone()))),
             "two entries for the mount point /x"
         );
         assert_eq!(host.text(FSTAB).as_deref(), Some(DEBIAN));

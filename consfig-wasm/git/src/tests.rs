@@ -29,9 +29,7 @@ fn rm(path: &str) -> Vec<String> {
         .to_vec()
 }
 
-fn err(result: Result<Change>) -> String {
-    result.unwrap_err().to_string()
-}
+use consfig_guest::testing::failure;
 
 fn refs() -> String {
     format!(
@@ -145,7 +143,7 @@ fn cloned_with_a_commit_clones_then_checks_it_out() {
     // With depth, only a commit in full can be fetched.
     let host = FakeHost::new();
     assert_eq!(
-        err(host.apply(|| cloned(
+        failure(host.apply(|| cloned(
             URL.into(),
             "/srv/app".into(),
             Some("abc1234".into()),
@@ -381,7 +379,7 @@ fn cloned_moves_to_a_commit_it_has_without_fetching() {
 fn cloned_fails_for_a_rev_the_remote_lacks() {
     let host = clone_of_url();
     assert_eq!(
-        err(host.apply(|| cloned(
+        failure(host.apply(|| cloned(
             URL.into(),
             "/srv/app".into(),
             Some("nope".into()),
@@ -471,21 +469,21 @@ fn cloned_refuses_option_like_and_dangerous_arguments_before_any_command() {
         })
     };
     assert!(
-        err(try_clone("--upload-pack=touch /x", "/srv/app", None, None))
+        failure(try_clone("--upload-pack=touch /x", "/srv/app", None, None))
             .contains("starts with `-`")
     );
     assert!(
-        err(try_clone("ext::sh -c id", "/srv/app", None, None)).contains("contains whitespace")
+        failure(try_clone("ext::sh -c id", "/srv/app", None, None)).contains("contains whitespace")
     );
-    assert!(err(try_clone("ext::sh", "/srv/app", None, None)).contains("`ext::`"));
-    assert!(err(try_clone(URL, "-C", None, None)).contains("the DEST \"-C\""));
-    assert!(err(try_clone(URL, "/srv/../etc", None, None)).contains("the DEST"));
-    assert!(err(try_clone(URL, "/", None, None)).contains("the DEST"));
-    assert!(err(try_clone(URL, "/srv/app", Some("--orphan"), None)).contains("the rev"));
-    assert!(err(try_clone(URL, "/srv/app", Some("main..x"), None)).contains("the rev"));
-    assert!(err(try_clone(URL, "/srv/app", None, Some("-r"))).contains("the user"));
+    assert!(failure(try_clone("ext::sh", "/srv/app", None, None)).contains("`ext::`"));
+    assert!(failure(try_clone(URL, "-C", None, None)).contains("the DEST \"-C\""));
+    assert!(failure(try_clone(URL, "/srv/../etc", None, None)).contains("the DEST"));
+    assert!(failure(try_clone(URL, "/", None, None)).contains("the DEST"));
+    assert!(failure(try_clone(URL, "/srv/app", Some("--orphan"), None)).contains("the rev"));
+    assert!(failure(try_clone(URL, "/srv/app", Some("main..x"), None)).contains("the rev"));
+    assert!(failure(try_clone(URL, "/srv/app", None, Some("-r"))).contains("the user"));
     assert_eq!(
-        err(host.apply(|| cloned(URL.into(), "/srv/app".into(), None, Some(0), None))),
+        failure(host.apply(|| cloned(URL.into(), "/srv/app".into(), None, Some(0), None))),
         "depth must be at least 1"
     );
     assert!(host.commands_run().is_empty());
@@ -607,7 +605,7 @@ fn pulled_fails_before_fetching_when_the_branch_has_diverged() {
             "",
         );
     assert_eq!(
-        err(host.apply(|| pulled("/srv/app".into(), None))),
+        failure(host.apply(|| pulled("/srv/app".into(), None))),
         "main of /srv/app has diverged from origin refs/heads/main: not fast-forwarding it"
     );
     assert!(host.commands_not_run().is_empty());
@@ -639,7 +637,7 @@ fn pulled_in_check_mode_predicts_from_queries() {
 fn pulled_needs_a_working_copy_with_an_upstream() {
     let host = FakeHost::new();
     assert_eq!(
-        err(host.apply(|| pulled("/srv/app".into(), None))),
+        failure(host.apply(|| pulled("/srv/app".into(), None))),
         "/srv/app is not a git working copy (it has no .git)"
     );
     let host = FakeHost::new()
@@ -662,10 +660,10 @@ fn pulled_needs_a_working_copy_with_an_upstream() {
             "",
         );
     assert_eq!(
-        err(host.apply(|| pulled("/srv/app".into(), None))),
+        failure(host.apply(|| pulled("/srv/app".into(), None))),
         "the branch main of /srv/app has no upstream"
     );
-    assert!(err(host.apply(|| pulled("--help".into(), None))).contains("the DEST"));
+    assert!(failure(host.apply(|| pulled("--help".into(), None))).contains("the DEST"));
     let host = FakeHost::new().subdeploy([Context::setuid("deploy")], Change::Unchanged);
     assert_eq!(
         host.apply(|| pulled("/srv/app".into(), Some("deploy".into()))),
@@ -809,14 +807,14 @@ fn configured_refuses_bad_keys_values_and_repositories() {
         "x.y\n.z",
     ] {
         assert!(
-            err(set(key, "v")).contains("is not section.name"),
+            failure(set(key, "v")).contains("is not section.name"),
             "{key:?}"
         );
     }
-    assert!(err(set("core.filemode", "a\nb")).contains("is not one line"));
+    assert!(failure(set("core.filemode", "a\nb")).contains("is not one line"));
     assert!(host.commands_run().is_empty());
     assert_eq!(
-        err(host.apply(|| configured("/srv/none".into(), settings(&[("a.b", "c")])))),
+        failure(host.apply(|| configured("/srv/none".into(), settings(&[("a.b", "c")])))),
         "/srv/none is not a git repository"
     );
     // Subsections may hold what the section and name may not.

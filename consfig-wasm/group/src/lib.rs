@@ -87,9 +87,7 @@ mod tests {
         json.parse().unwrap()
     }
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     #[test]
     fn exists_makes_a_group_with_its_gid_then_is_unchanged() {
@@ -190,7 +188,7 @@ mod tests {
                 },
             );
         assert_eq!(
-            err(host.apply(|| absent("ada".into()))),
+            failure(host.apply(|| absent("ada".into()))),
             "/usr/sbin/groupdel -- ada: exit code 8: \
              groupdel: cannot remove the primary group of user 'ada'"
         );
@@ -207,7 +205,7 @@ mod tests {
             r#"["group:absent", "Web"]"#,
         ] {
             assert!(
-                err(host.apply_form(&form(json))).contains("is not a valid group name"),
+                failure(host.apply_form(&form(json))).contains("is not a valid group name"),
                 "{json}"
             );
         }

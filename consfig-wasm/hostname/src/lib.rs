@@ -112,9 +112,7 @@ mod tests {
     const DEBIAN_HOSTS: &str = "127.0.0.1\tlocalhost\n127.0.1.1\tvm\n\n\
         # The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n";
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     #[test]
     fn sets_both_files_and_the_running_hostname_then_is_unchanged() {
@@ -204,7 +202,7 @@ mod tests {
             &["a"; 128].join("."),
         ] {
             assert!(
-                err(host.apply(|| configured(bad.into()))).contains("is not a valid host name"),
+                failure(host.apply(|| configured(bad.into()))).contains("is not a valid host name"),
                 "{bad:?}"
             );
         }

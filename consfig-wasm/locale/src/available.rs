@@ -61,9 +61,7 @@ mod tests {
         "en_US.UTF-8 UTF-8\nen_US ISO-8859-1\nfr_FR.UTF-8 UTF-8\nsr_RS@latin UTF-8\n";
     const DEBIAN_GEN: &str = "# This file lists locales\n#\n# en_US ISO-8859-1\n# en_US.UTF-8 UTF-8\n# fr_FR.UTF-8 UTF-8\n";
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn debian() -> FakeHost {
         FakeHost::new()
@@ -137,7 +135,7 @@ mod tests {
     fn refuses_unsupported_and_malformed_locales() {
         let host = debian();
         assert_eq!(
-            err(host.apply(|| available("xx_XX.UTF-8".into()))),
+            failure(host.apply(|| available("xx_XX.UTF-8".into()))),
             "\"xx_XX.UTF-8\" is not a supported locale (see /usr/share/i18n/SUPPORTED)"
         );
         for bad in [
@@ -148,7 +146,7 @@ mod tests {
             "../x",
             "en_US.UTF-8  UTF-8",
         ] {
-            let message = err(host.apply(|| available(bad.into())));
+            let message = failure(host.apply(|| available(bad.into())));
             assert!(
                 message.contains("is not a locale name") || message.contains("is not a supported"),
                 "{bad:?}: {message}"
@@ -158,7 +156,7 @@ mod tests {
         assert!(host.commands_run().is_empty());
         let bare = FakeHost::new();
         assert_eq!(
-            err(bare.apply(|| available("en_US.UTF-8".into()))),
+            failure(bare.apply(|| available("en_US.UTF-8".into()))),
             "/usr/share/i18n/SUPPORTED does not exist: install the locales package"
         );
     }

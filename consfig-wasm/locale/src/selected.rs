@@ -54,9 +54,7 @@ mod tests {
     use super::*;
     use crate::SUPPORTED;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     #[test]
     fn sets_lang_keeping_other_lines_then_is_unchanged() {
@@ -97,16 +95,16 @@ mod tests {
             .file(SUPPORTED, "en_US.UTF-8 UTF-8\n")
             .file(DEFAULT_LOCALE, "LANG=C\n");
         assert_eq!(
-            err(host.apply(|| selected("de_DE.UTF-8".into()))),
+            failure(host.apply(|| selected("de_DE.UTF-8".into()))),
             "\"de_DE.UTF-8\" is not a supported locale (see /usr/share/i18n/SUPPORTED)"
         );
         assert_eq!(
-            err(host.apply(|| selected("en_US.UTF-8 UTF-8".into()))),
+            failure(host.apply(|| selected("en_US.UTF-8 UTF-8".into()))),
             "\"en_US.UTF-8 UTF-8\" is a line of SUPPORTED: give the locale's name alone"
         );
         for bad in ["C\nLC_ALL=evil", "$(reboot)", "C;reboot", "-x", ""] {
             assert!(
-                err(host.apply(|| selected(bad.into()))).contains("is not a locale name"),
+                failure(host.apply(|| selected(bad.into()))).contains("is not a locale name"),
                 "{bad:?}"
             );
         }

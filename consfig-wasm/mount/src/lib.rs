@@ -170,9 +170,7 @@ mod tests {
 40 22 0:30 / /srv/my\\040data rw - tmpfs tmpfs rw,size=1024k\n\
 41 22 8:1 /srv/src /srv/bound rw - ext4 /dev/sda1 rw\n";
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn host() -> FakeHost {
         FakeHost::new()
@@ -262,11 +260,11 @@ mod tests {
     fn something_else_mounted_there_fails_rather_than_mount_over_it() {
         let host = host();
         assert_eq!(
-            err(host.apply(mount("/proc", "tmpfs", Some("tmpfs"), None))),
+            failure(host.apply(mount("/proc", "tmpfs", Some("tmpfs"), None))),
             "/proc has proc (proc) mounted, not tmpfs (tmpfs): unmount it first"
         );
         assert_eq!(
-            err(host.apply(mount("/srv/my data", "tmpfs", Some("ramfs"), None))),
+            failure(host.apply(mount("/srv/my data", "tmpfs", Some("ramfs"), None))),
             "/srv/my data has tmpfs (tmpfs) mounted, not tmpfs (ramfs): unmount it first"
         );
     }
@@ -291,7 +289,7 @@ mod tests {
     #[test]
     fn a_missing_path_fails_before_mount() {
         assert_eq!(
-            err(host().apply(mount("/mnt/none", "tmpfs", Some("tmpfs"), None))),
+            failure(host().apply(mount("/mnt/none", "tmpfs", Some("tmpfs"), None))),
             "/mnt/none does not exist: make it first (file:directory-exists)"
         );
     }
@@ -329,7 +327,7 @@ mod tests {
             ),
         ];
         for (property, message) in cases {
-            let got = err(host.apply(property));
+            let got = failure(host.apply(property));
             assert!(got.starts_with(message), "{got}");
         }
         assert!(host.commands_run().is_empty());

@@ -8,9 +8,7 @@ fn form(json: &str) -> Form {
     json.parse().unwrap()
 }
 
-fn err(result: Result<Change>) -> String {
-    result.unwrap_err().to_string()
-}
+use consfig_guest::testing::failure;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA ada@laptop";
 const OTHER: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB old@box";
@@ -98,7 +96,7 @@ fn authorized_keys_refuses_a_symlinked_ssh_directory_or_file() {
     let linked_dir = host().dir("/etc").symlink("/home/ada/.ssh", "/etc");
     let keys = form(&format!(r#"["ssh:authorized-keys", "ada", ["{KEY}"]]"#));
     assert_eq!(
-        err(linked_dir.apply_form(&keys)),
+        failure(linked_dir.apply_form(&keys)),
         "/home/ada/.ssh is a symlink, not a directory: refusing to write through it"
     );
     assert!(linked_dir.file_changes().is_empty());
@@ -110,7 +108,7 @@ fn authorized_keys_refuses_a_symlinked_ssh_directory_or_file() {
         .file("/etc/shadow", "root:*:1::::::\n")
         .symlink(AUTH, "/etc/shadow");
     assert_eq!(
-        err(linked_file.apply_form(&keys)),
+        failure(linked_file.apply_form(&keys)),
         "/home/ada/.ssh/authorized_keys is a symlink, not a file: refusing to write through it"
     );
     assert!(linked_file.file_changes().is_empty());
@@ -146,12 +144,12 @@ fn authorized_keys_refuses_bad_input() {
             "\"hunter2\" is not an authorized key",
         ),
     ] {
-        let error = err(host.apply_form(&form(&json)));
+        let error = failure(host.apply_form(&form(&json)));
         assert!(error.starts_with(message), "{json}: {error}");
     }
     let homeless = FakeHost::new().module(&MODULE).user("ada", 1000, 1000);
     assert_eq!(
-        err(homeless.apply_form(&form(&format!(
+        failure(homeless.apply_form(&form(&format!(
             r#"["ssh:authorized-keys", "ada", ["{KEY}"]]"#
         )))),
         "the home of ada, /home/ada, does not exist"
@@ -203,7 +201,7 @@ fn known_host_of_a_user_goes_in_their_ssh_directory() {
         .dir("/home/ada")
         .dir("/root")
         .symlink("/home/ada/.ssh", "/root");
-    assert!(err(symlinked.apply_form(&git)).contains("is a symlink, not a directory"));
+    assert!(failure(symlinked.apply_form(&git)).contains("is a symlink, not a directory"));
 }
 
 #[test]

@@ -8,9 +8,7 @@ fn form(json: &str) -> Form {
     json.parse().unwrap()
 }
 
-fn err(result: Result<Change>) -> String {
-    result.unwrap_err().to_string()
-}
+use consfig_guest::testing::failure;
 
 const TEST: [&str; 4] = [SSHD, "-t", "-f", "/dev/stdin"];
 const ACTIVE: [&str; 4] = [SYSTEMCTL, "is-active", "--quiet", "ssh.service"];
@@ -105,7 +103,7 @@ fn a_refused_configuration_leaves_the_file_as_it_was() {
     );
     let maybe = form(r#"["sshd:configured", {"PermitRootLogin": "maybe"}]"#);
     assert_eq!(
-        err(host.apply_form(&maybe)),
+        failure(host.apply_form(&maybe)),
         "/etc/ssh/sshd_config: sshd -t refuses the new configuration, so it is left as it \
          was: exit code 255: /dev/stdin line 2: unsupported option \"maybe\"."
     );
@@ -128,7 +126,7 @@ fn a_missing_privilege_separation_directory_does_not_make_it_invalid() {
             "/dev/stdin line 2: Bad yes/no argument\nMissing privilege separation directory: /run/sshd\n",
         ),
     );
-    assert!(err(both.apply_form(&form)).contains("Bad yes/no argument"));
+    assert!(failure(both.apply_form(&form)).contains("Bad yes/no argument"));
 }
 
 #[test]
@@ -195,7 +193,7 @@ fn refuses_injection_and_bad_input_before_any_effect() {
             "/etc/ssh/none does not exist (is openssh-server installed?)",
         ),
     ] {
-        let error = err(host.apply_form(&form(json)));
+        let error = failure(host.apply_form(&form(json)));
         assert!(error.starts_with(message), "{json}: {error}");
     }
     assert!(host.commands_run().is_empty());
@@ -325,7 +323,7 @@ fn no_passwords_fails_when_an_included_file_read_first_allows_passwords() {
         let host = bookworm()
             .file(&format!("/etc/ssh/sshd_config.d/{name}"), text)
             .command(TEST, 0, "");
-        let message = err(host.apply_form(&form(r#"["sshd:no-passwords"]"#)));
+        let message = failure(host.apply_form(&form(r#"["sshd:no-passwords"]"#)));
         assert_eq!(
             message,
             format!(
@@ -363,7 +361,7 @@ fn no_passwords_fails_when_an_included_file_read_first_allows_passwords() {
         .module(&MODULE)
         .file(SSHD_CONFIG, "Include /etc/ssh/*/x.conf\n");
     assert!(
-        err(globbed.apply_form(&form(r#"["sshd:no-passwords"]"#)))
+        failure(globbed.apply_form(&form(r#"["sshd:no-passwords"]"#)))
             .starts_with("Include /etc/ssh/*/x.conf: only `*` and `?`")
     );
 }
@@ -407,7 +405,7 @@ fn no_passwords_refuses_a_bad_config_and_a_missing_file() {
         let no = Form::new("sshd:no-passwords")
             .arg(consfig_guest::serde_json::json!({ "config": config }))
             .unwrap();
-        assert_eq!(err(host.apply_form(&no)), message);
+        assert_eq!(failure(host.apply_form(&no)), message);
     }
     assert!(host.file_changes().is_empty() && host.commands().is_empty());
 }

@@ -145,9 +145,7 @@ mod tests {
     const CONF: &str = "/etc/sysctl.d/60-consfig.conf";
     const FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn forward(value: &str) -> impl Fn() -> Result<Change> {
         let value = value.to_owned();
@@ -214,7 +212,7 @@ mod tests {
         assert_eq!(host.apply(forward("1")), Ok(Change::Unchanged));
         let file = FakeHost::new().in_chroot(true).file(SYSCTL_D, "");
         assert_eq!(
-            err(file.apply(forward("1"))),
+            failure(file.apply(forward("1"))),
             "/etc/sysctl.d is a file, not a directory"
         );
         let host = FakeHost::new().in_chroot(true).dir(SYSCTL_D);
@@ -245,7 +243,7 @@ mod tests {
     fn an_unknown_parameter_fails_outside_a_chroot() {
         let host = FakeHost::new().dir(SYSCTL_D);
         assert_eq!(
-            err(host.apply(|| value("net.nope".into(), "1".into(), "60-consfig.conf".into()))),
+            failure(host.apply(|| value("net.nope".into(), "1".into(), "60-consfig.conf".into()))),
             "the kernel has no parameter net.nope (/proc/sys/net/nope does not exist)"
         );
     }
@@ -269,13 +267,13 @@ mod tests {
             "kernel.x\nkernel.y",
         ] {
             assert!(
-                err(set(key, "1", "60-consfig.conf")).contains("is not a kernel parameter"),
+                failure(set(key, "1", "60-consfig.conf")).contains("is not a kernel parameter"),
                 "{key:?}"
             );
         }
         for value in ["", " ", "1\nkernel.panic = 0", "1\r"] {
             assert!(
-                err(set("net.ipv4.ip_forward", value, "60-consfig.conf"))
+                failure(set("net.ipv4.ip_forward", value, "60-consfig.conf"))
                     .contains("is empty or not one line"),
                 "{value:?}"
             );
@@ -290,7 +288,7 @@ mod tests {
             "a b.conf",
         ] {
             assert!(
-                err(set("net.ipv4.ip_forward", "1", file)).contains("is not a plain name"),
+                failure(set("net.ipv4.ip_forward", "1", file)).contains("is not a plain name"),
                 "{file:?}"
             );
         }

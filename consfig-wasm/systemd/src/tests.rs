@@ -11,9 +11,7 @@ use crate::enablement::{disabled, enabled, masked};
 use crate::linger::{LINGER_DIR, lingering_enabled};
 use crate::unit::unit;
 
-fn err(result: Result<Change>) -> String {
-    result.unwrap_err().to_string()
-}
+use consfig_guest::testing::failure;
 
 fn systemctl(args: &[&str]) -> Vec<String> {
     let mut argv = vec!["/usr/bin/systemctl".to_owned()];
@@ -122,7 +120,7 @@ fn unit_names_that_are_paths_or_options_are_refused() {
         "x\n",
     ] {
         assert!(
-            err(host.apply(|| unit(name.into(), UNIT.into()))).contains("is not a unit name"),
+            failure(host.apply(|| unit(name.into(), UNIT.into()))).contains("is not a unit name"),
             "{name:?}"
         );
         assert!(host.apply(|| enabled(name.into(), None)).is_err());
@@ -131,7 +129,7 @@ fn unit_names_that_are_paths_or_options_are_refused() {
     }
     let directory = booted().dir("/etc/systemd/system/app.service");
     assert_eq!(
-        err(directory.apply(|| unit("app".into(), UNIT.into()))),
+        failure(directory.apply(|| unit("app".into(), UNIT.into()))),
         "/etc/systemd/system/app.service is a directory, not a file: not replacing it"
     );
     assert!(host.commands().is_empty() && host.file_changes().is_empty());
@@ -202,7 +200,7 @@ fn enabled_says_what_cannot_be_enabled() {
         failing(1, "masked\n", ""),
     );
     assert_eq!(
-        err(host.apply(|| enabled("x".into(), None))),
+        failure(host.apply(|| enabled("x".into(), None))),
         "x.service is masked: it cannot be enabled until it is unmasked"
     );
     let host = booted().command_output(
@@ -214,7 +212,7 @@ fn enabled_says_what_cannot_be_enabled() {
         ),
     );
     assert_eq!(
-        err(host.apply(|| enabled("nosuch".into(), None))),
+        failure(host.apply(|| enabled("nosuch".into(), None))),
         "nosuch.service: no such unit for systemd"
     );
     let host = booted().command_output(
@@ -222,7 +220,7 @@ fn enabled_says_what_cannot_be_enabled() {
         failing(1, "", "Failed to connect to bus: Permission denied\n"),
     );
     assert_eq!(
-        err(host.apply(|| enabled("x".into(), None))),
+        failure(host.apply(|| enabled("x".into(), None))),
         "systemctl is-enabled x.service: exit code 1: Failed to connect to bus: Permission denied"
     );
 }
@@ -363,12 +361,12 @@ fn a_user_manager_that_does_not_run_is_reported_not_failed() {
         "info: sync.timer not enabled: ada's systemd user manager does not run (/run/user/1000/systemd/private is missing"
     ));
     assert_eq!(
-        err(host.apply(|| started("x".into(), Some("bob".into())))),
+        failure(host.apply(|| started("x".into(), Some("bob".into())))),
         "user: there is no user bob"
     );
     for bad in ["-M", "ada@evil", "root@.host --system", "Ada", ""] {
         assert!(
-            err(host.apply(|| started("x".into(), Some(bad.into())))).starts_with("user: "),
+            failure(host.apply(|| started("x".into(), Some(bad.into())))).starts_with("user: "),
             "{bad:?}"
         );
     }
@@ -428,7 +426,7 @@ fn started_and_stopped_follow_is_active() {
         failing(1, "", "Failed to connect to bus\n"),
     );
     assert_eq!(
-        err(broken.apply(|| started("nginx".into(), None))),
+        failure(broken.apply(|| started("nginx".into(), None))),
         "systemctl is-active nginx.service: exit code 1: Failed to connect to bus"
     );
 }
@@ -450,7 +448,7 @@ fn a_unit_that_does_not_exist_is_not_started_and_fails() {
             ),
         );
     assert_eq!(
-        err(host.apply(|| started("nginx".into(), None))),
+        failure(host.apply(|| started("nginx".into(), None))),
         "nginx.service: no such unit for systemd"
     );
     assert!(
@@ -493,7 +491,7 @@ fn restarted_reloaded_and_daemon_reloaded_always_change() {
         failing(1, "", "Job for nginx.service failed.\n"),
     );
     assert_eq!(
-        err(failing_reload.apply(|| reloaded("nginx".into(), None))),
+        failure(failing_reload.apply(|| reloaded("nginx".into(), None))),
         "/usr/bin/systemctl reload -- nginx.service: exit code 1: Job for nginx.service failed."
     );
 }
@@ -630,7 +628,7 @@ fn lingering_enabled_fails_when_loginctl_does() {
         failing(1, "", "Failed to look up user ada: No such process\n"),
     );
     assert_eq!(
-        err(host.apply(|| lingering_enabled("ada".into()))),
+        failure(host.apply(|| lingering_enabled("ada".into()))),
         "/usr/bin/loginctl enable-linger -- ada: exit code 1: \
          Failed to look up user ada: No such process"
     );
@@ -649,16 +647,16 @@ fn lingering_enabled_refuses_paths_options_and_odd_files() {
         "Ada",
         "",
     ] {
-        let message = err(host.apply(|| lingering_enabled(bad.into())));
+        let message = failure(host.apply(|| lingering_enabled(bad.into())));
         assert!(message.starts_with("user: "), "{bad:?}: {message}");
     }
     let booted_host = booted();
-    assert!(err(booted_host.apply(|| lingering_enabled("-H".into()))).starts_with("user: "));
+    assert!(failure(booted_host.apply(|| lingering_enabled("-H".into()))).starts_with("user: "));
     assert!(host.file_changes().is_empty() && booted_host.commands().is_empty());
     // A directory where logind's file would be is not taken for it.
     let odd = unbooted().dir(&format!("{LINGER_DIR}/ada"));
     assert_eq!(
-        err(odd.apply(|| lingering_enabled("ada".into()))),
+        failure(odd.apply(|| lingering_enabled("ada".into()))),
         format!("{LINGER_DIR}/ada is a directory, not the file logind makes")
     );
 }

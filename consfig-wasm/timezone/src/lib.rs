@@ -88,9 +88,7 @@ mod tests {
 
     use super::*;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn debian() -> FakeHost {
         FakeHost::new()
@@ -155,12 +153,12 @@ mod tests {
     fn refuses_unknown_zones_and_names_that_are_paths() {
         let host = debian();
         assert_eq!(
-            err(host.apply(|| configured("Mars/Olympus".into()))),
+            failure(host.apply(|| configured("Mars/Olympus".into()))),
             "there is no time zone \"Mars/Olympus\": /usr/share/zoneinfo/Mars/Olympus does not \
              exist (is tzdata installed?)"
         );
         assert_eq!(
-            err(host.apply(|| configured("Europe".into()))),
+            failure(host.apply(|| configured("Europe".into()))),
             "/usr/share/zoneinfo/Europe is a directory, not a time zone"
         );
         for bad in [
@@ -175,7 +173,7 @@ mod tests {
             "",
         ] {
             assert!(
-                err(host.apply(|| configured(bad.into()))).contains("is not a time zone name"),
+                failure(host.apply(|| configured(bad.into()))).contains("is not a time zone name"),
                 "{bad:?}"
             );
         }

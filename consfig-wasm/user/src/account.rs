@@ -169,9 +169,7 @@ mod tests {
     use crate::MODULE;
     use crate::names::GETENT;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     const ADA: &str = "ada:x:1000:1000:Ada:/home/ada:/bin/sh\n";
     const GROUPS: &str = "root:x:0:\nadm:x:4:ada\nsudo:x:27:\n";
@@ -248,7 +246,7 @@ mod tests {
             },
         );
         assert_eq!(
-            err(host.apply(|| exists("ada".into(), None, None))),
+            failure(host.apply(|| exists("ada".into(), None, None))),
             "/usr/bin/getent passwd ada: exit code 1: bad database"
         );
     }
@@ -454,7 +452,7 @@ mod tests {
                 "\"adm,root\" is not a valid group name",
             ),
         ] {
-            let error = err(host.apply_form(&form(json)));
+            let error = failure(host.apply_form(&form(json)));
             assert!(error.starts_with(message), "{json}: {error}");
         }
         assert!(host.commands_run().is_empty());
@@ -512,6 +510,6 @@ mod tests {
             Ok(Change::Changed)
         );
         assert_eq!(check.commands_skipped(), [[USERDEL, "--", "ada"]]);
-        assert!(err(check.apply(|| absent("-r".into(), false))).contains("not a valid user"));
+        assert!(failure(check.apply(|| absent("-r".into(), false))).contains("not a valid user"));
     }
 }

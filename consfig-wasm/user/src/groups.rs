@@ -124,9 +124,7 @@ mod tests {
     use crate::MODULE;
     use crate::names::GETENT;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     fn form(json: &str) -> Form {
         json.parse().unwrap()
@@ -235,7 +233,7 @@ mod tests {
             "Ada",
             "",
         ] {
-            let error = err(host.apply(|| has_desktop_groups(bad.into())));
+            let error = failure(host.apply(|| has_desktop_groups(bad.into())));
             assert!(
                 error.starts_with(&format!("{bad:?} is not a valid user name")),
                 "{error}"
@@ -261,7 +259,7 @@ mod tests {
         );
         assert_eq!(host.logged(), ["info: added group ops"]);
         assert!(
-            err(host.apply(|| group_exists("Web".into())))
+            failure(host.apply(|| group_exists("Web".into())))
                 .starts_with("\"Web\" is not a valid group name")
         );
     }
@@ -342,7 +340,7 @@ mod tests {
                 "\"adm\\nsudo\" is not a valid group name",
             ),
         ] {
-            let error = err(host.apply(|| has_groups(user.into(), vec![group.into()], false)));
+            let error = failure(host.apply(|| has_groups(user.into(), vec![group.into()], false)));
             assert!(error.starts_with(message), "{error}");
         }
         assert!(host.commands_run().is_empty());
@@ -361,7 +359,7 @@ mod tests {
                 },
             );
         assert_eq!(
-            err(host.apply(|| has_groups("bob".into(), vec!["adm".into()], false))),
+            failure(host.apply(|| has_groups("bob".into(), vec!["adm".into()], false))),
             "/usr/sbin/usermod --append --groups adm -- bob: exit code 6: \
              usermod: user 'bob' does not exist"
         );

@@ -84,9 +84,7 @@ mod tests {
 
     use super::*;
 
-    fn err(result: Result<Change>) -> String {
-        result.unwrap_err().to_string()
-    }
+    use consfig_guest::testing::failure;
 
     #[test]
     fn as_subdeploys_as_the_user() {
@@ -102,7 +100,7 @@ mod tests {
         assert_eq!(subs[0].contexts, [Context::setuid("ada")]);
         assert_eq!(subs[0].forms, std::slice::from_ref(&profile));
         assert_eq!(
-            err(host.apply(|| as_user("ada bob".into(), vec![profile.clone()]))),
+            failure(host.apply(|| as_user("ada bob".into(), vec![profile.clone()]))),
             "\"ada bob\" is not a user name"
         );
         assert_eq!(

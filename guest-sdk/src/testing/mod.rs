@@ -660,6 +660,12 @@ impl FakeHost {
     }
 }
 
+/// What a property's failure says, for a test to assert on: the error of
+/// `result`, which must be one (a success panics, naming what it was).
+pub fn failure<T: std::fmt::Debug>(result: crate::Result<T>) -> String {
+    result.unwrap_err().to_string()
+}
+
 /// An account as [`FakeHost::user`] makes it.
 fn user_info(name: &str, uid: u32, gid: u32) -> UserInfo {
     UserInfo {
