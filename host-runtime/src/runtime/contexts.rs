@@ -55,6 +55,17 @@ pub fn enter(context: &Context) -> Result<(), EnterError> {
     })
 }
 
+/// Whether entering `context` here would make this process another user
+/// than the one it is (a user that does not exist: no, entering fails).
+pub fn changes_user(context: &Context) -> bool {
+    match context {
+        Context::Setuid { user } => {
+            matches!(User::from_name(user), Ok(Some(found)) if found.uid != geteuid())
+        }
+        _ => false,
+    }
+}
+
 fn need_root(what: &str) -> Result<(), String> {
     if geteuid().is_root() {
         Ok(())

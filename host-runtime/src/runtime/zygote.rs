@@ -174,8 +174,8 @@ impl Zygote {
                         // Check mode: the read-only view for its commands is
                         // made while this process can still make it.
                         if image.check_mode()
-                            && matches!(context, Context::Setuid { .. })
                             && geteuid().is_root()
+                            && contexts::changes_user(context)
                         {
                             read_only::confine_process().map_err(|e| {
                                 format!(
