@@ -11,8 +11,9 @@
 //!   consfig, everything in place and nothing started.
 //!
 //! On each, `--check --diff` first predicts the deploy (a form is `unknown`
-//! only after a command the check skipped) and changes nothing, and a
-//! second deploy changes nothing. These tests run as root and need the
+//! only after a command the check skipped; each file the check said a form
+//! would write is what the deploy wrote) and changes nothing, and a second
+//! deploy changes nothing. These tests run as root and need the
 //! network for the mirror.
 
 use std::collections::BTreeMap;
@@ -51,6 +52,47 @@ fn assert_predicted(check: &Run, deploy: &Run) -> usize {
         .zip(&deployed)
         .filter(|(c, d)| c == d)
         .count()
+}
+
+/// What the check said each file would become, against what the deploy
+/// made of it beneath `root`: the same kind, contents and target, for every
+/// path one form of the check changed (a path several forms change is
+/// compared only through the statuses). How many paths were compared.
+fn assert_files_predicted(check: &Run, root: &Path) -> usize {
+    let mut changed: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for form in check.forms() {
+        for change in form["changes"].as_array().into_iter().flatten() {
+            let path = change["path"].as_str().unwrap().to_owned();
+            changed
+                .entry(path)
+                .or_default()
+                .push(change["after"].clone());
+        }
+    }
+    let mut compared = 0;
+    for (path, afters) in changed {
+        let [after] = afters.as_slice() else { continue };
+        let real = root.join(path.trim_start_matches('/'));
+        let meta = real.symlink_metadata();
+        match after["kind"].as_str().unwrap() {
+            "absent" => assert!(meta.is_err(), "{path} should be absent"),
+            "dir" => assert!(meta.unwrap().is_dir(), "{path} should be a directory"),
+            "symlink" => assert_eq!(
+                std::fs::read_link(&real).unwrap().to_str(),
+                after["target"].as_str(),
+                "{path}"
+            ),
+            "file" => {
+                // Contents a check does not show (secrets) are not compared.
+                if let Some(content) = after["content"].as_str() {
+                    assert_eq!(read(&real), content, "{path}: the check's prediction");
+                }
+            }
+            other => panic!("{path}: a change to a {other}"),
+        }
+        compared += 1;
+    }
+    compared
 }
 
 /// The top-level forms' statuses by property (the first form of each
@@ -151,6 +193,8 @@ fn the_web_server_consfig_configures_a_booted_debian_over_ssh() {
         exact >= 8,
         "only {exact} forms predicted exactly: {check:?}"
     );
+    let compared = assert_files_predicted(&check, &booted.inside("/"));
+    assert!(compared >= 6, "only {compared} files compared: {check:?}");
 
     // nginx serves the page rendered for this host, and the checkout.
     let (code, page) = http_get(&format!("http://127.0.0.1:{http_port}/"));
@@ -261,6 +305,8 @@ fn the_same_consfig_through_chroot_starts_nothing() {
         exact >= 8,
         "only {exact} forms predicted exactly: {check:?}"
     );
+    let compared = assert_files_predicted(&check, root);
+    assert!(compared >= 6, "only {compared} files compared: {check:?}");
 
     // Everything in place: packages, site, account, key, sshd, cron, clone.
     assert!(root.join("usr/sbin/nginx").exists());
