@@ -55,21 +55,6 @@ fn scratch() -> tempfile::TempDir {
     dir
 }
 
-/// Warm the suite's cache with the compiled code of every standard module,
-/// which `consfig apply` loads.
-fn warm_standard_modules() {
-    let dir = consfig_tests::repo_root().join("target/release/modules");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(module) = name
-            .strip_prefix("consfig_")
-            .and_then(|n| n.strip_suffix(".wasm"))
-        {
-            consfig_tests::module(module);
-        }
-    }
-}
-
 fn apply(sb: &Sandbox, check: bool, forms: &[String]) -> Run {
     let mut args = vec!["apply", "--json"];
     if check {
@@ -115,7 +100,7 @@ fn form(value: serde_json::Value) -> String {
 
 #[test]
 fn cloned_clones_moves_between_revisions_and_replaces_what_is_not_a_clone() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let dir = scratch();
     let src = repository(&dir.path().join("src"), &["one", "two"]);
@@ -194,7 +179,7 @@ fn cloned_clones_moves_between_revisions_and_replaces_what_is_not_a_clone() {
 
 #[test]
 fn pulled_fast_forwards_and_configured_sets_keys() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let dir = scratch();
     let src = repository(&dir.path().join("src"), &["one"]);
@@ -235,7 +220,7 @@ fn cloned_and_pulled_as_another_user() {
         .unwrap();
     assert!(status.success());
     let dest = PathBuf::from(&home).join("app");
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let cloned = form(serde_json::json!(
         ["git:cloned", src.to_str().unwrap(), dest.to_str().unwrap(), {"user": user.name, "rev": "main"}]
@@ -254,7 +239,7 @@ fn cloned_and_pulled_as_another_user() {
 
 #[test]
 fn urls_that_run_commands_and_options_are_refused() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let dir = scratch();
     let marker = dir.path().join("pwned");
@@ -291,7 +276,7 @@ fn urls_that_run_commands_and_options_are_refused() {
 /// owner of a repository another user owns is given back its file.
 #[test]
 fn configured_keeps_the_owner_of_the_configuration_file() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let dir = scratch();
     let repo = repository(&dir.path().join("repo"), &["one"]);

@@ -37,21 +37,6 @@ fn mounted(path: &Path) -> Option<(String, String)> {
     })
 }
 
-/// Warm the suite's cache with the compiled code of every standard module,
-/// which `consfig apply` loads.
-fn warm_standard_modules() {
-    let dir = consfig_tests::repo_root().join("target/release/modules");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(module) = name
-            .strip_prefix("consfig_")
-            .and_then(|n| n.strip_suffix(".wasm"))
-        {
-            consfig_tests::module(module);
-        }
-    }
-}
-
 fn apply(sb: &Sandbox, check: bool, form: &str) -> Run {
     let mut args = vec!["apply", "--json"];
     if check {
@@ -63,7 +48,7 @@ fn apply(sb: &Sandbox, check: bool, form: &str) -> Run {
 
 #[test]
 fn tmpfs_and_bind_mounts() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let scratch = sb.path().join("mnt");
     let (tmp, src, bound) = (

@@ -89,21 +89,6 @@ fn write_consfig(sb: &Sandbox, root: &Path) {
     std::fs::write(sb.path().join("Consfig.toml"), text).unwrap();
 }
 
-/// Warm the suite's cache with the compiled code of every standard module,
-/// which `consfig apply` loads.
-fn warm_standard_modules() {
-    let dir = consfig_tests::repo_root().join("target/release/modules");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(module) = name
-            .strip_prefix("consfig_")
-            .and_then(|n| n.strip_suffix(".wasm"))
-        {
-            consfig_tests::module(module);
-        }
-    }
-}
-
 fn deploy(sb: &Sandbox, check: bool) -> Run {
     let mut args = vec!["deploy", "--json"];
     if check {
@@ -132,7 +117,7 @@ fn generated(path: &Path) -> bool {
 
 #[test]
 fn system_identity_through_the_chroot_hop() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let root = debian_root(&sb);
     write_consfig(&sb, &root);
@@ -232,7 +217,7 @@ fn assert_results(root: &Path) {
 
 #[test]
 fn bad_arguments_fail_before_any_change() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let root = copy_of_root(&sb, "debian");
     let hop = format!("local,chroot:{}", root.display());
@@ -312,7 +297,7 @@ impl Drop for Restore {
 /// a check predicts it from /proc/sys without setting it.
 #[test]
 fn sysctl_value_applies_live_outside_a_chroot() {
-    warm_standard_modules();
+    consfig_tests::warm::standard_modules();
     let sb = Sandbox::new();
     let live = "/proc/sys/net/ipv4/ip_default_ttl";
     let value = std::fs::read_to_string(live).unwrap();

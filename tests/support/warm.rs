@@ -61,6 +61,21 @@ pub fn compile(path: &Path) {
     compiled.insert(path.to_owned(), sha256);
 }
 
+/// Make sure the shared cache holds the compiled code of every standard
+/// module beside the binary, which `consfig apply` loads.
+pub fn standard_modules() {
+    let dir = repo_root().join("target/release/modules");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(module) = name
+            .strip_prefix("consfig_")
+            .and_then(|n| n.strip_suffix(".wasm"))
+        {
+            crate::module(module);
+        }
+    }
+}
+
 /// Copy the compiled code of every module compiled so far into the cache at
 /// `cache` (`$XDG_CACHE_HOME/consfig`), where it is not there yet.
 pub fn seed(cache: &Path) {

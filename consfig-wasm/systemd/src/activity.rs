@@ -92,12 +92,19 @@ pub fn stopped(name: String, user: Option<String>) -> Result<Change> {
 /// is restarted: unchanged, and the form's output says why.
 #[property]
 pub fn restarted(name: String, user: Option<String>) -> Result<Change> {
-    let unit = unit_name(&name)?;
+    always(&name, user, "restart", "restarted")
+}
+
+/// `systemctl VERB` of the unit NAME, with nothing to look at first:
+/// changed where the manager runs; elsewhere nothing is done (`done`, said
+/// in the form's output) and it is unchanged.
+fn always(name: &str, user: Option<String>, verb: &str, done: &str) -> Result<Change> {
+    let unit = unit_name(name)?;
     let manager = Manager::of(user)?;
-    if !manager.runs_or_log(&format!("{unit} not restarted"))? {
+    if !manager.runs_or_log(&format!("{unit} not {done}"))? {
         return Ok(Change::Unchanged);
     }
-    manager.change("restart", &unit)?;
+    manager.change(verb, &unit)?;
     Ok(Change::Changed)
 }
 
@@ -108,13 +115,7 @@ pub fn restarted(name: String, user: Option<String>) -> Result<Change> {
 /// nothing is reloaded: unchanged, and the form's output says why.
 #[property]
 pub fn reloaded(name: String, user: Option<String>) -> Result<Change> {
-    let unit = unit_name(&name)?;
-    let manager = Manager::of(user)?;
-    if !manager.runs_or_log(&format!("{unit} not reloaded"))? {
-        return Ok(Change::Unchanged);
-    }
-    manager.change("reload", &unit)?;
-    Ok(Change::Changed)
+    always(&name, user, "reload", "reloaded")
 }
 
 /// The manager has just reread every unit file: `systemctl daemon-reload`.

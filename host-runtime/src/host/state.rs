@@ -532,12 +532,16 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_subdeployment_is_given_the_deploys_writers_as_seen_inside_its_chroot() {
-        let module = |grants: &[&str]| ModuleGrants {
+    /// A module with these grants.
+    fn module(grants: &[&str]) -> ModuleGrants {
+        ModuleGrants {
             grants: consfig_contract::parse_grants(grants).unwrap(),
             ..ModuleGrants::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_subdeployment_is_given_the_deploys_writers_as_seen_inside_its_chroot() {
         let mut policy = Policy::default();
         policy
             .grants
@@ -570,10 +574,6 @@ mod tests {
 
     #[test]
     fn in_a_container_whose_root_cannot_be_named_every_writer_writes_all_of_it() {
-        let module = |grants: &[&str]| ModuleGrants {
-            grants: consfig_contract::parse_grants(grants).unwrap(),
-            ..ModuleGrants::default()
-        };
         let mut policy = Policy::default();
         policy
             .grants
