@@ -1,6 +1,7 @@
 # Consfig — build, demo, test, bench.
 #
-#   make          build the runtime/controller, the bundle stub and the Wasm modules
+#   make          build the controller, the runtime (the bundle stub) for each
+#                 architecture of RUNTIME_ARCHES, and the Wasm modules
 #   make demo     deploy the example consfig to this machine, twice
 #   make test     install what the tests need, then run every test (the
 #                 standard modules' native unit tests too), and each fuzz
@@ -39,7 +40,7 @@ FUZZ_SMOKE_SECONDS ?= 5
 # outside the checkout so that every run on this machine reuses it.
 FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
-.PHONY: all build build-deps modules host stub wasm-target test-deps test module-tests demo bench bench-deps \
+.PHONY: all build build-deps modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
 	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs
 
 all: build
@@ -63,10 +64,37 @@ modules: wasm-target
 host: build-deps
 	$(CARGO) build --release --locked --workspace
 
-# The runtime half of bundles: no compiler, built for size, beside consfig.
+# What targets run — the runtime, which is also every bundle's start: no
+# compiler, built for size, beside consfig. One per architecture targets
+# may have: this machine's is consfig-stub, each other's consfig-stub.ARCH,
+# built with rustup's target for it and linked with Debian's cross gcc
+# (installed when missing). Adding an architecture: a line in each list
+# below and an entry in host-runtime/src/engine/architecture.rs.
+RUNTIME_ARCHES := x86_64 aarch64
+HOST_ARCH      := $(shell uname -m)
+CROSS_ARCHES   := $(filter-out $(HOST_ARCH),$(RUNTIME_ARCHES))
+cross-gcc-x86_64      := x86_64-linux-gnu-gcc
+cross-gcc-aarch64     := aarch64-linux-gnu-gcc
+cross-package-x86_64  := gcc-x86-64-linux-gnu libc6-dev-amd64-cross
+cross-package-aarch64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+triple = $(1)-unknown-linux-gnu
+TRIPLE_ENV = $(shell echo $(call triple,$(1)) | tr a-z- A-Z_)
+
 stub:
 	$(CARGO) build --locked --profile stub -p consfig --no-default-features --features stub --bin consfig-stub
 	install -m 0755 target/stub/consfig-stub target/release/consfig-stub
+	@set -e; for a in $(CROSS_ARCHES); do $(MAKE) --no-print-directory cross-stub ARCH=$$a; done
+
+# The runtime for ARCH, as target/release/consfig-stub.ARCH.
+cross-stub:
+	@rustup target list --installed | grep -qx $(call triple,$(ARCH)) || rustup target add $(call triple,$(ARCH))
+	@command -v $(cross-gcc-$(ARCH)) >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q $(cross-package-$(ARCH)); }
+	CARGO_TARGET_$(call TRIPLE_ENV,$(ARCH))_LINKER=$(cross-gcc-$(ARCH)) \
+	CC_$(subst -,_,$(call triple,$(ARCH)))=$(cross-gcc-$(ARCH)) \
+		$(CARGO) build --locked --profile stub -p consfig --no-default-features --features stub \
+		--bin consfig-stub --target $(call triple,$(ARCH))
+	install -m 0755 target/$(call triple,$(ARCH))/stub/consfig-stub target/release/consfig-stub.$(ARCH)
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
@@ -187,6 +215,7 @@ install:
 	install -d $(DESTDIR)$(PREFIX)/bin $(LIBDIR)/modules $(SDK_DIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/consfig
 	install -m 0755 target/release/consfig-stub $(LIBDIR)/consfig-stub
+	for a in $(CROSS_ARCHES); do install -m 0755 target/release/consfig-stub.$$a $(LIBDIR)/ || exit 1; done
 	for m in $(STD_MODULES); do \
 		install -m 0644 target/release/modules/consfig_$$(echo $$m | tr - _).wasm $(LIBDIR)/modules/ || exit 1; \
 	done

@@ -13,7 +13,7 @@ use consfig::sandbox::overlay::{Entry, FileChange};
 use consfig::wire::outcome::{Nested, Outcome, Status};
 use consfig::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION};
 use consfig_contract::Form;
-use consfig_tests::{Sandbox, consfig_bin, module, q};
+use consfig_tests::{Sandbox, consfig_bin, module, q, runtime_bin, warm};
 
 /// What a fake runtime does, in order.
 enum Step {
@@ -32,21 +32,18 @@ fn frame(message: &FromRuntime) -> Vec<u8> {
 /// A runtime's greeting claiming it caches `modules` (so none is sent), and
 /// its readiness.
 fn greeting(modules: &[PathBuf]) -> Vec<u8> {
-    let cached = modules
-        .iter()
-        .map(|m| consfig::engine::cache::sha256_hex(&std::fs::read(m).unwrap()))
-        .collect();
+    let cached = modules.iter().map(|m| warm::code_hash(m)).collect();
     [
         frame(&FromRuntime::Hello {
             protocol: PROTOCOL_VERSION,
             runtime_version: "0.1.0".into(),
-            cached_modules: cached,
+            arch: std::env::consts::ARCH.into(),
+            cached_code: cached,
             cached_files: Vec::new(),
         }),
         frame(&FromRuntime::Ready {
-            received_modules: Vec::new(),
+            received_code: Vec::new(),
             received_bytes: 0,
-            compiled_modules: Vec::new(),
             received_files: Vec::new(),
             received_file_bytes: 0,
         }),
@@ -67,7 +64,7 @@ fn fake_runtime(dir: &Path, steps: &[Step], real: bool) -> PathBuf {
     if real {
         script.push_str(&format!(
             "mkdir \"$d/claimed\" 2>/dev/null || exec {} \"$@\"\n",
-            consfig_bin().display()
+            runtime_bin().display()
         ));
     }
     // Through another descriptor: a background command's stdin is /dev/null.
@@ -469,7 +466,8 @@ fn a_runtime_flooding_stderr_and_never_ending_costs_the_controller_little() {
     let hello = frame(&FromRuntime::Hello {
         protocol: PROTOCOL_VERSION,
         runtime_version: "0.1.0".into(),
-        cached_modules: Vec::new(),
+        arch: std::env::consts::ARCH.into(),
+        cached_code: Vec::new(),
         cached_files: Vec::new(),
     });
     let fatal = frame(&FromRuntime::Fatal {

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use consfig::engine::cache::{Cache, sha256_hex};
+use consfig::controller::compiler::Compiler;
+use consfig::controller::modules::read_modules;
+use consfig::engine::cache::Cache;
 use consfig::engine::image::Image;
-use consfig::engine::recipe::Recipe;
 use consfig::host::state::{HostMode, HostState};
 use consfig::runtime::fork::{ForkError, thread_count};
 use consfig::runtime::launcher::RuntimeLauncher;
@@ -19,12 +20,11 @@ use consfig_contract::Form;
 use consfig_tests::module;
 
 fn testing_image(cache: &Cache) -> Image {
-    let wasm = std::fs::read(module("testing")).unwrap();
-    let engine = consfig::engine::new_engine().unwrap();
-    let sha256 = sha256_hex(&wasm);
-    let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
+    let modules = read_modules(&[module("testing")]).unwrap();
     let launcher = RuntimeLauncher::new(StubSource::None("no stub in this test".into()));
-    let (recipe, _) = Recipe::compile(&engine, cache, modules, Arc::new(launcher)).unwrap();
+    let recipe = Compiler::new(cache.clone())
+        .recipe(&modules, Arc::new(launcher))
+        .unwrap();
     Image::new(&recipe, HostState::new(HostMode::Deploy, Policy::default())).unwrap()
 }
 

@@ -13,9 +13,9 @@ use base64::Engine;
 use consfig::sandbox::grants::ModuleGrants;
 use consfig::sandbox::policy::Policy;
 use consfig::sandbox::redact::REDACT_MIN_LEN;
-use consfig::wire::protocol::{self, FromRuntime, ToRuntime};
+use consfig::wire::protocol::{self, FromRuntime, ModuleCode, ToRuntime};
 use consfig_contract::{Context, Form, Grant};
-use consfig_tests::{Chroot, Run, Sandbox, TESTING_GRANTS, consfig_bin, module, q};
+use consfig_tests::{Chroot, Run, Sandbox, TESTING_GRANTS, module, q, runtime_bin};
 use serde_json::json;
 
 /// A value long enough to be blanked; a valid part of a name and a path,
@@ -490,7 +490,7 @@ fn a_module_being_initialised_cannot_read_the_hosts_data() {
     );
 }
 
-/// A `consfig runtime` spoken to directly: every frame it sent, and its stderr.
+/// A runtime (`consfig-stub runtime`) spoken to directly: every frame it sent, and its stderr.
 struct RawRuntime {
     frames: Vec<Vec<u8>>,
     stderr: String,
@@ -504,7 +504,7 @@ fn speak_to_runtime(
     contexts: Vec<Context>,
     forms: &[Form],
 ) -> RawRuntime {
-    let mut child = Command::new(consfig_bin())
+    let mut child = Command::new(runtime_bin())
         .arg("runtime")
         .env("XDG_CACHE_HOME", sb.cache())
         .stdin(Stdio::piped())
@@ -522,15 +522,21 @@ fn speak_to_runtime(
         frames.push(frame);
         Some(message)
     };
-    let Some(FromRuntime::Hello { cached_modules, .. }) = next(&mut output) else {
+    let Some(FromRuntime::Hello { cached_code, .. }) = next(&mut output) else {
         panic!("the runtime greets")
     };
     let load = ToRuntime::Load {
-        modules: cached_modules,
+        // The hash of the code names the module in errors too.
+        modules: cached_code
+            .into_iter()
+            .map(|code| ModuleCode {
+                module: code.clone(),
+                code,
+            })
+            .collect(),
         files: Default::default(),
         policy: Box::new(policy),
         contexts,
-        stub: None,
     };
     protocol::send(&mut input, &load).unwrap();
     if let Some(FromRuntime::Ready { .. }) = next(&mut output) {

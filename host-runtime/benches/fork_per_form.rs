@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use consfig::engine::cache::{Cache, sha256_hex};
+use consfig::controller::compiler::Compiler;
+use consfig::controller::modules::read_modules;
+use consfig::engine::cache::Cache;
 use consfig::engine::executor;
 use consfig::engine::image::Image;
-use consfig::engine::recipe::Recipe;
 use consfig::engine::store::StoreData;
 use consfig::host::bindings::ModulePre;
 use consfig::host::state::{HostMode, HostState};
@@ -60,19 +61,17 @@ fn bare_fork() -> Duration {
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let wasm_path = root.join("consfig-wasm/target/wasm32-wasip2/release/consfig_testing.wasm");
-    let wasm = std::fs::read(&wasm_path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `make build` first", wasm_path.display()));
+    let modules = read_modules(std::slice::from_ref(&wasm_path))
+        .unwrap_or_else(|e| panic!("{e}; run `make build` first"));
 
     // (a) before wasmtime or any module is loaded: the smallest this process gets.
     let fork_baseline = bare_fork();
 
     let cache_dir = tempfile::tempdir().unwrap();
-    let cache = Cache::at(cache_dir.path()).unwrap();
+    let compiler = Compiler::new(Cache::at(cache_dir.path()).unwrap());
     let engine = consfig::engine::new_engine().unwrap();
-    let sha256 = sha256_hex(&wasm);
-    let modules = [("testing".to_owned(), sha256.as_str(), wasm.as_slice())];
     let launcher = RuntimeLauncher::new(StubSource::None("benches write no bundles".into()));
-    let (recipe, _) = Recipe::compile(&engine, &cache, modules, Arc::new(launcher)).unwrap();
+    let recipe = compiler.recipe(&modules, Arc::new(launcher)).unwrap();
     let component = recipe.components()[0].component.clone();
     let form = Form::parse(r#"["testing:echo", "bench"]"#).unwrap();
 

@@ -7,7 +7,8 @@
 //! each target, loads the modules once into a pristine image ([`engine`]) and
 //! applies each form in a forked child of it. Every effect a module has goes
 //! through the [`host`] calls, which the [`sandbox`] decides. A [`bundle`] is
-//! a standalone executable of modules and one form, run by `consfig-stub`.
+//! a standalone executable of modules and one form, run by `consfig-stub`,
+//! which is also the runtime every target receives.
 //!
 //! # Layers
 //!
@@ -32,8 +33,9 @@
 //! `consfig-contract` crate, shared with the guest SDK.
 //!
 //! Feature `controller` (default) is all of it. Without it the library is
-//! what a bundle's stub needs: no compiler (modules arrive compiled), no
-//! command line, no connections.
+//! what a target needs, `consfig-stub`: the runtime and the bundles' stub,
+//! with no compiler (modules arrive compiled by the controller), no command
+//! line, no connections.
 
 #[cfg(feature = "controller")]
 pub mod cli;

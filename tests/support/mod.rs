@@ -38,6 +38,11 @@ pub fn consfig_bin() -> PathBuf {
     built(repo_root().join("target/release/consfig"))
 }
 
+/// The runtime targets run (`consfig-stub runtime`), built for this machine.
+pub fn runtime_bin() -> PathBuf {
+    built(repo_root().join("target/release/consfig-stub"))
+}
+
 /// Modules that misbehave while they are loaded or described: describing
 /// them is what they break, so they are never compiled ahead of a test.
 const MISBEHAVE_WHILE_LOADED: [&str; 3] = ["hostile_init", "hostile_describe", "init_data"];

@@ -8,9 +8,9 @@
 //! files (by their hash): nothing a test runs ever writes there, so no test
 //! sees what another one did, and the code is the same whichever test asked
 //! first. Sandboxes get copies, never links, so a test that damages or
-//! replaces its cached code damages its own copy. Only compiled code is
-//! copied, never module bytes, so a first deploy still sends what it sends to
-//! a cold target. Entries are named by module hash and engine, and written by
+//! replaces its cached code damages its own copy. Only the controller's
+//! compiled code (and its gzip) is copied, never a target's, so a first
+//! deploy still sends what it sends to a cold target. Entries are named by module hash and engine, and written by
 //! rename, so runs of several test binaries at once share the directory safely.
 
 use std::collections::HashMap;
@@ -58,7 +58,49 @@ pub fn compile(path: &Path) {
         shared_home().display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    pack(&sha256);
     compiled.insert(path.to_owned(), sha256);
+}
+
+/// Keep the gzip of the module's compiled code beside it, as a deploy
+/// does when it first ships the code: made once here rather than in every
+/// test that deploys it.
+fn pack(sha256: &str) {
+    for entry in std::fs::read_dir(shared_modules()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let packed = path.with_file_name(format!("{name}.gz"));
+        if !(name.starts_with(sha256) && name.ends_with(".cwasm")) || packed.exists() {
+            continue;
+        }
+        let partial = path.with_file_name(format!(".packing-{name}.gz"));
+        let done = Command::new("sh")
+            .arg("-c")
+            .arg(r#"gzip -9 -c "$1" > "$2" && mv "$2" "$3""#)
+            .arg("sh")
+            .args([&path, &partial, &packed])
+            .status()
+            .unwrap();
+        assert!(done.success(), "gzip of {}", path.display());
+    }
+}
+
+/// The hash of the code compiled for this machine from the module file at
+/// `path` (a pristine module of consfig-wasm/): what a runtime here caches
+/// it as.
+pub fn code_hash(path: &Path) -> String {
+    compile(path);
+    let sha256 = consfig::engine::cache::sha256_hex(&std::fs::read(path).unwrap());
+    let mut found = std::fs::read_dir(shared_modules())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with(&sha256) && name.ends_with(".cwasm")
+        });
+    let code = found.next().expect("compiled just now");
+    assert!(found.next().is_none(), "one engine per machine");
+    consfig::engine::cache::sha256_hex(&std::fs::read(code).unwrap())
 }
 
 /// Make sure the shared cache holds the compiled code of every standard
@@ -99,7 +141,7 @@ pub fn seed(cache: &Path) {
         let entry = entry.unwrap();
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours = name.ends_with(".cwasm")
+        let ours = (name.ends_with(".cwasm") || name.ends_with(".cwasm.gz"))
             && hashes.iter().any(|h| {
                 name.strip_prefix(h.as_str())
                     .is_some_and(|r| r.starts_with('.'))

@@ -164,8 +164,9 @@ pub struct BundleModule {
     pub compiled: Vec<u8>,
 }
 
-/// The bytes of a bundle: `stub`, then the payload, then the trailer.
+/// The bytes of a bundle for `arch`: `stub`, then the payload, then the trailer.
 pub fn assemble(
+    arch: &str,
     stub: &[u8],
     form: &Form,
     grants: &[Grant],
@@ -175,7 +176,7 @@ pub fn assemble(
     let manifest = Manifest {
         format: FORMAT,
         consfig: env!("CARGO_PKG_VERSION").to_owned(),
-        architecture: std::env::consts::ARCH.to_owned(),
+        architecture: arch.to_owned(),
         form: form.to_value(),
         grants: grants.to_vec(),
         modules: modules
@@ -443,6 +444,7 @@ mod tests {
             },
         ];
         assemble(
+            "x86_64",
             b"\x7fELF stub",
             &form,
             &grants,
@@ -468,7 +470,14 @@ mod tests {
             sha256: "ab".repeat(32),
             compiled: b"compiled web".to_vec(),
         };
-        let bytes = assemble(b"stub", &form, &[], std::slice::from_ref(&module), &given);
+        let bytes = assemble(
+            "x86_64",
+            b"stub",
+            &form,
+            &[],
+            std::slice::from_ref(&module),
+            &given,
+        );
         let bundle = Bundle::parse(bytes, "b").unwrap();
         assert_eq!(bundle.manifest.vars["port"], 8080);
         assert_eq!(bundle.files().into_iter().collect::<Vec<_>>(), given.files);

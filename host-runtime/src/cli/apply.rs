@@ -60,7 +60,8 @@ pub fn run(
     let modules = load_modules(&files).context("nothing was deployed")?;
     let mut options = options(&installation, report, Policy::default())?;
     // Validating is held to the deploy's time limit too.
-    let mut inspector = Inspector::with_limits(&modules, options.policy.limits.clone())?;
+    let mut inspector =
+        Inspector::with_limits(&modules, options.policy.limits.clone(), &options.compiler)?;
     validate_all(
         "nothing was deployed",
         &mut inspector,

@@ -20,7 +20,8 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
         .with_context(|| format!("{}: nothing was deployed", path.display()))?;
     let mut options = options(&installation, report, consfig.policy.clone())?;
     // Validating is held to the deploy's time limits too.
-    let mut inspector = Inspector::with_limits(&modules, options.policy.limits.clone())?;
+    let mut inspector =
+        Inspector::with_limits(&modules, options.policy.limits.clone(), &options.compiler)?;
     validate_all(
         "nothing was deployed",
         &mut inspector,

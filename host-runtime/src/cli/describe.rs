@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::shared::load_modules;
+use crate::controller::compiler::Compiler;
 use crate::controller::modules::Inspector;
+use crate::engine::cache::Cache;
 use crate::host::bindings::consfig::module::types::ModuleInfo;
 use crate::wire::markdown;
 use crate::wire::terminal::{escape, json_line, one_line};
@@ -36,7 +38,7 @@ impl Format {
 
 pub fn run(paths: &[PathBuf], format: Format) -> Result<i32> {
     let modules = load_modules(paths)?;
-    let inspector = Inspector::new(&modules)?;
+    let inspector = Inspector::new(&modules, &Compiler::new(Cache::from_env()?))?;
     if format == Format::Markdown {
         let infos: Vec<&ModuleInfo> = inspector.image().modules().map(|(_, info)| info).collect();
         print!("{}", reference(&infos));

@@ -116,15 +116,17 @@ enum Command {
         #[arg(short, long, value_name = "PATH", required_unless_present = "info")]
         output: Option<PathBuf>,
         /// The runtime stub to build on [default: consfig-stub beside consfig,
-        /// or $CONSFIG_STUB].
+        /// or $CONSFIG_STUB; consfig-stub.ARCH for --target ARCH].
         #[arg(long, value_name = "PATH")]
         stub: Option<PathBuf>,
+        /// The architecture the bundle runs on: x86_64 or aarch64 [default:
+        /// this machine's]. Its modules are compiled for it.
+        #[arg(long, value_name = "ARCH")]
+        target: Option<String>,
         /// Verify a bundle and show what it holds, instead of writing one.
-        #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["modules", "grants", "form", "output", "stub"])]
+        #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["modules", "grants", "form", "output", "stub", "target"])]
         info: Option<PathBuf>,
     },
-    /// Serve the runtime protocol on stdin/stdout (started by the controller).
-    Runtime,
 }
 
 /// Run the command line; returns the process exit code.
@@ -160,6 +162,7 @@ pub fn main() -> i32 {
             form,
             output,
             stub,
+            target,
             info: None,
         } => bundle::run(
             &modules,
@@ -167,14 +170,8 @@ pub fn main() -> i32 {
             form.as_deref().unwrap_or_default(),
             output.as_deref().unwrap_or(Path::new("")),
             stub.as_deref(),
+            target.as_deref(),
         ),
-        Command::Runtime => match crate::runtime::serve::main() {
-            Ok(()) => Ok(0),
-            Err(e) => {
-                eprintln!("consfig runtime: {e}");
-                return 1;
-            }
-        },
     };
     match result {
         Ok(code) => code,

@@ -78,8 +78,7 @@ pub fn options(
     report: &ReportArgs,
     policy: Policy,
 ) -> Result<DeployOptions> {
-    let mut options = DeployOptions::new(installation)
-        .with_context(|| format!("reading the runtime {}", installation.runtime().display()))?;
+    let mut options = DeployOptions::new(installation).context("reading the runtimes")?;
     options.policy = policy;
     if let Some(timeout) = report.timeout {
         options.policy.limits.forms.time = Some(timeout);

@@ -100,7 +100,7 @@ pub fn deploy_host(
         identity_files: plan.identity_files.clone(),
         sudo_password,
     };
-    let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtime, &ssh) {
+    let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtimes, &ssh) {
         Ok(opened) => opened,
         Err(e) => {
             let error = e.to_string();
@@ -122,7 +122,7 @@ pub fn deploy_host(
         files: &plan.files,
         policy,
         contexts,
-        stub: &options.stub,
+        compiler: &options.compiler,
     };
     let result = session.run(&mut channel, reporter, &mut summary);
     // Close our end first, so the runtime sees the end of input whatever happened.

@@ -1,6 +1,7 @@
-//! Where this Consfig is installed: the `consfig` binary (which is also the
-//! runtime every target receives, unless `$CONSFIG_RUNTIME` names another
-//! build of it), the bundle stub (`consfig-stub`, or `$CONSFIG_STUB`), the
+//! Where this Consfig is installed: the `consfig` binary, the runtime
+//! every target receives — `consfig-stub`, which is also the start of every
+//! bundle (`$CONSFIG_STUB` names another; `$CONSFIG_RUNTIME` another runtime
+//! only), and `consfig-stub.ARCH` for each other architecture built — the
 //! standard modules in `modules/` (what `consfig apply` uses unless told
 //! otherwise, and which modules count as standard, by content hash), and
 //! the guest SDK's sources that `consfig new` makes consfigs build with.
@@ -12,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::engine::architecture::{self, ARCHITECTURES, Architecture};
 use crate::engine::cache::sha256_hex;
 
 /// The stub's file name, next to `consfig` (`make` puts it there).
@@ -32,6 +34,14 @@ pub enum InstallationError {
         "no runtime stub for bundles at {0} (it is built by `make`; set CONSFIG_STUB to use another)"
     )]
     NoStub(String),
+    #[error(
+        "no runtime for {arch} here (looked for {looked}); runtimes available: {available}. `make` builds them for the architectures in its RUNTIME_ARCHES"
+    )]
+    NoRuntime {
+        arch: String,
+        looked: String,
+        available: String,
+    },
     #[error("no modules given and none installed in {0}: pass --modules")]
     NoModules(String),
     #[error(
@@ -50,6 +60,8 @@ pub enum InstallationError {
 pub struct Installation {
     runtime: PathBuf,
     stub: PathBuf,
+    /// Where the stubs of other architectures are (`consfig-stub.ARCH`).
+    library: PathBuf,
     modules: PathBuf,
     /// Where the SDK's crate may be, in order; the first that is one wins.
     sdk_candidates: Vec<PathBuf>,
@@ -82,14 +94,16 @@ impl Installation {
         sdk_candidates.push(installed.join("sdk/guest-sdk"));
         // A build tree: target/release/consfig in the checkout.
         sdk_candidates.push(prefix.parent().unwrap_or(prefix).join("guest-sdk"));
+        let stub = std::env::var_os("CONSFIG_STUB")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| library.join(STUB_NAME));
         Installation {
             runtime: std::env::var_os("CONSFIG_RUNTIME")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| exe.to_owned()),
-            stub: std::env::var_os("CONSFIG_STUB")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| library.join(STUB_NAME)),
+                .unwrap_or_else(|| stub.clone()),
+            stub,
             modules: library.join("modules"),
+            library,
             sdk_candidates,
         }
     }
@@ -118,11 +132,47 @@ impl Installation {
             })
     }
 
-    /// The runtime `local` hops start and `ssh://` hops ship: this
-    /// `consfig`, or the build `$CONSFIG_RUNTIME` names (one of the same
-    /// protocol, e.g. for the targets' architecture).
+    /// The runtime `local` hops start and `ssh://` hops ship to targets of
+    /// this machine's architecture: the stub, or the build
+    /// `$CONSFIG_RUNTIME` names.
     pub fn runtime(&self) -> &Path {
         &self.runtime
+    }
+
+    /// The runtime for targets of `arch` (also their bundles' stub).
+    pub fn runtime_for(&self, arch: &Architecture) -> Result<PathBuf, InstallationError> {
+        let path = if arch == architecture::native() {
+            self.runtime.clone()
+        } else {
+            self.foreign_stub(arch)
+        };
+        if path.is_file() {
+            return Ok(path);
+        }
+        Err(InstallationError::NoRuntime {
+            arch: arch.name.to_owned(),
+            looked: path.display().to_string(),
+            available: self.architectures().join(", "),
+        })
+    }
+
+    /// The names of the architectures there is a runtime for.
+    pub fn architectures(&self) -> Vec<&'static str> {
+        ARCHITECTURES
+            .iter()
+            .filter(|arch| {
+                if arch == &architecture::native() {
+                    self.runtime.is_file()
+                } else {
+                    self.foreign_stub(arch).is_file()
+                }
+            })
+            .map(|arch| arch.name)
+            .collect()
+    }
+
+    fn foreign_stub(&self, arch: &Architecture) -> PathBuf {
+        self.library.join(format!("{STUB_NAME}.{}", arch.name))
     }
 
     pub fn stub(&self) -> &Path {
@@ -132,6 +182,19 @@ impl Installation {
     /// The stub's bytes, or why there are none.
     pub fn read_stub(&self) -> Result<Vec<u8>, InstallationError> {
         std::fs::read(&self.stub).map_err(|_| self.no_stub())
+    }
+
+    /// The bytes of the stub for bundles that run on `arch`.
+    pub fn read_stub_for(&self, arch: &Architecture) -> Result<Vec<u8>, InstallationError> {
+        if arch == architecture::native() {
+            return self.read_stub();
+        }
+        let path = self.foreign_stub(arch);
+        std::fs::read(&path).map_err(|_| InstallationError::NoRuntime {
+            arch: arch.name.to_owned(),
+            looked: path.display().to_string(),
+            available: self.architectures().join(", "),
+        })
     }
 
     /// The error of a stub that is not where it should be.
@@ -207,15 +270,34 @@ mod tests {
         let exe = dir.path().join("consfig");
         std::fs::create_dir(dir.path().join("modules")).unwrap();
         let install = Installation::of(&exe);
-        if std::env::var_os("CONSFIG_RUNTIME").is_none() {
-            assert_eq!(install.runtime(), exe);
-        }
         if std::env::var_os("CONSFIG_STUB").is_none() {
             assert_eq!(install.stub(), dir.path().join(STUB_NAME));
             assert!(matches!(
                 install.read_stub(),
                 Err(InstallationError::NoStub(_))
             ));
+        }
+        if std::env::var_os("CONSFIG_RUNTIME").is_none() {
+            assert_eq!(install.runtime(), install.stub(), "the runtime is the stub");
+            // No runtime built: none for any architecture, each error
+            // naming what was looked for and what there is.
+            assert!(install.architectures().is_empty());
+            let arm = architecture::by_name("aarch64").unwrap();
+            let Err(InstallationError::NoRuntime { arch, looked, .. }) = install.runtime_for(arm)
+            else {
+                panic!("a runtime for aarch64 where none was built");
+            };
+            assert_eq!(arch, "aarch64");
+            assert_eq!(
+                looked,
+                dir.path()
+                    .join("consfig-stub.aarch64")
+                    .display()
+                    .to_string()
+            );
+            std::fs::write(dir.path().join("consfig-stub.aarch64"), b"\x7fELF").unwrap();
+            assert_eq!(install.architectures(), ["aarch64"]);
+            assert_eq!(install.read_stub_for(arm).unwrap(), b"\x7fELF");
         }
         assert!(matches!(
             install.standard_modules(),

@@ -6,6 +6,7 @@
 //! - [`installation`]: where this Consfig's binary, stub and standard modules are;
 //! - [`modules`]: module files, and inspecting them to validate every form
 //!   before anything connects; [`build`]: modules built from their crates;
+//! - [`compiler`]: each module compiled once per target architecture;
 //! - [`plan`]: what each host gets, and the options all share;
 //! - [`deploy`]: deploying many hosts at once; [`session`]: one host's
 //!   conversation with its runtime;
@@ -14,6 +15,7 @@
 //! - [`scaffold`]: a new consfig, for `consfig new`.
 
 pub mod build;
+pub mod compiler;
 pub mod connection;
 pub mod consfig_file;
 pub mod consfig_files;

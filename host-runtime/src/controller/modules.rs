@@ -13,13 +13,13 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::build::is_crate_dir;
+use super::compiler::Compiler;
 use super::installation::Installation;
-use crate::engine::cache::{Cache, CacheError, sha256_hex};
+use crate::engine::EngineError;
+use crate::engine::cache::{CacheError, sha256_hex};
 use crate::engine::image::Image;
 use crate::engine::launcher::NoLauncher;
 use crate::engine::modules::CallError;
-use crate::engine::recipe::Recipe;
-use crate::engine::{EngineError, new_engine};
 use crate::sandbox::policy::LimitSet;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,8 @@ pub enum ModuleError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error("{0}")]
+    Compile(String),
     #[error(transparent)]
     Cache(#[from] CacheError),
 }
@@ -129,27 +131,21 @@ pub struct Inspector {
 
 impl Inspector {
     /// The modules, each call into them held to the default limits.
-    pub fn new(modules: &[ModuleFile]) -> Result<Self, ModuleError> {
-        Self::with_limits(modules, LimitSet::default())
+    pub fn new(modules: &[ModuleFile], compiler: &Compiler) -> Result<Self, ModuleError> {
+        Self::with_limits(modules, LimitSet::default(), compiler)
     }
 
-    /// The modules, each call into them (`init`, `describe`, validating a
-    /// form) held to the time limit `limits` give its module.
-    pub fn with_limits(modules: &[ModuleFile], limits: LimitSet) -> Result<Self, ModuleError> {
-        let cache = Cache::from_env()?;
-        let engine = new_engine()?;
-        let (recipe, _) = Recipe::compile(
-            &engine,
-            &cache,
-            modules.iter().map(|m| {
-                (
-                    m.path.display().to_string(),
-                    m.sha256.as_str(),
-                    m.bytes.as_slice(),
-                )
-            }),
-            Arc::new(NoLauncher),
-        )?;
+    /// The modules, compiled by `compiler`, each call into them (`init`,
+    /// `describe`, validating a form) held to the time limit `limits` give
+    /// its module.
+    pub fn with_limits(
+        modules: &[ModuleFile],
+        limits: LimitSet,
+        compiler: &Compiler,
+    ) -> Result<Self, ModuleError> {
+        let recipe = compiler
+            .recipe(modules, Arc::new(NoLauncher))
+            .map_err(ModuleError::Compile)?;
         Ok(Inspector {
             image: Image::inspecting(&recipe, limits)?,
         })

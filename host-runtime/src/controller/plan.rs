@@ -7,11 +7,13 @@ use std::path::PathBuf;
 
 use consfig_contract::Form;
 
+use super::compiler::Compiler;
 use super::connection::Hop;
-use super::connection::bootstrap::RuntimeBinary;
+use super::connection::bootstrap::Runtimes;
 use super::consfig_file::Vars;
 use super::consfig_files::HostFiles;
 use super::installation::Installation;
+use crate::engine::cache::Cache;
 use crate::sandbox::policy::Policy;
 
 /// One host to deploy: how to reach it and what to apply.
@@ -34,12 +36,11 @@ pub struct HostPlan {
 }
 
 pub struct DeployOptions {
-    /// The runtime, started locally or shipped to targets: this controller's
-    /// binary unless the installation names another.
-    pub runtime: RuntimeBinary,
-    /// The bundle stub, sent to a runtime whose form asks for it; or why
-    /// there is none (that form then fails, saying so).
-    pub stub: Result<RuntimeBinary, String>,
+    /// The runtimes, one per architecture: started locally or shipped to
+    /// targets, the one for each target's architecture.
+    pub runtimes: Runtimes,
+    /// Compiles the modules for each target's architecture, once.
+    pub compiler: Compiler,
     /// Grants and limits for every form, and per module.
     pub policy: Policy,
     pub accept_new_host_keys: bool,
@@ -54,9 +55,8 @@ pub const DEFAULT_JOBS: usize = 16;
 impl DeployOptions {
     pub fn new(installation: &Installation) -> std::io::Result<Self> {
         Ok(DeployOptions {
-            runtime: RuntimeBinary::load(installation.runtime())?,
-            stub: RuntimeBinary::load(installation.stub())
-                .map_err(|_| installation.no_stub().to_string()),
+            runtimes: Runtimes::load(installation)?,
+            compiler: Compiler::new(Cache::from_env().map_err(std::io::Error::other)?),
             policy: Policy::default(),
             accept_new_host_keys: false,
             jobs: DEFAULT_JOBS,

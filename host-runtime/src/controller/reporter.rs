@@ -272,6 +272,7 @@ impl Reporter {
     pub fn modules_sent(
         &self,
         host: &str,
+        arch: &str,
         sent: &[String],
         bytes: u64,
         runtime_bytes: u64,
@@ -279,7 +280,7 @@ impl Reporter {
     ) {
         let verbose = self.verbose;
         self.emit(
-            json!({"event": "modules", "host": host, "sent": sent, "bytes": bytes,
+            json!({"event": "modules", "host": host, "arch": arch, "sent": sent, "bytes": bytes,
                    "runtime_bytes": runtime_bytes, "compiled": compiled}),
             || {
                 let mut line = if sent.is_empty() {
@@ -295,7 +296,7 @@ impl Reporter {
                         line.push_str(&format!("\n{host} ::   sent {hash}"));
                     }
                     for hash in compiled {
-                        line.push_str(&format!("\n{host} ::   compiled {hash}"));
+                        line.push_str(&format!("\n{host} ::   compiled {hash} for {arch}"));
                     }
                 }
                 line
@@ -503,7 +504,14 @@ mod tests {
         let form = Form::parse(r#"["testing:echo", "x"]"#).unwrap();
         reporter.form("web1", 0, &form, &hostile());
         reporter.host_error("web1", "runtime: said\nweb2 :: FAILED: \x1b[31mno", false);
-        reporter.modules_sent("web1", &[], 0, 0, &["\x1b]0;title\x07".to_owned()]);
+        reporter.modules_sent(
+            "web1",
+            "x86_64",
+            &[],
+            0,
+            0,
+            &["\x1b]0;title\x07".to_owned()],
+        );
         String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
     }
 

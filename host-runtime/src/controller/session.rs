@@ -1,26 +1,27 @@
-//! One host's conversation with its runtime: the greeting, the modules and
-//! files of the consfig it lacks, loading them under the deploy's policy,
-//! then the forms one by one
-//! — answering the runtime's request for the bundle stub when a form needs
-//! it — each outcome reported as it comes.
+//! One host's conversation with its runtime: the greeting (what it runs on,
+//! what it holds), the modules' code compiled for its architecture and the
+//! files of the consfig it lacks, loading them under the deploy's policy
+//! (sending again, once, code it found damaged in its cache), then the
+//! forms one by one, each outcome reported as it comes.
 
 use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use consfig_contract::{Context, Form};
 
+use super::compiler::{Code, Compiler};
 use super::connection::RuntimeChannel;
-use super::connection::bootstrap::RuntimeBinary;
 use super::connection::deadline::Deadline;
 use super::consfig_files::HostFiles;
 use super::modules::ModuleFile;
 use super::reporter::Reporter;
 use super::summary::HostSummary;
+use crate::engine::architecture;
 use crate::sandbox::policy::{LimitSet, Policy, show_bytes};
 use crate::sandbox::redact::Redactor;
 use crate::wire::outcome::Outcome;
 use crate::wire::protocol::{
-    self, FromRuntime, MAX_FRAME, PROTOCOL_VERSION, ProtocolError, Received, ToRuntime,
+    self, FromRuntime, MAX_FRAME, ModuleCode, PROTOCOL_VERSION, ProtocolError, Received, ToRuntime,
 };
 use crate::wire::redact::Redact;
 
@@ -86,8 +87,12 @@ pub enum SessionError {
         sent_bytes: u64,
         sent: usize,
     },
-    #[error("the runtime says it compiled a module it was not given: {0}")]
-    Compiled(String),
+    #[error("the runtime runs on {0}, an architecture this controller does not compile for")]
+    Architecture(String),
+    #[error("compiling for the target: {0}")]
+    Compile(String),
+    #[error("the runtime asked again for code it was not given: {0}")]
+    Resend(String),
     #[error(
         "no progress from the runtime within {} while {waiting}: it was given up on",
         humantime::format_duration(*limit)
@@ -108,8 +113,8 @@ pub struct Session<'a> {
     /// The deploy's policy with this host's data.
     pub policy: Policy,
     pub contexts: Vec<Context>,
-    /// The bundle stub, for a runtime whose form asks for it.
-    pub stub: &'a Result<RuntimeBinary, String>,
+    /// What compiles the modules for the runtime's architecture.
+    pub compiler: &'a Compiler,
 }
 
 /// The most the controller reads of one message from a runtime under
@@ -289,7 +294,7 @@ impl Session<'_> {
             files,
             policy,
             contexts,
-            stub,
+            compiler,
         } = self;
         let limits = policy.limits.clone();
         let mut runtime = Conversation {
@@ -302,13 +307,14 @@ impl Session<'_> {
             step,
         };
         const GREETING: &str = "waiting for its greeting";
-        let (cached, cached_files) = match runtime.recv(GREETING, step)? {
+        let (arch, cached, cached_files) = match runtime.recv(GREETING, step)? {
             FromRuntime::Hello {
                 protocol: PROTOCOL_VERSION,
-                cached_modules,
+                arch,
+                cached_code,
                 cached_files,
                 ..
-            } => (cached_modules, cached_files),
+            } => (arch, cached_code, cached_files),
             FromRuntime::Hello {
                 protocol,
                 runtime_version,
@@ -326,19 +332,25 @@ impl Session<'_> {
                 });
             }
         };
+        let arch = architecture::by_name(&arch)
+            .ok_or_else(|| SessionError::Architecture(bounded(&arch, 80)))?;
+        // Each module's code for this host's architecture, compiled once
+        // for every host of it.
+        let code = modules
+            .iter()
+            .map(|module| compiler.code(arch, module).map_err(SessionError::Compile))
+            .collect::<Result<Vec<_>, _>>()?;
 
         let mut sent = Vec::new();
+        let mut sent_code = Vec::new();
         let mut module_bytes = 0;
-        for module in modules.iter().filter(|m| !cached.contains(&m.sha256)) {
-            let compressed = module.compressed();
-            runtime.send(&ToRuntime::Module {
-                sha256: module.sha256.clone(),
-                size: module.bytes.len() as u64,
-                compressed_size: compressed.len() as u64,
-            })?;
-            runtime.send_frame(compressed)?;
+        for (module, code) in modules.iter().zip(&code) {
+            if cached.contains(&code.sha256) || sent_code.contains(&code.sha256) {
+                continue;
+            }
+            module_bytes += send_code(&mut runtime, code)?;
             sent.push(module.sha256.clone());
-            module_bytes += compressed.len() as u64;
+            sent_code.push(code.sha256.clone());
         }
         drop(cached);
         summary.modules_sent = sent.len();
@@ -365,68 +377,94 @@ impl Session<'_> {
         drop(cached_files);
         summary.files_sent = files_sent.len();
         summary.bytes_sent += file_bytes;
-        runtime.send(&ToRuntime::Load {
-            modules: modules.iter().map(|m| m.sha256.clone()).collect(),
+        let load = ToRuntime::Load {
+            modules: modules
+                .iter()
+                .zip(&code)
+                .map(|(module, code)| ModuleCode {
+                    module: module.sha256.clone(),
+                    code: code.sha256.clone(),
+                })
+                .collect(),
             files: files
                 .iter()
                 .map(|(path, file)| (path.clone(), file.sha256.clone()))
                 .collect(),
             policy: Box::new(policy),
             contexts,
-            stub: stub.as_ref().ok().map(|s| s.sha256.clone()),
-        })?;
+        };
+        runtime.send(&load)?;
         const LOADING: &str = "waiting for it to load the modules";
-        match runtime.recv(LOADING, load_limit(&limits))? {
-            FromRuntime::Ready {
-                received_modules,
-                received_bytes,
-                compiled_modules,
-                received_files,
-                received_file_bytes,
-            } => {
-                if received_bytes != module_bytes || received_modules != sent {
-                    return Err(SessionError::Received {
-                        received_bytes,
-                        received: received_modules.len(),
-                        sent_bytes: module_bytes,
-                        sent: sent.len(),
-                    });
+        let mut resent = false;
+        loop {
+            match runtime.recv(LOADING, load_limit(&limits))? {
+                // Code the target held at its greeting but found damaged
+                // (or gone) when loading: sent again, once.
+                FromRuntime::Resend { code: wanted } if !resent => {
+                    resent = true;
+                    let before = module_bytes;
+                    for hash in &wanted {
+                        let Some(index) = code.iter().position(|c| &c.sha256 == hash) else {
+                            return Err(SessionError::Resend(bounded(hash, 80)));
+                        };
+                        module_bytes += send_code(&mut runtime, &code[index])?;
+                        sent.push(modules[index].sha256.clone());
+                        sent_code.push(hash.clone());
+                    }
+                    summary.modules_sent = sent.len();
+                    summary.bytes_sent += module_bytes - before;
+                    runtime.send(&load)?;
                 }
-                if received_file_bytes != file_bytes || received_files != files_sent {
-                    return Err(SessionError::ReceivedFiles {
-                        received_bytes: received_file_bytes,
-                        received: received_files.len(),
-                        sent_bytes: file_bytes,
-                        sent: files_sent.len(),
-                    });
-                }
-                // Only hashes of modules it was given are reported (and printed).
-                if let Some(unknown) = compiled_modules
-                    .iter()
-                    .find(|hash| !modules.iter().any(|m| &m.sha256 == *hash))
-                {
-                    return Err(SessionError::Compiled(bounded(unknown, 80)));
-                }
-                reporter.modules_sent(
-                    host,
-                    &sent,
+                FromRuntime::Ready {
+                    received_code,
                     received_bytes,
-                    summary.runtime_bytes_sent,
-                    &compiled_modules,
-                );
-                if !files.is_empty() {
-                    reporter.files_sent(host, &paths_sent, file_bytes, files.len());
+                    received_files,
+                    received_file_bytes,
+                } => {
+                    if received_bytes != module_bytes || received_code != sent_code {
+                        return Err(SessionError::Received {
+                            received_bytes,
+                            received: received_code.len(),
+                            sent_bytes: module_bytes,
+                            sent: sent_code.len(),
+                        });
+                    }
+                    if received_file_bytes != file_bytes || received_files != files_sent {
+                        return Err(SessionError::ReceivedFiles {
+                            received_bytes: received_file_bytes,
+                            received: received_files.len(),
+                            sent_bytes: file_bytes,
+                            sent: files_sent.len(),
+                        });
+                    }
+                    let compiled: Vec<String> = modules
+                        .iter()
+                        .zip(&code)
+                        .filter(|(_, code)| code.compiled_now)
+                        .map(|(module, _)| module.sha256.clone())
+                        .collect();
+                    reporter.modules_sent(
+                        host,
+                        arch.name,
+                        &sent,
+                        received_bytes,
+                        summary.runtime_bytes_sent,
+                        &compiled,
+                    );
+                    if !files.is_empty() {
+                        reporter.files_sent(host, &paths_sent, file_bytes, files.len());
+                    }
+                    break;
                 }
-            }
-            other => {
-                return Err(SessionError::Unexpected {
-                    got: other.kind(),
-                    waiting: LOADING,
-                });
+                other => {
+                    return Err(SessionError::Unexpected {
+                        got: other.kind(),
+                        waiting: LOADING,
+                    });
+                }
             }
         }
 
-        let mut stub_sent = false;
         for (index, form) in forms.iter().enumerate() {
             let id = index as u64;
             runtime.send(&ToRuntime::Apply {
@@ -435,54 +473,29 @@ impl Session<'_> {
             })?;
             const FORM: &str = "waiting for the outcome of a form";
             let limit = form_limit(&limits, form);
-            let started = Instant::now();
-            let mut elsewhere = Duration::ZERO;
-            // While the form runs, the runtime may ask for the stub. A report
-            // too large or malformed to read fails only its form.
-            let outcome = loop {
-                // The time spent sending the stub is not the form's.
-                let left = limit.saturating_sub(started.elapsed().saturating_sub(elsewhere));
-                let message = match runtime.recv(FORM, left) {
-                    Ok(message) => message,
-                    Err(SessionError::TooLarge { size, limit, .. }) => {
-                        break Outcome::failed(
-                            format!(
-                                "the runtime's report of this form is {size} bytes, more than the {} this controller accepts from a runtime; it was dropped unread (lower the form's output, or raise its output limit)",
-                                show_bytes(limit as u64)
-                            ),
-                            String::new(),
-                        );
-                    }
-                    Err(SessionError::Malformed { error, .. }) => {
-                        break Outcome::failed(
-                            format!(
-                                "the runtime's report of this form is malformed, so it was dropped: {error}"
-                            ),
-                            String::new(),
-                        );
-                    }
-                    Err(SessionError::Deadline { waiting, .. }) => {
-                        return Err(SessionError::Deadline { waiting, limit });
-                    }
-                    Err(e) => return Err(e),
-                };
-                match message {
-                    FromRuntime::Outcome { id: got, outcome } if got == id => break outcome,
-                    FromRuntime::NeedStub => {
-                        let sending = Instant::now();
-                        let sent = send_stub(&mut runtime, stub, stub_sent)?;
-                        elsewhere += sending.elapsed();
-                        stub_sent = true;
-                        summary.runtime_bytes_sent += sent;
-                        summary.bytes_sent += sent;
-                    }
-                    other => {
-                        return Err(SessionError::Unexpected {
-                            got: other.kind(),
-                            waiting: FORM,
-                        });
-                    }
+            // A report too large or malformed to read fails only its form.
+            let outcome = match runtime.recv(FORM, limit) {
+                Ok(FromRuntime::Outcome { id: got, outcome }) if got == id => outcome,
+                Ok(other) => {
+                    return Err(SessionError::Unexpected {
+                        got: other.kind(),
+                        waiting: FORM,
+                    });
                 }
+                Err(SessionError::TooLarge { size, limit, .. }) => Outcome::failed(
+                    format!(
+                        "the runtime's report of this form is {size} bytes, more than the {} this controller accepts from a runtime; it was dropped unread (lower the form's output, or raise its output limit)",
+                        show_bytes(limit as u64)
+                    ),
+                    String::new(),
+                ),
+                Err(SessionError::Malformed { error, .. }) => Outcome::failed(
+                    format!(
+                        "the runtime's report of this form is malformed, so it was dropped: {error}"
+                    ),
+                    String::new(),
+                ),
+                Err(e) => return Err(e),
             };
             // A subdeployment's forms are the form's own doing: counted
             // once, as the form.
@@ -494,40 +507,16 @@ impl Session<'_> {
     }
 }
 
-/// The stub goes once per host: a runtime that keeps asking (it could not
-/// keep it, or it means to make the controller upload without end) is told
-/// there is no more.
-fn send_stub(
-    runtime: &mut Conversation<'_>,
-    stub: &Result<RuntimeBinary, String>,
-    already_sent: bool,
-) -> Result<u64, SessionError> {
-    let compressed = stub
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|stub| {
-            if already_sent {
-                Err("the stub was sent to this host once already in this deploy, and is not sent again".to_owned())
-            } else {
-                Ok(stub)
-            }
-        })
-        .and_then(|stub| stub.compressed().map(|bytes| (stub, bytes)));
-    match compressed {
-        Ok((stub, bytes)) => {
-            runtime.send(&ToRuntime::Stub {
-                sha256: stub.sha256.clone(),
-                size: stub.size,
-                compressed_size: bytes.len() as u64,
-            })?;
-            runtime.send_frame(bytes)?;
-            Ok(bytes.len() as u64)
-        }
-        Err(reason) => {
-            runtime.send(&ToRuntime::NoStub { reason })?;
-            Ok(0)
-        }
-    }
+/// Send one module's compiled code: the bytes it cost on the wire.
+fn send_code(runtime: &mut Conversation<'_>, code: &Code) -> Result<u64, SessionError> {
+    let compressed = code.compressed();
+    runtime.send(&ToRuntime::Code {
+        sha256: code.sha256.clone(),
+        size: code.bytes.len() as u64,
+        compressed_size: compressed.len() as u64,
+    })?;
+    runtime.send_frame(compressed)?;
+    Ok(compressed.len() as u64)
 }
 
 #[cfg(test)]
@@ -537,6 +526,7 @@ mod tests {
 
     use super::*;
     use crate::controller::connection::RuntimeProcess;
+    use crate::engine::cache::Cache;
     use crate::wire::outcome::Status;
 
     /// Bytes written, readable after the writer moved into a reporter or channel.
@@ -572,20 +562,24 @@ mod tests {
         bytes
     }
 
-    fn hello() -> Vec<u8> {
+    fn hello_from(arch: &str) -> Vec<u8> {
         frame(&FromRuntime::Hello {
             protocol: PROTOCOL_VERSION,
             runtime_version: "test".into(),
-            cached_modules: Vec::new(),
+            arch: arch.into(),
+            cached_code: Vec::new(),
             cached_files: Vec::new(),
         })
     }
 
-    fn ready(compiled: &[&str]) -> Vec<u8> {
+    fn hello() -> Vec<u8> {
+        hello_from(std::env::consts::ARCH)
+    }
+
+    fn ready() -> Vec<u8> {
         frame(&FromRuntime::Ready {
-            received_modules: Vec::new(),
+            received_code: Vec::new(),
             received_bytes: 0,
-            compiled_modules: compiled.iter().map(|s| s.to_string()).collect(),
             received_files: Vec::new(),
             received_file_bytes: 0,
         })
@@ -598,20 +592,18 @@ mod tests {
         frame(&FromRuntime::Outcome { id, outcome })
     }
 
+    fn compiler() -> (tempfile::TempDir, Compiler) {
+        let dir = tempfile::tempdir().unwrap();
+        let compiler = Compiler::new(Cache::at(dir.path()).unwrap());
+        (dir, compiler)
+    }
+
     /// A deploy of `forms` forms to a runtime that says `said`, with no
-    /// module and no stub: the error, the summary, what was reported (JSON
-    /// lines) and what was sent to the runtime.
+    /// module: the error, the summary, what was reported (JSON lines) and
+    /// what was sent to the runtime.
     fn converse(
         forms: usize,
         said: Vec<u8>,
-    ) -> (Result<(), SessionError>, HostSummary, String, String) {
-        converse_with(forms, said, &Err("no stub in this test".to_owned()))
-    }
-
-    fn converse_with(
-        forms: usize,
-        said: Vec<u8>,
-        stub: &Result<RuntimeBinary, String>,
     ) -> (Result<(), SessionError>, HostSummary, String, String) {
         let forms: Vec<Form> = (0..forms)
             .map(|i| Form::parse(&format!(r#"["testing:echo", "{i}"]"#)).unwrap())
@@ -626,6 +618,7 @@ mod tests {
             runtime_bytes_sent: 0,
         };
         let mut summary = HostSummary::default();
+        let (_cache, compiler) = compiler();
         let result = Session {
             host: "web1",
             forms: &forms,
@@ -633,7 +626,7 @@ mod tests {
             files: &HostFiles::new(),
             policy: Policy::default(),
             contexts: Vec::new(),
-            stub,
+            compiler: &compiler,
         }
         .run(&mut channel, &reporter, &mut summary);
         drop(reporter);
@@ -643,7 +636,7 @@ mod tests {
     #[test]
     fn a_report_over_the_limit_fails_only_its_form_and_is_never_held() {
         let limit = message_limit(&Policy::default());
-        let mut said = [hello(), ready(&[]), outcome(0, Status::Unchanged, "first")].concat();
+        let mut said = [hello(), ready(), outcome(0, Status::Unchanged, "first")].concat();
         // Form 1's report claims more than the limit, and brings it.
         said.extend_from_slice(&((limit + 1) as u32).to_be_bytes());
         said.resize(said.len() + limit + 1, b'x');
@@ -670,7 +663,7 @@ mod tests {
             "[".repeat(50_000),
             "]".repeat(50_000)
         );
-        let mut said = [hello(), ready(&[])].concat();
+        let mut said = [hello(), ready()].concat();
         protocol::write_frame(&mut said, b"{\"type\":\"outcome\",\"id\":").unwrap();
         protocol::write_frame(&mut said, deep.as_bytes()).unwrap();
         said.extend(outcome(2, Status::Unchanged, "after"));
@@ -707,7 +700,8 @@ mod tests {
         let version = frame(&FromRuntime::Hello {
             protocol: PROTOCOL_VERSION + 1,
             runtime_version: "v".repeat(1 << 20),
-            cached_modules: Vec::new(),
+            arch: "x86_64".into(),
+            cached_code: Vec::new(),
             cached_files: Vec::new(),
         });
         let error = converse(1, version).0.unwrap_err().to_string();
@@ -715,12 +709,42 @@ mod tests {
     }
 
     #[test]
-    fn only_modules_it_was_given_may_be_reported_compiled() {
-        let (result, ..) = converse(1, [hello(), ready(&["\x1b[2Jnot-a-module"])].concat());
+    fn a_runtime_of_an_architecture_not_compiled_for_is_named_and_refused() {
+        let (result, ..) = converse(1, [hello_from("\x1b[2Jmips"), ready()].concat());
         assert!(
-            matches!(&result, Err(SessionError::Compiled(hash)) if hash.starts_with("\x1b[2J")),
+            matches!(&result, Err(SessionError::Architecture(arch)) if arch == "\x1b[2Jmips"),
             "{result:?}"
         );
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("does not compile for"),
+            "the error says why"
+        );
+    }
+
+    #[test]
+    fn a_runtime_may_ask_again_only_for_code_it_was_given_and_only_once() {
+        let resend = |hash: &str| {
+            frame(&FromRuntime::Resend {
+                code: vec![hash.to_owned()],
+            })
+        };
+        // No module here: any code asked for is code it was not given.
+        let (result, _, _, sent) = converse(1, [hello(), resend("\x1b[2Jc0de")].concat());
+        assert!(
+            matches!(&result, Err(SessionError::Resend(hash)) if hash == "\x1b[2Jc0de"),
+            "{result:?}"
+        );
+        assert_eq!(sent.matches(r#""type":"load""#).count(), 1, "{sent}");
+        let empty = frame(&FromRuntime::Resend { code: Vec::new() });
+        let (result, _, _, sent) = converse(1, [hello(), empty.clone(), empty].concat());
+        assert!(
+            matches!(&result, Err(SessionError::Unexpected { got: "resend", .. })),
+            "{result:?}"
+        );
+        assert_eq!(sent.matches(r#""type":"load""#).count(), 2, "{sent}");
     }
 
     #[test]
@@ -735,14 +759,14 @@ mod tests {
         deadline.set(Some(Duration::ZERO));
         assert!(writer.write_all(&vec![0u8; 1 << 20]).is_err());
         let mut channel = RuntimeChannel {
-            reader: Box::new(Cursor::new([hello(), ready(&[])].concat())),
+            reader: Box::new(Cursor::new([hello(), ready()].concat())),
             writer: Box::new(std::io::BufWriter::new(writer)),
             process: Box::new(Gone),
             deadline,
             runtime_bytes_sent: 0,
         };
         let reporter = Reporter::new(Box::new(std::io::sink()), true, false);
-        let stub = Err("none".to_owned());
+        let (_cache, compiler) = compiler();
         let started = Instant::now();
         let result = Session {
             host: "web1",
@@ -751,7 +775,7 @@ mod tests {
             files: &HostFiles::new(),
             policy: Policy::default(),
             contexts: Vec::new(),
-            stub: &stub,
+            compiler: &compiler,
         }
         .run_within(
             &mut channel,
@@ -774,31 +798,5 @@ mod tests {
             started.elapsed()
         );
         drop(unread);
-    }
-
-    #[test]
-    fn the_stub_is_sent_once_per_host() {
-        let need = frame(&FromRuntime::NeedStub);
-        let said = [
-            hello(),
-            ready(&[]),
-            need.clone(),
-            need.clone(),
-            outcome(0, Status::Changed, ""),
-        ]
-        .concat();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("consfig-stub");
-        std::fs::write(&path, b"\x7fELF a stub").unwrap();
-        let stub = Ok(RuntimeBinary::load(&path).unwrap());
-        let (result, summary, _, sent) = converse_with(1, said, &stub);
-        result.unwrap();
-        assert_eq!(sent.matches(r#""type":"stub""#).count(), 1, "{sent}");
-        assert_eq!(sent.matches(r#""type":"no-stub""#).count(), 1, "{sent}");
-        assert!(sent.contains("is not sent again"), "{sent}");
-        assert_eq!(
-            summary.runtime_bytes_sent,
-            stub.as_ref().unwrap().compressed().unwrap().len() as u64
-        );
     }
 }

@@ -2,6 +2,7 @@
 //! parallel compilation, no cache worker — the runtime forks after loading),
 //! and what it makes of modules:
 //!
+//! - [`architecture`]: the architectures runtimes are built for;
 //! - [`cache`]: modules and their compiled code, content-addressed on disk;
 //! - [`recipe`]: compiled modules and the linker — what a pristine image is
 //!   made of, in any process;
@@ -16,6 +17,7 @@
 //! - [`executor`]: driving calls into Wasm on this thread;
 //! - [`deadline`]: the time limit of every call into a module.
 
+pub mod architecture;
 pub mod cache;
 pub mod deadline;
 pub mod executor;
@@ -53,17 +55,44 @@ pub fn error_chain(e: &wasmtime::Error) -> String {
         .join(": ")
 }
 
-/// The engine every runtime uses (one per process); its configuration
-/// decides compiled-code compatibility. No wasm backtraces: a failed form
-/// reports why, and their addresses say nothing to the person deploying.
-/// Epoch checks in the compiled code let every call have a deadline.
+/// The configuration every engine shares, the runtime's and the compiler's
+/// alike: it decides compiled-code compatibility. No wasm backtraces: a
+/// failed form reports why, and their addresses say nothing to the person
+/// deploying. Epoch checks in the compiled code let every call have a
+/// deadline.
+fn config() -> Config {
+    let mut config = Config::new();
+    config.wasm_backtrace_max_frames(None);
+    config.epoch_interruption(true);
+    config
+}
+
+/// The engine every runtime uses (one per process). In the controller's
+/// build it compiles for this architecture's baseline, as for any target of
+/// it ([`compiler_for`]): code compiled for a target also loads here, and
+/// once per architecture serves every host.
 pub fn new_engine() -> Result<Engine, EngineError> {
     deadline::process_engine(|| {
-        let mut config = Config::new();
-        config.wasm_backtrace_max_frames(None);
-        config.epoch_interruption(true);
+        #[allow(unused_mut)]
+        let mut config = config();
+        #[cfg(feature = "controller")]
+        config
+            .target(architecture::native().triple)
+            .map_err(|e| EngineError::Engine(error_chain(&e)))?;
         Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
     })
+}
+
+/// An engine that compiles for `arch`'s baseline (no CPU feature beyond
+/// what every processor of the architecture has): its code loads in the
+/// runtime of any host of that architecture. Never runs code itself.
+#[cfg(feature = "controller")]
+pub fn compiler_for(arch: &architecture::Architecture) -> Result<Engine, EngineError> {
+    let mut config = config();
+    config
+        .target(arch.triple)
+        .map_err(|e| EngineError::Engine(error_chain(&e)))?;
+    Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
 }
 
 /// A short, stable name for what compiled code this engine can load.

@@ -124,7 +124,7 @@ impl ModuleSet {
     }
 
     /// The bytes of a bundle of every module here on `stub`, applying `form`
-    /// with `grants` for its modules.
+    /// with `grants` for its modules, for this machine's architecture.
     pub fn bundle(
         &self,
         stub: &[u8],
@@ -132,18 +132,37 @@ impl ModuleSet {
         grants: &[Grant],
         given: &BundleGiven,
     ) -> Result<Vec<u8>, String> {
+        self.bundle_for(
+            std::env::consts::ARCH,
+            stub,
+            form,
+            grants,
+            given,
+            |_, component| component.serialize().map_err(|e| error_chain(&e)),
+        )
+    }
+
+    /// The same for `arch`, with each module's code from `code_of` (given
+    /// its Wasm hash and the code compiled here).
+    pub fn bundle_for(
+        &self,
+        arch: &str,
+        stub: &[u8],
+        form: &Form,
+        grants: &[Grant],
+        given: &BundleGiven,
+        code_of: impl Fn(&str, &Component) -> Result<Vec<u8>, String>,
+    ) -> Result<Vec<u8>, String> {
         let mut bundled = Vec::new();
         for (name, sha256, component) in self.compiled() {
-            let compiled = component
-                .serialize()
-                .map_err(|e| format!("module {name}: {}", error_chain(&e)))?;
+            let compiled = code_of(sha256, component).map_err(|e| format!("module {name}: {e}"))?;
             bundled.push(BundleModule {
                 name: name.to_owned(),
                 sha256: sha256.to_owned(),
                 compiled,
             });
         }
-        Ok(assemble(stub, form, grants, &bundled, given))
+        Ok(assemble(arch, stub, form, grants, &bundled, given))
     }
 
     /// The module defining the property `name`.

@@ -4,9 +4,8 @@
 //! how a subdeployment gets a clean image even when the process asking for
 //! it has run a form.
 //!
-//! Compiled code comes from the cache when present; compiling (Cranelift)
-//! is only in builds with the `controller` feature — the bundle stub loads
-//! code compiled elsewhere.
+//! Recipes are made of compiled code: the controller's compiler
+//! (`controller::compiler`) makes it, the runtime and bundles load it.
 
 use std::sync::Arc;
 
@@ -47,33 +46,8 @@ impl Recipe {
         }))
     }
 
-    /// Compile (or load from the cache) each module, named by where it came
-    /// from, into a recipe; also say which had to be compiled now.
-    #[cfg(feature = "controller")]
-    pub fn compile<'a>(
-        engine: &Engine,
-        cache: &super::cache::Cache,
-        modules: impl IntoIterator<Item = (String, &'a str, &'a [u8])>,
-        launcher: Arc<dyn Launcher>,
-    ) -> Result<(Arc<Self>, Vec<String>), EngineError> {
-        let mut components = Vec::new();
-        let mut compiled = Vec::new();
-        for (origin, sha256, wasm) in modules {
-            let (component, fresh) = load_component(engine, cache, &origin, sha256, wasm)?;
-            if fresh {
-                compiled.push(sha256.to_owned());
-            }
-            components.push(LoadedComponent {
-                origin,
-                sha256: sha256.to_owned(),
-                component,
-            });
-        }
-        Ok((Self::new(engine, components, launcher)?, compiled))
-    }
-
-    /// A recipe of compiled code this engine made (a bundle's), each module
-    /// named by `origin`.
+    /// A recipe of compiled code made for this engine, each module named
+    /// by `origin`.
     pub fn deserialize<'a>(
         engine: &Engine,
         modules: impl IntoIterator<Item = (String, &'a str, &'a [u8])>,
@@ -113,47 +87,4 @@ impl Recipe {
     pub fn launcher(&self) -> &Arc<dyn Launcher> {
         &self.launcher
     }
-}
-
-/// Compiled code for a module: from the cache when present, else compiled
-/// now and cached. Returns whether it had to compile.
-#[cfg(feature = "controller")]
-pub fn load_component(
-    engine: &Engine,
-    cache: &super::cache::Cache,
-    origin: &str,
-    sha256: &str,
-    wasm: &[u8],
-) -> Result<(Component, bool), EngineError> {
-    let compiled_path = cache.compiled_path(sha256, &super::engine_id(engine));
-    if compiled_path.exists() {
-        // SAFETY: the file is compiled code this runtime wrote, for this
-        // engine id, into a cache directory only its user can write.
-        match unsafe { Component::deserialize_file(engine, &compiled_path) } {
-            Ok(component) => return Ok((component, false)),
-            // A damaged entry is rebuilt rather than failing the deploy.
-            Err(_) => {
-                let _ = std::fs::remove_file(&compiled_path);
-            }
-        }
-    }
-    let compiled = engine
-        .precompile_component(wasm)
-        .map_err(|e| EngineError::Invalid {
-            origin: origin.to_owned(),
-            message: error_chain(&e),
-        })?;
-    crate::sandbox::atomic::write_atomic(&compiled_path, &compiled, 0o600, None).map_err(|e| {
-        EngineError::Load {
-            origin: compiled_path.display().to_string(),
-            message: e.to_string(),
-        }
-    })?;
-    // SAFETY: produced just above by this engine.
-    let component =
-        unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| EngineError::Load {
-            origin: origin.to_owned(),
-            message: error_chain(&e),
-        })?;
-    Ok((component, true))
 }

@@ -15,6 +15,14 @@ use crate::host::state::HostState;
 use crate::sandbox::policy::ConsfigFiles;
 use crate::wire::outcome::Status;
 
+/// Whether this executable is a bundle (a stub with a payload and trailer).
+pub fn is_bundle() -> bool {
+    std::fs::File::open("/proc/self/exe")
+        .ok()
+        .and_then(|file| crate::bundle::format::stub_length(&file))
+        .is_some()
+}
+
 /// Apply the form of the bundle this executable is; the process's exit status.
 pub fn run_self() -> i32 {
     let name = std::env::args()

@@ -1,14 +1,15 @@
-//! `consfig runtime`: the process on the target that the controller talks to
-//! over stdin/stdout.
+//! `consfig-stub runtime`: the process on the target that the controller
+//! talks to over stdin/stdout. It has no compiler.
 //!
-//! It says which modules (and files of consfigs) it already caches, receives
-//! only the missing ones into the cache (verified by hash, renamed into
-//! place), reads the files this host's forms may read into memory (where a
-//! subdeployment in a chroot still has them), loads every module into the
-//! pristine image (compiled code from the cache, compiling only when absent),
-//! forks the control child, and then has each form evaluated in a grandchild.
-//! While a form runs it answers its descendants' requests for the bundle
-//! stub, from its cache or by asking the controller.
+//! It says what it runs on and which compiled code (and files of consfigs)
+//! it already caches, receives only the missing ones into the cache
+//! (verified by hash, renamed into place), reads the files this host's
+//! forms may read into memory (where a subdeployment in a chroot still has
+//! them), loads every module's code — read back from the cache and verified
+//! again, so code altered there is asked for anew, never run — into the
+//! pristine image, forks the control child, and then has each form
+//! evaluated in a grandchild. A form that writes a bundle builds it on this
+//! executable, which is the bundle stub.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -21,15 +22,17 @@ use consfig_contract::{Context, Form};
 
 use super::blanked_stderr;
 use super::launcher::RuntimeLauncher;
-use super::stub::{StubLine, StubSource};
+use super::stub::StubSource;
 use super::zygote::{Zygote, ZygoteError};
-use crate::engine::cache::{Cache, CacheError};
+use crate::engine::cache::{Cache, CacheError, Shelf};
 use crate::engine::image::Image;
 use crate::engine::recipe::Recipe;
 use crate::host::state::{HostMode, HostState};
 use crate::sandbox::policy::{ConsfigFiles, Policy};
 use crate::wire::outcome::Outcome;
-use crate::wire::protocol::{self, FromRuntime, PROTOCOL_VERSION, ProtocolError, ToRuntime};
+use crate::wire::protocol::{
+    self, FromRuntime, ModuleCode, PROTOCOL_VERSION, ProtocolError, ToRuntime,
+};
 use crate::wire::redact::ReportSender;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,126 +72,112 @@ fn take_stdio() -> std::io::Result<(File, File)> {
     Ok((input, output))
 }
 
-/// The controller's end of the conversation, and what the runtime keeps
-/// for it: its cache, and the line descendants ask for the stub on.
-struct Upstream<'c, R, W> {
-    input: R,
-    /// Every message to the controller leaves through here, the host's
-    /// data blanked out of it.
-    output: ReportSender<W>,
-    cache: Cache,
-    line: Arc<StubLine>,
-    /// The controller's stub, by hash, as the Load message named it.
-    stub: Option<String>,
-    /// The descriptor `input` reads, watched for a hangup while forms run.
-    hangup: Option<BorrowedFd<'c>>,
-}
-
 /// The protocol loop, on any pair of streams; `controller` is the
 /// descriptor `input` reads from, if it has one: when it hangs up while a
 /// form runs, the controller is gone and the runtime stops (with the form).
 pub fn serve(
-    input: impl Read,
+    mut input: impl Read,
     output: impl Write,
     close_in_zygote: &[RawFd],
     controller: Option<BorrowedFd<'_>>,
 ) -> Result<(), RuntimeError> {
-    let mut up = Upstream {
-        input,
-        output: ReportSender::new(output),
-        hangup: controller,
-        cache: Cache::from_env().map_err(|e| RuntimeError::Fatal(format!("module cache: {e}")))?,
-        line: Arc::new(
-            StubLine::new().map_err(|e| RuntimeError::Fatal(format!("stub line: {e}")))?,
-        ),
-        stub: None,
-    };
-    let mut close: Vec<RawFd> = close_in_zygote.to_vec();
-    close.push(up.line.server_fd());
-    up.cache.sweep_abandoned();
-    up.output.send(FromRuntime::Hello {
+    let mut output = ReportSender::new(output);
+    let cache = Cache::from_env().map_err(|e| RuntimeError::Fatal(format!("cache: {e}")))?;
+    // Opened now, before any context is entered: what bundles are built on.
+    let mut stub = Some(StubSource::runtime_executable());
+    cache.sweep_abandoned();
+    output.send(FromRuntime::Hello {
         protocol: PROTOCOL_VERSION,
         runtime_version: env!("CARGO_PKG_VERSION").to_owned(),
-        cached_modules: up.cache.cached_modules().unwrap_or_default(),
-        cached_files: up.cache.cached_files().unwrap_or_default(),
+        arch: std::env::consts::ARCH.to_owned(),
+        cached_code: cache.cached(Shelf::Code).unwrap_or_default(),
+        cached_files: cache.cached(Shelf::Files).unwrap_or_default(),
     })?;
 
-    let mut received_modules = Vec::new();
+    let mut received_code = Vec::new();
     let mut received_bytes = 0u64;
     let mut received_files = Vec::new();
     let mut received_file_bytes = 0u64;
     let mut loaded: Option<Loaded> = None;
     loop {
-        let message = match protocol::recv(&mut up.input) {
+        let message = match protocol::recv(&mut input) {
             Ok(message) => message,
             Err(ProtocolError::Closed) => break,
             Err(e) => return Err(e.into()),
         };
         match message {
-            ToRuntime::Module {
+            ToRuntime::Code {
                 sha256,
                 size,
                 compressed_size,
             } => {
-                let stored = receive(&mut up.input, size, compressed_size, |bytes| {
-                    up.cache.store_module(&sha256, bytes)
+                let stored = receive(&mut input, size, compressed_size, |bytes| {
+                    cache.store(Shelf::Code, &sha256, bytes)
                 })?;
                 if let Err(e) = stored {
-                    return fatal(&mut up.output, format!("module {sha256}: {e}"));
+                    return fatal(&mut output, format!("compiled code {sha256}: {e}"));
                 }
                 received_bytes += compressed_size;
-                received_modules.push(sha256);
+                received_code.push(sha256);
             }
             ToRuntime::File {
                 sha256,
                 size,
                 compressed_size,
             } => {
-                let stored = receive(&mut up.input, size, compressed_size, |bytes| {
-                    up.cache.store_file(&sha256, bytes)
+                let stored = receive(&mut input, size, compressed_size, |bytes| {
+                    cache.store(Shelf::Files, &sha256, bytes)
                 })?;
                 if let Err(e) = stored {
-                    return fatal(&mut up.output, format!("file of the consfig {sha256}: {e}"));
+                    return fatal(&mut output, format!("file of the consfig {sha256}: {e}"));
                 }
                 received_file_bytes += compressed_size;
                 received_files.push(sha256);
+            }
+            ToRuntime::Load { .. } if loaded.is_some() => {
+                return fatal(&mut output, "the modules are loaded already".into());
             }
             ToRuntime::Load {
                 modules,
                 files,
                 mut policy,
                 contexts,
-                stub,
             } => {
-                up.stub = stub;
-                policy.files = match read_files(&up.cache, &files) {
+                let code = match read_code(&cache, &modules) {
+                    Ok(code) => code,
+                    Err(Missing(code)) => {
+                        output.send(FromRuntime::Resend { code })?;
+                        continue;
+                    }
+                };
+                policy.files = match read_files(&cache, &files) {
                     Ok(files) => files,
-                    Err(message) => return fatal(&mut up.output, message),
+                    Err(message) => return fatal(&mut output, message),
                 };
                 // From here on the host's data is in this process: blanked
                 // out of every message, and out of what reaches stderr.
-                up.output.blank(&policy.data);
-                if let Err(e) = blanked_stderr::start(&policy.data, &close) {
-                    return fatal(&mut up.output, format!("standard error: {e}"));
+                output.blank(&policy.data);
+                if let Err(e) = blanked_stderr::start(&policy.data, close_in_zygote) {
+                    return fatal(&mut output, format!("standard error: {e}"));
                 }
-                let launcher = RuntimeLauncher::new(StubSource::Runtime(Arc::clone(&up.line)));
-                let (mut image, compiled) = match load(&up.cache, &modules, *policy, launcher) {
-                    Ok(done) => done,
-                    Err(message) => return fatal(&mut up.output, message),
+                let stub = stub.take().expect("only the first Load gets here");
+                let launcher = RuntimeLauncher::new(stub);
+                let mut image = match load(&cache, code, *policy, launcher) {
+                    Ok(image) => image,
+                    Err(message) => return fatal(&mut output, message),
                 };
-                let zygote = match Zygote::spawn(&mut image, &contexts, &close) {
+                let zygote = match Zygote::spawn(&mut image, &contexts, close_in_zygote) {
                     Ok(zygote) => zygote,
-                    Err(e) => return fatal(&mut up.output, e.to_string()),
+                    Err(e) => return fatal(&mut output, e.to_string()),
                 };
                 loaded = Some(Loaded {
                     image,
                     contexts,
                     zygote: Some(zygote),
                 });
-                up.output.send(FromRuntime::Ready {
-                    received_modules: std::mem::take(&mut received_modules),
+                output.send(FromRuntime::Ready {
+                    received_code: std::mem::take(&mut received_code),
                     received_bytes,
-                    compiled_modules: compiled,
                     received_files: std::mem::take(&mut received_files),
                     received_file_bytes,
                 })?;
@@ -196,12 +185,9 @@ pub fn serve(
             ToRuntime::Apply { id, form } => {
                 let outcome = match &mut loaded {
                     None => Outcome::failed("no modules loaded yet", String::new()),
-                    Some(loaded) => loaded.apply(&form, &close, &mut up)?,
+                    Some(loaded) => loaded.apply(&form, close_in_zygote, controller)?,
                 };
-                up.output.send(FromRuntime::Outcome { id, outcome })?;
-            }
-            ToRuntime::Stub { .. } | ToRuntime::NoStub { .. } => {
-                return fatal(&mut up.output, "a stub was sent unasked".into());
+                output.send(FromRuntime::Outcome { id, outcome })?;
             }
             ToRuntime::Finish => break,
         }
@@ -221,11 +207,11 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn apply<R: Read, W: Write>(
+    fn apply(
         &mut self,
         form: &Form,
         close_in_zygote: &[RawFd],
-        up: &mut Upstream<'_, R, W>,
+        controller: Option<BorrowedFd<'_>>,
     ) -> Result<Outcome, RuntimeError> {
         let zygote = match &mut self.zygote {
             Some(zygote) => zygote,
@@ -236,9 +222,7 @@ impl Loaded {
             ),
         };
         let time = self.image.policy().limits.for_module(form.module()).time;
-        let line = Arc::clone(&up.line);
-        let hangup = up.hangup;
-        match zygote.apply_serving(form, time, line.server(), hangup, || answer_stub(up)) {
+        match zygote.apply_watching(form, time, controller) {
             Ok(outcome) => {
                 // Check mode: a control child forked anew later sees it too.
                 self.image.absorb(&outcome).map_err(|e| {
@@ -262,54 +246,29 @@ impl Loaded {
     }
 }
 
-/// Answer a descendant's question for the stub: from the cache, or from the
-/// controller (then cached).
-fn answer_stub<R: Read, W: Write>(up: &mut Upstream<'_, R, W>) -> Result<(), ProtocolError> {
-    let io = |e: nix::Error| ProtocolError::Io(e.into());
-    let Some(question) = up.line.question().map_err(io)? else {
-        return Ok(());
-    };
-    let cached = up
-        .stub
-        .as_deref()
-        .and_then(|sha| up.cache.stub_path(sha).ok())
-        .and_then(|path| File::open(path).ok());
-    let answer = match cached {
-        Some(file) => Ok(file),
-        None => fetch_stub(up)?,
-    };
-    up.line
-        .reply(question, answer.as_ref().map_err(Clone::clone))
-        .map_err(io)
-}
+/// Code a `Load` named that the cache does not hold (intact): to be sent again.
+struct Missing(Vec<String>);
 
-/// Ask the controller for its stub and keep it in the cache.
-fn fetch_stub<R: Read, W: Write>(
-    up: &mut Upstream<'_, R, W>,
-) -> Result<Result<File, String>, ProtocolError> {
-    up.output.send(FromRuntime::NeedStub)?;
-    match protocol::recv(&mut up.input)? {
-        ToRuntime::Stub {
-            sha256,
-            size,
-            compressed_size,
-        } => {
-            let stored = receive(&mut up.input, size, compressed_size, |bytes| {
-                up.cache.store_stub(&sha256, bytes)
-            })?;
-            Ok(stored.and_then(|path| {
-                up.stub = Some(sha256);
-                File::open(path).map_err(|e| e.to_string())
-            }))
+/// Each module's compiled code, read back from the cache and verified; an
+/// entry found damaged is dropped, and named with the missing ones.
+fn read_code(cache: &Cache, modules: &[ModuleCode]) -> Result<Vec<(ModuleCode, Vec<u8>)>, Missing> {
+    let mut code = Vec::new();
+    let mut missing = Vec::new();
+    for module in modules {
+        match cache.read(Shelf::Code, &module.code) {
+            Ok(bytes) => code.push((module.clone(), bytes)),
+            Err(_) if !missing.contains(&module.code) => missing.push(module.code.clone()),
+            Err(_) => {}
         }
-        ToRuntime::NoStub { reason } => Ok(Err(reason)),
-        other => Err(ProtocolError::Io(std::io::Error::other(format!(
-            "expected the stub from the controller, got {other:?}"
-        )))),
+    }
+    if missing.is_empty() {
+        Ok(code)
+    } else {
+        Err(Missing(missing))
     }
 }
 
-/// The raw frame after a `Module` or `Stub` message, gunzipped and put in
+/// The raw frame after a `Code` or `File` message, gunzipped and put in
 /// the cache by `store`: where it is, or what is wrong with it.
 fn receive(
     input: &mut impl Read,
@@ -349,7 +308,7 @@ fn read_files(cache: &Cache, files: &BTreeMap<String, String>) -> Result<Consfig
         .iter()
         .map(|(path, sha256)| {
             cache
-                .read_file(sha256)
+                .read(Shelf::Files, sha256)
                 .map(|bytes| (path.clone(), bytes))
                 .map_err(|e| {
                     format!("file of the consfig {path} ({sha256}) is not in the cache: {e}")
@@ -369,30 +328,23 @@ fn fatal(output: &mut ReportSender<impl Write>, message: String) -> Result<(), R
     Err(RuntimeError::Fatal(message))
 }
 
-/// Load the named cached modules into a pristine image under `policy`; also
-/// say which had to be compiled.
+/// Load the modules' verified code into a pristine image under `policy`.
 fn load(
     cache: &Cache,
-    hashes: &[String],
+    code: Vec<(ModuleCode, Vec<u8>)>,
     policy: Policy,
     launcher: RuntimeLauncher,
-) -> Result<(Image, Vec<String>), String> {
+) -> Result<Image, String> {
     let engine = crate::engine::new_engine().map_err(|e| e.to_string())?;
-    let modules = hashes
-        .iter()
-        .map(|sha256| {
-            let bytes = cache
-                .read_module(sha256)
-                .map_err(|e| format!("module {sha256} is not in the cache: {e}"))?;
-            Ok((format!("module {sha256}"), sha256.as_str(), bytes))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let (recipe, compiled) = Recipe::compile(
+    let recipe = Recipe::deserialize(
         &engine,
-        cache,
-        modules
-            .iter()
-            .map(|(origin, sha256, bytes)| (origin.clone(), *sha256, bytes.as_slice())),
+        code.iter().map(|(module, bytes)| {
+            (
+                format!("module {}", module.module),
+                module.module.as_str(),
+                bytes.as_slice(),
+            )
+        }),
         Arc::new(launcher),
     )
     .map_err(|e| e.to_string())?;
@@ -403,9 +355,7 @@ fn load(
     if let Ok(exe) = std::env::current_exe() {
         policy.protected.push(exe);
     }
-    let image =
-        Image::new(&recipe, HostState::new(HostMode::Deploy, policy)).map_err(|e| e.to_string())?;
-    Ok((image, compiled))
+    Image::new(&recipe, HostState::new(HostMode::Deploy, policy)).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

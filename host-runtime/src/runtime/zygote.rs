@@ -71,7 +71,7 @@ pub enum ZygoteError {
     /// The control child could not get ready, e.g. could not enter a context.
     #[error("{0}")]
     Start(String),
-    /// Serving a request while waiting failed (the runtime lost the controller).
+    /// The runtime lost the controller while waiting.
     #[error("{0}")]
     Upstream(ProtocolError),
 }
@@ -248,26 +248,20 @@ impl Zygote {
         Ok(protocol::recv(self.responses())?)
     }
 
-    /// The same, calling `serve` whenever `line` is readable meanwhile: the
-    /// runtime answers its descendants there while a form runs. When
-    /// `controller` (the runtime's input) hangs up meanwhile, the controller
-    /// is gone: [`ZygoteError::Upstream`].
-    pub fn apply_serving(
+    /// The same, giving up when `controller` (the runtime's input) hangs
+    /// up meanwhile: the controller is gone, [`ZygoteError::Upstream`].
+    pub fn apply_watching(
         &mut self,
         form: &Form,
         timeout: Duration,
-        line: BorrowedFd<'_>,
         controller: Option<BorrowedFd<'_>>,
-        serve: impl FnMut() -> Result<(), ProtocolError>,
     ) -> Result<Outcome, ZygoteError> {
         self.send(form, timeout)?;
-        let mut responses = self
+        let responses = self
             .responses
-            .take()
+            .as_mut()
             .expect("open until the handle is dropped");
-        let result = wait_serving(&mut responses, line, controller, serve);
-        self.responses = Some(responses);
-        result
+        wait_watching(responses, controller)
     }
 
     fn send(&mut self, form: &Form, timeout: Duration) -> Result<(), ZygoteError> {
@@ -302,19 +296,13 @@ impl Drop for Zygote {
     }
 }
 
-/// Wait for the outcome on `responses`, calling `serve` whenever `line` is
-/// readable meanwhile, and giving up when `controller` hangs up.
-fn wait_serving(
+/// Wait for the outcome on `responses`, giving up when `controller` hangs up.
+fn wait_watching(
     responses: &mut File,
-    line: BorrowedFd<'_>,
     controller: Option<BorrowedFd<'_>>,
-    mut serve: impl FnMut() -> Result<(), ProtocolError>,
 ) -> Result<Outcome, ZygoteError> {
     loop {
-        let mut fds = vec![
-            PollFd::new(responses.as_fd(), PollFlags::POLLIN),
-            PollFd::new(line, PollFlags::POLLIN),
-        ];
+        let mut fds = vec![PollFd::new(responses.as_fd(), PollFlags::POLLIN)];
         // Nothing is read there meanwhile: only its hangup is asked about.
         fds.extend(controller.map(|fd| PollFd::new(fd, hangup())));
         match poll(&mut fds, PollTimeout::NONE) {
@@ -323,13 +311,10 @@ fn wait_serving(
             Err(e) => return Err(ProtocolError::Io(e.into()).into()),
         }
         let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-        let [outcome, asked, gone] = [0, 1, 2].map(|i| fds.get(i).is_some_and(ready));
+        let [outcome, gone] = [0, 1].map(|i| fds.get(i).is_some_and(ready));
         drop(fds);
         if gone {
             return Err(ZygoteError::Upstream(ProtocolError::Closed));
-        }
-        if asked {
-            serve().map_err(ZygoteError::Upstream)?;
         }
         if outcome {
             return Ok(protocol::recv(responses)?);

@@ -1,12 +1,11 @@
-//! The framed, versioned protocol between the controller and `consfig runtime`
+//! The framed, versioned protocol between the controller and the runtime
 //! (the messages here), and the frames the runtime and its forked children
 //! speak among themselves.
 //!
 //! A frame is a 4-byte big-endian length followed by that many bytes. Control
-//! messages are JSON; module bytes travel raw in the frame that follows a
-//! [`ToRuntime::Module`] message, and those of a file of the consfig in the
-//! frame after a [`ToRuntime::File`], so they are never inflated by an
-//! encoding.
+//! messages are JSON; compiled code travels raw in the frame that follows a
+//! [`ToRuntime::Code`] message, and a file of the consfig in the frame after
+//! a [`ToRuntime::File`], so they are never inflated by an encoding.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -19,7 +18,7 @@ use super::outcome::Outcome;
 use crate::sandbox::policy::Policy;
 
 /// Bumped on every incompatible change; the controller refuses a runtime that differs.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Frames larger than this are refused: no module, form or outcome is near it,
 /// and a corrupt length must not make us allocate gigabytes.
@@ -124,30 +123,34 @@ pub fn recv<M: DeserializeOwned>(r: &mut impl Read) -> Result<M, ProtocolError> 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FromRuntime {
-    /// First message: who we are and which modules we already hold.
+    /// First message: who we are, what we run on, and which compiled code
+    /// and files we already hold.
     Hello {
         protocol: u32,
         runtime_version: String,
-        cached_modules: Vec<String>,
+        /// The architecture the runtime runs on (`std::env::consts::ARCH`):
+        /// the code the controller compiles is for it.
+        arch: String,
+        /// Hashes of the compiled code it holds.
+        cached_code: Vec<String>,
         /// Hashes of the files of consfigs it holds.
-        #[serde(default)]
         cached_files: Vec<String>,
+    },
+    /// Some code [`ToRuntime::Load`] names is not in the cache, or no longer
+    /// has its hash there (dropped): send it, then `Load` again.
+    Resend {
+        code: Vec<String>,
     },
     /// All modules are loaded and the control child is forked: forms may come.
     Ready {
-        received_modules: Vec<String>,
+        /// Hashes of the compiled code received, in order, and their bytes
+        /// as they crossed the wire.
+        received_code: Vec<String>,
         received_bytes: u64,
-        compiled_modules: Vec<String>,
-        /// Hashes of the files of the consfig received, in order, and their
-        /// bytes as they crossed the wire.
-        #[serde(default)]
+        /// The same for the files of the consfig.
         received_files: Vec<String>,
-        #[serde(default)]
         received_file_bytes: u64,
     },
-    /// A form is writing a bundle and this runtime has no stub for it:
-    /// answered with [`ToRuntime::Stub`] or [`ToRuntime::NoStub`].
-    NeedStub,
     Outcome {
         id: u64,
         outcome: Outcome,
@@ -164,20 +167,29 @@ impl FromRuntime {
     pub fn kind(&self) -> &'static str {
         match self {
             FromRuntime::Hello { .. } => "hello",
+            FromRuntime::Resend { .. } => "resend",
             FromRuntime::Ready { .. } => "ready",
-            FromRuntime::NeedStub => "need-stub",
             FromRuntime::Outcome { .. } => "outcome",
             FromRuntime::Fatal { .. } => "fatal",
         }
     }
 }
 
+/// A module to load: the hash of its Wasm (what it is) and of the code
+/// compiled from it for the runtime's engine (what runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleCode {
+    pub module: String,
+    pub code: String,
+}
+
 /// Controller → runtime.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ToRuntime {
-    /// Followed by one raw frame holding the module's bytes, gzip-compressed.
-    Module {
+    /// Followed by one raw frame holding a module's compiled code,
+    /// gzip-compressed; `sha256` is the hash of the code.
+    Code {
         sha256: String,
         size: u64,
         compressed_size: u64,
@@ -188,38 +200,23 @@ pub enum ToRuntime {
         size: u64,
         compressed_size: u64,
     },
-    /// Load these modules (all present by now) and fork the control child.
+    /// Load these modules (their code present by now, or asked for again
+    /// with [`FromRuntime::Resend`]) and fork the control child.
     Load {
-        modules: Vec<String>,
+        modules: Vec<ModuleCode>,
         /// The files of the consfig this host's forms may read, by their
         /// path relative to Consfig.toml: the SHA-256 of each (all present
         /// by now).
-        #[serde(default)]
         files: BTreeMap<String, String>,
         /// Limits (and the rest of the deploy's policy) for every form.
         policy: Box<Policy>,
         /// Contexts the control child enters before any form: the context hops
         /// of the connection, e.g. `chroot:/srv/c1`.
-        #[serde(default)]
         contexts: Vec<Context>,
-        /// SHA-256 of the stub the controller would send for bundles, so a
-        /// runtime that caches it never asks.
-        #[serde(default)]
-        stub: Option<String>,
     },
     Apply {
         id: u64,
         form: Form,
-    },
-    /// Followed by one raw frame holding the bundle stub, gzip-compressed.
-    Stub {
-        sha256: String,
-        size: u64,
-        compressed_size: u64,
-    },
-    /// The controller has no stub to send.
-    NoStub {
-        reason: String,
     },
     /// No more forms: stop the control child and exit.
     Finish,
@@ -240,7 +237,7 @@ mod tests {
     #[test]
     fn a_frame_over_the_limit_is_skipped_and_the_next_read_in_step() {
         let big = vec![b'x'; 1000];
-        let bytes = frames(&[&big, br#"{"type":"need-stub"}"#]);
+        let bytes = frames(&[&big, br#"{"type":"resend","code":[]}"#]);
         let mut r = bytes.as_slice();
         assert!(matches!(
             recv_within::<FromRuntime>(&mut r, 999).unwrap(),
@@ -248,7 +245,7 @@ mod tests {
         ));
         assert!(matches!(
             recv_within::<FromRuntime>(&mut r, 999).unwrap(),
-            Received::Message(FromRuntime::NeedStub)
+            Received::Message(FromRuntime::Resend { .. })
         ));
         assert!(matches!(
             recv_within::<FromRuntime>(&mut r, 999),
@@ -290,7 +287,11 @@ mod tests {
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        let bytes = frames(&[b"not json", deep.as_bytes(), br#"{"type":"need-stub"}"#]);
+        let bytes = frames(&[
+            b"not json",
+            deep.as_bytes(),
+            br#"{"type":"resend","code":[]}"#,
+        ]);
         let mut r = bytes.as_slice();
         for _ in 0..2 {
             assert!(matches!(
@@ -300,7 +301,7 @@ mod tests {
         }
         assert!(matches!(
             recv_within::<FromRuntime>(&mut r, 1 << 20).unwrap(),
-            Received::Message(FromRuntime::NeedStub)
+            Received::Message(FromRuntime::Resend { .. })
         ));
     }
 }

@@ -176,25 +176,25 @@ impl Redact for FromRuntime {
             FromRuntime::Hello {
                 protocol: _,
                 runtime_version,
-                cached_modules,
+                arch,
+                cached_code,
                 cached_files,
             } => {
                 runtime_version.redact(redactor);
-                cached_modules.redact(redactor);
+                arch.redact(redactor);
+                cached_code.redact(redactor);
                 cached_files.redact(redactor);
             }
+            FromRuntime::Resend { code } => code.redact(redactor),
             FromRuntime::Ready {
-                received_modules,
+                received_code,
                 received_bytes: _,
-                compiled_modules,
                 received_files,
                 received_file_bytes: _,
             } => {
-                received_modules.redact(redactor);
-                compiled_modules.redact(redactor);
+                received_code.redact(redactor);
                 received_files.redact(redactor);
             }
-            FromRuntime::NeedStub => {}
             FromRuntime::Outcome { id: _, outcome } => outcome.redact(redactor),
             FromRuntime::Fatal { message } => message.redact(redactor),
         }

@@ -1,11 +1,13 @@
 //! Getting this exact runtime onto a target and starting it.
 //!
 //! The runtime lives at `~/.cache/consfig/runtime/<sha256>/consfig` (under
-//! `$XDG_CACHE_HOME` when set). A small POSIX-sh script on the target starts it
-//! if present and its hash is the one expected; otherwise it says so, receives
-//! the gzip-compressed binary on its standard input, checks the hash, and
-//! renames it into place before starting it. A target that has the binary is sent no binary bytes. (The bundle
-//! stub is sent later, over the protocol, if a form asks for it.)
+//! `$XDG_CACHE_HOME` when set). A small POSIX-sh script on the target learns
+//! its architecture (`uname -m`), picks the runtime built for it from the
+//! ones the controller has, and starts it if present and its hash is the one
+//! expected; otherwise it says so, receives the gzip-compressed binary on its
+//! standard input, checks the hash, and renames it into place before
+//! starting it. A target that has the binary is sent no binary bytes; one
+//! of an architecture without a runtime is told so before anything is sent.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -14,12 +16,16 @@ use std::sync::OnceLock;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use super::super::installation::Installation;
+use crate::engine::architecture::{self, Architecture};
 use crate::engine::cache::sha256_hex;
 
 /// The first line the script prints: the target has the runtime and starts it.
 pub const READY: &str = "consfig-bootstrap: ready";
-/// The script needs the runtime's bytes.
-pub const NEED: &str = "consfig-bootstrap: need";
+/// The script needs the bytes of the runtime for the architecture that follows.
+pub const NEED: &str = "consfig-bootstrap: need ";
+/// The target's architecture, which follows, has no runtime here.
+pub const UNSUPPORTED: &str = "consfig-bootstrap: unsupported ";
 /// sudo on the target needs the login user's password.
 pub const PASSWORD: &str = "consfig-bootstrap: password";
 
@@ -79,8 +85,84 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The script that starts (and if need be first receives) the runtime.
-pub fn script(sha256: &str) -> String {
+/// The runtimes this controller ships, one per architecture built.
+pub struct Runtimes {
+    binaries: Vec<(&'static Architecture, RuntimeBinary)>,
+}
+
+impl Runtimes {
+    /// Every runtime `installation` has.
+    pub fn load(installation: &Installation) -> std::io::Result<Self> {
+        let mut binaries = Vec::new();
+        for name in installation.architectures() {
+            let arch = architecture::by_name(name).expect("a known architecture");
+            let path = installation
+                .runtime_for(arch)
+                .map_err(std::io::Error::other)?;
+            let binary = RuntimeBinary::load(&path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            binaries.push((arch, binary));
+        }
+        Ok(Runtimes { binaries })
+    }
+
+    /// Just `binary`, for targets of this machine's architecture.
+    pub fn native_only(binary: RuntimeBinary) -> Self {
+        Runtimes {
+            binaries: vec![(architecture::native(), binary)],
+        }
+    }
+
+    /// The runtime for `arch` (as `uname -m` or the runtime names it).
+    pub fn get(&self, arch: &str) -> Option<&RuntimeBinary> {
+        let arch = architecture::by_name(arch)?;
+        self.binaries
+            .iter()
+            .find(|(a, _)| *a == arch)
+            .map(|(_, binary)| binary)
+    }
+
+    /// The runtime this machine runs (`local` hops).
+    pub fn native(&self) -> Option<&RuntimeBinary> {
+        self.get(architecture::native().name)
+    }
+
+    /// The architectures there is a runtime for, for errors.
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = self.binaries.iter().map(|(a, _)| a.name).collect();
+        if names.is_empty() {
+            "none (build them with `make`)".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// The error of a target whose architecture has no runtime here.
+    pub fn unsupported(&self, arch: &str) -> String {
+        format!(
+            "the target's architecture is {arch} (uname -m) and this controller has no runtime for it; runtimes here: {}. `make` builds one per architecture of its RUNTIME_ARCHES",
+            self.names()
+        )
+    }
+}
+
+/// The script that starts (and if need be first receives) the runtime for
+/// the target's architecture.
+pub fn script(runtimes: &Runtimes) -> String {
+    let mut cases = String::new();
+    for (arch, binary) in &runtimes.binaries {
+        // uname -m's other names for it, as architecture::by_name knows them.
+        let names: Vec<&str> = ["x86_64", "amd64", "aarch64", "arm64"]
+            .into_iter()
+            .filter(|name| architecture::by_name(name) == Some(arch))
+            .collect();
+        cases.push_str(&format!(
+            "  {}) a={}; s={} ;;\n",
+            names.join("|"),
+            arch.name,
+            binary.sha256
+        ));
+    }
     format!(
         r#"set -eu
 # receive MARKER FILE SHA256: ask for FILE, take its gzip, verify, put it in place.
@@ -98,12 +180,16 @@ receive() {{
   mv -f "$t" "$2"
   trap - EXIT
 }}
+a=$(uname -m)
+case "$a" in
+{cases}  *) echo "{UNSUPPORTED}$a"; exit 4 ;;
+esac
 c="${{XDG_CACHE_HOME:-$HOME/.cache}}/consfig"
-d="$c/runtime/{sha256}"
+d="$c/runtime/$s"
 # What runs is checked every time: a cached runtime changed since it was put
 # there (by anything that could write the cache) is received again.
 h=$(sha256sum "$d/consfig" 2>/dev/null) || h=
-[ -x "$d/consfig" ] && [ "${{h%% *}}" = "{sha256}" ] || receive "{NEED}" "$d/consfig" {sha256}
+[ -x "$d/consfig" ] && [ "${{h%% *}}" = "$s" ] || receive "{NEED}$a" "$d/consfig" "$s"
 echo "{READY}"
 exec "$d/consfig" runtime
 "#
@@ -137,7 +223,7 @@ fi
 pub fn finish(
     reader: &mut impl BufRead,
     writer: &mut impl Write,
-    runtime: &RuntimeBinary,
+    runtimes: &Runtimes,
     sudo_password: Option<&Secret>,
 ) -> Result<u64, String> {
     let mut sent = 0;
@@ -150,7 +236,23 @@ pub fn finish(
             Ok(_) => {}
             Err(e) => return Err(format!("starting the runtime: {e}")),
         }
-        match line.trim_end() {
+        let line = line.trim_end();
+        if let Some(arch) = line.strip_prefix(UNSUPPORTED) {
+            return Err(runtimes.unsupported(arch));
+        }
+        let needed = line
+            .strip_prefix(NEED)
+            .map(|arch| runtimes.get(arch).ok_or_else(|| runtimes.unsupported(arch)));
+        if let Some(runtime) = needed {
+            let bytes = runtime?.compressed()?;
+            writeln!(writer, "{}", bytes.len())
+                .and_then(|()| writer.write_all(bytes))
+                .and_then(|()| writer.flush())
+                .map_err(|e| format!("uploading the runtime: {e}"))?;
+            sent += bytes.len() as u64;
+            continue;
+        }
+        match line {
             READY => return Ok(sent),
             PASSWORD => {
                 let password = sudo_password.ok_or(
@@ -159,14 +261,6 @@ pub fn finish(
                 writeln!(writer, "{}", password.0)
                     .and_then(|()| writer.flush())
                     .map_err(|e| format!("answering sudo: {e}"))?;
-            }
-            NEED => {
-                let bytes = runtime.compressed()?;
-                writeln!(writer, "{}", bytes.len())
-                    .and_then(|()| writer.write_all(bytes))
-                    .and_then(|()| writer.flush())
-                    .map_err(|e| format!("uploading the runtime: {e}"))?;
-                sent += bytes.len() as u64;
             }
             other => {
                 return Err(format!(
@@ -193,12 +287,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fake = dir.path().join("fake-consfig");
         std::fs::write(&fake, "#!/bin/sh\necho \"runtime started with $1\"\n").unwrap();
-        let runtime = RuntimeBinary::load(&fake).unwrap();
+        let runtimes = Runtimes::native_only(RuntimeBinary::load(&fake).unwrap());
+        let runtime = runtimes.native().unwrap();
         let run =
             |input: &mut dyn FnMut(&mut std::process::ChildStdin, &mut dyn BufRead) -> u64| {
                 let mut child = std::process::Command::new("sh")
                     .arg("-c")
-                    .arg(script(&runtime.sha256))
+                    .arg(script(&runtimes))
                     .env("XDG_CACHE_HOME", dir.path().join("cache"))
                     .stdin(std::process::Stdio::piped())
                     .stdout(std::process::Stdio::piped())
@@ -214,7 +309,7 @@ mod tests {
                 (sent, rest)
             };
         let mut go = |stdin: &mut std::process::ChildStdin, stdout: &mut dyn BufRead| {
-            finish(&mut &mut *stdout, stdin, &runtime, None).unwrap()
+            finish(&mut &mut *stdout, stdin, &runtimes, None).unwrap()
         };
         let (sent, rest) = run(&mut go);
         assert_eq!(sent, runtime.compressed().unwrap().len() as u64);
@@ -230,5 +325,53 @@ mod tests {
         let (sent, rest) = run(&mut go);
         assert_eq!(sent, runtime.compressed().unwrap().len() as u64);
         assert_eq!(rest, "runtime started with runtime\n");
+    }
+
+    /// A target whose architecture has no runtime is told so before
+    /// anything is sent, and the error names what there is.
+    #[test]
+    fn a_target_of_another_architecture_without_a_runtime_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("fake-consfig");
+        std::fs::write(&fake, "#!/bin/sh\necho started\n").unwrap();
+        let runtimes = Runtimes::native_only(RuntimeBinary::load(&fake).unwrap());
+        // uname answers as a riscv64 machine would.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("uname"), "#!/bin/sh\necho riscv64\n").unwrap();
+        std::fs::set_permissions(
+            bin.join("uname"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script(&runtimes))
+            .env("PATH", path)
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let error = finish(&mut stdout, &mut stdin, &runtimes, None).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "the target's architecture is riscv64 (uname -m) and this controller has no runtime for it; runtimes here: {}",
+                std::env::consts::ARCH
+            )),
+            "{error}"
+        );
+        assert!(!child.wait().unwrap().success());
+        assert!(
+            !dir.path().join("cache/consfig/runtime").exists(),
+            "nothing received"
+        );
+        // Asked by name for one this controller lacks: the same error.
+        let mut asked = std::io::Cursor::new(format!("{NEED}aarch64\n"));
+        let error = finish(&mut asked, &mut Vec::new(), &runtimes, None).unwrap_err();
+        assert!(error.contains("architecture is aarch64"), "{error}");
     }
 }

@@ -1,7 +1,7 @@
 //! Connections: the chain of hops from the controller to a runtime on the target.
 //!
 //! A host's `connection` lists hops, e.g. `["local"]`. The last hop starts
-//! `consfig runtime` and hands back its stdin/stdout as a [`RuntimeChannel`].
+//! the runtime (`consfig-stub runtime`) and hands back its stdin/stdout as a [`RuntimeChannel`].
 
 pub mod bootstrap;
 pub mod deadline;
@@ -162,7 +162,7 @@ pub trait RuntimeProcess: Send {
 /// contexts its control child is to enter (the hops after those).
 pub fn open(
     hops: &[Hop],
-    runtime: &bootstrap::RuntimeBinary,
+    runtimes: &bootstrap::Runtimes,
     ssh: &ssh::SshOptions,
 ) -> Result<(RuntimeChannel, Vec<Context>), ConnectionError> {
     let chain = || {
@@ -173,12 +173,17 @@ pub fn open(
     };
     let bad = |why: &str| ConnectionError::BadHop(format!("connection {}: {why}", chain()));
     let (channel, rest) = match hops {
-        [Hop::Local, rest @ ..] => (local::start_runtime(&runtime.path)?, rest),
+        [Hop::Local, rest @ ..] => {
+            let runtime = runtimes.native().ok_or_else(|| {
+                ConnectionError::Bootstrap(runtimes.unsupported(std::env::consts::ARCH))
+            })?;
+            (local::start_runtime(&runtime.path)?, rest)
+        }
         [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
-            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtime)?,
+            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtimes)?,
             rest,
         ),
-        [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtime)?, rest),
+        [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtimes)?, rest),
         _ => return Err(bad("the first hop must be local or ssh://")),
     };
     let contexts = rest

@@ -13,7 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
-use super::bootstrap::{self, RuntimeBinary, Secret, sh_quote};
+use super::bootstrap::{self, Runtimes, Secret, sh_quote};
 use super::deadline::Deadline;
 use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
@@ -235,20 +235,20 @@ impl RuntimeProcess for SshRuntime {
     }
 }
 
-/// Start the runtime on the far side of `target`, uploading it first if the
-/// target lacks this exact binary. With `sudo`, the runtime runs as that user
+/// Start the runtime on the far side of `target`, uploading it first (the
+/// one for the target's architecture) if the target lacks this exact binary. With `sudo`, the runtime runs as that user
 /// (`Some(None)`: root) via `sudo -n`.
 pub fn start_runtime(
     target: &SshTarget,
     sudo: Option<Option<&str>>,
     options: &SshOptions,
-    runtime: &RuntimeBinary,
+    runtimes: &Runtimes,
 ) -> Result<RuntimeChannel, ConnectionError> {
     let session = connect(target, options)?;
     session.set_timeout(BOOTSTRAP_STEP_TIMEOUT_MS);
     let lost = |e: ssh2::Error| ConnectionError::Ssh(format!("{target}: {e}"));
     let mut channel = session.channel_session().map_err(lost)?;
-    let script = bootstrap::script(&runtime.sha256);
+    let script = bootstrap::script(runtimes);
     let command = match sudo {
         None => format!("sh -c {}", sh_quote(&script)),
         Some(user) => format!(
@@ -264,7 +264,7 @@ pub fn start_runtime(
     let runtime_bytes_sent = match bootstrap::finish(
         &mut reader,
         &mut writer,
-        runtime,
+        runtimes,
         options.sudo_password.as_ref(),
     ) {
         Ok(sent) => {
