@@ -72,9 +72,11 @@ stub:
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
 # and client and sudo for the SSH tests, curl to fetch pages from bundles,
 # systemd-nspawn to boot containers, locales and git for the standard
-# modules' tests, and two Debian 12 roots made once with debootstrap and
-# cached in /var/cache: a plain one for chroots, and one with systemd and
-# sshd to boot.
+# modules' tests, qemu-user-static (with binfmt-support to register it) to
+# run aarch64 programs and an aarch64 C toolchain to build for them, and
+# three Debian 12 roots made once with debootstrap and cached in /var/cache:
+# a plain one for chroots, one with systemd and sshd to boot, and an arm64
+# one with sshd, emulated.
 test-deps: wasm-target
 	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
 	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
@@ -84,8 +86,13 @@ test-deps: wasm-target
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
 	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q locales git; }
+	@test -x /usr/bin/qemu-aarch64-static && command -v update-binfmts >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q qemu-user-static binfmt-support; }
+	@command -v aarch64-linux-gnu-gcc >/dev/null && test -d /usr/aarch64-linux-gnu/include || \
+		{ apt-get update -q && apt-get install -y -q gcc-aarch64-linux-gnu libc6-dev-arm64-cross; }
 	@bash tests/fixtures/debian-root.sh >/dev/null
 	@bash tests/fixtures/debian-booted.sh >/dev/null
+	@bash tests/fixtures/debian-arm64-root.sh >/dev/null
 
 test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace
