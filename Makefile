@@ -6,7 +6,7 @@
 #                 standard modules' native unit tests too), and each fuzz
 #                 target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
-#   make bench    measure forms, SSH deploys, bundles and modules built from source
+#   make bench    measure forms, SSH deploys (one host, a fleet), bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make docs     regenerate docs/properties.md, the standard modules' reference
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
@@ -140,6 +140,7 @@ bench: test-deps bench-deps build
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
 	$(CARGO) bench --locked -p consfig-tests --bench source_modules
 	$(CARGO) bench --locked -p consfig-tests --bench web_server
+	$(CARGO) bench --locked -p consfig-tests --bench fleet
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.
