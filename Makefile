@@ -7,7 +7,7 @@
 #                 standard modules' native unit tests too), and each fuzz
 #                 target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
-#   make bench    measure forms, SSH deploys, bundles and modules built from source
+#   make bench    measure forms, SSH deploys (one host, a fleet), bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make docs     regenerate docs/properties.md, the standard modules' reference
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
@@ -100,9 +100,11 @@ cross-stub:
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
 # and client and sudo for the SSH tests, curl to fetch pages from bundles,
 # systemd-nspawn to boot containers, locales and git for the standard
-# modules' tests, and two Debian 12 roots made once with debootstrap and
-# cached in /var/cache: a plain one for chroots, and one with systemd and
-# sshd to boot.
+# modules' tests, qemu-user-static (with binfmt-support to register it) to
+# run aarch64 programs and an aarch64 C toolchain to build for them, and
+# three Debian 12 roots made once with debootstrap and cached in /var/cache:
+# a plain one for chroots, one with systemd and sshd to boot, and an arm64
+# one with sshd, emulated.
 test-deps: wasm-target
 	@test -x /bin/busybox || { apt-get update -q && apt-get install -y -q busybox-static; }
 	@command -v useradd >/dev/null || { apt-get update -q && apt-get install -y -q passwd; }
@@ -112,8 +114,13 @@ test-deps: wasm-target
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
 	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q locales git; }
+	@test -x /usr/bin/qemu-aarch64-static && command -v update-binfmts >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q qemu-user-static binfmt-support; }
+	@command -v aarch64-linux-gnu-gcc >/dev/null && test -d /usr/aarch64-linux-gnu/include || \
+		{ apt-get update -q && apt-get install -y -q gcc-aarch64-linux-gnu libc6-dev-arm64-cross; }
 	@bash tests/fixtures/debian-root.sh >/dev/null
 	@bash tests/fixtures/debian-booted.sh >/dev/null
+	@bash tests/fixtures/debian-arm64-root.sh >/dev/null
 
 test: test-deps build fuzz-deps
 	$(CARGO) test --release --locked --workspace
@@ -168,6 +175,7 @@ bench: test-deps bench-deps build
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
 	$(CARGO) bench --locked -p consfig-tests --bench source_modules
 	$(CARGO) bench --locked -p consfig-tests --bench web_server
+	$(CARGO) bench --locked -p consfig-tests --bench fleet
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.

@@ -102,7 +102,8 @@ impl Overlay {
         self.dir.path()
     }
 
-    fn unmount(&mut self) {
+    /// Unmount the copy (idempotent); its scratch directory stays until drop.
+    pub fn unmount(&mut self) {
         if self.mounted {
             if nix::mount::umount(&self.root).is_err() {
                 let _ = nix::mount::umount2(&self.root, nix::mount::MntFlags::MNT_DETACH);
@@ -129,7 +130,8 @@ pub fn keygen(path: &Path) {
     assert!(status.success(), "ssh-keygen -f {} failed", path.display());
 }
 
-fn write(path: &Path, text: &str, mode: u32) {
+/// Write `text` to `path` with `mode`, making its directory.
+pub fn write(path: &Path, text: &str, mode: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -353,7 +355,7 @@ impl Drop for Booted {
 }
 
 /// Whether an SSH server answers on 127.0.0.1:`port` with its banner.
-fn banner(port: u16) -> bool {
+pub fn banner(port: u16) -> bool {
     ssh_version(port).is_some_and(|line| line.starts_with("SSH-2.0-"))
 }
 

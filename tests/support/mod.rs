@@ -5,6 +5,7 @@
 //! `make test` builds everything first; run alone, a test fails (it never
 //! skips) and says to build.
 
+pub mod arm64;
 pub mod booted;
 pub mod debian;
 pub mod sshd;

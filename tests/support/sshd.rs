@@ -3,7 +3,9 @@
 //! key pair and an `sshd_config` of its own, all in a temporary directory the
 //! fixture owns. Each server also has its own target-side cache directory
 //! (passed to sessions as XDG_CACHE_HOME), so a test sees cold and warm targets
-//! it made itself, and another for runtimes started through `sudo`, which
+//! it made itself — unless started with [`Sshd::start_with_home_caches`], for
+//! many accounts as distinct targets, each with the cache in its own home —
+//! and another for runtimes started through `sudo`, which
 //! drops XDG_CACHE_HOME: a sudoers rule with [`Sshd::sudo_defaults`] sets it
 //! again, so that no test writes the cache under root's (or any) home. Several
 //! servers may run at once.
@@ -38,6 +40,9 @@ pub struct Sshd {
     client_key: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// Sessions keep no XDG_CACHE_HOME: each account's runtime caches under
+    /// its own `~/.cache`.
+    home_caches: bool,
 }
 
 fn keygen(path: &Path) {
@@ -61,6 +66,17 @@ impl Sshd {
     /// Start a fresh server: new host and client keys, `root` authorised.
     /// Returns once it answers with an SSH banner.
     pub fn start() -> Sshd {
+        Self::start_with(false)
+    }
+
+    /// The same, but sessions get no XDG_CACHE_HOME: the runtime of each
+    /// account keeps its cache in that account's home, so several accounts
+    /// of this one server are distinct targets, cold or warm each on its own.
+    pub fn start_with_home_caches() -> Sshd {
+        Self::start_with(true)
+    }
+
+    fn start_with(home_caches: bool) -> Sshd {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: `make test-deps` installs openssh-server"
@@ -100,6 +116,7 @@ impl Sshd {
             client_key,
             port: 0,
             child: None,
+            home_caches,
         };
         sshd.authorize("root");
         sshd.launch(false);
@@ -111,6 +128,11 @@ impl Sshd {
     /// path would refuse every key; the fixture alone writes those files.
     fn config(&self) -> String {
         let d = self.dir.path().display();
+        let cache = if self.home_caches {
+            String::new()
+        } else {
+            format!("SetEnv XDG_CACHE_HOME={d}/target-cache\n")
+        };
         format!(
             "ListenAddress 127.0.0.1\n\
              Port {port}\n\
@@ -123,7 +145,7 @@ impl Sshd {
              KbdInteractiveAuthentication no\n\
              PermitRootLogin prohibit-password\n\
              UsePAM no\n\
-             SetEnv XDG_CACHE_HOME={d}/target-cache\n\
+             {cache}\
              Subsystem sftp internal-sftp\n\
              MaxStartups 100\n\
              MaxSessions 100\n\
@@ -185,7 +207,8 @@ impl Sshd {
         &self.client_key
     }
 
-    /// Where runtimes started through this server keep their cache.
+    /// Where runtimes started through this server keep their cache (unused
+    /// by a server started with [`Sshd::start_with_home_caches`]).
     pub fn target_cache(&self) -> PathBuf {
         self.dir.path().join("target-cache")
     }
