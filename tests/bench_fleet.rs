@@ -7,7 +7,8 @@
 //! home and so its own runtime cache (`~/.cache/consfig`). Per run: wall time,
 //! the controller's CPU time and peak RSS (from `wait4`, so of that process
 //! alone), bytes sent, and where modules were compiled: the compiled code
-//! (`*.cwasm`) that appeared in the controller's cache and in the targets'.
+//! (`*.cwasm`) that appeared in the controller's cache — once per module —
+//! and in the targets' (never).
 //!
 //! The accounts (`cfleet000`…) are made with `useradd` and removed with
 //! `userdel -r` when the bench ends, also when it panics; an account of that
@@ -183,8 +184,8 @@ struct Deploy {
     bytes_sent: u64,
     /// Hashes of the modules sent, over all targets.
     modules_sent: BTreeSet<String>,
-    /// Compilations the targets reported, over all targets.
-    compiled_on_targets: usize,
+    /// Modules the controller reported compiling, over all targets.
+    compiled: BTreeSet<String>,
     changed: u64,
 }
 
@@ -286,9 +287,10 @@ impl Bench {
                 .flat_map(|e| e["sent"].as_array().unwrap().iter())
                 .map(|h| h.as_str().unwrap().to_owned())
                 .collect(),
-            compiled_on_targets: of("modules")
-                .map(|e| e["compiled"].as_array().unwrap().len())
-                .sum(),
+            compiled: of("modules")
+                .flat_map(|e| e["compiled"].as_array().unwrap().iter())
+                .map(|h| h.as_str().unwrap().to_owned())
+                .collect(),
             run,
         }
     }
@@ -391,6 +393,10 @@ fn main() {
         .map(|name| compiled_files(&accounts.home(name).join(".cache")))
         .sum();
 
+    // The controller compiles each module once; targets never do.
+    assert_eq!(compiled_by_controller, cold.modules_sent.len());
+    assert_eq!(compiled_on_targets, 0, "a target compiled");
+
     let warm = bench.deploy(0);
     assert_eq!(warm.changed, 0);
     assert!(
@@ -440,11 +446,12 @@ fn main() {
         ratio(warm.run.wall, loop_wall)
     );
     println!(
-        "compilations: {compiled_by_controller} in the controller's cache, \
-         {compiled_on_targets} on targets ({} reported by them) — \
-         for {} distinct module(s) deployed; warm: {} reported",
-        cold.compiled_on_targets,
+        "compilations: {compiled_by_controller} in the controller's cache ({} reported), \
+         {compiled_on_targets} on targets — for {} distinct module(s) deployed; warm: {} reported; \
+         cold bytes sent per target: {}",
+        cold.compiled.len(),
         cold.modules_sent.len(),
-        warm.compiled_on_targets
+        warm.compiled.len(),
+        cold.bytes_sent / TARGETS as u64
     );
 }

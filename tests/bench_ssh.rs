@@ -96,9 +96,7 @@ impl Bench {
 }
 
 fn edit(original: &Path, into: &Path, mark: u8) {
-    let mut bytes = std::fs::read(original).unwrap();
-    bytes.extend_from_slice(&[0, 6, 4, b'e', b'd', b'i', b't', mark]);
-    std::fs::write(into, bytes).unwrap();
+    std::fs::write(into, consfig_tests::edited_message(original, mark)).unwrap();
 }
 
 fn ssh_true(server: &Sshd, known: &Path) -> Duration {

@@ -422,8 +422,10 @@ fn image_dumped_changes_only_when_the_bundle_would_and_follows_module_edits() {
     assert_eq!(names, ["cool-web-service"], "no temporary files left");
 }
 
+/// A form writing a bundle on a target builds it on the runtime there,
+/// which is the stub: nothing more is shipped for it.
 #[test]
-fn image_dumped_over_ssh_ships_the_stub_once() {
+fn image_dumped_over_ssh_is_built_on_the_runtime_itself() {
     let server = Sshd::start();
     let sb = Sandbox::new();
     trust(&sb.home(), &[&server], |_| "web1".to_owned());
@@ -439,16 +441,25 @@ fn image_dumped_over_ssh_ships_the_stub_once() {
 
     let cold = sb.consfig(&["deploy", "--json", "web1"]);
     assert_eq!(cold.statuses(), ["changed"], "{cold:?}");
-    let stub =
-        std::fs::read(consfig_tests::repo_root().join("target/release/consfig-stub")).unwrap();
-    let stub_sha = consfig::engine::cache::sha256_hex(&stub);
-    let shipped = server
-        .target_cache()
-        .join(format!("consfig/stub/{stub_sha}"));
+    let runtime = std::fs::read(consfig_tests::runtime_bin()).unwrap();
+    let written = std::fs::read(&bundle).unwrap();
     assert_eq!(
-        std::fs::read(&shipped).unwrap(),
-        stub,
-        "the stub is in the target's cache"
+        &written[..runtime.len()],
+        runtime.as_slice(),
+        "the bundle starts with the runtime the target was sent"
+    );
+    let runtime_sha = consfig::engine::cache::sha256_hex(&runtime);
+    let installed = server
+        .target_cache()
+        .join(format!("consfig/runtime/{runtime_sha}/consfig"));
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        runtime,
+        "the runtime it runs"
+    );
+    assert!(
+        !server.target_cache().join("consfig/stub").exists(),
+        "no stub of its own"
     );
     let service = Service::start(&bundle, port);
     assert!(service.fetch("/").contains("release 1"));
@@ -459,46 +470,4 @@ fn image_dumped_over_ssh_ships_the_stub_once() {
     assert_eq!(warm.statuses(), ["unchanged"], "{warm:?}");
     assert_eq!(warm.event("summary")["runtime_bytes_sent"], 0, "{warm:?}");
     assert_untouched(&written, "the warm deploy");
-}
-
-/// The runtime asks the controller for the stub only when a form writes a
-/// bundle. Without a stub on the controller, that form fails saying where
-/// the stub should be, and the forms after it still run.
-#[test]
-fn the_stub_goes_only_where_a_form_asks_and_its_absence_fails_only_that_form() {
-    let sb = Sandbox::new();
-    let port = free_port();
-    let bundle = sb.path().join("service");
-    let motd = |n: u32| {
-        format!(
-            "[\"file:has-content\", {}, \"{n}\\n\"]",
-            q(sb.path().join("motd").display().to_string())
-        )
-    };
-    let modules = [module("image"), module("cool_web_service"), module("file")];
-    sb.write_consfig(&modules, &[motd(1)], "");
-    let plain = sb.deploy(&[]);
-    assert_eq!(plain.statuses(), ["changed"], "{plain:?}");
-    assert!(
-        !sb.cache().join("consfig/stub").exists(),
-        "no form asked for the stub, so the runtime holds none"
-    );
-
-    sb.write_consfig(&modules, &[dumped_form(&bundle, port), motd(2)], "");
-    let missing = sb.path().join("no-stub-here");
-    let run = sb.consfig_with_env(
-        &["deploy", "--json", "box"],
-        &[("CONSFIG_STUB", missing.as_path())],
-    );
-    assert_eq!(run.statuses(), ["failed", "changed"], "{run:?}");
-    let reason = run.forms()[0]["reason"].as_str().unwrap().to_owned();
-    assert!(
-        reason.contains(&format!(
-            "no runtime stub for bundles at {}",
-            missing.display()
-        )),
-        "{reason}"
-    );
-    assert!(!bundle.exists(), "no bundle without a stub");
-    assert!(!sb.cache().join("consfig/stub").exists());
 }

@@ -102,17 +102,10 @@ fn a_cold_deploy_ships_runtime_and_modules_and_a_warm_one_ships_nothing() {
     assert_untouched(&written, "the warm deploy");
 }
 
-/// The same component with a custom section appended: valid, with a new hash.
+/// The cmd module with one of its messages edited (one letter of its
+/// data): valid, with a new hash, and new code.
 fn edited(original: &Path, into: &Path) -> PathBuf {
-    let mut bytes = std::fs::read(original).unwrap();
-    let name = b"consfig-test-edit";
-    let payload = b"edited";
-    bytes.push(0); // custom section
-    bytes.push((1 + name.len() + payload.len()) as u8);
-    bytes.push(name.len() as u8);
-    bytes.extend_from_slice(name);
-    bytes.extend_from_slice(payload);
-    std::fs::write(into, bytes).unwrap();
+    std::fs::write(into, consfig_tests::edited_message(original, b'G')).unwrap();
     into.to_owned()
 }
 
@@ -143,11 +136,19 @@ fn editing_one_module_sends_that_module_only() {
     let shipped = modules_event(&run, "web1");
     let sent = shipped["sent"].as_array().unwrap();
     assert_eq!(sent.len(), 1, "only the edited module: {shipped}");
-    let size = std::fs::metadata(&cmd).unwrap().len();
+    assert_eq!(shipped["compiled"], shipped["sent"], "compiled here, once");
+    // Its code (the newest in the target's cache), compressed: less than
+    // the code, more than a fifth of it.
+    let code = std::fs::read_dir(server.target_cache().join("consfig/code"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .max_by_key(|m| m.modified().unwrap())
+        .unwrap()
+        .len();
     let bytes = shipped["bytes"].as_u64().unwrap();
     assert!(
-        bytes < size && bytes > size / 5,
-        "about its compressed size: {bytes} of {size}"
+        bytes < code && bytes > code / 5,
+        "about its compressed size: {bytes} of {code}"
     );
     assert_eq!(shipped["runtime_bytes"], 0);
 }
@@ -248,11 +249,11 @@ fn a_connection_dropped_during_a_module_upload_leaves_nothing_corrupt() {
         "no form ran"
     );
 
-    // Nothing half-written in the target's cache: every module there has its
+    // Nothing half-written in the target's cache: all code there has its
     // hash. The controller gives up as soon as the connection drops; the
     // target's runtime notices a moment later and removes the module it was
     // writing, so wait for it to be gone before looking.
-    let cache = server.target_cache().join("consfig/modules");
+    let cache = server.target_cache().join("consfig/code");
     let temporary = || {
         std::fs::read_dir(&cache)
             .unwrap()
@@ -267,11 +268,11 @@ fn a_connection_dropped_during_a_module_upload_leaves_nothing_corrupt() {
     let cached = std::fs::read_dir(&cache)
         .unwrap()
         .filter(|e| {
-            e.as_ref()
+            !e.as_ref()
                 .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "wasm")
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
         })
         .count();
     assert!(
@@ -282,16 +283,15 @@ fn a_connection_dropped_during_a_module_upload_leaves_nothing_corrupt() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         assert!(!name.starts_with('.'), "leftover temporary file {name}");
-        if let Some(hash) = name.strip_suffix(".wasm") {
-            let out = std::process::Command::new("sha256sum")
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                String::from_utf8_lossy(&out.stdout).starts_with(hash),
-                "{name} is corrupt"
-            );
-        }
+        // Compiled code is named by its hash.
+        let out = std::process::Command::new("sha256sum")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with(&name),
+            "{name} is corrupt"
+        );
     }
 
     // And the next deploy, over an intact connection, succeeds.

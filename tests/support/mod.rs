@@ -282,6 +282,20 @@ impl Sandbox {
 /// tests about something else than grants.
 pub const TESTING_GRANTS: &str = "[module.testing]\ngrants = [\"write:/\", \"subdeploy\", \"context:chroot:/\", \"context:setuid:*\", \"data:*\"]\n";
 
+/// The cmd module at `path` with one letter of an error message (a string
+/// of its data) replaced by `mark`: a valid module with a new hash whose
+/// compiled code differs too — as an edit of the module's source would.
+pub fn edited_message(path: &Path, mark: u8) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    let message = b"give at least the program to run";
+    let at = bytes
+        .windows(message.len())
+        .position(|w| w == message)
+        .unwrap_or_else(|| panic!("{} has no message {:?}", path.display(), message));
+    bytes[at] = mark;
+    bytes
+}
+
 /// A loopback port nothing listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -91,15 +91,9 @@ fn pack(sha256: &str) {
 pub fn code_hash(path: &Path) -> String {
     compile(path);
     let sha256 = consfig::engine::cache::sha256_hex(&std::fs::read(path).unwrap());
-    let mut found = std::fs::read_dir(shared_modules())
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_str().unwrap();
-            name.starts_with(&sha256) && name.ends_with(".cwasm")
-        });
-    let code = found.next().expect("compiled just now");
-    assert!(found.next().is_none(), "one engine per machine");
+    let native = consfig::engine::architecture::native();
+    let engine = consfig::engine::engine_id(&consfig::engine::compiler_for(native).unwrap());
+    let code = shared_modules().join(format!("{sha256}.{engine}.cwasm"));
     consfig::engine::cache::sha256_hex(&std::fs::read(code).unwrap())
 }
 

@@ -3,6 +3,7 @@
 //! to; every bundle starts with it and runs its own form.
 
 fn main() {
+    consfig::runtime::fork::note_threads_at_start();
     let runtime = std::env::args().nth(1).is_some_and(|a| a == "runtime");
     // A bundle is always its own form's runner, whatever its arguments.
     if runtime && !consfig::runtime::bundled::is_bundle() {

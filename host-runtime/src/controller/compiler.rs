@@ -50,33 +50,41 @@ impl Code {
         }
     }
 
-    /// Gzip of the code, as shipped: made once (compressing well takes a
-    /// while), when a target first lacks the code, and kept in the cache —
-    /// used from there only if it still unpacks to exactly this code.
+    /// Gzip of the code, as shipped: made once, when a target first lacks
+    /// the code, and kept in the cache.
     pub fn compressed(&self) -> &[u8] {
-        self.compressed.get_or_init(|| {
-            if let Ok(kept) = std::fs::read(&self.gzip_path)
-                && self.unpacks_to_this(&kept)
-            {
-                return kept;
-            }
-            let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-            gz.write_all(&self.bytes).expect("writing to memory");
-            let packed = gz.finish().expect("writing to memory");
-            // Best effort: without it, the next run compresses again.
-            let _ = crate::sandbox::atomic::write_atomic(&self.gzip_path, &packed, 0o600, None);
-            packed
-        })
+        self.compressed
+            .get_or_init(|| packed(&self.bytes, &self.gzip_path))
     }
+}
 
-    fn unpacks_to_this(&self, packed: &[u8]) -> bool {
-        let mut unpacked = Vec::with_capacity(self.bytes.len());
-        flate2::read::GzDecoder::new(packed)
-            .take(self.bytes.len() as u64 + 1)
-            .read_to_end(&mut unpacked)
-            .is_ok()
-            && unpacked == self.bytes
+/// Gzip of `bytes`, as the controller ships them: compressing well takes a
+/// while, so it is done once and kept at `keep_at`, which is used only if it
+/// still unpacks to exactly `bytes`.
+pub fn packed(bytes: &[u8], keep_at: &Path) -> Vec<u8> {
+    if let Ok(kept) = std::fs::read(keep_at)
+        && unpacks_to(&kept, bytes)
+    {
+        return kept;
     }
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(bytes).expect("writing to memory");
+    let packed = gz.finish().expect("writing to memory");
+    // Best effort: without it, the next run compresses again.
+    if let Some(dir) = keep_at.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = crate::sandbox::atomic::write_atomic(keep_at, &packed, 0o600, None);
+    packed
+}
+
+fn unpacks_to(packed: &[u8], bytes: &[u8]) -> bool {
+    let mut unpacked = Vec::with_capacity(bytes.len());
+    flate2::read::GzDecoder::new(packed)
+        .take(bytes.len() as u64 + 1)
+        .read_to_end(&mut unpacked)
+        .is_ok()
+        && unpacked == bytes
 }
 
 type Slot = Arc<OnceLock<Result<Arc<Code>, String>>>;

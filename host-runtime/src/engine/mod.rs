@@ -58,11 +58,12 @@ pub fn error_chain(e: &wasmtime::Error) -> String {
 /// The configuration every engine shares, the runtime's and the compiler's
 /// alike: it decides compiled-code compatibility. No wasm backtraces: a
 /// failed form reports why, and their addresses say nothing to the person
-/// deploying. Epoch checks in the compiled code let every call have a
-/// deadline.
+/// deploying; so no address map either (a tenth of the code shipped).
+/// Epoch checks in the compiled code let every call have a deadline.
 fn config() -> Config {
     let mut config = Config::new();
     config.wasm_backtrace_max_frames(None);
+    config.generate_address_map(false);
     config.epoch_interruption(true);
     config
 }

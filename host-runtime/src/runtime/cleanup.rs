@@ -10,7 +10,9 @@
 //! What this cannot reach: a set-uid program a command started under another
 //! user (a process may only signal its own user's), and what a service
 //! manager starts on a command's request (`systemctl start`): that is not a
-//! descendant.
+//! descendant. Under an emulator without child subreapers (qemu-user 7 says
+//! EINVAL; a Linux kernel never does), a process that left the group is not
+//! caught either.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -65,8 +67,13 @@ pub fn become_control(parent: Pid) -> Result<(), String> {
         .map_err(|e| format!("handling the parent's death: {e}"))?;
     nix::sys::prctl::set_pdeathsig(PARENT_DEATH)
         .map_err(|e| format!("setting the parent-death signal: {e}"))?;
-    nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| format!("becoming the reaper of the forms' orphans: {e}"))?;
+    match nix::sys::prctl::set_child_subreaper(true) {
+        Ok(()) => {}
+        // Every Linux since 3.4 has it; an emulator may not (qemu-user 7):
+        // there, the form's process group is all that is stopped.
+        Err(Errno::EINVAL) => {}
+        Err(e) => return Err(format!("becoming the reaper of the forms' orphans: {e}")),
+    }
     // The parent may have died before the signal was asked for.
     if getppid() != parent {
         return Err("the process that asked for it is gone".to_owned());

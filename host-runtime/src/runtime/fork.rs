@@ -1,7 +1,10 @@
 //! Forking safely. A fork of a multi-threaded process can inherit a lock
 //! held by a thread that no longer exists, so every fork checks first that
-//! the process has one thread; and a forked child leaves with `_exit`, so it
-//! never runs destructors or atexit handlers that belong to its parent's copy.
+//! the process has one thread of its own; and a forked child leaves with
+//! `_exit`, so it never runs destructors or atexit handlers that belong to
+//! its parent's copy. Threads the process had before its `main` ran are not
+//! its own — an emulator's (qemu-user keeps one for itself, and makes it
+//! again in every child) — and are not counted.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
@@ -56,11 +59,23 @@ pub fn thread_count() -> Result<usize, ForkError> {
         .count())
 }
 
-/// Refuse to go on unless this process has exactly one thread.
+/// Threads the program found when it started beside its main thread:
+/// none of its code runs on them.
+static NOT_OURS: OnceLock<usize> = OnceLock::new();
+
+/// Note, first thing in `main`, how many threads there are that this
+/// program did not start.
+pub fn note_threads_at_start() {
+    let found = thread_count().map_or(0, |n| n.saturating_sub(1));
+    let _ = NOT_OURS.set(found);
+}
+
+/// Refuse to go on unless this process has exactly one thread of its own.
 pub fn ensure_single_threaded() -> Result<(), ForkError> {
+    let not_ours = NOT_OURS.get().copied().unwrap_or(0);
     match thread_count()? {
-        1 => Ok(()),
-        n => Err(ForkError::Threads(n)),
+        n if n <= 1 + not_ours => Ok(()),
+        n => Err(ForkError::Threads(n - not_ours)),
     }
 }
 

@@ -13,12 +13,10 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
-
+use super::super::compiler::packed;
 use super::super::installation::Installation;
 use crate::engine::architecture::{self, Architecture};
-use crate::engine::cache::sha256_hex;
+use crate::engine::cache::{Cache, sha256_hex};
 
 /// The first line the script prints: the target has the runtime and starts it.
 pub const READY: &str = "consfig-bootstrap: ready";
@@ -46,21 +44,27 @@ pub struct RuntimeBinary {
     pub sha256: String,
     /// Bytes, uncompressed.
     pub size: u64,
+    /// Where its gzip is kept, in the controller's cache.
+    gzip_path: PathBuf,
     compressed: OnceLock<Result<Vec<u8>, String>>,
 }
 
 impl RuntimeBinary {
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let bytes = std::fs::read(path)?;
+        let sha256 = sha256_hex(&bytes);
+        let cache = Cache::from_env().map_err(std::io::Error::other)?;
         Ok(RuntimeBinary {
             path: path.to_owned(),
-            sha256: sha256_hex(&bytes),
+            gzip_path: cache.root().join("runtime").join(format!("{sha256}.gz")),
+            sha256,
             size: bytes.len() as u64,
             compressed: OnceLock::new(),
         })
     }
 
-    /// The binary gzip-compressed for the wire, made once per controller run.
+    /// The binary gzip-compressed for the wire: made once, when a target
+    /// first lacks it, and kept in the controller's cache.
     pub fn compressed(&self) -> Result<&[u8], String> {
         self.compressed
             .get_or_init(|| {
@@ -69,10 +73,7 @@ impl RuntimeBinary {
                 if sha256_hex(&bytes) != self.sha256 {
                     return Err(format!("{} changed while deploying", self.path.display()));
                 }
-                let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-                gz.write_all(&bytes)
-                    .and_then(|()| gz.finish())
-                    .map_err(|e| e.to_string())
+                Ok(packed(&bytes, &self.gzip_path))
             })
             .as_ref()
             .map(Vec::as_slice)
