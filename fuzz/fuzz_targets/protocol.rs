@@ -1,5 +1,5 @@
 //! The protocol as each side hears it. The bytes are what a runtime says to
-//! a controller: a whole conversation is held over them (greeting, modules,
+//! a controller: a whole conversation is held over them (greeting, code,
 //! forms, outcomes reported as text and as JSON lines), and what reaches the
 //! report must hold no character a terminal acts on. The same bytes are
 //! then read as a controller's messages to a runtime, each re-encoded and
@@ -8,13 +8,15 @@
 #![no_main]
 
 use std::io::{Cursor, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use consfig::controller::compiler::Compiler;
 use consfig::controller::connection::{RuntimeChannel, RuntimeProcess};
 use consfig::controller::consfig_files::HostFiles;
 use consfig::controller::reporter::Reporter;
 use consfig::controller::session::Session;
 use consfig::controller::summary::HostSummary;
+use consfig::engine::cache::Cache;
 use consfig::sandbox::policy::Policy;
 use consfig::wire::protocol::{self, ToRuntime};
 use consfig_contract::Form;
@@ -41,6 +43,15 @@ impl RuntimeProcess for Gone {
     }
 }
 
+/// The compiler of every conversation, with a cache of its own.
+fn compiler() -> &'static Compiler {
+    static COMPILER: OnceLock<Compiler> = OnceLock::new();
+    COMPILER.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("consfig-fuzz-{}", std::process::id()));
+        Compiler::new(Cache::at(dir).unwrap())
+    })
+}
+
 /// A conversation with a runtime that says `data`, reported as text
 /// (`json` false, in check mode with diffs) or JSON lines.
 fn converse(data: &[u8], json: bool) {
@@ -56,7 +67,6 @@ fn converse(data: &[u8], json: bool) {
         deadline: Default::default(),
         runtime_bytes_sent: 0,
     };
-    let stub = Err("no stub".to_owned());
     let mut summary = HostSummary::default();
     let result = Session {
         host: "web1",
@@ -65,7 +75,8 @@ fn converse(data: &[u8], json: bool) {
         files: &HostFiles::new(),
         policy: Policy::default(),
         contexts: Vec::new(),
-        stub: &stub,
+        // No module: it never compiles.
+        compiler: compiler(),
     }
     .run(&mut channel, &reporter, &mut summary);
     if let Err(error) = result {
