@@ -9,33 +9,17 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use consfig_tests::arm64::Arm64Host;
+use consfig_tests::sshd::ssh_client;
 
 /// `ssh … root@127.0.0.1 COMMAND` with host-key checking on and no prompts.
 fn ssh_command(host: &Arm64Host, known_hosts: &Path, command: &str) -> Command {
-    let mut ssh = Command::new("ssh");
-    ssh.arg("-i")
-        .arg(host.client_key())
-        .args(["-p", &host.port().to_string()])
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "ConnectTimeout=60",
-            "-F",
-            "/dev/null",
-            "root@127.0.0.1",
-        ])
-        .arg(command)
-        .stdin(Stdio::null());
-    ssh
+    ssh_client(
+        &host.client_key(),
+        host.port(),
+        known_hosts,
+        "root",
+        command,
+    )
 }
 
 fn ssh(host: &Arm64Host, known_hosts: &Path, command: &str) -> Output {

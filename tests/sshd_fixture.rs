@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use consfig_tests::sshd::Sshd;
+use consfig_tests::sshd::{Sshd, ssh_client};
 use consfig_tests::{ACCOUNTS, TestUser};
 
 /// `ssh … USER@127.0.0.1 COMMAND` with host-key checking on and no prompts.
@@ -21,28 +21,13 @@ fn ssh(server: &Sshd, known_hosts: &Path, user: &str, command: &str) -> Output {
 }
 
 fn ssh_command(server: &Sshd, known_hosts: &Path, user: &str, command: &str) -> Command {
-    let mut ssh = Command::new("ssh");
-    ssh.arg("-i")
-        .arg(server.client_key())
-        .args(["-p", &server.port().to_string()])
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-F",
-            "/dev/null",
-        ])
-        .arg(format!("{user}@127.0.0.1"))
-        .arg(command)
-        .stdin(Stdio::null());
-    ssh
+    ssh_client(
+        server.client_key(),
+        server.port(),
+        known_hosts,
+        user,
+        command,
+    )
 }
 
 #[test]

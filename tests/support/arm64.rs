@@ -14,7 +14,7 @@
 //! root, and unmounts the overlay.
 
 use std::net::TcpListener;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::booted::{Overlay, banner, keygen, write};
+use crate::booted::{Overlay, banner, let_root_in};
 use crate::sshd::{descendants, wait_until};
 
 /// How long sshd may take to answer: every program of the root is emulated,
@@ -82,25 +82,7 @@ impl Arm64Host {
     /// sshd on the loopback port with a host key of this start, root let in
     /// with the client key. The rest is Debian's own sshd_config (PAM on).
     fn configure(&self) {
-        let etc = self.root.join("etc");
-        keygen(&etc.join("ssh/ssh_host_ed25519_key"));
-        write(
-            &etc.join("ssh/sshd_config.d/consfig-test.conf"),
-            &format!(
-                "Port {}\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\n\
-                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\n",
-                self.port
-            ),
-            0o644,
-        );
-        keygen(&self.client_key());
-        let public = std::fs::read_to_string(self.client_key().with_extension("pub")).unwrap();
-        let ssh = self.root.join("root/.ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
-        write(&ssh.join("authorized_keys"), &public, 0o600);
-        write(&etc.join("hostname"), &format!("{HOSTNAME}\n"), 0o644);
+        let_root_in(&self.root, self.port, &self.client_key(), HOSTNAME);
     }
 
     /// systemd-nspawn with sshd in the foreground under its stub init (so

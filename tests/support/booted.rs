@@ -44,6 +44,30 @@ pub struct Booted {
     child: Option<Child>,
 }
 
+/// In the Debian root `root`: sshd on 127.0.0.1:`port` with a new host
+/// key, root let in with a new client key made at `client_key` (no
+/// passwords), and the host name `hostname`.
+pub fn let_root_in(root: &Path, port: u16, client_key: &Path, hostname: &str) {
+    let etc = root.join("etc");
+    keygen(&etc.join("ssh/ssh_host_ed25519_key"));
+    write(
+        &etc.join("ssh/sshd_config.d/consfig-test.conf"),
+        &format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\n\
+             PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\n"
+        ),
+        0o644,
+    );
+    keygen(client_key);
+    let public = std::fs::read_to_string(client_key.with_extension("pub")).unwrap();
+    let ssh = root.join("root/.ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
+    write(&ssh.join("authorized_keys"), &public, 0o600);
+    write(&etc.join("hostname"), &format!("{hostname}\n"), 0o644);
+}
+
 /// A fresh, writable copy of a cached root: an overlay whose lower layer is
 /// the cache (never written) and whose upper layer is a scratch directory of
 /// its own. Unmounted, and its scratch directory removed, on drop.
@@ -172,23 +196,7 @@ impl Booted {
                 std::fs::remove_file(old.path()).unwrap();
             }
         }
-        keygen(&etc.join("ssh/ssh_host_ed25519_key"));
-        write(
-            &etc.join("ssh/sshd_config.d/consfig-test.conf"),
-            &format!(
-                "Port {}\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\n\
-                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n",
-                self.port
-            ),
-            0o644,
-        );
-        keygen(&self.client_key());
-        let public = std::fs::read_to_string(self.client_key().with_extension("pub")).unwrap();
-        let ssh = self.root.join("root/.ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
-        write(&ssh.join("authorized_keys"), &public, 0o600);
-        write(&etc.join("hostname"), &format!("{HOSTNAME}\n"), 0o644);
+        let_root_in(&self.root, self.port, &self.client_key(), HOSTNAME);
     }
 
     fn start(&mut self) {

@@ -441,3 +441,33 @@ pub fn trust(home: &Path, servers: &[&Sshd], name: impl Fn(usize) -> String) {
     std::fs::write(ssh.join("config"), config).unwrap();
     std::fs::write(ssh.join("known_hosts"), known).unwrap();
 }
+
+/// The system `ssh` client to `user`@127.0.0.1:`port` running `command`,
+/// logging in with `key` alone, host keys checked against `known_hosts`
+/// only, never prompting.
+pub fn ssh_client(key: &Path, port: u16, known_hosts: &Path, user: &str, command: &str) -> Command {
+    let mut ssh = Command::new("ssh");
+    ssh.arg("-i")
+        .arg(key)
+        .args(["-p", &port.to_string()])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+        .args([
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=60",
+            "-F",
+            "/dev/null",
+        ])
+        .arg(format!("{user}@127.0.0.1"))
+        .arg(command)
+        .stdin(std::process::Stdio::null());
+    ssh
+}

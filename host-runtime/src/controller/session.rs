@@ -195,8 +195,16 @@ impl Conversation<'_> {
         protocol::send(&mut self.writer, message).map_err(|e| timed_out(e, SENDING, self.step))
     }
 
-    /// Send a raw frame (a module's or the stub's bytes), each write of it
-    /// taken within a step of the one before.
+    /// Send a message announcing bytes (code, a file), then the bytes: how
+    /// many crossed the wire.
+    fn send_with_frame(&mut self, message: &ToRuntime, bytes: &[u8]) -> Result<u64, SessionError> {
+        self.send(message)?;
+        self.send_frame(bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Send a raw frame (compiled code, a file), each write of it taken
+    /// within a step of the one before.
     fn send_frame(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
         self.deadline.set(Some(self.step));
         let mut progress = Progress {
@@ -364,15 +372,14 @@ impl Session<'_> {
                 continue;
             }
             let compressed = file.compressed();
-            runtime.send(&ToRuntime::File {
+            let message = ToRuntime::File {
                 sha256: file.sha256.clone(),
                 size: file.bytes.len() as u64,
                 compressed_size: compressed.len() as u64,
-            })?;
-            runtime.send_frame(compressed)?;
+            };
+            file_bytes += runtime.send_with_frame(&message, compressed)?;
             files_sent.push(file.sha256.clone());
             paths_sent.push(path.clone());
-            file_bytes += compressed.len() as u64;
         }
         drop(cached_files);
         summary.files_sent = files_sent.len();
@@ -510,13 +517,12 @@ impl Session<'_> {
 /// Send one module's compiled code: the bytes it cost on the wire.
 fn send_code(runtime: &mut Conversation<'_>, code: &Code) -> Result<u64, SessionError> {
     let compressed = code.compressed();
-    runtime.send(&ToRuntime::Code {
+    let message = ToRuntime::Code {
         sha256: code.sha256.clone(),
         size: code.bytes.len() as u64,
         compressed_size: compressed.len() as u64,
-    })?;
-    runtime.send_frame(compressed)?;
-    Ok(compressed.len() as u64)
+    };
+    runtime.send_with_frame(&message, compressed)
 }
 
 #[cfg(test)]

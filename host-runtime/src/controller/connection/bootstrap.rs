@@ -282,6 +282,21 @@ mod tests {
         assert_eq!(sh_quote("it's"), r"'it'\''s'");
     }
 
+    /// The script for `runtimes`, run by a real sh with its cache in `dir`
+    /// (and `path` as PATH, if given), its input and output piped.
+    fn run_script(runtimes: &Runtimes, dir: &Path, path: Option<&str>) -> std::process::Child {
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg(script(runtimes))
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        if let Some(path) = path {
+            sh.env("PATH", path);
+        }
+        sh.spawn().unwrap()
+    }
+
     /// The script, run by a real sh: first it needs the binary, then it has it.
     #[test]
     fn script_receives_verifies_and_starts_the_runtime() {
@@ -292,14 +307,7 @@ mod tests {
         let runtime = runtimes.native().unwrap();
         let run =
             |input: &mut dyn FnMut(&mut std::process::ChildStdin, &mut dyn BufRead) -> u64| {
-                let mut child = std::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(script(&runtimes))
-                    .env("XDG_CACHE_HOME", dir.path().join("cache"))
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap();
+                let mut child = run_script(&runtimes, dir.path(), None);
                 let mut stdin = child.stdin.take().unwrap();
                 let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
                 let sent = input(&mut stdin, &mut stdout);
@@ -346,15 +354,7 @@ mod tests {
         )
         .unwrap();
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-        let mut child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(script(&runtimes))
-            .env("PATH", path)
-            .env("XDG_CACHE_HOME", dir.path().join("cache"))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = run_script(&runtimes, dir.path(), Some(&path));
         let mut stdin = child.stdin.take().unwrap();
         let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
         let error = finish(&mut stdout, &mut stdin, &runtimes, None).unwrap_err();
