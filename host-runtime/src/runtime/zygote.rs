@@ -2,7 +2,8 @@
 //!
 //! After every module is loaded the runtime holds the pristine image. It forks
 //! the control child once; the control child does nothing but wait for
-//! requests on a pipe and, for each, fork a grandchild that evaluates the form
+//! requests on a pipe and, for each, have a grandchild (forked ahead of the
+//! request, waiting for it) that evaluates the form
 //! on its copy-on-write copy of the pristine image, writes the outcome back
 //! through a pipe, and exits. So nothing a form does leaks into the next one,
 //! and the runtime's own image is never run after loading. In check mode the
@@ -143,6 +144,7 @@ impl Zygote {
         let (request_rx, request_tx) = pipe()?;
         let (response_rx, response_tx) = pipe()?;
         let parent = nix::unistd::getpid();
+        let forks_ahead = matches!(source, Source::Pristine(_));
         match fork()? {
             ForkResult::Child => {
                 drop(request_tx);
@@ -194,7 +196,7 @@ impl Zygote {
                         if protocol::send(&mut responses, &Started::Ready).is_err() {
                             exit_child(1);
                         }
-                        serve(image, File::from(request_rx), responses)
+                        serve(image, File::from(request_rx), responses, forks_ahead)
                     }
                     Err(reason) => {
                         let _ = protocol::send(&mut responses, &Started::Failed(reason));
@@ -330,18 +332,41 @@ fn hangup() -> PollFlags {
 
 /// The control child's loop: one grandchild per request, until the pipe
 /// closes (also while a form runs: the runtime is gone, so is the form).
-fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
+/// With `forks_ahead` (the runtime's control child, which takes every form
+/// of a deploy), each grandchild is forked ahead, as soon as the form before
+/// has ended (and, in check mode, its changes are in the image): it waits
+/// for its form, so a form starts without waiting for a fork. A
+/// subdeployment's control child takes a few forms: one forked ahead for
+/// after its last would cost more than it saves.
+fn serve(image: &mut Image, mut requests: File, mut responses: File, forks_ahead: bool) -> i32 {
+    let mut ahead: Option<Waiting> = None;
     loop {
+        if forks_ahead && ahead.is_none() {
+            // When it cannot be forked now, it is at the request, saying why.
+            ahead = fork_ahead(image).ok();
+        }
         let request: Request = match protocol::recv(&mut requests) {
             Ok(request) => request,
-            Err(ProtocolError::Closed) => return 0,
-            Err(_) => return 1,
+            Err(e) => {
+                if let Some(waiting) = ahead.take() {
+                    let _ = cleanup::end_form(waiting.child, true);
+                }
+                return if matches!(e, ProtocolError::Closed) {
+                    0
+                } else {
+                    1
+                };
+            }
         };
         let Request::Apply { form, timeout_ms } = request;
         let timeout = Duration::from_millis(timeout_ms);
         let started = Instant::now();
-        let Some(mut outcome) = evaluate_in_grandchild(image, &form, timeout, requests.as_fd())
-        else {
+        let evaluated = match ahead.take().and_then(|waiting| waiting.start(&form)) {
+            Some((child, result)) => collect(child, result, timeout, requests.as_fd()),
+            // None forked ahead, or it is gone: one now.
+            None => evaluate_in_grandchild(image, &form, timeout, requests.as_fd()),
+        };
+        let Some(mut outcome) = evaluated else {
             return 0;
         };
         outcome.duration_ms = Some(started.elapsed().as_millis().try_into().unwrap_or(u64::MAX));
@@ -360,34 +385,80 @@ fn serve(image: &mut Image, mut requests: File, mut responses: File) -> i32 {
     }
 }
 
-/// Evaluate `form` in a grandchild and end it (with all it started); its
-/// outcome, or None when the runtime hung up `requests` meanwhile.
+/// A grandchild forked ahead of its form, waiting for it.
+struct Waiting {
+    child: Pid,
+    /// Where its form goes.
+    form: File,
+    /// Where its outcome comes back.
+    result: File,
+}
+
+impl Waiting {
+    /// Give it its form: its pid and where its outcome comes; None, and
+    /// it is ended, if it cannot take the form (it is gone).
+    fn start(mut self, form: &Form) -> Option<(Pid, File)> {
+        match protocol::send(&mut self.form, form) {
+            Ok(()) => Some((self.child, self.result)),
+            Err(_) => {
+                let _ = cleanup::end_form(self.child, true);
+                None
+            }
+        }
+    }
+}
+
+/// Evaluate `form` in a grandchild forked now and end it (with all it
+/// started); its outcome, or None when the runtime hung up `requests`
+/// meanwhile.
 fn evaluate_in_grandchild(
     image: &mut Image,
     form: &Form,
     timeout: Duration,
     requests: BorrowedFd<'_>,
 ) -> Option<Outcome> {
-    let cannot_start =
-        |e: ForkError| Outcome::failed(format!("cannot start the form: {e}"), String::new());
-    let (result_rx, result_tx) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
-        Ok(pipe) => pipe,
-        Err(e) => return Some(cannot_start(ForkError::Fork(e))),
+    let cannot_start = |why: String| {
+        Some(Outcome::failed(
+            format!("cannot start the form: {why}"),
+            String::new(),
+        ))
     };
+    match fork_ahead(image) {
+        Err(e) => cannot_start(e.to_string()),
+        Ok(waiting) => match waiting.start(form) {
+            Some((child, result)) => collect(child, result, timeout, requests),
+            None => cannot_start("its process ended before it got the form".to_owned()),
+        },
+    }
+}
+
+/// Fork a grandchild that waits for its form on a pipe of its own, then
+/// evaluates it on its copy of `image` and sends the outcome back.
+fn fork_ahead(image: &mut Image) -> Result<Waiting, ForkError> {
+    let pipe = || pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ForkError::Fork);
+    let (form_rx, form_tx) = pipe()?;
+    let (result_rx, result_tx) = pipe()?;
     let parent = nix::unistd::getpid();
-    match fork() {
-        Err(e) => Some(cannot_start(e)),
-        Ok(ForkResult::Child) => {
+    match fork()? {
+        ForkResult::Child => {
+            drop(form_tx);
             drop(result_rx);
             cleanup::become_form(parent);
-            let outcome = image.apply(form);
+            // No form comes when the control child ends first.
+            let Ok(form) = protocol::recv::<Form>(&mut File::from(form_rx)) else {
+                exit_child(0)
+            };
+            let outcome = image.apply(&form);
             let sent = protocol::send(&mut File::from(result_tx), &outcome);
             exit_child(if sent.is_ok() { 0 } else { 1 })
         }
-        Ok(ForkResult::Parent { child }) => {
+        ForkResult::Parent { child } => {
             cleanup::form_started(child);
-            drop(result_tx);
-            collect(child, File::from(result_rx), timeout, requests)
+            Ok(Waiting {
+                child,
+                form: File::from(form_tx),
+                result: File::from(result_rx),
+            })
         }
     }
 }
