@@ -171,6 +171,7 @@ bench-deps:
 
 bench: test-deps bench-deps build
 	$(CARGO) bench --locked -p consfig --bench fork_per_form
+	$(CARGO) bench --locked -p consfig --bench code_features
 	$(CARGO) bench --locked -p consfig-tests --bench ssh_deploy
 	$(CARGO) bench --locked -p consfig-tests --bench bundle
 	$(CARGO) bench --locked -p consfig-tests --bench source_modules
