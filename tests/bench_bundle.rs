@@ -121,10 +121,7 @@ fn main() {
     println!("| what | bytes | gzipped | vs the runtime binary |");
     println!("| --- | ---: | ---: | ---: |");
     for (what, path) in [
-        (
-            "`consfig` (runtime with Cranelift, as shipped to targets)",
-            &runtime,
-        ),
+        ("`consfig` (the controller, with Cranelift)", &runtime),
         ("`consfig-stub` (runtime without compiler)", &stub),
         ("bundle: stub + compiled module + form + grants", &bundle),
     ] {

@@ -1,6 +1,8 @@
 //! `make bench`, over SSH: wall time and bytes of deploys of 200
-//! `file:has-content` forms to a loopback sshd — cold (runtime and modules
-//! uploaded), warm (nothing changed), one module edited — and of a 20-host
+//! `file:has-content` forms to a loopback sshd — cold (modules compiled on
+//! the controller, runtime and code uploaded), to another cold target (the
+//! code compiled already), warm (nothing changed), one module edited — and
+//! of a 20-host
 //! parallel deploy, next to a baseline measured in the same run: the system
 //! `ssh` client running `true` on the same server.
 
@@ -140,6 +142,13 @@ fn main() {
     edit(&module("cmd"), &cmd, b'1');
     let edited = bench.deploy("h0", 0);
     drop(server);
+    // Another target, cold, from a controller that compiled for it already:
+    // a fleet's usual first deploy. (The files are those the first target
+    // wrote, on this same machine: nothing to change.)
+    let fresh = Sshd::start();
+    bench.trust(std::slice::from_ref(&fresh));
+    let cold_target = bench.deploy("h0", 0);
+    drop(fresh);
 
     let servers: Vec<Sshd> = (0..HOSTS).map(|_| Sshd::start()).collect();
     bench.trust(&servers);
@@ -161,8 +170,14 @@ fn main() {
     );
     for (what, (took, bytes)) in [
         (
-            format!("{FORMS} × file:has-content, cold (runtime + modules uploaded)"),
+            format!("{FORMS} × file:has-content, cold (modules compiled, runtime + code uploaded)"),
             cold,
+        ),
+        (
+            format!(
+                "{FORMS} × file:has-content, cold target, code compiled on the controller before"
+            ),
+            cold_target,
         ),
         (
             format!("{FORMS} × file:has-content, warm, nothing changed"),

@@ -78,7 +78,8 @@ fn main() {
             Arc::new(launcher),
         )
         .unwrap();
-        let mut image = Image::new(&recipe, HostState::new(HostMode::Deploy, policy.clone())).unwrap();
+        let mut image =
+            Image::new(&recipe, HostState::new(HostMode::Deploy, policy.clone())).unwrap();
         let started = Instant::now();
         for _ in 0..ROUNDS {
             let outcome = image.apply(&form);
