@@ -159,3 +159,87 @@ fn an_aarch64_host_is_deployed_from_this_x86_64_controller() {
     assert_eq!(second.event("summary")["bytes_sent"], 0);
     host.stop();
 }
+
+/// `consfig bundle --target aarch64` on this x86_64 machine: the aarch64
+/// stub and code compiled for aarch64, which serves its page when started
+/// on the aarch64 host; an unknown architecture is refused by name.
+#[test]
+fn a_bundle_for_aarch64_is_written_here_and_serves_there() {
+    let sb = Sandbox::new();
+    let port = consfig_tests::free_port();
+    let form = format!("[\"cool-web-service:start-server\", {port}]");
+    let grant = format!("net:127.0.0.1:{port}");
+    let bundle = sb.path().join("service-aarch64");
+    let out = bundle.display().to_string();
+    let args = [
+        "bundle",
+        "--module",
+        "cool-web-service",
+        "--form",
+        &form,
+        "--grant",
+        &grant,
+        "-o",
+        &out,
+    ];
+    let mut with_target = args.to_vec();
+    with_target.extend(["--target", "riscv64"]);
+    let refused = sb.consfig(&with_target);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains(
+            "--target riscv64: not an architecture Consfig compiles for; known: x86_64, aarch64"
+        ),
+        "{refused:?}"
+    );
+    assert!(!bundle.exists(), "nothing written");
+
+    with_target.truncate(args.len());
+    with_target.extend(["--target", "aarch64"]);
+    let made = sb.consfig(&with_target);
+    assert_eq!(made.code, 0, "{made:?}");
+    let bytes = std::fs::read(&bundle).unwrap();
+    let stub = std::fs::read(repo_root().join("target/release/consfig-stub.aarch64")).unwrap();
+    assert_eq!(&bytes[..stub.len()], stub.as_slice(), "the aarch64 stub");
+    assert_eq!(elf_machine(&bytes), EM_AARCH64);
+    let info = sb.consfig(&["bundle", "--info", &out]);
+    assert!(
+        info.stdout.starts_with("bundle of Consfig ") && info.stdout.contains(" for aarch64, "),
+        "{info:?}"
+    );
+
+    // Started on the aarch64 host, it serves on the shared loopback.
+    let mut host = Arm64Host::start();
+    let inside = host.root().join("root/service");
+    std::fs::copy(&bundle, &inside).unwrap();
+    let known = sb.path().join("known_hosts");
+    host.write_known_hosts(&known);
+    let started = consfig_tests::sshd::ssh_client(
+        &host.client_key(),
+        host.port(),
+        &known,
+        "root",
+        "/root/service </dev/null >/root/service.log 2>&1 &",
+    )
+    .status()
+    .unwrap();
+    assert!(started.success());
+    let mut page = String::new();
+    let served = consfig_tests::sshd::wait_until(std::time::Duration::from_secs(60), || {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "--fail", "--max-time", "5"])
+            .arg(format!("http://127.0.0.1:{port}/"))
+            .output()
+            .unwrap();
+        page = String::from_utf8_lossy(&out.stdout).into_owned();
+        out.status.success()
+    });
+    assert!(
+        served,
+        "no page; its log: {}",
+        std::fs::read_to_string(host.root().join("root/service.log")).unwrap_or_default()
+    );
+    assert!(page.contains("release 1"), "{page}");
+    // Stopping the host stops the service with every process of it.
+    host.stop();
+}
