@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::booted::{Overlay, banner, let_root_in};
+use crate::booted::{Overlay, banner, let_root_in, root_known_hosts_line, trust_root};
 use crate::sshd::{descendants, wait_until};
 
 /// How long sshd may take to answer: every program of the root is emulated,
@@ -165,14 +165,13 @@ impl Arm64Host {
 
     /// The host key as `ssh-ed25519 AAAA…`.
     pub fn host_public_key(&self) -> String {
-        let key =
-            std::fs::read_to_string(self.root.join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap();
-        key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+        let line = self.known_hosts_line();
+        line.split_once(' ').unwrap().1.to_owned()
     }
 
     /// The known_hosts line for the container's sshd.
     pub fn known_hosts_line(&self) -> String {
-        format!("[127.0.0.1]:{} {}", self.port, self.host_public_key())
+        root_known_hosts_line(&self.root, self.port)
     }
 
     /// Write a known_hosts file that trusts this host (and nothing else).
@@ -183,18 +182,13 @@ impl Arm64Host {
     /// Write `home`/.ssh/config naming this host `name` (user root, the
     /// client key) and a known_hosts that trusts it alone.
     pub fn trust(&self, home: &Path, name: &str) {
-        let ssh = home.join(".ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        std::fs::write(
-            ssh.join("config"),
-            format!(
-                "Host {name}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
-                self.port,
-                self.client_key().display()
-            ),
-        )
-        .unwrap();
-        self.write_known_hosts(&ssh.join("known_hosts"));
+        trust_root(
+            home,
+            name,
+            self.port,
+            &self.client_key(),
+            &self.known_hosts_line(),
+        );
     }
 
     /// Every process running in the container's root (sshd, connections,

@@ -68,6 +68,30 @@ pub fn let_root_in(root: &Path, port: u16, client_key: &Path, hostname: &str) {
     write(&etc.join("hostname"), &format!("{hostname}\n"), 0o644);
 }
 
+/// The known_hosts line for the sshd of the root `root` on 127.0.0.1:`port`
+/// (its host key, as [`let_root_in`] made it).
+pub fn root_known_hosts_line(root: &Path, port: u16) -> String {
+    let key = std::fs::read_to_string(root.join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap();
+    let key: Vec<&str> = key.split_whitespace().take(2).collect();
+    format!("[127.0.0.1]:{port} {}", key.join(" "))
+}
+
+/// Write `home`/.ssh/config naming 127.0.0.1:`port` `name` (user root,
+/// `client_key`), and a known_hosts of `known_hosts_line` alone.
+pub fn trust_root(home: &Path, name: &str, port: u16, client_key: &Path, known_hosts_line: &str) {
+    let ssh = home.join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        format!(
+            "Host {name}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {}\n",
+            client_key.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(ssh.join("known_hosts"), format!("{known_hosts_line}\n")).unwrap();
+}
+
 /// A fresh, writable copy of a cached root: an overlay whose lower layer is
 /// the cache (never written) and whose upper layer is a scratch directory of
 /// its own. Unmounted, and its scratch directory removed, on drop.
@@ -287,31 +311,19 @@ impl Booted {
 
     /// The known_hosts line for the container's sshd.
     pub fn known_hosts_line(&self) -> String {
-        let key =
-            std::fs::read_to_string(self.root.join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap();
-        let key: Vec<&str> = key.split_whitespace().take(2).collect();
-        format!("[127.0.0.1]:{} {}", self.port, key.join(" "))
+        root_known_hosts_line(&self.root, self.port)
     }
 
     /// Write `home`/.ssh/config naming the container `name` (user root,
     /// the client key) and a known_hosts that trusts it alone.
     pub fn trust(&self, home: &Path, name: &str) {
-        let ssh = home.join(".ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        std::fs::write(
-            ssh.join("config"),
-            format!(
-                "Host {name}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
-                self.port,
-                self.client_key().display()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            ssh.join("known_hosts"),
-            format!("{}\n", self.known_hosts_line()),
-        )
-        .unwrap();
+        trust_root(
+            home,
+            name,
+            self.port,
+            &self.client_key(),
+            &self.known_hosts_line(),
+        );
     }
 
     /// Power the container off (kill it if it takes too long), check that

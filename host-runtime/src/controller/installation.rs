@@ -149,11 +149,16 @@ impl Installation {
         if path.is_file() {
             return Ok(path);
         }
-        Err(InstallationError::NoRuntime {
+        Err(self.no_runtime(arch, &path))
+    }
+
+    /// The error of a runtime for `arch` that is not at `looked`.
+    fn no_runtime(&self, arch: &Architecture, looked: &Path) -> InstallationError {
+        InstallationError::NoRuntime {
             arch: arch.name.to_owned(),
-            looked: path.display().to_string(),
+            looked: looked.display().to_string(),
             available: self.architectures().join(", "),
-        })
+        }
     }
 
     /// The names of the architectures there is a runtime for.
@@ -190,11 +195,7 @@ impl Installation {
             return self.read_stub();
         }
         let path = self.foreign_stub(arch);
-        std::fs::read(&path).map_err(|_| InstallationError::NoRuntime {
-            arch: arch.name.to_owned(),
-            looked: path.display().to_string(),
-            available: self.architectures().join(", "),
-        })
+        std::fs::read(&path).map_err(|_| self.no_runtime(arch, &path))
     }
 
     /// The error of a stub that is not where it should be.

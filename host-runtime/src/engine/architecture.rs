@@ -1,8 +1,7 @@
 //! The architectures Consfig's runtime is built for: the name a target's
 //! `uname -m` and the runtime itself report, and the target triple code is
 //! compiled for. Adding one: an entry here, a line in the Makefile's
-//! `RUNTIME_ARCHES` (with its cross linker), and `uname -m`'s other names for
-//! it in the bootstrap script.
+//! `RUNTIME_ARCHES` (with its cross linker).
 
 /// One architecture runtimes exist for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +10,8 @@ pub struct Architecture {
     pub name: &'static str,
     /// What code for it is compiled as (Linux, glibc).
     pub triple: &'static str,
+    /// Every name `uname -m` may give it, its own first.
+    pub uname: &'static [&'static str],
 }
 
 /// Every architecture this build knows how to compile for.
@@ -18,22 +19,19 @@ pub const ARCHITECTURES: &[Architecture] = &[
     Architecture {
         name: "x86_64",
         triple: "x86_64-unknown-linux-gnu",
+        uname: &["x86_64", "amd64"],
     },
     Architecture {
         name: "aarch64",
         triple: "aarch64-unknown-linux-gnu",
+        uname: &["aarch64", "arm64"],
     },
 ];
 
 /// The architecture of `name` (`uname -m`'s other spellings included),
 /// if it is one of [`ARCHITECTURES`].
 pub fn by_name(name: &str) -> Option<&'static Architecture> {
-    let name = match name {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        other => other,
-    };
-    ARCHITECTURES.iter().find(|arch| arch.name == name)
+    ARCHITECTURES.iter().find(|arch| arch.uname.contains(&name))
 }
 
 /// The architecture this program runs on.

@@ -74,13 +74,10 @@ fn config() -> Config {
 /// once per architecture serves every host.
 pub fn new_engine() -> Result<Engine, EngineError> {
     deadline::process_engine(|| {
-        #[allow(unused_mut)]
-        let mut config = config();
         #[cfg(feature = "controller")]
-        config
-            .target(architecture::native().triple)
-            .map_err(|e| EngineError::Engine(error_chain(&e)))?;
-        Engine::new(&config).map_err(|e| EngineError::Engine(error_chain(&e)))
+        return compiler_for(architecture::native());
+        #[cfg(not(feature = "controller"))]
+        Engine::new(&config()).map_err(|e| EngineError::Engine(error_chain(&e)))
     })
 }
 

@@ -152,14 +152,9 @@ impl Runtimes {
 pub fn script(runtimes: &Runtimes) -> String {
     let mut cases = String::new();
     for (arch, binary) in &runtimes.binaries {
-        // uname -m's other names for it, as architecture::by_name knows them.
-        let names: Vec<&str> = ["x86_64", "amd64", "aarch64", "arm64"]
-            .into_iter()
-            .filter(|name| architecture::by_name(name) == Some(arch))
-            .collect();
         cases.push_str(&format!(
             "  {}) a={}; s={} ;;\n",
-            names.join("|"),
+            arch.uname.join("|"),
             arch.name,
             binary.sha256
         ));
