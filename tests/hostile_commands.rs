@@ -562,11 +562,20 @@ fn no_module_writes_the_runtimes_cache_even_with_write_on_everything() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
         .expect("compiled code in the cache");
+    // The code the runtime loads: sent by the controller, named by its hash.
+    let code_dir = sb.cache().join("consfig/code");
+    let loaded = std::fs::read_dir(&code_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .expect("the runtime's code in the cache");
     let write = |path: &Path| toml_value(&json!(["testing:write", path, "poison"]));
     std::os::unix::fs::symlink(&modules_dir, sb.path().join("into-cache")).unwrap();
     let forms = vec![
         write(&compiled),
         write(&modules_dir.join("new.cwasm")),
+        write(&loaded),
+        write(&code_dir.join("0".repeat(64))),
         toml_value(&json!(["testing:remove", sb.cache()])),
         // Through a symlink the grant of `/` would follow.
         write(&sb.path().join("into-cache/other.cwasm")),
@@ -575,7 +584,7 @@ fn no_module_writes_the_runtimes_cache_even_with_write_on_everything() {
     sb.write_consfig(&[module("testing")], &forms, &granted);
     let before = snapshot(&sb.cache());
     let run = sb.deploy(&[]);
-    assert_eq!(run.statuses().len(), 4, "{run:?}");
+    assert_eq!(run.statuses().len(), 6, "{run:?}");
     for (i, status) in run.statuses().iter().enumerate() {
         assert_eq!(status, "failed", "form {i}: {run:?}");
         assert!(
@@ -593,4 +602,8 @@ fn no_module_writes_the_runtimes_cache_even_with_write_on_everything() {
         .filter(|(p, _)| p.extension().is_none_or(|x| x == "cwasm" || x == "wasm"))
         .collect();
     assert_eq!(after, before, "the cache changed");
+    assert!(
+        after.iter().any(|(p, _)| p == &loaded),
+        "the runtime's code is among what was compared"
+    );
 }
