@@ -7,7 +7,7 @@
 #                 standard modules' native unit tests too), and each fuzz
 #                 target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
-#   make bench    measure forms, SSH deploys (one host, a fleet), bundles and modules built from source
+#   make bench    measure forms, SSH deploys (one host, a fleet, through jump hosts), bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make docs     regenerate docs/properties.md, the standard modules' reference
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
@@ -98,7 +98,8 @@ cross-stub:
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
-# and client and sudo for the SSH tests, curl to fetch pages from bundles,
+# and client and sudo for the SSH tests, nftables to let the jump-host tests'
+# targets be reached only through their bastions, curl to fetch pages from bundles,
 # systemd-nspawn to boot containers, locales and git for the standard
 # modules' tests, qemu-user-static (with binfmt-support to register it) to
 # run aarch64 programs and an aarch64 C toolchain to build for them, and
@@ -112,6 +113,7 @@ test-deps: wasm-target
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
+	@command -v nft >/dev/null || { apt-get update -q && apt-get install -y -q nftables; }
 	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q locales git; }
 	@test -x /usr/bin/qemu-aarch64-static && command -v update-binfmts >/dev/null || \
@@ -177,6 +179,7 @@ bench: test-deps bench-deps build
 	$(CARGO) bench --locked -p consfig-tests --bench source_modules
 	$(CARGO) bench --locked -p consfig-tests --bench web_server
 	$(CARGO) bench --locked -p consfig-tests --bench fleet
+	$(CARGO) bench --locked -p consfig-tests --bench jump_hosts
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.

@@ -121,6 +121,8 @@ struct RawHost {
     connection: Vec<String>,
     identity_file: Option<PathBuf>,
     sudo_password_file: Option<PathBuf>,
+    /// The SSH configuration read instead of ~/.ssh/config (as `ssh -F`).
+    ssh_config_file: Option<PathBuf>,
     /// Data for this host's modules (`data` import): key → file, read at deploy time.
     #[serde(default)]
     data: BTreeMap<String, PathBuf>,
@@ -144,6 +146,9 @@ pub struct Host {
     pub forms: Vec<HostForm>,
     pub identity_file: Option<PathBuf>,
     pub sudo_password_file: Option<PathBuf>,
+    /// The SSH configuration read instead of ~/.ssh/config and
+    /// /etc/ssh/ssh_config, by either SSH client.
+    pub ssh_config_file: Option<PathBuf>,
     /// Data files by key, absolute or relative to the Consfig.toml.
     pub data_files: BTreeMap<String, PathBuf>,
     /// Variables, merged from `[vars]`, its groups' and its own.
@@ -560,6 +565,7 @@ impl Consfig {
                     forms,
                     identity_file: raw_host.identity_file.map(|f| base.join(f)),
                     sudo_password_file: raw_host.sudo_password_file.map(|f| base.join(f)),
+                    ssh_config_file: raw_host.ssh_config_file.map(|f| base.join(f)),
                     data_files: raw_host
                         .data
                         .into_iter()

@@ -99,6 +99,7 @@ pub fn deploy_host(
         accept_new_host_keys: options.accept_new_host_keys,
         identity_files: plan.identity_files.clone(),
         sudo_password,
+        config_file: plan.ssh_config_file.clone(),
     };
     let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtimes, &ssh) {
         Ok(opened) => opened,

@@ -1,13 +1,18 @@
 //! Connections: the chain of hops from the controller to a runtime on the target.
 //!
-//! A host's `connection` lists hops, e.g. `["local"]`. The last hop starts
+//! A host's `connection` lists hops, e.g. `["local"]` or
+//! `["ssh://web1?jump=bastion", "sudo"]`. The last transport hop starts
 //! the runtime (`consfig-stub runtime`) and hands back its stdin/stdout as a [`RuntimeChannel`].
 
 pub mod bootstrap;
+pub mod child;
 pub mod deadline;
 pub mod local;
+pub mod openssh;
 pub mod ssh;
+pub mod ssh_config;
 pub mod ssh_target;
+pub mod tunnel;
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -20,7 +25,9 @@ use consfig_contract::{Context, ContextError};
 pub enum Hop {
     /// This machine: run the runtime as a child process.
     Local,
-    /// Another machine over SSH: `ssh://[USER@]HOST[:PORT]`.
+    /// Another machine over SSH: `ssh://[USER@]HOST[:PORT]` with the
+    /// built-in client, `openssh://…` with the system's; `?jump=…` through
+    /// jump hosts.
     Ssh(ssh::SshTarget),
     /// Run the runtime through `sudo -n` on the target: `sudo` (root) or `sudo:USER`.
     Sudo(Option<String>),
@@ -32,7 +39,7 @@ pub enum Hop {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error(
-        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
+        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT][?jump=[USER@]HOST[:PORT],…], openssh://[USER@]HOST[:PORT][?jump=…], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
     )]
     UnknownHop(String),
     #[error("{0}")]
@@ -63,6 +70,9 @@ pub enum ConnectionError {
     },
     #[error("ssh: {0}")]
     Ssh(String),
+    /// The SSH configuration is wrong, or asks what the client cannot do.
+    #[error("{0}")]
+    Config(String),
     #[error("starting the runtime on the target: {0}")]
     Bootstrap(String),
     #[error(transparent)]
@@ -78,7 +88,7 @@ impl FromStr for Hop {
             "local" => Ok(Hop::Local),
             "sudo" => Ok(Hop::Sudo(None)),
             _ if s.starts_with("sudo:") && s.len() > 5 => Ok(Hop::Sudo(Some(s[5..].to_owned()))),
-            _ if s.starts_with("ssh://") => {
+            _ if s.starts_with("ssh://") || s.starts_with("openssh://") => {
                 s.parse().map(Hop::Ssh).map_err(ConnectionError::BadHop)
             }
             other => match other.parse::<Context>() {
@@ -180,21 +190,36 @@ pub fn open(
             (local::start_runtime(&runtime.path)?, rest)
         }
         [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
-            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtimes)?,
+            start_over_ssh(target, Some(user.as_deref()), ssh, runtimes)?,
             rest,
         ),
-        [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtimes)?, rest),
-        _ => return Err(bad("the first hop must be local or ssh://")),
+        [Hop::Ssh(target), rest @ ..] => (start_over_ssh(target, None, ssh, runtimes)?, rest),
+        _ => return Err(bad("the first hop must be local, ssh:// or openssh://")),
     };
     let contexts = rest
         .iter()
         .map(|hop| match hop {
             Hop::Context(context) => Ok(context.clone()),
-            Hop::Sudo(_) => Err(bad("sudo may only follow an ssh:// hop")),
-            Hop::Local | Hop::Ssh(_) => Err(bad("local and ssh:// may only come first")),
+            Hop::Sudo(_) => Err(bad("sudo may only follow an ssh:// or openssh:// hop")),
+            Hop::Local | Hop::Ssh(_) => {
+                Err(bad("local, ssh:// and openssh:// may only come first"))
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((channel, contexts))
+}
+
+/// Start the runtime through the SSH client the hop names.
+fn start_over_ssh(
+    target: &ssh::SshTarget,
+    sudo: Option<Option<&str>>,
+    options: &ssh::SshOptions,
+    runtimes: &bootstrap::Runtimes,
+) -> Result<RuntimeChannel, ConnectionError> {
+    match target.client {
+        ssh_target::SshClient::BuiltIn => ssh::start_runtime(target, sudo, options, runtimes),
+        ssh_target::SshClient::OpenSsh => openssh::start_runtime(target, sudo, options, runtimes),
+    }
 }
 
 #[cfg(test)]

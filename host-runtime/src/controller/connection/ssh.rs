@@ -1,12 +1,16 @@
-//! The `ssh` hop: `ssh://[USER@]HOST[:PORT]`, over the `ssh2` crate.
+//! The `ssh://` hop, over the `ssh2` crate.
 //!
-//! Host, port, user and identity files come from the hop, then `~/.ssh/config`
-//! (HostName, Port, User, IdentityFile), then defaults, so a host that works
-//! with `ssh web1` works here. The server's key must be in `~/.ssh/known_hosts`:
-//! an unknown key is refused unless new keys are accepted, a changed key always.
+//! Host, port, user, identity files and jump hosts come from the hop, then
+//! the SSH configuration as OpenSSH reads it ([`super::ssh_config`]), then
+//! defaults, so a host that works with `ssh web1` works here — or, when the
+//! configuration asks for what this client cannot do, the deploy says so
+//! and names the `openssh://` hop as the way out. Each host's key, the jump
+//! hosts' too, must be in known_hosts: an unknown key is refused unless new
+//! keys are accepted, a changed key always.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,13 +19,23 @@ use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use super::bootstrap::{self, Runtimes, Secret, sh_quote};
 use super::deadline::Deadline;
+use super::ssh_config::{self, Query};
+use super::ssh_target::{Endpoint, jumps_text};
+use super::tunnel::{self, JumpSession};
 use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /// Longest wait for any one step of starting the runtime (including a stalled
 /// upload), so a target that stops answering never hangs the controller.
-const BOOTSTRAP_STEP_TIMEOUT_MS: u32 = 120_000;
+pub const BOOTSTRAP_STEP_TIMEOUT_MS: u32 = 120_000;
+
+/// How long connecting may take when the configuration sets no ConnectTimeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most jump hosts between the controller and a target: more is a loop
+/// of ProxyJump settings, most likely.
+const MAX_JUMPS: usize = 8;
 
 pub use super::ssh_target::SshTarget;
 
@@ -30,20 +44,31 @@ pub use super::ssh_target::SshTarget;
 pub struct SshOptions {
     /// Add unknown host keys to known_hosts (changed keys are always refused).
     pub accept_new_host_keys: bool,
-    /// Identity files from Consfig.toml, tried before ~/.ssh/config's and the defaults.
+    /// Identity files from Consfig.toml, tried before ~/.ssh/config's and the
+    /// defaults (for the target, not its jump hosts).
     pub identity_files: Vec<PathBuf>,
     /// The login user's password, for a `sudo` hop that needs one.
     pub sudo_password: Option<Secret>,
+    /// The SSH configuration file to read instead of ~/.ssh/config and
+    /// /etc/ssh/ssh_config (as `ssh -F`), from Consfig.toml.
+    pub config_file: Option<PathBuf>,
 }
 
-/// A target fully resolved with ~/.ssh/config and defaults.
+/// A host fully resolved with the SSH configuration and defaults.
 #[derive(Debug)]
 struct Resolved {
     host_name: String,
     port: u16,
     user: String,
     identity_files: Vec<PathBuf>,
-    known_hosts: PathBuf,
+    /// Without the agent, if IdentitiesOnly says so.
+    identities_only: bool,
+    /// Where host keys are looked up; new ones go to the first.
+    known_hosts: Vec<PathBuf>,
+    connect_timeout: Duration,
+    address_family: Option<String>,
+    /// The jump hosts to go through, first to last.
+    jumps: Vec<Endpoint>,
 }
 
 fn home() -> PathBuf {
@@ -52,22 +77,60 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/"))
 }
 
-fn resolve(home: &Path, target: &SshTarget, options: &SshOptions) -> Result<Resolved, String> {
-    let ssh_dir = home.join(".ssh");
-    let config_path = ssh_dir.join("config");
-    let params = match std::fs::File::open(&config_path) {
-        Ok(file) => ssh2_config::SshConfig::default()
-            .home_dir(home)
-            .parse(
-                &mut std::io::BufReader::new(file),
-                ssh2_config::ParseRule::ALLOW_UNKNOWN_FIELDS,
-            )
-            .map_err(|e| format!("{}: {e}", config_path.display()))?
-            .query(&target.host),
-        Err(_) => ssh2_config::SshConfig::default().query(&target.host),
+/// The user running the controller, as the SSH configuration's `%u` and
+/// `Match localuser` see it, and the default login user.
+fn local_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "root".to_owned())
+}
+
+/// Resolve `endpoint` with the SSH configuration; `jumps` as the hop names
+/// them (None: the configuration's ProxyJump).
+fn resolve(
+    home: &Path,
+    endpoint: &Endpoint,
+    jumps: Option<&[Endpoint]>,
+    options: &SshOptions,
+) -> Result<Resolved, ConnectionError> {
+    let local_user = local_user();
+    let files = match &options.config_file {
+        Some(file) => vec![file.clone()],
+        None => ssh_config::default_files(home),
     };
+    let config = ssh_config::evaluate(
+        &files,
+        home,
+        &Query {
+            host: &endpoint.host,
+            user: endpoint.user.as_deref(),
+            local_user: &local_user,
+        },
+    )
+    .map_err(|e| ConnectionError::Config(e.to_string()))?;
+    let user = endpoint
+        .user
+        .clone()
+        .or(config.user)
+        .unwrap_or_else(|| local_user.clone());
+    let host_name = config.host_name.unwrap_or_else(|| endpoint.host.clone());
+    let port = endpoint.port.or(config.port).unwrap_or(22);
+    let bad = |e: String| ConnectionError::Config(format!("{}: {e}", endpoint.host));
+    let path = |value: &str| {
+        ssh_config::expand_path(
+            value,
+            home,
+            &local_user,
+            &endpoint.host,
+            &host_name,
+            port,
+            &user,
+        )
+        .map_err(bad)
+    };
+    let ssh_dir = home.join(".ssh");
     let mut identity_files = options.identity_files.clone();
-    identity_files.extend(params.identity_file.unwrap_or_default());
+    for file in &config.identity_files {
+        identity_files.push(path(file)?);
+    }
     if identity_files.is_empty() {
         identity_files.extend(
             DEFAULT_KEYS
@@ -76,18 +139,32 @@ fn resolve(home: &Path, target: &SshTarget, options: &SshOptions) -> Result<Reso
                 .filter(|p| p.exists()),
         );
     }
-    let user = target
-        .user
-        .clone()
-        .or(params.user)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "root".to_owned());
+    let known_hosts = match &config.user_known_hosts_files {
+        Some(files) => files.iter().map(|f| path(f)).collect::<Result<_, _>>()?,
+        None => vec![ssh_dir.join("known_hosts")],
+    };
+    let jumps = match jumps {
+        Some(jumps) => jumps.to_vec(),
+        None => match &config.proxy_jump {
+            Some(list) => {
+                Endpoint::parse_jumps(list).map_err(|e| bad(format!("ProxyJump: {e}")))?
+            }
+            None => Vec::new(),
+        },
+    };
     Ok(Resolved {
-        host_name: params.host_name.unwrap_or_else(|| target.host.clone()),
-        port: target.port.or(params.port).unwrap_or(22),
+        host_name,
+        port,
         user,
         identity_files,
-        known_hosts: ssh_dir.join("known_hosts"),
+        identities_only: config.identities_only.unwrap_or(false),
+        known_hosts,
+        connect_timeout: config
+            .connect_timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(CONNECT_TIMEOUT),
+        address_family: config.address_family,
+        jumps,
     })
 }
 
@@ -118,36 +195,43 @@ fn verify_host_key(
             )
         })
         .unwrap_or_default();
-    let mut known = session
-        .known_hosts()
-        .map_err(|e| ConnectionError::Ssh(e.to_string()))?;
-    if r.known_hosts.exists() {
+    let ssh_error = |e: ssh2::Error| ConnectionError::Ssh(e.to_string());
+    let mut known = session.known_hosts().map_err(ssh_error)?;
+    for file in r.known_hosts.iter().filter(|f| f.exists()) {
         known
-            .read_file(&r.known_hosts, KnownHostFileKind::OpenSSH)
-            .map_err(|e| ConnectionError::Ssh(format!("{}: {e}", r.known_hosts.display())))?;
+            .read_file(file, KnownHostFileKind::OpenSSH)
+            .map_err(|e| ConnectionError::Ssh(format!("{}: {e}", file.display())))?;
     }
+    let first = r.known_hosts.first().cloned().unwrap_or_default();
     match known.check_port(&r.host_name, r.port, key) {
         CheckResult::Match => Ok(()),
         CheckResult::Mismatch => Err(ConnectionError::HostKeyChanged {
             host: name.clone(),
             fingerprint,
-            known_hosts: r.known_hosts.clone(),
+            known_hosts: first,
         }),
-        CheckResult::NotFound if options.accept_new_host_keys => known
-            .add(&name, key, "added by consfig", key_type.into())
-            .and_then(|()| {
-                if let Some(dir) = r.known_hosts.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                known.write_file(&r.known_hosts, KnownHostFileKind::OpenSSH)
-            })
-            .map_err(|e| {
-                ConnectionError::Ssh(format!("adding {name} to {}: {e}", r.known_hosts.display()))
-            }),
+        CheckResult::NotFound if options.accept_new_host_keys => {
+            // Only the first file is written, with only its own lines and the new one.
+            let mut own = session.known_hosts().map_err(ssh_error)?;
+            if first.exists() {
+                own.read_file(&first, KnownHostFileKind::OpenSSH)
+                    .map_err(|e| ConnectionError::Ssh(format!("{}: {e}", first.display())))?;
+            }
+            own.add(&name, key, "added by consfig", key_type.into())
+                .and_then(|()| {
+                    if let Some(dir) = first.parent() {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    own.write_file(&first, KnownHostFileKind::OpenSSH)
+                })
+                .map_err(|e| {
+                    ConnectionError::Ssh(format!("adding {name} to {}: {e}", first.display()))
+                })
+        }
         CheckResult::NotFound => Err(ConnectionError::HostKeyUnknown {
             host: name,
             fingerprint,
-            known_hosts: r.known_hosts.clone(),
+            known_hosts: first,
         }),
         CheckResult::Failure => Err(ConnectionError::Ssh(format!(
             "{name}: checking the host key failed"
@@ -157,7 +241,7 @@ fn verify_host_key(
 
 fn authenticate(session: &Session, r: &Resolved) -> Result<(), ConnectionError> {
     let mut tried = Vec::new();
-    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+    if !r.identities_only && std::env::var_os("SSH_AUTH_SOCK").is_some() {
         if session.userauth_agent(&r.user).is_ok() && session.authenticated() {
             return Ok(());
         }
@@ -184,23 +268,82 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), ConnectionError> 
     })
 }
 
-/// Connect, check the host key, and log in.
-fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, ConnectionError> {
-    let r = resolve(&home(), target, options).map_err(ConnectionError::Ssh)?;
-    let unreachable = |e: String| ConnectionError::Unreachable {
-        host: known_hosts_name(&r.host_name, r.port),
-        reason: e,
-    };
-    let addr = (r.host_name.as_str(), r.port)
+/// A TCP connection to the resolved host, of the family the configuration asks.
+fn dial(r: &Resolved) -> Result<TcpStream, String> {
+    let addresses = (r.host_name.as_str(), r.port)
         .to_socket_addrs()
-        .map_err(|e| unreachable(e.to_string()))?
-        .next()
-        .ok_or_else(|| unreachable("no address".into()))?;
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
-        .map_err(|e| unreachable(e.to_string()))?;
-    let _ = tcp.set_nodelay(true);
+        .map_err(|e| e.to_string())?
+        .filter(|a| match r.address_family.as_deref() {
+            Some("inet") => a.is_ipv4(),
+            Some("inet6") => a.is_ipv6(),
+            _ => true,
+        });
+    let mut last = "no address".to_owned();
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, r.connect_timeout) {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                return Ok(tcp);
+            }
+            Err(e) => last = format!("{address}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// Connect to `endpoint` (through its jump hosts, each connected the same
+/// way), check its host key, and log in. `jumps`: as the hop names them, or
+/// None for the configuration's; `depth`: jumps made so far.
+fn connect_to(
+    home: &Path,
+    endpoint: &Endpoint,
+    jumps: Option<&[Endpoint]>,
+    options: &SshOptions,
+    depth: usize,
+) -> Result<JumpSession, ConnectionError> {
+    let r = resolve(home, endpoint, jumps, options)?;
+    let name = known_hosts_name(&r.host_name, r.port);
+    let unreachable = |reason: String| ConnectionError::Unreachable {
+        host: name.clone(),
+        reason,
+    };
     let mut session = Session::new().map_err(|e| ConnectionError::Ssh(e.to_string()))?;
-    session.set_tcp_stream(tcp);
+    let transport: OwnedFd = match r.jumps.split_last() {
+        None => {
+            let tcp = dial(&r).map_err(unreachable)?;
+            let transport = tcp.try_clone().map_err(|e| unreachable(e.to_string()))?;
+            session.set_tcp_stream(tcp);
+            transport.into()
+        }
+        Some(_) if depth + r.jumps.len() > MAX_JUMPS => {
+            return Err(ConnectionError::Config(format!(
+                "{}: more than {MAX_JUMPS} jump hosts to reach it (do ProxyJump settings lead back to each other?)",
+                endpoint.host
+            )));
+        }
+        Some((last, earlier)) => {
+            // The last jump is reached through the ones before it, if the
+            // hop or ProxyJump lists any, else through its own ProxyJump.
+            let earlier = (!earlier.is_empty()).then_some(earlier);
+            // Consfig.toml's identity files are the target's, not its jumps'.
+            let jump_options = SshOptions {
+                identity_files: Vec::new(),
+                ..options.clone()
+            };
+            let jump = connect_to(home, last, earlier, &jump_options, depth + 1)?;
+            jump.session
+                .set_timeout(r.connect_timeout.as_millis() as u32);
+            let channel = jump
+                .session
+                .channel_direct_tcpip(&r.host_name, r.port, None)
+                .map_err(|e| unreachable(format!("through the jump host {last}: {e}")))?;
+            jump.session.set_timeout(0);
+            let near = tunnel::start(jump, channel).map_err(|e| unreachable(e.to_string()))?;
+            let transport = near.try_clone().map_err(|e| unreachable(e.to_string()))?;
+            session.set_tcp_stream(near);
+            transport.into()
+        }
+    };
     // Bounded while connecting; unbounded after, as forms may take long.
     session.set_timeout(15_000);
     session
@@ -209,7 +352,18 @@ fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, Connecti
     verify_host_key(&session, &r, options)?;
     authenticate(&session, &r)?;
     session.set_timeout(0);
-    Ok(session)
+    Ok(JumpSession { session, transport })
+}
+
+/// Connect to the hop's target, through the jumps it or the configuration names.
+fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, ConnectionError> {
+    let jumps = target.jumps.as_deref();
+    connect_to(&home(), &target.endpoint(), jumps, options, 0).map(|connected| connected.session)
+}
+
+/// The `-J` argument for `jumps`, for errors and the OpenSSH client.
+pub fn jump_argument(jumps: &[Endpoint]) -> String {
+    jumps_text(jumps)
 }
 
 struct SshRuntime {
@@ -370,26 +524,90 @@ mod tests {
         .unwrap();
         let options = SshOptions::default();
 
-        let web1 = resolve(home.path(), &"ssh://web1".parse().unwrap(), &options).unwrap();
+        let web1 = resolve(home.path(), &endpoint("ssh://web1"), None, &options).unwrap();
         assert_eq!(
             (web1.host_name.as_str(), web1.port, web1.user.as_str()),
             ("127.0.0.7", 2201, "deploy")
         );
         assert_eq!(web1.identity_files, vec![ssh.join("web1_key")]);
-        assert_eq!(web1.known_hosts, ssh.join("known_hosts"));
+        assert_eq!(web1.known_hosts, vec![ssh.join("known_hosts")]);
+        assert_eq!(web1.jumps, Vec::new());
 
         // What the hop says wins over the config.
-        let explicit = resolve(
-            home.path(),
-            &"ssh://root@web1:22".parse().unwrap(),
-            &options,
-        )
-        .unwrap();
+        let explicit =
+            resolve(home.path(), &endpoint("ssh://root@web1:22"), None, &options).unwrap();
         assert_eq!((explicit.port, explicit.user.as_str()), (22, "root"));
 
         // Unlisted hosts get port 22 and the default keys that exist.
-        let other = resolve(home.path(), &"ssh://root@other".parse().unwrap(), &options).unwrap();
+        let other = resolve(home.path(), &endpoint("ssh://root@other"), None, &options).unwrap();
         assert_eq!((other.host_name.as_str(), other.port), ("other", 22));
         assert_eq!(other.identity_files, vec![ssh.join("id_ed25519")]);
+    }
+
+    fn endpoint(hop: &str) -> Endpoint {
+        hop.parse::<SshTarget>().unwrap().endpoint()
+    }
+
+    #[test]
+    fn jumps_come_from_the_hop_or_proxy_jump() {
+        let home = tempfile::tempdir().unwrap();
+        let ssh = home.path().join(".ssh");
+        std::fs::create_dir(&ssh).unwrap();
+        std::fs::write(
+            ssh.join("config"),
+            "Host web1\n  ProxyJump deploy@b1:2201,b2\n  UserKnownHostsFile ~/kh1 %d/kh2\nHost b2\n  ProxyJump b0\n",
+        )
+        .unwrap();
+        let options = SshOptions::default();
+        let web1 = resolve(home.path(), &endpoint("ssh://web1"), None, &options).unwrap();
+        let names: Vec<String> = web1.jumps.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["deploy@b1:2201", "b2"]);
+        assert_eq!(
+            web1.known_hosts,
+            vec![home.path().join("kh1"), home.path().join("kh2")]
+        );
+        // The hop's jumps win; `jump=none` passes over ProxyJump.
+        let hop: SshTarget = "ssh://web1?jump=none".parse().unwrap();
+        let direct = resolve(home.path(), &hop.endpoint(), hop.jumps.as_deref(), &options).unwrap();
+        assert!(direct.jumps.is_empty());
+        // A jump's own ProxyJump applies to it.
+        let b2 = resolve(home.path(), &endpoint("ssh://b2"), None, &options).unwrap();
+        assert_eq!(b2.jumps[0].host, "b0");
+        // The configuration, read instead of ~/.ssh/config: an option the
+        // built-in client cannot honour is an error naming it.
+        let other = home.path().join("other_config");
+        std::fs::write(&other, "Host web1\n  ProxyCommand nc %h %p\n").unwrap();
+        let options = SshOptions {
+            config_file: Some(other),
+            ..SshOptions::default()
+        };
+        let err = resolve(home.path(), &endpoint("ssh://web1"), None, &options).unwrap_err();
+        assert!(err.to_string().contains("ProxyCommand nc %h %p"), "{err}");
+    }
+
+    /// ProxyJump settings that lead back to each other end in an error
+    /// before anything is dialled.
+    #[test]
+    fn a_loop_of_jumps_is_an_error() {
+        let home = tempfile::tempdir().unwrap();
+        let ssh = home.path().join(".ssh");
+        std::fs::create_dir(&ssh).unwrap();
+        std::fs::write(
+            ssh.join("config"),
+            "Host a b\n  HostName 127.0.0.1\n  Port 9\nHost a\n  ProxyJump b\nHost b\n  ProxyJump a\n",
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let Err(err) = connect_to(
+            home.path(),
+            &endpoint("ssh://a"),
+            None,
+            &SshOptions::default(),
+            0,
+        ) else {
+            panic!("connected through a loop");
+        };
+        assert!(err.to_string().contains("more than 8 jump hosts"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }
