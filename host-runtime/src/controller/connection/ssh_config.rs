@@ -346,7 +346,12 @@ impl Evaluation<'_> {
                 line,
             })
         };
-        let first = !self.seen.iter().any(|k| k == lower);
+        // ProxyJump and ProxyCommand compete: whichever comes first holds.
+        let slot = match lower {
+            "proxyjump" | "proxycommand" => "proxy",
+            other => other,
+        };
+        let first = !self.seen.iter().any(|k| k == slot);
         match kind(lower) {
             None => {
                 let ignored = self
@@ -360,8 +365,11 @@ impl Evaluation<'_> {
             Some(Kind::Ignored) => {}
             Some(Kind::Unsupported) => unsupported(self),
             Some(Kind::UnsupportedUnlessNone) => {
-                if first && !args[0].eq_ignore_ascii_case("none") {
-                    unsupported(self);
+                if first {
+                    self.seen.push(slot.to_owned());
+                    if !args[0].eq_ignore_ascii_case("none") {
+                        unsupported(self);
+                    }
                 }
             }
             Some(Kind::Used) => {
@@ -375,7 +383,7 @@ impl Evaluation<'_> {
                 if !first {
                     return Ok(());
                 }
-                self.seen.push(lower.to_owned());
+                self.seen.push(slot.to_owned());
                 let one = || args[0].clone();
                 let yes_no = |value: &str| match value.to_ascii_lowercase().as_str() {
                     "yes" | "true" => Ok(true),
@@ -808,6 +816,29 @@ mod tests {
             .to_string();
         assert!(text.contains("SomeFutureOption"), "{text}");
         evaluate(&files, home.path(), &query("ign1")).unwrap();
+    }
+
+    /// ProxyJump and ProxyCommand compete: the first given holds, the other
+    /// is passed over, as in OpenSSH.
+    #[test]
+    fn the_first_of_proxy_jump_and_proxy_command_holds() {
+        let home = tempfile::tempdir().unwrap();
+        let files = config_in(
+            home.path(),
+            "Host j1\n  ProxyJump b\nHost j2\n  ProxyCommand none\n\
+             Host *\n  ProxyCommand nc %h %p\n  ProxyJump c\n  ProxyCommand none\n",
+        );
+        let j1 = evaluate(&files, home.path(), &query("j1")).unwrap();
+        assert_eq!(j1.proxy_jump.as_deref(), Some("b"));
+        let j2 = evaluate(&files, home.path(), &query("j2")).unwrap();
+        assert_eq!(j2.proxy_jump, None);
+        let text = evaluate(&files, home.path(), &query("j3"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("`ProxyCommand nc %h %p`") && !text.contains("also"),
+            "{text}"
+        );
     }
 
     #[test]
