@@ -192,6 +192,17 @@ exec "$d/consfig" runtime
     )
 }
 
+/// What an SSH client asks the target's login shell to run: the script,
+/// through sudo as that user (`Some(None)`: root) if asked.
+pub fn remote_command(runtimes: &Runtimes, sudo: Option<Option<&str>>) -> String {
+    let script = script(runtimes);
+    let script = match sudo {
+        None => script,
+        Some(user) => via_sudo(user.unwrap_or("root"), &script),
+    };
+    format!("sh -c {}", sh_quote(&script))
+}
+
 /// The command that runs `script` as `user` through sudo. Without a password
 /// for the login user, `sudo -n`. Otherwise, if sudo needs one, the command asks
 /// for it, checks it once (a wrong one fails at once rather than re-prompting),

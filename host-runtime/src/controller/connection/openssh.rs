@@ -10,7 +10,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use super::bootstrap::{self, Runtimes, sh_quote};
+use super::bootstrap::{self, Runtimes};
 use super::child::{Spawned, spawn};
 use super::ssh::{BOOTSTRAP_STEP_TIMEOUT_MS, SshOptions, SshTarget, jump_argument};
 use super::{ConnectionError, RuntimeChannel};
@@ -57,14 +57,7 @@ pub fn start_runtime(
     options: &SshOptions,
     runtimes: &Runtimes,
 ) -> Result<RuntimeChannel, ConnectionError> {
-    let script = bootstrap::script(runtimes);
-    let remote = match sudo {
-        None => format!("sh -c {}", sh_quote(&script)),
-        Some(user) => format!(
-            "sh -c {}",
-            sh_quote(&bootstrap::via_sudo(user.unwrap_or("root"), &script))
-        ),
-    };
+    let remote = bootstrap::remote_command(runtimes, sudo);
     let Spawned {
         mut reader,
         mut writer,

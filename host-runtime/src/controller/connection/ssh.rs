@@ -17,7 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
-use super::bootstrap::{self, Runtimes, Secret, sh_quote};
+use super::bootstrap::{self, Runtimes, Secret};
 use super::deadline::Deadline;
 use super::ssh_config::{self, Query};
 use super::ssh_target::{Endpoint, jumps_text};
@@ -402,14 +402,7 @@ pub fn start_runtime(
     session.set_timeout(BOOTSTRAP_STEP_TIMEOUT_MS);
     let lost = |e: ssh2::Error| ConnectionError::Ssh(format!("{target}: {e}"));
     let mut channel = session.channel_session().map_err(lost)?;
-    let script = bootstrap::script(runtimes);
-    let command = match sudo {
-        None => format!("sh -c {}", sh_quote(&script)),
-        Some(user) => format!(
-            "sh -c {}",
-            sh_quote(&bootstrap::via_sudo(user.unwrap_or("root"), &script))
-        ),
-    };
+    let command = bootstrap::remote_command(runtimes, sudo);
     channel.exec(&command).map_err(lost)?;
     // Byte by byte while starting, so that nothing the runtime says after
     // the bootstrap's last line is read into this buffer.
