@@ -1,7 +1,8 @@
 //! Reaching targets as the user's OpenSSH does: through jump hosts
-//! (ProxyJump, two deep, with the built-in client and with the system's
-//! `ssh`), with a ControlMaster, and refusing SSH configuration the built-in
-//! client cannot honour rather than ignoring it.
+//! (ProxyJump, two deep, set in an included file's `Match` block, with the
+//! built-in client and with the system's `ssh`), with a ControlMaster, and
+//! refusing SSH configuration the built-in client cannot honour rather
+//! than ignoring it.
 //!
 //! Each test that needs bastions runs in a network namespace of its own
 //! (made for the test's thread, so every server and every `consfig` it
@@ -104,12 +105,20 @@ impl Bastions {
             )
         };
         let config = ssh.join("config");
+        // The target's jumps come from an included file, in a Match block.
+        let jumps = ssh.join("jumps.conf");
+        std::fs::write(
+            &jumps,
+            "Match originalhost target user root\n  ProxyJump bastion1,bastion2\n",
+        )
+        .unwrap();
         std::fs::write(
             &config,
             [
+                format!("Include {}\n", jumps.display()),
                 host("bastion1", &bastion1, "consfigjump1", ""),
                 host("bastion2", &bastion2, "consfigjump2", ""),
-                host("target", &target, "root", "  ProxyJump bastion1,bastion2\n"),
+                host("target", &target, "root", ""),
                 host("target-direct", &target, "root", ""),
                 format!(
                     "Host *\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  BatchMode yes\n\
