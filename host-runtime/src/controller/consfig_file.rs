@@ -14,6 +14,7 @@
 //! connection = ["ssh://deploy@web1.example.org", "sudo"]
 //! identity-file = "keys/deploy"   # optional; else ssh-agent, ~/.ssh/config, ~/.ssh/id_*
 //! sudo-password-file = "/etc/consfig/web1-sudo"   # optional; kept outside the consfig
+//! # su-password-file = "/etc/consfig/web1-root"  # for an `su` hop: the password of the user su switches to
 //! properties = []
 //!
 //! [groups.web]                   # `consfig deploy web` deploys both
@@ -121,6 +122,7 @@ struct RawHost {
     connection: Vec<String>,
     identity_file: Option<PathBuf>,
     sudo_password_file: Option<PathBuf>,
+    su_password_file: Option<PathBuf>,
     /// Data for this host's modules (`data` import): key → file, read at deploy time.
     #[serde(default)]
     data: BTreeMap<String, PathBuf>,
@@ -144,6 +146,8 @@ pub struct Host {
     pub forms: Vec<HostForm>,
     pub identity_file: Option<PathBuf>,
     pub sudo_password_file: Option<PathBuf>,
+    /// For an `su` hop: the password of the user su switches to.
+    pub su_password_file: Option<PathBuf>,
     /// Data files by key, absolute or relative to the Consfig.toml.
     pub data_files: BTreeMap<String, PathBuf>,
     /// Variables, merged from `[vars]`, its groups' and its own.
@@ -560,6 +564,7 @@ impl Consfig {
                     forms,
                     identity_file: raw_host.identity_file.map(|f| base.join(f)),
                     sudo_password_file: raw_host.sudo_password_file.map(|f| base.join(f)),
+                    su_password_file: raw_host.su_password_file.map(|f| base.join(f)),
                     data_files: raw_host
                         .data
                         .into_iter()

@@ -26,6 +26,8 @@ pub struct HostPlan {
     pub identity_files: Vec<PathBuf>,
     /// A file holding the login user's password, for a `sudo` hop that needs one.
     pub sudo_password_file: Option<PathBuf>,
+    /// A file holding the password of the user an `su` hop switches to.
+    pub su_password_file: Option<PathBuf>,
     /// Files of this host's data, by key: read when the host is deployed and
     /// sent to its runtime only.
     pub data_files: BTreeMap<String, PathBuf>,

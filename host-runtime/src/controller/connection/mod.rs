@@ -3,6 +3,7 @@
 //! A host's `connection` lists hops, e.g. `["local"]`. The last hop starts
 //! the runtime (`consfig-stub runtime`) and hands back its stdin/stdout as a [`RuntimeChannel`].
 
+pub mod become_user;
 pub mod bootstrap;
 pub mod deadline;
 pub mod local;
@@ -16,14 +17,17 @@ use std::time::{Duration, Instant};
 
 use consfig_contract::{Context, ContextError};
 
+pub use self::become_user::{BadUser, Become, BecomeMethod};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hop {
     /// This machine: run the runtime as a child process.
     Local,
     /// Another machine over SSH: `ssh://[USER@]HOST[:PORT]`.
     Ssh(ssh::SshTarget),
-    /// Run the runtime through `sudo -n` on the target: `sudo` (root) or `sudo:USER`.
-    Sudo(Option<String>),
+    /// Run the runtime as another user on the target, through sudo, su or
+    /// doas: `sudo`, `su`, `doas` (root) or `sudo:USER`, `su:USER`, `doas:USER`.
+    Become(Become),
     /// A context the runtime's control child enters before any form,
     /// e.g. `chroot:/srv/c1` or `setuid:www`.
     Context(Context),
@@ -32,11 +36,13 @@ pub enum Hop {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error(
-        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
+        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT], sudo, sudo:USER, su, su:USER, doas, doas:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
     )]
     UnknownHop(String),
     #[error("{0}")]
     BadHop(String),
+    #[error(transparent)]
+    BadUser(#[from] BadUser),
     #[error("{host} is unreachable: {reason}")]
     Unreachable { host: String, reason: String },
     #[error(
@@ -74,10 +80,11 @@ pub enum ConnectionError {
 impl FromStr for Hop {
     type Err = ConnectionError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(parsed) = Become::parse(s) {
+            return Ok(Hop::Become(parsed?));
+        }
         match s {
             "local" => Ok(Hop::Local),
-            "sudo" => Ok(Hop::Sudo(None)),
-            _ if s.starts_with("sudo:") && s.len() > 5 => Ok(Hop::Sudo(Some(s[5..].to_owned()))),
             _ if s.starts_with("ssh://") => {
                 s.parse().map(Hop::Ssh).map_err(ConnectionError::BadHop)
             }
@@ -95,8 +102,7 @@ impl fmt::Display for Hop {
         match self {
             Hop::Local => f.write_str("local"),
             Hop::Ssh(target) => target.fmt(f),
-            Hop::Sudo(None) => f.write_str("sudo"),
-            Hop::Sudo(Some(user)) => write!(f, "sudo:{user}"),
+            Hop::Become(via) => via.fmt(f),
             Hop::Context(context) => context.fmt(f),
         }
     }
@@ -158,7 +164,7 @@ pub trait RuntimeProcess: Send {
 }
 
 /// Open a connection chain: start a runtime at the end of its transport hops
-/// (`local`, or `ssh://…` optionally followed by `sudo`), and return the
+/// (`local`, or `ssh://…` optionally followed by `sudo`, `su` or `doas`), and return the
 /// contexts its control child is to enter (the hops after those).
 pub fn open(
     hops: &[Hop],
@@ -179,10 +185,9 @@ pub fn open(
             })?;
             (local::start_runtime(&runtime.path)?, rest)
         }
-        [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
-            ssh::start_runtime(target, Some(user.as_deref()), ssh, runtimes)?,
-            rest,
-        ),
+        [Hop::Ssh(target), Hop::Become(via), rest @ ..] => {
+            (ssh::start_runtime(target, Some(via), ssh, runtimes)?, rest)
+        }
         [Hop::Ssh(target), rest @ ..] => (ssh::start_runtime(target, None, ssh, runtimes)?, rest),
         _ => return Err(bad("the first hop must be local or ssh://")),
     };
@@ -190,7 +195,10 @@ pub fn open(
         .iter()
         .map(|hop| match hop {
             Hop::Context(context) => Ok(context.clone()),
-            Hop::Sudo(_) => Err(bad("sudo may only follow an ssh:// hop")),
+            Hop::Become(via) => Err(bad(&format!(
+                "{} may only follow an ssh:// hop",
+                via.method
+            ))),
             Hop::Local | Hop::Ssh(_) => Err(bad("local and ssh:// may only come first")),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -200,6 +208,56 @@ pub fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hops_read_and_write_the_same() {
+        for text in [
+            "local",
+            "ssh://deploy@web1:2222",
+            "sudo",
+            "sudo:www-data",
+            "su",
+            "su:deploy",
+            "doas",
+            "doas:backup",
+            "chroot:/srv/c1",
+            "setuid:www",
+        ] {
+            let hop: Hop = text.parse().unwrap();
+            assert_eq!(hop.to_string(), text);
+        }
+        assert_eq!(
+            "doas:web".parse::<Hop>().unwrap(),
+            Hop::Become(Become {
+                method: BecomeMethod::Doas,
+                user: Some("web".into())
+            })
+        );
+        assert_eq!(
+            "sudo".parse::<Hop>().unwrap(),
+            Hop::Become(Become {
+                method: BecomeMethod::Sudo,
+                user: None
+            })
+        );
+    }
+
+    #[test]
+    fn bad_become_users_and_unknown_hops_say_what_to_write() {
+        let error = "su:-c".parse::<Hop>().unwrap_err();
+        assert!(matches!(error, ConnectionError::BadUser(_)), "{error:?}");
+        assert!(error.to_string().starts_with("\"su:-c\": a user name has"));
+        let error = "doas:".parse::<Hop>().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "doas:: names no user; write doas (for root) or doas:USER"
+        );
+        let error = "runas:web".parse::<Hop>().unwrap_err().to_string();
+        assert!(
+            error.contains("sudo:USER, su, su:USER, doas, doas:USER"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn diagnostics_keep_their_start_and_count_the_rest() {

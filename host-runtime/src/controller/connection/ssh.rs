@@ -13,7 +13,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
-use super::bootstrap::{self, Runtimes, Secret, sh_quote};
+use super::become_user::{Become, Passwords};
+use super::bootstrap::{self, Runtimes, sh_quote};
 use super::deadline::Deadline;
 use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
@@ -32,8 +33,8 @@ pub struct SshOptions {
     pub accept_new_host_keys: bool,
     /// Identity files from Consfig.toml, tried before ~/.ssh/config's and the defaults.
     pub identity_files: Vec<PathBuf>,
-    /// The login user's password, for a `sudo` hop that needs one.
-    pub sudo_password: Option<Secret>,
+    /// The passwords a `sudo` or `su` hop may need.
+    pub passwords: Passwords,
 }
 
 /// A target fully resolved with ~/.ssh/config and defaults.
@@ -236,11 +237,11 @@ impl RuntimeProcess for SshRuntime {
 }
 
 /// Start the runtime on the far side of `target`, uploading it first (the
-/// one for the target's architecture) if the target lacks this exact binary. With `sudo`, the runtime runs as that user
-/// (`Some(None)`: root) via `sudo -n`.
+/// one for the target's architecture) if the target lacks this exact binary. With `via`, the runtime runs as
+/// its user through sudo, su or doas.
 pub fn start_runtime(
     target: &SshTarget,
-    sudo: Option<Option<&str>>,
+    via: Option<&Become>,
     options: &SshOptions,
     runtimes: &Runtimes,
 ) -> Result<RuntimeChannel, ConnectionError> {
@@ -249,12 +250,9 @@ pub fn start_runtime(
     let lost = |e: ssh2::Error| ConnectionError::Ssh(format!("{target}: {e}"));
     let mut channel = session.channel_session().map_err(lost)?;
     let script = bootstrap::script(runtimes);
-    let command = match sudo {
+    let command = match via {
         None => format!("sh -c {}", sh_quote(&script)),
-        Some(user) => format!(
-            "sh -c {}",
-            sh_quote(&bootstrap::via_sudo(user.unwrap_or("root"), &script))
-        ),
+        Some(via) => format!("sh -c {}", sh_quote(&via.command(&script))),
     };
     channel.exec(&command).map_err(lost)?;
     // Byte by byte while starting, so that nothing the runtime says after
@@ -265,7 +263,7 @@ pub fn start_runtime(
         &mut reader,
         &mut writer,
         runtimes,
-        options.sudo_password.as_ref(),
+        via.map(|via| (via, &options.passwords)),
     ) {
         Ok(sent) => {
             // From here on, the session's deadlines bound every wait.
