@@ -98,8 +98,8 @@ cross-stub:
 
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
-# and client and sudo for the SSH tests, nftables to let the jump-host tests'
-# targets be reached only through their bastions, curl to fetch pages from bundles,
+# and client, sudo and doas (OpenDoas) for the SSH tests, nftables to let the
+# jump-host tests' targets be reached only through their bastions, curl to fetch pages from bundles,
 # systemd-nspawn to boot containers, locales and git for the standard
 # modules' tests, qemu-user-static (with binfmt-support to register it) to
 # run aarch64 programs and an aarch64 C toolchain to build for them, and
@@ -112,6 +112,7 @@ test-deps: wasm-target
 	@command -v curl >/dev/null || { apt-get update -q && apt-get install -y -q curl; }
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
+	@command -v doas >/dev/null || { apt-get update -q && apt-get install -y -q doas; }
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
 	@command -v nft >/dev/null || { apt-get update -q && apt-get install -y -q nftables; }
 	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \

@@ -665,6 +665,70 @@ impl Drop for Sudoers {
     }
 }
 
+/// /etc/doas.conf as a test writes it, put back as it was (or removed, if
+/// there was none) when dropped. The file is global: while one exists, a
+/// lock keeps other tests of this process from writing it.
+pub struct DoasConf {
+    /// Its bytes and mode before the test, if it existed.
+    previous: Option<(Vec<u8>, u32)>,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+static DOAS_CONF: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl DoasConf {
+    pub const PATH: &str = "/etc/doas.conf";
+
+    /// Write `rules` as the whole of /etc/doas.conf.
+    pub fn install(rules: &str) -> Self {
+        assert!(
+            Path::new("/usr/bin/doas").exists(),
+            "/usr/bin/doas is missing: `make test-deps` installs doas"
+        );
+        let lock = DOAS_CONF.lock().unwrap_or_else(|e| e.into_inner());
+        let previous = std::fs::read(Self::PATH).ok().map(|bytes| {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(Self::PATH).unwrap().permissions(),
+            );
+            (bytes, mode & 0o7777)
+        });
+        let conf = DoasConf {
+            previous,
+            _lock: lock,
+        };
+        conf.rewrite(rules);
+        conf
+    }
+
+    /// Replace the rules. doas refuses a configuration others may write:
+    /// root's, mode 0600, renamed into place whole.
+    pub fn rewrite(&self, rules: &str) {
+        write_atomically(Self::PATH, rules.as_bytes(), 0o600);
+    }
+}
+
+impl Drop for DoasConf {
+    fn drop(&mut self) {
+        match &self.previous {
+            Some((bytes, mode)) => write_atomically(Self::PATH, bytes, *mode),
+            None => {
+                let _ = std::fs::remove_file(Self::PATH);
+            }
+        }
+    }
+}
+
+fn write_atomically(path: &str, bytes: &[u8], mode: u32) {
+    let incoming = format!("{path}.consfig-test");
+    std::fs::write(&incoming, bytes).unwrap();
+    std::fs::set_permissions(
+        &incoming,
+        std::os::unix::fs::PermissionsExt::from_mode(mode),
+    )
+    .unwrap();
+    std::fs::rename(&incoming, path).unwrap();
+}
+
 impl Drop for TestUser {
     fn drop(&mut self) {
         let _ = Command::new("userdel")

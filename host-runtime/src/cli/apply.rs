@@ -83,6 +83,7 @@ pub fn run(
         identity_files: Vec::new(),
         sudo_password_file: None,
         ssh_config_file: None,
+        su_password_file: None,
         data_files: Default::default(),
         // Ad hoc forms have no consfig: no variables.
         vars: Default::default(),

@@ -14,6 +14,7 @@
 //! connection = ["ssh://deploy@web1.example.org", "sudo"]
 //! identity-file = "keys/deploy"   # optional; else ssh-agent, ~/.ssh/config, ~/.ssh/id_*
 //! sudo-password-file = "/etc/consfig/web1-sudo"   # optional; kept outside the consfig
+//! # su-password-file = "/etc/consfig/web1-root"  # for an `su` hop: the password of the user su switches to
 //! properties = []
 //!
 //! [groups.web]                   # `consfig deploy web` deploys both
@@ -123,6 +124,7 @@ struct RawHost {
     sudo_password_file: Option<PathBuf>,
     /// The SSH configuration read instead of ~/.ssh/config (as `ssh -F`).
     ssh_config_file: Option<PathBuf>,
+    su_password_file: Option<PathBuf>,
     /// Data for this host's modules (`data` import): key → file, read at deploy time.
     #[serde(default)]
     data: BTreeMap<String, PathBuf>,
@@ -149,6 +151,8 @@ pub struct Host {
     /// The SSH configuration read instead of ~/.ssh/config and
     /// /etc/ssh/ssh_config, by either SSH client.
     pub ssh_config_file: Option<PathBuf>,
+    /// For an `su` hop: the password of the user su switches to.
+    pub su_password_file: Option<PathBuf>,
     /// Data files by key, absolute or relative to the Consfig.toml.
     pub data_files: BTreeMap<String, PathBuf>,
     /// Variables, merged from `[vars]`, its groups' and its own.
@@ -566,6 +570,7 @@ impl Consfig {
                     identity_file: raw_host.identity_file.map(|f| base.join(f)),
                     sudo_password_file: raw_host.sudo_password_file.map(|f| base.join(f)),
                     ssh_config_file: raw_host.ssh_config_file.map(|f| base.join(f)),
+                    su_password_file: raw_host.su_password_file.map(|f| base.join(f)),
                     data_files: raw_host
                         .data
                         .into_iter()

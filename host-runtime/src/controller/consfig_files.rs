@@ -4,7 +4,7 @@
 //! read there: a template, a file to copy. Paths are resolved — `..` and
 //! symlinks followed — and a file that lies outside the directory is never
 //! sent, whatever the form says. Files the consfig names as secrets or keys
-//! (a host's `data`, `identity-file`, `sudo-password-file`) are refused:
+//! (a host's `data`, `identity-file`, `sudo-password-file`, `su-password-file`) are refused:
 //! those never travel as plain files.
 //!
 //! Each file is read once for all hosts, identified by the SHA-256 of its
@@ -130,6 +130,10 @@ impl<'c> ConsfigFiles<'c> {
                 .chain(
                     (host.sudo_password_file.iter())
                         .map(|path| (path, format!("host {}'s sudo-password-file", host.name))),
+                )
+                .chain(
+                    (host.su_password_file.iter())
+                        .map(|path| (path, format!("host {}'s su-password-file", host.name))),
                 );
             for (path, what) in named {
                 if let Ok(path) = path.canonicalize() {
@@ -301,6 +305,27 @@ mod tests {
         );
         let files = files_of(&c).unwrap();
         assert_eq!(files.keys().collect::<Vec<_>>(), ["templates/../same.txt"]);
+    }
+
+    #[test]
+    fn password_files_named_in_a_form_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for setting in ["sudo-password-file", "su-password-file"] {
+            std::fs::write(dir.path().join("m.wasm"), b"").unwrap();
+            std::fs::write(dir.path().join("login.pw"), b"hunter22").unwrap();
+            let c = Consfig::parse(
+                &dir.path().join("Consfig.toml"),
+                &format!(
+                    "modules = [\"*.wasm\"]\n[hosts.h]\nconnection = [\"ssh://h\", \"su\"]\n{setting} = \"login.pw\"\nproperties = [[\"t:copy\", \"/tmp/x\", \"login.pw\"]]\n"
+                ),
+            )
+            .unwrap();
+            let e = files_of(&c).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("\"login.pw\" names host h's {setting}")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::connection::become_user::Passwords;
 use super::connection::bootstrap::Secret;
 use super::connection::{self, ssh::SshOptions};
 use super::modules::ModuleFile;
@@ -70,17 +71,13 @@ pub fn deploy_host(
 ) -> HostSummary {
     let host = plan.name.as_str();
     let mut summary = HostSummary::default();
-    let sudo_password = match &plan.sudo_password_file {
-        None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => Some(Secret(text.lines().next().unwrap_or_default().to_owned())),
-            Err(e) => {
-                let error = format!("sudo-password-file {}: {e}", path.display());
-                reporter.host_error(host, &error, false);
-                summary.error = Some(error);
-                return summary;
-            }
-        },
+    let passwords = match read_passwords(plan) {
+        Ok(passwords) => passwords,
+        Err(error) => {
+            reporter.host_error(host, &error, false);
+            summary.error = Some(error);
+            return summary;
+        }
     };
     let mut policy = options.policy.clone();
     policy.vars = plan.vars.clone();
@@ -98,7 +95,7 @@ pub fn deploy_host(
     let ssh = SshOptions {
         accept_new_host_keys: options.accept_new_host_keys,
         identity_files: plan.identity_files.clone(),
-        sudo_password,
+        passwords,
         config_file: plan.ssh_config_file.clone(),
     };
     let (mut channel, contexts) = match connection::open(&plan.hops, &options.runtimes, &ssh) {
@@ -145,4 +142,19 @@ pub fn deploy_host(
         summary.error = Some(error);
     }
     summary
+}
+
+/// The passwords of `plan`'s password files, each the file's first line.
+/// An error names the setting and the file, never what it holds.
+fn read_passwords(plan: &HostPlan) -> Result<Passwords, String> {
+    let read = |setting: &str, path: &Option<std::path::PathBuf>| match path {
+        None => Ok(None),
+        Some(path) => std::fs::read_to_string(path)
+            .map(|text| Some(Secret(text.lines().next().unwrap_or_default().to_owned())))
+            .map_err(|e| format!("{setting} {}: {e}", path.display())),
+    };
+    Ok(Passwords {
+        sudo: read("sudo-password-file", &plan.sudo_password_file)?,
+        su: read("su-password-file", &plan.su_password_file)?,
+    })
 }

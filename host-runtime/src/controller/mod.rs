@@ -10,7 +10,7 @@
 //! - [`plan`]: what each host gets, and the options all share;
 //! - [`deploy`]: deploying many hosts at once; [`session`]: one host's
 //!   conversation with its runtime;
-//! - [`connection`]: the hops to a runtime (`local`, `ssh://`, `sudo`);
+//! - [`connection`]: the hops to a runtime (`local`, `ssh://`, `sudo`, `su`, `doas`);
 //! - [`reporter`], [`summary`], [`diff`]: what the operator sees;
 //! - [`scaffold`]: a new consfig, for `consfig new`.
 

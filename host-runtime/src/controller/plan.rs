@@ -28,6 +28,8 @@ pub struct HostPlan {
     pub sudo_password_file: Option<PathBuf>,
     /// The SSH configuration to read instead of the user's and the system's.
     pub ssh_config_file: Option<PathBuf>,
+    /// A file holding the password of the user an `su` hop switches to.
+    pub su_password_file: Option<PathBuf>,
     /// Files of this host's data, by key: read when the host is deployed and
     /// sent to its runtime only.
     pub data_files: BTreeMap<String, PathBuf>,

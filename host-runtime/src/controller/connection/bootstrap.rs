@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 use super::super::compiler::packed;
 use super::super::installation::Installation;
+use super::become_user::{Become, Passwords};
 use crate::engine::architecture::{self, Architecture};
 use crate::engine::cache::{Cache, sha256_hex};
 
@@ -24,7 +25,7 @@ pub const READY: &str = "consfig-bootstrap: ready";
 pub const NEED: &str = "consfig-bootstrap: need ";
 /// The target's architecture, which follows, has no runtime here.
 pub const UNSUPPORTED: &str = "consfig-bootstrap: unsupported ";
-/// sudo on the target needs the login user's password.
+/// The become hop (sudo, su) needs the password it takes (see become_user).
 pub const PASSWORD: &str = "consfig-bootstrap: password";
 
 /// A password that never shows in logs or debug output.
@@ -193,45 +194,24 @@ exec "$d/consfig" runtime
 }
 
 /// What an SSH client asks the target's login shell to run: the script,
-/// through sudo as that user (`Some(None)`: root) if asked.
-pub fn remote_command(runtimes: &Runtimes, sudo: Option<Option<&str>>) -> String {
+/// through the become hop `via` (sudo, su or doas) if there is one.
+pub fn remote_command(runtimes: &Runtimes, via: Option<&Become>) -> String {
     let script = script(runtimes);
-    let script = match sudo {
+    let script = match via {
         None => script,
-        Some(user) => via_sudo(user.unwrap_or("root"), &script),
+        Some(via) => via.command(&script),
     };
     format!("sh -c {}", sh_quote(&script))
 }
 
-/// The command that runs `script` as `user` through sudo. Without a password
-/// for the login user, `sudo -n`. Otherwise, if sudo needs one, the command asks
-/// for it, checks it once (a wrong one fails at once rather than re-prompting),
-/// then gives it to `sudo -S` ahead of the script's input. `-k` makes both ignore
-/// and not update sudo's cached credentials, so the second always reads exactly
-/// the password line and never lets it through to the script. The password travels
-/// only on standard input and in shell variables, never in a command line.
-pub fn via_sudo(user: &str, script: &str) -> String {
-    let (u, s) = (sh_quote(user), sh_quote(script));
-    format!(
-        r#"if sudo -n -u {u} true 2>/dev/null; then exec sudo -n -H -u {u} -- sh -c {s}; fi
-echo "{PASSWORD}"
-IFS= read -r pw
-if ! printf '%s\n' "$pw" | sudo -S -k -p '' -u {u} true 2>/dev/null; then
-  echo "consfig-bootstrap: sudo refused to run as "{u}" for $(id -un) with the password given" >&2
-  exit 5
-fi
-{{ printf '%s\n' "$pw"; exec cat; }} | sudo -S -k -p '' -H -u {u} -- sh -c {s}
-"#
-    )
-}
-
-/// After the script started: answer its need for the binary or a sudo password,
-/// if any, and wait until it starts the runtime. Returns the binary bytes sent.
+/// After the script started: answer its need for the binary or, through
+/// `via` (the become hop and the host's passwords), for a password, if any,
+/// and wait until it starts the runtime. Returns the binary bytes sent.
 pub fn finish(
     reader: &mut impl BufRead,
     writer: &mut impl Write,
     runtimes: &Runtimes,
-    sudo_password: Option<&Secret>,
+    via: Option<(&Become, &Passwords)>,
 ) -> Result<u64, String> {
     let mut sent = 0;
     loop {
@@ -262,12 +242,14 @@ pub fn finish(
         match line {
             READY => return Ok(sent),
             PASSWORD => {
-                let password = sudo_password.ok_or(
-                    "sudo on the target needs a password: give this host a sudo-password-file in Consfig.toml, or allow the login user sudo without one",
-                )?;
+                let (via, passwords) =
+                    via.ok_or("the target asked for a password, which nothing here takes")?;
+                let password = passwords
+                    .get(via.method)
+                    .ok_or_else(|| via.needs_password())?;
                 writeln!(writer, "{}", password.0)
                     .and_then(|()| writer.flush())
-                    .map_err(|e| format!("answering sudo: {e}"))?;
+                    .map_err(|e| format!("answering {}: {e}", via.method))?;
             }
             other => {
                 return Err(format!(

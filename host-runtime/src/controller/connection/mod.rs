@@ -4,6 +4,7 @@
 //! `["ssh://web1?jump=bastion", "sudo"]`. The last transport hop starts
 //! the runtime (`consfig-stub runtime`) and hands back its stdin/stdout as a [`RuntimeChannel`].
 
+pub mod become_user;
 pub mod bootstrap;
 pub mod child;
 pub mod deadline;
@@ -21,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use consfig_contract::{Context, ContextError};
 
+pub use self::become_user::{BadUser, Become, BecomeMethod};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hop {
     /// This machine: run the runtime as a child process.
@@ -29,8 +32,9 @@ pub enum Hop {
     /// built-in client, `openssh://…` with the system's; `?jump=…` through
     /// jump hosts.
     Ssh(ssh::SshTarget),
-    /// Run the runtime through `sudo -n` on the target: `sudo` (root) or `sudo:USER`.
-    Sudo(Option<String>),
+    /// Run the runtime as another user on the target, through sudo, su or
+    /// doas: `sudo`, `su`, `doas` (root) or `sudo:USER`, `su:USER`, `doas:USER`.
+    Become(Become),
     /// A context the runtime's control child enters before any form,
     /// e.g. `chroot:/srv/c1` or `setuid:www`.
     Context(Context),
@@ -39,11 +43,13 @@ pub enum Hop {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error(
-        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT][?jump=[USER@]HOST[:PORT],…], openssh://[USER@]HOST[:PORT][?jump=…], sudo, sudo:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
+        "unknown connection hop {0:?}; known hops: local, ssh://[USER@]HOST[:PORT][?jump=[USER@]HOST[:PORT],…], openssh://[USER@]HOST[:PORT][?jump=…], sudo, sudo:USER, su, su:USER, doas, doas:USER, chroot:PATH, chroot-bare:PATH, setuid:USER, as:USER, nsenter:PID, machine:NAME"
     )]
     UnknownHop(String),
     #[error("{0}")]
     BadHop(String),
+    #[error(transparent)]
+    BadUser(#[from] BadUser),
     #[error("{host} is unreachable: {reason}")]
     Unreachable { host: String, reason: String },
     #[error(
@@ -84,10 +90,11 @@ pub enum ConnectionError {
 impl FromStr for Hop {
     type Err = ConnectionError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(parsed) = Become::parse(s) {
+            return Ok(Hop::Become(parsed?));
+        }
         match s {
             "local" => Ok(Hop::Local),
-            "sudo" => Ok(Hop::Sudo(None)),
-            _ if s.starts_with("sudo:") && s.len() > 5 => Ok(Hop::Sudo(Some(s[5..].to_owned()))),
             _ if s.starts_with("ssh://") || s.starts_with("openssh://") => {
                 s.parse().map(Hop::Ssh).map_err(ConnectionError::BadHop)
             }
@@ -105,8 +112,7 @@ impl fmt::Display for Hop {
         match self {
             Hop::Local => f.write_str("local"),
             Hop::Ssh(target) => target.fmt(f),
-            Hop::Sudo(None) => f.write_str("sudo"),
-            Hop::Sudo(Some(user)) => write!(f, "sudo:{user}"),
+            Hop::Become(via) => via.fmt(f),
             Hop::Context(context) => context.fmt(f),
         }
     }
@@ -168,7 +174,7 @@ pub trait RuntimeProcess: Send {
 }
 
 /// Open a connection chain: start a runtime at the end of its transport hops
-/// (`local`, or `ssh://…` optionally followed by `sudo`), and return the
+/// (`local`, or `ssh://…` optionally followed by `sudo`, `su` or `doas`), and return the
 /// contexts its control child is to enter (the hops after those).
 pub fn open(
     hops: &[Hop],
@@ -189,10 +195,9 @@ pub fn open(
             })?;
             (local::start_runtime(&runtime.path)?, rest)
         }
-        [Hop::Ssh(target), Hop::Sudo(user), rest @ ..] => (
-            start_over_ssh(target, Some(user.as_deref()), ssh, runtimes)?,
-            rest,
-        ),
+        [Hop::Ssh(target), Hop::Become(via), rest @ ..] => {
+            (start_over_ssh(target, Some(via), ssh, runtimes)?, rest)
+        }
         [Hop::Ssh(target), rest @ ..] => (start_over_ssh(target, None, ssh, runtimes)?, rest),
         _ => return Err(bad("the first hop must be local, ssh:// or openssh://")),
     };
@@ -200,7 +205,10 @@ pub fn open(
         .iter()
         .map(|hop| match hop {
             Hop::Context(context) => Ok(context.clone()),
-            Hop::Sudo(_) => Err(bad("sudo may only follow an ssh:// or openssh:// hop")),
+            Hop::Become(via) => Err(bad(&format!(
+                "{} may only follow an ssh:// or openssh:// hop",
+                via.method
+            ))),
             Hop::Local | Hop::Ssh(_) => {
                 Err(bad("local, ssh:// and openssh:// may only come first"))
             }
@@ -212,19 +220,69 @@ pub fn open(
 /// Start the runtime through the SSH client the hop names.
 fn start_over_ssh(
     target: &ssh::SshTarget,
-    sudo: Option<Option<&str>>,
+    via: Option<&Become>,
     options: &ssh::SshOptions,
     runtimes: &bootstrap::Runtimes,
 ) -> Result<RuntimeChannel, ConnectionError> {
     match target.client {
-        ssh_target::SshClient::BuiltIn => ssh::start_runtime(target, sudo, options, runtimes),
-        ssh_target::SshClient::OpenSsh => openssh::start_runtime(target, sudo, options, runtimes),
+        ssh_target::SshClient::BuiltIn => ssh::start_runtime(target, via, options, runtimes),
+        ssh_target::SshClient::OpenSsh => openssh::start_runtime(target, via, options, runtimes),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hops_read_and_write_the_same() {
+        for text in [
+            "local",
+            "ssh://deploy@web1:2222",
+            "sudo",
+            "sudo:www-data",
+            "su",
+            "su:deploy",
+            "doas",
+            "doas:backup",
+            "chroot:/srv/c1",
+            "setuid:www",
+        ] {
+            let hop: Hop = text.parse().unwrap();
+            assert_eq!(hop.to_string(), text);
+        }
+        assert_eq!(
+            "doas:web".parse::<Hop>().unwrap(),
+            Hop::Become(Become {
+                method: BecomeMethod::Doas,
+                user: Some("web".into())
+            })
+        );
+        assert_eq!(
+            "sudo".parse::<Hop>().unwrap(),
+            Hop::Become(Become {
+                method: BecomeMethod::Sudo,
+                user: None
+            })
+        );
+    }
+
+    #[test]
+    fn bad_become_users_and_unknown_hops_say_what_to_write() {
+        let error = "su:-c".parse::<Hop>().unwrap_err();
+        assert!(matches!(error, ConnectionError::BadUser(_)), "{error:?}");
+        assert!(error.to_string().starts_with("\"su:-c\": a user name has"));
+        let error = "doas:".parse::<Hop>().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "doas:: names no user; write doas (for root) or doas:USER"
+        );
+        let error = "runas:web".parse::<Hop>().unwrap_err().to_string();
+        assert!(
+            error.contains("sudo:USER, su, su:USER, doas, doas:USER"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn diagnostics_keep_their_start_and_count_the_rest() {

@@ -10,6 +10,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use super::become_user::Become;
 use super::bootstrap::{self, Runtimes};
 use super::child::{Spawned, spawn};
 use super::ssh::{BOOTSTRAP_STEP_TIMEOUT_MS, SshOptions, SshTarget, jump_argument};
@@ -50,14 +51,15 @@ pub fn command(target: &SshTarget, options: &SshOptions, remote_command: &str) -
 }
 
 /// Start the runtime on the far side of `target` through `ssh`, uploading
-/// it first if the target lacks it; with `sudo`, as that user.
+/// it first if the target lacks it; with `via`, as its user through sudo,
+/// su or doas.
 pub fn start_runtime(
     target: &SshTarget,
-    sudo: Option<Option<&str>>,
+    via: Option<&Become>,
     options: &SshOptions,
     runtimes: &Runtimes,
 ) -> Result<RuntimeChannel, ConnectionError> {
-    let remote = bootstrap::remote_command(runtimes, sudo);
+    let remote = bootstrap::remote_command(runtimes, via);
     let Spawned {
         mut reader,
         mut writer,
@@ -75,7 +77,7 @@ pub fn start_runtime(
         &mut reader,
         &mut writer,
         runtimes,
-        options.sudo_password.as_ref(),
+        via.map(|via| (via, &options.passwords)),
     );
     deadline.set(None);
     let runtime_bytes_sent = match started {

@@ -17,7 +17,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
-use super::bootstrap::{self, Runtimes, Secret};
+use super::become_user::{Become, Passwords};
+use super::bootstrap::{self, Runtimes};
 use super::deadline::Deadline;
 use super::ssh_config::{self, Query};
 use super::ssh_target::{Endpoint, jumps_text};
@@ -47,8 +48,8 @@ pub struct SshOptions {
     /// Identity files from Consfig.toml, tried before ~/.ssh/config's and the
     /// defaults (for the target, not its jump hosts).
     pub identity_files: Vec<PathBuf>,
-    /// The login user's password, for a `sudo` hop that needs one.
-    pub sudo_password: Option<Secret>,
+    /// The passwords a `sudo` or `su` hop may need.
+    pub passwords: Passwords,
     /// The SSH configuration file to read instead of ~/.ssh/config and
     /// /etc/ssh/ssh_config (as `ssh -F`), from Consfig.toml.
     pub config_file: Option<PathBuf>,
@@ -390,11 +391,11 @@ impl RuntimeProcess for SshRuntime {
 }
 
 /// Start the runtime on the far side of `target`, uploading it first (the
-/// one for the target's architecture) if the target lacks this exact binary. With `sudo`, the runtime runs as that user
-/// (`Some(None)`: root) via `sudo -n`.
+/// one for the target's architecture) if the target lacks this exact binary. With `via`, the runtime runs as
+/// its user through sudo, su or doas.
 pub fn start_runtime(
     target: &SshTarget,
-    sudo: Option<Option<&str>>,
+    via: Option<&Become>,
     options: &SshOptions,
     runtimes: &Runtimes,
 ) -> Result<RuntimeChannel, ConnectionError> {
@@ -402,7 +403,7 @@ pub fn start_runtime(
     session.set_timeout(BOOTSTRAP_STEP_TIMEOUT_MS);
     let lost = |e: ssh2::Error| ConnectionError::Ssh(format!("{target}: {e}"));
     let mut channel = session.channel_session().map_err(lost)?;
-    let command = bootstrap::remote_command(runtimes, sudo);
+    let command = bootstrap::remote_command(runtimes, via);
     channel.exec(&command).map_err(lost)?;
     // Byte by byte while starting, so that nothing the runtime says after
     // the bootstrap's last line is read into this buffer.
@@ -412,7 +413,7 @@ pub fn start_runtime(
         &mut reader,
         &mut writer,
         runtimes,
-        options.sudo_password.as_ref(),
+        via.map(|via| (via, &options.passwords)),
     ) {
         Ok(sent) => {
             // From here on, the session's deadlines bound every wait.
