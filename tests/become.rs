@@ -2,7 +2,8 @@
 //! tests are in ssh_deploy.rs), against a real sshd, real accounts, the
 //! system's su (util-linux, PAM) and doas (OpenDoas): who the runtime runs
 //! as, where it keeps its cache, passwords that travel on standard input
-//! only, and refusals that come at once, say what to do, and leave the
+//! only (through the built-in client and the system's ssh), and refusals
+//! that come at once, say what to do, and leave the
 //! target untouched.
 
 use std::io::Write;
@@ -187,10 +188,29 @@ fn su_from_another_login_takes_the_target_users_password_on_standard_input_only(
     let hop: &[&str] = &["ssh://consfigbsl@web1", "su:consfigbst"];
     let right = scene.password_file("right", password);
     let wrong = scene.password_file("wrong", "guess s3cret");
+    // The same through the system's ssh, reading the sandbox's configuration.
+    let openssh_config = scene.sb.path().join("openssh_config");
+    std::fs::write(
+        &openssh_config,
+        format!(
+            "Include {home}/.ssh/config\nHost *\n  UserKnownHostsFile {home}/.ssh/known_hosts\n  BatchMode yes\n",
+            home = scene.sb.home().display()
+        ),
+    )
+    .unwrap();
+    let over_openssh = format!(
+        "{right}ssh-config-file = {}\n",
+        q(openssh_config.display().to_string())
+    );
     scene.write(&[
         ("right", hop, &right),
         ("wrong", hop, &wrong),
         ("none", hop, ""),
+        (
+            "openssh",
+            &["openssh://consfigbsl@web1", "su:consfigbst"],
+            &over_openssh,
+        ),
     ]);
 
     let watch = Watch::start(password);
@@ -204,6 +224,17 @@ fn su_from_another_login_takes_the_target_users_password_on_standard_input_only(
             .starts_with(&format!("uid={uid} "))
     );
     assert!(cache_of(&Path::new(&home).join(".cache"), uid));
+    assert!(!run.stdout.contains("s3cret") && !run.stderr.contains("s3cret"));
+
+    let watch = Watch::start(password);
+    let run = scene.deploy("openssh");
+    watch.assert_never_seen();
+    assert_eq!(run.code, 23, "{run:?}");
+    assert!(
+        std::fs::read_to_string(scene.seen("openssh"))
+            .unwrap()
+            .starts_with(&format!("uid={uid} "))
+    );
     assert!(!run.stdout.contains("s3cret") && !run.stderr.contains("s3cret"));
 
     // A wrong password: refused at once, with su's words, nothing applied.
