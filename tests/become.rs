@@ -3,8 +3,7 @@
 //! system's su (util-linux, PAM) and doas (OpenDoas): who the runtime runs
 //! as, where it keeps its cache, passwords that travel on standard input
 //! only (through the built-in client and the system's ssh), and refusals
-//! that come at once, say what to do, and leave the
-//! target untouched.
+//! that come at once, say what to do, and leave the target untouched.
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
