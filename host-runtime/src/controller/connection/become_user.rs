@@ -1,4 +1,4 @@
-//! The "become" hops: after an `ssh://` hop, start the runtime as another
+//! The "become" hops: after an `ssh://` or `openssh://` hop, start the runtime as another
 //! user through `sudo`, `su` or `doas` (`sudo`, `su`, `doas`: root;
 //! `sudo:USER`, `su:USER`, `doas:USER`: that user).
 //!
