@@ -82,7 +82,7 @@ pub fn run(
         forms,
         identity_files: Vec::new(),
         sudo_password_file: None,
-        data_files: Default::default(),
+        data: Default::default(),
         // Ad hoc forms have no consfig: no variables.
         vars: Default::default(),
         files: Default::default(),

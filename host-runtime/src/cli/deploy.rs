@@ -51,7 +51,7 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
                 forms: host.forms.iter().map(|f| f.form.clone()).collect(),
                 identity_files: host.identity_file.iter().cloned().collect(),
                 sudo_password_file: host.sudo_password_file.clone(),
-                data_files: host.data_files.clone(),
+                data: host.data.clone(),
                 vars: host.vars.clone(),
                 files: files.of_host(host)?,
             })
