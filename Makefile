@@ -99,6 +99,7 @@ cross-stub:
 # Tools the end-to-end tests use, on a fresh Debian machine: busybox-static
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
 # and client and sudo for the SSH tests, curl to fetch pages from bundles,
+# pass and gnupg for a password store a host's data is read from,
 # systemd-nspawn to boot containers, locales and git for the standard
 # modules' tests, qemu-user-static (with binfmt-support to register it) to
 # run aarch64 programs and an aarch64 C toolchain to build for them, and
@@ -111,6 +112,8 @@ test-deps: wasm-target
 	@command -v curl >/dev/null || { apt-get update -q && apt-get install -y -q curl; }
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
+	@command -v pass >/dev/null && command -v gpg >/dev/null && command -v gpgconf >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q pass gnupg; }
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
 	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q locales git; }
