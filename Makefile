@@ -100,6 +100,7 @@ cross-stub:
 # to populate test chroots, useradd & co. to make test users, OpenSSH's server
 # and client, sudo and doas (OpenDoas) for the SSH tests, nftables to let the
 # jump-host tests' targets be reached only through their bastions, curl to fetch pages from bundles,
+# pass and gnupg for a password store a host's data is read from,
 # systemd-nspawn to boot containers, locales and git for the standard
 # modules' tests, qemu-user-static (with binfmt-support to register it) to
 # run aarch64 programs and an aarch64 C toolchain to build for them, and
@@ -113,6 +114,8 @@ test-deps: wasm-target
 	@test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v sudo >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q openssh-server openssh-client sudo; }
 	@command -v doas >/dev/null || { apt-get update -q && apt-get install -y -q doas; }
+	@command -v pass >/dev/null && command -v gpg >/dev/null && command -v gpgconf >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q pass gnupg; }
 	@command -v systemd-nspawn >/dev/null || { apt-get update -q && apt-get install -y -q systemd-container; }
 	@command -v nft >/dev/null || { apt-get update -q && apt-get install -y -q nftables; }
 	@test -f /usr/share/i18n/SUPPORTED && command -v git >/dev/null || \

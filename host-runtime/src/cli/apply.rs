@@ -84,7 +84,7 @@ pub fn run(
         sudo_password_file: None,
         ssh_config_file: None,
         su_password_file: None,
-        data_files: Default::default(),
+        data: Default::default(),
         // Ad hoc forms have no consfig: no variables.
         vars: Default::default(),
         files: Default::default(),

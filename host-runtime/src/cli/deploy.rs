@@ -53,7 +53,7 @@ pub fn run(path: &Path, report: &ReportArgs, names: &[String]) -> Result<i32> {
                 sudo_password_file: host.sudo_password_file.clone(),
                 ssh_config_file: host.ssh_config_file.clone(),
                 su_password_file: host.su_password_file.clone(),
-                data_files: host.data_files.clone(),
+                data: host.data.clone(),
                 vars: host.vars.clone(),
                 files: files.of_host(host)?,
             })

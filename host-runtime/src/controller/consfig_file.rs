@@ -15,6 +15,7 @@
 //! identity-file = "keys/deploy"   # optional; else ssh-agent, ~/.ssh/config, ~/.ssh/id_*
 //! sudo-password-file = "/etc/consfig/web1-sudo"   # optional; kept outside the consfig
 //! # su-password-file = "/etc/consfig/web1-root"  # for an `su` hop: the password of the user su switches to
+//! data = { db = { command = ["pass", "show", "web1/db"] } }   # see data_sources
 //! properties = []
 //!
 //! [groups.web]                   # `consfig deploy web` deploys both
@@ -49,6 +50,7 @@ use serde::Deserialize;
 use consfig_contract::{Form, parse_grants};
 
 use super::connection::Hop;
+use super::data_sources::DataSource;
 use super::installation::Installation;
 use super::limits::{RawLimits, parse_duration};
 use super::modules::expand_modules;
@@ -125,9 +127,10 @@ struct RawHost {
     /// The SSH configuration read instead of ~/.ssh/config (as `ssh -F`).
     ssh_config_file: Option<PathBuf>,
     su_password_file: Option<PathBuf>,
-    /// Data for this host's modules (`data` import): key → file, read at deploy time.
+    /// Data for this host's modules (`data` import): key → source, read at
+    /// deploy time.
     #[serde(default)]
-    data: BTreeMap<String, PathBuf>,
+    data: BTreeMap<String, toml::Spanned<toml::Value>>,
     #[serde(default)]
     properties: Vec<toml::Spanned<toml::Value>>,
     /// This host's own variables, over those of its groups and `[vars]`.
@@ -153,8 +156,8 @@ pub struct Host {
     pub ssh_config_file: Option<PathBuf>,
     /// For an `su` hop: the password of the user su switches to.
     pub su_password_file: Option<PathBuf>,
-    /// Data files by key, absolute or relative to the Consfig.toml.
-    pub data_files: BTreeMap<String, PathBuf>,
+    /// Where each value of its data is read from, by key.
+    pub data: BTreeMap<String, DataSource>,
     /// Variables, merged from `[vars]`, its groups' and its own.
     pub vars: Vars,
     pub line: usize,
@@ -528,6 +531,13 @@ impl Consfig {
                 let line = line_of(text, own.span().start);
                 vars.extend(read_vars(own.into_inner()).map_err(|e| host_err(line, e))?);
             }
+            let mut data = BTreeMap::new();
+            for (key, value) in raw_host.data {
+                let line = line_of(text, value.span().start);
+                let source = DataSource::from_toml(value.into_inner(), base)
+                    .map_err(|e| host_err(line, format!("data {key}: {e}")))?;
+                data.insert(key, source);
+            }
             let mut written = Vec::new();
             for property in raw_host.properties {
                 let line = line_of(text, property.span().start);
@@ -571,11 +581,7 @@ impl Consfig {
                     sudo_password_file: raw_host.sudo_password_file.map(|f| base.join(f)),
                     ssh_config_file: raw_host.ssh_config_file.map(|f| base.join(f)),
                     su_password_file: raw_host.su_password_file.map(|f| base.join(f)),
-                    data_files: raw_host
-                        .data
-                        .into_iter()
-                        .map(|(key, file)| (key, base.join(file)))
-                        .collect(),
+                    data,
                     vars,
                     line,
                 },
@@ -835,6 +841,59 @@ mod tests {
                 "alone in its object",
             ),
             ("[lists.x]\nforms = []\n", "unknown field `forms`"),
+        ] {
+            let e = parse(&format!("{HOSTS}{bad}")).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn data_is_read_from_paths_files_commands_and_env() {
+        use super::super::data_sources::DataSource;
+        let c = parse(&format!(
+            "{HOSTS}[hosts.b.data]\nold = \"secrets/db\"\nfile = {{ file = \"/etc/db\" }}\n\
+             pass = {{ command = [\"pass\", \"show\", \"b/db\"] }}\nenv = {{ env = \"DB\" }}\n"
+        ))
+        .unwrap();
+        let data = &c.hosts["b"].data;
+        let base = c.path.parent().unwrap();
+        assert_eq!(data["old"], DataSource::File(base.join("secrets/db")));
+        assert_eq!(data["file"], DataSource::File("/etc/db".into()));
+        assert_eq!(data["env"], DataSource::Env("DB".into()));
+        let DataSource::Command(pass) = &data["pass"] else {
+            panic!("{:?}", data["pass"])
+        };
+        assert_eq!(pass.argv, ["pass", "show", "b/db"]);
+        assert_eq!(pass.dir, base);
+    }
+
+    #[test]
+    fn a_bad_data_source_names_file_line_host_and_key() {
+        for (bad, says) in [
+            (
+                "data = { db = 3 }\n",
+                "Consfig.toml:6: host b: data db: is an integer; a data value is a path",
+            ),
+            (
+                "[hosts.b.data]\nok = \"f\"\ndb = { command = [] }\n",
+                "Consfig.toml:8: host b: data db: command is empty",
+            ),
+            (
+                "data = { db = { file = \"f\", env = \"E\" } }\n",
+                "Consfig.toml:6: host b: data db: has keys env, file; write exactly one of file, command, env",
+            ),
+            (
+                "data = { db = { pipe = \"pass show db\" } }\n",
+                "Consfig.toml:6: host b: data db: unknown source \"pipe\"",
+            ),
+            (
+                "data = {\n  db = { command = \"pass show db\" },\n}\n",
+                "Consfig.toml:7: host b: data db: command must be a list of strings",
+            ),
+            (
+                "data = { token = { env = \"A=B\" } }\n",
+                "Consfig.toml:6: host b: data token: env must be the name",
+            ),
         ] {
             let e = parse(&format!("{HOSTS}{bad}")).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");

@@ -119,21 +119,22 @@ impl<'c> ConsfigFiles<'c> {
             })?;
         let mut secrets = Vec::new();
         for host in consfig.hosts.values() {
-            let named = host
-                .data_files
-                .iter()
-                .map(|(key, path)| (path, format!("host {}'s data {key}", host.name)))
+            let name = &host.name;
+            let named = (host.data.iter())
+                .filter_map(|(key, source)| {
+                    Some((source.file()?, format!("host {name}'s data {key}")))
+                })
                 .chain(
-                    (host.identity_file.iter())
-                        .map(|path| (path, format!("host {}'s identity-file", host.name))),
+                    (host.identity_file.as_deref())
+                        .map(|path| (path, format!("host {name}'s identity-file"))),
                 )
                 .chain(
-                    (host.sudo_password_file.iter())
-                        .map(|path| (path, format!("host {}'s sudo-password-file", host.name))),
+                    (host.sudo_password_file.as_deref())
+                        .map(|path| (path, format!("host {name}'s sudo-password-file"))),
                 )
                 .chain(
-                    (host.su_password_file.iter())
-                        .map(|path| (path, format!("host {}'s su-password-file", host.name))),
+                    (host.su_password_file.as_deref())
+                        .map(|path| (path, format!("host {name}'s su-password-file"))),
                 );
             for (path, what) in named {
                 if let Ok(path) = path.canonicalize() {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::connection::become_user::Passwords;
 use super::connection::bootstrap::Secret;
 use super::connection::{self, ssh::SshOptions};
+use super::data_sources;
 use super::modules::ModuleFile;
 use super::plan::{DeployOptions, HostPlan};
 use super::reporter::Reporter;
@@ -81,15 +82,15 @@ pub fn deploy_host(
     };
     let mut policy = options.policy.clone();
     policy.vars = plan.vars.clone();
-    for (key, path) in &plan.data_files {
-        match std::fs::read(path) {
-            Ok(value) => policy.data.insert(key.clone(), value),
-            Err(e) => {
-                let error = format!("data {key}: {}: {e}", path.display());
-                reporter.host_error(host, &error, false);
-                summary.error = Some(error);
-                return summary;
-            }
+    // Before anything connects: a value that cannot be read stops this
+    // host only, and its error holds no value.
+    match data_sources::read_all(&plan.data) {
+        Ok(data) => policy.data = data,
+        Err(e) => {
+            let error = e.to_string();
+            reporter.host_error(host, &error, false);
+            summary.error = Some(error);
+            return summary;
         }
     }
     let ssh = SshOptions {

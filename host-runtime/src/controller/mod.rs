@@ -3,6 +3,8 @@
 //! - [`consfig_file`]: `Consfig.toml` — modules, hosts, groups, grants, and
 //!   [`limits`], variables and lists of forms; [`consfig_files`]: the
 //!   files of the consfig its hosts' forms name, sent to them;
+//!   [`data_sources`]: each host's data, read from files, commands and
+//!   environment variables;
 //! - [`installation`]: where this Consfig's binary, stub and standard modules are;
 //! - [`modules`]: module files, and inspecting them to validate every form
 //!   before anything connects; [`build`]: modules built from their crates;
@@ -19,6 +21,7 @@ pub mod compiler;
 pub mod connection;
 pub mod consfig_file;
 pub mod consfig_files;
+pub mod data_sources;
 pub mod deploy;
 pub mod diff;
 pub mod installation;

@@ -12,6 +12,7 @@ use super::connection::Hop;
 use super::connection::bootstrap::Runtimes;
 use super::consfig_file::Vars;
 use super::consfig_files::HostFiles;
+use super::data_sources::DataSource;
 use super::installation::Installation;
 use crate::engine::cache::Cache;
 use crate::sandbox::policy::Policy;
@@ -30,9 +31,9 @@ pub struct HostPlan {
     pub ssh_config_file: Option<PathBuf>,
     /// A file holding the password of the user an `su` hop switches to.
     pub su_password_file: Option<PathBuf>,
-    /// Files of this host's data, by key: read when the host is deployed and
-    /// sent to its runtime only.
-    pub data_files: BTreeMap<String, PathBuf>,
+    /// Where this host's data is read from, by key: read when the host is
+    /// deployed, before it is connected to, and sent to its runtime only.
+    pub data: BTreeMap<String, DataSource>,
     /// This host's variables, sent with its policy.
     pub vars: Vars,
     /// The files of the consfig its forms name, sent to it when it lacks them.
