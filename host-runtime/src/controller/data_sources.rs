@@ -19,19 +19,17 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::io;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use crate::host::collect::{Stream, poll_timeout, read_both, wait_for_exit};
 use crate::sandbox::policy::{HostData, show_bytes};
 
 /// Where one value of a host's data is read from.
@@ -414,65 +412,29 @@ fn collect(
     stdout: &mut Vec<u8>,
     stderr: &mut Stderr,
 ) -> Result<(), CommandFailure> {
-    let mut streams: [Option<File>; 2] = [
-        child.stdout.take().map(|s| File::from(OwnedFd::from(s))),
-        child.stderr.take().map(|s| File::from(OwnedFd::from(s))),
-    ];
-    let mut chunk = vec![0u8; 64 * 1024];
-    while streams.iter().any(Option::is_some) {
-        let wait = remaining(limits, deadline)?;
-        let open: Vec<usize> = (0..2).filter(|&i| streams[i].is_some()).collect();
-        let mut fds: Vec<PollFd> = open
-            .iter()
-            .filter_map(|&i| streams[i].as_ref())
-            .map(|stream| PollFd::new(stream.as_fd(), PollFlags::POLLIN))
-            .collect();
-        match poll(&mut fds, wait) {
-            Ok(0) | Err(nix::Error::EINTR) => continue,
-            Ok(_) => {}
-            Err(e) => return Err(CommandFailure::Io(e.into())),
-        }
-        let ready: Vec<usize> = open
-            .iter()
-            .zip(&fds)
-            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(&i, _)| i)
-            .collect();
-        drop(fds);
-        for i in ready {
-            let Some(stream) = &mut streams[i] else {
-                continue;
-            };
-            let n = match stream.read(&mut chunk) {
-                Ok(0) => {
-                    streams[i] = None;
-                    continue;
+    read_both(
+        child,
+        || poll_timeout(deadline).ok_or(CommandFailure::Timeout(limits.time)),
+        |stream, bytes| {
+            match stream {
+                Stream::Stdout => {
+                    stdout.extend_from_slice(bytes);
+                    if stdout.len() > limits.stdout {
+                        return Err(CommandFailure::TooMuch(limits.stdout));
+                    }
                 }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(CommandFailure::Io(e)),
-            };
-            if i == 0 {
-                stdout.extend_from_slice(&chunk[..n]);
-                if stdout.len() > limits.stdout {
-                    return Err(CommandFailure::TooMuch(limits.stdout));
+                Stream::Stderr => {
+                    let room = limits.stderr_shown.saturating_sub(stderr.kept.len());
+                    stderr
+                        .kept
+                        .extend_from_slice(&bytes[..bytes.len().min(room)]);
+                    stderr.total += bytes.len();
                 }
-            } else {
-                let room = limits.stderr_shown.saturating_sub(stderr.kept.len());
-                stderr.kept.extend_from_slice(&chunk[..n.min(room)]);
-                stderr.total += n;
             }
-        }
-    }
-    Ok(())
-}
-
-fn remaining(limits: &CommandLimits, deadline: Instant) -> Result<PollTimeout, CommandFailure> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(CommandFailure::Timeout(limits.time));
-    }
-    Ok(PollTimeout::try_from(left.max(Duration::from_millis(1))).unwrap_or(PollTimeout::MAX))
+            Ok(())
+        },
+        CommandFailure::Io,
+    )
 }
 
 /// Wait for a command that closed its output, until the deadline.
@@ -481,15 +443,12 @@ fn wait(
     limits: &CommandLimits,
     deadline: Instant,
 ) -> Result<ExitStatus, CommandFailure> {
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if let Some(status) = child.try_wait().map_err(CommandFailure::Io)? {
-            return Ok(status);
-        }
-        remaining(limits, deadline)?;
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
+    let in_time = || {
+        poll_timeout(deadline)
+            .map(drop)
+            .ok_or(CommandFailure::Timeout(limits.time))
+    };
+    wait_for_exit(child, in_time, CommandFailure::Io)
 }
 
 /// Stderr as shown: its kept start with every value of `data` blanked —

@@ -63,13 +63,17 @@ fn remaining(deadline: Option<CallDeadline>) -> Result<PollTimeout, CollectError
     let Some(deadline) = deadline else {
         return Ok(PollTimeout::NONE);
     };
-    let left = deadline.at.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(CollectError::Deadline {
-            limit: deadline.limit,
-        });
-    }
-    Ok(PollTimeout::try_from(left.max(Duration::from_millis(1))).unwrap_or(PollTimeout::MAX))
+    poll_timeout(deadline.at).ok_or(CollectError::Deadline {
+        limit: deadline.limit,
+    })
+}
+
+/// How long a wait may last until `at`: None once it has passed.
+pub fn poll_timeout(at: Instant) -> Option<PollTimeout> {
+    let left = at.saturating_duration_since(Instant::now());
+    (!left.is_zero()).then(|| {
+        PollTimeout::try_from(left.max(Duration::from_millis(1))).unwrap_or(PollTimeout::MAX)
+    })
 }
 
 fn collect(
@@ -77,14 +81,55 @@ fn collect(
     limit: u64,
     deadline: Option<CallDeadline>,
 ) -> Result<Collected, CollectError> {
+    let mut buffers = [Vec::new(), Vec::new()];
+    read_both(
+        child,
+        || remaining(deadline),
+        |stream, bytes| {
+            buffers[stream as usize].extend_from_slice(bytes);
+            if (buffers[0].len() + buffers[1].len()) as u64 > limit {
+                return Err(CollectError::TooMuch { limit });
+            }
+            Ok(())
+        },
+        CollectError::Io,
+    )?;
+    let status = match deadline {
+        None => child.wait().map_err(CollectError::Io)?,
+        Some(_) => wait_for_exit(child, || remaining(deadline).map(drop), CollectError::Io)?,
+    };
+    let [stdout, stderr] = buffers;
+    Ok(Collected {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Which of a child's output streams bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout = 0,
+    Stderr = 1,
+}
+
+/// Read `child`'s piped stdout and stderr together, on this thread, until
+/// both close: each chunk goes to `take`, which may end the reading with an
+/// error; `timeout` says how long each wait may last, or fails when time is
+/// up.
+pub fn read_both<E>(
+    child: &mut Child,
+    mut timeout: impl FnMut() -> Result<PollTimeout, E>,
+    mut take: impl FnMut(Stream, &[u8]) -> Result<(), E>,
+    io_error: impl Fn(io::Error) -> E,
+) -> Result<(), E> {
     let mut streams: [Option<File>; 2] = [
         child.stdout.take().map(|s| File::from(OwnedFd::from(s))),
         child.stderr.take().map(|s| File::from(OwnedFd::from(s))),
     ];
-    let mut buffers = [Vec::new(), Vec::new()];
     let mut chunk = vec![0u8; 64 * 1024];
     while streams.iter().any(Option::is_some) {
-        let wait = remaining(deadline)?;
+        let wait = timeout()?;
         let open: Vec<usize> = (0..2).filter(|&i| streams[i].is_some()).collect();
         let mut fds: Vec<PollFd> = open
             .iter()
@@ -94,7 +139,7 @@ fn collect(
         match poll(&mut fds, wait) {
             Ok(0) | Err(nix::Error::EINTR) => continue,
             Ok(_) => {}
-            Err(e) => return Err(CollectError::Io(e.into())),
+            Err(e) => return Err(io_error(e.into())),
         }
         let ready: Vec<usize> = open
             .iter()
@@ -109,35 +154,34 @@ fn collect(
             };
             match stream.read(&mut chunk) {
                 Ok(0) => streams[i] = None,
-                Ok(n) => buffers[i].extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    let which = if i == 0 {
+                        Stream::Stdout
+                    } else {
+                        Stream::Stderr
+                    };
+                    take(which, &chunk[..n])?
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(CollectError::Io(e)),
+                Err(e) => return Err(io_error(e)),
             }
         }
-        if (buffers[0].len() + buffers[1].len()) as u64 > limit {
-            return Err(CollectError::TooMuch { limit });
-        }
     }
-    let status = wait(child, deadline)?;
-    let [stdout, stderr] = buffers;
-    Ok(Collected {
-        status,
-        stdout,
-        stderr,
-    })
+    Ok(())
 }
 
-/// Wait for a command that closed its output, until the deadline.
-fn wait(child: &mut Child, deadline: Option<CallDeadline>) -> Result<ExitStatus, CollectError> {
-    if deadline.is_none() {
-        return child.wait().map_err(CollectError::Io);
-    }
+/// Wait for a child that closed its output, as long as `in_time` allows.
+pub fn wait_for_exit<E>(
+    child: &mut Child,
+    mut in_time: impl FnMut() -> Result<(), E>,
+    io_error: impl Fn(io::Error) -> E,
+) -> Result<ExitStatus, E> {
     let mut pause = Duration::from_millis(1);
     loop {
-        if let Some(status) = child.try_wait().map_err(CollectError::Io)? {
+        if let Some(status) = child.try_wait().map_err(&io_error)? {
             return Ok(status);
         }
-        remaining(deadline)?;
+        in_time()?;
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
