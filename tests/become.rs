@@ -5,7 +5,6 @@
 //! only (through the built-in client and the system's ssh), and refusals
 //! that come at once, say what to do, and leave the target untouched.
 
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use consfig_tests::sshd::{Sshd, trust};
-use consfig_tests::{ACCOUNTS, DoasConf, Run, Sandbox, TESTING_GRANTS, TestUser, module, q};
+use consfig_tests::{
+    ACCOUNTS, DoasConf, Run, Sandbox, TESTING_GRANTS, TestUser, module, q, set_password,
+};
 
 /// A sandbox trusting `server` as `web1`, with a directory every account
 /// may write (the forms' files) and the Consfig.toml its hosts make.
@@ -75,20 +76,6 @@ fn host_error(run: &Run) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn set_password(user: &str, password: &str) {
-    let mut chpasswd = std::process::Command::new("chpasswd")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    chpasswd
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{user}:{password}\n").as_bytes())
-        .unwrap();
-    assert!(chpasswd.wait().unwrap().success());
 }
 
 /// Watches every process's command line and environment, until stopped,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use consfig_tests::sshd::{Sshd, trust};
 use consfig_tests::{
     ACCOUNTS, Run, Sandbox, Sudoers, TESTING_GRANTS, TestGroup, TestUser, assert_logged_in,
-    assert_untouched, identities, module, process_report, q,
+    assert_untouched, identities, module, process_report, q, set_password,
 };
 
 /// A sandbox whose HOME has an ~/.ssh/config naming each server `webN`,
@@ -463,17 +463,7 @@ fn sudo_gets_the_login_users_password_when_it_needs_one() {
     let server = Sshd::start();
     let s = SshSandbox::new(&[&server]);
     server.authorize("consfigpw");
-    let mut chpasswd = std::process::Command::new("chpasswd")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    chpasswd
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"consfigpw:s3cret pass\n")
-        .unwrap();
-    assert!(chpasswd.wait().unwrap().success());
+    set_password("consfigpw", "s3cret pass");
     let _sudoers = Sudoers::install(
         "consfig-test-pw",
         &format!(

@@ -481,6 +481,17 @@ pub struct TestUser {
     pub name: String,
 }
 
+/// Give the test account `user` this password (with `chpasswd`, on its stdin).
+pub fn set_password(user: &str, password: &str) {
+    let mut chpasswd = Command::new("chpasswd")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = format!("{user}:{password}\n");
+    std::io::Write::write_all(&mut chpasswd.stdin.take().unwrap(), line.as_bytes()).unwrap();
+    assert!(chpasswd.wait().unwrap().success());
+}
+
 /// Serialises changes to this machine's account database across test threads.
 pub static ACCOUNTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
