@@ -128,6 +128,37 @@ fn an_unreadable_data_file_fails_that_host_before_it_runs_anything() {
         "{run:?}"
     );
     assert!(!marker.exists());
+
+    // A pipe nobody writes to, or a device without end: refused at once, unread.
+    let fifo = sb.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    for (source, password) in [
+        (fifo.as_path(), false),
+        (Path::new("/dev/zero"), false),
+        (fifo.as_path(), true),
+    ] {
+        let text = format!(
+            "modules = [{}]\n[hosts.box]\nconnection = [\"local\"]\n{} = {}\nproperties = [[\"file:has-content\", {}, \"x\"]]\n",
+            q(module("file").display().to_string()),
+            if password {
+                "sudo-password-file"
+            } else {
+                "data.db"
+            },
+            q(source.display().to_string()),
+            q(marker.display().to_string()),
+        );
+        std::fs::write(sb.path().join("Consfig.toml"), text).unwrap();
+        let started = std::time::Instant::now();
+        let run = sb.deploy(&[]);
+        assert_eq!(run.code, 22, "{run:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{run:?}"
+        );
+        assert!(run.stdout.contains("not a regular file"), "{run:?}");
+        assert!(!marker.exists());
+    }
 }
 
 #[test]

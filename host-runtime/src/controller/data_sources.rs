@@ -212,8 +212,8 @@ pub struct DataError {
 /// kept only as shown, blanked.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("{}: {source}", path.display())]
-    File { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    File(#[from] SecretFileError),
     #[error("environment variable {name} is not set on the controller")]
     EnvUnset { name: String },
     #[error("command {argv} {failure}{stderr}")]
@@ -258,6 +258,50 @@ impl fmt::Display for ShownStderr {
     }
 }
 
+/// The most a data file may hold: as much as a command's output.
+pub const MAX_FILE_VALUE: u64 = COMMAND_LIMITS.stdout as u64;
+
+/// Why a file of secrets (data, a password) was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: not a regular file (a directory, device or pipe): give the file that holds the value", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("{}: larger than {}, the most it may hold", path.display(), show_bytes(*limit))]
+    TooLarge { path: PathBuf, limit: u64 },
+}
+
+/// The bytes of the regular file at `path`, at most `limit` of them. A pipe
+/// or a device is refused before it is read (opened without waiting for a
+/// writer), so a path to one neither hangs the deploy nor fills its memory.
+pub fn read_secret_file(path: &Path, limit: u64) -> Result<Vec<u8>, SecretFileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |source| SecretFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(failed)?;
+    if !file.metadata().map_err(failed)?.is_file() {
+        return Err(SecretFileError::NotRegular {
+            path: path.to_owned(),
+        });
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(file, limit + 1), &mut bytes).map_err(failed)?;
+    if bytes.len() as u64 > limit {
+        return Err(SecretFileError::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
 /// Read every value of a host's data, in key order; the first that cannot
 /// be read is the error.
 pub fn read_all(sources: &BTreeMap<String, DataSource>) -> Result<HostData, DataError> {
@@ -289,10 +333,7 @@ fn read(
     limits: &CommandLimits,
 ) -> Result<Vec<u8>, SourceError> {
     match source {
-        DataSource::File(path) => std::fs::read(path).map_err(|source| SourceError::File {
-            path: path.clone(),
-            source,
-        }),
+        DataSource::File(path) => Ok(read_secret_file(path, MAX_FILE_VALUE)?),
         DataSource::Env(name) => std::env::var_os(name)
             .map(OsString::into_vec)
             .ok_or_else(|| SourceError::EnvUnset { name: name.clone() }),
@@ -478,6 +519,31 @@ fn shown_stderr(stderr: &Stderr, data: &HostData) -> ShownStderr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A data file that is a pipe, a device or too large is refused, at
+    /// once, naming the path.
+    #[test]
+    fn secret_files_are_regular_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let started = Instant::now();
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let err = read_secret_file(path, 100).unwrap_err();
+            assert!(matches!(err, SecretFileError::NotRegular { .. }), "{err}");
+            assert!(err.to_string().starts_with(&path.display().to_string()));
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 101]).unwrap();
+        let err = read_secret_file(&big, 100).unwrap_err();
+        assert!(
+            matches!(err, SecretFileError::TooLarge { limit: 100, .. }),
+            "{err}"
+        );
+        std::fs::write(&big, vec![b'x'; 100]).unwrap();
+        assert_eq!(read_secret_file(&big, 100).unwrap().len(), 100);
+    }
 
     fn source(text: &str) -> Result<DataSource, SourceSyntaxError> {
         let value: toml::Value = toml::from_str(&format!("v = {text}")).unwrap();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::connection::become_user::Passwords;
 use super::connection::bootstrap::Secret;
 use super::connection::{self, ssh::SshOptions};
-use super::data_sources;
+use super::data_sources::{self, read_secret_file};
 use super::modules::ModuleFile;
 use super::plan::{DeployOptions, HostPlan};
 use super::reporter::Reporter;
@@ -145,14 +145,25 @@ pub fn deploy_host(
     summary
 }
 
+/// The most a password file may hold.
+const MAX_PASSWORD_FILE: u64 = 64 << 10;
+
 /// The passwords of `plan`'s password files, each the file's first line.
 /// An error names the setting and the file, never what it holds.
 fn read_passwords(plan: &HostPlan) -> Result<Passwords, String> {
-    let read = |setting: &str, path: &Option<std::path::PathBuf>| match path {
-        None => Ok(None),
-        Some(path) => std::fs::read_to_string(path)
-            .map(|text| Some(Secret(text.lines().next().unwrap_or_default().to_owned())))
-            .map_err(|e| format!("{setting} {}: {e}", path.display())),
+    let read = |setting: &str, path: &Option<std::path::PathBuf>| -> Result<_, String> {
+        match path {
+            None => Ok(None),
+            Some(path) => {
+                let bytes = read_secret_file(path, MAX_PASSWORD_FILE)
+                    .map_err(|e| format!("{setting} {e}"))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| format!("{setting} {}: not UTF-8 text", path.display()))?;
+                Ok(Some(Secret(
+                    text.lines().next().unwrap_or_default().to_owned(),
+                )))
+            }
+        }
     };
     Ok(Passwords {
         sudo: read("sudo-password-file", &plan.sudo_password_file)?,
