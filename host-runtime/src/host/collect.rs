@@ -3,6 +3,8 @@
 //! to the form's output limit, and a command that prints more, or is still
 //! running at the call's deadline, is killed and the call fails. So a module
 //! cannot make the host hold more of a command's output than of its own.
+//! [`read_both`] and [`wait_for_exit`] also serve the controller's data
+//! commands, with limits of their own.
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -174,8 +174,9 @@ pub trait RuntimeProcess: Send {
 }
 
 /// Open a connection chain: start a runtime at the end of its transport hops
-/// (`local`, or `ssh://…` optionally followed by `sudo`, `su` or `doas`), and return the
-/// contexts its control child is to enter (the hops after those).
+/// (`local`, or `ssh://…` / `openssh://…` optionally followed by `sudo`,
+/// `su` or `doas`), and return the contexts its control child is to enter
+/// (the hops after those).
 pub fn open(
     hops: &[Hop],
     runtimes: &bootstrap::Runtimes,

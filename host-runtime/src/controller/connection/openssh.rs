@@ -13,7 +13,8 @@ use std::time::Duration;
 use super::become_user::Become;
 use super::bootstrap::{self, Runtimes};
 use super::child::{Spawned, spawn};
-use super::ssh::{BOOTSTRAP_STEP_TIMEOUT_MS, SshOptions, SshTarget, jump_argument};
+use super::ssh::{BOOTSTRAP_STEP_TIMEOUT_MS, SshOptions, SshTarget};
+use super::ssh_target::jumps_text;
 use super::{ConnectionError, RuntimeChannel};
 
 /// The client run, found on PATH.
@@ -43,7 +44,7 @@ pub fn command(target: &SshTarget, options: &SshOptions, remote_command: &str) -
         ssh.arg("-p").arg(port.to_string());
     }
     if let Some(jumps) = &target.jumps {
-        ssh.arg("-J").arg(jump_argument(jumps));
+        ssh.arg("-J").arg(jumps_text(jumps));
     }
     // `ssh` joins what follows the host into one command for the login shell.
     ssh.arg("--").arg(&target.host).arg(remote_command);

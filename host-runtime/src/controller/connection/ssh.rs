@@ -21,7 +21,7 @@ use super::become_user::{Become, Passwords};
 use super::bootstrap::{self, Runtimes};
 use super::deadline::Deadline;
 use super::ssh_config::{self, Query};
-use super::ssh_target::{Endpoint, jumps_text};
+use super::ssh_target::Endpoint;
 use super::tunnel::{self, JumpSession};
 use super::{ConnectionError, FINISH_GRACE, RuntimeChannel, RuntimeProcess, read_diagnostics};
 
@@ -360,11 +360,6 @@ fn connect_to(
 fn connect(target: &SshTarget, options: &SshOptions) -> Result<Session, ConnectionError> {
     let jumps = target.jumps.as_deref();
     connect_to(&home(), &target.endpoint(), jumps, options, 0).map(|connected| connected.session)
-}
-
-/// The `-J` argument for `jumps`, for errors and the OpenSSH client.
-pub fn jump_argument(jumps: &[Endpoint]) -> String {
-    jumps_text(jumps)
 }
 
 struct SshRuntime {
