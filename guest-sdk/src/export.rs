@@ -106,7 +106,7 @@ impl Module {
                         .iter()
                         .map(|param| wit::ParamInfo {
                             name: param.name.to_owned(),
-                            type_: param.ty.to_owned(),
+                            schema: param.ty.to_owned(),
                             optional: param.optional,
                             default: param.default.map(str::to_owned),
                         })

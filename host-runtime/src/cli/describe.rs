@@ -53,7 +53,7 @@ pub fn run(paths: &[PathBuf], format: Format) -> Result<i32> {
                     serde_json::json!({
                         "name": p.name, "doc": p.doc,
                         "params": p.params.iter().map(|a| serde_json::json!({
-                            "name": a.name, "type": a.type_, "optional": a.optional,
+                            "name": a.name, "schema": a.schema, "optional": a.optional,
                             "default": a.default.as_deref().map(default_value),
                         })).collect::<Vec<_>>(),
                     })
@@ -85,7 +85,7 @@ pub fn run(paths: &[PathBuf], format: Format) -> Result<i32> {
                 .params
                 .iter()
                 .map(|a| {
-                    let (name, type_) = (one_line(&a.name), one_line(&a.type_));
+                    let (name, type_) = (one_line(&a.name), one_line(&a.schema));
                     match (a.optional, &a.default) {
                         (true, Some(default)) => {
                             format!("[{name}: {type_} = {}]", one_line(default))
@@ -153,7 +153,7 @@ fn reference(modules: &[&ModuleInfo]) -> String {
                 out.push_str(&format!(
                     "| {} | {} | {given} |\n",
                     markdown::code(&a.name),
-                    markdown::code(&a.type_)
+                    markdown::code(&a.schema)
                 ));
             }
         }

@@ -22,7 +22,7 @@ use crate::sandbox::policy::{Policy, normal_path};
 use crate::wire::outcome::{Nested, Status};
 
 /// The `forms` interface, as modules import it.
-const FORMS: &str = "consfig:module/forms@0.4.0";
+const FORMS: &str = "consfig:module/forms@0.5.0";
 
 #[derive(Debug, thiserror::Error)]
 enum FormsError {
