@@ -68,6 +68,13 @@ pub fn modules_target_dir() -> PathBuf {
     repo_root().join("target/consfig-modules")
 }
 
+/// Where consfig installs the toolchains that build Python and JavaScript
+/// modules in tests and benches (`$CONSFIG_TOOLCHAINS`): one for all, so
+/// each is installed once per checkout, not once per sandbox.
+pub fn toolchains_dir() -> PathBuf {
+    repo_root().join("target/consfig-toolchains")
+}
+
 /// The environment consfig's cargo builds run with in tests: the shared
 /// target directory, no network (crates come from the local registry), one
 /// job, and cargo's and rustup's homes (a sandbox's HOME is not the user's).
@@ -235,6 +242,7 @@ impl Sandbox {
             .env("XDG_CACHE_HOME", self.cache())
             .env("HOME", self.home())
             .env_remove("SSH_AUTH_SOCK")
+            .env("CONSFIG_TOOLCHAINS", toolchains_dir())
             .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
             .env_remove("CONSFIG_MODULES")
             .output()

@@ -17,7 +17,7 @@ use crate::sandbox::files::{Disk, FileBackend};
 use crate::sandbox::place::Place;
 use crate::wire::terminal::escape;
 
-/// Module files and crate directories for `--module` arguments: paths and
+/// Module files and module directories for `--module` arguments: paths and
 /// globs as given; a bare name is a standard module installed with consfig.
 fn bundle_modules(installation: &Installation, args: &[String]) -> Result<Vec<PathBuf>> {
     expand_modules(Path::new("."), args, installation).map_err(anyhow::Error::msg)

@@ -1,5 +1,5 @@
 //! `consfig describe MODULE…`: the properties of modules (`.wasm` files, or
-//! crate directories, built first), their parameters (name, type, whether
+//! module directories, built first), their parameters (name, type, whether
 //! optional, default) and docs, and the grants each module needs. All of it
 //! is the modules' own words, so it is printed with control characters made
 //! visible, or, with `--markdown`, escaped so that it cannot change the

@@ -58,8 +58,8 @@ enum Command {
         after_help = "Example:\n  consfig apply local '[\"file:has-content\", \"/tmp/motd\", \"hello\\n\"]'"
     )]
     Apply {
-        /// Module files, globs, crate directories (built first), or names of standard
-        /// modules [default: the standard modules installed with consfig, or $CONSFIG_MODULES].
+        /// Module files, globs, module directories (crates, or directories holding
+        /// app.py or app.js; built first), or names of standard modules [default: the standard modules installed with consfig, or $CONSFIG_MODULES].
         #[arg(long = "modules", value_name = "PATH")]
         modules: Vec<String>,
         #[command(flatten)]
@@ -86,7 +86,8 @@ enum Command {
         /// Print a property reference in Markdown instead of text.
         #[arg(long)]
         markdown: bool,
-        /// Module files, or crate directories (built first).
+        /// Module files, or module directories (crates, or directories holding
+        /// app.py or app.js; built first).
         #[arg(required = true, value_name = "MODULE")]
         modules: Vec<PathBuf>,
     },
@@ -97,8 +98,8 @@ enum Command {
         the status a module passed to exit, or 125 when the bundle itself is damaged."
     )]
     Bundle {
-        /// Modules to put in: files, globs, crate directories (built first), or
-        /// names of the standard modules installed with consfig (e.g. cool-web-service).
+        /// Modules to put in: files, globs, module directories (crates, or holding
+        /// app.py or app.js; built first), or names of the standard modules installed with consfig (e.g. cool-web-service).
         #[arg(
             long = "module",
             value_name = "MODULE",

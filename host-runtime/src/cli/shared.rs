@@ -4,13 +4,14 @@
 //! connects, and running the plans.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use consfig_contract::Form;
 
-use crate::controller::build::{BuildObserver, Toolchain, WASM_TARGET, build_sources};
+use crate::controller::build::cargo::WASM_TARGET;
+use crate::controller::build::{BuildObserver, Builders, SourceKind, build_sources};
 use crate::controller::deploy::deploy_hosts;
 use crate::controller::installation::Installation;
 use crate::controller::modules::{Inspector, ModuleFile, read_modules};
@@ -63,12 +64,38 @@ impl BuildObserver for BuildMessages {
     fn warning(&self, rendered: &str) {
         eprintln!("{}", escape(rendered.trim_end()));
     }
+
+    fn installing_toolchain(&self, what: &str, dir: &Path) {
+        eprintln!(
+            "consfig: installing {} into {}, to build modules with (once: later builds use it)",
+            escape(what),
+            escape(&dir.to_string_lossy())
+        );
+    }
+
+    fn waiting_for_install(&self, what: &str, lock: &Path) {
+        eprintln!(
+            "consfig: waiting for another consfig installing {} (it holds {})",
+            escape(what),
+            escape(&lock.to_string_lossy())
+        );
+    }
+
+    fn building(&self, dir: &Path, kind: SourceKind) {
+        eprintln!(
+            "consfig: building the {} module in {} (its sources changed)",
+            kind.language(),
+            escape(&dir.to_string_lossy())
+        );
+    }
 }
 
-/// The modules at `paths`, read; crate directories among them are built
-/// first (cargo rebuilds only what changed).
+/// The modules at `paths`, read; module directories among them are built
+/// first (cargo rebuilds only what changed; Python and JavaScript modules
+/// are built only when their sources changed).
 pub fn load_modules(paths: &[PathBuf]) -> Result<Vec<ModuleFile>> {
-    let files = build_sources(paths, &Toolchain::from_env(), &BuildMessages)?;
+    let builders = Builders::from_env(&Installation::current()?);
+    let files = build_sources(paths, &builders, &BuildMessages)?;
     Ok(read_modules(&files)?)
 }
 

@@ -45,7 +45,7 @@ pub enum InstallationError {
     #[error("no modules given and none installed in {0}: pass --modules")]
     NoModules(String),
     #[error(
-        "no standard module named {name} is installed (in {dir}); give a .wasm file's path, or a crate directory's (./{name})"
+        "no standard module named {name} is installed (in {dir}); give a .wasm file's path, or a module directory's (./{name})"
     )]
     NoSuchModule { name: String, dir: String },
     #[error(

@@ -12,7 +12,7 @@ use consfig_contract::name::is_name;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::build::is_crate_dir;
+use super::build::is_source_dir;
 use super::compiler::Compiler;
 use super::installation::Installation;
 use crate::engine::EngineError;
@@ -76,8 +76,8 @@ pub fn read_modules(paths: &[PathBuf]) -> Result<Vec<ModuleFile>, ModuleError> {
 }
 
 /// Expand module entries, relative to `base`: paths and globs of `.wasm`
-/// files or crate directories (built by [`super::build`] before they are
-/// read), and names of standard modules (`file`, `cool-web-service`),
+/// files or module directories (crates, Python or JavaScript modules,
+/// built by [`super::build`] before they are read), and names of standard modules (`file`, `cool-web-service`),
 /// found in `installation`. Each entry must lead to at least one module.
 pub fn expand_modules(
     base: &Path,
@@ -104,7 +104,7 @@ pub fn expand_modules(
     Ok(files)
 }
 
-/// The module files and crate directories a path or glob matches.
+/// The module files and module directories a path or glob matches.
 fn expand_pattern(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let full = base.join(pattern);
     let full_text = full.to_string_lossy();
@@ -112,11 +112,11 @@ fn expand_pattern(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         glob::glob(&full_text).map_err(|e| format!("modules pattern {pattern:?}: {e}"))?;
     let mut found: Vec<PathBuf> = matches
         .filter_map(Result::ok)
-        .filter(|p| p.is_file() || is_crate_dir(p))
+        .filter(|p| p.is_file() || is_source_dir(p))
         .collect();
     if found.is_empty() {
         return Err(format!(
-            "modules entry {pattern:?} matches no module file or crate directory (looked for {full_text}); build the modules first (`make`)"
+            "modules entry {pattern:?} matches no module file or module directory (a crate, or a directory holding app.py or app.js; looked for {full_text}); build the modules first (`make`)"
         ));
     }
     found.sort();
@@ -181,13 +181,20 @@ mod tests {
         );
         let e = expand(&["nope/*.wasm"]).unwrap_err();
         assert!(e.contains("matches no module file"), "{e}");
-        // A directory is a module only when it is a crate.
+        // A directory is a module only when it is a crate, or holds app.py
+        // or app.js.
         std::fs::create_dir_all(dir.path().join("modules/web/src")).unwrap();
+        std::fs::create_dir_all(dir.path().join("modules/notes")).unwrap();
+        std::fs::create_dir_all(dir.path().join("modules/py")).unwrap();
+        std::fs::create_dir_all(dir.path().join("modules/js")).unwrap();
+        std::fs::write(dir.path().join("modules/notes/README.md"), "").unwrap();
         assert!(expand(&["modules/*"]).is_err());
         std::fs::write(dir.path().join("modules/web/Cargo.toml"), "").unwrap();
+        std::fs::write(dir.path().join("modules/py/app.py"), "").unwrap();
+        std::fs::write(dir.path().join("modules/js/app.js"), "").unwrap();
         assert_eq!(
             expand(&["modules/*"]).unwrap(),
-            [dir.path().join("modules/web")]
+            ["js", "py", "web"].map(|m| dir.path().join("modules").join(m))
         );
         // A bare name is a standard module, never a path beside the consfig.
         let e = expand(&["file"]).unwrap_err();

@@ -1,6 +1,6 @@
-//! Modules built from source: a module entry naming a crate directory (one
-//! holding a `Cargo.toml`) is built with cargo for `wasm32-wasip2`, release
-//! profile, before the modules are read. Cargo decides what is up to date;
+//! Module crates: a module entry naming a crate directory (one holding a
+//! `Cargo.toml`) is built with cargo for `wasm32-wasip2`, release profile,
+//! before the modules are read. Cargo decides what is up to date;
 //! the module files are the `.wasm` artifacts it reports, so nothing here
 //! guesses target directories. The Rust target is installed with rustup
 //! when it is missing. A crate that does not compile stops everything, with
@@ -12,11 +12,13 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use serde::Deserialize;
 
+use super::BuildObserver;
+
 /// The target modules are built for.
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+pub enum CargoError {
     #[error("running {program}: {source} (is the Rust toolchain installed? see https://rustup.rs)")]
     Spawn {
         program: String,
@@ -119,28 +121,16 @@ fn render(diagnostics: &[Diagnostic]) -> String {
         .join("\n\n")
 }
 
-/// What a build tells the operator while it runs.
-pub trait BuildObserver {
-    /// The Rust target is missing, and is being installed.
-    fn installing_target(&self, _command: &str) {}
-    /// A warning of the compiler, rendered.
-    fn warning(&self, _rendered: &str) {}
-}
-
-/// Observing nothing.
-pub struct Quiet;
-impl BuildObserver for Quiet {}
-
 /// The programs a build runs: `$CARGO` and `$RUSTC` when set (as cargo sets
 /// them for what it runs), else `cargo` and `rustc` from PATH; and `rustup`.
 #[derive(Debug, Clone)]
-pub struct Toolchain {
+pub struct RustTools {
     pub cargo: PathBuf,
     pub rustc: PathBuf,
     pub rustup: PathBuf,
 }
 
-impl Toolchain {
+impl RustTools {
     pub fn from_env() -> Self {
         let program = |var: &str, default: &str| {
             std::env::var_os(var)
@@ -148,7 +138,7 @@ impl Toolchain {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(default))
         };
-        Toolchain {
+        RustTools {
             cargo: program("CARGO", "cargo"),
             rustc: program("RUSTC", "rustc"),
             rustup: PathBuf::from("rustup"),
@@ -156,52 +146,19 @@ impl Toolchain {
     }
 }
 
-/// Whether `path` is a crate directory: a directory with a `Cargo.toml`.
-pub fn is_crate_dir(path: &Path) -> bool {
-    path.is_dir() && path.join("Cargo.toml").is_file()
-}
-
-/// The module files of `paths`: files as they are, and in place of each
-/// crate directory the Wasm modules cargo builds from it.
-pub fn build_sources(
-    paths: &[PathBuf],
-    toolchain: &Toolchain,
-    observer: &dyn BuildObserver,
-) -> Result<Vec<PathBuf>, BuildError> {
-    let mut files = Vec::new();
-    let mut target_checked = false;
-    for path in paths {
-        let built = if is_crate_dir(path) {
-            if !target_checked {
-                ensure_target(toolchain, path, observer)?;
-                target_checked = true;
-            }
-            build_crate(toolchain, path, observer)?
-        } else {
-            vec![path.clone()]
-        };
-        for file in built {
-            if !files.contains(&file) {
-                files.push(file);
-            }
-        }
-    }
-    Ok(files)
-}
-
-fn run_tool(program: &Path, args: &[&str], dir: &Path) -> Result<std::process::Output, BuildError> {
+fn run_tool(program: &Path, args: &[&str], dir: &Path) -> Result<std::process::Output, CargoError> {
     let output = Command::new(program)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|source| BuildError::Spawn {
+        .map_err(|source| CargoError::Spawn {
             program: program.display().to_string(),
             source,
         })?;
     if !output.status.success() {
-        return Err(BuildError::Tool {
+        return Err(CargoError::Tool {
             program: program.display().to_string(),
             args: args.join(" "),
             status: output.status,
@@ -214,36 +171,32 @@ fn run_tool(program: &Path, args: &[&str], dir: &Path) -> Result<std::process::O
 /// `dir` builds with lacks it (asked in `dir`, where a `rust-toolchain`
 /// file may choose another toolchain).
 pub fn ensure_target(
-    toolchain: &Toolchain,
+    tools: &RustTools,
     dir: &Path,
     observer: &dyn BuildObserver,
-) -> Result<(), BuildError> {
+) -> Result<(), CargoError> {
     let args = ["--print", "target-libdir", "--target", WASM_TARGET];
-    let output = run_tool(&toolchain.rustc, &args, dir)?;
+    let output = run_tool(&tools.rustc, &args, dir)?;
     let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     if libdir.is_dir() {
         return Ok(());
     }
     let install = ["target", "add", WASM_TARGET];
-    observer.installing_target(&format!(
-        "{} {}",
-        toolchain.rustup.display(),
-        install.join(" ")
-    ));
-    let status = Command::new(&toolchain.rustup)
+    observer.installing_target(&format!("{} {}", tools.rustup.display(), install.join(" ")));
+    let status = Command::new(&tools.rustup)
         .args(install)
         .current_dir(dir)
         .stdin(Stdio::null())
         // Its progress is for the operator, never on the deploy's stdout.
         .stdout(std::io::stderr())
         .status()
-        .map_err(|source| BuildError::NoTarget {
+        .map_err(|source| CargoError::NoTarget {
             libdir: libdir.display().to_string(),
             source,
         })?;
     if !status.success() {
-        return Err(BuildError::Tool {
-            program: toolchain.rustup.display().to_string(),
+        return Err(CargoError::Tool {
+            program: tools.rustup.display().to_string(),
             args: install.join(" "),
             status,
         });
@@ -254,12 +207,12 @@ pub fn ensure_target(
 /// Build the crate in `crate_dir` (a package, or a workspace and its
 /// default members) and give the Wasm modules of its own packages.
 pub fn build_crate(
-    toolchain: &Toolchain,
+    tools: &RustTools,
     crate_dir: &Path,
     observer: &dyn BuildObserver,
-) -> Result<Vec<PathBuf>, BuildError> {
+) -> Result<Vec<PathBuf>, CargoError> {
     let crate_dir_abs = std::fs::canonicalize(crate_dir).unwrap_or_else(|_| crate_dir.to_owned());
-    let mut child = Command::new(&toolchain.cargo)
+    let mut child = Command::new(&tools.cargo)
         .args(["build", "--release", "--target", WASM_TARGET])
         .arg("--message-format=json")
         .arg("--manifest-path")
@@ -270,8 +223,8 @@ pub fn build_crate(
         // Cargo's progress and its own errors (a bad Cargo.toml) go to the operator.
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|source| BuildError::Spawn {
-            program: toolchain.cargo.display().to_string(),
+        .map_err(|source| CargoError::Spawn {
+            program: tools.cargo.display().to_string(),
             source,
         })?;
     let stdout = child.stdout.take().expect("piped");
@@ -280,30 +233,30 @@ pub fn build_crate(
         errors,
         read_error,
     } = read_messages(BufReader::new(stdout), &crate_dir_abs, observer);
-    let status = child.wait().map_err(|source| BuildError::Messages {
+    let status = child.wait().map_err(|source| CargoError::Messages {
         crate_dir: crate_dir.to_owned(),
         source,
     })?;
     if !errors.is_empty() {
-        return Err(BuildError::Compile {
+        return Err(CargoError::Compile {
             crate_dir: crate_dir.to_owned(),
             diagnostics: errors,
         });
     }
     if !status.success() {
-        return Err(BuildError::Cargo {
+        return Err(CargoError::Cargo {
             crate_dir: crate_dir.to_owned(),
             status,
         });
     }
     if let Some(source) = read_error {
-        return Err(BuildError::Messages {
+        return Err(CargoError::Messages {
             crate_dir: crate_dir.to_owned(),
             source,
         });
     }
     if modules.is_empty() {
-        return Err(BuildError::NoModule {
+        return Err(CargoError::NoModule {
             crate_dir: crate_dir.to_owned(),
         });
     }
@@ -387,6 +340,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::controller::build::Quiet;
 
     fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
         let path = dir.join(name);
@@ -444,7 +398,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let libdir = dir.path().join("sysroot/lib/rustlib/wasm32-wasip2/lib");
         let log = dir.path().join("rustup.log");
-        let toolchain = Toolchain {
+        let tools = RustTools {
             cargo: "false".into(),
             rustc: script(dir.path(), "rustc", &format!("echo {}", libdir.display())),
             rustup: script(
@@ -458,7 +412,7 @@ mod tests {
             ),
         };
         let seen = Seen::default();
-        ensure_target(&toolchain, dir.path(), &seen).unwrap();
+        ensure_target(&tools, dir.path(), &seen).unwrap();
         assert_eq!(
             std::fs::read_to_string(&log).unwrap(),
             "target add wasm32-wasip2\n"
@@ -466,7 +420,7 @@ mod tests {
         assert_eq!(seen.0.lock().unwrap().len(), 1);
         assert!(seen.0.lock().unwrap()[0].ends_with("rustup target add wasm32-wasip2"));
         // Installed now: nothing more is run, nothing said.
-        ensure_target(&toolchain, dir.path(), &seen).unwrap();
+        ensure_target(&tools, dir.path(), &seen).unwrap();
         assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
         assert_eq!(seen.0.lock().unwrap().len(), 1);
     }
@@ -474,43 +428,19 @@ mod tests {
     #[test]
     fn without_rustup_a_missing_target_is_an_error_saying_what_to_install() {
         let dir = tempfile::tempdir().unwrap();
-        let toolchain = Toolchain {
+        let tools = RustTools {
             cargo: "false".into(),
             rustc: script(dir.path(), "rustc", "echo /nonexistent/wasm32-wasip2/lib"),
             rustup: dir.path().join("no-rustup"),
         };
-        let e = ensure_target(&toolchain, dir.path(), &Quiet).unwrap_err();
-        assert!(matches!(e, BuildError::NoTarget { .. }), "{e}");
+        let e = ensure_target(&tools, dir.path(), &Quiet).unwrap_err();
+        assert!(matches!(e, CargoError::NoTarget { .. }), "{e}");
         assert!(e.to_string().contains("install wasm32-wasip2"), "{e}");
     }
 
     #[test]
-    fn files_pass_through_and_only_crate_directories_are_built() {
-        let dir = tempfile::tempdir().unwrap();
-        let wasm = dir.path().join("m.wasm");
-        std::fs::write(&wasm, b"\0asm").unwrap();
-        let not_a_crate = dir.path().join("plain");
-        std::fs::create_dir(&not_a_crate).unwrap();
-        assert!(!is_crate_dir(&not_a_crate) && !is_crate_dir(&wasm));
-        // No program may run: building anything would fail.
-        let toolchain = Toolchain {
-            cargo: dir.path().join("no-cargo"),
-            rustc: dir.path().join("no-rustc"),
-            rustup: dir.path().join("no-rustup"),
-        };
-        let files = build_sources(&[wasm.clone(), wasm.clone()], &toolchain, &Quiet).unwrap();
-        assert_eq!(files, [wasm]);
-        std::fs::write(not_a_crate.join("Cargo.toml"), "").unwrap();
-        assert!(is_crate_dir(&not_a_crate));
-        assert!(matches!(
-            build_sources(&[not_a_crate], &toolchain, &Quiet),
-            Err(BuildError::Spawn { .. })
-        ));
-    }
-
-    #[test]
     fn compile_errors_show_the_compilers_file_and_line() {
-        let e = BuildError::Compile {
+        let e = CargoError::Compile {
             crate_dir: "modules/site".into(),
             diagnostics: vec![Diagnostic {
                 file: "modules/site/src/lib.rs".into(),
