@@ -103,7 +103,9 @@ cross-stub:
 # pass and gnupg for a password store a host's data is read from,
 # systemd-nspawn to boot containers, locales and git for the standard
 # modules' tests, qemu-user-static (with binfmt-support to register it) to
-# run aarch64 programs and an aarch64 C toolchain to build for them, and
+# run aarch64 programs and an aarch64 C toolchain to build for them, python3
+# with pip and node with npm (consfig installs the tools that build Python
+# and JavaScript modules with them, into target/consfig-toolchains), and
 # three Debian 12 roots made once with debootstrap and cached in /var/cache:
 # a plain one for chroots, one with systemd and sshd to boot, and an arm64
 # one with sshd, emulated.
@@ -124,6 +126,10 @@ test-deps: wasm-target
 		{ apt-get update -q && apt-get install -y -q qemu-user-static binfmt-support; }
 	@command -v aarch64-linux-gnu-gcc >/dev/null && test -d /usr/aarch64-linux-gnu/include || \
 		{ apt-get update -q && apt-get install -y -q gcc-aarch64-linux-gnu libc6-dev-arm64-cross; }
+	@command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || \
+		{ apt-get update -q && apt-get install -y -q python3 python3-pip; }
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q nodejs npm; }
 	@bash tests/fixtures/debian-root.sh >/dev/null
 	@bash tests/fixtures/debian-booted.sh >/dev/null
 	@bash tests/fixtures/debian-arm64-root.sh >/dev/null
@@ -218,7 +224,9 @@ mutants:
 
 # Installing, as the FHS lays it out: the binary in PREFIX/bin; the bundle
 # stub, the standard modules and the guest SDK's sources (which consfigs made
-# by `consfig new` build their modules with) in PREFIX/lib/consfig, where
+# by `consfig new` build their modules with: the Rust crates, the Python
+# and JavaScript SDKs in guest-sdk/python and guest-sdk/js, and the WIT in
+# sdk/wit beside them) in PREFIX/lib/consfig, where
 # consfig looks, relative to itself. The SDK gets a workspace manifest of its
 # own: its crates inherit their version and dependencies from one.
 PREFIX  ?= /usr/local
@@ -236,7 +244,8 @@ install:
 		install -m 0644 target/release/modules/consfig_$$(echo $$m | tr - _).wasm $(LIBDIR)/modules/ || exit 1; \
 	done
 	rm -rf $(SDK_DIR)/guest-sdk $(SDK_DIR)/wit
-	tar -cf - --exclude=target --exclude=Cargo.lock guest-sdk wit | tar -xf - -C $(SDK_DIR) --no-same-owner
+	tar -cf - --exclude=target --exclude=Cargo.lock --exclude=node_modules --exclude=__pycache__ guest-sdk wit \
+		| tar -xf - -C $(SDK_DIR) --no-same-owner
 	sed -e "s|^members = .*|members = [$$(grep '^members = ' Cargo.toml | grep -o '"guest-sdk[^"]*"' | paste -sd, -)]|" \
 		-e '/^exclude = /d' -e '/^# The Wasm modules are built/,/^# the fuzz targets/d' Cargo.toml > $(SDK_DIR)/Cargo.toml
 	rm -rf $(SDK_DIR)/consfig-wasm
@@ -263,7 +272,7 @@ deb:
 	  echo "Architecture: $(DEB_ARCH)"; \
 	  echo "Maintainer: Consfig developers <consfig@localhost>"; \
 	  echo "Depends: libc6, libgcc-s1, libssl3 | libssl3t64, zlib1g"; \
-	  echo "Recommends: cargo"; \
+	  echo "Recommends: cargo, python3-pip, nodejs, npm"; \
 	  echo "Section: admin"; \
 	  echo "Priority: optional"; \
 	  echo "Installed-Size: $$(du -sk $(DEB_STAGE)/usr | cut -f1)"; \

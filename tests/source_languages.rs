@@ -367,3 +367,71 @@ fn a_directory_with_both_app_py_and_app_js_is_refused() {
     assert!(run.stderr.contains("app.py and app.js"), "{}", run.stderr);
     assert!(!run.stderr.contains("building"), "{}", run.stderr);
 }
+
+/// `consfig new --python NAME` / `--js NAME` in the sandbox, then deploy.
+/// Needs the Python and JavaScript SDKs (`guest-sdk/python`, `guest-sdk/js`).
+#[test]
+fn new_python_and_new_js_then_deploy_laptop_works_with_no_other_command() {
+    for (flag, name, source) in [
+        ("--python", "py-site", "modules/py-site/app.py"),
+        ("--js", "js-site", "modules/js-site/app.js"),
+    ] {
+        let sandbox = Sandbox::new();
+        let made = sandbox.consfig_in(sandbox.path(), &["new", flag, name], &[], None);
+        assert_eq!(made.code, 0, "{made:?}");
+        let site = sandbox.path().join(name);
+        for file in ["Consfig.toml", ".gitignore", "README.md", source] {
+            assert!(site.join(file).is_file(), "{flag}: {file} is missing");
+        }
+        assert!(!site.join("Cargo.toml").exists(), "{flag}: no workspace");
+
+        let run = sandbox.consfig_in(&site, &["deploy", "laptop"], &[], None);
+        assert_eq!(run.code, 23, "{flag}: {run:?}");
+        let page = std::fs::read_to_string(site.join("www/index.html")).unwrap();
+        assert!(page.contains("<h1>Hello from "), "{flag}: {page}");
+        assert!(
+            run.stdout.contains(&format!("{name}:hello")),
+            "{}",
+            run.stdout
+        );
+
+        // Again: nothing to build, send or change.
+        let again = sandbox.consfig_in(&site, &["deploy", "--json", "laptop"], &[], None);
+        assert_eq!(again.code, 0, "{flag}: {again:?}");
+        assert!(!again.stderr.contains("building"), "{}", again.stderr);
+        let summary = again.event("summary");
+        assert_eq!(summary["modules_sent"], 0, "{summary}");
+        assert_eq!(summary["unchanged"], 1, "{summary}");
+
+        // The module's property is documented as written.
+        let described = sandbox.consfig_in(
+            &site,
+            &["describe", source.rsplit_once('/').unwrap().0],
+            &[],
+            None,
+        );
+        assert_eq!(described.code, 0, "{described:?}");
+        assert!(
+            described.stdout.contains("greeting from this host"),
+            "{}",
+            described.stdout
+        );
+    }
+}
+
+#[test]
+fn new_takes_one_language() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.consfig_in(
+        sandbox.path(),
+        &["new", "--python", "--js", "site"],
+        &[],
+        None,
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+    assert!(!sandbox.path().join("site").exists());
+    let help = sandbox.consfig_in(sandbox.path(), &["new", "--help"], &[], None);
+    assert!(help.stdout.contains("not with --js"), "{}", help.stdout);
+    assert!(help.stdout.contains("not with --python"), "{}", help.stdout);
+}

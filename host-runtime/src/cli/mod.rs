@@ -15,6 +15,8 @@ use clap::{Parser, Subcommand};
 
 use shared::ReportArgs;
 
+use crate::controller::scaffold::Language;
+
 use crate::wire::terminal::escape;
 
 /// Exit code for bad input: nothing was deployed.
@@ -36,11 +38,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make a new consfig in DIR: a Cargo workspace with one module crate, and
-    /// a Consfig.toml deploying it to this machine (`consfig deploy laptop`).
+    /// Make a new consfig in DIR: a Cargo workspace with one module crate (or,
+    /// with --python or --js, one module in that language), and a Consfig.toml
+    /// deploying it to this machine (`consfig deploy laptop`).
     New {
         /// The directory to make (or an empty one); its name names the module.
         dir: PathBuf,
+        /// Write the module in Python (modules/NAME/app.py) instead of Rust; not
+        /// with --js.
+        #[arg(long, conflicts_with = "js")]
+        python: bool,
+        /// Write the module in JavaScript (modules/NAME/app.js) instead of Rust;
+        /// not with --python.
+        #[arg(long)]
+        js: bool,
     },
     /// Deploy hosts as Consfig.toml describes them.
     Deploy {
@@ -134,7 +145,14 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::New { dir } => new::run(&dir),
+        Command::New { dir, python, js } => new::run(
+            &dir,
+            match (python, js) {
+                (true, _) => Language::Python,
+                (false, true) => Language::JavaScript,
+                (false, false) => Language::Rust,
+            },
+        ),
         Command::Deploy {
             consfig,
             report,

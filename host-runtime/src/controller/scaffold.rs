@@ -4,6 +4,11 @@
 //! composes standard ones; a `Consfig.toml` deploying it to this machine
 //! (host `laptop`, connection `local`); a `.gitignore`; a README of three
 //! lines. The files are the templates in `host-runtime/templates/new/`.
+//!
+//! With `--python` or `--js`, the module is a Python (`modules/NAME/app.py`)
+//! or JavaScript (`modules/NAME/app.js`) one instead, whose documented
+//! property makes the same page with host calls, and there is no
+//! workspace: the templates in `templates/new-python/` and `new-js/`.
 
 use std::path::{Path, PathBuf};
 
@@ -33,8 +38,75 @@ pub struct Scaffold {
     pub module: String,
 }
 
+/// The language of a new consfig's module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    Rust,
+    Python,
+    JavaScript,
+}
+
+impl Language {
+    /// Where each template goes; `@NAME@` is the module's name.
+    fn templates(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Language::Rust => &RUST_TEMPLATES,
+            Language::Python => &PYTHON_TEMPLATES,
+            Language::JavaScript => &JS_TEMPLATES,
+        }
+    }
+
+    /// The file of the module that defines its properties.
+    pub fn module_source(self) -> &'static str {
+        match self {
+            Language::Rust => "src/lib.rs",
+            Language::Python => "app.py",
+            Language::JavaScript => "app.js",
+        }
+    }
+}
+
+const PYTHON_TEMPLATES: [(&str, &str); 4] = [
+    (
+        "Consfig.toml",
+        include_str!("../../templates/new-python/Consfig.toml"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../../templates/new-python/gitignore"),
+    ),
+    (
+        "README.md",
+        include_str!("../../templates/new-python/README.md"),
+    ),
+    (
+        "modules/@NAME@/app.py",
+        include_str!("../../templates/new-python/app.py"),
+    ),
+];
+
+const JS_TEMPLATES: [(&str, &str); 4] = [
+    (
+        "Consfig.toml",
+        include_str!("../../templates/new-js/Consfig.toml"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../../templates/new-js/gitignore"),
+    ),
+    (
+        "README.md",
+        include_str!("../../templates/new-js/README.md"),
+    ),
+    (
+        "modules/@NAME@/app.js",
+        include_str!("../../templates/new-js/app.js"),
+    ),
+];
+
 /// Where each template goes; `@NAME@` is the module's name.
-const TEMPLATES: [(&str, &str); 6] = [
+const RUST_TEMPLATES: [(&str, &str); 6] = [
     ("Cargo.toml", include_str!("../../templates/new/Cargo.toml")),
     (
         "Consfig.toml",
@@ -71,9 +143,9 @@ fn toml_string(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
 
-/// Make a consfig in `dir` (new, or empty) whose modules build with the
-/// guest SDK's crate at `sdk`.
-pub fn create(dir: &Path, sdk: &Path) -> Result<Scaffold, ScaffoldError> {
+/// Make a consfig in `dir` (new, or empty) whose module, in `language`,
+/// builds with the guest SDK at `sdk`.
+pub fn create(dir: &Path, sdk: &Path, language: Language) -> Result<Scaffold, ScaffoldError> {
     let write_error = |path: &Path| {
         let path = path.to_owned();
         move |source| ScaffoldError::Write { path, source }
@@ -97,7 +169,7 @@ pub fn create(dir: &Path, sdk: &Path) -> Result<Scaffold, ScaffoldError> {
     // The standard modules' library crates lie beside the SDK, in a
     // checkout as `make install` lays them out.
     let std_file = sdk.parent().unwrap_or(sdk).join("consfig-wasm/file");
-    for (to, template) in TEMPLATES {
+    for (to, template) in language.templates() {
         let path = dir.join(to.replace("@NAME@", &module));
         let text = template
             .replace("@NAME@", &module)
@@ -133,7 +205,7 @@ mod tests {
     fn writes_a_workspace_a_module_crate_and_a_consfig() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("web-site");
-        let made = create(&dir, Path::new("/opt/sdk \"x\"/guest-sdk")).unwrap();
+        let made = create(&dir, Path::new("/opt/sdk \"x\"/guest-sdk"), Language::Rust).unwrap();
         assert_eq!(made.module, "web-site");
         let read = |p: &str| std::fs::read_to_string(made.dir.join(p)).unwrap();
         let workspace: toml::Table = read("Cargo.toml").parse().unwrap();
@@ -163,8 +235,43 @@ mod tests {
         assert!(read(".gitignore").lines().any(|l| l == "/target"));
         // Never over a consfig that is there.
         assert!(matches!(
-            create(&dir, Path::new("/sdk")),
+            create(&dir, Path::new("/sdk"), Language::Python),
             Err(ScaffoldError::NotEmpty(_))
         ));
+    }
+
+    #[test]
+    fn writes_a_python_or_js_module_and_a_consfig_without_a_workspace() {
+        for (language, source, declared) in [
+            (Language::Python, "app.py", "module(\"my-site\""),
+            (Language::JavaScript, "app.js", "module(\"my-site\""),
+        ] {
+            let root = tempfile::tempdir().unwrap();
+            let made = create(&root.path().join("my_site"), Path::new("/sdk"), language).unwrap();
+            assert_eq!(made.module, "my-site");
+            let read = |p: &str| std::fs::read_to_string(made.dir.join(p)).unwrap();
+            let app = read(&format!("modules/my-site/{source}"));
+            assert!(app.contains(declared), "{app}");
+            assert!(!app.contains("@NAME@"), "{app}");
+            assert!(!made.dir.join("Cargo.toml").exists());
+            let consfig: toml::Table = read("Consfig.toml").parse().unwrap();
+            assert_eq!(
+                consfig["modules"].as_array().unwrap(),
+                &[toml::Value::from("modules/my-site")]
+            );
+            let www = made.dir.join("www").display().to_string();
+            assert_eq!(
+                consfig["module"]["my-site"]["grants"][0].as_str(),
+                Some(format!("write:{www}").as_str())
+            );
+            assert_eq!(
+                consfig["hosts"]["laptop"]["properties"][0][0].as_str(),
+                Some("my-site:hello")
+            );
+            assert!(read(".gitignore").lines().any(|l| l == "/www"));
+            let readme = read("README.md");
+            assert_eq!(readme.lines().count(), 3);
+            assert!(readme.contains(source), "{readme}");
+        }
     }
 }
