@@ -79,8 +79,18 @@ fn assert_installed(root: &Path, prefix: &str) {
         "lib/consfig/sdk/Cargo.toml",
         "lib/consfig/sdk/guest-sdk/Cargo.toml",
         "lib/consfig/sdk/wit/consfig.wit",
+        // The SDKs Python and JavaScript modules build with.
+        "lib/consfig/sdk/guest-sdk/python/consfig/__init__.py",
+        "lib/consfig/sdk/guest-sdk/js/consfig.js",
     ] {
         assert!(prefix.join(file).is_file(), "{file} was not installed");
+    }
+    // Caches of a checkout's own runs are not the SDK.
+    for left_out in [
+        "lib/consfig/sdk/guest-sdk/python/consfig/__pycache__",
+        "lib/consfig/sdk/guest-sdk/js/node_modules",
+    ] {
+        assert!(!prefix.join(left_out).exists(), "{left_out} was installed");
     }
 }
 

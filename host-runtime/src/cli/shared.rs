@@ -83,7 +83,7 @@ impl BuildObserver for BuildMessages {
 
     fn building(&self, dir: &Path, kind: SourceKind) {
         eprintln!(
-            "consfig: building the {} module in {} (its sources changed)",
+            "consfig: building the {} module in {} (not built from these sources before)",
             kind.language(),
             escape(&dir.to_string_lossy())
         );

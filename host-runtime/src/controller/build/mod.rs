@@ -158,7 +158,7 @@ pub trait BuildObserver {
     fn installing_toolchain(&self, _what: &str, _dir: &Path) {}
     /// Another consfig is installing the toolchain; this one waits for it.
     fn waiting_for_install(&self, _what: &str, _lock: &Path) {}
-    /// The module in `dir` is being built, its sources having changed.
+    /// The module in `dir` is being built: no build of these sources is kept.
     fn building(&self, _dir: &Path, _kind: SourceKind) {}
 }
 

@@ -4,10 +4,13 @@
 //! each as its files' sorted relative paths and bytes. Same key, same
 //! module: a build whose key is cached is not made again.
 //!
-//! Trees are walked following symlinks (a symlinked directory is visited
-//! once), skipping what is no source: entries whose name starts with `.`
-//! (`.git`, `.venv`), `__pycache__` and `node_modules`, and anything that is
-//! neither a file nor a directory (a FIFO would never end a read).
+//! Trees are walked following symlinks that stay inside them (a symlinked
+//! directory is visited once), skipping what is no source: entries whose
+//! name starts with `.` (`.git`, `.venv`), `__pycache__` and
+//! `node_modules`, and anything that is neither a file nor a directory (a
+//! FIFO would never end a read). A symlink leading out of its tree is an
+//! error: what a build reads is what its key covers, and a Python build is
+//! given its module directory alone, not what a link there points at.
 
 use std::collections::HashSet;
 use std::fs;
@@ -18,14 +21,19 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
-#[error("reading {}: {source}", path.display())]
-pub struct SourceError {
-    pub path: PathBuf,
-    pub source: io::Error,
+pub enum SourceError {
+    #[error("reading {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error(
+        "{} is a symlink leading out of the module's directory (to {}): a module's sources are inside its directory; copy the files in",
+        link.display(),
+        target.display()
+    )]
+    LinkOut { link: PathBuf, target: PathBuf },
 }
 
 fn read_error(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
-    move |source| SourceError {
+    move |source| SourceError::Read {
         path: path.to_owned(),
         source,
     }
@@ -40,13 +48,15 @@ pub fn skipped(name: &str) -> bool {
 pub fn source_files(root: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let mut files = Vec::new();
     let mut visited = HashSet::new();
-    walk(root, Path::new(""), &mut visited, &mut files)?;
+    let inside = fs::canonicalize(root).map_err(read_error(root))?;
+    walk(root, &inside, Path::new(""), &mut visited, &mut files)?;
     files.sort();
     Ok(files)
 }
 
 fn walk(
     root: &Path,
+    inside: &Path,
     relative: &Path,
     visited: &mut HashSet<(u64, u64)>,
     files: &mut Vec<PathBuf>,
@@ -70,8 +80,14 @@ fn walk(
         let Ok(meta) = fs::metadata(&full) else {
             continue;
         };
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            let target = fs::canonicalize(&full).map_err(read_error(&full))?;
+            if !target.starts_with(inside) {
+                return Err(SourceError::LinkOut { link: full, target });
+            }
+        }
         if meta.is_dir() {
-            walk(root, &path, visited, files)?;
+            walk(root, inside, &path, visited, files)?;
         } else if meta.is_file() {
             files.push(path);
         }
@@ -186,6 +202,30 @@ mod tests {
             files,
             ["app.py", "lib/util.py", "linked.py", "templates/motd.txt"]
         );
+    }
+
+    #[test]
+    fn a_symlink_leading_out_of_the_tree_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("module");
+        write(&root, "app.py", "");
+        write(dir.path(), "secrets/key", "secret");
+        std::os::unix::fs::symlink("../secrets", root.join("shared")).unwrap();
+        let e = source_files(&root).unwrap_err();
+        assert!(matches!(e, SourceError::LinkOut { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("module/shared is a symlink leading out"),
+            "{e}"
+        );
+        std::fs::remove_file(root.join("shared")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secrets/key"), root.join("key")).unwrap();
+        assert!(matches!(
+            source_files(&root),
+            Err(SourceError::LinkOut { .. })
+        ));
+        let mut key = BuildKey::new("python", "t");
+        assert!(key.add_tree("module", &root).is_err());
     }
 
     #[test]
