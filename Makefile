@@ -10,6 +10,7 @@
 #   make bench    measure forms, SSH deploys (one host, a fleet, through jump hosts), bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make docs     regenerate docs/properties.md, the standard modules' reference
+#   make python-modules  build the Python modules (example-python, testing-python)
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
 #   make deb      a Debian package of the same, in target/
 
@@ -40,7 +41,7 @@ FUZZ_SMOKE_SECONDS ?= 5
 # outside the checkout so that every run on this machine reuses it.
 FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
-.PHONY: all build build-deps modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
+.PHONY: all build build-deps modules python-modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
 	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs
 
 all: build
@@ -60,6 +61,25 @@ wasm-target:
 
 modules: wasm-target
 	cd consfig-wasm && $(CARGO) build --release --locked
+
+# The modules written in Python, each a directory holding app.py, built
+# with componentize-py against the contract (or the directory's own wit/,
+# a world `module` including it) and the Python SDK, into
+# target/release/modules/python/DIR.wasm. COMPONENTIZE_PY_DIR is where
+# componentize-py 0.25.1 is installed (`pip install --target DIR`).
+COMPONENTIZE_PY_DIR ?= /tmp/tc/py
+PYTHON_MODULES      := example-python testing-python
+PYTHON_MODULES_OUT  := target/release/modules/python
+
+python-modules:
+	mkdir -p $(PYTHON_MODULES_OUT)
+	@set -e; for m in $(PYTHON_MODULES); do \
+		wit=wit; if [ -d consfig-wasm/$$m/wit ]; then wit=consfig-wasm/$$m/wit; fi; \
+		echo "componentize-py: consfig-wasm/$$m -> $(PYTHON_MODULES_OUT)/$$m.wasm"; \
+		PYTHONPATH=$(COMPONENTIZE_PY_DIR) $(COMPONENTIZE_PY_DIR)/bin/componentize-py -q \
+			-d $$wit -w module componentize app -p consfig-wasm/$$m -p guest-sdk/python \
+			-o $(PYTHON_MODULES_OUT)/$$m.wasm; \
+	done
 
 host: build-deps
 	$(CARGO) build --release --locked --workspace
