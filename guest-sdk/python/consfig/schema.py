@@ -13,8 +13,8 @@ argument into the Python value the annotation says.
 | a class with `consfig_schema` and `from_json` | its `consfig_schema` | what `from_json(value)` returns |
 
 The runtime checks every argument against the schema before the module
-sees it; decoding checks again (a form applied by another module's
-property arrives the same way), and makes Forms of forms.
+sees it; decoding checks again, in the runtime's words (so a module never
+depends on it), and makes Forms of forms.
 """
 
 from __future__ import annotations
@@ -28,29 +28,59 @@ from .errors import Error
 from .form import Form, decoded
 
 
+class Mismatch(Error):
+    """A value not of its schema: where in the argument (`item 2`, `key "port"`),
+    what was expected and what it was -- in the runtime's words."""
+
+    def __init__(self, expected: str, got: str, place: tuple[str, ...] = ()) -> None:
+        self.expected = expected
+        self.got = got
+        self.place = place
+        super().__init__("".join(f"{p}: " for p in place) + f"expected {expected}, got {got}")
+
+    def within(self, place: str) -> Mismatch:
+        return Mismatch(self.expected, self.got, (place, *self.place))
+
+
 class Schema:
     """A decoder for one annotation, and its schema text."""
 
     text: str
-    #: What a value must be, for errors: `a string`.
-    expected: str
     #: Whether it takes `null`: a left-out argument without a default is then None.
     nullable = False
 
     def decode(self, value: Any) -> Any:
         raise NotImplementedError
 
-    def mismatch(self, value: Any) -> Error:
-        return Error(f"invalid type: {shown(value)}, expected {self.expected}")
+    def expected(self) -> str:
+        """What it takes, in words: `a list of strings`."""
+        raise NotImplementedError
+
+    def plural(self) -> str:
+        return f"values that are {self.expected()}"
+
+    def same_kind(self, value: Any) -> bool:
+        """Whether a value of this kind of JSON could be of the schema."""
+        return False
+
+    def mismatch(self, value: Any) -> Mismatch:
+        return Mismatch(self.expected(), kind(value))
 
 
 class _Scalar(Schema):
-    def __init__(self, text: str, expected: str, accepts: typing.Callable[[Any], bool],
+    def __init__(self, text: str, expected: str, plural: str, accepts: typing.Callable[[Any], bool],
                  convert: typing.Callable[[Any], Any] = lambda v: v) -> None:
         self.text = text
-        self.expected = expected
+        self._expected = expected
+        self._plural = plural
         self._accepts = accepts
         self._convert = convert
+
+    def expected(self) -> str:
+        return self._expected
+
+    def plural(self) -> str:
+        return self._plural
 
     def decode(self, value: Any) -> Any:
         if not self._accepts(value):
@@ -62,20 +92,34 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-STRING = _Scalar("string", "a string", lambda v: isinstance(v, str))
-INTEGER = _Scalar("integer", "an integer", _is_int)
-NUMBER = _Scalar("number", "a number", lambda v: _is_int(v) or isinstance(v, float), float)
-BOOL = _Scalar("bool", "a boolean", lambda v: isinstance(v, bool))
-ANY = _Scalar("any", "any value", lambda v: True)
+STRING = _Scalar("string", "a string", "strings", lambda v: isinstance(v, str))
+INTEGER = _Scalar("integer", "an integer", "integers", _is_int)
+NUMBER = _Scalar("number", "a number", "numbers", lambda v: _is_int(v) or isinstance(v, float), float)
+BOOL = _Scalar("bool", "a boolean", "booleans", lambda v: isinstance(v, bool))
+ANY = _Scalar("any", "any value", "values", lambda v: True)
 ANY.nullable = True
 
 
 class _Form(Schema):
     text = "form"
-    expected = "a form"
+
+    def expected(self) -> str:
+        return "a form (an array starting with a property name)"
+
+    def plural(self) -> str:
+        return "forms"
+
+    def same_kind(self, value: Any) -> bool:
+        return isinstance(value, list)
 
     def decode(self, value: Any) -> Any:
-        return decoded(Form.from_json(value))
+        try:
+            form = Form.from_json(value) if isinstance(value, list) else None
+        except Error:
+            form = None
+        if form is None:
+            raise self.mismatch(value)
+        return decoded(form)
 
 
 FORM = _Form()
@@ -85,26 +129,54 @@ class _List(Schema):
     def __init__(self, item: Schema) -> None:
         self.item = item
         self.text = f"list<{item.text}>"
-        self.expected = f"an array of {item.text}"
+
+    def expected(self) -> str:
+        return f"a list of {self.item.plural()}"
+
+    def plural(self) -> str:
+        return f"lists ({self.expected()})"
+
+    def same_kind(self, value: Any) -> bool:
+        return isinstance(value, list)
 
     def decode(self, value: Any) -> Any:
         if not isinstance(value, list):
             raise self.mismatch(value)
-        return [self.item.decode(v) for v in value]
+        decoded_items = []
+        for i, item in enumerate(value):
+            try:
+                decoded_items.append(self.item.decode(item))
+            except Mismatch as m:
+                raise m.within(f"item {i + 1}") from None
+        return decoded_items
 
 
 class _Object(Schema):
     def __init__(self, values: Schema | None) -> None:
         self.values = values
         self.text = "object" if values is None else f"object<{values.text}>"
-        self.expected = "an object" if values is None else f"an object of {values.text}"
+
+    def expected(self) -> str:
+        return "an object" if self.values is None else f"an object of {self.values.plural()}"
+
+    def plural(self) -> str:
+        return f"objects ({self.expected()})"
+
+    def same_kind(self, value: Any) -> bool:
+        return isinstance(value, dict)
 
     def decode(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise self.mismatch(value)
         if self.values is None:
             return value
-        return {k: self.values.decode(v) for k, v in value.items()}
+        decoded_values = {}
+        for key, item in value.items():
+            try:
+                decoded_values[key] = self.values.decode(item)
+            except Mismatch as m:
+                raise m.within(f"key {json.dumps(key, ensure_ascii=False)}") from None
+        return decoded_values
 
 
 class _Optional(Schema):
@@ -113,24 +185,39 @@ class _Optional(Schema):
     def __init__(self, inner: Schema) -> None:
         self.inner = inner
         self.text = f"optional<{inner.text}>"
-        self.expected = f"{inner.expected} or null"
+
+    def expected(self) -> str:
+        return f"{self.inner.expected()} or null"
 
     def decode(self, value: Any) -> Any:
-        return None if value is None else self.inner.decode(value)
+        if value is None:
+            return None
+        try:
+            return self.inner.decode(value)
+        except Mismatch as m:
+            # Said of the value itself, the mismatch names null too.
+            raise (self.mismatch(value) if not m.place else m) from None
 
 
 class _Union(Schema):
     def __init__(self, options: list[Schema]) -> None:
         self.options = options
         self.text = "|".join(o.text for o in options)
-        self.expected = " or ".join(o.expected for o in options)
+        self.nullable = any(o.nullable for o in options)
+
+    def expected(self) -> str:
+        return " or ".join(o.expected() for o in self.options)
 
     def decode(self, value: Any) -> Any:
         for option in self.options:
             try:
                 return option.decode(value)
-            except Error:
+            except Mismatch:
                 continue
+        # One alternative of the value's own kind says more than "none of them".
+        alike = [o for o in self.options if o.same_kind(value)]
+        if len(alike) == 1:
+            return alike[0].decode(value)
         raise self.mismatch(value)
 
 
@@ -138,7 +225,9 @@ class _Custom(Schema):
     def __init__(self, cls: type, text: str) -> None:
         self.cls = cls
         self.text = text
-        self.expected = f"a {cls.__name__}"
+
+    def expected(self) -> str:
+        return f"a {self.cls.__name__} ({self.text})"
 
     def decode(self, value: Any) -> Any:
         return self.cls.from_json(value)
@@ -196,21 +285,20 @@ def _show(annotation: Any) -> str:
     return repr(annotation).replace("typing.", "")
 
 
-def shown(value: Any) -> str:
-    """A JSON value as decoding errors show it: integer `42`, string "x"."""
+def kind(value: Any) -> str:
+    """What kind of JSON value `value` is, in words."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return f"boolean `{json.dumps(value)}`"
+        return "a boolean"
     if isinstance(value, int):
-        return f"integer `{value}`"
+        return "an integer"
     if isinstance(value, float):
-        return f"floating point `{value}`"
+        return "a number"
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        return f"string {text if len(text) <= 60 else text[:60] + '…'}"
+        return "a string"
     if isinstance(value, list):
-        return "sequence"
+        return "a list"
     if isinstance(value, dict):
-        return "map"
+        return "an object"
     return type(value).__name__
