@@ -65,7 +65,7 @@ pub fn module(name: &str) -> PathBuf {
 
 /// The language of the `testing` module a test target runs against. The
 /// tests of a module misbehaving (tests/sandbox.rs, tests/hostile_*.rs,
-/// tests/limits.rs) name it by `crate::TESTING`: run as their own target,
+/// tests/limits.rs, tests/hangs.rs) name it by `crate::TESTING`: run as their own target,
 /// that is [`Testing::Rust`]; tests/hostile_python.rs includes the same
 /// files with `#[path]` and sets it to [`Testing::Python`], so the same
 /// test bodies run against consfig-wasm/testing-python.
