@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use consfig_tests::javascript::js_module;
-use consfig_tests::{Run, Sandbox, assert_untouched, identities, q, snapshot};
+use consfig_tests::{Chroot, Run, Sandbox, assert_untouched, identities, q, snapshot};
 use serde_json::json;
 
 fn path(p: &Path) -> String {
@@ -443,4 +443,42 @@ fn host_calls_and_the_console_reach_the_form() {
     assert_eq!(facts["root-user"], "root");
     assert_eq!(facts["var"], "\"blue\"");
     assert_eq!(facts["unset"], "undefined");
+}
+
+#[test]
+fn a_subdeployment_applies_forms_in_a_chroot_only_when_granted() {
+    let sb = Sandbox::new();
+    let chroot = Chroot::build(sb.path().join("c1"));
+    let inside = r#"["testing-js:write", "/inside.txt", "in"]"#;
+    let form = format!(
+        r#"["testing-js:subdeploy", [{}], [{inside}, ["testing-js:counter"]]]"#,
+        q(format!("chroot:{}", chroot.root.display()))
+    );
+    sb.write_consfig(&[testing_js()], std::slice::from_ref(&form), "");
+    let refused = sb.deploy(&[]);
+    assert_eq!(refused.statuses(), ["failed"], "{refused:?}");
+    assert!(
+        reason(&refused, 0).contains("no grant subdeploy"),
+        "{refused:?}"
+    );
+    assert!(!chroot.outside("/inside.txt").exists());
+
+    let grants = format!(
+        "[module.testing-js]\ngrants = [\"write:/\", \"subdeploy\", {}]\n",
+        q(format!("context:chroot:{}", chroot.root.display()))
+    );
+    sb.write_consfig(&[testing_js()], &[form], &grants);
+    let run = sb.deploy(&[]);
+    assert_eq!(run.statuses(), ["changed"], "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(chroot.outside("/inside.txt")).unwrap(),
+        "in"
+    );
+    assert!(
+        !Path::new("/inside.txt").exists(),
+        "nothing escaped the chroot"
+    );
+    let nested = run.forms()[0]["nested"].as_array().unwrap().clone();
+    assert_eq!(nested.len(), 2, "{run:?}");
+    assert_eq!(nested[1]["outcome"]["output"], "counter=1\ninits=1\n");
 }

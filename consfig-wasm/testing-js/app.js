@@ -5,7 +5,7 @@
 // A module in JavaScript gets the sandbox of a module in any language: the
 // same grants, the same refusals, one form's failure its own.
 
-import { module, property, Change, ConsfigError, host, change, query, apply } from "consfig";
+import { module, property, Change, ConsfigError, host, change, query, apply, subdeploy } from "consfig";
 export { properties } from "consfig";
 
 let inits = 0;
@@ -110,6 +110,18 @@ property(
   "each",
   (forms) => Change.any(forms.map((form) => apply(form))),
   { doc: "Apply each of these forms.", params: [{ name: "forms", schema: "list<form>" }] },
+);
+
+property(
+  "subdeploy",
+  (contexts, forms) => subdeploy(contexts, forms),
+  {
+    doc: "Apply these forms in a subdeployment entering these contexts.",
+    params: [
+      { name: "contexts", schema: "list<string>" },
+      { name: "forms", schema: "list<form>" },
+    ],
+  },
 );
 
 property(
