@@ -107,7 +107,7 @@ fn a_module_doc_cannot_change_the_reference() {
         [
             "| parameter | type | required or default |",
             "|---|---|---|",
-            "| `text` | `String` | optional, default ``\"a\\|b`c\"`` |",
+            "| `text` | `string` | optional, default ``\"a\\|b`c\"`` |",
         ]
     );
 }

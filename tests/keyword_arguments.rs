@@ -69,7 +69,7 @@ fn a_mistake_in_named_arguments_stops_the_deploy_before_it_connects() {
         ),
         (
             creates("{ creates = 5 }"),
-            "keyword argument creates: invalid type: integer `5`, expected a string",
+            "keyword argument creates: expected a string or null, got an integer",
         ),
         (
             creates("\"/x\", { creates = \"/y\" }"),
@@ -116,9 +116,9 @@ fn describe_shows_optional_parameters_and_defaults() {
     let text = sb.consfig(&args);
     assert_eq!(text.code, 0, "{text:?}");
     for shown in [
-        "cmd:single argv: Vec<String> [creates: Option<String>]",
-        "image:dumped path: String form: Form [grants: Vec<String> = []]",
-        "cool-web-service:start-server port: u16 [address: String = \"127.0.0.1\"]",
+        "cmd:single argv: list<string> [creates: optional<string>]",
+        "image:dumped path: string form: form [grants: list<string> = []]",
+        "cool-web-service:start-server port: integer [address: string = \"127.0.0.1\"]",
     ] {
         assert!(text.stdout.contains(shown), "{shown} in {}", text.stdout);
     }
@@ -140,6 +140,10 @@ fn describe_shows_optional_parameters_and_defaults() {
         (Some("creates"), Some(true))
     );
     assert!(param(0, 1)["default"].is_null(), "{}", params[0]);
+    // Schemas, not Rust types: the same words for modules in every language.
+    assert_eq!(param(0, 0)["schema"], "list<string>");
+    assert_eq!(param(0, 1)["schema"], "optional<string>");
+    assert_eq!(param(1, 1)["schema"], "form");
     assert_eq!(param(1, 2)["default"], serde_json::json!([]));
     assert_eq!(param(2, 1)["default"], "127.0.0.1");
     assert_eq!(

@@ -1,20 +1,17 @@
 //! Decoding a form's arguments into a property's parameters, with serde, and
 //! with errors that name the argument.
 //!
-//! Required parameters are given by position. Optional ones (trailing
-//! `Option`s and parameters with a `#[default]`) are given by position too,
-//! or by name in a JSON object that ends the form:
-//! `["user:exists", "ada", {"shell": "/bin/zsh"}]`. The last argument is that
-//! object exactly when the property has optional parameters, the last
-//! argument is a JSON object, and every required argument comes before it.
-//! So an object given for a required parameter is always that parameter,
-//! and an optional parameter whose value is itself an object is given by
-//! name: `{"settings": {...}}`.
+//! Which argument goes to which parameter is the contract's
+//! (`consfig_contract::arguments`): required parameters by position,
+//! optional ones (trailing `Option`s and parameters with a `#[default]`) by
+//! position too, or by name in a JSON object that ends the form:
+//! `["user:exists", "ada", {"shell": "/bin/zsh"}]`.
 //!
 //! `#[property]` expands to calls of [`arrange`] and [`decode`].
 
+use consfig_contract::arguments;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::property::Param;
 use crate::{Error, Result};
@@ -31,94 +28,12 @@ pub fn parse(args: &str) -> Result<Vec<Value>> {
     }
 }
 
-/// Where the value of one parameter is in a form.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Given<'a> {
-    /// By position.
-    Positional(&'a Value),
-    /// By name, in the trailing object.
-    Named(&'a Value),
-    /// Left out: the default, if any, else `null`.
-    Missing,
-}
+pub use consfig_contract::arguments::Given;
 
-/// Which argument goes to which parameter: one [`Given`] per parameter.
-/// Refuses more positional arguments than parameters, unknown names, names
-/// of required parameters, and a parameter given both ways.
+/// Which argument goes to which parameter (the contract's rules, which the
+/// runtime checked already, so errors here are rare and read the same).
 pub fn arrange<'a>(params: &[Param], args: &'a [Value]) -> Result<Vec<Given<'a>>> {
-    let (positional, named) = split_named(params, args);
-    check_count(params, positional.len())?;
-    let mut given: Vec<Given<'a>> = (0..params.len())
-        .map(|i| positional.get(i).map_or(Given::Missing, Given::Positional))
-        .collect();
-    for (key, value) in named.into_iter().flatten() {
-        let Some(index) = params.iter().position(|p| p.name == key) else {
-            return Err(Error::new(format!(
-                "unknown keyword argument {key:?}: {}",
-                keywords(params)
-            )));
-        };
-        let number = index + 1;
-        if !params[index].optional {
-            return Err(Error::new(format!(
-                "argument {number} ({key}) is required: give it by position, not by name"
-            )));
-        }
-        if let Given::Positional(_) = given[index] {
-            return Err(Error::new(format!(
-                "argument {number} ({key}) is given twice: by position and by name"
-            )));
-        }
-        given[index] = Given::Named(value);
-    }
-    Ok(given)
-}
-
-/// The positional arguments, and the trailing object of named ones if the
-/// form ends with one (see the module's doc for when it does).
-fn split_named<'a>(
-    params: &[Param],
-    args: &'a [Value],
-) -> (&'a [Value], Option<&'a Map<String, Value>>) {
-    let required = params.iter().filter(|p| !p.optional).count();
-    let takes_names = required < params.len();
-    match args.split_last() {
-        Some((Value::Object(named), positional)) if takes_names && positional.len() >= required => {
-            (positional, Some(named))
-        }
-        _ => (args, None),
-    }
-}
-
-/// What may be given by name, for an error.
-fn keywords(params: &[Param]) -> String {
-    let names: Vec<&str> = params
-        .iter()
-        .filter(|p| p.optional)
-        .map(|p| p.name)
-        .collect();
-    match names.is_empty() {
-        true => "this property takes none".to_owned(),
-        false => format!("it takes {}", names.join(", ")),
-    }
-}
-
-/// Refuse more positional arguments than parameters. Fewer is fine here: a
-/// missing argument takes its default or decodes from `null`, which only
-/// `Option`s (and the like) accept.
-pub fn check_count(params: &[Param], given: usize) -> Result<()> {
-    if given <= params.len() {
-        return Ok(());
-    }
-    let names: Vec<&str> = params.iter().map(|p| p.name).collect();
-    let expected = match (params.len(), params.iter().any(|p| p.optional)) {
-        (0, _) => "none".to_owned(),
-        (n, false) => format!("{n} ({})", names.join(", ")),
-        (n, true) => format!("at most {n} ({})", names.join(", ")),
-    };
-    Err(Error::new(format!(
-        "too many arguments: expected {expected}, got {given}"
-    )))
+    arguments::arrange(params, args).map_err(|e| Error::new(e.to_string()))
 }
 
 /// Decode parameter `index` from where [`arrange`] found it.
@@ -165,10 +80,15 @@ mod tests {
 
     use super::*;
 
-    const fn param(name: &'static str, ty: &'static str) -> Param {
+    fn any() -> consfig_contract::Schema {
+        consfig_contract::Schema::Any
+    }
+
+    /// The schema plays no part in decoding: the runtime checked it.
+    const fn param(name: &'static str, _rust_type: &'static str) -> Param {
         Param {
             name,
-            ty,
+            schema: any,
             optional: false,
             default: None,
         }
@@ -354,24 +274,6 @@ mod tests {
         assert_eq!(
             err(decode::<String>(PARAMS, 0, Given::Positional(&Value::Null))),
             "argument 1 (path): invalid type: null, expected a string"
-        );
-    }
-
-    #[test]
-    fn too_many_arguments_say_how_many_were_expected() {
-        check_count(PARAMS, 2).unwrap();
-        check_count(PARAMS, 3).unwrap();
-        assert_eq!(
-            err(check_count(PARAMS, 4)),
-            "too many arguments: expected at most 3 (path, content, mode), got 4"
-        );
-        assert_eq!(
-            err(check_count(&PARAMS[..1], 2)),
-            "too many arguments: expected 1 (path), got 2"
-        );
-        assert_eq!(
-            err(check_count(&[], 1)),
-            "too many arguments: expected none, got 1"
         );
     }
 }

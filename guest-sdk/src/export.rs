@@ -106,7 +106,7 @@ impl Module {
                         .iter()
                         .map(|param| wit::ParamInfo {
                             name: param.name.to_owned(),
-                            schema: param.ty.to_owned(),
+                            schema: (param.schema)().to_string(),
                             optional: param.optional,
                             default: param.default.map(str::to_owned),
                         })
@@ -302,22 +302,22 @@ mod tests {
         let params = |p: &wit::PropertyInfo| {
             p.params
                 .iter()
-                .map(|p| (p.name.clone(), p.type_.clone(), p.optional))
+                .map(|p| (p.name.clone(), p.schema.clone(), p.optional))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
             params(content),
             [
-                ("path".into(), "String".into(), false),
-                ("content".into(), "String".into(), false)
+                ("path".into(), "string".into(), false),
+                ("content".into(), "string".into(), false)
             ]
         );
-        assert_eq!(params(absent), [("path".into(), "String".into(), false)]);
+        assert_eq!(params(absent), [("path".into(), "string".into(), false)]);
         assert_eq!(
             params(single),
             [
-                ("argv".into(), "Vec<String>".into(), false),
-                ("creates".into(), "Option<String>".into(), true)
+                ("argv".into(), "list<string>".into(), false),
+                ("creates".into(), "optional<string>".into(), true)
             ]
         );
     }

@@ -120,7 +120,12 @@
 //! Argument *n* of a form is decoded into parameter *n* with serde, so any
 //! `T: DeserializeOwned` will do: strings, numbers, `Vec`s, maps, your own
 //! `#[derive(Deserialize)]` types, `serde_json::Value`, [`Mode`], [`Form`]
-//! (so `Vec<Form>` takes a list of forms), [`Context`].
+//! (so `Vec<Form>` takes a list of forms), [`Context`]. Each type also says
+//! which JSON values it takes, as a [`Schema`] (`list<string>`,
+//! `optional<integer>`, `string|integer`), by [`HasSchema`]: the standard
+//! types have it, a type of your own implements it in one line. The
+//! runtime checks every argument against its schema before the module sees
+//! the form, with the same words for modules in every language.
 //!
 //! The trailing parameters that are `Option`s or have a default
 //! (`#[default = VALUE]`, VALUE the JSON a form would give, written as a Rust
@@ -140,7 +145,7 @@
 //! The host validates every form before it deploys anything, by decoding its
 //! arguments (with no other effect), so errors such as
 //! `missing argument 2 (content)`,
-//! ``argument 2 (content): invalid type: integer `42`, expected a string`` or
+//! `argument 2 (content): expected a string, got an integer` or
 //! `unknown keyword argument "shel": it takes home, shell`
 //! stop a deploy before it starts. A [`Form`] among the arguments is
 //! validated the same way, with whichever module defines its property, so
@@ -259,17 +264,20 @@ pub mod host;
 pub mod image;
 mod mode;
 mod property;
+mod schema;
 mod subdeploy;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
 pub use consfig_contract::Change;
+pub use consfig_contract::Schema;
 pub use consfig_guest_macros::{export, module, property};
 pub use error::{Error, Result, ResultExt};
 pub use form::{Form, apply};
 pub use mode::Mode;
 pub use property::{Param, Property};
+pub use schema::HasSchema;
 pub use serde;
 pub use serde_json;
 pub use subdeploy::{Context, subdeploy};
@@ -278,8 +286,8 @@ pub use subdeploy::{Context, subdeploy};
 pub mod prelude {
     pub use crate::host::{self, Command, Output, fs, log, run};
     pub use crate::{
-        Change, Context, Error, Form, Mode, Result, ResultExt, apply, bail, debug, ensure, error,
-        image, info, property, subdeploy, warn,
+        Change, Context, Error, Form, HasSchema, Mode, Result, ResultExt, Schema, apply, bail,
+        debug, ensure, error, image, info, property, subdeploy, warn,
     };
 }
 

@@ -252,3 +252,11 @@ pub fn autoremoved() -> Result<Change> {
     info!("removed {}", removals.join(" "));
     Ok(Change::Changed)
 }
+
+/// Seconds, or text with a unit.
+impl consfig_guest::HasSchema for Age {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::Integer, Schema::String])
+    }
+}

@@ -239,3 +239,11 @@ pub fn key(name: String, key: Content) -> Result<Change> {
     }
     Ok(change)
 }
+
+/// A list of words, or one string of them.
+impl consfig_guest::HasSchema for Words {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::List(Box::new(Schema::String)), Schema::String])
+    }
+}

@@ -23,6 +23,14 @@ pub struct OsMatch {
     pub codename: Option<String>,
 }
 
+/// An object of `id`, `version` and `codename` strings.
+impl consfig_guest::HasSchema for OsMatch {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Object(Some(Box::new(Schema::String)))
+    }
+}
+
 impl OsMatch {
     /// The first field that differs, as `field: wanted, found`; none when
     /// the system matches.

@@ -36,6 +36,20 @@ pub enum SpecialTime {
     Yearly,
 }
 
+/// `present` or `absent`.
+impl consfig_guest::HasSchema for State {
+    fn schema() -> consfig_guest::Schema {
+        consfig_guest::Schema::String
+    }
+}
+
+/// A nickname such as `daily`.
+impl consfig_guest::HasSchema for SpecialTime {
+    fn schema() -> consfig_guest::Schema {
+        consfig_guest::Schema::String
+    }
+}
+
 impl SpecialTime {
     fn word(self) -> &'static str {
         match self {

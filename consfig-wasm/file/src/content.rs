@@ -302,6 +302,14 @@ pub fn is_copy_of(dest: String, source: String) -> Result<Change> {
     file_has(&dest, &content, &attributes)
 }
 
+/// Text, or `{"base64": "..."}`.
+impl consfig_guest::HasSchema for Content {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::String, Schema::Object(Some(Box::new(Schema::String)))])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use consfig_guest::serde_json::{self, json};

@@ -265,6 +265,14 @@ pub fn has_mode(path: String, mode: ModeSpec) -> Result<Change> {
     }
 }
 
+/// Octal or symbolic text, or the bits as a number.
+impl consfig_guest::HasSchema for ModeSpec {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::String, Schema::Integer])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use consfig_guest::serde_json::{self, json};

@@ -224,6 +224,20 @@ pub fn has_ownership(path: String, owner: User, group: Group) -> Result<Change> 
     wanted.correct(&path, &stat)
 }
 
+/// A name or a number, as `NameOrId` decodes.
+impl consfig_guest::HasSchema for User {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::String, Schema::Integer])
+    }
+}
+
+impl consfig_guest::HasSchema for Group {
+    fn schema() -> consfig_guest::Schema {
+        User::schema()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use consfig_guest::serde_json::{self, json};

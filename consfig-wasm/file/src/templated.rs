@@ -109,6 +109,14 @@ fn facts() -> Value {
     facts
 }
 
+/// A path of the consfig, or `{"inline": "..."}`.
+impl consfig_guest::HasSchema for Template {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::String, Schema::Object(Some(Box::new(Schema::String)))])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use consfig_guest::host::OsRelease;

@@ -18,6 +18,13 @@ pub enum Entry {
     Fields(Vec<String>),
 }
 
+impl consfig_guest::HasSchema for Entry {
+    fn schema() -> consfig_guest::Schema {
+        use consfig_guest::Schema;
+        Schema::Either(vec![Schema::String, Schema::List(Box::new(Schema::String))])
+    }
+}
+
 /// The placeholder an entry's SPEC may be to keep the existing line's.
 const PLACEHOLDERS: [&str; 2] = ["none", "PLACEHOLDER"];
 

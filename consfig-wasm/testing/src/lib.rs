@@ -523,6 +523,12 @@ impl<'de> consfig_guest::serde::Deserialize<'de> for Stall {
     }
 }
 
+impl HasSchema for Stall {
+    fn schema() -> Schema {
+        Schema::Any
+    }
+}
+
 /// Takes an argument whose decoding (when validated, and when applied)
 /// stalls on `"spin"` and `"sleep"`.
 #[property]

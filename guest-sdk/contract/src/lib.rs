@@ -9,18 +9,23 @@
 //!   `["file:has-content", "/etc/motd", "hi\n"]`;
 //! - [`Context`]: where a subdeployment runs (`chroot:/srv/c1`, `setuid:www`);
 //! - [`Grant`]: what a module may do (`write:/srv/www`, `net:127.0.0.1:80`);
-//! - [`Change`]: whether applying a property changed the host.
+//! - [`Change`]: whether applying a property changed the host;
+//! - [`schema`]: what values a parameter takes (`list<string>`), and
+//!   [`arguments`]: which argument of a form goes to which parameter.
 //!
 //! Each grammar exists once, so the host and the modules agree on what is
 //! well formed, and `module!` can check a module's needs at compile time.
 
+pub mod arguments;
 mod change;
 mod context;
 mod form;
 mod grant;
 pub mod name;
+pub mod schema;
 
 pub use change::Change;
 pub use context::{Context, ContextError, PID_MAX, check_machine_name, parse_pid};
 pub use form::{Form, FormError};
 pub use grant::{AddressPattern, Grant, GrantError, absolute_path, args_match, parse_grants};
+pub use schema::Schema;

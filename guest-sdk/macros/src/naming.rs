@@ -1,9 +1,7 @@
 //! The text the macros derive from Rust syntax: kebab-case names, doc comments,
-//! and parameter types as their author wrote them. (Which names are valid is
+//! and which parameters are `Option`s. (Which names are valid is
 //! the contract's: `consfig_contract::name`.)
 
-use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
-use quote::ToTokens;
 use syn::{Attribute, Expr, ExprLit, GenericArgument, Lit, Meta, PathArguments, Type};
 
 /// `has_content` → `has-content`; a raw identifier loses its `r#`.
@@ -82,61 +80,10 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// A type as its author would write it: `Option<Vec<String>>`, `[u8; 4]`,
-/// `HashMap<String, u32>` — not the token dump `Option < Vec < String > >`.
-pub fn type_text(ty: &Type) -> String {
-    let mut out = String::new();
-    write_tokens(ty.to_token_stream(), &mut out);
-    out
-}
-
-fn write_tokens(tokens: TokenStream, out: &mut String) {
-    // Whether the previous token was a word, so the next word needs a space.
-    let mut after_word = false;
-    for tt in tokens {
-        match tt {
-            TokenTree::Ident(_) | TokenTree::Literal(_) => {
-                if after_word {
-                    out.push(' ');
-                }
-                out.push_str(&tt.to_string());
-                after_word = true;
-            }
-            TokenTree::Punct(p) => {
-                match p.as_char() {
-                    ',' | ';' => out.push_str(&format!("{} ", p.as_char())),
-                    '=' | '+' => out.push_str(&format!(" {} ", p.as_char())),
-                    '-' if p.spacing() == Spacing::Joint => out.push_str(" -"),
-                    '>' if out.ends_with(" -") => out.push_str("> "),
-                    '\'' if after_word => out.push_str(" '"),
-                    c => out.push(c),
-                }
-                after_word = false;
-            }
-            TokenTree::Group(g) => {
-                let (open, close) = match g.delimiter() {
-                    Delimiter::Parenthesis => ("(", ")"),
-                    Delimiter::Bracket => ("[", "]"),
-                    Delimiter::Brace => ("{", "}"),
-                    Delimiter::None => ("", ""),
-                };
-                if after_word && g.delimiter() == Delimiter::None {
-                    out.push(' ');
-                }
-                out.push_str(open);
-                write_tokens(g.stream(), out);
-                // A trailing comma leaves a space before the closing delimiter.
-                let trimmed = out.trim_end().len();
-                out.truncate(trimmed);
-                out.push_str(close);
-                after_word = g.delimiter() == Delimiter::None;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use quote::ToTokens;
+
     use super::*;
 
     #[test]
@@ -145,27 +92,6 @@ mod tests {
         assert_eq!(kebab_case("absent"), "absent");
         assert_eq!(kebab_case("r#type"), "type");
         assert_eq!(kebab_case("_private_thing_"), "private-thing");
-    }
-
-    #[test]
-    fn writes_types_as_written() {
-        let cases = [
-            "String",
-            "Option<u32>",
-            "Option<Vec<String>>",
-            "std::collections::HashMap<String, u32>",
-            "[u8; 4]",
-            "(String, u32)",
-            "serde_json::Value",
-            "&'static str",
-            "Box<dyn Fn(u8) -> u8 + Send>",
-        ];
-        for case in cases {
-            let ty: Type = syn::parse_str(case).unwrap();
-            assert_eq!(type_text(&ty), case);
-        }
-        let ty: Type = syn::parse_str("(u32,)").unwrap();
-        assert_eq!(type_text(&ty), "(u32,)");
     }
 
     #[test]
@@ -179,8 +105,8 @@ mod tests {
     #[test]
     fn finds_the_type_inside_an_option() {
         let ty: Type = syn::parse_str("Option<Vec<String>>").unwrap();
-        let inner = option_inner(&ty).map(type_text);
-        assert_eq!(inner.as_deref(), Some("Vec<String>"));
+        let inner = option_inner(&ty).map(|t| t.to_token_stream().to_string());
+        assert_eq!(inner.as_deref(), Some("Vec < String >"));
         assert!(option_inner(&syn::parse_str("Vec<Option<u32>>").unwrap()).is_none());
     }
 

@@ -18,7 +18,7 @@ use syn::{
 
 use consfig_contract::name::{is_name, is_property_part};
 
-use crate::naming::{camel_case, doc_text, is_option, kebab_case, option_inner, type_text};
+use crate::naming::{camel_case, doc_text, is_option, kebab_case, option_inner};
 
 /// The hidden marker type of the property defined by function `ident`.
 pub fn marker_ident(ident: &Ident) -> Ident {
@@ -77,13 +77,17 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     );
 
     let param_infos = params.iter().map(|p| {
-        let (name, ty, optional) = (&p.name, type_text(&p.ty), p.optional);
+        let (name, ty, optional) = (&p.name, &p.ty, p.optional);
         let default = match &p.default {
             Some(json) => quote!(::core::option::Option::Some(#json)),
             None => quote!(::core::option::Option::None),
         };
+        // Spanned to the type, so a type without a schema is reported there.
+        let schema = quote_spanned! {ty.span()=>
+            <#ty as ::consfig_guest::HasSchema>::schema
+        };
         quote! {
-            ::consfig_guest::Param { name: #name, ty: #ty, optional: #optional, default: #default }
+            ::consfig_guest::Param { name: #name, schema: #schema, optional: #optional, default: #default }
         }
     });
     // Decoding is spanned to each parameter's type, so a type serde cannot

@@ -5,17 +5,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use consfig_contract::{Change, Form, name};
+use consfig_contract::arguments::ParamSchema;
+use consfig_contract::{Change, Form, Schema, name};
 use wasmtime::Store;
 
 use super::deadline::{Deadline, TimeLimitExceeded, watch};
 use super::executor::block_on;
-use super::modules::{CallError, Instance, ModuleSet, describe_trap};
+use super::modules::{CallError, Instance, ModuleSet, Owner, describe_trap};
 use super::recipe::Recipe;
 use super::store::StoreData;
 use super::{EngineError, error_chain};
 use crate::host::bindings::Module as ModuleBindings;
-use crate::host::bindings::consfig::module::types::ModuleInfo;
+use crate::host::bindings::consfig::module::types::{ModuleInfo, ParamInfo};
 use crate::host::state::{FormReport, HostMode, HostState};
 use crate::sandbox::overlay::Unknowable;
 use crate::sandbox::policy::{INSPECT_TIME_LIMIT, LimitSet, Policy, show_bytes};
@@ -98,7 +99,9 @@ impl Image {
                         property.name, info.name
                     )));
                 }
-                by_property.insert(property.name.clone(), index);
+                let params = param_schemas(&property.params)
+                    .map_err(|e| load_err(format!("property {}: {e}", property.name)))?;
+                by_property.insert(property.name.clone(), Owner { index, params });
             }
             instances.push(Instance {
                 origin: loaded.origin.clone(),
@@ -225,6 +228,40 @@ impl Image {
 
 /// Why `init` or `describe` failed, after the call's name: `: time limit…`
 /// or ` wasm trap: …`.
+/// A property's parameters as the runtime checks forms against them: each
+/// schema parsed, each default JSON of its schema. A module that says
+/// otherwise is refused when it loads.
+fn param_schemas(params: &[ParamInfo]) -> Result<Vec<ParamSchema>, String> {
+    params
+        .iter()
+        .map(|param| {
+            let name = &param.name;
+            let schema =
+                Schema::parse(&param.schema).map_err(|e| format!("parameter {name:?}: {e}"))?;
+            let default = match &param.default {
+                None => None,
+                Some(text) => {
+                    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                        format!("parameter {name:?}: its default {text:?} is not JSON: {e}")
+                    })?;
+                    schema.check(&value).map_err(|e| {
+                        format!(
+                            "parameter {name:?}: its default {text} is no value of {schema}: {e}"
+                        )
+                    })?;
+                    Some(value)
+                }
+            };
+            Ok(ParamSchema {
+                name: name.clone(),
+                schema,
+                optional: param.optional || default.is_some(),
+                default,
+            })
+        })
+        .collect()
+}
+
 fn describe_failure(e: &wasmtime::Error) -> String {
     match super::deadline::time_limit_of(e) {
         Some(limit) => format!(": {limit}"),

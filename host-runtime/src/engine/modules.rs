@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use consfig_contract::arguments::{self, ArgumentError, ParamSchema};
 use consfig_contract::{Change, Form, Grant};
 use wasmtime::AsContextMut;
 use wasmtime::component::Component;
@@ -62,6 +63,10 @@ pub enum CallError {
     /// The module trapped (a Wasm trap, an abort, a limit): why.
     #[error("{0}")]
     Trap(String),
+    /// The form's arguments are not what its property's parameters take:
+    /// found by the runtime before the module saw them.
+    #[error("{0}")]
+    Arguments(ArgumentError),
     /// The property failed: its own reason.
     #[error("{0}")]
     Failed(String),
@@ -83,16 +88,23 @@ pub(super) struct Instance {
     pub bindings: ModuleBindings,
 }
 
+/// Which module has a property, and the property's parameters as forms are
+/// checked against them.
+pub(super) struct Owner {
+    pub index: usize,
+    pub params: Vec<ParamSchema>,
+}
+
 pub struct ModuleSet {
     instances: Vec<Instance>,
-    by_property: HashMap<String, usize>,
+    by_property: HashMap<String, Owner>,
     recipe: Arc<Recipe>,
 }
 
 impl ModuleSet {
     pub(super) fn new(
         instances: Vec<Instance>,
-        by_property: HashMap<String, usize>,
+        by_property: HashMap<String, Owner>,
         recipe: Arc<Recipe>,
     ) -> Self {
         ModuleSet {
@@ -167,7 +179,7 @@ impl ModuleSet {
 
     /// The module defining the property `name`.
     pub fn property_owner(&self, name: &str) -> Result<usize, CallError> {
-        self.by_property.get(name).copied().ok_or_else(|| {
+        self.by_property.get(name).map(|o| o.index).ok_or_else(|| {
             let mut known: Vec<&str> = self.by_property.keys().map(String::as_str).collect();
             known.sort();
             CallError::UnknownProperty {
@@ -177,12 +189,24 @@ impl ModuleSet {
         })
     }
 
+    /// Check a form's arguments against its property's parameters, the
+    /// same way for modules in every language, before its module sees them.
+    fn check_arguments(&self, form: &Form) -> Result<(), CallError> {
+        match self.by_property.get(form.name()) {
+            Some(owner) => {
+                arguments::check(&owner.params, form.args()).map_err(CallError::Arguments)
+            }
+            None => Ok(()),
+        }
+    }
+
     pub(super) async fn call_validate(
         &self,
         store: &mut impl AsContextMut<Data = StoreData>,
         index: usize,
         form: &Form,
     ) -> Result<(), CallError> {
+        self.check_arguments(form)?;
         let args = form.args_json();
         let mut ctx = store.as_context_mut();
         ctx.data_mut().enter(index, self.module_name(index));
@@ -247,6 +271,7 @@ impl ModuleSet {
         index: usize,
         form: &Form,
     ) -> Result<Change, CallError> {
+        self.check_arguments(form)?;
         let mut ctx = store.as_context_mut();
         if ctx.data().depth() >= MAX_APPLY_DEPTH {
             return Err(CallError::TooDeep {

@@ -263,6 +263,13 @@ impl LineInFile {
     }
 }
 
+/// `present` or `absent`.
+impl consfig_guest::HasSchema for State {
+    fn schema() -> consfig_guest::Schema {
+        consfig_guest::Schema::String
+    }
+}
+
 #[cfg(test)]
 #[path = "line_tests.rs"]
 mod tests;
