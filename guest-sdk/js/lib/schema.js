@@ -150,8 +150,12 @@ export function check(schema, value) {
       return typeof value === "boolean" ? null : mismatch(schema, value);
     case "form":
       return isForm(value) ? null : mismatch(schema, value);
-    case "optional":
-      return value === null ? null : check(schema.inner, value);
+    case "optional": {
+      if (value === null) return null;
+      const m = check(schema.inner, value);
+      // Said of the value itself, the mismatch names null too.
+      return m && m.within.length === 0 ? new Mismatch(expected(schema), m.got) : m;
+    }
     case "list": {
       if (!Array.isArray(value)) return mismatch(schema, value);
       for (let i = 0; i < value.length; i++) {

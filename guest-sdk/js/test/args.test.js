@@ -56,7 +56,7 @@ test("names what is wrong", () => {
   assert.equal(err(["ada", { shel: "/bin/zsh" }]), 'unknown keyword argument "shel": it takes home, shell');
   assert.equal(err(["ada", { name: "bob" }]), "argument 1 (name) is required: give it by position, not by name");
   assert.equal(err(["ada", "/h", { home: "/g" }]), "argument 2 (home) is given twice: by position and by name");
-  assert.equal(err(["ada", { home: 42 }]), "keyword argument home: expected a string, got an integer");
+  assert.equal(err(["ada", { home: 42 }]), "keyword argument home: expected a string or null, got an integer");
   assert.equal(err(["ada", { shell: null }]), "keyword argument shell: expected a string, got null");
   assert.equal(err(["ada", "/h", "/bin/sh", "extra"]), "too many arguments: expected at most 3 (name, home, shell), got 4");
   assert.equal(err([]), "missing argument 1 (name)");

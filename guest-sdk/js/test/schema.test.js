@@ -67,7 +67,7 @@ test("checks values", () => {
   );
   assert.equal(mismatch("string|integer", true), "expected a string or an integer, got a boolean");
   assert.equal(mismatch("string|list<string>", ["a", 1]), "item 2: expected a string, got an integer");
-  assert.equal(mismatch("optional<list<integer>>", "x"), "expected a list of integers, got a string");
+  assert.equal(mismatch("optional<list<integer>>", "x"), "expected a list of integers or null, got a string");
   assert.equal(mismatch("object", []), "expected an object, got a list");
   assert.equal(mismatch("list<any>", {}), "expected a list of values, got an object");
 });
