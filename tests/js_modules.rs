@@ -314,7 +314,7 @@ fn bad_arguments_are_refused_before_anything_runs() {
                 r#"["testing-js:each", [{}, ["example-js:website"]]]"#,
                 write
             ),
-            "missing argument 1 (root)",
+            "argument 1 (forms): item 2: example-js:website: missing argument 1 (root)",
         ),
     ];
     for (bad, expected) in cases {
