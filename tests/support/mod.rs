@@ -8,6 +8,7 @@
 pub mod arm64;
 pub mod booted;
 pub mod debian;
+pub mod javascript;
 pub mod python;
 pub mod sshd;
 pub mod tree;
