@@ -12,6 +12,7 @@
 //! `$CONSFIG_COMPONENTIZE_PY_DIR` (default [`DEFAULT_TOOLCHAIN`]): its
 //! `bin/componentize-py`, run with that directory as `PYTHONPATH`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -21,9 +22,9 @@ use super::repo_root;
 /// Where componentize-py is installed unless `$CONSFIG_COMPONENTIZE_PY_DIR` says.
 pub const DEFAULT_TOOLCHAIN: &str = "/tmp/tc/py";
 
-/// One build at a time in this process: threads wanting the same module
-/// wait for the first to make it rather than each making it.
-static BUILDING: Mutex<()> = Mutex::new(());
+/// The modules this process has built, by directory: one build at a time,
+/// and each once (threads wanting the same module wait for the first).
+static BUILT: Mutex<Option<HashMap<PathBuf, PathBuf>>> = Mutex::new(None);
 
 fn toolchain() -> PathBuf {
     std::env::var_os("CONSFIG_COMPONENTIZE_PY_DIR")
@@ -66,7 +67,11 @@ pub fn module_at(dir: &Path) -> PathBuf {
 /// Build the module directory `dir` (unless built already), returning its
 /// .wasm, or componentize-py's complaint, naming the directory.
 pub fn build(dir: &Path) -> Result<PathBuf, String> {
-    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(wasm) = built.get(dir) {
+        return Ok(wasm.clone());
+    }
     let tool = toolchain().join("bin/componentize-py");
     assert!(
         tool.exists(),
@@ -81,6 +86,7 @@ pub fn build(dir: &Path) -> Result<PathBuf, String> {
     let hash = consfig::engine::cache::sha256_hex(&inputs(&[dir, &sdk_dir(), &wit], &tool));
     let wasm = out_dir.join(format!("{name}-{}.wasm", &hash[..16]));
     if wasm.exists() {
+        built.insert(dir.to_owned(), wasm.clone());
         return Ok(wasm);
     }
     let partial = out_dir.join(format!(".building-{name}-{}.wasm", std::process::id()));
@@ -107,6 +113,7 @@ pub fn build(dir: &Path) -> Result<PathBuf, String> {
         ));
     }
     std::fs::rename(&partial, &wasm).unwrap();
+    built.insert(dir.to_owned(), wasm.clone());
     Ok(wasm)
 }
 
