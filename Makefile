@@ -10,6 +10,7 @@
 #   make bench    measure forms, SSH deploys (one host, a fleet, through jump hosts), bundles and modules built from source
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make docs     regenerate docs/properties.md, the standard modules' reference
+#   make python-modules  build the Python modules (example-python, testing-python)
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
 #   make deb      a Debian package of the same, in target/
 
@@ -40,8 +41,9 @@ FUZZ_SMOKE_SECONDS ?= 5
 # outside the checkout so that every run on this machine reuses it.
 FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
-.PHONY: all build build-deps modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
-	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs
+.PHONY: all build build-deps modules python-modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
+	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs \
+	js-modules js-types js-check
 
 all: build
 
@@ -60,6 +62,25 @@ wasm-target:
 
 modules: wasm-target
 	cd consfig-wasm && $(CARGO) build --release --locked
+
+# Modules written in Python (consfig-wasm/*-python, each a directory holding
+# app.py), with the SDK of guest-sdk/python, built with componentize-py
+# against the contract -- or the directory's own wit/, a world `module`
+# including it -- into target/release/modules/python/DIR.wasm. The build
+# imports app.py and snapshots the interpreter. COMPONENTIZE_PY_DIR is
+# where componentize-py 0.25.1 is installed (`pip install --target DIR`).
+COMPONENTIZE_PY_DIR ?= /tmp/tc/py
+PY_SDK_SOURCES      := $(wildcard guest-sdk/python/consfig/*.py)
+PYTHON_MODULES      := example-python testing-python
+
+python-modules: $(foreach m,$(PYTHON_MODULES),target/release/modules/python/$(m).wasm)
+
+target/release/modules/python/%.wasm: consfig-wasm/%/app.py $(PY_SDK_SOURCES) wit/consfig.wit
+	mkdir -p $(dir $@)
+	wit=wit; if [ -d consfig-wasm/$*/wit ]; then wit=consfig-wasm/$*/wit; fi; \
+	PYTHONPATH=$(COMPONENTIZE_PY_DIR) $(COMPONENTIZE_PY_DIR)/bin/componentize-py -q \
+		-d $$wit -w module componentize app -p consfig-wasm/$* -p guest-sdk/python -o $@.partial
+	mv $@.partial $@
 
 host: build-deps
 	$(CARGO) build --release --locked --workspace
@@ -144,6 +165,43 @@ test: test-deps build fuzz-deps
 module-tests:
 	cd consfig-wasm && $(CARGO) test --locked --target $(HOST_TARGET) \
 		$(foreach m,$(TESTED_MODULES),-p consfig-$(m))
+
+# Modules written in JavaScript (consfig-wasm/*-js, each a directory holding
+# app.js), with the SDK of guest-sdk/js. JS_TOOLS is a directory holding
+# esbuild, jco and tsc (npm: @bytecodealliance/jco 1.35.0 and
+# @bytecodealliance/componentize-js 0.23.0, with
+# @bytecodealliance/preview2-shim held at 0.25.0; esbuild 0.25; typescript).
+# A module is bundled with esbuild (the SDK as "consfig", the contract's
+# interfaces left to jco), then made a component by `jco componentize`,
+# which runs its top level and snapshots the engine.
+JS_TOOLS   ?= /tmp/tc/js/node_modules/.bin
+JS_SDK     := guest-sdk/js
+JS_MODULES := example-js
+JS_SDK_SOURCES := $(JS_SDK)/consfig.js $(wildcard $(JS_SDK)/lib/*.js)
+
+js-modules: $(foreach m,$(JS_MODULES),target/release/modules/js/$(m).wasm)
+
+target/release/modules/js/%.wasm: consfig-wasm/%/app.js $(JS_SDK_SOURCES) wit/consfig.wit
+	mkdir -p target/js-build $(dir $@)
+	$(JS_TOOLS)/esbuild $< --bundle --format=esm --platform=neutral --external:consfig:* \
+		--alias:consfig=$(CURDIR)/$(JS_SDK)/consfig.js --outfile=target/js-build/$*.js --log-level=warning
+	$(JS_TOOLS)/jco componentize target/js-build/$*.js --wit wit --world-name module \
+		--disable all -o $@.partial
+	mv $@.partial $@
+
+# The contract's types for TypeScript, which consfig.d.ts builds on,
+# regenerated from the WIT (the output is committed). jco writes a
+# non-exported function without `declare`, which tsc refuses in a .d.ts.
+js-types:
+	rm -rf $(JS_SDK)/types
+	$(JS_TOOLS)/jco types wit --world-name module -o $(JS_SDK)/types
+	sed -i 's/^function /declare function /' $(JS_SDK)/types/interfaces/*.d.ts
+
+# Type-check the JavaScript modules against the SDK's declarations, and
+# run the SDK's own tests (Node, the contract's interfaces faked in memory).
+js-check:
+	$(JS_TOOLS)/tsc -p $(JS_SDK)/tsconfig.json
+	cd $(JS_SDK) && node --import ./test/register.js --test test/
 
 # What fuzzing needs on a fresh Debian machine: the nightly toolchain,
 # cargo-fuzz, and a C++ compiler for libFuzzer.

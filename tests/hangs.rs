@@ -9,7 +9,16 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use consfig_tests::{Sandbox, consfig_bin, module, q};
+use consfig_tests::{Sandbox, Testing, consfig_bin, q};
+
+/// The language of the `testing` module these tests run against:
+/// tests/hostile_python.rs includes this file and sets its own.
+#[allow(dead_code)]
+const TESTING: Testing = Testing::Rust;
+
+fn module(name: &str) -> PathBuf {
+    crate::TESTING.module(name)
+}
 
 /// A `sleep` argument no other process has: how a test finds what it
 /// started in /proc.
@@ -157,6 +166,8 @@ fn a_runtime_whose_controller_is_gone_stops_with_its_form() {
         &[format!(r#"["testing:run", ["sleep", {}]]"#, q(&sleep.0))],
         "[module.testing]\ngrants = [\"command:*\"]\n",
     );
+    // Its cache seeded as a sandbox's runs have it: no compiling first.
+    consfig_tests::warm::seed(&sb.cache().join("consfig"));
     let mut controller = Command::new(consfig_bin())
         .args(["deploy", "--json", "box"])
         .current_dir(sb.path())

@@ -6,7 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use consfig_tests::{Chroot, Run, Sandbox, module, q, snapshot, toml_value};
+use consfig_tests::{Chroot, Run, Sandbox, Testing, q, snapshot, toml_value};
+
+/// The language of the `testing` module these tests run against:
+/// tests/hostile_python.rs includes this file and sets its own.
+#[allow(dead_code)]
+const TESTING: Testing = Testing::Rust;
+
+fn module(name: &str) -> std::path::PathBuf {
+    crate::TESTING.module(name)
+}
 use serde_json::{Value, json};
 
 fn reason(run: &Run, i: usize) -> String {

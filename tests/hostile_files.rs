@@ -12,7 +12,16 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use consfig_tests::{Run, Sandbox, module, q, snapshot};
+use consfig_tests::{Run, Sandbox, Testing, q, snapshot};
+
+/// The language of the `testing` module these tests run against:
+/// tests/hostile_python.rs includes this file and sets its own.
+#[allow(dead_code)]
+const TESTING: Testing = Testing::Rust;
+
+fn module(name: &str) -> std::path::PathBuf {
+    crate::TESTING.module(name)
+}
 
 /// Every path under `root` with its mode and contents (None for a
 /// directory): contents as `snapshot` has them, and the modes it leaves out.

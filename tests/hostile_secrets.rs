@@ -15,7 +15,16 @@ use consfig::sandbox::policy::Policy;
 use consfig::sandbox::redact::REDACT_MIN_LEN;
 use consfig::wire::protocol::{self, FromRuntime, ModuleCode, ToRuntime};
 use consfig_contract::{Context, Form, Grant};
-use consfig_tests::{Chroot, Run, Sandbox, TESTING_GRANTS, module, q, runtime_bin};
+use consfig_tests::{Chroot, Run, Sandbox, TESTING_GRANTS, Testing, q, runtime_bin};
+
+/// The language of the `testing` module these tests run against:
+/// tests/hostile_python.rs includes this file and sets its own.
+#[allow(dead_code)]
+const TESTING: Testing = Testing::Rust;
+
+fn module(name: &str) -> std::path::PathBuf {
+    crate::TESTING.module(name)
+}
 use serde_json::json;
 
 /// A value long enough to be blanked; a valid part of a name and a path,

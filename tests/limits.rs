@@ -3,7 +3,16 @@
 //! output — each hit their limit, fail that form with a message naming the
 //! limit, and the forms after them run.
 
-use consfig_tests::{Sandbox, module};
+use consfig_tests::{Sandbox, Testing};
+
+/// The language of the `testing` module these tests run against:
+/// tests/hostile_python.rs includes this file and sets its own.
+#[allow(dead_code)]
+const TESTING: Testing = Testing::Rust;
+
+fn module(name: &str) -> std::path::PathBuf {
+    crate::TESTING.module(name)
+}
 
 #[test]
 fn a_memory_bomb_an_endless_loop_and_a_flood_each_hit_their_limit() {

@@ -375,7 +375,7 @@ fn describe_lists_properties_with_their_parameters() {
             run.stdout
         );
     }
-    assert!(run.stdout.contains("path: String"), "{}", run.stdout);
+    assert!(run.stdout.contains("path: string"), "{}", run.stdout);
 
     let json = sb.consfig(&["describe", "--json", &module("cmd").display().to_string()]);
     let described: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap();

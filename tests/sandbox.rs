@@ -8,7 +8,16 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use consfig_tests::{Run, Sandbox, module, q, snapshot};
+use consfig_tests::{Run, Sandbox, Testing, q, snapshot};
+
+/// The language of the `testing` module these tests run against:
+/// tests/hostile_python.rs includes this file and sets its own.
+#[allow(dead_code)]
+const TESTING: Testing = Testing::Rust;
+
+fn module(name: &str) -> std::path::PathBuf {
+    crate::TESTING.module(name)
+}
 
 fn reason(run: &Run, i: usize) -> String {
     run.forms()[i]["reason"]

@@ -8,6 +8,8 @@
 pub mod arm64;
 pub mod booted;
 pub mod debian;
+pub mod javascript;
+pub mod python;
 pub mod sshd;
 pub mod tree;
 pub mod warm;
@@ -60,6 +62,29 @@ pub fn module(name: &str) -> PathBuf {
         warm::compile(&path);
     }
     path
+}
+
+/// The language of the `testing` module a test target runs against. The
+/// tests of a module misbehaving (tests/sandbox.rs, tests/hostile_*.rs,
+/// tests/limits.rs, tests/hangs.rs) name it by `crate::TESTING`: run as their own target,
+/// that is [`Testing::Rust`]; tests/hostile_python.rs includes the same
+/// files with `#[path]` and sets it to [`Testing::Python`], so the same
+/// test bodies run against consfig-wasm/testing-python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Testing {
+    Rust,
+    Python,
+}
+
+impl Testing {
+    /// The module `name`, as [`module`] finds it, except `testing`, which
+    /// is in this language.
+    pub fn module(self, name: &str) -> PathBuf {
+        match (self, name) {
+            (Testing::Python, "testing") => python::module("testing-python"),
+            _ => module(name),
+        }
+    }
 }
 
 /// The target directory of every crate consfig builds from source in the
