@@ -435,3 +435,23 @@ fn new_takes_one_language() {
     assert!(help.stdout.contains("not with --js"), "{}", help.stdout);
     assert!(help.stdout.contains("not with --python"), "{}", help.stdout);
 }
+
+/// A module directory with a `wit/` of its own (the testing module's world:
+/// the contract's and WASI sockets, the contract linked from `wit/deps`) is
+/// built against it; the checkout is left as it was.
+#[test]
+fn a_module_with_its_own_wit_is_built_against_it() {
+    let sandbox = Sandbox::new();
+    let module = consfig_tests::repo_root().join("consfig-wasm/testing-python");
+    let before = snapshot(&module);
+    let run = sandbox.consfig(&["describe", "--json", &module.display().to_string()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("building the Python module"),
+        "{}",
+        run.stderr
+    );
+    let described: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(described["module"], "testing");
+    assert_eq!(snapshot(&module), before);
+}

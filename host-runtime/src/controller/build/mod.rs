@@ -223,6 +223,7 @@ pub fn build_sources(
 
 /// Where the SDK and the WIT of a Python or JavaScript build are.
 struct Inputs {
+    /// The WIT directory whose world `module` the module is built for.
     wit: PathBuf,
     /// The language's SDK: the Python package's directory, or the JS SDK's
     /// directory.
@@ -235,9 +236,17 @@ fn inputs(kind: SourceKind, dir: &Path, installation: &Installation) -> Result<I
         language: kind.language(),
         source,
     })?;
-    // In a checkout and as `make install` lays it out, `wit/` is beside
-    // the SDK's crate.
-    let wit = guest_sdk.parent().unwrap_or(&guest_sdk).join("wit");
+    // A module's own `wit/` (its world including the contract's, and more
+    // imports); else the contract: in a checkout and as `make install`
+    // lays it out, `wit/` is beside the SDK's crate.
+    let own = dir.join("wit");
+    let wit = if own.is_dir() {
+        own
+    } else {
+        guest_sdk.parent().unwrap_or(&guest_sdk).join("wit")
+    };
+    // Absolute: the tools run in the build's own directory.
+    let wit = std::fs::canonicalize(&wit).unwrap_or(wit);
     let sdk = guest_sdk.join(match kind {
         SourceKind::JavaScript => "js",
         _ => "python",

@@ -4,13 +4,13 @@
 //! each as its files' sorted relative paths and bytes. Same key, same
 //! module: a build whose key is cached is not made again.
 //!
-//! Trees are walked following symlinks that stay inside them (a symlinked
-//! directory is visited once), skipping what is no source: entries whose
+//! Trees are walked following symlinks (a symlinked directory is visited
+//! once: a link back up ends no walk), as the tools read them, so that what
+//! a build reads is what its key covers — a module's `wit/deps/consfig`
+//! linking the contract, say. What is no source is skipped: entries whose
 //! name starts with `.` (`.git`, `.venv`), `__pycache__` and
 //! `node_modules`, and anything that is neither a file nor a directory (a
-//! FIFO would never end a read). A symlink leading out of its tree is an
-//! error: what a build reads is what its key covers, and a Python build is
-//! given its module directory alone, not what a link there points at.
+//! FIFO would never end a read).
 
 use std::collections::HashSet;
 use std::fs;
@@ -21,19 +21,14 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error("reading {}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
-    #[error(
-        "{} is a symlink leading out of the module's directory (to {}): a module's sources are inside its directory; copy the files in",
-        link.display(),
-        target.display()
-    )]
-    LinkOut { link: PathBuf, target: PathBuf },
+#[error("reading {}: {source}", path.display())]
+pub struct SourceError {
+    pub path: PathBuf,
+    pub source: io::Error,
 }
 
 fn read_error(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
-    move |source| SourceError::Read {
+    move |source| SourceError {
         path: path.to_owned(),
         source,
     }
@@ -48,15 +43,13 @@ pub fn skipped(name: &str) -> bool {
 pub fn source_files(root: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let mut files = Vec::new();
     let mut visited = HashSet::new();
-    let inside = fs::canonicalize(root).map_err(read_error(root))?;
-    walk(root, &inside, Path::new(""), &mut visited, &mut files)?;
+    walk(root, Path::new(""), &mut visited, &mut files)?;
     files.sort();
     Ok(files)
 }
 
 fn walk(
     root: &Path,
-    inside: &Path,
     relative: &Path,
     visited: &mut HashSet<(u64, u64)>,
     files: &mut Vec<PathBuf>,
@@ -80,14 +73,8 @@ fn walk(
         let Ok(meta) = fs::metadata(&full) else {
             continue;
         };
-        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-            let target = fs::canonicalize(&full).map_err(read_error(&full))?;
-            if !target.starts_with(inside) {
-                return Err(SourceError::LinkOut { link: full, target });
-            }
-        }
         if meta.is_dir() {
-            walk(root, inside, &path, visited, files)?;
+            walk(root, &path, visited, files)?;
         } else if meta.is_file() {
             files.push(path);
         }
@@ -205,27 +192,27 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_leading_out_of_the_tree_is_refused_naming_it() {
+    fn a_symlink_out_of_the_tree_is_followed_and_its_files_are_in_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("module");
         write(&root, "app.py", "");
-        write(dir.path(), "secrets/key", "secret");
-        std::os::unix::fs::symlink("../secrets", root.join("shared")).unwrap();
-        let e = source_files(&root).unwrap_err();
-        assert!(matches!(e, SourceError::LinkOut { .. }), "{e}");
-        assert!(
-            e.to_string()
-                .contains("module/shared is a symlink leading out"),
-            "{e}"
+        write(dir.path(), "contract/consfig.wit", "package a;");
+        std::os::unix::fs::symlink("../contract", root.join("wit-deps")).unwrap();
+        let files = source_files(&root).unwrap();
+        assert_eq!(
+            files,
+            [
+                PathBuf::from("app.py"),
+                PathBuf::from("wit-deps/consfig.wit")
+            ]
         );
-        std::fs::remove_file(root.join("shared")).unwrap();
-        std::os::unix::fs::symlink(dir.path().join("secrets/key"), root.join("key")).unwrap();
-        assert!(matches!(
-            source_files(&root),
-            Err(SourceError::LinkOut { .. })
-        ));
-        let mut key = BuildKey::new("python", "t");
-        assert!(key.add_tree("module", &root).is_err());
+        let before = key_of(&root);
+        write(dir.path(), "contract/consfig.wit", "package b;");
+        assert_ne!(
+            key_of(&root),
+            before,
+            "an edit where the link leads is a new key"
+        );
     }
 
     #[test]
