@@ -7,10 +7,9 @@
 #                 standard modules' native unit tests too), and each fuzz
 #                 target for a few seconds
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
-#   make bench    measure forms, SSH deploys (one host, a fleet, through jump hosts), bundles and modules built from source
+#   make bench    measure forms, SSH deploys (one host, a fleet, through jump hosts), bundles, modules built from source and modules in Rust, Python and JavaScript
 #   make mutants  mutation-test the sandbox layer and the grant grammar (slow)
 #   make docs     regenerate docs/properties.md, the standard modules' reference
-#   make python-modules  build the Python modules (example-python, testing-python)
 #   make install  install consfig in PREFIX (default /usr/local), under DESTDIR
 #   make deb      a Debian package of the same, in target/
 
@@ -41,9 +40,9 @@ FUZZ_SMOKE_SECONDS ?= 5
 # outside the checkout so that every run on this machine reuses it.
 FUZZ_TARGET_DIR    ?= /var/cache/consfig-build/fuzz-target
 
-.PHONY: all build build-deps modules python-modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
+.PHONY: all build build-deps modules host stub cross-stub wasm-target test-deps test module-tests demo bench bench-deps \
 	mutants clean fuzz fuzz-smoke fuzz-deps install deb docs \
-	js-modules js-types js-check
+	js-types js-check
 
 all: build
 
@@ -62,25 +61,6 @@ wasm-target:
 
 modules: wasm-target
 	cd consfig-wasm && $(CARGO) build --release --locked
-
-# Modules written in Python (consfig-wasm/*-python, each a directory holding
-# app.py), with the SDK of guest-sdk/python, built with componentize-py
-# against the contract -- or the directory's own wit/, a world `module`
-# including it -- into target/release/modules/python/DIR.wasm. The build
-# imports app.py and snapshots the interpreter. COMPONENTIZE_PY_DIR is
-# where componentize-py 0.25.1 is installed (`pip install --target DIR`).
-COMPONENTIZE_PY_DIR ?= /tmp/tc/py
-PY_SDK_SOURCES      := $(wildcard guest-sdk/python/consfig/*.py)
-PYTHON_MODULES      := example-python testing-python
-
-python-modules: $(foreach m,$(PYTHON_MODULES),target/release/modules/python/$(m).wasm)
-
-target/release/modules/python/%.wasm: consfig-wasm/%/app.py $(PY_SDK_SOURCES) wit/consfig.wit
-	mkdir -p $(dir $@)
-	wit=wit; if [ -d consfig-wasm/$*/wit ]; then wit=consfig-wasm/$*/wit; fi; \
-	PYTHONPATH=$(COMPONENTIZE_PY_DIR) $(COMPONENTIZE_PY_DIR)/bin/componentize-py -q \
-		-d $$wit -w module componentize app -p consfig-wasm/$* -p guest-sdk/python -o $@.partial
-	mv $@.partial $@
 
 host: build-deps
 	$(CARGO) build --release --locked --workspace
@@ -166,28 +146,11 @@ module-tests:
 	cd consfig-wasm && $(CARGO) test --locked --target $(HOST_TARGET) \
 		$(foreach m,$(TESTED_MODULES),-p consfig-$(m))
 
-# Modules written in JavaScript (consfig-wasm/*-js, each a directory holding
-# app.js), with the SDK of guest-sdk/js. JS_TOOLS is a directory holding
-# esbuild, jco and tsc (npm: @bytecodealliance/jco 1.35.0 and
-# @bytecodealliance/componentize-js 0.23.0, with
-# @bytecodealliance/preview2-shim held at 0.25.0; esbuild 0.25; typescript).
-# A module is bundled with esbuild (the SDK as "consfig", the contract's
-# interfaces left to jco), then made a component by `jco componentize`,
-# which runs its top level and snapshots the engine.
-JS_TOOLS   ?= /tmp/tc/js/node_modules/.bin
-JS_SDK     := guest-sdk/js
-JS_MODULES := example-js
-JS_SDK_SOURCES := $(JS_SDK)/consfig.js $(wildcard $(JS_SDK)/lib/*.js)
-
-js-modules: $(foreach m,$(JS_MODULES),target/release/modules/js/$(m).wasm)
-
-target/release/modules/js/%.wasm: consfig-wasm/%/app.js $(JS_SDK_SOURCES) wit/consfig.wit
-	mkdir -p target/js-build $(dir $@)
-	$(JS_TOOLS)/esbuild $< --bundle --format=esm --platform=neutral --external:consfig:* \
-		--alias:consfig=$(CURDIR)/$(JS_SDK)/consfig.js --outfile=target/js-build/$*.js --log-level=warning
-	$(JS_TOOLS)/jco componentize target/js-build/$*.js --wit wit --world-name module \
-		--disable all -o $@.partial
-	mv $@.partial $@
+# The JavaScript SDK's tools: JS_TOOLS holds jco (the toolchain consfig
+# installs to build JavaScript modules, as the tests install it) and, for
+# js-check, tsc (npm: typescript).
+JS_TOOLS ?= target/consfig-toolchains/jco-1.35.0/node_modules/.bin
+JS_SDK   := guest-sdk/js
 
 # The contract's types for TypeScript, which consfig.d.ts builds on,
 # regenerated from the WIT (the output is committed). jco writes a
@@ -248,6 +211,7 @@ bench: test-deps bench-deps build
 	$(CARGO) bench --locked -p consfig-tests --bench web_server
 	$(CARGO) bench --locked -p consfig-tests --bench fleet
 	$(CARGO) bench --locked -p consfig-tests --bench jump_hosts
+	$(CARGO) bench --locked -p consfig-tests --bench languages
 
 # The property reference of the standard modules, as `consfig describe
 # --markdown` writes it; tests/docs.rs fails when it is out of date.

@@ -8,7 +8,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use consfig_tests::javascript::js_module;
+use consfig_tests::built;
 use consfig_tests::{Chroot, Run, Sandbox, assert_untouched, identities, q, snapshot};
 use serde_json::json;
 
@@ -53,7 +53,7 @@ fn the_website_is_checked_exactly_then_made_then_left_alone() {
     let sb = Sandbox::new();
     let root = sb.path().join("site");
     sb.write_consfig(
-        &[js_module("example-js")],
+        &[built::module("example-js")],
         &[website(&root)],
         &website_grants(&root),
     );
@@ -125,7 +125,11 @@ fn keyword_arguments_reach_the_function_by_name() {
         r#"["example-js:website", {}, {{ title = "Ada & <Bob>" }}]"#,
         path(&root)
     );
-    sb.write_consfig(&[js_module("example-js")], &[form], &website_grants(&root));
+    sb.write_consfig(
+        &[built::module("example-js")],
+        &[form],
+        &website_grants(&root),
+    );
     let run = sb.deploy(&[]);
     assert_eq!(run.statuses(), ["changed"], "{run:?}");
     let page = std::fs::read_to_string(root.join("index.html")).unwrap();
@@ -144,7 +148,7 @@ fn without_the_write_grant_the_form_fails_naming_it_and_writes_nothing() {
         "[module.example-js]\ngrants = [{}]\n",
         q(format!("command:/usr/bin/tee {}/*", root.display()))
     );
-    sb.write_consfig(&[js_module("example-js")], &[website(&root)], &grants);
+    sb.write_consfig(&[built::module("example-js")], &[website(&root)], &grants);
     let before = snapshot(sb.path());
     let run = sb.deploy(&[]);
     assert_eq!(run.code, 22, "{run:?}");
@@ -169,7 +173,7 @@ fn without_the_write_grant_the_form_fails_naming_it_and_writes_nothing() {
 }
 
 fn testing_js() -> PathBuf {
-    js_module("testing-js")
+    built::module("testing-js")
 }
 
 #[test]
@@ -187,7 +191,7 @@ fn an_exception_fails_only_its_form_with_its_type_and_place() {
         r#"["testing-js:counter"]"#.to_owned(),
     ];
     sb.write_consfig(
-        &[testing_js(), js_module("example-js")],
+        &[testing_js(), built::module("example-js")],
         &forms,
         &website_grants(&root),
     );
@@ -242,7 +246,7 @@ fn an_exception_fails_only_its_form_with_its_type_and_place() {
 #[test]
 fn describe_shows_the_schemas_of_the_parameters() {
     let sb = Sandbox::new();
-    let example = js_module("example-js");
+    let example = built::module("example-js");
     let testing = testing_js();
     let run = sb.consfig(&[
         "describe",
@@ -319,7 +323,7 @@ fn bad_arguments_are_refused_before_anything_runs() {
     ];
     for (bad, expected) in cases {
         sb.write_consfig(
-            &[testing_js(), js_module("example-js")],
+            &[testing_js(), built::module("example-js")],
             &[write.clone(), bad.clone()],
             &format!(
                 "{}\n[module.testing-js]\ngrants = [{}]\n",

@@ -9,7 +9,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use consfig_tests::python;
+use consfig_tests::built;
 use consfig_tests::{Run, Sandbox, assert_untouched, identities, q, repo_root, toml_value};
 use serde_json::{Value, json};
 
@@ -17,11 +17,11 @@ use serde_json::{Value, json};
 const BUILD_COMMAND: &str = r#"command:/bin/sh -c 'echo built > "$1"' sh *"#;
 
 fn example() -> PathBuf {
-    python::module("example-python")
+    built::module("example-python")
 }
 
 fn sdk_module() -> PathBuf {
-    python::module_at(&repo_root().join("tests/fixtures/python-sdk"))
+    built::module_at(&repo_root().join("tests/fixtures/python-sdk"))
 }
 
 /// `[module.NAME]` with these grants.
@@ -475,7 +475,7 @@ fn a_mistake_in_a_definition_stops_the_build_naming_it() {
          \x20   return Change.UNCHANGED\n",
     )
     .unwrap();
-    let err = python::build(dir.path()).unwrap_err();
+    let err = built::build(dir.path()).unwrap_err();
     assert!(
         err.contains(
             "property pairs (app.py:4), parameter p: tuple[int, int] has no schema: annotate with str"

@@ -7,9 +7,8 @@
 
 pub mod arm64;
 pub mod booted;
+pub mod built;
 pub mod debian;
-pub mod javascript;
-pub mod python;
 pub mod sshd;
 pub mod tree;
 pub mod warm;
@@ -81,7 +80,7 @@ impl Testing {
     /// is in this language.
     pub fn module(self, name: &str) -> PathBuf {
         match (self, name) {
-            (Testing::Python, "testing") => python::module("testing-python"),
+            (Testing::Python, "testing") => built::module("testing-python"),
             _ => module(name),
         }
     }
