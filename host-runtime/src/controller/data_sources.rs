@@ -21,14 +21,14 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
+use crate::controller::own_group;
 use crate::host::collect::{Stream, poll_timeout, read_both, wait_for_exit};
 use crate::sandbox::policy::{HostData, show_bytes};
 
@@ -374,21 +374,8 @@ fn run(command: &DataCommand, limits: &CommandLimits) -> Result<Vec<u8>, Failed>
         stderr: Stderr::default(),
     };
     let mut cmd = Command::new(&command.program);
-    cmd.args(&command.argv[1..])
-        .current_dir(&command.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own group: a timeout kills what it started too.
-        .process_group(0);
-    // SAFETY: prctl is async-signal-safe, and nothing else runs between
-    // fork and exec. In a group of its own it misses the terminal's
-    // Ctrl-C: it dies with the controller instead (with the thread that
-    // waits for it, which lives until it ends).
-    unsafe {
-        cmd.pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from));
-    }
-    let mut child = cmd.spawn().map_err(|source| {
+    cmd.args(&command.argv[1..]).current_dir(&command.dir);
+    let mut child = own_group::spawn(&mut cmd).map_err(|source| {
         failed(match source.kind() {
             io::ErrorKind::NotFound if !command.argv[0].contains('/') => {
                 CommandFailure::NotOnPath {
@@ -408,10 +395,7 @@ fn run(command: &DataCommand, limits: &CommandLimits) -> Result<Vec<u8>, Failed>
     let status = match result {
         Ok(status) => status,
         Err(failure) => {
-            // The group's leader is not reaped yet, so its id is still
-            // this group's.
-            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            let _ = child.wait();
+            own_group::kill(&mut child);
             return Err(Failed {
                 failure,
                 stdout: without_trailing_newlines(stdout),

@@ -27,6 +27,7 @@ pub mod diff;
 pub mod installation;
 pub mod limits;
 pub mod modules;
+pub mod own_group;
 pub mod plan;
 pub mod reporter;
 pub mod scaffold;

@@ -4,13 +4,10 @@
 //! controller dies, the tool killed with everything it started.
 
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-
+use crate::controller::own_group;
 use crate::host::collect::{poll_timeout, read_both, wait_for_exit};
 
 /// How much of the end of each stream is kept.
@@ -59,19 +56,7 @@ fn keep_tail(buffer: &mut Vec<u8>, bytes: &[u8]) {
 
 /// Run `cmd` (stdin from /dev/null) to its end, at most `limit`.
 pub fn run_tool(cmd: &mut Command, limit: Duration) -> Result<ToolOutput, RunError> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own group: at the limit, what it started (wizer under jco,
-        // npm's scripts) is killed too.
-        .process_group(0);
-    // SAFETY: prctl is async-signal-safe, and nothing else runs between
-    // fork and exec. In a group of its own it misses the terminal's Ctrl-C:
-    // it dies with the controller instead.
-    unsafe {
-        cmd.pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from));
-    }
-    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let mut child = own_group::spawn(cmd).map_err(RunError::Spawn)?;
     let deadline = Instant::now() + limit;
     let mut streams = [Vec::new(), Vec::new()];
     let timeout = || poll_timeout(deadline).ok_or(RunError::TimedOut { limit });
@@ -95,9 +80,7 @@ pub fn run_tool(cmd: &mut Command, limit: Duration) -> Result<ToolOutput, RunErr
             })
         }
         Err(e) => {
-            // The leader is not reaped yet, so its id is still the group's.
-            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            let _ = child.wait();
+            own_group::kill(&mut child);
             Err(e)
         }
     }
