@@ -455,3 +455,55 @@ fn a_module_with_its_own_wit_is_built_against_it() {
     assert_eq!(described["module"], "testing");
     assert_eq!(snapshot(&module), before);
 }
+
+/// The runtime checks arguments against a module's schemas itself: a raw
+/// module whose `validate` accepts anything still never sees a form of the
+/// wrong shape. And a module describing a parameter by no schema is refused
+/// when it loads, naming the property and the parameter.
+#[test]
+fn the_runtime_checks_forms_against_schemas_the_module_does_not() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.path().join("consfig/out");
+    let trusting = PY_APP.replace(
+        "schema=\"string\"",
+        "schema=shape.SCHEMAS.get(name, \"string\")",
+    );
+    let trusting = trusting.replace("import greeting\n", "import greeting\nimport shape\n");
+    let module = sandbox.path().join("consfig/modules/pyraw");
+    write(&module.join("app.py"), &trusting);
+    write(&module.join("greeting.py"), "GREETING = \"hi\"\n");
+    write(&module.join("shape.py"), "SCHEMAS = {}\n");
+    let target = out.join("greeting");
+    let dir = consfig(
+        &sandbox,
+        "[\"modules/pyraw\"]",
+        &[format!("[\"pyraw:write\", \"{}\", 42]", target.display())],
+    );
+    let before = snapshot(&out);
+    let run = deploy(&sandbox, &dir);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("argument 2 (text): expected a string, got an integer"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+    assert_eq!(snapshot(&out), before);
+
+    write(
+        &module.join("shape.py"),
+        "SCHEMAS = {\"text\": \"list<string\"}\n",
+    );
+    let run = deploy(&sandbox, &dir);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "property pyraw:write: parameter \"text\": \"list<string\" is not a schema: a `<` is not closed"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+    assert_eq!(snapshot(&out), before);
+}
