@@ -50,7 +50,7 @@ fn languages() -> Vec<Language> {
                 format!(
                     "[module.example-python]\ngrants = [{}, {}]\n",
                     q(format!("write:{}", root.display())),
-                    q(r#"command:/bin/sh -c 'echo built > "$1"' sh *"#)
+                    q("command:/bin/sh -c 'echo built > built.txt'")
                 )
             },
         },
@@ -63,7 +63,7 @@ fn languages() -> Vec<Language> {
                 format!(
                     "[module.example-js]\ngrants = [{}, {}]\n",
                     q(format!("write:{}", root.display())),
-                    q(format!("command:/usr/bin/tee {}/*", root.display()))
+                    q("command:/bin/sh -c 'echo built > built.txt'")
                 )
             },
         },

@@ -14,7 +14,7 @@ use consfig_tests::{Run, Sandbox, assert_untouched, identities, q, repo_root, to
 use serde_json::{Value, json};
 
 /// The grant the example's build command needs, as it declares it.
-const BUILD_COMMAND: &str = r#"command:/bin/sh -c 'echo built > "$1"' sh *"#;
+const BUILD_COMMAND: &str = "command:/bin/sh -c 'echo built > built.txt'";
 
 fn example() -> PathBuf {
     built::module("example-python")
@@ -481,5 +481,62 @@ fn a_mistake_in_a_definition_stops_the_build_naming_it() {
             "property pairs (app.py:4), parameter p: tuple[int, int] has no schema: annotate with str"
         ),
         "{err}"
+    );
+}
+
+/// The grant the website's build command needs gives a module holding it
+/// nothing more: a hostile module (the Python `testing` module) with the
+/// same grants cannot run the command elsewhere than where its own grants
+/// let it read, nor any other shell script, nor the same script with one
+/// more argument.
+#[test]
+fn the_build_command_s_grant_cannot_be_turned_to_writing_elsewhere() {
+    let sb = Sandbox::new();
+    let www = sb.path().join("www");
+    let outside = sb.path().join("outside");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let grants = granting(
+        "testing",
+        &[format!("write:{}", www.display()), BUILD_COMMAND.to_owned()],
+    );
+    let run_with = |spec: Value| format!("[\"testing:run-with\", {}]", toml_value(&spec));
+    let build = json!(["/bin/sh", "-c", "echo built > built.txt"]);
+    let forms = [
+        run_with(json!({"argv": build, "cwd": outside.display().to_string()})),
+        run_with(
+            json!({"argv": ["/bin/sh", "-c", "echo built > ../outside/built.txt"], "cwd": www.display().to_string()}),
+        ),
+        run_with(
+            json!({"argv": ["/bin/sh", "-c", "echo built > built.txt", "sh", "x"], "cwd": www.display().to_string()}),
+        ),
+        run_with(json!({"argv": build, "cwd": www.display().to_string()})),
+    ];
+    sb.write_consfig(&[built::module("testing-python")], &forms, &grants);
+    let before = identities(&[&outside]);
+    let run = sb.deploy(&[]);
+    assert_eq!(
+        run.statuses(),
+        ["failed", "failed", "failed", "changed"],
+        "{run:?}"
+    );
+    assert!(
+        reason(&run, 0).contains(&format!("may not run in {}", outside.display())),
+        "{}",
+        reason(&run, 0)
+    );
+    for i in [1, 2] {
+        assert!(
+            reason(&run, i).contains("module testing may not run /bin/sh"),
+            "{}",
+            reason(&run, i)
+        );
+    }
+    assert_untouched(&before, "the directory outside the module's grants");
+    assert!(!outside.join("built.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(www.join("built.txt")).unwrap(),
+        "built\n",
+        "the command as granted runs where the module may write"
     );
 }

@@ -5,14 +5,16 @@ module are what apply to it."""
 
 from consfig import Change, Error, change, host, module, property
 
-# The build command, with the site's path as its one free argument: the
-# path reaches the shell as an argument, never as shell code.
-BUILD = ["/bin/sh", "-c", 'echo built > "$1"', "sh"]
+# The build command: fixed, run in the site's directory. Its grant names it
+# exactly, so it cannot be turned to writing anywhere else (a glob for a
+# path argument would match `ROOT/../../etc/shadow` too), and where it runs
+# must be readable by this module's own grants.
+BUILD = ["/bin/sh", "-c", "echo built > built.txt"]
 
 module(
     "example-python",
     doc="The example module, in Python: a website made with host calls.",
-    needs=["command:/bin/sh -c 'echo built > \"$1\"' sh *"],
+    needs=["command:/bin/sh -c 'echo built > built.txt'"],
 )
 
 
@@ -33,7 +35,7 @@ def website(root: str) -> Change:
         f"<!doctype html>\n<title>{name}</title>\n<h1>Hello from {name}</h1>\n"
         "<p>Managed by Consfig.</p>\n"
     )
-    return directory(root) | file(index, page, 0o644) | made_once(built)
+    return directory(root) | file(index, page, 0o644) | made_once(root, built)
 
 
 def directory(path: str) -> Change:
@@ -57,10 +59,10 @@ def file(path: str, content: str, mode: int) -> Change:
     return Change.UNCHANGED
 
 
-def made_once(path: str) -> Change:
+def made_once(root: str, path: str) -> Change:
     # Guarded by a look first, so that check mode (which skips the command)
     # reports exactly whether it would run.
     if host.exists(path):
         return Change.UNCHANGED
-    change(*BUILD, path).run()
+    change(*BUILD).cwd(root).run()
     return Change.CHANGED
