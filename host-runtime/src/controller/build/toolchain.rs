@@ -332,7 +332,12 @@ fn install(
                 "--no-input",
                 "--disable-pip-version-check",
             ])
-            .args(["--no-warn-script-location", "--target"])
+            // Wheels only: installing runs no package's setup code here.
+            .args([
+                "--only-binary=:all:",
+                "--no-warn-script-location",
+                "--target",
+            ])
             .arg(staging)
             .arg(format!("componentize-py=={COMPONENTIZE_PY}"))
             .current_dir(staging);
@@ -342,10 +347,18 @@ fn install(
                 let path = staging.join(file);
                 fs::write(&path, text).map_err(io_error(&path))?;
             }
-            // `ci`: exactly what the lock file says, or an error.
+            // `ci`: exactly what the lock file says, or an error; no
+            // package's install scripts run here (each tool's binary comes
+            // in a package of its platform).
             cmd = Command::new(&programs.npm);
-            cmd.args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(staging);
+            cmd.args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
+            .current_dir(staging);
         }
     }
     let what = kind.describe();
