@@ -6,7 +6,7 @@ module in any other language, each form on a fresh copy of it:
 
     from consfig import Change, Error, change, host, module, property
 
-    module("site", doc="A small static site.", needs=["command:/bin/sh -c *"])
+    module("site", doc="A small static site.")
 
     @property
     def page(path: str, title: str = "Hello") -> Change:
